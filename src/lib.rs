@@ -1,0 +1,2 @@
+pub mod iterate;
+pub mod value;

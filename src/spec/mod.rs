@@ -1,0 +1,97 @@
+//! The job file: reading it from disk or standard input, parsing it with positions, and the
+//! [`JobSpec`] that mirrors what the user wrote.
+//!
+//! Owns: every check that needs only the file's shape (is it readable, UTF-8, small enough, YAML,
+//! a mapping with known fields of the right kinds). Does not own: what the values mean
+//! together, defaults or the expected value (see `plan`). Never forks, never writes.
+
+mod job;
+mod read;
+mod suggest;
+mod tree;
+
+use std::io::Read;
+
+pub use job::{At, JOB_FIELDS, JobSpec, Literal, VALUE_FIELDS, ValueSpec, schema};
+pub use suggest::did_you_mean;
+
+use crate::error::{Diagnostic, Pos};
+
+/// The largest job file accepted: a job is a few hundred bytes, so anything this size is a mistake.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// A job file's text and how to name it in messages.
+pub struct Source {
+    /// As given on the command line; `-` for standard input.
+    pub label: String,
+    pub text: String,
+}
+
+impl Source {
+    /// The name a job gets when it gives none: the file's stem.
+    pub fn stem(&self) -> String {
+        if self.label == "-" {
+            return "stdin".to_string();
+        }
+        std::path::Path::new(&self.label)
+            .file_stem()
+            .map_or_else(|| self.label.clone(), |s| s.to_string_lossy().into_owned())
+    }
+}
+
+/// Reads a job file (`-` for standard input): missing, unreadable, a directory, too large or not
+/// UTF-8 each give one diagnostic.
+pub fn read_source(label: &str) -> Result<Source, Diagnostic> {
+    let mut bytes = Vec::new();
+    let read = if label == "-" {
+        std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+    } else {
+        match std::fs::metadata(label) {
+            Ok(meta) if meta.is_dir() => return Err(Diagnostic::file(label, "is a directory, not a job file")),
+            Ok(_) => {}
+            Err(e) => return Err(Diagnostic::file(label, io_message(&e))),
+        }
+        std::fs::File::open(label).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| Diagnostic::file(label, io_message(&e)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Diagnostic::file(label, format!("too large: a job file is at most {MAX_FILE_BYTES} bytes")));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source { label: label.to_string(), text }),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let bad = e.utf8_error().valid_up_to();
+            Err(Diagnostic::at(label, position_of(bytes, bad), "", format!("not UTF-8: invalid byte 0x{:02X}", bytes[bad])))
+        }
+    }
+}
+
+/// The line and column (in characters) of a byte offset; the text before it is valid UTF-8.
+fn position_of(bytes: &[u8], offset: usize) -> Pos {
+    let before = String::from_utf8_lossy(&bytes[..offset]);
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    Pos { line, column }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            // The OS text without Rust's " (os error N)" suffix.
+            let text = e.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        }
+    }
+}
+
+/// Parses a source into a spec. `Err` when nothing could be read (syntax, budget); otherwise
+/// the spec and the problems of shape found on the way (possibly none).
+pub fn parse(source: &Source) -> Result<(JobSpec, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let root = tree::parse(&source.text).map_err(|(pos, message)| {
+        vec![Diagnostic { file: source.label.clone(), pos: Some(pos.unwrap_or(Pos::START)), field: None, message }]
+    })?;
+    Ok(read::read(&root, &source.label))
+}

@@ -1,0 +1,182 @@
+//! From a positioned YAML tree to a [`JobSpec`], collecting every problem of shape: unknown and
+//! duplicate keys, missing required fields, wrong kinds of node, misspelt names. What the values
+//! mean together (ranges, literals against the type, cross-field rules) is the planner's.
+
+use crate::error::{Diagnostic, Pos};
+use crate::spec::job::{At, JOB_FIELDS, JobSpec, Literal, VALUE_FIELDS, ValueSpec};
+use crate::spec::suggest::hint;
+use crate::spec::tree::{Kind, Node};
+use crate::sync::BackendKind;
+use crate::value::{OpKind, ValueType};
+
+/// Reads the job from the document's root node.
+pub fn read(root: &Node, file: &str) -> (JobSpec, Vec<Diagnostic>) {
+    let mut r = Reader { file, diags: Vec::new() };
+    let spec = r.job(root);
+    (spec, r.diags)
+}
+
+struct Reader<'a> {
+    file: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+impl Reader<'_> {
+    fn error(&mut self, pos: Pos, field: &str, message: impl Into<String>) {
+        self.diags.push(Diagnostic::at(self.file, pos, field, message));
+    }
+
+    /// The entries of a mapping with known keys, reporting unknown and duplicate ones.
+    fn entries<'n>(&mut self, node: &'n Node, prefix: &str, known: &[&str]) -> Vec<(&'n str, &'n Node)> {
+        let Kind::Map(entries) = &node.kind else { return Vec::new() };
+        let mut seen: Vec<(&str, Pos)> = Vec::new();
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let name = match &key.kind {
+                Kind::Str(s) => s.as_str(),
+                _ => {
+                    let what = key.describe();
+                    self.error(key.pos, prefix.trim_end_matches('.'), format!("a field name must be a string, found {what}"));
+                    continue;
+                }
+            };
+            let path = format!("{prefix}{name}");
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                let line = first.line;
+                self.error(key.pos, &path, format!("duplicate field (first given at line {line})"));
+                continue;
+            }
+            seen.push((name, key.pos));
+            if !known.contains(&name) {
+                let expected = known.join(", ");
+                self.error(key.pos, &path, format!("unknown field{}; expected one of: {expected}", hint(name, known.iter().copied())));
+                continue;
+            }
+            out.push((name, value));
+        }
+        out
+    }
+
+    fn job(&mut self, root: &Node) -> JobSpec {
+        let mut spec = JobSpec { pos: root.pos, ..JobSpec::default() };
+        match &root.kind {
+            Kind::Map(_) => {}
+            Kind::Null => {
+                self.error(Pos::START, "", "the job file is empty: it needs at least workers, value, operation and backend");
+                return spec;
+            }
+            _ => {
+                let what = root.describe();
+                self.error(Pos::START, "", format!("a job file is a mapping of fields, found {what}"));
+                return spec;
+            }
+        }
+        for (name, node) in self.entries(root, "", &JOB_FIELDS) {
+            match name {
+                "name" => spec.name = self.string(node, name),
+                "description" => spec.description = self.string(node, name),
+                "workers" => spec.workers = self.integer(node, name),
+                "iterations" => spec.iterations = self.integer(node, name),
+                "value" => spec.value = self.value(node),
+                "operation" => spec.operation = self.choice(node, name, &OpKind::ALL.map(|k| (k.name(), k))),
+                "operand" => spec.operand = self.literal(node, name),
+                "backend" => spec.backend = self.choice(node, name, &BackendKind::ALL.map(|k| (k.name(), k))),
+                "batch" => spec.batch = self.integer(node, name),
+                "expect" => spec.expect = self.literal(node, name),
+                _ => {}
+            }
+        }
+        let present = |f: &str| match f {
+            "workers" => spec.workers.is_some(),
+            "value" => spec.value.is_some(),
+            "operation" => spec.operation.is_some(),
+            _ => spec.backend.is_some(),
+        };
+        let missing: Vec<&str> = ["workers", "value", "operation", "backend"].into_iter().filter(|f| !present(f)).collect();
+        for field in missing {
+            // A field given with a bad value has its own diagnostic already.
+            if !self.diags.iter().any(|d| d.field.as_deref() == Some(field)) {
+                self.error(root.pos, field, "missing required field");
+            }
+        }
+        spec
+    }
+
+    fn value(&mut self, node: &Node) -> Option<At<ValueSpec>> {
+        if !matches!(node.kind, Kind::Map(_)) {
+            let what = node.describe();
+            self.error(node.pos, "value", format!("expected a mapping with `type` (and `initial`), found {what}"));
+            return None;
+        }
+        let mut value = ValueSpec { pos: node.pos, ..ValueSpec::default() };
+        for (name, child) in self.entries(node, "value.", &VALUE_FIELDS) {
+            match name {
+                "type" => value.ty = self.choice(child, "value.type", &ValueType::ALL.map(|t| (t.name(), t))),
+                _ => value.initial = self.literal(child, "value.initial"),
+            }
+        }
+        if value.ty.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("value.type")) {
+            self.error(node.pos, "value.type", "missing required field (one of: i, d, c)");
+        }
+        Some(At { value, pos: node.pos })
+    }
+
+    fn string(&mut self, node: &Node, field: &str) -> Option<At<String>> {
+        match &node.kind {
+            Kind::Str(s) => Some(At { value: s.clone(), pos: node.pos }),
+            _ => {
+                let what = node.describe();
+                self.error(node.pos, field, format!("expected a string, found {what}"));
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, node: &Node, field: &str) -> Option<At<i128>> {
+        match &node.kind {
+            Kind::Int(Some(i)) => Some(At { value: *i, pos: node.pos }),
+            Kind::Int(None) => {
+                self.error(node.pos, field, "integer too large");
+                None
+            }
+            _ => {
+                let what = node.describe();
+                self.error(node.pos, field, format!("expected an integer, found {what}"));
+                None
+            }
+        }
+    }
+
+    fn literal(&mut self, node: &Node, field: &str) -> Option<At<Literal>> {
+        let value = match &node.kind {
+            Kind::Int(Some(i)) => Literal::Int(*i),
+            Kind::Float(f) => Literal::Float(*f),
+            Kind::Str(s) => Literal::Str(s.clone()),
+            Kind::Int(None) => {
+                self.error(node.pos, field, "integer too large");
+                return None;
+            }
+            _ => {
+                let what = node.describe();
+                self.error(node.pos, field, format!("expected a number (or a one-character string for type c), found {what}"));
+                return None;
+            }
+        };
+        Some(At { value, pos: node.pos })
+    }
+
+    fn choice<T: Copy>(&mut self, node: &Node, field: &str, names: &[(&'static str, T)]) -> Option<At<T>> {
+        let expected = names.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+        let Kind::Str(word) = &node.kind else {
+            let what = node.describe();
+            self.error(node.pos, field, format!("expected one of: {expected}; found {what}"));
+            return None;
+        };
+        if let Some((_, value)) = names.iter().find(|(n, _)| n == word) {
+            return Some(At { value: *value, pos: node.pos });
+        }
+        let hint = hint(word, names.iter().map(|(n, _)| *n));
+        self.error(node.pos, field, format!("unknown {field} \"{word}\"{hint}; expected one of: {expected}"));
+        None
+    }
+}

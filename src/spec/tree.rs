@@ -1,0 +1,198 @@
+//! A YAML document as a tree of nodes that remember where they were written.
+//!
+//! serde-saphyr parses (YAML 1.2 core scalars, anchors and aliases, budgets that refuse alias
+//! bombs and deep nesting at once) and hands every node to us with its position; keeping the
+//! tree generic lets the reader report every problem of a file at once instead of stopping at
+//! the first as a derived `Deserialize` would. Duplicate keys are passed through so that the
+//! reader can point at the second occurrence.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+use serde_saphyr::options::{DuplicateKeyPolicy, NonFiniteFloatPolicy, Options};
+
+use crate::error::Pos;
+
+/// What a node holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    Null,
+    Bool(bool),
+    /// An integer literal; `None` when it does not fit in 128 bits.
+    Int(Option<i128>),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub kind: Kind,
+    pub pos: Pos,
+}
+
+impl Node {
+    /// How the node reads in a message: `a float (1.5)`, `a mapping`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            Kind::Null => "nothing (null)".to_string(),
+            Kind::Bool(b) => format!("a boolean ({b})"),
+            Kind::Int(Some(i)) => format!("the integer {i}"),
+            Kind::Int(None) => "an integer too large to hold".to_string(),
+            Kind::Float(f) => format!("the float {f:?}"),
+            Kind::Str(s) => format!("the string {s:?}"),
+            Kind::Seq(_) => "a list".to_string(),
+            Kind::Map(_) => "a mapping".to_string(),
+        }
+    }
+}
+
+/// Parses `text`. The error is a message and, when known, its position.
+pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
+    let mut options = Options::default();
+    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
+    options.non_finite_float_policy = NonFiniteFloatPolicy::PassThrough;
+    options.strict_booleans = true;
+    let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).filter(|p| p.line > 0);
+        (pos, plain_message(&e.without_snippet().to_string()))
+    })?;
+    Ok(convert(raw, text))
+}
+
+/// serde-saphyr's message without its own `error: line L column C:` prefix (we print ours).
+fn plain_message(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or(rendered).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((_, message)) => message.to_string(),
+        None => first.to_string(),
+    }
+}
+
+fn convert(raw: Spanned<Raw>, text: &str) -> Node {
+    let loc = raw.referenced;
+    let pos = Pos { line: loc.line(), column: loc.column() };
+    let kind = match raw.value {
+        Raw::Null => Kind::Null,
+        Raw::Bool(b) => Kind::Bool(b),
+        Raw::Int(i) => Kind::Int(Some(i)),
+        // serde-saphyr reads integers beyond 64 bits as floats: read them back from the source.
+        Raw::Float(f) => match integer_spelling(text, loc.span()) {
+            Some(parsed) => Kind::Int(parsed),
+            None => Kind::Float(f),
+        },
+        Raw::Str(s) => Kind::Str(s),
+        Raw::Seq(items) => Kind::Seq(items.into_iter().map(|n| convert(n, text)).collect()),
+        Raw::Map(entries) => Kind::Map(entries.into_iter().map(|(k, v)| (convert(k, text), convert(v, text))).collect()),
+    };
+    Node { kind, pos }
+}
+
+/// When the scalar at `span` is spelt as a decimal integer, its value (`None` if beyond i128).
+fn integer_spelling(text: &str, span: serde_saphyr::Span) -> Option<Option<i128>> {
+    let start = span.byte_offset()? as usize;
+    let len = span.byte_len()? as usize;
+    let token = text.get(start..start + len)?.trim();
+    let digits = token.strip_prefix(['-', '+']).unwrap_or(token);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(token.parse::<i128>().ok())
+}
+
+/// The shape serde-saphyr hands over, before positions are made ours.
+enum Raw {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Spanned<Raw>>),
+    Map(Vec<(Spanned<Raw>, Spanned<Raw>)>),
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML node")
+    }
+    fn visit_unit<E>(self) -> Result<Raw, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_none<E>(self) -> Result<Raw, E> {
+        Ok(Raw::Null)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
+        Ok(Raw::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+        Ok(Raw::Int(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Raw, E> {
+        Ok(Raw::Int(v.into()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Raw, E> {
+        Ok(Raw::Int(v))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Raw, E> {
+        Ok(i128::try_from(v).map_or(Raw::Float(v as f64), Raw::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
+        Ok(Raw::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
+        Ok(Raw::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
+        Ok(Raw::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Raw::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry()? {
+            entries.push(entry);
+        }
+        Ok(Raw::Map(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for Raw {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> {
+        d.deserialize_any(RawVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_duplicates_and_yaml_1_2_scalars() {
+        let node = parse("# c\nworkers: 5\nw: 1.5\nq: \"5\"\nyes: yes\nbig: 99999999999999999999\nw: 0x1F\n").unwrap();
+        let Kind::Map(entries) = node.kind else { panic!() };
+        let kinds: Vec<_> = entries.iter().map(|(_, v)| v.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Int(Some(5)),
+                Kind::Float(1.5),
+                Kind::Str("5".into()),
+                Kind::Str("yes".into()),
+                Kind::Int(Some(99999999999999999999)),
+                Kind::Int(Some(31))
+            ]
+        );
+        assert_eq!(entries[0].1.pos, Pos { line: 2, column: 10 });
+        assert_eq!(entries[5].0.pos, Pos { line: 7, column: 1 });
+    }
+}

@@ -1,0 +1,120 @@
+//! Synchronisation backends: four ways to keep one shared value consistent, behind one small
+//! trait. The parent sets a backend up before forking; each worker calls [`Backend::work`]; the
+//! parent may own the value meanwhile ([`Backend::serve`], the channel owner) and reads the final
+//! value once every worker has ended.
+//!
+//! Owns: the mechanisms (`mutex`, `atomic`, `channel`, `none`) and the shared mapping they live
+//! in. Does not own: forking, the start barrier or reaping (see `exec`), nor judging the result.
+
+mod atomic;
+mod channel;
+pub mod mutex;
+mod none;
+pub mod shm;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+use crate::value::{Scalar, Value};
+use shm::Shared;
+
+/// The mechanism that keeps the value consistent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A robust process-shared pthread mutex in shared memory around each read-modify-write.
+    Mutex,
+    /// A lock-free atomic read-modify-write on the value in shared memory.
+    Atomic,
+    /// Workers send their operations over ipc-channel to the parent, which applies them.
+    Channel,
+    /// No synchronisation: a load, then a store. Shows lost updates.
+    None,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 4] = [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Mutex => "mutex",
+            BackendKind::Atomic => "atomic",
+            BackendKind::Channel => "channel",
+            BackendKind::None => "none",
+        }
+    }
+
+    /// What the backend sets up, for `runner plan`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BackendKind::Mutex => "the value and a robust process-shared pthread mutex in a shared memfd mapping; each operation locks, reads, writes, unlocks",
+            BackendKind::Atomic => "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)",
+            BackendKind::Channel => "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order",
+            BackendKind::None => "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store",
+        }
+    }
+
+    /// Whether the backend promises that no update is lost.
+    pub fn synchronised(self) -> bool {
+        self != BackendKind::None
+    }
+}
+
+/// What one worker did, beyond the operations it applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerTally {
+    pub ops: u64,
+    /// Failed compare-exchanges (atomic).
+    pub retries: u64,
+    /// Locks recovered from a dead owner (mutex).
+    pub recoveries: u64,
+}
+
+/// What the channel owner received.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Served {
+    /// Operations applied, per worker.
+    pub applied: Vec<u64>,
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+/// A backend, set up in the parent and inherited by every worker.
+pub trait Backend {
+    fn kind(&self) -> BackendKind;
+
+    /// In worker `index`: applies `iterations` operations.
+    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String>;
+
+    /// In the parent, right after the last fork: drop what only workers may hold.
+    fn after_fork(&mut self) {}
+
+    /// In the parent, from the barrier's release until every worker is done sending: the
+    /// owner's part, for backends that have one.
+    fn serve(&mut self, _workers: usize) -> Result<Option<Served>, String> {
+        Ok(None)
+    }
+
+    /// In the parent, once every worker has ended.
+    fn final_value(&self, shared: &Shared) -> Value;
+}
+
+/// Sets up the plan's backend: the initial value stored, the lock initialised, the channel made.
+pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
+    with_scalar!(plan.initial, T, v => T::store(shared.value::<<T as Scalar>::Atomic>(), v));
+    Ok(match plan.backend {
+        BackendKind::Mutex => {
+            shared.mutex().init().map_err(|e| format!("cannot initialise the robust mutex: {e}"))?;
+            Box::new(atomic::InMemory { kind: BackendKind::Mutex, op: plan.operation })
+        }
+        BackendKind::Atomic => Box::new(atomic::InMemory { kind: BackendKind::Atomic, op: plan.operation }),
+        BackendKind::None => Box::new(atomic::InMemory { kind: BackendKind::None, op: plan.operation }),
+        BackendKind::Channel => Box::new(channel::Channel::new(plan)?),
+    })
+}
+
+/// Reads the value in shared memory as the plan's type.
+fn read_shared(ty_of: Value, shared: &Shared) -> Value {
+    with_scalar!(ty_of, T, _v => T::load(shared.value::<<T as Scalar>::Atomic>()).to_value())
+}

@@ -1,0 +1,119 @@
+//! The shared memory every process of a run sees: one MAP_SHARED mapping of a memfd, laid out as
+//! a header (the value, the lock, counters) and one slot per worker, each on its own cache line.
+//!
+//! Owns: creating the mapping and handing out typed references into it. Safe code elsewhere only
+//! ever sees `&` references to atomics and to the robust mutex, whose interior mutability makes
+//! sharing them across processes sound. The mapping is created before forking and inherited;
+//! memmap2's `map_anon` would be MAP_PRIVATE (a child's writes unseen), hence the memfd.
+
+use std::mem::{align_of, size_of};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
+
+use memmap2::MmapMut;
+use nix::sys::memfd::{MFdFlags, memfd_create};
+
+use crate::sync::mutex::RobustMutex;
+
+/// Types that may live in the shared mapping and be reached through `&`.
+///
+/// # Safety
+/// An implementor must be valid when all its bytes are zero, hold no pointers, and be `Sync`
+/// through interior mutability, so that concurrent use from several processes is sound.
+pub unsafe trait Shareable: Sync {}
+// SAFETY: std atomics are plain integers with interior mutability, valid at zero, address-free.
+unsafe impl Shareable for AtomicU64 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicU32 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicI32 {}
+// SAFETY: as above.
+unsafe impl Shareable for AtomicU8 {}
+
+/// A cache line of its own, so that hot data of different writers never shares one.
+#[repr(C, align(64))]
+pub struct Line<T>(pub T);
+
+/// What all processes share besides the workers' slots.
+#[repr(C)]
+pub struct Header {
+    /// The value's bits, read through the atomic type of the value (i32, f64 bits or u8).
+    pub value: Line<AtomicU64>,
+    /// The lock of the mutex backend.
+    pub mutex: Line<RobustMutex>,
+}
+
+/// What one worker reports about itself; written by that worker only.
+#[repr(C)]
+#[derive(Default)]
+pub struct Slot {
+    /// Operations completed.
+    pub ops: AtomicU64,
+    /// CLOCK_MONOTONIC nanoseconds when the worker started (after the barrier) and ended.
+    pub start_ns: AtomicU64,
+    pub end_ns: AtomicU64,
+    /// Failed compare-exchanges (atomic backend).
+    pub retries: AtomicU64,
+    /// Locks taken over from a dead owner (mutex backend, EOWNERDEAD).
+    pub recoveries: AtomicU64,
+    /// 1 once the worker has written its results.
+    pub done: AtomicU32,
+}
+
+/// The mapping of one run.
+pub struct Shared {
+    map: MmapMut,
+    workers: usize,
+}
+
+const fn slots_offset() -> usize {
+    size_of::<Header>().next_multiple_of(64)
+}
+
+impl Shared {
+    /// Maps a zeroed shared region for `workers` slots.
+    pub fn new(workers: usize) -> std::io::Result<Shared> {
+        let len = slots_offset() + workers * size_of::<Line<Slot>>();
+        let fd = memfd_create("runner-shared", MFdFlags::MFD_CLOEXEC)?;
+        let file = std::fs::File::from(fd);
+        file.set_len(len as u64)?;
+        // SAFETY: the memfd is ours alone (no other process can open or truncate it), so the
+        // mapping's length stays valid for its lifetime; a fresh memfd reads as zeros.
+        let map = unsafe { MmapMut::map_mut(&file)? };
+        Ok(Shared { map, workers })
+    }
+
+    /// A reference to a `T` at `offset` in the mapping.
+    fn at<T: Shareable>(&self, offset: usize) -> &T {
+        assert!(offset % align_of::<T>() == 0 && offset + size_of::<T>() <= self.map.len());
+        // SAFETY: in bounds and aligned (asserted; the mapping is page-aligned), `T` is valid for
+        // any bytes the mapping can hold (zeros or what a `T` wrote) by `Shareable`, and only
+        // shared references are handed out, so all mutation goes through interior mutability.
+        unsafe { &*(self.map.as_ptr().add(offset) as *const T) }
+    }
+
+    pub fn header_value_u64(&self) -> &AtomicU64 {
+        self.at(std::mem::offset_of!(Header, value))
+    }
+
+    /// The value's cell, viewed as the atomic type of its scalar (`AtomicI32`, `AtomicU64`,
+    /// `AtomicU8`): each run reaches it through one type only.
+    pub fn value<A: Shareable>(&self) -> &A {
+        const { assert!(size_of::<A>() <= 8) };
+        self.at(std::mem::offset_of!(Header, value))
+    }
+
+    pub fn mutex(&self) -> &RobustMutex {
+        self.at(std::mem::offset_of!(Header, mutex))
+    }
+
+    pub fn slot(&self, index: usize) -> &Slot {
+        assert!(index < self.workers);
+        let slot: &Line<Slot> = self.at(slots_offset() + index * size_of::<Line<Slot>>());
+        &slot.0
+    }
+}
+
+// SAFETY: a slot is a struct of atomics: valid at zero, interior mutability only.
+unsafe impl Shareable for Slot {}
+// SAFETY: a line only adds alignment to a shareable value.
+unsafe impl<T: Shareable> Shareable for Line<T> {}
