@@ -11,7 +11,7 @@ use crate::error::{Diagnostic, Pos};
 use crate::iterate::iterate;
 use crate::spec::{At, JobSpec, Literal};
 use crate::sync::BackendKind;
-use crate::value::{OpKind, Operation, Value, ValueType};
+use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;
 pub const MAX_BATCH: u64 = 65536;

@@ -267,6 +267,10 @@ pub trait Scalar: Copy + PartialEq + Send + Sync + 'static {
 
     fn apply<const K: u8>(self, operand: Self) -> Self;
 
+    /// The value's bits, zero-extended (as [`Value::bits`]); `from_bits` reads them back.
+    fn to_bits(self) -> u64;
+    fn from_bits(bits: u64) -> Self;
+
     fn load(cell: &Self::Atomic) -> Self;
     fn store(cell: &Self::Atomic, v: Self);
     /// One atomic read-modify-write: a native instruction where the hardware has one, a
@@ -310,6 +314,16 @@ macro_rules! integer_scalar {
                     Value::$variant(x) => Some(x),
                     _ => None,
                 }
+            }
+
+            #[inline(always)]
+            fn to_bits(self) -> u64 {
+                self.to_value().bits()
+            }
+
+            #[inline(always)]
+            fn from_bits(bits: u64) -> Self {
+                bits as $t
             }
 
             #[inline(always)]
@@ -378,6 +392,16 @@ impl Scalar for f64 {
             Value::D(x) => Some(x),
             _ => None,
         }
+    }
+
+    #[inline(always)]
+    fn to_bits(self) -> u64 {
+        f64::to_bits(self)
+    }
+
+    #[inline(always)]
+    fn from_bits(bits: u64) -> f64 {
+        f64::from_bits(bits)
     }
 
     #[inline(always)]

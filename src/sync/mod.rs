@@ -6,10 +6,9 @@
 //! Owns: the mechanisms (`mutex`, `atomic`, `channel`, `none`) and the shared mapping they live
 //! in. Does not own: forking, the start barrier or reaping (see `exec`), nor judging the result.
 
-mod atomic;
+mod memory;
 mod channel;
 pub mod mutex;
-mod none;
 pub mod shm;
 
 use schemars::JsonSchema;
@@ -106,10 +105,10 @@ pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
     Ok(match plan.backend {
         BackendKind::Mutex => {
             shared.mutex().init().map_err(|e| format!("cannot initialise the robust mutex: {e}"))?;
-            Box::new(atomic::InMemory { kind: BackendKind::Mutex, op: plan.operation })
+            Box::new(memory::InMemory { kind: BackendKind::Mutex, op: plan.operation, ty_of: plan.initial })
         }
-        BackendKind::Atomic => Box::new(atomic::InMemory { kind: BackendKind::Atomic, op: plan.operation }),
-        BackendKind::None => Box::new(atomic::InMemory { kind: BackendKind::None, op: plan.operation }),
+        BackendKind::Atomic => Box::new(memory::InMemory { kind: BackendKind::Atomic, op: plan.operation, ty_of: plan.initial }),
+        BackendKind::None => Box::new(memory::InMemory { kind: BackendKind::None, op: plan.operation, ty_of: plan.initial }),
         BackendKind::Channel => Box::new(channel::Channel::new(plan)?),
     })
 }

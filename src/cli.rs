@@ -1,0 +1,224 @@
+//! The command line: parses arguments, runs the pipeline (spec -> plan -> execute -> outcome ->
+//! report) and turns the result into an exit code.
+//!
+//! Owns: flags, subcommands and which report goes where. Does not own: any of the pipeline's
+//! stages, which it only calls in order.
+
+use std::time::Instant;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Diagnostic, Error, exit};
+use crate::plan::{Overrides, Plan};
+use crate::report::{self, Format, RunReport, Validated};
+use crate::sync::BackendKind;
+use crate::{exec, outcome, spec};
+
+/// The git commit runner was built from (empty outside a checkout).
+pub const COMMIT: &str = env!("RUNNER_COMMIT");
+
+fn version() -> &'static str {
+    if COMMIT.is_empty() {
+        env!("CARGO_PKG_VERSION")
+    } else {
+        concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("RUNNER_COMMIT"), ")")
+    }
+}
+
+/// Runs a YAML job on forked worker processes that share one value through a chosen
+/// synchronisation backend, and proves the final value.
+#[derive(Parser, Debug)]
+#[command(
+    name = "runner",
+    version = version(),
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "`runner JOB` is `runner run JOB`. Exit codes: 0 correct (or lost updates with `none`), 1 wrong value, 2 invalid job or usage, 3 a worker or the set-up failed, 130/143 interrupted."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a job and verify its final value.
+    Run(RunArgs),
+    /// Check job files without running them: `FILE: ok`, or every problem found.
+    Validate {
+        /// Job files (`-` for standard input).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
+    /// Show what a job would run, and the value it must end at, without forking.
+    Plan {
+        /// The job file (`-` for standard input).
+        #[arg(value_name = "JOB")]
+        job: String,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
+    /// Print the JSON Schema (draft-07) of job files.
+    Schema,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The job file (`-` for standard input).
+    #[arg(value_name = "JOB", required = true)]
+    job: Option<String>,
+    #[command(flatten)]
+    overrides: OverrideArgs,
+    /// The report's format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    format: FormatArg,
+}
+
+#[derive(Args, Debug, Clone)]
+struct OverrideArgs {
+    /// Replace the job's number of workers.
+    #[arg(long, value_name = "N")]
+    workers: Option<u64>,
+    /// Replace the job's operations per worker.
+    #[arg(long, value_name = "M")]
+    iterations: Option<u64>,
+    /// Replace the job's backend.
+    #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
+    backend: Option<BackendKind>,
+}
+
+fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
+    PossibleValuesParser::new(BackendKind::ALL.map(BackendKind::name))
+        .map(|name| BackendKind::ALL.into_iter().find(|b| b.name() == name).unwrap_or(BackendKind::Mutex))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Human,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+impl From<OverrideArgs> for Overrides {
+    fn from(o: OverrideArgs) -> Overrides {
+        Overrides { workers: o.workers, iterations: o.iterations, backend: o.backend }
+    }
+}
+
+const SUBCOMMANDS: [&str; 4] = ["run", "validate", "plan", "schema"];
+
+/// Parses the command line, runs it and returns the exit code.
+pub fn main() -> i32 {
+    let started = Instant::now();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = misspelt_subcommand(&args) {
+        return code;
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::INVALID } else { exit::OK };
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Run(run)) => run_job(run, started),
+        None => run_job(cli.run, started),
+        Some(Command::Validate { files, format }) => validate(&files, format.into()),
+        Some(Command::Plan { job, overrides, format }) => plan_job(&job, overrides.into(), format.into()),
+        Some(Command::Schema) => schema(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("{}", e.render());
+            e.exit_code()
+        }
+    }
+}
+
+/// `runner valdate x.yaml`: the first word is no file but close to a command's name.
+fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
+    let first = args.get(1)?.to_str()?;
+    if first.starts_with('-') || SUBCOMMANDS.contains(&first) || std::path::Path::new(first).exists() {
+        return None;
+    }
+    let suggestion = spec::did_you_mean(first, SUBCOMMANDS)?;
+    eprintln!("error: '{first}' is neither a job file nor a command; did you mean \"{suggestion}\"?");
+    Some(exit::INVALID)
+}
+
+/// Reads, parses and plans a job file.
+fn load(label: &str, overrides: &Overrides) -> Result<Plan, Vec<Diagnostic>> {
+    let source = spec::read_source(label).map_err(|d| vec![d])?;
+    let (job, found) = spec::parse(&source)?;
+    crate::plan::plan(&job, &source.label, &source.stem(), overrides, found)
+}
+
+fn run_job(run: RunArgs, started: Instant) -> Result<i32, Error> {
+    let format = run.format.into();
+    let label = run.job.unwrap_or_else(|| "-".to_string());
+    let plan = match load(&label, &run.overrides.into()) {
+        Ok(plan) => plan,
+        Err(diags) => {
+            report::invalid(&diags, format)?;
+            return Ok(exit::INVALID);
+        }
+    };
+    for notice in &plan.notices {
+        eprintln!("runner: notice: {notice}");
+    }
+    let outcome = exec::execute(&plan)?;
+    let judgement = outcome::judge(&plan, outcome.final_value);
+    for w in outcome.failed_workers() {
+        eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
+    }
+    let report = RunReport { plan: &plan, outcome: &outcome, judgement: &judgement, wall_seconds: started.elapsed().as_secs_f64() };
+    report::run(&report, format)?;
+    Ok(outcome::exit_code(&outcome, &judgement))
+}
+
+fn validate(files: &[String], format: Format) -> Result<i32, Error> {
+    let results: Vec<Validated> = files
+        .iter()
+        .map(|file| Validated { file: file.clone(), diagnostics: load(file, &Overrides::default()).err().unwrap_or_default() })
+        .collect();
+    report::validated(&results, format)?;
+    Ok(if results.iter().all(|r| r.diagnostics.is_empty()) { exit::OK } else { exit::INVALID })
+}
+
+fn plan_job(label: &str, overrides: Overrides, format: Format) -> Result<i32, Error> {
+    match load(label, &overrides) {
+        Ok(plan) => {
+            report::plan(&plan, format)?;
+            Ok(exit::OK)
+        }
+        Err(diags) => {
+            report::invalid(&diags, format)?;
+            Ok(exit::INVALID)
+        }
+    }
+}
+
+fn schema() -> Result<i32, Error> {
+    let text = serde_json::to_string_pretty(&spec::schema()).map_err(|e| Error::Output(e.to_string()))?;
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").map_err(|e| Error::Output(format!("standard output: {e}")))?;
+    Ok(exit::OK)
+}

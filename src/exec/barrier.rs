@@ -1,0 +1,52 @@
+//! The start barrier: every worker sleeps until the parent releases them all at once, so they
+//! really contend and the timing measures the work, not fork latency.
+//!
+//! Two pipes. A worker writes one byte to `ready`, closes its copies of both write ends, then
+//! blocks reading `go`. The parent, once it has forked every worker, closes its `ready` writer
+//! and reads `ready` to its end: that end comes when every worker has either arrived or died
+//! (a dead worker's descriptors close with it), so the parent never waits for a worker that
+//! cannot come. Closing the parent's `go` writer, the last one, wakes every worker with
+//! end-of-file. Nobody spins.
+
+use std::io::{PipeReader, PipeWriter, Read, Write};
+
+pub struct Barrier {
+    ready_r: PipeReader,
+    ready_w: Option<PipeWriter>,
+    go_r: PipeReader,
+    go_w: Option<PipeWriter>,
+}
+
+impl Barrier {
+    pub fn new() -> std::io::Result<Barrier> {
+        let (ready_r, ready_w) = std::io::pipe()?;
+        let (go_r, go_w) = std::io::pipe()?;
+        Ok(Barrier { ready_r, ready_w: Some(ready_w), go_r, go_w: Some(go_w) })
+    }
+
+    /// In a worker: announce arrival, then sleep until the release.
+    pub fn arrive_and_wait(&mut self) -> std::io::Result<()> {
+        drop(self.go_w.take());
+        if let Some(mut ready) = self.ready_w.take() {
+            ready.write_all(&[1])?;
+        }
+        // Nobody writes to `go`: the read ends with end-of-file at the release.
+        let mut rest = Vec::new();
+        self.go_r.read_to_end(&mut rest)?;
+        Ok(())
+    }
+
+    /// In the parent, after the last fork: waits until every worker has arrived or died, and
+    /// returns how many arrived.
+    pub fn wait_arrivals(&mut self) -> std::io::Result<usize> {
+        drop(self.ready_w.take());
+        let mut arrivals = Vec::new();
+        self.ready_r.read_to_end(&mut arrivals)?;
+        Ok(arrivals.len())
+    }
+
+    /// In the parent: lets every waiting worker go.
+    pub fn release(&mut self) {
+        drop(self.go_w.take());
+    }
+}

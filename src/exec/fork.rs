@@ -1,0 +1,39 @@
+//! The only place that forks, and the only way a child process ends.
+//!
+//! Rules kept here: the parent is single-threaded at every fork (checked, not assumed);
+//! buffered output is flushed before forking so no child inherits and repeats it; a child runs
+//! its body inside `catch_unwind` and leaves only through `_exit`, so it never returns into the
+//! parent's code, runs its destructors or flushes its copies of the parent's buffers.
+
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use nix::unistd::{ForkResult, Pid, fork};
+
+/// A child's exit status when its body panicked (as Rust's own panic exit code).
+pub const EXIT_PANIC: i32 = 101;
+
+/// Fails when the process has more than one thread: forking then copies only the caller, and a
+/// lock held by another thread would stay locked in the child for ever.
+pub fn ensure_single_threaded() -> Result<(), String> {
+    let threads = std::fs::read_dir("/proc/self/task").map_err(|e| format!("cannot read /proc/self/task: {e}"))?.count();
+    if threads == 1 { Ok(()) } else { Err(format!("refusing to fork: runner has {threads} threads, it must have one")) }
+}
+
+/// Forks a child that runs `body` and exits with its result; returns the child's pid.
+pub fn spawn(body: impl FnOnce() -> i32) -> nix::Result<Pid> {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: the process is single-threaded (`ensure_single_threaded` runs before the first
+    // fork and runner starts no thread), so the child gets a consistent copy of every lock and
+    // allocator state, and it may call any function, not only async-signal-safe ones.
+    match unsafe { fork() }? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => {
+            let code = catch_unwind(AssertUnwindSafe(body)).unwrap_or(EXIT_PANIC);
+            // SAFETY: `_exit` ends the process at once. Skipping atexit handlers and destructors
+            // is the point: they belong to the parent.
+            unsafe { libc::_exit(code) }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! What a run produced, as plain data, and the verdict on it.
+//!
+//! Owns: [`Outcome`] (filled by `exec`), [`judge`] (the final value against the planner's) and
+//! the exit code of a run. Does not own: running anything or drawing the report.
+
+use crate::error::exit;
+use crate::iterate::{Depth, depth};
+use crate::plan::Plan;
+use crate::sync::Served;
+use crate::value::Value;
+
+/// How a worker process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The exit status, when it exited.
+    pub code: Option<i32>,
+    /// The signal's name (`SIGKILL`), when a signal killed it.
+    pub signal: Option<String>,
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.code, &self.signal) {
+            (_, Some(signal)) => write!(f, "killed by {signal}"),
+            (Some(code), None) => write!(f, "{code}"),
+            (None, None) => write!(f, "unknown"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WorkerOutcome {
+    pub index: u32,
+    pub pid: i32,
+    /// Operations the worker completed (channel: sent).
+    pub ops: u64,
+    /// From the barrier's release (as the worker saw it) to its last operation.
+    pub seconds: f64,
+    pub exit: Exit,
+    /// Failed compare-exchanges (atomic).
+    pub retries: u64,
+    /// Locks recovered from a dead owner (mutex).
+    pub recoveries: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub final_value: Value,
+    pub workers: Vec<WorkerOutcome>,
+    /// From the barrier's release to the end of the last worker (channel: of the owner).
+    pub elapsed_seconds: f64,
+    /// What the channel owner received.
+    pub served: Option<Served>,
+}
+
+impl Outcome {
+    /// Operations applied to the value: by the owner for channel, else as the workers counted.
+    pub fn applied(&self) -> u64 {
+        match &self.served {
+            Some(s) => s.applied.iter().sum(),
+            None => self.workers.iter().map(|w| w.ops).sum(),
+        }
+    }
+
+    pub fn ops_per_second(&self) -> f64 {
+        if self.elapsed_seconds > 0.0 { self.applied() as f64 / self.elapsed_seconds } else { 0.0 }
+    }
+
+    pub fn failed_workers(&self) -> impl Iterator<Item = &WorkerOutcome> {
+        self.workers.iter().filter(|w| !w.exit.success())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The final value is the planner's, bit for bit.
+    Correct,
+    /// With `none` only: another value, one that some interleaving of the updates gives.
+    LostUpdates,
+    /// A value no interleaving explains, or any mismatch with a synchronised backend.
+    Wrong,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::LostUpdates => "lost_updates",
+            Verdict::Wrong => "wrong",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    /// How many updates did not survive; `None` when that cannot be counted, with the reason.
+    pub lost_updates: Option<u64>,
+    pub lost_updates_reason: Option<String>,
+}
+
+/// Compares the final value with the planner's and, when they differ, asks how many updates
+/// would explain it.
+pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
+    if final_value == plan.expected {
+        return Judgement { verdict: Verdict::Correct, lost_updates: Some(0), lost_updates_reason: None };
+    }
+    let total = plan.total_ops();
+    let (low, high) = plan.reachable_depths();
+    // With a synchronised backend any mismatch is wrong; still say how far off it is.
+    let (kmin, reachable_by_race) = if plan.backend.synchronised() { (0, false) } else { (low, true) };
+    let found = depth(&plan.operation, plan.initial, final_value, kmin, high);
+    let verdict = match found {
+        Depth::Exactly(_) | Depth::Several if reachable_by_race => Verdict::LostUpdates,
+        _ => Verdict::Wrong,
+    };
+    let (lost, reason) = match found {
+        Depth::Exactly(k) => (Some(total - k), None),
+        Depth::Several => (None, Some("several numbers of surviving updates give this value".to_string())),
+        Depth::Unreachable => (None, Some(format!("no number of updates between {kmin} and {high} gives this value"))),
+        Depth::Unknown => (None, Some("the search for the number of surviving updates was too long".to_string())),
+    };
+    Judgement { verdict, lost_updates: lost, lost_updates_reason: reason }
+}
+
+/// The exit code of a run, highest first: a failed worker, then a wrong value.
+pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
+    if outcome.failed_workers().next().is_some() {
+        exit::FAILED
+    } else if judgement.verdict == Verdict::Wrong {
+        exit::WRONG
+    } else {
+        exit::OK
+    }
+}

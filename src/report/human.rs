@@ -1,0 +1,90 @@
+//! The reports people read.
+
+use std::fmt::Write;
+
+use super::{RunReport, rate, seconds};
+use crate::outcome::Verdict;
+use crate::plan::Plan;
+use crate::sync::BackendKind;
+
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+/// `5 workers x 1 iteration, type i (C int), add 1 from 0`
+fn workload(plan: &Plan) -> String {
+    let ty = plan.value_type();
+    format!(
+        "{} x {}, type {}: {}; {} {} from {}",
+        plural(plan.workers as u64, "worker"),
+        plural(plan.iterations, "iteration"),
+        ty.name(),
+        ty.describe(),
+        plan.operation.kind.name(),
+        plan.operation.operand,
+        plan.initial,
+    )
+}
+
+pub fn run(r: &RunReport<'_>) -> String {
+    let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
+    let mut s = String::new();
+    let _ = writeln!(s, "{} ({}): {}", plan.name, plan.file, judgement.verdict.name());
+    let _ = writeln!(s, "  backend   {}", plan.backend.name());
+    let _ = writeln!(s, "  work      {}", workload(plan));
+    let _ = writeln!(s, "  final     {}", outcome.final_value);
+    let _ = writeln!(s, "  expected  {}", plan.expected);
+    let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.lost_updates_reason) {
+        (Verdict::Correct, ..) => "correct".to_string(),
+        (v, Some(lost), _) => format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops()),
+        (v, None, Some(reason)) => format!("{}: {reason}", v.name()),
+        (v, None, None) => v.name().to_string(),
+    };
+    let _ = writeln!(s, "  verdict   {verdict}");
+    let _ = writeln!(
+        s,
+        "  time      {} from the barrier's release to the last worker's end; {} in all",
+        seconds(outcome.elapsed_seconds),
+        seconds(r.wall_seconds)
+    );
+    let _ = writeln!(s, "  speed     {}ops/s ({} applied)", rate(outcome.ops_per_second()), plural(outcome.applied(), "operation"));
+    if let Some(served) = &outcome.served {
+        let _ = writeln!(s, "  channel   {}, {} bytes, batch {}", plural(served.messages, "message"), served.bytes, plan.batch);
+    }
+    let extra = match plan.backend {
+        BackendKind::Atomic => Some("retries"),
+        BackendKind::Mutex => Some("recovered"),
+        _ => None,
+    };
+    let _ = writeln!(s, "\n  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  exit", "worker", "pid", "ops", "time", extra.unwrap_or(""));
+    for w in &outcome.workers {
+        let extra = match plan.backend {
+            BackendKind::Atomic => w.retries.to_string(),
+            BackendKind::Mutex => w.recoveries.to_string(),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, seconds(w.seconds), extra, w.exit);
+    }
+    s
+}
+
+pub fn plan(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{} ({})", plan.name, plan.file);
+    if let Some(d) = &plan.description {
+        let _ = writeln!(s, "  {}", d.trim());
+    }
+    let _ = writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker"));
+    let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend.describe());
+    if plan.backend == BackendKind::Channel {
+        let messages = plan.iterations.div_ceil(plan.batch as u64);
+        let _ = writeln!(s, "  messages   {} per worker ({} per message)", messages, plural(plan.batch as u64, "operation"));
+    }
+    let _ = writeln!(s, "  work       {}", workload(plan));
+    let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));
+    let _ = writeln!(s, "  expected   {}", plan.expected);
+    for notice in &plan.notices {
+        let _ = writeln!(s, "  notice     {notice}");
+    }
+    s
+}

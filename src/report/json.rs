@@ -1,0 +1,86 @@
+//! The reports programs read: one JSON document on standard output. `schema_version` changes
+//! when a field changes meaning or goes away; new fields may appear without it.
+
+use serde_json::{Value as Json, json};
+
+use super::{RunReport, Validated};
+use crate::error::Diagnostic;
+use crate::plan::Plan;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+pub fn run(r: &RunReport<'_>) -> Json {
+    let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
+    let workers: Vec<Json> = outcome
+        .workers
+        .iter()
+        .map(|w| {
+            json!({
+                "index": w.index,
+                "pid": w.pid,
+                "ops": w.ops,
+                "seconds": w.seconds,
+                "ops_per_second": if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 },
+                "retries": w.retries,
+                "recoveries": w.recoveries,
+                "exit": { "code": w.exit.code, "signal": w.exit.signal },
+            })
+        })
+        .collect();
+    let mut doc = json!({
+        "schema_version": SCHEMA_VERSION,
+        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "file": plan.file,
+        "job": plan.effective_job(),
+        "final": outcome.final_value.to_json(),
+        "expected": plan.expected.to_json(),
+        "final_display": outcome.final_value.to_string(),
+        "expected_display": plan.expected.to_string(),
+        "verdict": judgement.verdict.name(),
+        "correct": judgement.verdict == crate::outcome::Verdict::Correct,
+        "lost_updates": judgement.lost_updates,
+        "lost_updates_reason": judgement.lost_updates_reason,
+        "total_operations": plan.total_ops(),
+        "applied_operations": outcome.applied(),
+        "ops_per_second": outcome.ops_per_second(),
+        "elapsed_seconds": outcome.elapsed_seconds,
+        "wall_seconds": r.wall_seconds,
+        "workers": workers,
+        "notices": plan.notices,
+    });
+    if let Some(served) = &outcome.served {
+        doc["channel"] = json!({ "messages": served.messages, "bytes": served.bytes, "applied": served.applied });
+    }
+    doc
+}
+
+pub fn plan(plan: &Plan) -> Json {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "file": plan.file,
+        "job": plan.effective_job(),
+        "processes": plan.workers,
+        "backend_setup": plan.backend.describe(),
+        "operations_per_worker": plan.iterations,
+        "messages_per_worker": (plan.backend == crate::sync::BackendKind::Channel).then(|| plan.iterations.div_ceil(plan.batch as u64)),
+        "total_operations": plan.total_ops(),
+        "expected": plan.expected.to_json(),
+        "expected_display": plan.expected.to_string(),
+        "notices": plan.notices,
+    })
+}
+
+pub fn validated(files: &[Validated]) -> Json {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "files": files.iter().map(|f| json!({
+            "file": f.file,
+            "ok": f.diagnostics.is_empty(),
+            "diagnostics": f.diagnostics,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn invalid(diagnostics: &[Diagnostic]) -> Json {
+    json!({ "schema_version": SCHEMA_VERSION, "error": "invalid job", "diagnostics": diagnostics })
+}

@@ -1,0 +1,129 @@
+//! Reports: what a run, a plan or a validation found, drawn for people (`human`) or programs
+//! (`json`). The only module that writes results to standard output.
+//!
+//! Owns: layout and number formatting. Does not own: any decision (verdicts and exit codes come
+//! from `outcome`, diagnostics from `spec` and `plan`).
+
+mod human;
+mod json;
+
+use std::io::Write;
+
+use crate::error::{Diagnostic, Error};
+use crate::outcome::{Judgement, Outcome};
+use crate::plan::Plan;
+
+/// The report's format, chosen with `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Everything a run report shows.
+pub struct RunReport<'a> {
+    pub plan: &'a Plan,
+    pub outcome: &'a Outcome,
+    pub judgement: &'a Judgement,
+    /// The whole run, from runner's start to the report.
+    pub wall_seconds: f64,
+}
+
+/// One file's result in `runner validate`.
+pub struct Validated {
+    pub file: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn run(report: &RunReport<'_>, format: Format) -> Result<(), Error> {
+    match format {
+        Format::Human => emit(&human::run(report)),
+        Format::Json => emit_json(&json::run(report)),
+    }
+}
+
+pub fn plan(plan: &Plan, format: Format) -> Result<(), Error> {
+    match format {
+        Format::Human => emit(&human::plan(plan)),
+        Format::Json => emit_json(&json::plan(plan)),
+    }
+}
+
+/// `FILE: ok` per valid file on standard output and diagnostics on standard error; in JSON one
+/// document with every file and its diagnostics.
+pub fn validated(files: &[Validated], format: Format) -> Result<(), Error> {
+    match format {
+        Format::Human => {
+            let mut ok = String::new();
+            for f in files {
+                if f.diagnostics.is_empty() {
+                    ok.push_str(&format!("{}: ok\n", f.file));
+                } else {
+                    eprint!("{}", Error::Invalid(f.diagnostics.clone()).render());
+                }
+            }
+            emit(&ok)
+        }
+        Format::Json => emit_json(&json::validated(files)),
+    }
+}
+
+/// Diagnostics of a job that could not be run or planned: on standard error, and in JSON mode
+/// also as the one document on standard output.
+pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> {
+    eprint!("{}", Error::Invalid(diagnostics.to_vec()).render());
+    match format {
+        Format::Human => Ok(()),
+        Format::Json => emit_json(&json::invalid(diagnostics)),
+    }
+}
+
+fn emit(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::Output(format!("standard output: {e}")))
+}
+
+fn emit_json(doc: &serde_json::Value) -> Result<(), Error> {
+    let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;
+    text.push('\n');
+    emit(&text)
+}
+
+/// `1.23 ms`, `4.56 s`: three significant digits in a unit that fits.
+pub fn seconds(s: f64) -> String {
+    let (v, unit) = if s >= 1.0 {
+        (s, "s")
+    } else if s >= 1e-3 {
+        (s * 1e3, "ms")
+    } else if s >= 1e-6 {
+        (s * 1e6, "µs")
+    } else {
+        (s * 1e9, "ns")
+    };
+    format!("{} {unit}", sig3(v))
+}
+
+/// `12.3 M`: three significant digits with a metric prefix.
+pub fn rate(r: f64) -> String {
+    let (v, prefix) = if r >= 1e9 {
+        (r / 1e9, " G")
+    } else if r >= 1e6 {
+        (r / 1e6, " M")
+    } else if r >= 1e3 {
+        (r / 1e3, " k")
+    } else {
+        (r, " ")
+    };
+    format!("{}{prefix}", sig3(v))
+}
+
+fn sig3(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}

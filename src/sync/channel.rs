@@ -1,0 +1,126 @@
+//! The `channel` backend, Python's Queue pattern: workers never touch the value; each sends its
+//! operations over an ipc-channel (a Unix socket made before forking) to the parent, which owns
+//! the value and applies them in arrival order.
+//!
+//! Owns: the wire format and both ends of the loop. A message is an 8-byte header
+//! `[worker u32 LE][operation code u8][type code u8][0u8; 2]` followed by one 8-byte
+//! little-endian operand per operation (the value's bits): `batch` operations per message, the
+//! last batch possibly shorter. The owner checks every message before applying it; the parent
+//! drops its copy of the sender after forking, so the receive loop ends when the last worker
+//! has finished (or died).
+
+use ipc_channel::IpcError;
+use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
+use std::sync::atomic::Ordering;
+
+use crate::plan::Plan;
+use crate::sync::shm::Shared;
+use crate::sync::{Backend, BackendKind, Served, WorkerTally};
+use crate::value::{OpKind, Operation, Scalar, Value, ValueType};
+
+const HEADER: usize = 8;
+const RECORD: usize = 8;
+
+pub struct Channel {
+    op: Operation,
+    batch: u32,
+    sender: Option<IpcBytesSender>,
+    receiver: IpcBytesReceiver,
+    /// The value as the owner holds it: the initial value until `serve` has run.
+    value: Value,
+}
+
+fn type_code(ty: ValueType) -> u8 {
+    match ty {
+        ValueType::I => 0,
+        ValueType::D => 1,
+        ValueType::C => 2,
+    }
+}
+
+impl Channel {
+    pub fn new(plan: &Plan) -> Result<Channel, String> {
+        let (sender, receiver) = ipc::bytes_channel().map_err(|e| format!("cannot create the ipc-channel: {e}"))?;
+        Ok(Channel { op: plan.operation, batch: plan.batch, sender: Some(sender), receiver, value: plan.initial })
+    }
+
+    /// Checks a message's header and length; returns the worker and the operand bytes.
+    fn check<'m>(&self, msg: &'m [u8], workers: usize) -> Result<(usize, &'m [u8]), String> {
+        if msg.len() < HEADER + RECORD || (msg.len() - HEADER) % RECORD != 0 {
+            return Err(format!("malformed message of {} bytes", msg.len()));
+        }
+        let worker = u32::from_le_bytes([msg[0], msg[1], msg[2], msg[3]]) as usize;
+        if worker >= workers {
+            return Err(format!("message from unknown worker {worker}"));
+        }
+        if OpKind::from_code(msg[4]) != Some(self.op.kind) || msg[5] != type_code(self.value.ty()) {
+            return Err(format!("message from worker {worker} carries another operation or type"));
+        }
+        Ok((worker, &msg[HEADER..]))
+    }
+}
+
+impl Backend for Channel {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Channel
+    }
+
+    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String> {
+        let sender = self.sender.as_ref().ok_or("the channel's sender is gone")?;
+        let slot = shared.slot(index as usize);
+        let batch = self.batch as u64;
+        let mut msg = Vec::with_capacity(HEADER + self.batch as usize * RECORD);
+        msg.extend_from_slice(&index.to_le_bytes());
+        msg.extend_from_slice(&[self.op.kind.code(), type_code(self.value.ty()), 0, 0]);
+        let operand = self.op.operand.bits().to_le_bytes();
+        let mut sent = 0;
+        while sent < iterations {
+            let n = (iterations - sent).min(batch);
+            msg.truncate(HEADER);
+            for _ in 0..n {
+                msg.extend_from_slice(&operand);
+            }
+            sender.send(&msg).map_err(|e| format!("cannot send to the owner: {e}"))?;
+            sent += n;
+            slot.ops.store(sent, Ordering::Relaxed);
+        }
+        Ok(WorkerTally { ops: sent, retries: 0, recoveries: 0 })
+    }
+
+    fn after_fork(&mut self) {
+        // Only workers send: with the parent's copy gone, the receive loop ends when the last
+        // worker's copy closes.
+        self.sender = None;
+    }
+
+    fn serve(&mut self, workers: usize) -> Result<Option<Served>, String> {
+        let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0 };
+        let value = self.value;
+        let kind = self.op.kind;
+        let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
+            let mut x: T = x0;
+            loop {
+                let msg = match self.receiver.recv() {
+                    Ok(msg) => msg,
+                    Err(IpcError::Disconnected) => break,
+                    Err(e) => return Err(format!("cannot receive from the workers: {e:?}")),
+                };
+                let (worker, operands) = self.check(&msg, workers)?;
+                for record in operands.chunks_exact(RECORD) {
+                    let bits = u64::from_le_bytes(record.try_into().expect("chunks_exact gives 8 bytes"));
+                    x = x.apply::<K>(T::from_bits(bits));
+                }
+                served.applied[worker] += (operands.len() / RECORD) as u64;
+                served.messages += 1;
+                served.bytes += msg.len() as u64;
+            }
+            x.to_value()
+        }));
+        self.value = end;
+        Ok(Some(served))
+    }
+
+    fn final_value(&self, _shared: &Shared) -> Value {
+        self.value
+    }
+}

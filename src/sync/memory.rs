@@ -1,0 +1,107 @@
+//! The three backends whose workers update the value in shared memory themselves: `mutex`
+//! (lock, read, write, unlock), `atomic` (one lock-free read-modify-write) and `none` (a relaxed
+//! load, then a relaxed store: defined behaviour that loses updates under contention).
+//!
+//! Owns: the hot loops. Each is instantiated per value type and operation (`with_scalar!`,
+//! `with_op!`), so the loop body is straight-line code with no dispatch, allocation or
+//! formatting. Progress is published to the worker's slot every [`PUBLISH_EVERY`] operations.
+
+use std::sync::atomic::Ordering;
+
+use crate::sync::mutex::Acquired;
+use crate::sync::shm::{Shared, Slot};
+use crate::sync::{Backend, BackendKind, WorkerTally};
+use crate::value::{Operation, Scalar, Value};
+
+/// Operations between two publications of a worker's progress counter.
+pub const PUBLISH_EVERY: u64 = 1024;
+
+/// `mutex`, `atomic` or `none`: the value lives in the shared mapping.
+pub struct InMemory {
+    pub kind: BackendKind,
+    pub op: Operation,
+    /// The type the value has (the operand's type, which the planner made the same).
+    pub ty_of: Value,
+}
+
+impl Backend for InMemory {
+    fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String> {
+        let slot = shared.slot(index as usize);
+        let kind = self.kind;
+        with_scalar!(self.op.operand, T, a => with_op!(self.op.kind, K => match kind {
+            BackendKind::Mutex => locked::<T, K>(shared, a, iterations, slot),
+            BackendKind::Atomic => Ok(lock_free::<T, K>(shared, a, iterations, slot)),
+            BackendKind::None => Ok(unsynchronised::<T, K>(shared, a, iterations, slot)),
+            BackendKind::Channel => Err("the channel backend does not update shared memory".to_string()),
+        }))
+    }
+
+    fn final_value(&self, shared: &Shared) -> Value {
+        super::read_shared(self.ty_of, shared)
+    }
+}
+
+/// Runs `iterations` operations in chunks of `PUBLISH_EVERY` (`chunk(n)` runs `n`), publishing
+/// the count after each chunk.
+#[inline(always)]
+fn chunked<E>(iterations: u64, slot: &Slot, mut chunk: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
+    let mut done = 0;
+    while done < iterations {
+        let n = (iterations - done).min(PUBLISH_EVERY);
+        chunk(n)?;
+        done += n;
+        slot.ops.store(done, Ordering::Relaxed);
+    }
+    Ok(done)
+}
+
+fn locked<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> Result<WorkerTally, String> {
+    let cell = shared.value::<T::Atomic>();
+    let mutex = shared.mutex();
+    let mut recoveries = 0;
+    let ops = chunked(iterations, slot, |n| {
+        for _ in 0..n {
+            match mutex.lock() {
+                Ok(Acquired::Clean) => {}
+                Ok(Acquired::Recovered) => recoveries += 1,
+                Err(e) => return Err(format!("cannot lock the robust mutex: {e}")),
+            }
+            // Relaxed is enough inside the lock: lock and unlock order the accesses.
+            T::store(cell, T::load(cell).apply::<K>(a));
+            mutex.unlock();
+        }
+        Ok(())
+    })?;
+    slot.recoveries.store(recoveries, Ordering::Relaxed);
+    Ok(WorkerTally { ops, retries: 0, recoveries })
+}
+
+fn lock_free<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> WorkerTally {
+    let cell = shared.value::<T::Atomic>();
+    let mut retries = 0;
+    let ops = chunked::<()>(iterations, slot, |n| {
+        for _ in 0..n {
+            retries += T::rmw::<K>(cell, a);
+        }
+        Ok(())
+    })
+    .unwrap_or_default();
+    slot.retries.store(retries, Ordering::Relaxed);
+    WorkerTally { ops, retries, recoveries: 0 }
+}
+
+fn unsynchronised<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> WorkerTally {
+    let cell = shared.value::<T::Atomic>();
+    let ops = chunked::<()>(iterations, slot, |n| {
+        for _ in 0..n {
+            T::store(cell, T::load(cell).apply::<K>(a));
+        }
+        Ok(())
+    })
+    .unwrap_or_default();
+    WorkerTally { ops, retries: 0, recoveries: 0 }
+}
