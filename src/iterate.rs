@@ -171,8 +171,14 @@ fn add_jump(x: f64, a: f64, n: u64) -> Option<(u64, f64)> {
 }
 
 /// `n` multiplications by `a`. The magnitude is monotone, so the walk ends at a fixed point or
-/// a two-cycle (a negative operand flips the sign of a value the rounding holds).
+/// a two-cycle (a negative operand flips the sign of a value the rounding holds). Long walks
+/// are shortened two ways: runs of steps that each move by the same number of ulps are jumped
+/// over at once ([`mul_jump`]), and a walk that provably overflows or sinks to the subnormal
+/// range's fixed point within `n` steps skips to its end ([`mul_bound`]).
 fn mul_n(mut x: f64, a: f64, mut n: u64) -> f64 {
+    if let Some(y) = mul_bound(x, a, n) {
+        return y;
+    }
     while n > 0 {
         let next = x * a;
         n -= 1;
@@ -184,8 +190,154 @@ fn mul_n(mut x: f64, a: f64, mut n: u64) -> f64 {
             return next;
         }
         x = next;
+        if n > 0
+            && x.is_finite()
+            && let Some((steps, y)) = mul_jump(x, a, n)
+        {
+            x = y;
+            n -= steps;
+        }
+        if let Some(y) = mul_bound(x, a, n) {
+            return y;
+        }
     }
     x
+}
+
+/// The sign after `k` multiplications by `a`, applied to magnitude `m`.
+fn signed(m: f64, x: f64, a: f64, k: u64) -> f64 {
+    let negative = x.is_sign_negative() != (a.is_sign_negative() && k % 2 == 1);
+    if negative { -m.abs() } else { m.abs() }
+}
+
+/// From `x`, as many multiplications by `a` (with `0.5 <= |a| <= 2`) as move `|x|` by the same
+/// number of ulps without a tie and without leaving `x`'s spacing, at most `n`. `None` when
+/// fewer than two steps qualify.
+fn mul_jump(x: f64, a: f64, n: u64) -> Option<(u64, f64)> {
+    let mag = a.abs();
+    if !(0.5..=2.0).contains(&mag) || mag == 1.0 || x == 0.0 {
+        return None;
+    }
+    // |a| = 1 + delta exactly (Sterbenz), delta = dm * 2^de, so a step moves |x| = m * 2^ue by
+    // round(m * dm / 2^fb) units, fb = -de.
+    let delta = mag - 1.0;
+    let (dm, de) = decompose(delta);
+    if de >= 0 || de < -110 {
+        return None;
+    }
+    let fb = (-de) as u32;
+    let (m, ue) = decompose(x.abs());
+    let field = ((x.to_bits() >> 52) & 0x7ff) as i32;
+    if field >= 2046 {
+        return None;
+    }
+    let (lo, hi): (i128, i128) = if field <= 1 { (0, 1 << 53) } else { (1 << 52, 1 << 53) };
+    let (m, dm) = (m as i128, dm as i128);
+    let one: i128 = 1 << fb;
+    let p = m * dm;
+    let q = p.div_euclid(one);
+    let r = p.rem_euclid(one);
+    if 2 * r == one {
+        return None; // a tie: its rounding depends on parity; step once literally
+    }
+    let d = if 2 * r > one { q + 1 } else { q };
+    if d == 0 {
+        return None;
+    }
+    // Steps j = 0..k-1 start at m + j*d; each must round the same way and land in [lo, hi].
+    let limit = if d > 0 {
+        // m_j * dm < (d + 1/2) * 2^fb, and m_j + d <= hi.
+        let h = (2 * d + 1) * (one / 2);
+        let last = (h - 1).div_euclid(dm);
+        ((last - m).div_euclid(d)).min((hi - d - m).div_euclid(d))
+    } else {
+        // m_j * |dm| > (2|d| - 1) * 2^(fb-1), and m_j + d >= lo.
+        let (ad, adm) = (-d, -dm);
+        let l = (2 * ad - 1) * (one / 2);
+        let first = l.div_euclid(adm) + 1;
+        ((m - first).div_euclid(ad)).min((m - ad - lo).div_euclid(ad))
+    };
+    if limit < 1 {
+        return None;
+    }
+    let k = (limit + 1).min(n as i128);
+    if k < 2 {
+        return None;
+    }
+    // Guard the reasoning with the first literal step: it must agree.
+    if (x * a).abs().to_bits() != ((m + d) as f64 * pow2(ue)).to_bits() {
+        return None;
+    }
+    let end = (m + k * d) as f64 * pow2(ue);
+    Some((k as u64, signed(end, x, a, k as u64)))
+}
+
+/// The end of `n` multiplications when it is known without walking: with a normal `x` and
+/// `|a| = 1 + delta`, each step scales `|x|` by `|a|` within a relative error of 2^-53, so
+/// after enough steps the value has surely overflowed (to infinity, where it stays) or sunk
+/// into the subnormal range, whose walk downwards always ends at the same fixed point (the
+/// largest `k * 2^-1074` that a multiplication leaves unchanged), whatever the path to it.
+/// `None` when `n` is too small to be sure, or the operand is not of this kind.
+fn mul_bound(x: f64, a: f64, n: u64) -> Option<f64> {
+    let mag = a.abs();
+    let delta = mag - 1.0;
+    if x == 0.0 || !x.is_finite() || !(2f64.powi(-40)..=2f64.powi(-7)).contains(&delta.abs()) {
+        return None;
+    }
+    let n_f = n as f64;
+    // |x| in units of 2^-1074 when subnormal, where a step errs by half a unit.
+    let units = x.abs() / pow2(-1074);
+    let ln2 = std::f64::consts::LN_2;
+    // log2 of the per-step factor's worst case, with room for the error of computing it.
+    let eps = 2f64.powi(-50);
+    let ad = delta.abs();
+    if delta > 0.0 {
+        // Subnormal: m -> m(1 + delta) - 1/2 at worst, which grows by at least (1 + delta/2)
+        // once m >= 1/delta. Normal: relative error 2^-53 per step.
+        let (sub_steps, log_x) = if x.is_normal() {
+            (0.0, x.abs().log2())
+        } else if units >= 1.0 / ad {
+            ((53.0 * ln2 - units.ln()).max(0.0) / (ad / 2.0).ln_1p() * 1.001 + 64.0, -1022.0)
+        } else {
+            return None;
+        };
+        let rate = delta.ln_1p() / ln2 - eps;
+        let steps = sub_steps + (1025.0 - log_x) / rate * 1.001 + 64.0;
+        return (n_f >= steps).then(|| signed(f64::INFINITY, x, a, n));
+    }
+    let rate = -(delta.ln_1p() / ln2) - eps;
+    let to_subnormal = if x.is_normal() {
+        (x.abs().log2() + 1022.0) / rate * 1.001 + 64.0
+    } else if units > 1.5 / ad + 2.0 {
+        0.0
+    } else {
+        return None;
+    };
+    // In the subnormal range m -> m - round(m * |delta|): at most ln(2^53 |delta|) / |delta|
+    // steps to get below 1.5 / |delta|, then steps of one to the fixed point near 0.5 / |delta|.
+    let in_subnormal = (53.0 * ln2 + ad.ln()).max(0.0) / ad * 1.01 + 2.0 / ad + 64.0;
+    if n_f < to_subnormal + in_subnormal {
+        return None;
+    }
+    // Walk from just above 1.5 / |delta| (every path passes there) to the fixed point.
+    let start = ((1.5 / ad) as u64 + 2).min((1 << 52) - 1);
+    let from = start as f64 * pow2(-1074);
+    let end = mul_n_walk(from, mag);
+    Some(signed(end, x, a, n))
+}
+
+/// Multiplies by `a > 0` until a fixed point (with jumps); used from a subnormal start.
+fn mul_n_walk(mut x: f64, a: f64) -> f64 {
+    loop {
+        let next = x * a;
+        if next.to_bits() == x.to_bits() {
+            return x;
+        }
+        x = next;
+        if let Some((_, y)) = mul_jump(x, a, u64::MAX) {
+            x = y;
+        }
+    }
 }
 
 /// Which numbers of applied updates explain a value.
@@ -409,6 +561,43 @@ mod tests {
                 assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
             }
         }
+    }
+
+    #[test]
+    fn double_multiplication_near_one_matches_literal_steps() {
+        let near = [
+            1.0 + f64::EPSILON,
+            1.0 - f64::EPSILON / 2.0,
+            -(1.0 + f64::EPSILON),
+            1.0 + 3.0 * f64::EPSILON,
+            1.0 - 2f64.powi(-20),
+            -(1.0 - 2f64.powi(-9)),
+            1.0 + 2f64.powi(-12),
+            0.75,
+            1.9,
+        ];
+        for a in near {
+            for x in [1.0, -3.3, 1.9999999999999998, 1e-310, 5e-324, 2.5e-308, 1.7e308] {
+                let op = d(OpKind::Mul, a);
+                for n in [2, 3, 1000, 250_001, 2_000_003] {
+                    assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn double_multiplication_walks_to_its_end() {
+        // Far beyond any literal walk: overflow, and the subnormal fixed point whatever the start.
+        let n = 1024 * 1_000_000_000_000u64;
+        assert_eq!(iterate(&d(OpKind::Mul, 1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
+        assert_eq!(iterate(&d(OpKind::Mul, -1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
+        let sink = d(OpKind::Mul, 1.0 - 2f64.powi(-10));
+        let from_far = iterate(&sink, Value::D(1e300), n);
+        let walked = literal(&sink, Value::D(3e-320), 100_000);
+        assert_eq!(from_far, walked);
+        let tiny_step = d(OpKind::Mul, 1.0 + f64::EPSILON);
+        assert!(matches!(iterate(&tiny_step, Value::D(1.0), n), Value::D(v) if v > 1.0 && v.is_finite()));
     }
 
     #[test]

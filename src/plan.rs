@@ -15,6 +15,8 @@ use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;
 pub const MAX_BATCH: u64 = 65536;
+/// Problems reported for one file at most; the rest are counted.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// Values given on the command line that replace the file's.
 #[derive(Clone, Debug, Default)]
@@ -102,6 +104,11 @@ pub fn plan(spec: &JobSpec, file: &str, stem: &str, overrides: &Overrides, found
             let mut diags = p.diags;
             diags.sort_by_key(|d| d.pos);
             diags.dedup();
+            if diags.len() > MAX_DIAGNOSTICS {
+                let more = diags.len() - MAX_DIAGNOSTICS;
+                diags.truncate(MAX_DIAGNOSTICS);
+                diags.push(Diagnostic::file(file, format!("{more} more problems not shown")));
+            }
             Err(diags)
         }
     }

@@ -29,7 +29,7 @@ impl Reader<'_> {
     /// The entries of a mapping with known keys, reporting unknown and duplicate ones.
     fn entries<'n>(&mut self, node: &'n Node, prefix: &str, known: &[&str]) -> Vec<(&'n str, &'n Node)> {
         let Kind::Map(entries) = &node.kind else { return Vec::new() };
-        let mut seen: Vec<(&str, Pos)> = Vec::new();
+        let mut seen: std::collections::HashMap<&str, Pos> = std::collections::HashMap::new();
         let mut out = Vec::new();
         for (key, value) in entries {
             let name = match &key.kind {
@@ -41,12 +41,12 @@ impl Reader<'_> {
                 }
             };
             let path = format!("{prefix}{name}");
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            if let Some(first) = seen.get(name) {
                 let line = first.line;
                 self.error(key.pos, &path, format!("duplicate field (first given at line {line})"));
                 continue;
             }
-            seen.push((name, key.pos));
+            seen.insert(name, key.pos);
             if !known.contains(&name) {
                 let expected = known.join(", ");
                 self.error(key.pos, &path, format!("unknown field{}; expected one of: {expected}", hint(name, known.iter().copied())));

@@ -8,6 +8,7 @@
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
+use serde_saphyr::budget::Budget;
 use serde_saphyr::options::{DuplicateKeyPolicy, NonFiniteFloatPolicy, Options};
 
 use crate::error::Pos;
@@ -53,6 +54,17 @@ pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.non_finite_float_policy = NonFiniteFloatPolicy::PassThrough;
     options.strict_booleans = true;
+    // A job is a few dozen nodes: budgets far below the defaults refuse alias bombs, deep
+    // nesting and huge documents in milliseconds.
+    let mut budget = Budget::default();
+    budget.max_events = 100_000;
+    budget.max_nodes = 20_000;
+    budget.max_aliases = 1_000;
+    budget.max_anchors = 1_000;
+    budget.max_recorded_anchor_events = 20_000;
+    budget.max_depth = 32;
+    budget.flow_nesting_limit = 32;
+    options.budget = Some(budget);
     let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).filter(|p| p.line > 0);
         (pos, plain_message(&e.without_snippet().to_string()))
@@ -64,9 +76,17 @@ pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
 fn plain_message(rendered: &str) -> String {
     let first = rendered.lines().next().unwrap_or(rendered).trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    match first.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
-        Some((_, message)) => message.to_string(),
-        None => first.to_string(),
+    let message = match first.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((_, message)) => message,
+        None => first,
+    };
+    if message.starts_with("recursion limit exceeded") || message.contains("nesting") || message.contains("Depth {") {
+        "nested too deeply: a job file nests at most 32 levels".to_string()
+    } else if let Some(detail) = message.strip_prefix("budget breached: ") {
+        let detail = detail.split(" at line").next().unwrap_or(detail);
+        format!("too much for a job file (an alias bomb or a huge document?): limit reached: {detail}")
+    } else {
+        message.to_string()
     }
 }
 
