@@ -1,0 +1,168 @@
+//! One conformance suite that every backend runs: every type x operation, on real forked
+//! workers, must end exactly at the value a naive step-by-step model computes (bit equality).
+
+mod common;
+
+use common::{job, job_file, runner};
+
+/// A plain model of the three types, independent of runner's closed forms.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Model {
+    I(i32),
+    D(f64),
+    C(u8),
+}
+
+impl Model {
+    fn step(self, op: &str, a: Model) -> Model {
+        match (self, a) {
+            (Model::I(x), Model::I(a)) => Model::I(match op {
+                "add" => x.wrapping_add(a),
+                "sub" => x.wrapping_sub(a),
+                "mul" => x.wrapping_mul(a),
+                "min" => x.min(a),
+                "max" => x.max(a),
+                "and" => x & a,
+                "or" => x | a,
+                "xor" => x ^ a,
+                "set" => a,
+                _ => unreachable!(),
+            }),
+            (Model::C(x), Model::C(a)) => Model::C(match op {
+                "add" => x.wrapping_add(a),
+                "sub" => x.wrapping_sub(a),
+                "mul" => x.wrapping_mul(a),
+                "min" => x.min(a),
+                "max" => x.max(a),
+                "and" => x & a,
+                "or" => x | a,
+                "xor" => x ^ a,
+                "set" => a,
+                _ => unreachable!(),
+            }),
+            (Model::D(x), Model::D(a)) => Model::D(match op {
+                "add" => x + a,
+                "sub" => x - a,
+                "mul" => x * a,
+                // Operands here are never NaN or signed zeros, where minimum/maximum differ.
+                "min" => x.min(a),
+                "max" => x.max(a),
+                "set" => a,
+                _ => unreachable!(),
+            }),
+            _ => unreachable!(),
+        }
+    }
+
+    fn matches(self, json: &serde_json::Value) -> bool {
+        match self {
+            Model::I(v) => json.as_i64() == Some(v as i64),
+            Model::C(v) => json.as_u64() == Some(v as u64),
+            Model::D(v) => json.as_f64().is_some_and(|j| j.to_bits() == v.to_bits()),
+        }
+    }
+}
+
+/// (type, initial as written, initial, [(operation, operand as written, operand)]).
+fn cases() -> Vec<(&'static str, &'static str, Model, Vec<(&'static str, &'static str, Model)>)> {
+    use Model::{C, D, I};
+    vec![
+        ("i", "1000", I(1000), vec![
+            ("add", "3", I(3)), ("sub", "5", I(5)), ("mul", "3", I(3)), ("min", "-20", I(-20)),
+            ("max", "2000000", I(2_000_000)), ("and", "0x0F0F", I(0x0F0F)), ("or", "0x1010", I(0x1010)),
+            ("xor", "0x55", I(0x55)), ("set", "-42", I(-42)),
+        ]),
+        ("c", "\"a\"", C(b'a'), vec![
+            ("add", "3", C(3)), ("sub", "5", C(5)), ("mul", "3", C(3)), ("min", "9", C(9)),
+            ("max", "200", C(200)), ("and", "0x3C", C(0x3C)), ("or", "0x81", C(0x81)),
+            ("xor", "0x55", C(0x55)), ("set", "\"z\"", C(b'z')),
+        ]),
+        ("d", "1.5", D(1.5), vec![
+            ("add", "0.1", D(0.1)), ("sub", "0.25", D(0.25)), ("mul", "1.01", D(1.01)),
+            ("min", "-2.5", D(-2.5)), ("max", "1e10", D(1e10)), ("set", "0.3", D(0.3)),
+        ]),
+    ]
+}
+
+const WORKERS: u64 = 3;
+const ITERATIONS: u64 = 300;
+
+fn conformance(backend: &str) {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for (ty, initial_text, initial, ops) in cases() {
+        for (op, operand_text, operand) in ops {
+            // `none` is unsynchronised: one worker is its exact case; races are tested apart.
+            let workers = if backend == "none" { 1 } else { WORKERS };
+            let mut expected = initial;
+            for _ in 0..workers * ITERATIONS {
+                expected = expected.step(op, operand);
+            }
+            let name = format!("conformance-{backend}-{ty}-{op}.yaml");
+            let path = job_file(&name, job(workers, ITERATIONS, ty, initial_text, op, operand_text, backend));
+            let out = runner(&[&path, "--format", "json"]);
+            ran += 1;
+            if out.code != 0 {
+                failures.push(format!("{name}: exit {}: {}", out.code, out.stderr));
+                continue;
+            }
+            let report = out.json();
+            let ops: u64 = report["workers"].as_array().unwrap().iter().map(|w| w["ops"].as_u64().unwrap()).sum();
+            let exits_ok = report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["code"] == 0);
+            if !expected.matches(&report["final"]) || !expected.matches(&report["expected"]) || report["verdict"] != "correct"
+                || ops != workers * ITERATIONS || !exits_ok
+            {
+                failures.push(format!("{name}: model {expected:?}, report {}", out.stdout));
+            }
+        }
+    }
+    assert_eq!(ran, 24, "every type x operation runs");
+    assert!(failures.is_empty(), "{} of {ran} failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn mutex_conforms() {
+    conformance("mutex");
+}
+
+#[test]
+fn atomic_conforms() {
+    conformance("atomic");
+}
+
+#[test]
+fn channel_conforms() {
+    conformance("channel");
+}
+
+#[test]
+fn none_conforms_with_one_worker() {
+    conformance("none");
+}
+
+/// With several workers and no synchronisation the value may lose updates, but it is never
+/// judged `wrong`: every outcome is one that some interleaving produces.
+#[test]
+fn none_with_several_workers_is_never_wrong() {
+    for (op, operand) in [("add", "1"), ("xor", "0x55"), ("mul", "3"), ("max", "7")] {
+        let path = job_file(&format!("none-several-{op}.yaml"), job(4, 20_000, "i", "1", op, operand, "none"));
+        let out = runner(&[&path, "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let verdict = out.json()["verdict"].as_str().unwrap().to_string();
+        assert!(verdict == "correct" || verdict == "lost_updates", "{op}: {verdict}");
+    }
+}
+
+#[test]
+fn channel_batches_deliver_every_operation() {
+    for batch in [1, 7, 64, 1000] {
+        let text = job(3, 1001, "i", "0", "add", "1", "channel") + &format!("batch: {batch}\n");
+        let path = job_file(&format!("channel-batch-{batch}.yaml"), text);
+        let out = runner(&[&path, "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report = out.json();
+        assert_eq!(report["final"], 3003);
+        assert_eq!(report["channel"]["messages"].as_u64().unwrap(), 3 * 1001u64.div_ceil(batch));
+        assert_eq!(report["channel"]["applied"], serde_json::json!([1001, 1001, 1001]));
+    }
+}
