@@ -61,15 +61,18 @@ impl JsonSchema for Literal {
 #[schemars(title = "runner job")]
 pub struct JobSpec {
     /// The job's name; defaults to the file's stem.
+    #[serde(default)]
     #[schemars(with = "String")]
     pub name: Option<At<String>>,
     /// What the job shows or which question it answers.
+    #[serde(default)]
     #[schemars(with = "String")]
     pub description: Option<At<String>>,
     /// How many worker processes to fork (1..=1024).
     #[schemars(required, with = "u32", range(min = 1, max = 1024))]
     pub workers: Option<At<i128>>,
     /// Operations per worker (default 1); workers x iterations must fit in 64 bits.
+    #[serde(default)]
     #[schemars(with = "u64", range(min = 1))]
     pub iterations: Option<At<i128>>,
     /// The shared value.
@@ -79,15 +82,18 @@ pub struct JobSpec {
     #[schemars(required, with = "OpKind")]
     pub operation: Option<At<OpKind>>,
     /// The operand; optional for add and sub (default 1), required for the others.
+    #[serde(default)]
     #[schemars(with = "Literal")]
     pub operand: Option<At<Literal>>,
     /// The mechanism that keeps the value consistent.
     #[schemars(required, with = "BackendKind")]
     pub backend: Option<At<BackendKind>>,
     /// Channel only: operations per message (1..=65536, default 1); a last partial batch is sent.
+    #[serde(default)]
     #[schemars(with = "u32", range(min = 1, max = 65536))]
     pub batch: Option<At<i128>>,
     /// The final value the job states it ends with; checked against the planner's value.
+    #[serde(default)]
     #[schemars(with = "Literal")]
     pub expect: Option<At<Literal>>,
     /// Where the job's mapping starts (for fields that are missing).
@@ -105,12 +111,16 @@ pub struct ValueSpec {
     #[schemars(required, with = "ValueType")]
     pub ty: Option<At<ValueType>>,
     /// The starting value (default 0).
+    #[serde(default)]
     #[schemars(with = "Literal")]
     pub initial: Option<At<Literal>>,
     #[serde(skip)]
     #[schemars(skip)]
     pub pos: Pos,
 }
+
+// `default` on a field only tells the schema which fields may be left out (those not marked
+// `required`); the spec is read by `read.rs`, never deserialised.
 
 /// The fields of a job, in the order the reader reports them.
 pub const JOB_FIELDS: [&str; 10] =

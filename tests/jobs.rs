@@ -1,0 +1,98 @@
+//! The checked-in catalog: every job validates against the schema and with runner, and runs to
+//! the verdict it describes. The schema file is what `runner schema` prints.
+
+mod common;
+
+use common::runner;
+
+fn jobs() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/jobs"))
+        .expect("jobs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| format!("jobs/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    files
+}
+
+fn schema_file() -> serde_json::Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/job.schema.json")).expect("schema file");
+    serde_json::from_str(&text).expect("schema is JSON")
+}
+
+#[test]
+fn schema_file_is_what_runner_prints() {
+    let out = runner(&["schema"]);
+    assert_eq!(out.code, 0);
+    let printed: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(printed, schema_file(), "schemas/job.schema.json drifted: regenerate it with `runner schema > schemas/job.schema.json`");
+    assert_eq!(printed["$schema"], "http://json-schema.org/draft-07/schema#");
+}
+
+#[test]
+fn every_job_validates_against_the_schema() {
+    let validator = jsonschema::draft7::new(&schema_file()).expect("a valid draft-07 schema");
+    let files = jobs();
+    assert!(files.len() >= 7, "the catalog has a job per backend and per type");
+    for file in files {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_string() + &file).unwrap();
+        let doc: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{file}: {errors:?}");
+        assert!(doc["description"].is_string(), "{file} says what it shows");
+    }
+}
+
+#[test]
+fn the_schema_refuses_what_runner_refuses() {
+    let validator = jsonschema::draft7::new(&schema_file()).unwrap();
+    for bad in [
+        serde_json::json!({"workers": 5, "value": {"type": "i"}, "operation": "add", "backend": "mutx"}),
+        serde_json::json!({"workers": 0, "value": {"type": "i"}, "operation": "add", "backend": "mutex"}),
+        serde_json::json!({"workers": 5, "value": {"type": "i"}, "operation": "add", "backend": "mutex", "colour": 1}),
+        serde_json::json!({"workers": 5, "operation": "add", "backend": "mutex"}),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
+}
+
+#[test]
+fn every_job_validates_and_runs() {
+    for file in jobs() {
+        let out = runner(&["validate", &file]);
+        assert_eq!((out.code, out.stdout.trim()), (0, format!("{file}: ok").as_str()), "{}", out.stderr);
+        let out = runner(&[&file, "--format", "json"]);
+        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
+        let report = out.json();
+        let verdict = report["verdict"].as_str().unwrap();
+        if report["job"]["backend"] == "none" {
+            assert!(verdict == "lost_updates" || verdict == "correct", "{file}: {verdict}");
+        } else {
+            assert_eq!(verdict, "correct", "{file}");
+        }
+    }
+}
+
+#[test]
+fn the_tutorial_ends_at_five() {
+    let out = runner(&["jobs/increment.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("final     5\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("verdict   correct"), "{}", out.stdout);
+    let report = runner(&["jobs/increment.yaml", "--format", "json"]).json();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["final"], 5);
+    assert_eq!(report["correct"], true);
+    let workers = report["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 5);
+    let mut pids: Vec<i64> = workers.iter().map(|w| w["pid"].as_i64().unwrap()).collect();
+    pids.sort();
+    pids.dedup();
+    assert_eq!(pids.len(), 5, "five distinct processes");
+    for (i, w) in workers.iter().enumerate() {
+        assert_eq!(w["index"], i);
+        assert_eq!(w["ops"], 1);
+        assert_eq!(w["exit"], serde_json::json!({"code": 0, "signal": null}));
+    }
+}
