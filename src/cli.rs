@@ -188,7 +188,12 @@ fn run_job(run: RunArgs, started: Instant) -> Result<i32, Error> {
     for w in outcome.failed_workers() {
         eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
     }
-    let report = RunReport { plan: &plan, outcome: &outcome, judgement: &judgement, wall_seconds: started.elapsed().as_secs_f64() };
+    let report = RunReport {
+        plan: &plan,
+        outcome: &outcome,
+        judgement: &judgement,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    };
     report::run(&report, format)?;
     Ok(outcome::exit_code(&outcome, &judgement))
 }
@@ -196,7 +201,10 @@ fn run_job(run: RunArgs, started: Instant) -> Result<i32, Error> {
 fn validate(files: &[String], format: Format) -> Result<i32, Error> {
     let results: Vec<Validated> = files
         .iter()
-        .map(|file| Validated { file: file.clone(), diagnostics: load(file, &Overrides::default()).err().unwrap_or_default() })
+        .map(|file| Validated {
+            file: file.clone(),
+            diagnostics: load(file, &Overrides::default()).err().unwrap_or_default(),
+        })
         .collect();
     report::validated(&results, format)?;
     Ok(if results.iter().all(|r| r.diagnostics.is_empty()) { exit::OK } else { exit::INVALID })

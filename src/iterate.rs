@@ -33,7 +33,9 @@ pub fn iterate(op: &Operation, x: Value, n: u64) -> Value {
                 x
             }
         }
-        (kind, Value::I(x), Value::I(a)) => Value::I(int_iterate(kind, x as u32 as u64, a as u32 as u64, n, 32) as u32 as i32),
+        (kind, Value::I(x), Value::I(a)) => {
+            Value::I(int_iterate(kind, x as u32 as u64, a as u32 as u64, n, 32) as u32 as i32)
+        }
         (kind, Value::C(x), Value::C(a)) => Value::C(int_iterate(kind, x as u64, a as u64, n, 8) as u8),
         (OpKind::Add, Value::D(x), Value::D(a)) => Value::D(add_n(x, a, n)),
         (OpKind::Sub, Value::D(x), Value::D(a)) => Value::D(add_n(x, -a, n)),
@@ -68,11 +70,7 @@ fn pow_wrapping(mut base: u64, mut e: u64) -> u64 {
 
 /// `2^e` for `e` in `-1074..=1023`, exactly.
 fn pow2(e: i32) -> f64 {
-    if e >= -1022 {
-        f64::from_bits(((e + 1023) as u64) << 52)
-    } else {
-        f64::from_bits(1u64 << (e + 1074))
-    }
+    if e >= -1022 { f64::from_bits(((e + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (e + 1074)) }
 }
 
 /// A double as `m * 2^e` with the spacing `2^e` of the range it lies in: `(m, e)`.
@@ -222,7 +220,7 @@ fn mul_jump(x: f64, a: f64, n: u64) -> Option<(u64, f64)> {
     // round(m * dm / 2^fb) units, fb = -de.
     let delta = mag - 1.0;
     let (dm, de) = decompose(delta);
-    if de >= 0 || de < -110 {
+    if !(-110..0).contains(&de) {
         return None;
     }
     let fb = (-de) as u32;
@@ -452,11 +450,7 @@ fn monotone_depth(op: &Operation, x0: Value, t: f64, kmin: u64, kmax: u64) -> De
     // The first k whose value is not below t, then the first whose value is above it.
     let first_not_below = partition(kmin, kmax, |k| key(at(k)).is_lt());
     let first_above = partition(kmin, kmax, |k| key(at(k)).is_le());
-    if first_not_below >= first_above {
-        Depth::Unreachable
-    } else {
-        span(first_not_below, first_above - 1)
-    }
+    if first_not_below >= first_above { Depth::Unreachable } else { span(first_not_below, first_above - 1) }
 }
 
 /// The first `k` in `lo..=hi` for which `before(k)` is false (`hi + 1` when there is none);
@@ -547,7 +541,11 @@ mod tests {
             for kind in [OpKind::Add, OpKind::Sub] {
                 let op = d(kind, a);
                 for n in [0, 1, 2, 3, 10, 1000, 123_457] {
-                    assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "{kind:?} x={x} a={a} n={n}");
+                    assert_eq!(
+                        iterate(&op, Value::D(x), n),
+                        literal(&op, Value::D(x), n),
+                        "{kind:?} x={x} a={a} n={n}"
+                    );
                 }
             }
         }

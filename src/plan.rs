@@ -95,7 +95,13 @@ impl Plan {
 
 /// Plans `spec`, adding to the problems the reader already found. `stem` names a job that gives
 /// no name.
-pub fn plan(spec: &JobSpec, file: &str, stem: &str, overrides: &Overrides, found: Vec<Diagnostic>) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(
+    spec: &JobSpec,
+    file: &str,
+    stem: &str,
+    overrides: &Overrides,
+    found: Vec<Diagnostic>,
+) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner { file, diags: found };
     let plan = p.plan(spec, stem, overrides);
     match plan {
@@ -173,7 +179,11 @@ impl Planner<'_> {
         if let (Some(ty), Some(op)) = (ty, &spec.operation)
             && !op.value.supports(ty)
         {
-            self.error(op.pos, "operation", format!("{} is not defined for type {} (a double); it needs i or c", op.value.name(), ty.name()));
+            self.error(
+                op.pos,
+                "operation",
+                format!("{} is not defined for type {} (a double); it needs i or c", op.value.name(), ty.name()),
+            );
         }
         let operand = match (ty, kind, &spec.operand) {
             (Some(ty), _, Some(lit)) => self.literal(lit, ty, "operand"),
@@ -182,7 +192,7 @@ impl Planner<'_> {
                 ValueType::D => Value::D(1.0),
                 ValueType::C => Value::C(1),
             }),
-            (_, Some(kind), None) => {
+            (_, Some(kind), None) if !kind.operand_optional() => {
                 self.error(spec.pos, "operand", format!("missing required field: {} needs an operand", kind.name()));
                 None
             }
@@ -201,7 +211,11 @@ impl Planner<'_> {
                     notices.push(format!("batch: ignored, since --backend {} is not channel", other.name()));
                 }
                 Some(other) => {
-                    self.error(b.pos, "batch", format!("batch applies only to the channel backend, not {}", other.name()));
+                    self.error(
+                        b.pos,
+                        "batch",
+                        format!("batch applies only to the channel backend, not {}", other.name()),
+                    );
                 }
                 None => {}
             }

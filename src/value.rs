@@ -117,10 +117,7 @@ impl OpKind {
 
     /// `f(f(x)) == f(x)`: applying it once or many times gives the same value.
     pub fn idempotent(self) -> bool {
-        matches!(
-            self,
-            OpKind::Min | OpKind::Max | OpKind::And | OpKind::Or | OpKind::Set
-        )
+        matches!(self, OpKind::Min | OpKind::Max | OpKind::And | OpKind::Or | OpKind::Set)
     }
 }
 
@@ -141,15 +138,42 @@ macro_rules! with_op {
     ($kind:expr, $k:ident => $body:expr) => {{
         use $crate::value::OpKind as __Op;
         match $kind {
-            __Op::Add => { const $k: u8 = $crate::value::ADD; $body }
-            __Op::Sub => { const $k: u8 = $crate::value::SUB; $body }
-            __Op::Mul => { const $k: u8 = $crate::value::MUL; $body }
-            __Op::Min => { const $k: u8 = $crate::value::MIN; $body }
-            __Op::Max => { const $k: u8 = $crate::value::MAX; $body }
-            __Op::And => { const $k: u8 = $crate::value::AND; $body }
-            __Op::Or => { const $k: u8 = $crate::value::OR; $body }
-            __Op::Xor => { const $k: u8 = $crate::value::XOR; $body }
-            __Op::Set => { const $k: u8 = $crate::value::SET; $body }
+            __Op::Add => {
+                const $k: u8 = $crate::value::ADD;
+                $body
+            }
+            __Op::Sub => {
+                const $k: u8 = $crate::value::SUB;
+                $body
+            }
+            __Op::Mul => {
+                const $k: u8 = $crate::value::MUL;
+                $body
+            }
+            __Op::Min => {
+                const $k: u8 = $crate::value::MIN;
+                $body
+            }
+            __Op::Max => {
+                const $k: u8 = $crate::value::MAX;
+                $body
+            }
+            __Op::And => {
+                const $k: u8 = $crate::value::AND;
+                $body
+            }
+            __Op::Or => {
+                const $k: u8 = $crate::value::OR;
+                $body
+            }
+            __Op::Xor => {
+                const $k: u8 = $crate::value::XOR;
+                $body
+            }
+            __Op::Set => {
+                const $k: u8 = $crate::value::SET;
+                $body
+            }
         }
     }};
 }
@@ -160,9 +184,18 @@ macro_rules! with_op {
 macro_rules! with_scalar {
     ($value:expr, $t:ident, $a:ident => $body:expr) => {{
         match $value {
-            $crate::value::Value::I($a) => { type $t = i32; $body }
-            $crate::value::Value::D($a) => { type $t = f64; $body }
-            $crate::value::Value::C($a) => { type $t = u8; $body }
+            $crate::value::Value::I($a) => {
+                type $t = i32;
+                $body
+            }
+            $crate::value::Value::D($a) => {
+                type $t = f64;
+                $body
+            }
+            $crate::value::Value::C($a) => {
+                type $t = u8;
+                $body
+            }
         }
     }};
 }
@@ -355,14 +388,38 @@ macro_rules! integer_scalar {
             fn rmw<const K: u8>(cell: &$atomic, a: Self) -> u64 {
                 let o = Ordering::AcqRel;
                 match K {
-                    ADD => { cell.fetch_add(a, o); 0 }
-                    SUB => { cell.fetch_sub(a, o); 0 }
-                    MIN => { cell.fetch_min(a, o); 0 }
-                    MAX => { cell.fetch_max(a, o); 0 }
-                    AND => { cell.fetch_and(a, o); 0 }
-                    OR => { cell.fetch_or(a, o); 0 }
-                    XOR => { cell.fetch_xor(a, o); 0 }
-                    SET => { cell.swap(a, o); 0 }
+                    ADD => {
+                        cell.fetch_add(a, o);
+                        0
+                    }
+                    SUB => {
+                        cell.fetch_sub(a, o);
+                        0
+                    }
+                    MIN => {
+                        cell.fetch_min(a, o);
+                        0
+                    }
+                    MAX => {
+                        cell.fetch_max(a, o);
+                        0
+                    }
+                    AND => {
+                        cell.fetch_and(a, o);
+                        0
+                    }
+                    OR => {
+                        cell.fetch_or(a, o);
+                        0
+                    }
+                    XOR => {
+                        cell.fetch_xor(a, o);
+                        0
+                    }
+                    SET => {
+                        cell.swap(a, o);
+                        0
+                    }
                     _ => cas_loop(
                         cell,
                         |c| c.load(Ordering::Relaxed),

@@ -63,24 +63,58 @@ impl Model {
     }
 }
 
-/// (type, initial as written, initial, [(operation, operand as written, operand)]).
-fn cases() -> Vec<(&'static str, &'static str, Model, Vec<(&'static str, &'static str, Model)>)> {
+/// An operation, its operand as written, and the operand.
+type Op = (&'static str, &'static str, Model);
+
+/// (type, initial as written, initial, operations).
+fn cases() -> Vec<(&'static str, &'static str, Model, Vec<Op>)> {
     use Model::{C, D, I};
     vec![
-        ("i", "1000", I(1000), vec![
-            ("add", "3", I(3)), ("sub", "5", I(5)), ("mul", "3", I(3)), ("min", "-20", I(-20)),
-            ("max", "2000000", I(2_000_000)), ("and", "0x0F0F", I(0x0F0F)), ("or", "0x1010", I(0x1010)),
-            ("xor", "0x55", I(0x55)), ("set", "-42", I(-42)),
-        ]),
-        ("c", "\"a\"", C(b'a'), vec![
-            ("add", "3", C(3)), ("sub", "5", C(5)), ("mul", "3", C(3)), ("min", "9", C(9)),
-            ("max", "200", C(200)), ("and", "0x3C", C(0x3C)), ("or", "0x81", C(0x81)),
-            ("xor", "0x55", C(0x55)), ("set", "\"z\"", C(b'z')),
-        ]),
-        ("d", "1.5", D(1.5), vec![
-            ("add", "0.1", D(0.1)), ("sub", "0.25", D(0.25)), ("mul", "1.01", D(1.01)),
-            ("min", "-2.5", D(-2.5)), ("max", "1e10", D(1e10)), ("set", "0.3", D(0.3)),
-        ]),
+        (
+            "i",
+            "1000",
+            I(1000),
+            vec![
+                ("add", "3", I(3)),
+                ("sub", "5", I(5)),
+                ("mul", "3", I(3)),
+                ("min", "-20", I(-20)),
+                ("max", "2000000", I(2_000_000)),
+                ("and", "0x0F0F", I(0x0F0F)),
+                ("or", "0x1010", I(0x1010)),
+                ("xor", "0x55", I(0x55)),
+                ("set", "-42", I(-42)),
+            ],
+        ),
+        (
+            "c",
+            "\"a\"",
+            C(b'a'),
+            vec![
+                ("add", "3", C(3)),
+                ("sub", "5", C(5)),
+                ("mul", "3", C(3)),
+                ("min", "9", C(9)),
+                ("max", "200", C(200)),
+                ("and", "0x3C", C(0x3C)),
+                ("or", "0x81", C(0x81)),
+                ("xor", "0x55", C(0x55)),
+                ("set", "\"z\"", C(b'z')),
+            ],
+        ),
+        (
+            "d",
+            "1.5",
+            D(1.5),
+            vec![
+                ("add", "0.1", D(0.1)),
+                ("sub", "0.25", D(0.25)),
+                ("mul", "1.01", D(1.01)),
+                ("min", "-2.5", D(-2.5)),
+                ("max", "1e10", D(1e10)),
+                ("set", "0.3", D(0.3)),
+            ],
+        ),
     ]
 }
 
@@ -109,8 +143,11 @@ fn conformance(backend: &str) {
             let report = out.json();
             let ops: u64 = report["workers"].as_array().unwrap().iter().map(|w| w["ops"].as_u64().unwrap()).sum();
             let exits_ok = report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["code"] == 0);
-            if !expected.matches(&report["final"]) || !expected.matches(&report["expected"]) || report["verdict"] != "correct"
-                || ops != workers * ITERATIONS || !exits_ok
+            if !expected.matches(&report["final"])
+                || !expected.matches(&report["expected"])
+                || report["verdict"] != "correct"
+                || ops != workers * ITERATIONS
+                || !exits_ok
             {
                 failures.push(format!("{name}: model {expected:?}, report {}", out.stdout));
             }

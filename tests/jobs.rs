@@ -17,7 +17,8 @@ fn jobs() -> Vec<String> {
 }
 
 fn schema_file() -> serde_json::Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/job.schema.json")).expect("schema file");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/job.schema.json")).expect("schema file");
     serde_json::from_str(&text).expect("schema is JSON")
 }
 
@@ -26,7 +27,11 @@ fn schema_file_is_what_runner_prints() {
     let out = runner(&["schema"]);
     assert_eq!(out.code, 0);
     let printed: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
-    assert_eq!(printed, schema_file(), "schemas/job.schema.json drifted: regenerate it with `runner schema > schemas/job.schema.json`");
+    assert_eq!(
+        printed,
+        schema_file(),
+        "schemas/job.schema.json drifted: regenerate it with `runner schema > schemas/job.schema.json`"
+    );
     assert_eq!(printed["$schema"], "http://json-schema.org/draft-07/schema#");
 }
 

@@ -16,7 +16,8 @@ pub const EXIT_PANIC: i32 = 101;
 /// Fails when the process has more than one thread: forking then copies only the caller, and a
 /// lock held by another thread would stay locked in the child for ever.
 pub fn ensure_single_threaded() -> Result<(), String> {
-    let threads = std::fs::read_dir("/proc/self/task").map_err(|e| format!("cannot read /proc/self/task: {e}"))?.count();
+    let threads =
+        std::fs::read_dir("/proc/self/task").map_err(|e| format!("cannot read /proc/self/task: {e}"))?.count();
     if threads == 1 { Ok(()) } else { Err(format!("refusing to fork: runner has {threads} threads, it must have one")) }
 }
 

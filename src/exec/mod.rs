@@ -101,7 +101,9 @@ fn reap(pid: Pid) -> Exit {
     loop {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return Exit { code: Some(code), signal: None },
-            Ok(WaitStatus::Signaled(_, signal, _)) => return Exit { code: None, signal: Some(signal.as_str().to_string()) },
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return Exit { code: None, signal: Some(signal.as_str().to_string()) };
+            }
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return Exit { code: None, signal: None },
         }

@@ -47,23 +47,51 @@ pub fn run(r: &RunReport<'_>) -> String {
         seconds(outcome.elapsed_seconds),
         seconds(r.wall_seconds)
     );
-    let _ = writeln!(s, "  speed     {}ops/s ({} applied)", rate(outcome.ops_per_second()), plural(outcome.applied(), "operation"));
+    let _ = writeln!(
+        s,
+        "  speed     {}ops/s ({} applied)",
+        rate(outcome.ops_per_second()),
+        plural(outcome.applied(), "operation")
+    );
     if let Some(served) = &outcome.served {
-        let _ = writeln!(s, "  channel   {}, {} bytes, batch {}", plural(served.messages, "message"), served.bytes, plan.batch);
+        let _ = writeln!(
+            s,
+            "  channel   {}, {} bytes, batch {}",
+            plural(served.messages, "message"),
+            served.bytes,
+            plan.batch
+        );
     }
     let extra = match plan.backend {
         BackendKind::Atomic => Some("retries"),
         BackendKind::Mutex => Some("recovered"),
         _ => None,
     };
-    let _ = writeln!(s, "\n  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  exit", "worker", "pid", "ops", "time", extra.unwrap_or(""));
+    let _ = writeln!(
+        s,
+        "\n  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  exit",
+        "worker",
+        "pid",
+        "ops",
+        "time",
+        extra.unwrap_or("")
+    );
     for w in &outcome.workers {
         let extra = match plan.backend {
             BackendKind::Atomic => w.retries.to_string(),
             BackendKind::Mutex => w.recoveries.to_string(),
             _ => String::new(),
         };
-        let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, seconds(w.seconds), extra, w.exit);
+        let _ = writeln!(
+            s,
+            "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}",
+            w.index,
+            w.pid,
+            w.ops,
+            seconds(w.seconds),
+            extra,
+            w.exit
+        );
     }
     s
 }
@@ -78,7 +106,12 @@ pub fn plan(plan: &Plan) -> String {
     let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend.describe());
     if plan.backend == BackendKind::Channel {
         let messages = plan.iterations.div_ceil(plan.batch as u64);
-        let _ = writeln!(s, "  messages   {} per worker ({} per message)", messages, plural(plan.batch as u64, "operation"));
+        let _ = writeln!(
+            s,
+            "  messages   {} per worker ({} per message)",
+            messages,
+            plural(plan.batch as u64, "operation")
+        );
     }
     let _ = writeln!(s, "  work       {}", workload(plan));
     let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));

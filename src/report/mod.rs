@@ -81,7 +81,9 @@ pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> 
 
 fn emit(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| Error::Output(format!("standard output: {e}")))
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Output(format!("standard output: {e}")))
 }
 
 fn emit_json(doc: &serde_json::Value) -> Result<(), Error> {

@@ -62,7 +62,12 @@ pub fn read_source(label: &str) -> Result<Source, Diagnostic> {
         Err(e) => {
             let bytes = e.as_bytes();
             let bad = e.utf8_error().valid_up_to();
-            Err(Diagnostic::at(label, position_of(bytes, bad), "", format!("not UTF-8: invalid byte 0x{:02X}", bytes[bad])))
+            Err(Diagnostic::at(
+                label,
+                position_of(bytes, bad),
+                "",
+                format!("not UTF-8: invalid byte 0x{:02X}", bytes[bad]),
+            ))
         }
     }
 }

@@ -36,7 +36,11 @@ impl Reader<'_> {
                 Kind::Str(s) => s.as_str(),
                 _ => {
                     let what = key.describe();
-                    self.error(key.pos, prefix.trim_end_matches('.'), format!("a field name must be a string, found {what}"));
+                    self.error(
+                        key.pos,
+                        prefix.trim_end_matches('.'),
+                        format!("a field name must be a string, found {what}"),
+                    );
                     continue;
                 }
             };
@@ -49,7 +53,11 @@ impl Reader<'_> {
             seen.insert(name, key.pos);
             if !known.contains(&name) {
                 let expected = known.join(", ");
-                self.error(key.pos, &path, format!("unknown field{}; expected one of: {expected}", hint(name, known.iter().copied())));
+                self.error(
+                    key.pos,
+                    &path,
+                    format!("unknown field{}; expected one of: {expected}", hint(name, known.iter().copied())),
+                );
                 continue;
             }
             out.push((name, value));
@@ -62,7 +70,11 @@ impl Reader<'_> {
         match &root.kind {
             Kind::Map(_) => {}
             Kind::Null => {
-                self.error(Pos::START, "", "the job file is empty: it needs at least workers, value, operation and backend");
+                self.error(
+                    Pos::START,
+                    "",
+                    "the job file is empty: it needs at least workers, value, operation and backend",
+                );
                 return spec;
             }
             _ => {
@@ -92,7 +104,8 @@ impl Reader<'_> {
             "operation" => spec.operation.is_some(),
             _ => spec.backend.is_some(),
         };
-        let missing: Vec<&str> = ["workers", "value", "operation", "backend"].into_iter().filter(|f| !present(f)).collect();
+        let missing: Vec<&str> =
+            ["workers", "value", "operation", "backend"].into_iter().filter(|f| !present(f)).collect();
         for field in missing {
             // A field given with a bad value has its own diagnostic already.
             if !self.diags.iter().any(|d| d.field.as_deref() == Some(field)) {
@@ -158,7 +171,11 @@ impl Reader<'_> {
             }
             _ => {
                 let what = node.describe();
-                self.error(node.pos, field, format!("expected a number (or a one-character string for type c), found {what}"));
+                self.error(
+                    node.pos,
+                    field,
+                    format!("expected a number (or a one-character string for type c), found {what}"),
+                );
                 return None;
             }
         };

@@ -104,7 +104,9 @@ fn convert(raw: Spanned<Raw>, text: &str) -> Node {
         },
         Raw::Str(s) => Kind::Str(s),
         Raw::Seq(items) => Kind::Seq(items.into_iter().map(|n| convert(n, text)).collect()),
-        Raw::Map(entries) => Kind::Map(entries.into_iter().map(|(k, v)| (convert(k, text), convert(v, text))).collect()),
+        Raw::Map(entries) => {
+            Kind::Map(entries.into_iter().map(|(k, v)| (convert(k, text), convert(v, text))).collect())
+        }
     };
     Node { kind, pos }
 }

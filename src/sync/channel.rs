@@ -46,7 +46,7 @@ impl Channel {
 
     /// Checks a message's header and length; returns the worker and the operand bytes.
     fn check<'m>(&self, msg: &'m [u8], workers: usize) -> Result<(usize, &'m [u8]), String> {
-        if msg.len() < HEADER + RECORD || (msg.len() - HEADER) % RECORD != 0 {
+        if msg.len() < HEADER + RECORD || !(msg.len() - HEADER).is_multiple_of(RECORD) {
             return Err(format!("malformed message of {} bytes", msg.len()));
         }
         let worker = u32::from_le_bytes([msg[0], msg[1], msg[2], msg[3]]) as usize;

@@ -6,8 +6,8 @@
 //! Owns: the mechanisms (`mutex`, `atomic`, `channel`, `none`) and the shared mapping they live
 //! in. Does not own: forking, the start barrier or reaping (see `exec`), nor judging the result.
 
-mod memory;
 mod channel;
+mod memory;
 pub mod mutex;
 pub mod shm;
 
@@ -33,7 +33,8 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 4] = [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
+    pub const ALL: [BackendKind; 4] =
+        [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -47,10 +48,18 @@ impl BackendKind {
     /// What the backend sets up, for `runner plan`.
     pub fn describe(self) -> &'static str {
         match self {
-            BackendKind::Mutex => "the value and a robust process-shared pthread mutex in a shared memfd mapping; each operation locks, reads, writes, unlocks",
-            BackendKind::Atomic => "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)",
-            BackendKind::Channel => "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order",
-            BackendKind::None => "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store",
+            BackendKind::Mutex => {
+                "the value and a robust process-shared pthread mutex in a shared memfd mapping; each operation locks, reads, writes, unlocks"
+            }
+            BackendKind::Atomic => {
+                "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"
+            }
+            BackendKind::Channel => {
+                "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order"
+            }
+            BackendKind::None => {
+                "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store"
+            }
         }
     }
 
@@ -107,8 +116,12 @@ pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
             shared.mutex().init().map_err(|e| format!("cannot initialise the robust mutex: {e}"))?;
             Box::new(memory::InMemory { kind: BackendKind::Mutex, op: plan.operation, ty_of: plan.initial })
         }
-        BackendKind::Atomic => Box::new(memory::InMemory { kind: BackendKind::Atomic, op: plan.operation, ty_of: plan.initial }),
-        BackendKind::None => Box::new(memory::InMemory { kind: BackendKind::None, op: plan.operation, ty_of: plan.initial }),
+        BackendKind::Atomic => {
+            Box::new(memory::InMemory { kind: BackendKind::Atomic, op: plan.operation, ty_of: plan.initial })
+        }
+        BackendKind::None => {
+            Box::new(memory::InMemory { kind: BackendKind::None, op: plan.operation, ty_of: plan.initial })
+        }
         BackendKind::Channel => Box::new(channel::Channel::new(plan)?),
     })
 }

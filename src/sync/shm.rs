@@ -84,7 +84,7 @@ impl Shared {
 
     /// A reference to a `T` at `offset` in the mapping.
     fn at<T: Shareable>(&self, offset: usize) -> &T {
-        assert!(offset % align_of::<T>() == 0 && offset + size_of::<T>() <= self.map.len());
+        assert!(offset.is_multiple_of(align_of::<T>()) && offset + size_of::<T>() <= self.map.len());
         // SAFETY: in bounds and aligned (asserted; the mapping is page-aligned), `T` is valid for
         // any bytes the mapping can hold (zeros or what a `T` wrote) by `Shareable`, and only
         // shared references are handed out, so all mutation goes through interior mutability.

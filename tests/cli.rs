@@ -1,0 +1,348 @@
+//! The command line and its diagnostics: every class of bad input gets its message, its
+//! position and exit code 2, fast; overrides, formats and subcommands behave as documented.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{job_file, runner, runner_with_stdin};
+
+const REST: &str = "value:\n  type: i\noperation: add\nbackend: mutex\n";
+
+/// Validates `text` and returns the diagnostic lines (file name stripped).
+fn diagnostics(name: &str, text: &str) -> Vec<String> {
+    let path = job_file(name, text);
+    let out = runner(&["validate", &path]);
+    assert_eq!(out.code, 2, "{name} is refused with exit 2: {}", out.stdout);
+    assert!(out.stdout.is_empty());
+    out.stderr.lines().map(|l| l.strip_prefix(&path).unwrap_or(l).to_string()).collect()
+}
+
+#[test]
+fn three_independent_mistakes_give_three_diagnostics() {
+    let text = "workers: 0\nvalue:\n  type: i\noperation: add\nbackend: mutx\ncolour: red\n";
+    assert_eq!(
+        diagnostics("three.yaml", text),
+        [
+            ":1:10: workers: must be between 1 and 1024, found 0",
+            ":5:10: backend: unknown backend \"mutx\"; did you mean \"mutex\"?; expected one of: mutex, atomic, channel, none",
+            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect",
+        ]
+    );
+}
+
+#[test]
+fn positions_point_where_the_problem_is() {
+    // A bad value: at the value.
+    assert_eq!(
+        diagnostics("float-workers.yaml", &format!("workers: 1.5\n{REST}")),
+        [":1:10: workers: expected an integer, found the float 1.5"]
+    );
+    // An unknown key: at the key, with a did-you-mean.
+    assert_eq!(
+        diagnostics("misspelt.yaml", &format!("workers: 2\niteration: 3\n{REST}")),
+        [
+            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect"
+        ]
+    );
+    // A duplicate key: at the second occurrence.
+    assert_eq!(
+        diagnostics("dup.yaml", &format!("workers: 2\n{REST}workers: 3\n")),
+        [":6:1: workers: duplicate field (first given at line 1)"]
+    );
+    // A missing field: at the mapping that lacks it.
+    assert_eq!(
+        diagnostics("missing.yaml", "workers: 2\nvalue:\n  initial: 0\noperation: add\nbackend: mutex\n"),
+        [":3:3: value.type: missing required field (one of: i, d, c)"]
+    );
+    assert_eq!(
+        diagnostics("missing-op.yaml", "workers: 2\nvalue: {type: i}\nbackend: mutex\n"),
+        [":1:1: operation: missing required field"]
+    );
+    // Empty file and non-mapping root: 1:1.
+    assert_eq!(
+        diagnostics("empty.yaml", ""),
+        [":1:1: the job file is empty: it needs at least workers, value, operation and backend"]
+    );
+    let list = diagnostics("list.yaml", "- a\n- b\n");
+    assert_eq!(list.len(), 1);
+    assert!(list[0].starts_with(":1:1: "), "{list:?}");
+    // Non-UTF-8: at the first bad byte.
+    assert_eq!(
+        diagnostics("latin1.yaml", "workers: 2\nname: caf\u{e9}\n".replace('\u{e9}', "\u{1}").as_str()).len(),
+        1
+    );
+    let path = job_file("bad-utf8.yaml", b"workers: 2\nname: caf\xe9\n");
+    let out = runner(&["validate", &path]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr, format!("{path}:2:10: not UTF-8: invalid byte 0xE9\n"));
+    // A syntax error: where the parser stopped.
+    let syntax = diagnostics("syntax.yaml", "workers: 5\n  bad: indent\n");
+    assert!(syntax[0].starts_with(":2:"), "{syntax:?}");
+}
+
+#[test]
+fn file_errors_name_the_file() {
+    let out = runner(&["validate", "no/such/job.yaml"]);
+    assert_eq!((out.code, out.stderr.as_str()), (2, "no/such/job.yaml: no such file\n"));
+    let out = runner(&["jobs"]);
+    assert_eq!((out.code, out.stderr.as_str()), (2, "jobs: is a directory, not a job file\n"));
+}
+
+#[test]
+fn literals_follow_their_type() {
+    let cases = [
+        ("i", "1.5", "expected an integer for type i, found the float 1.5"),
+        ("i", "2147483648", "2147483648 is outside the range of type i"),
+        ("i", "0xFFFF0000", "write a mask like 0xFFFF0000 as a negative number"),
+        ("i", "\"5\"", "expected a number for type i, found the string \"5\""),
+        ("d", ".inf", "inf is not allowed: literals must be finite"),
+        ("d", ".nan", "NaN is not allowed: literals must be finite"),
+        ("d", "9007199254740993", "cannot be held exactly by a double"),
+        ("c", "\"ab\"", "\"ab\" is not one character"),
+        ("c", "é", "is not ASCII"),
+        ("c", "300", "300 is outside the range of type c"),
+        ("c", "-1", "-1 is outside the range of type c"),
+        ("c", "1.0", "found the float 1.0"),
+    ];
+    for (i, (ty, initial, message)) in cases.into_iter().enumerate() {
+        let text = format!("workers: 1\nvalue:\n  type: {ty}\n  initial: {initial}\noperation: add\nbackend: mutex\n");
+        let found = diagnostics(&format!("literal-{i}.yaml"), &text);
+        assert_eq!(found.len(), 1, "{ty} {initial}: {found:?}");
+        assert!(
+            found[0].starts_with(":4:12: value.initial: ") && found[0].contains(message),
+            "{ty} {initial}: {found:?}"
+        );
+    }
+    // Accepted: a one-character string for c, an exact integer for d, a negative mask for i.
+    for (ty, initial) in [("c", "\"5\""), ("c", "255"), ("d", "9007199254740992"), ("i", "-65536"), ("d", "-0.0")] {
+        let text = format!("workers: 1\nvalue:\n  type: {ty}\n  initial: {initial}\noperation: add\nbackend: mutex\n");
+        let path = job_file(&format!("literal-ok-{ty}.yaml"), text);
+        assert_eq!(runner(&["validate", &path]).code, 0, "{ty} {initial}");
+    }
+}
+
+#[test]
+fn rules_across_fields() {
+    assert_eq!(
+        diagnostics("xor-double.yaml", "workers: 1\nvalue: {type: d}\noperation: xor\noperand: 1\nbackend: atomic\n"),
+        [":3:12: operation: xor is not defined for type d (a double); it needs i or c"]
+    );
+    assert_eq!(
+        diagnostics("mul-no-operand.yaml", "workers: 1\nvalue: {type: i}\noperation: mul\nbackend: atomic\n"),
+        [":1:1: operand: missing required field: mul needs an operand"]
+    );
+    assert_eq!(
+        diagnostics("batch-mutex.yaml", &format!("workers: 1\n{REST}batch: 4\n")),
+        [":6:8: batch: batch applies only to the channel backend, not mutex"]
+    );
+    assert_eq!(
+        diagnostics("wrong-expect.yaml", &format!("workers: 5\n{REST}expect: 6\n")),
+        [":6:9: expect: the job states it ends at 6, but 5 x 1 applications of add 1 from 0 end at 5"]
+    );
+    assert_eq!(
+        diagnostics("too-many.yaml", &format!("workers: 2000\n{REST}")),
+        [":1:10: workers: must be between 1 and 1024, found 2000"]
+    );
+    assert_eq!(
+        diagnostics("overflow.yaml", &format!("workers: 2\niterations: 18446744073709551615\n{REST}")),
+        [":2:13: iterations: 2 workers x 18446744073709551615 iterations exceeds 2^64 operations"]
+    );
+}
+
+#[test]
+fn hostile_input_is_refused_quickly() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..20 {
+        bomb += &format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", "));
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("bomb.yaml", bomb.into_bytes(), "too much for a job file"),
+        ("deep.yaml", format!("a: {}", "[".repeat(100_000)).into_bytes(), "nested too deeply"),
+        (
+            "deep-block.yaml",
+            (0..300).map(|i| format!("{}- \n", " ".repeat(2 * i))).collect::<String>().into_bytes(),
+            "nested too deeply",
+        ),
+        ("big.yaml", format!("description: \"{}\"\n", "x".repeat(6 << 20)).into_bytes(), "too large"),
+        ("many-keys.yaml", (0..200_000).map(|i| format!("k{i}: 1\n")).collect::<String>().into_bytes(), "job file"),
+    ];
+    for (name, text, message) in cases {
+        let path = job_file(name, text);
+        let started = Instant::now();
+        let out = runner(&[&path]);
+        // Not a benchmark: a guard against a hang or a quadratic blow-up.
+        assert!(started.elapsed() < Duration::from_secs(5), "{name} took {:?}", started.elapsed());
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{name}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{name}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn standard_input_is_a_job() {
+    let text = format!("workers: 3\n{REST}");
+    let out = runner_with_stdin(&["-", "--format", "json"], Some(text.as_bytes()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["final"], 3);
+    assert_eq!(report["job"]["name"], "stdin");
+    let out = runner_with_stdin(&["validate", "-"], Some(b"workers: x\n"));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.lines().any(|l| l.starts_with("-:1:10: workers: expected an integer")), "{}", out.stderr);
+}
+
+#[test]
+fn overrides_replace_the_file() {
+    let out = runner(&[
+        "jobs/increment.yaml",
+        "--workers",
+        "3",
+        "--iterations",
+        "1000",
+        "--backend",
+        "atomic",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["job"]["workers"], 3);
+    assert_eq!(report["job"]["iterations"], 1000);
+    assert_eq!(report["job"]["backend"], "atomic");
+    assert_eq!(report["final"], 3000);
+    assert!(out.stderr.contains("expect: not checked"), "{}", out.stderr);
+
+    let out = runner(&["jobs/channel-queue.yaml", "--backend", "mutex", "--iterations", "10"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("batch: ignored, since --backend mutex is not channel"), "{}", out.stderr);
+
+    let out = runner(&["jobs/increment.yaml", "--workers", "0"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (2, "jobs/increment.yaml: workers: --workers 0: must be between 1 and 1024\n")
+    );
+    let out = runner(&["plan", "jobs/increment.yaml", "--workers", "5000"]);
+    assert_eq!(out.code, 2);
+    let out = runner(&["jobs/increment.yaml", "--backend", "mutx"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("mutex"), "{}", out.stderr);
+}
+
+#[test]
+fn plan_answers_without_running() {
+    let out = runner(&["plan", "jobs/increment.yaml"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("expected   5"), "{}", out.stdout);
+    // Huge jobs plan instantly for every type and operation: the expected value is computed,
+    // not simulated.
+    for (ty, initial, ops) in [
+        (
+            "i",
+            "7",
+            vec![
+                ("add", "3"),
+                ("sub", "3"),
+                ("mul", "3"),
+                ("min", "1"),
+                ("max", "9"),
+                ("and", "5"),
+                ("or", "8"),
+                ("xor", "5"),
+                ("set", "1"),
+            ],
+        ),
+        (
+            "c",
+            "7",
+            vec![
+                ("add", "3"),
+                ("sub", "3"),
+                ("mul", "3"),
+                ("min", "1"),
+                ("max", "9"),
+                ("and", "5"),
+                ("or", "8"),
+                ("xor", "5"),
+                ("set", "1"),
+            ],
+        ),
+        (
+            "d",
+            "1.5",
+            vec![
+                ("add", "0.1"),
+                ("sub", "0.1"),
+                ("mul", "1.0000001"),
+                ("mul", "0.9999999999999999"),
+                ("min", "1"),
+                ("max", "9"),
+                ("set", "1"),
+            ],
+        ),
+    ] {
+        for (op, operand) in ops {
+            let text = format!(
+                "workers: 1024\niterations: 1000000000000\nvalue: {{type: {ty}, initial: {initial}}}\noperation: {op}\noperand: {operand}\nbackend: atomic\n"
+            );
+            let path = job_file(&format!("huge-{ty}-{op}-{operand}.yaml"), text);
+            let started = Instant::now();
+            let out = runner(&["plan", &path, "--format", "json"]);
+            assert!(started.elapsed() < Duration::from_secs(10), "{ty} {op} {operand}: {:?}", started.elapsed());
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            assert_eq!(out.json()["total_operations"], 1_024_000_000_000_000u64);
+        }
+    }
+    let text = "workers: 1024\niterations: 1000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n";
+    let report = runner(&["plan", &job_file("huge-add.yaml", text), "--format", "json"]).json();
+    // 1.024e15 mod 2^32, as a signed 32-bit int.
+    assert_eq!(report["expected"], (1_024_000_000_000_000u64 as u32) as i32);
+}
+
+#[test]
+fn json_validation_lists_every_file() {
+    let bad = job_file("json-bad.yaml", "workers: 0\n");
+    let out = runner(&["validate", "jobs/increment.yaml", &bad, "--format", "json"]);
+    assert_eq!(out.code, 2);
+    let doc = out.json();
+    assert_eq!(doc["files"][0]["ok"], true);
+    assert_eq!(doc["files"][1]["ok"], false);
+    let diags = doc["files"][1]["diagnostics"].as_array().unwrap();
+    let first = diags.iter().find(|d| d["field"] == "workers").expect("the workers diagnostic");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64(), first["field"].as_str()),
+        (Some(1), Some(10), Some("workers"))
+    );
+}
+
+#[test]
+fn bytes_show_their_character() {
+    let out = runner(&["jobs/byte-wrap.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("final     '\\x8d' (141)"), "{}", out.stdout);
+    let report = runner(&["jobs/byte-wrap.yaml", "--format", "json"]).json();
+    assert_eq!(report["final"], 141);
+}
+
+#[test]
+fn usage_and_version() {
+    assert_eq!(runner(&["--help"]).code, 0);
+    assert_eq!(runner(&[]).code, 2);
+    assert_eq!(runner(&["jobs/increment.yaml", "--no-such-flag"]).code, 2);
+    let out = runner(&["valdate", "jobs/increment.yaml"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("did you mean \"validate\"?"), "{}", out.stderr);
+    let out = runner(&["run", "jobs/increment.yaml"]);
+    assert_eq!(out.code, 0);
+    let version = runner(&["--version"]);
+    assert_eq!(version.code, 0);
+    assert!(version.stdout.starts_with(concat!("runner ", env!("CARGO_PKG_VERSION"))));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Some(head) = head.ok().filter(|o| o.status.success()) {
+        let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+        assert!(version.stdout.contains(&head), "{} lacks {head}", version.stdout);
+    }
+}
