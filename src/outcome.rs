@@ -40,8 +40,11 @@ pub struct WorkerOutcome {
     pub pid: i32,
     /// Operations the worker completed (channel: sent).
     pub ops: u64,
-    /// From the barrier's release (as the worker saw it) to its last operation.
+    /// From the worker's first operation to its last.
     pub seconds: f64,
+    /// When the worker started and ended, in seconds after the barrier's release.
+    pub started: f64,
+    pub ended: f64,
     pub exit: Exit,
     /// Failed compare-exchanges (atomic).
     pub retries: u64,

@@ -82,6 +82,8 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
                 pid: pid.as_raw(),
                 ops: slot.ops.load(Ordering::Relaxed),
                 seconds: end.saturating_sub(start) as f64 / 1e9,
+                started: start.saturating_sub(release) as f64 / 1e9,
+                ended: end.saturating_sub(release) as f64 / 1e9,
                 exit,
                 retries: slot.retries.load(Ordering::Relaxed),
                 recoveries: slot.recoveries.load(Ordering::Relaxed),

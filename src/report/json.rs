@@ -20,6 +20,8 @@ pub fn run(r: &RunReport<'_>) -> Json {
                 "pid": w.pid,
                 "ops": w.ops,
                 "seconds": w.seconds,
+                "started_seconds": w.started,
+                "ended_seconds": w.ended,
                 "ops_per_second": if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 },
                 "retries": w.retries,
                 "recoveries": w.recoveries,
