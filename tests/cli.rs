@@ -236,37 +236,20 @@ fn plan_answers_without_running() {
     assert!(out.stdout.contains("expected   5"), "{}", out.stdout);
     // Huge jobs plan instantly for every type and operation: the expected value is computed,
     // not simulated.
+    let integer_ops = vec![
+        ("add", "3"),
+        ("sub", "3"),
+        ("mul", "3"),
+        ("min", "1"),
+        ("max", "9"),
+        ("and", "5"),
+        ("or", "8"),
+        ("xor", "5"),
+        ("set", "1"),
+    ];
     for (ty, initial, ops) in [
-        (
-            "i",
-            "7",
-            vec![
-                ("add", "3"),
-                ("sub", "3"),
-                ("mul", "3"),
-                ("min", "1"),
-                ("max", "9"),
-                ("and", "5"),
-                ("or", "8"),
-                ("xor", "5"),
-                ("set", "1"),
-            ],
-        ),
-        (
-            "c",
-            "7",
-            vec![
-                ("add", "3"),
-                ("sub", "3"),
-                ("mul", "3"),
-                ("min", "1"),
-                ("max", "9"),
-                ("and", "5"),
-                ("or", "8"),
-                ("xor", "5"),
-                ("set", "1"),
-            ],
-        ),
+        ("i", "7", integer_ops.clone()),
+        ("c", "7", integer_ops.clone()),
         (
             "d",
             "1.5",

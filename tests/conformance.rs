@@ -13,33 +13,29 @@ enum Model {
     C(u8),
 }
 
+/// One step of an integer operation, on either integer type.
+macro_rules! int_step {
+    ($x:expr, $a:expr, $op:expr) => {
+        match $op {
+            "add" => $x.wrapping_add($a),
+            "sub" => $x.wrapping_sub($a),
+            "mul" => $x.wrapping_mul($a),
+            "min" => $x.min($a),
+            "max" => $x.max($a),
+            "and" => $x & $a,
+            "or" => $x | $a,
+            "xor" => $x ^ $a,
+            "set" => $a,
+            _ => unreachable!(),
+        }
+    };
+}
+
 impl Model {
     fn step(self, op: &str, a: Model) -> Model {
         match (self, a) {
-            (Model::I(x), Model::I(a)) => Model::I(match op {
-                "add" => x.wrapping_add(a),
-                "sub" => x.wrapping_sub(a),
-                "mul" => x.wrapping_mul(a),
-                "min" => x.min(a),
-                "max" => x.max(a),
-                "and" => x & a,
-                "or" => x | a,
-                "xor" => x ^ a,
-                "set" => a,
-                _ => unreachable!(),
-            }),
-            (Model::C(x), Model::C(a)) => Model::C(match op {
-                "add" => x.wrapping_add(a),
-                "sub" => x.wrapping_sub(a),
-                "mul" => x.wrapping_mul(a),
-                "min" => x.min(a),
-                "max" => x.max(a),
-                "and" => x & a,
-                "or" => x | a,
-                "xor" => x ^ a,
-                "set" => a,
-                _ => unreachable!(),
-            }),
+            (Model::I(x), Model::I(a)) => Model::I(int_step!(x, a, op)),
+            (Model::C(x), Model::C(a)) => Model::C(int_step!(x, a, op)),
             (Model::D(x), Model::D(a)) => Model::D(match op {
                 "add" => x + a,
                 "sub" => x - a,
