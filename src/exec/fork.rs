@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, Pid, fork};
 
 /// A child's exit status when its body panicked (as Rust's own panic exit code).
@@ -21,6 +22,14 @@ pub fn ensure_single_threaded() -> Result<(), String> {
     if threads == 1 { Ok(()) } else { Err(format!("refusing to fork: runner has {threads} threads, it must have one")) }
 }
 
+/// Restores the default disposition of SIGCHLD: one inherited as ignored would make the kernel
+/// reap the workers itself, and `waitpid` could not say how they ended.
+pub fn default_sigchld() -> nix::Result<()> {
+    // SAFETY: installing the default disposition runs no handler code, so nothing can be
+    // called from a signal context.
+    unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }.map(drop)
+}
+
 /// Forks a child that runs `body` and exits with its result; returns the child's pid.
 pub fn spawn(body: impl FnOnce() -> i32) -> nix::Result<Pid> {
     let _ = std::io::stdout().flush();
@@ -31,7 +40,14 @@ pub fn spawn(body: impl FnOnce() -> i32) -> nix::Result<Pid> {
     match unsafe { fork() }? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {
-            let code = catch_unwind(AssertUnwindSafe(body)).unwrap_or(EXIT_PANIC);
+            let code = match catch_unwind(AssertUnwindSafe(body)) {
+                Ok(code) => code,
+                Err(payload) => {
+                    // Dropping the payload could panic again, outside the catch: leak it.
+                    std::mem::forget(payload);
+                    EXIT_PANIC
+                }
+            };
             // SAFETY: `_exit` ends the process at once. Skipping atexit handlers and destructors
             // is the point: they belong to the parent.
             unsafe { libc::_exit(code) }

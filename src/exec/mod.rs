@@ -13,14 +13,14 @@ mod worker;
 use std::sync::atomic::Ordering;
 
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, getpid};
 
 use crate::error::Error;
 use crate::outcome::{Exit, Outcome, WorkerOutcome};
 use crate::plan::Plan;
-use crate::sync::{self, BackendKind, shm::Shared};
+use crate::sync::{self, shm::Shared};
 use barrier::Barrier;
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock for every process of a run.
@@ -37,13 +37,17 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
 
     let parent = getpid();
-    let mut pids = Vec::with_capacity(workers);
+    fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
+    let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
-        let cx = worker::Context { index, iterations: plan.iterations, parent, backend: &*backend, shared: &shared };
-        match fork::spawn(|| worker::main(cx, &mut barrier)) {
-            Ok(pid) => pids.push(pid),
+        let spawned = fork::spawn(|| {
+            let cx = worker::Context { index, iterations: plan.iterations, parent, shared: &shared };
+            worker::main(cx, &mut *backend, &mut barrier)
+        });
+        match spawned {
+            Ok(pid) => workers_of.add(pid),
             Err(e) => {
-                stop(&pids);
+                workers_of.stop();
                 return Err(Error::Setup(format!("cannot fork worker {index} of {workers}: {e}")));
             }
         }
@@ -54,20 +58,17 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
     let _ = barrier.wait_arrivals();
     let release = now_ns();
     barrier.release();
-    let served = match backend.serve(workers) {
+    let served = match backend.serve(workers, &mut || workers_of.any_alive()) {
         Ok(served) => served,
         Err(e) => {
-            stop(&pids);
+            workers_of.stop();
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
     let owner_end = now_ns();
-    let exits: Vec<Exit> = pids.iter().map(|&pid| reap(pid)).collect();
+    let (pids, exits) = workers_of.wait_all();
 
     let final_value = backend.final_value(&shared);
-    if plan.backend == BackendKind::Mutex {
-        shared.mutex().destroy();
-    }
     let mut last_end = if served.is_some() { owner_end } else { release };
     let outcomes = pids
         .iter()
@@ -98,26 +99,66 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
     })
 }
 
-/// Waits for a worker to end and says how.
-fn reap(pid: Pid) -> Exit {
-    loop {
-        match waitpid(pid, None) {
-            Ok(WaitStatus::Exited(_, code)) => return Exit { code: Some(code), signal: None },
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                return Exit { code: None, signal: Some(signal.as_str().to_string()) };
+/// The workers forked so far, and how those already reaped ended.
+#[derive(Default)]
+struct Reaper {
+    pids: Vec<Pid>,
+    exits: Vec<Option<Exit>>,
+}
+
+impl Reaper {
+    fn add(&mut self, pid: Pid) {
+        self.pids.push(pid);
+        self.exits.push(None);
+    }
+
+    /// Reaps the workers that have ended, without waiting; true while any still runs.
+    fn any_alive(&mut self) -> bool {
+        let mut alive = false;
+        for (pid, exit) in self.pids.iter().zip(self.exits.iter_mut()) {
+            if exit.is_none() {
+                *exit = reap(*pid, WaitPidFlag::WNOHANG);
+                alive |= exit.is_none();
             }
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return Exit { code: None, signal: None },
         }
+        alive
+    }
+
+    /// Waits for every worker; returns the pids and how each ended.
+    fn wait_all(mut self) -> (Vec<Pid>, Vec<Exit>) {
+        let exits = self
+            .pids
+            .iter()
+            .zip(self.exits.iter_mut())
+            .map(|(pid, exit)| {
+                exit.take().or_else(|| reap(*pid, WaitPidFlag::empty())).unwrap_or(Exit { code: None, signal: None })
+            })
+            .collect();
+        (self.pids, exits)
+    }
+
+    /// Kills and reaps every worker after a failure, so that none is left behind.
+    fn stop(self) {
+        for (pid, exit) in self.pids.iter().zip(&self.exits) {
+            if exit.is_none() {
+                let _ = kill(*pid, Signal::SIGKILL);
+            }
+        }
+        self.wait_all();
     }
 }
 
-/// Kills and reaps workers after a failure, so that none is left behind.
-fn stop(pids: &[Pid]) {
-    for &pid in pids {
-        let _ = kill(pid, Signal::SIGKILL);
-    }
-    for &pid in pids {
-        reap(pid);
+/// Reaps a worker and says how it ended; `None` when `WNOHANG` finds it still running.
+fn reap(pid: Pid, flags: WaitPidFlag) -> Option<Exit> {
+    loop {
+        match waitpid(pid, Some(flags)) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(Exit { code: Some(code), signal: None }),
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                return Some(Exit { code: None, signal: Some(signal.as_str().to_string()) });
+            }
+            Ok(WaitStatus::StillAlive) => return None,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return Some(Exit { code: None, signal: None }),
+        }
     }
 }

@@ -20,22 +20,22 @@ pub struct Context<'a> {
     pub index: u32,
     pub iterations: u64,
     pub parent: Pid,
-    pub backend: &'a dyn Backend,
     pub shared: &'a Shared,
 }
 
-pub fn main(cx: Context<'_>, barrier: &mut Barrier) -> i32 {
+pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -> i32 {
     // Die with runner; the parent may have died before the request, so check it is still ours.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != cx.parent {
         return EXIT_ORPHAN;
     }
+    backend.in_child();
     if let Err(e) = barrier.arrive_and_wait() {
         eprintln!("runner: worker {}: start barrier: {e}", cx.index);
         return EXIT_ERROR;
     }
     let slot = cx.shared.slot(cx.index as usize);
     slot.start_ns.store(now_ns(), Ordering::Relaxed);
-    let result = cx.backend.work(cx.index, cx.iterations, cx.shared);
+    let result = backend.work(cx.index, cx.iterations, cx.shared);
     slot.end_ns.store(now_ns(), Ordering::Relaxed);
     match result {
         Ok(tally) => {

@@ -82,16 +82,9 @@ pub fn run(r: &RunReport<'_>) -> String {
             BackendKind::Mutex => w.recoveries.to_string(),
             _ => String::new(),
         };
-        let _ = writeln!(
-            s,
-            "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}",
-            w.index,
-            w.pid,
-            w.ops,
-            seconds(w.seconds),
-            extra,
-            w.exit
-        );
+        // A worker that died before its end has no time of its own.
+        let time = if w.exit.success() || w.seconds > 0.0 { seconds(w.seconds) } else { "-".to_string() };
+        let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, time, extra, w.exit);
     }
     s
 }

@@ -25,7 +25,8 @@ pub struct Channel {
     op: Operation,
     batch: u32,
     sender: Option<IpcBytesSender>,
-    receiver: IpcBytesReceiver,
+    /// The owner's end; `None` in workers.
+    receiver: Option<IpcBytesReceiver>,
     /// The value as the owner holds it: the initial value until `serve` has run.
     value: Value,
 }
@@ -41,7 +42,13 @@ fn type_code(ty: ValueType) -> u8 {
 impl Channel {
     pub fn new(plan: &Plan) -> Result<Channel, String> {
         let (sender, receiver) = ipc::bytes_channel().map_err(|e| format!("cannot create the ipc-channel: {e}"))?;
-        Ok(Channel { op: plan.operation, batch: plan.batch, sender: Some(sender), receiver, value: plan.initial })
+        Ok(Channel {
+            op: plan.operation,
+            batch: plan.batch,
+            sender: Some(sender),
+            receiver: Some(receiver),
+            value: plan.initial,
+        })
     }
 
     /// Checks a message's header and length; returns the worker and the operand bytes.
@@ -93,15 +100,30 @@ impl Backend for Channel {
         self.sender = None;
     }
 
-    fn serve(&mut self, workers: usize) -> Result<Option<Served>, String> {
+    fn in_child(&mut self) {
+        // Only the owner receives: a worker holding the receiving end would keep the socket
+        // open for senders after the owner is gone.
+        self.receiver = None;
+    }
+
+    fn serve(&mut self, workers: usize, alive: &mut dyn FnMut() -> bool) -> Result<Option<Served>, String> {
+        let receiver = self.receiver.as_ref().ok_or("the channel's receiver is gone")?;
         let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0 };
         let value = self.value;
         let kind = self.op.kind;
         let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
             let mut x: T = x0;
             loop {
-                let msg = match self.receiver.recv() {
+                let msg = match receiver.recv() {
                     Ok(msg) => msg,
+                    // Every sender closed: the workers are done, or dying. A worker killed in the
+                    // middle of a large message (which ipc-channel sends in fragments over a
+                    // second socket) gives the same error while the others still send: go on
+                    // receiving while any worker runs.
+                    Err(IpcError::Disconnected) if alive() => {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        continue;
+                    }
                     Err(IpcError::Disconnected) => break,
                     Err(e) => return Err(format!("cannot receive from the workers: {e:?}")),
                 };

@@ -67,7 +67,10 @@ fn locked<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: 
         for _ in 0..n {
             match mutex.lock() {
                 Ok(Acquired::Clean) => {}
-                Ok(Acquired::Recovered) => recoveries += 1,
+                Ok(Acquired::Recovered) => {
+                    recoveries += 1;
+                    slot.recoveries.store(recoveries, Ordering::Relaxed);
+                }
                 Err(e) => return Err(format!("cannot lock the robust mutex: {e}")),
             }
             // Relaxed is enough inside the lock: lock and unlock order the accesses.
@@ -87,6 +90,7 @@ fn lock_free<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slo
         for _ in 0..n {
             retries += T::rmw::<K>(cell, a);
         }
+        slot.retries.store(retries, Ordering::Relaxed);
         Ok(())
     })
     .unwrap_or_default();

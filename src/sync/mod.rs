@@ -98,9 +98,12 @@ pub trait Backend {
     /// In the parent, right after the last fork: drop what only workers may hold.
     fn after_fork(&mut self) {}
 
+    /// In a worker, right after its fork: drop what only the parent may hold.
+    fn in_child(&mut self) {}
+
     /// In the parent, from the barrier's release until every worker is done sending: the
-    /// owner's part, for backends that have one.
-    fn serve(&mut self, _workers: usize) -> Result<Option<Served>, String> {
+    /// owner's part, for backends that have one. `alive` says whether any worker still runs.
+    fn serve(&mut self, _workers: usize, _alive: &mut dyn FnMut() -> bool) -> Result<Option<Served>, String> {
         Ok(None)
     }
 
@@ -113,7 +116,6 @@ pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
     with_scalar!(plan.initial, T, v => T::store(shared.value::<<T as Scalar>::Atomic>(), v));
     Ok(match plan.backend {
         BackendKind::Mutex => {
-            shared.mutex().init().map_err(|e| format!("cannot initialise the robust mutex: {e}"))?;
             Box::new(memory::InMemory { kind: BackendKind::Mutex, op: plan.operation, ty_of: plan.initial })
         }
         BackendKind::Atomic => {

@@ -2,7 +2,9 @@
 //! `multiprocessing.Value`, minus its failure mode (a holder that dies leaves Python's lock
 //! locked for good; here the next locker gets EOWNERDEAD, marks the lock consistent and goes on).
 //!
-//! Owns: the unsafe calls into libc for this lock. The caller repairs the protected data.
+//! Owns: the unsafe calls into libc for this lock. The caller repairs the protected data. It is
+//! never destroyed: glibc's mutexes hold no resources, and a worker may still be unlocking it
+//! when runner unmaps its own view.
 
 use std::cell::UnsafeCell;
 
@@ -25,9 +27,10 @@ pub struct RobustMutex {
 
 // SAFETY: the pthread mutex is designed for concurrent use; all access goes through its API.
 unsafe impl Sync for RobustMutex {}
-// SAFETY: zeroed bytes are only ever a not-yet-initialised mutex, which `init` sets up in the
-// parent before any fork; it holds no pointers (glibc's robust list links live in the owner's
-// thread descriptor and are address-based), so it works at the same address in every process.
+// SAFETY: zeroed bytes are only ever a not-yet-initialised mutex, which `Shared::new` sets up
+// before any fork. A locked robust mutex does hold pointers (glibc links it into its owner's
+// robust list), but only the owner follows them, in its own address space, and the mapping is
+// inherited at the same address by every process, so they are valid wherever they are used.
 unsafe impl Shareable for RobustMutex {}
 
 fn check(rc: libc::c_int) -> Result<(), Errno> {
@@ -35,13 +38,16 @@ fn check(rc: libc::c_int) -> Result<(), Errno> {
 }
 
 impl RobustMutex {
-    /// Initialises the mutex as PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST. Call once, in the
-    /// parent, before forking.
-    pub fn init(&self) -> Result<(), Errno> {
+    /// Initialises the mutex as PTHREAD_PROCESS_SHARED + PTHREAD_MUTEX_ROBUST.
+    ///
+    /// # Safety
+    /// No other thread or process may use the mutex during the call: call it once, on memory
+    /// that nobody else can reach yet.
+    pub unsafe fn init(&self) -> Result<(), Errno> {
         let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
         // SAFETY: `attr` is initialised by pthread_mutexattr_init before any other use and
-        // destroyed after the mutex is initialised; `inner` points into the live mapping and no
-        // other process exists yet.
+        // destroyed after the mutex is initialised; `inner` points into live memory that, by the
+        // caller's contract, nobody else uses yet.
         unsafe {
             check(libc::pthread_mutexattr_init(attr.as_mut_ptr()))?;
             let result = check(libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED))
@@ -74,11 +80,5 @@ impl RobustMutex {
         // SAFETY: called only after a successful `lock` by this thread. An error (EPERM) is not
         // possible for a held robust mutex, so the result is ignored.
         unsafe { libc::pthread_mutex_unlock(self.inner.get()) };
-    }
-
-    /// Releases the mutex's resources; call once, in the parent, after every worker has ended.
-    pub fn destroy(&self) {
-        // SAFETY: no process uses the mutex any more.
-        unsafe { libc::pthread_mutex_destroy(self.inner.get()) };
     }
 }

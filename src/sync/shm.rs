@@ -17,8 +17,10 @@ use crate::sync::mutex::RobustMutex;
 /// Types that may live in the shared mapping and be reached through `&`.
 ///
 /// # Safety
-/// An implementor must be valid when all its bytes are zero, hold no pointers, and be `Sync`
-/// through interior mutability, so that concurrent use from several processes is sound.
+/// An implementor must be valid when all its bytes are zero (or be initialised by
+/// `Shared::new` before any fork), hold no pointers that a process other than the one that
+/// wrote them would follow, and be `Sync` through interior mutability, so that concurrent use
+/// from several processes is sound.
 pub unsafe trait Shareable: Sync {}
 // SAFETY: std atomics are plain integers with interior mutability, valid at zero, address-free.
 unsafe impl Shareable for AtomicU64 {}
@@ -70,7 +72,7 @@ const fn slots_offset() -> usize {
 }
 
 impl Shared {
-    /// Maps a zeroed shared region for `workers` slots.
+    /// Maps a zeroed shared region for `workers` slots, with the robust mutex initialised.
     pub fn new(workers: usize) -> std::io::Result<Shared> {
         let len = slots_offset() + workers * size_of::<Line<Slot>>();
         let fd = memfd_create("runner-shared", MFdFlags::MFD_CLOEXEC)?;
@@ -79,7 +81,11 @@ impl Shared {
         // SAFETY: the memfd is ours alone (no other process can open or truncate it), so the
         // mapping's length stays valid for its lifetime; a fresh memfd reads as zeros.
         let map = unsafe { MmapMut::map_mut(&file)? };
-        Ok(Shared { map, workers })
+        let shared = Shared { map, workers };
+        // SAFETY: the mapping was made just now and no other process exists that could use it.
+        unsafe { shared.mutex().init() }
+            .map_err(|e| std::io::Error::other(format!("cannot initialise the robust mutex: {e}")))?;
+        Ok(shared)
     }
 
     /// A reference to a `T` at `offset` in the mapping.
@@ -89,10 +95,6 @@ impl Shared {
         // any bytes the mapping can hold (zeros or what a `T` wrote) by `Shareable`, and only
         // shared references are handed out, so all mutation goes through interior mutability.
         unsafe { &*(self.map.as_ptr().add(offset) as *const T) }
-    }
-
-    pub fn header_value_u64(&self) -> &AtomicU64 {
-        self.at(std::mem::offset_of!(Header, value))
     }
 
     /// The value's cell, viewed as the atomic type of its scalar (`AtomicI32`, `AtomicU64`,
