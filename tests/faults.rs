@@ -20,7 +20,7 @@ fn children(pid: u32) -> Vec<i32> {
 fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     let text = job(3, iterations, "i", "0", "add", "1", backend) + extra;
     let path = job_file(&format!("fault-kill-{backend}.yaml"), text);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
