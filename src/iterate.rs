@@ -13,12 +13,27 @@
 //!   (about 4,200 ranges exist); the first step into a range is taken literally;
 //! - `d` multiplication: applied step by step until the value reaches a fixed point (0, an
 //!   infinity, a value the rounding holds, or a sign flip), which happens within about 2,100
-//!   steps unless the operand is within about 1e-5 of ±1 (then it costs one multiply per step).
+//!   steps unless the operand is close to ±1. Then runs of equal ulp steps are jumped over, and
+//!   a walk that surely overflows (or sinks to the subnormal fixed point) within `n` steps skips
+//!   to its end; what is left is walked, at most [`STEP_BUDGET`] steps: beyond it (an operand
+//!   within about 2^-22 of ±1 and `n` near the point of overflow) the answer is `None`.
 
 use crate::value::{OpKind, Operation, Value};
 
-/// `f^n(x)`.
-pub fn iterate(op: &Operation, x: Value, n: u64) -> Value {
+/// Work, in literal multiplications, that [`iterate`] may spend before it gives up (about a
+/// second).
+pub const STEP_BUDGET: u64 = 1 << 30;
+
+/// `f^n(x)`; `None` only when a `d` multiplication would take more than [`STEP_BUDGET`] steps.
+pub fn iterate(op: &Operation, x: Value, n: u64) -> Option<Value> {
+    if let (OpKind::Mul, Value::D(x), Value::D(a)) = (op.kind, x, op.operand) {
+        return if n == 0 { Some(Value::D(x)) } else { mul_n(x, a, n).map(Value::D) };
+    }
+    Some(iterate_exact(op, x, n))
+}
+
+/// `f^n(x)` for everything but `d` multiplication, always fast.
+fn iterate_exact(op: &Operation, x: Value, n: u64) -> Value {
     if n == 0 {
         return x;
     }
@@ -39,7 +54,6 @@ pub fn iterate(op: &Operation, x: Value, n: u64) -> Value {
         (kind, Value::C(x), Value::C(a)) => Value::C(int_iterate(kind, x as u64, a as u64, n, 8) as u8),
         (OpKind::Add, Value::D(x), Value::D(a)) => Value::D(add_n(x, a, n)),
         (OpKind::Sub, Value::D(x), Value::D(a)) => Value::D(add_n(x, -a, n)),
-        (OpKind::Mul, Value::D(x), Value::D(a)) => Value::D(mul_n(x, a, n)),
         _ => x,
     }
 }
@@ -173,33 +187,56 @@ fn add_jump(x: f64, a: f64, n: u64) -> Option<(u64, f64)> {
 /// are shortened two ways: runs of steps that each move by the same number of ulps are jumped
 /// over at once ([`mul_jump`]), and a walk that provably overflows or sinks to the subnormal
 /// range's fixed point within `n` steps skips to its end ([`mul_bound`]).
-fn mul_n(mut x: f64, a: f64, mut n: u64) -> f64 {
+fn mul_n(mut x: f64, a: f64, mut n: u64) -> Option<f64> {
     if let Some(y) = mul_bound(x, a, n) {
-        return y;
+        return Some(y);
     }
+    let mut budget = STEP_BUDGET;
+    // Where runs are short, trying to jump costs more than the steps it saves: after a failed
+    // try, wait twice as long before the next (up to `MAX_BACKOFF` steps); after a jump, try
+    // again at once. The bound is retried every `BOUND_EVERY` steps.
+    const MAX_BACKOFF: u64 = 1 << 12;
+    const BOUND_EVERY: u64 = 1 << 16;
+    const JUMP_COST: u64 = 24;
+    let (mut backoff, mut wait, mut since_bound) = (1u64, 0u64, 0u64);
     while n > 0 {
         let next = x * a;
         n -= 1;
         if next.abs().to_bits() == x.abs().to_bits() {
             // |x| is fixed from here: x alternates sign when `next` flipped it.
             if next.to_bits() == x.to_bits() || n % 2 == 1 {
-                return x;
+                return Some(x);
             }
-            return next;
+            return Some(next);
         }
         x = next;
-        if n > 0
-            && x.is_finite()
-            && let Some((steps, y)) = mul_jump(x, a, n)
-        {
-            x = y;
-            n -= steps;
+        budget = budget.checked_sub(1)?;
+        if wait > 0 {
+            wait -= 1;
+        } else if n > 0 && x.is_finite() {
+            // A try costs about as much as `JUMP_COST` literal steps.
+            budget = budget.checked_sub(JUMP_COST)?;
+            match mul_jump(x, a, n) {
+                Some((steps, y)) => {
+                    x = y;
+                    n -= steps;
+                    backoff = 1;
+                }
+                None => {
+                    wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
         }
-        if let Some(y) = mul_bound(x, a, n) {
-            return y;
+        since_bound += 1;
+        if since_bound >= BOUND_EVERY {
+            since_bound = 0;
+            if let Some(y) = mul_bound(x, a, n) {
+                return Some(y);
+            }
         }
     }
-    x
+    Some(x)
 }
 
 /// The sign after `k` multiplications by `a`, applied to magnitude `m`.
@@ -441,7 +478,7 @@ fn inverse_odd(a: u64) -> u64 {
 /// `d` addition moves monotonically (in IEEE total order), so binary search finds the run of
 /// `k` that gives `t`.
 fn monotone_depth(op: &Operation, x0: Value, t: f64, kmin: u64, kmax: u64) -> Depth {
-    let at = |k: u64| match iterate(op, x0, k) {
+    let at = |k: u64| match iterate_exact(op, x0, k) {
         Value::D(v) => v,
         _ => f64::NAN,
     };
@@ -510,6 +547,11 @@ fn count_from(first: u64, kmax: u64) -> Depth {
 mod tests {
     use super::*;
 
+    /// `iterate`, for cases well within the step budget.
+    fn it(op: &Operation, x: Value, n: u64) -> Value {
+        iterate(op, x, n).expect("within the step budget")
+    }
+
     fn literal(op: &Operation, mut x: Value, n: u64) -> Value {
         for _ in 0..n {
             x = op.apply(x);
@@ -541,11 +583,7 @@ mod tests {
             for kind in [OpKind::Add, OpKind::Sub] {
                 let op = d(kind, a);
                 for n in [0, 1, 2, 3, 10, 1000, 123_457] {
-                    assert_eq!(
-                        iterate(&op, Value::D(x), n),
-                        literal(&op, Value::D(x), n),
-                        "{kind:?} x={x} a={a} n={n}"
-                    );
+                    assert_eq!(it(&op, Value::D(x), n), literal(&op, Value::D(x), n), "{kind:?} x={x} a={a} n={n}");
                 }
             }
         }
@@ -556,7 +594,7 @@ mod tests {
         for (x, a) in [(1.0, 1.5), (3.0, -0.5), (-2.0, 1.0000001), (1e-300, 1e-10), (7.0, -1.0), (5.0, 0.0)] {
             let op = d(OpKind::Mul, a);
             for n in [0, 1, 2, 3, 17, 5000, 100_001] {
-                assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
+                assert_eq!(it(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
             }
         }
     }
@@ -578,7 +616,7 @@ mod tests {
             for x in [1.0, -3.3, 1.9999999999999998, 1e-310, 5e-324, 2.5e-308, 1.7e308] {
                 let op = d(OpKind::Mul, a);
                 for n in [2, 3, 1000, 250_001, 2_000_003] {
-                    assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
+                    assert_eq!(it(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a} n={n}");
                 }
             }
         }
@@ -588,14 +626,14 @@ mod tests {
     fn double_multiplication_walks_to_its_end() {
         // Far beyond any literal walk: overflow, and the subnormal fixed point whatever the start.
         let n = 1024 * 1_000_000_000_000u64;
-        assert_eq!(iterate(&d(OpKind::Mul, 1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
-        assert_eq!(iterate(&d(OpKind::Mul, -1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
+        assert_eq!(it(&d(OpKind::Mul, 1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
+        assert_eq!(it(&d(OpKind::Mul, -1.0000001), Value::D(1.0), n), Value::D(f64::INFINITY));
         let sink = d(OpKind::Mul, 1.0 - 2f64.powi(-10));
-        let from_far = iterate(&sink, Value::D(1e300), n);
+        let from_far = it(&sink, Value::D(1e300), n);
         let walked = literal(&sink, Value::D(3e-320), 100_000);
         assert_eq!(from_far, walked);
         let tiny_step = d(OpKind::Mul, 1.0 + f64::EPSILON);
-        assert!(matches!(iterate(&tiny_step, Value::D(1.0), n), Value::D(v) if v > 1.0 && v.is_finite()));
+        assert!(matches!(it(&tiny_step, Value::D(1.0), n), Value::D(v) if v > 1.0 && v.is_finite()));
     }
 
     #[test]
@@ -604,10 +642,10 @@ mod tests {
             for (x, a) in [(0, 1), (i32::MAX - 3, 7), (-5, -3), (12345, 65536), (3, 0)] {
                 let op = Operation { kind, operand: Value::I(a) };
                 for n in [0, 1, 2, 5, 1000, 77_777] {
-                    assert_eq!(iterate(&op, Value::I(x), n), literal(&op, Value::I(x), n));
+                    assert_eq!(it(&op, Value::I(x), n), literal(&op, Value::I(x), n));
                 }
                 let op = Operation { kind, operand: Value::C(a as u8) };
-                assert_eq!(iterate(&op, Value::C(x as u8), 777), literal(&op, Value::C(x as u8), 777));
+                assert_eq!(it(&op, Value::C(x as u8), 777), literal(&op, Value::C(x as u8), 777));
             }
         }
     }
@@ -617,7 +655,7 @@ mod tests {
         for (x, a) in [(0.0, 0.1), (1.0, 3e-9), (-1e6, 0.01)] {
             let op = d(OpKind::Add, a);
             let n = 20_000_000;
-            assert_eq!(iterate(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a}");
+            assert_eq!(it(&op, Value::D(x), n), literal(&op, Value::D(x), n), "x={x} a={a}");
         }
     }
 
@@ -625,12 +663,12 @@ mod tests {
     fn huge_counts_are_fast() {
         let n = 1024 * 1_000_000_000_000u64;
         let t = std::time::Instant::now();
-        let sum = iterate(&d(OpKind::Add, 0.1), Value::D(0.0), n);
+        let sum = it(&d(OpKind::Add, 0.1), Value::D(0.0), n);
         // The rounding drifts: the sum lands near, not at, n / 10.
         assert!(matches!(sum, Value::D(v) if (v / (n as f64 / 10.0) - 1.0).abs() < 0.02), "{sum}");
-        assert_eq!(iterate(&d(OpKind::Mul, 1.5), Value::D(1.0), n), Value::D(f64::INFINITY));
+        assert_eq!(it(&d(OpKind::Mul, 1.5), Value::D(1.0), n), Value::D(f64::INFINITY));
         assert_eq!(
-            iterate(&Operation { kind: OpKind::Add, operand: Value::I(1) }, Value::I(0), n),
+            it(&Operation { kind: OpKind::Add, operand: Value::I(1) }, Value::I(0), n),
             Value::I((n % (1 << 32)) as u32 as i32)
         );
         assert!(t.elapsed().as_secs_f64() < 1.0);
@@ -644,11 +682,11 @@ mod tests {
         let add_c = Operation { kind: OpKind::Add, operand: Value::C(1) };
         assert_eq!(depth(&add_c, Value::C(0), Value::C(7), 2, 1000), Depth::Several);
         let addd = d(OpKind::Add, 0.1);
-        let final_ = iterate(&addd, Value::D(0.0), 777);
+        let final_ = it(&addd, Value::D(0.0), 777);
         assert_eq!(depth(&addd, Value::D(0.0), final_, 2, 5000), Depth::Exactly(777));
         assert_eq!(depth(&addd, Value::D(0.0), Value::D(0.15), 2, 5000), Depth::Unreachable);
         let mul = Operation { kind: OpKind::Mul, operand: Value::I(3) };
-        let final_ = iterate(&mul, Value::I(1), 40);
+        let final_ = it(&mul, Value::I(1), 40);
         assert_eq!(depth(&mul, Value::I(1), final_, 2, 100), Depth::Exactly(40));
         let set = Operation { kind: OpKind::Set, operand: Value::I(9) };
         assert_eq!(depth(&set, Value::I(0), Value::I(9), 1, 10), Depth::Several);

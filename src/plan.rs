@@ -229,7 +229,18 @@ impl Planner<'_> {
         if !kind.supports(initial.ty()) {
             return None;
         }
-        let expected = iterate(&operation, initial, total);
+        let Some(expected) = iterate(&operation, initial, total) else {
+            let pos = spec.operand.as_ref().map_or(spec.pos, |o| o.pos);
+            self.error(
+                pos,
+                "operand",
+                format!(
+                    "cannot compute the expected value of {total} multiplications by {operand} in time: with an operand this close to 1 the exact result needs more than {} steps of work; use fewer iterations or an operand farther from 1",
+                    crate::iterate::STEP_BUDGET
+                ),
+            );
+            return None;
+        };
 
         let mut expect = None;
         if let Some(lit) = &spec.expect

@@ -283,6 +283,18 @@ fn plan_answers_without_running() {
 }
 
 #[test]
+fn an_expected_value_too_long_to_compute_is_refused_not_waited_for() {
+    // An operand within 2^-30 of 1, and about as many steps as it takes to overflow: no jump
+    // or bound applies, so the exact value would need a walk of ~7e11 multiplications.
+    let text = "workers: 1000\niterations: 700000000\nvalue: {type: d, initial: 1}\noperation: mul\noperand: 1.000000000931322574615478515625\nbackend: atomic\n";
+    let started = Instant::now();
+    let found = diagnostics("too-long.yaml", text);
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with(":5:10: operand: cannot compute the expected value"), "{found:?}");
+}
+
+#[test]
 fn json_validation_lists_every_file() {
     let bad = job_file("json-bad.yaml", "workers: 0\n");
     let out = runner(&["validate", "jobs/increment.yaml", &bad, "--format", "json"]);
