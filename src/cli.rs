@@ -11,9 +11,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Error, exit};
 use crate::plan::{Overrides, Plan};
-use crate::report::{self, Format, RunReport, Validated};
+use crate::report::{self, Format, Provenance, RunReport, Validated};
 use crate::sync::BackendKind;
+use crate::watch::Watch;
+use crate::watch::layer::PhaseLayer;
 use crate::{exec, outcome, spec};
+use sha2::{Digest, Sha256};
+use tracing_subscriber::EnvFilter;
 
 /// The git commit runner was built from (empty outside a checkout).
 pub const COMMIT: &str = env!("RUNNER_COMMIT");
@@ -39,6 +43,9 @@ fn version() -> &'static str {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log what runner does on standard error (-v info, -vv debug); RUST_LOG also works.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -79,6 +86,12 @@ struct RunArgs {
     /// The report's format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     format: FormatArg,
+    /// Write a Chrome trace (Perfetto, chrome://tracing) of every process to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    /// With --trace: add per-operation events (sampled evenly beyond a fixed total).
+    #[arg(long, requires = "trace")]
+    trace_ops: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -125,6 +138,7 @@ const SUBCOMMANDS: [&str; 4] = ["run", "validate", "plan", "schema"];
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
     let started = Instant::now();
+    let origin = exec::now_ns();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(code) = misspelt_subcommand(&args) {
         return code;
@@ -136,9 +150,10 @@ pub fn main() -> i32 {
             return if e.use_stderr() { exit::INVALID } else { exit::OK };
         }
     };
+    logging(cli.verbose);
     let result = match cli.command {
-        Some(Command::Run(run)) => run_job(run, started),
-        None => run_job(cli.run, started),
+        Some(Command::Run(run)) => run_job(run, started, origin),
+        None => run_job(cli.run, started, origin),
         Some(Command::Validate { files, format }) => validate(&files, format.into()),
         Some(Command::Plan { job, overrides, format }) => plan_job(&job, overrides.into(), format.into()),
         Some(Command::Schema) => schema(),
@@ -163,18 +178,39 @@ fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
     Some(exit::INVALID)
 }
 
-/// Reads, parses and plans a job file.
-fn load(label: &str, overrides: &Overrides) -> Result<Plan, Vec<Diagnostic>> {
-    let source = spec::read_source(label).map_err(|d| vec![d])?;
-    let (job, found) = spec::parse(&source)?;
-    crate::plan::plan(&job, &source.label, &source.stem(), overrides, found)
+/// Installs the `tracing` subscriber: the phase layer always (it feeds the trace file), and
+/// human logs on standard error with `-v` or `RUST_LOG`. Neither starts a thread.
+fn logging(verbose: u8) {
+    use tracing_subscriber::prelude::*;
+    let filter = match verbose {
+        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off")),
+        1 => EnvFilter::new("info"),
+        2 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
 }
 
-fn run_job(run: RunArgs, started: Instant) -> Result<i32, Error> {
+/// Reads, parses and plans a job file; also returns the sha256 of its text.
+fn load(label: &str, overrides: &Overrides) -> Result<(Plan, String), Vec<Diagnostic>> {
+    let loading = tracing::info_span!("load").entered();
+    let source = spec::read_source(label).map_err(|d| vec![d])?;
+    let (job, found) = spec::parse(&source)?;
+    let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
+    drop(loading);
+    let _planning = tracing::info_span!("plan").entered();
+    let plan = crate::plan::plan(&job, &source.label, &source.stem(), overrides, found)?;
+    tracing::info!(workers = plan.workers, iterations = plan.iterations, backend = plan.backend.name(), "planned");
+    Ok((plan, sha256))
+}
+
+fn run_job(run: RunArgs, started: Instant, origin: u64) -> Result<i32, Error> {
     let format = run.format.into();
     let label = run.job.unwrap_or_else(|| "-".to_string());
-    let plan = match load(&label, &run.overrides.into()) {
-        Ok(plan) => plan,
+    let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    let (plan, sha256) = match load(&label, &run.overrides.into()) {
+        Ok(loaded) => loaded,
         Err(diags) => {
             report::invalid(&diags, format)?;
             return Ok(exit::INVALID);
@@ -183,18 +219,32 @@ fn run_job(run: RunArgs, started: Instant) -> Result<i32, Error> {
     for notice in &plan.notices {
         eprintln!("runner: notice: {notice}");
     }
-    let outcome = exec::execute(&plan)?;
+    let watch = Watch { trace: run.trace, ops: run.trace_ops };
+    // Refuse an unwritable trace file before running anything.
+    let trace_file = match &watch.trace {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),
+        None => None,
+    };
+    let outcome = exec::execute(&plan, &watch)?;
+    let verifying = tracing::info_span!("verify").entered();
     let judgement = outcome::judge(&plan, outcome.final_value);
+    drop(verifying);
     for w in outcome.failed_workers() {
         eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
     }
+    let reporting = tracing::info_span!("report").entered();
     let report = RunReport {
         plan: &plan,
         outcome: &outcome,
         judgement: &judgement,
         wall_seconds: started.elapsed().as_secs_f64(),
+        provenance: Provenance { file_sha256: sha256, started_at },
     };
     report::run(&report, format)?;
+    drop(reporting);
+    if let (Some(file), Some(path)) = (trace_file, &watch.trace) {
+        report::trace(file, path, &report, origin, &watch)?;
+    }
     Ok(outcome::exit_code(&outcome, &judgement))
 }
 
@@ -212,7 +262,7 @@ fn validate(files: &[String], format: Format) -> Result<i32, Error> {
 
 fn plan_job(label: &str, overrides: Overrides, format: Format) -> Result<i32, Error> {
     match load(label, &overrides) {
-        Ok(plan) => {
+        Ok((plan, _)) => {
             report::plan(&plan, format)?;
             Ok(exit::OK)
         }

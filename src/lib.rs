@@ -9,6 +9,7 @@ compile_error!("runner runs on Linux only: it relies on memfd, robust process-sh
 
 #[macro_use]
 pub mod value;
+pub mod watch;
 
 pub mod cli;
 pub mod error;

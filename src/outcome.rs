@@ -8,6 +8,8 @@ use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
 use crate::sync::Served;
 use crate::value::Value;
+use crate::watch::ring::Event;
+use crate::watch::stats::{Fairness, Percentiles, fairness};
 
 /// How a worker process ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +62,20 @@ pub struct Outcome {
     pub elapsed_seconds: f64,
     /// What the channel owner received.
     pub served: Option<Served>,
+    pub latency: Latency,
+    /// Per worker: its pid and the trace events it published.
+    pub events: Vec<(i32, Vec<Event>)>,
+}
+
+/// Latency of a timed sample of operations, merged across workers.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    /// One operation (channel: one message) in this many was timed.
+    pub sample_every: u64,
+    /// One operation (channel: a message's send time over its operations).
+    pub op: Option<Percentiles>,
+    /// Mutex: the wait for the lock.
+    pub lock_wait: Option<Percentiles>,
 }
 
 impl Outcome {
@@ -73,6 +89,16 @@ impl Outcome {
 
     pub fn ops_per_second(&self) -> f64 {
         if self.elapsed_seconds > 0.0 { self.applied() as f64 / self.elapsed_seconds } else { 0.0 }
+    }
+
+    /// Fairness over the workers' ops/s and finish times.
+    pub fn fairness(&self) -> Option<Fairness> {
+        let rates: Vec<(f64, f64)> = self
+            .workers
+            .iter()
+            .map(|w| (if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 }, w.ended))
+            .collect();
+        fairness(&rates)
     }
 
     pub fn failed_workers(&self) -> impl Iterator<Item = &WorkerOutcome> {

@@ -18,9 +18,11 @@ use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, getpid};
 
 use crate::error::Error;
-use crate::outcome::{Exit, Outcome, WorkerOutcome};
+use crate::outcome::{Exit, Latency, Outcome, WorkerOutcome};
 use crate::plan::Plan;
 use crate::sync::{self, shm::Shared};
+use crate::watch::Watch;
+use crate::watch::{hist, ring, stats};
 use barrier::Barrier;
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock for every process of a run.
@@ -29,19 +31,31 @@ pub fn now_ns() -> u64 {
 }
 
 /// Runs the plan on forked workers and reports what happened.
-pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
+pub fn execute(plan: &Plan, watch: &Watch) -> Result<Outcome, Error> {
+    let setup = tracing::info_span!("set up the backend").entered();
     fork::ensure_single_threaded().map_err(Error::Setup)?;
     let workers = plan.workers as usize;
-    let shared = Shared::new(workers).map_err(|e| Error::Setup(format!("cannot map shared memory: {e}")))?;
-    let mut backend = sync::setup(plan, &shared).map_err(Error::Setup)?;
+    let shared = Shared::new(workers, crate::watch::areas(plan, watch))
+        .map_err(|e| Error::Setup(format!("cannot map shared memory: {e}")))?;
+    let stride = crate::watch::stride(plan, watch);
+    let trace_ops = watch.trace.is_some() && watch.ops;
+    let applied_every = trace_ops.then(|| {
+        let messages = plan.workers as u64 * plan.iterations.div_ceil(plan.batch as u64);
+        messages.div_ceil(crate::watch::TRACE_OPS_TOTAL).max(1)
+    });
+    let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
+    drop(setup);
 
+    // Workers never touch `tracing` after the fork: the span below lives on in their copy of
+    // memory, unused, until they `_exit`.
+    let forking = tracing::info_span!("fork").entered();
     let parent = getpid();
     fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
     let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
         let spawned = fork::spawn(|| {
-            let cx = worker::Context { index, iterations: plan.iterations, parent, shared: &shared };
+            let cx = worker::Context { index, iterations: plan.iterations, stride, trace_ops, parent, shared: &shared };
             worker::main(cx, &mut *backend, &mut barrier)
         });
         match spawned {
@@ -53,11 +67,16 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
         }
     }
     backend.after_fork();
+    drop(forking);
 
     // Every worker has arrived or died once this returns; a read error only loses the wait.
+    let releasing = tracing::info_span!("barrier release").entered();
     let _ = barrier.wait_arrivals();
+    // The phase ends at the release: once it happens the woken workers may take both cores.
+    drop(releasing);
     let release = now_ns();
     barrier.release();
+    let waiting = tracing::info_span!("wait").entered();
     let served = match backend.serve(workers, &mut || workers_of.any_alive()) {
         Ok(served) => served,
         Err(e) => {
@@ -67,6 +86,7 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
     };
     let owner_end = now_ns();
     let (pids, exits) = workers_of.wait_all();
+    drop(waiting);
 
     let final_value = backend.final_value(&shared);
     let mut last_end = if served.is_some() { owner_end } else { release };
@@ -91,11 +111,24 @@ pub fn execute(plan: &Plan) -> Result<Outcome, Error> {
             }
         })
         .collect();
+    let (mut op, mut wait) = (hist::new(), hist::new());
+    let mut events = Vec::with_capacity(workers);
+    for (index, pid) in pids.iter().enumerate() {
+        hist::import(shared.hist(index), 0, &mut op);
+        hist::import(shared.hist(index), 1, &mut wait);
+        events.push((pid.as_raw(), ring::read(shared.ring(index))));
+    }
     Ok(Outcome {
         final_value,
         workers: outcomes,
         elapsed_seconds: last_end.saturating_sub(release) as f64 / 1e9,
         served,
+        latency: Latency {
+            sample_every: stride,
+            op: stats::percentiles(&op),
+            lock_wait: if plan.backend == sync::BackendKind::Mutex { stats::percentiles(&wait) } else { None },
+        },
+        events,
     })
 }
 

@@ -7,6 +7,10 @@ use crate::outcome::Verdict;
 use crate::plan::Plan;
 use crate::sync::BackendKind;
 
+fn ns(v: u64) -> String {
+    seconds(v as f64 / 1e9)
+}
+
 fn plural(n: u64, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
@@ -53,6 +57,41 @@ pub fn run(r: &RunReport<'_>) -> String {
         rate(outcome.ops_per_second()),
         plural(outcome.applied(), "operation")
     );
+    let latency = &outcome.latency;
+    if let Some(op) = &latency.op {
+        let unit = if plan.backend == BackendKind::Channel { "message send / op" } else { "op" };
+        let _ = writeln!(
+            s,
+            "  latency   {unit}: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (1 in {} timed, {} samples)",
+            ns(op.p50),
+            ns(op.p90),
+            ns(op.p99),
+            ns(op.p999),
+            ns(op.max),
+            latency.sample_every,
+            op.samples
+        );
+    }
+    if let Some(wait) = &latency.lock_wait {
+        let _ = writeln!(
+            s,
+            "  lock wait p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            ns(wait.p50),
+            ns(wait.p90),
+            ns(wait.p99),
+            ns(wait.p999),
+            ns(wait.max)
+        );
+    }
+    if let Some(f) = outcome.fairness() {
+        let _ = writeln!(
+            s,
+            "  fairness  Jain {:.3}, fastest/slowest {:.2}x, finish spread {}",
+            f.jain,
+            f.max_min_ratio,
+            seconds(f.finish_spread_seconds)
+        );
+    }
     if let Some(served) = &outcome.served {
         let _ = writeln!(
             s,

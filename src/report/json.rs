@@ -9,6 +9,24 @@ use crate::plan::Plan;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The machine: CPU model, cores, kernel.
+fn host() -> Json {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
+        text.lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, m)| m.trim().to_string())
+    });
+    let kernel = nix::sys::utsname::uname().ok().map(|u| {
+        format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
+    });
+    json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "kernel": kernel,
+    })
+}
+
 pub fn run(r: &RunReport<'_>) -> Json {
     let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let workers: Vec<Json> = outcome
@@ -32,7 +50,11 @@ pub fn run(r: &RunReport<'_>) -> Json {
     let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
         "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "runner_pid": std::process::id(),
         "file": plan.file,
+        "file_sha256": r.provenance.file_sha256,
+        "started_at": r.provenance.started_at,
+        "host": host(),
         "job": plan.effective_job(),
         "final": outcome.final_value.to_json(),
         "expected": plan.expected.to_json(),
@@ -48,6 +70,14 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "elapsed_seconds": outcome.elapsed_seconds,
         "wall_seconds": r.wall_seconds,
         "workers": workers,
+        "latency": {
+            "unit": "ns",
+            "sample_every": outcome.latency.sample_every,
+            "op": outcome.latency.op,
+            "lock_wait": outcome.latency.lock_wait,
+        },
+        "fairness": outcome.fairness(),
+        "retries": outcome.workers.iter().map(|w| w.retries).sum::<u64>(),
         "notices": plan.notices,
     });
     if let Some(served) = &outcome.served {

@@ -12,6 +12,7 @@ use std::io::Write;
 use crate::error::{Diagnostic, Error};
 use crate::outcome::{Judgement, Outcome};
 use crate::plan::Plan;
+use crate::watch::Watch;
 
 /// The report's format, chosen with `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -28,6 +29,42 @@ pub struct RunReport<'a> {
     pub judgement: &'a Judgement,
     /// The whole run, from runner's start to the report.
     pub wall_seconds: f64,
+    pub provenance: Provenance,
+}
+
+/// What identifies a run besides the job: the file's digest and when it started.
+pub struct Provenance {
+    pub file_sha256: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+}
+
+/// Writes the Chrome trace of a run to `file` (created at `path` before the run).
+pub fn trace(mut file: std::fs::File, path: &str, r: &RunReport<'_>, origin: u64, watch: &Watch) -> Result<(), Error> {
+    let phases = crate::watch::layer::phases();
+    let applied = r.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+    let sampled = watch.ops && r.outcome.latency.sample_every > 1;
+    let metadata = serde_json::json!({
+        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "job": r.plan.effective_job(),
+        "clock": "CLOCK_MONOTONIC; ts in microseconds from runner's start",
+        "ops": watch.ops,
+        "sampled": sampled,
+        "sample_every": if watch.ops { Some(r.outcome.latency.sample_every) } else { None },
+        "op_events_total": crate::watch::TRACE_OPS_TOTAL,
+    });
+    let input = crate::watch::trace::TraceInput {
+        origin,
+        parent_pid: std::process::id() as i32,
+        phases: &phases,
+        workers: &r.outcome.events,
+        applied: &applied,
+        metadata,
+    };
+    let doc = crate::watch::trace::build(&input);
+    serde_json::to_writer(std::io::BufWriter::new(&mut file), &doc)
+        .map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    Ok(())
 }
 
 /// One file's result in `runner validate`.

@@ -13,10 +13,12 @@ use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 use std::sync::atomic::Ordering;
 
+use crate::exec::now_ns;
 use crate::plan::Plan;
 use crate::sync::shm::Shared;
 use crate::sync::{Backend, BackendKind, Served, WorkerTally};
 use crate::value::{OpKind, Operation, Scalar, Value, ValueType};
+use crate::watch::probe::Probe;
 
 const HEADER: usize = 8;
 const RECORD: usize = 8;
@@ -29,6 +31,8 @@ pub struct Channel {
     receiver: Option<IpcBytesReceiver>,
     /// The value as the owner holds it: the initial value until `serve` has run.
     value: Value,
+    /// For the trace: record one application in this many messages.
+    applied_every: Option<u64>,
 }
 
 fn type_code(ty: ValueType) -> u8 {
@@ -40,7 +44,7 @@ fn type_code(ty: ValueType) -> u8 {
 }
 
 impl Channel {
-    pub fn new(plan: &Plan) -> Result<Channel, String> {
+    pub fn new(plan: &Plan, applied_every: Option<u64>) -> Result<Channel, String> {
         let (sender, receiver) = ipc::bytes_channel().map_err(|e| format!("cannot create the ipc-channel: {e}"))?;
         Ok(Channel {
             op: plan.operation,
@@ -48,6 +52,7 @@ impl Channel {
             sender: Some(sender),
             receiver: Some(receiver),
             value: plan.initial,
+            applied_every,
         })
     }
 
@@ -72,7 +77,7 @@ impl Backend for Channel {
         BackendKind::Channel
     }
 
-    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String> {
+    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
         let sender = self.sender.as_ref().ok_or("the channel's sender is gone")?;
         let slot = shared.slot(index as usize);
         let batch = self.batch as u64;
@@ -81,13 +86,20 @@ impl Backend for Channel {
         msg.extend_from_slice(&[self.op.kind.code(), type_code(self.value.ty()), 0, 0]);
         let operand = self.op.operand.bits().to_le_bytes();
         let mut sent = 0;
+        let mut messages = 0u64;
         while sent < iterations {
             let n = (iterations - sent).min(batch);
             msg.truncate(HEADER);
             for _ in 0..n {
                 msg.extend_from_slice(&operand);
             }
+            let timed = messages.is_multiple_of(probe.stride);
+            let t0 = if timed { now_ns() } else { 0 };
             sender.send(&msg).map_err(|e| format!("cannot send to the owner: {e}"))?;
+            if timed {
+                probe.send(t0, now_ns(), n);
+            }
+            messages += 1;
             sent += n;
             slot.ops.store(sent, Ordering::Relaxed);
         }
@@ -108,7 +120,8 @@ impl Backend for Channel {
 
     fn serve(&mut self, workers: usize, alive: &mut dyn FnMut() -> bool) -> Result<Option<Served>, String> {
         let receiver = self.receiver.as_ref().ok_or("the channel's receiver is gone")?;
-        let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0 };
+        let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new() };
+        let applied_every = self.applied_every.unwrap_or(u64::MAX);
         let value = self.value;
         let kind = self.op.kind;
         let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
@@ -133,6 +146,9 @@ impl Backend for Channel {
                     x = x.apply::<K>(T::from_bits(bits));
                 }
                 served.applied[worker] += (operands.len() / RECORD) as u64;
+                if served.messages.is_multiple_of(applied_every) {
+                    served.events.push((now_ns(), worker as u32));
+                }
                 served.messages += 1;
                 served.bytes += msg.len() as u64;
             }

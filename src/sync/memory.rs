@@ -4,17 +4,17 @@
 //!
 //! Owns: the hot loops. Each is instantiated per value type and operation (`with_scalar!`,
 //! `with_op!`), so the loop body is straight-line code with no dispatch, allocation or
-//! formatting. Progress is published to the worker's slot every [`PUBLISH_EVERY`] operations.
+//! formatting. The loops run in chunks of `probe.stride` operations (at most 1024): the first
+//! operation of a chunk is timed for the probe, and progress is published after each chunk.
 
 use std::sync::atomic::Ordering;
 
+use crate::exec::now_ns;
 use crate::sync::mutex::Acquired;
 use crate::sync::shm::{Shared, Slot};
 use crate::sync::{Backend, BackendKind, WorkerTally};
 use crate::value::{Operation, Scalar, Value};
-
-/// Operations between two publications of a worker's progress counter.
-pub const PUBLISH_EVERY: u64 = 1024;
+use crate::watch::probe::Probe;
 
 /// `mutex`, `atomic` or `none`: the value lives in the shared mapping.
 pub struct InMemory {
@@ -29,13 +29,13 @@ impl Backend for InMemory {
         self.kind
     }
 
-    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String> {
+    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
         let slot = shared.slot(index as usize);
         let kind = self.kind;
         with_scalar!(self.op.operand, T, a => with_op!(self.op.kind, K => match kind {
-            BackendKind::Mutex => locked::<T, K>(shared, a, iterations, slot),
-            BackendKind::Atomic => Ok(lock_free::<T, K>(shared, a, iterations, slot)),
-            BackendKind::None => Ok(unsynchronised::<T, K>(shared, a, iterations, slot)),
+            BackendKind::Mutex => locked::<T, K>(shared, a, iterations, slot, probe),
+            BackendKind::Atomic => Ok(lock_free::<T, K>(shared, a, iterations, slot, probe)),
+            BackendKind::None => Ok(unsynchronised::<T, K>(shared, a, iterations, slot, probe)),
             BackendKind::Channel => Err("the channel backend does not update shared memory".to_string()),
         }))
     }
@@ -45,13 +45,18 @@ impl Backend for InMemory {
     }
 }
 
-/// Runs `iterations` operations in chunks of `PUBLISH_EVERY` (`chunk(n)` runs `n`), publishing
-/// the count after each chunk.
+/// Runs `iterations` operations in chunks of `stride`: `chunk(n)` runs `n`, the first timed.
+/// Publishes the count after each chunk.
 #[inline(always)]
-fn chunked<E>(iterations: u64, slot: &Slot, mut chunk: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
+fn chunked<E>(
+    iterations: u64,
+    stride: u64,
+    slot: &Slot,
+    mut chunk: impl FnMut(u64) -> Result<(), E>,
+) -> Result<u64, E> {
     let mut done = 0;
     while done < iterations {
-        let n = (iterations - done).min(PUBLISH_EVERY);
+        let n = (iterations - done).min(stride);
         chunk(n)?;
         done += n;
         slot.ops.store(done, Ordering::Relaxed);
@@ -59,49 +64,86 @@ fn chunked<E>(iterations: u64, slot: &Slot, mut chunk: impl FnMut(u64) -> Result
     Ok(done)
 }
 
-fn locked<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> Result<WorkerTally, String> {
+fn locked<T: Scalar, const K: u8>(
+    shared: &Shared,
+    a: T,
+    iterations: u64,
+    slot: &Slot,
+    probe: &mut Probe<'_>,
+) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
     let mutex = shared.mutex();
     let mut recoveries = 0;
-    let ops = chunked(iterations, slot, |n| {
-        for _ in 0..n {
-            match mutex.lock() {
-                Ok(Acquired::Clean) => {}
-                Ok(Acquired::Recovered) => {
-                    recoveries += 1;
-                    slot.recoveries.store(recoveries, Ordering::Relaxed);
-                }
-                Err(e) => return Err(format!("cannot lock the robust mutex: {e}")),
+    let mut lock = || {
+        match mutex.lock() {
+            Ok(Acquired::Clean) => {}
+            Ok(Acquired::Recovered) => {
+                recoveries += 1;
+                slot.recoveries.store(recoveries, Ordering::Relaxed);
             }
-            // Relaxed is enough inside the lock: lock and unlock order the accesses.
-            T::store(cell, T::load(cell).apply::<K>(a));
+            Err(e) => return Err(format!("cannot lock the robust mutex: {e}")),
+        }
+        Ok(())
+    };
+    // Relaxed is enough inside the lock: lock and unlock order the accesses.
+    let update = || T::store(cell, T::load(cell).apply::<K>(a));
+    let stride = probe.stride;
+    let ops = chunked::<String>(iterations, stride, slot, |n| {
+        let t0 = now_ns();
+        lock()?;
+        let t1 = now_ns();
+        update();
+        mutex.unlock();
+        probe.locked(t0, t1, now_ns());
+        for _ in 1..n {
+            lock()?;
+            update();
             mutex.unlock();
         }
         Ok(())
     })?;
-    slot.recoveries.store(recoveries, Ordering::Relaxed);
     Ok(WorkerTally { ops, retries: 0, recoveries })
 }
 
-fn lock_free<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> WorkerTally {
+fn lock_free<T: Scalar, const K: u8>(
+    shared: &Shared,
+    a: T,
+    iterations: u64,
+    slot: &Slot,
+    probe: &mut Probe<'_>,
+) -> WorkerTally {
     let cell = shared.value::<T::Atomic>();
     let mut retries = 0;
-    let ops = chunked::<()>(iterations, slot, |n| {
-        for _ in 0..n {
+    let stride = probe.stride;
+    let ops = chunked::<()>(iterations, stride, slot, |n| {
+        let t0 = now_ns();
+        let first = T::rmw::<K>(cell, a);
+        probe.rmw(t0, now_ns(), first);
+        retries += first;
+        for _ in 1..n {
             retries += T::rmw::<K>(cell, a);
         }
         slot.retries.store(retries, Ordering::Relaxed);
         Ok(())
     })
     .unwrap_or_default();
-    slot.retries.store(retries, Ordering::Relaxed);
     WorkerTally { ops, retries, recoveries: 0 }
 }
 
-fn unsynchronised<T: Scalar, const K: u8>(shared: &Shared, a: T, iterations: u64, slot: &Slot) -> WorkerTally {
+fn unsynchronised<T: Scalar, const K: u8>(
+    shared: &Shared,
+    a: T,
+    iterations: u64,
+    slot: &Slot,
+    probe: &mut Probe<'_>,
+) -> WorkerTally {
     let cell = shared.value::<T::Atomic>();
-    let ops = chunked::<()>(iterations, slot, |n| {
-        for _ in 0..n {
+    let stride = probe.stride;
+    let ops = chunked::<()>(iterations, stride, slot, |n| {
+        let t0 = now_ns();
+        T::store(cell, T::load(cell).apply::<K>(a));
+        probe.update(t0, now_ns());
+        for _ in 1..n {
             T::store(cell, T::load(cell).apply::<K>(a));
         }
         Ok(())

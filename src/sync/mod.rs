@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::value::{Scalar, Value};
+use crate::watch::probe::Probe;
 use shm::Shared;
 
 /// The mechanism that keeps the value consistent.
@@ -86,14 +87,16 @@ pub struct Served {
     pub applied: Vec<u64>,
     pub messages: u64,
     pub bytes: u64,
+    /// A sample of the applications: when, and which worker's message.
+    pub events: Vec<(u64, u32)>,
 }
 
 /// A backend, set up in the parent and inherited by every worker.
 pub trait Backend {
     fn kind(&self) -> BackendKind;
 
-    /// In worker `index`: applies `iterations` operations.
-    fn work(&self, index: u32, iterations: u64, shared: &Shared) -> Result<WorkerTally, String>;
+    /// In worker `index`: applies `iterations` operations, timing one chunk in `probe.stride`.
+    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String>;
 
     /// In the parent, right after the last fork: drop what only workers may hold.
     fn after_fork(&mut self) {}
@@ -111,8 +114,9 @@ pub trait Backend {
     fn final_value(&self, shared: &Shared) -> Value;
 }
 
-/// Sets up the plan's backend: the initial value stored, the lock initialised, the channel made.
-pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
+/// Sets up the plan's backend: the initial value stored, the channel made. `applied_every`:
+/// the channel owner records one application in this many messages for the trace.
+pub fn setup(plan: &Plan, shared: &Shared, applied_every: Option<u64>) -> Result<Box<dyn Backend>, String> {
     with_scalar!(plan.initial, T, v => T::store(shared.value::<<T as Scalar>::Atomic>(), v));
     Ok(match plan.backend {
         BackendKind::Mutex => {
@@ -124,7 +128,7 @@ pub fn setup(plan: &Plan, shared: &Shared) -> Result<Box<dyn Backend>, String> {
         BackendKind::None => {
             Box::new(memory::InMemory { kind: BackendKind::None, op: plan.operation, ty_of: plan.initial })
         }
-        BackendKind::Channel => Box::new(channel::Channel::new(plan)?),
+        BackendKind::Channel => Box::new(channel::Channel::new(plan, applied_every)?),
     })
 }
 

@@ -61,10 +61,20 @@ pub struct Slot {
     pub done: AtomicU32,
 }
 
+/// Per-worker areas besides the slot, in 64-bit words: the exported latency histograms and the
+/// trace ring. A worker writes only its own; the parent reads them after the worker ended (or
+/// died: what it wrote before its death stays readable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Areas {
+    pub hist_words: usize,
+    pub ring_words: usize,
+}
+
 /// The mapping of one run.
 pub struct Shared {
     map: MmapMut,
     workers: usize,
+    areas: Areas,
 }
 
 const fn slots_offset() -> usize {
@@ -73,15 +83,16 @@ const fn slots_offset() -> usize {
 
 impl Shared {
     /// Maps a zeroed shared region for `workers` slots, with the robust mutex initialised.
-    pub fn new(workers: usize) -> std::io::Result<Shared> {
-        let len = slots_offset() + workers * size_of::<Line<Slot>>();
+    pub fn new(workers: usize, areas: Areas) -> std::io::Result<Shared> {
+        let per_worker = (areas.hist_words + areas.ring_words) * size_of::<AtomicU64>();
+        let len = slots_offset() + workers * (size_of::<Line<Slot>>() + per_worker);
         let fd = memfd_create("runner-shared", MFdFlags::MFD_CLOEXEC)?;
         let file = std::fs::File::from(fd);
         file.set_len(len as u64)?;
         // SAFETY: the memfd is ours alone (no other process can open or truncate it), so the
         // mapping's length stays valid for its lifetime; a fresh memfd reads as zeros.
         let map = unsafe { MmapMut::map_mut(&file)? };
-        let shared = Shared { map, workers };
+        let shared = Shared { map, workers, areas };
         // SAFETY: the mapping was made just now and no other process exists that could use it.
         unsafe { shared.mutex().init() }
             .map_err(|e| std::io::Error::other(format!("cannot initialise the robust mutex: {e}")))?;
@@ -106,6 +117,29 @@ impl Shared {
 
     pub fn mutex(&self) -> &RobustMutex {
         self.at(std::mem::offset_of!(Header, mutex))
+    }
+
+    /// Worker `index`'s histogram area (`hist_words` words).
+    pub fn hist(&self, index: usize) -> &[AtomicU64] {
+        self.words(index, 0, self.areas.hist_words)
+    }
+
+    /// Worker `index`'s trace ring (`ring_words` words).
+    pub fn ring(&self, index: usize) -> &[AtomicU64] {
+        self.words(index, self.areas.hist_words, self.areas.ring_words)
+    }
+
+    fn words(&self, index: usize, skip: usize, len: usize) -> &[AtomicU64] {
+        assert!(index < self.workers);
+        let per_worker = self.areas.hist_words + self.areas.ring_words;
+        let base = slots_offset() + self.workers * size_of::<Line<Slot>>();
+        let offset = base + (index * per_worker + skip) * size_of::<AtomicU64>();
+        assert!(
+            offset.is_multiple_of(align_of::<AtomicU64>()) && offset + len * size_of::<AtomicU64>() <= self.map.len()
+        );
+        // SAFETY: in bounds and aligned (asserted), atomics are valid for any bits, and only a
+        // shared slice is handed out, so every write goes through the atomics.
+        unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset) as *const AtomicU64, len) }
     }
 
     pub fn slot(&self, index: usize) -> &Slot {

@@ -1,0 +1,64 @@
+//! Watching a run: timed samples of operations in HDR histograms, the trace of every process,
+//! and the statistics the report shows (percentiles, fairness).
+//!
+//! Owns: what workers record about themselves ([`probe`], [`ring`], [`hist`]), how the parent
+//! reads it back and writes the Chrome trace ([`trace`]), the parent's own phases ([`layer`],
+//! a `tracing` layer), and the statistics ([`stats`]). Does not own: the hot loops (see `sync`),
+//! which only call the probe once per chunk.
+//!
+//! Costs, by design: one operation in [`SAMPLE_EVERY`] is timed (two or three clock reads);
+//! per-operation trace events are kept for at most [`TRACE_OPS_TOTAL`] events across all
+//! workers, sampled evenly beyond that.
+
+pub mod hist;
+pub mod layer;
+pub mod probe;
+pub mod ring;
+pub mod stats;
+pub mod trace;
+
+use crate::plan::Plan;
+use crate::sync::BackendKind;
+use crate::sync::shm::Areas;
+
+/// Operations from one timed sample to the next when operations are not traced.
+pub const SAMPLE_EVERY: u64 = 1024;
+/// Per-operation trace events kept across all workers of a run.
+pub const TRACE_OPS_TOTAL: u64 = 1 << 17;
+/// Room for a worker's lifecycle events (attach, barrier, run, end).
+pub const LIFECYCLE_EVENTS: u64 = 8;
+
+/// What to watch besides the always-on measurements.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Watch {
+    /// Write a Chrome trace to this file.
+    pub trace: Option<String>,
+    /// Per-operation events in the trace.
+    pub ops: bool,
+}
+
+/// Per-operation events one worker may keep.
+fn op_events(plan: &Plan, watch: &Watch) -> u64 {
+    if watch.trace.is_some() && watch.ops { (TRACE_OPS_TOTAL / plan.workers as u64).max(16) } else { 0 }
+}
+
+/// The shared areas a run needs.
+pub fn areas(plan: &Plan, watch: &Watch) -> Areas {
+    Areas { hist_words: hist::WORDS, ring_words: ring::words((LIFECYCLE_EVENTS + op_events(plan, watch)) as usize) }
+}
+
+/// Operations (channel: messages) from one timed sample to the next, so that the samples of a
+/// traced run fill its event budget evenly.
+pub fn stride(plan: &Plan, watch: &Watch) -> u64 {
+    let (units, untraced) = match plan.backend {
+        BackendKind::Channel => {
+            (plan.iterations.div_ceil(plan.batch as u64), (SAMPLE_EVERY / plan.batch as u64).max(1))
+        }
+        _ => (plan.iterations, SAMPLE_EVERY),
+    };
+    let per_sample = if plan.backend == BackendKind::Mutex { 2 } else { 1 };
+    match op_events(plan, watch) / per_sample {
+        0 => untraced,
+        room => units.div_ceil(room).clamp(1, untraced),
+    }
+}

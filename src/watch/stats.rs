@@ -1,0 +1,87 @@
+//! The statistics of a run: latency percentiles from the merged histograms, and fairness across
+//! workers.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// Percentiles of a latency histogram, in nanoseconds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub samples: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+/// `None` for an empty histogram.
+pub fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
+    (!h.is_empty()).then(|| Percentiles {
+        samples: h.len(),
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        p999: h.value_at_quantile(0.999),
+        max: h.max(),
+    })
+}
+
+/// How evenly the workers shared the work.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fairness {
+    /// Jain's index over per-worker ops/s: 1 when all are equal, 1/n when one did everything.
+    pub jain: f64,
+    /// The fastest worker's ops/s over the slowest's.
+    pub max_min_ratio: f64,
+    /// From the first worker's end to the last's, in seconds.
+    pub finish_spread_seconds: f64,
+}
+
+/// Fairness of workers given as `(ops per second, end in seconds)`; `None` without workers.
+pub fn fairness(workers: &[(f64, f64)]) -> Option<Fairness> {
+    if workers.is_empty() {
+        return None;
+    }
+    let rates: Vec<f64> = workers.iter().map(|w| w.0).collect();
+    let sum: f64 = rates.iter().sum();
+    let squares: f64 = rates.iter().map(|r| r * r).sum();
+    let jain = if squares > 0.0 { sum * sum / (rates.len() as f64 * squares) } else { 1.0 };
+    let (lo, hi) = rates.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let ends = workers.iter().map(|w| w.1);
+    let (first, last) = ends.fold((f64::INFINITY, 0.0f64), |(a, b), e| (a.min(e), b.max(e)));
+    Some(Fairness {
+        jain,
+        max_min_ratio: if lo > 0.0 { hi / lo } else { f64::INFINITY },
+        finish_spread_seconds: (last - first).max(0.0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jain_index_spans_one_over_n_to_one() {
+        let equal = fairness(&[(10.0, 1.0), (10.0, 1.5)]).unwrap();
+        assert!((equal.jain - 1.0).abs() < 1e-12);
+        assert_eq!(equal.max_min_ratio, 1.0);
+        assert!((equal.finish_spread_seconds - 0.5).abs() < 1e-12);
+        let one = fairness(&[(10.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]).unwrap();
+        assert!((one.jain - 0.25).abs() < 1e-12);
+        assert!(one.max_min_ratio.is_infinite());
+    }
+
+    #[test]
+    fn percentiles_of_a_known_distribution() {
+        let mut h = super::super::hist::new();
+        for v in 1..=1000u64 {
+            h.record(v * 100).unwrap();
+        }
+        let p = percentiles(&h).unwrap();
+        assert_eq!(p.samples, 1000);
+        assert!((49_000..=51_000).contains(&p.p50), "{p:?}");
+        assert!((98_000..=100_000).contains(&p.p99), "{p:?}");
+        assert!(percentiles(&super::super::hist::new()).is_none());
+    }
+}
