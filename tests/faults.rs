@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{job, job_file};
+use common::{assert_valid, job, job_file, validator};
 
 /// The pids of `pid`'s children.
 fn children(pid: u32) -> Vec<i32> {
@@ -42,6 +42,7 @@ fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     assert!(started.elapsed() < Duration::from_secs(60), "runner took {:?}", started.elapsed());
     assert_eq!(out.status.code(), Some(3), "a killed worker is a failure: {}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_valid(&validator(), &report);
     let dead =
         report["workers"].as_array().unwrap().iter().find(|w| w["pid"] == victim).expect("the victim is reported");
     assert_eq!(dead["exit"]["signal"], "SIGKILL");

@@ -58,3 +58,14 @@ pub fn job(workers: u64, iterations: u64, ty: &str, initial: &str, op: &str, ope
         "workers: {workers}\niterations: {iterations}\nvalue:\n  type: {ty}\n  initial: {initial}\noperation: {op}\noperand: {operand}\nbackend: {backend}\n"
     )
 }
+
+/// The validator of `schemas/report.schema.json`.
+pub fn validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json")).unwrap();
+    jsonschema::draft7::new(&serde_json::from_str(&text).unwrap()).expect("a valid draft-07 schema")
+}
+
+pub fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
+    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+}
