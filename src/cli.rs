@@ -219,7 +219,12 @@ fn run_job(run: RunArgs, started: Instant, origin: u64) -> Result<i32, Error> {
     for notice in &plan.notices {
         eprintln!("runner: notice: {notice}");
     }
-    let watch = Watch { trace: run.trace, ops: run.trace_ops };
+    // The command line wins over the job file's `trace`.
+    let from_job = plan.trace.clone();
+    let watch = Watch {
+        ops: run.trace_ops || (run.trace.is_none() && from_job.as_ref().is_some_and(|t| t.ops)),
+        trace: run.trace.or(from_job.map(|t| t.file)),
+    };
     // Refuse an unwritable trace file before running anything.
     let trace_file = match &watch.trace {
         Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),

@@ -46,6 +46,15 @@ pub struct Plan {
     pub expect: Option<Value>,
     /// Things the user should know that are not errors (an ignored field).
     pub notices: Vec<String>,
+    /// The trace the job file asks for (the command line may replace it).
+    pub trace: Option<TracePlan>,
+}
+
+/// Where to write a trace, and whether with per-operation events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TracePlan {
+    pub file: String,
+    pub ops: bool,
 }
 
 impl Plan {
@@ -88,6 +97,9 @@ impl Plan {
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();
+        }
+        if let Some(t) = &self.trace {
+            job["trace"] = json!({ "file": t.file, "ops": t.ops });
         }
         job
     }
@@ -272,6 +284,10 @@ impl Planner<'_> {
             expected,
             expect,
             notices,
+            trace: spec.trace.as_ref().and_then(|t| {
+                let file = t.value.file.as_ref()?.value.clone();
+                Some(TracePlan { file, ops: t.value.ops.as_ref().is_some_and(|o| o.value) })
+            }),
         })
     }
 

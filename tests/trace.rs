@@ -140,3 +140,21 @@ fn a_killed_worker_leaves_its_events_up_to_its_death() {
     let other = children[1];
     assert!(events(&trace).iter().any(|e| e["pid"] == other && e["name"] == "end"), "the other worker ended");
 }
+
+#[test]
+fn the_job_file_can_ask_for_a_trace_and_the_flag_wins() {
+    let from_job = trace_path("from-job.json");
+    let from_flag = trace_path("from-flag.json");
+    let _ = std::fs::remove_file(&from_job);
+    let text = job(2, 1000, "i", "0", "add", "1", "atomic") + &format!("trace: {{file: {from_job}, ops: true}}\n");
+    let path = job_file("trace-in-job.yaml", text);
+    assert_eq!(runner(&[&path]).code, 0);
+    let trace = read_trace(&from_job);
+    assert_eq!(trace["metadata"]["ops"], true);
+    assert!(events(&trace).iter().any(|e| e["cat"] == "op"));
+
+    std::fs::remove_file(&from_job).unwrap();
+    assert_eq!(runner(&[&path, "--trace", &from_flag]).code, 0);
+    assert!(!std::path::Path::new(&from_job).exists(), "the flag's file replaces the job's");
+    assert_eq!(read_trace(&from_flag)["metadata"]["ops"], false, "the flag without --trace-ops wins");
+}

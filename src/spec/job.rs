@@ -96,6 +96,10 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Literal")]
     pub expect: Option<At<Literal>>,
+    /// Write a Chrome trace of the run (`--trace` and `--trace-ops` win over this).
+    #[serde(default)]
+    #[schemars(with = "TraceSpec")]
+    pub trace: Option<At<TraceSpec>>,
     /// Where the job's mapping starts (for fields that are missing).
     #[serde(skip)]
     #[schemars(skip)]
@@ -122,9 +126,40 @@ pub struct ValueSpec {
 // `default` on a field only tells the schema which fields may be left out (those not marked
 // `required`); the spec is read by `read.rs`, never deserialised.
 
+/// Where and how much to trace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// The trace file (Chrome trace-event JSON, for Perfetto or chrome://tracing), relative to
+    /// the working directory.
+    #[schemars(required, with = "String")]
+    pub file: Option<At<String>>,
+    /// Per-operation events (default false), sampled evenly beyond a fixed total.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub ops: Option<At<bool>>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub pos: Pos,
+}
+
+/// The fields of `trace`.
+pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
+
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 10] =
-    ["name", "description", "workers", "iterations", "value", "operation", "operand", "backend", "batch", "expect"];
+pub const JOB_FIELDS: [&str; 11] = [
+    "name",
+    "description",
+    "workers",
+    "iterations",
+    "value",
+    "operation",
+    "operand",
+    "backend",
+    "batch",
+    "expect",
+    "trace",
+];
 /// The fields of `value`.
 pub const VALUE_FIELDS: [&str; 2] = ["type", "initial"];
 

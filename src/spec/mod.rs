@@ -12,7 +12,7 @@ mod tree;
 
 use std::io::Read;
 
-pub use job::{At, JOB_FIELDS, JobSpec, Literal, VALUE_FIELDS, ValueSpec, schema};
+pub use job::{At, JOB_FIELDS, JobSpec, Literal, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, schema};
 pub use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};

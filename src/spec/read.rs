@@ -3,7 +3,7 @@
 //! mean together (ranges, literals against the type, cross-field rules) is the planner's.
 
 use crate::error::{Diagnostic, Pos};
-use crate::spec::job::{At, JOB_FIELDS, JobSpec, Literal, VALUE_FIELDS, ValueSpec};
+use crate::spec::job::{At, JOB_FIELDS, JobSpec, Literal, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec};
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::sync::BackendKind;
@@ -95,6 +95,7 @@ impl Reader<'_> {
                 "backend" => spec.backend = self.choice(node, name, &BackendKind::ALL.map(|k| (k.name(), k))),
                 "batch" => spec.batch = self.integer(node, name),
                 "expect" => spec.expect = self.literal(node, name),
+                "trace" => spec.trace = self.trace(node),
                 _ => {}
             }
         }
@@ -132,6 +133,36 @@ impl Reader<'_> {
             self.error(node.pos, "value.type", "missing required field (one of: i, d, c)");
         }
         Some(At { value, pos: node.pos })
+    }
+
+    fn trace(&mut self, node: &Node) -> Option<At<TraceSpec>> {
+        if !matches!(node.kind, Kind::Map(_)) {
+            let what = node.describe();
+            self.error(node.pos, "trace", format!("expected a mapping with `file` (and `ops`), found {what}"));
+            return None;
+        }
+        let mut trace = TraceSpec { pos: node.pos, ..TraceSpec::default() };
+        for (name, child) in self.entries(node, "trace.", &TRACE_FIELDS) {
+            match name {
+                "file" => trace.file = self.string(child, "trace.file"),
+                _ => trace.ops = self.boolean(child, "trace.ops"),
+            }
+        }
+        if trace.file.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("trace.file")) {
+            self.error(node.pos, "trace.file", "missing required field");
+        }
+        Some(At { value: trace, pos: node.pos })
+    }
+
+    fn boolean(&mut self, node: &Node, field: &str) -> Option<At<bool>> {
+        match &node.kind {
+            Kind::Bool(b) => Some(At { value: *b, pos: node.pos }),
+            _ => {
+                let what = node.describe();
+                self.error(node.pos, field, format!("expected true or false, found {what}"));
+                None
+            }
+        }
     }
 
     fn string(&mut self, node: &Node, field: &str) -> Option<At<String>> {
