@@ -230,7 +230,16 @@ fn run_job(run: RunArgs, started: Instant, origin: u64) -> Result<i32, Error> {
         Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),
         None => None,
     };
-    let outcome = exec::execute(&plan, &watch)?;
+    let outcome = match exec::execute(&plan, &watch) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // JSON mode: standard output is one document whatever happens.
+            if format == Format::Json {
+                report::failed(&e.render())?;
+            }
+            return Err(e);
+        }
+    };
     let verifying = tracing::info_span!("verify").entered();
     let judgement = outcome::judge(&plan, outcome.final_value);
     drop(verifying);

@@ -61,10 +61,7 @@ pub fn trace(mut file: std::fs::File, path: &str, r: &RunReport<'_>, origin: u64
         applied: &applied,
         metadata,
     };
-    let doc = crate::watch::trace::build(&input);
-    serde_json::to_writer(std::io::BufWriter::new(&mut file), &doc)
-        .map_err(|e| Error::Output(format!("{path}: {e}")))?;
-    Ok(())
+    crate::watch::trace::write(&input, &mut file).map_err(|e| Error::Output(format!("{path}: {e}")))
 }
 
 /// One file's result in `runner validate`.
@@ -114,6 +111,15 @@ pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> 
         Format::Human => Ok(()),
         Format::Json => emit_json(&json::invalid(diagnostics)),
     }
+}
+
+/// In JSON mode, the document of a run that could not be set up.
+pub fn failed(message: &str) -> Result<(), Error> {
+    emit_json(&serde_json::json!({
+        "schema_version": json::SCHEMA_VERSION,
+        "error": message.trim_start_matches("error: ").trim_end(),
+        "diagnostics": [],
+    }))
 }
 
 fn emit(text: &str) -> Result<(), Error> {

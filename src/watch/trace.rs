@@ -3,6 +3,9 @@
 //! parent's track with its phases. Timestamps are microseconds on CLOCK_MONOTONIC from runner's
 //! start.
 
+use std::io::Write;
+
+use serde::Serialize;
 use serde_json::{Value as Json, json};
 
 use super::layer::Phase;
@@ -25,51 +28,94 @@ fn micros(origin: u64, ns: u64) -> f64 {
     ns.saturating_sub(origin) as f64 / 1e3
 }
 
-fn name_track(events: &mut Vec<Json>, pid: i32, name: &str, order: i64) {
-    events.push(json!({"ph": "M", "name": "process_name", "pid": pid, "tid": pid, "args": {"name": name}}));
-    events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": pid, "args": {"name": name}}));
-    events
-        .push(json!({"ph": "M", "name": "process_sort_index", "pid": pid, "tid": pid, "args": {"sort_index": order}}));
+/// One trace event, in the trace-event format's field names.
+#[derive(Serialize)]
+struct TraceEvent<'a> {
+    ph: &'static str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cat: Option<&'static str>,
+    pid: i32,
+    tid: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ts: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dur: Option<f64>,
+    /// Scope of an instant event: the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    args: Option<Json>,
 }
 
-pub fn build(input: &TraceInput<'_>) -> Json {
+impl<'a> TraceEvent<'a> {
+    fn new(ph: &'static str, name: &'a str, pid: i32) -> TraceEvent<'a> {
+        TraceEvent { ph, name, cat: None, pid, tid: pid, ts: None, dur: None, s: None, args: None }
+    }
+}
+
+fn name_track(out: &mut Vec<TraceEvent<'_>>, pid: i32, name: &str, order: i64) {
+    out.push(TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "process_name", pid) });
+    out.push(TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "thread_name", pid) });
+    out.push(TraceEvent {
+        args: Some(json!({ "sort_index": order })),
+        ..TraceEvent::new("M", "process_sort_index", pid)
+    });
+}
+
+/// Writes the trace as one JSON object, event by event.
+pub fn write(input: &TraceInput<'_>, out: impl Write) -> std::io::Result<()> {
     let o = input.origin;
     let mut events = Vec::new();
-    name_track(&mut events, input.parent_pid, "runner", -1);
+    let parent = input.parent_pid;
+    name_track(&mut events, parent, "runner", -1);
     for phase in input.phases {
-        events.push(json!({
-            "ph": "X", "cat": "phase", "name": phase.name, "pid": input.parent_pid, "tid": input.parent_pid,
-            "ts": micros(o, phase.start), "dur": phase.end.saturating_sub(phase.start) as f64 / 1e3,
-        }));
+        events.push(TraceEvent {
+            cat: Some("phase"),
+            ts: Some(micros(o, phase.start)),
+            dur: Some(phase.end.saturating_sub(phase.start) as f64 / 1e3),
+            ..TraceEvent::new("X", phase.name, parent)
+        });
     }
     for &(ts, worker) in input.applied {
-        events.push(json!({
-            "ph": "i", "s": "t", "cat": "op", "name": "applied", "pid": input.parent_pid, "tid": input.parent_pid,
-            "ts": micros(o, ts), "args": {"worker": worker},
-        }));
+        events.push(TraceEvent {
+            cat: Some("op"),
+            ts: Some(micros(o, ts)),
+            s: Some("t"),
+            args: Some(json!({ "worker": worker })),
+            ..TraceEvent::new("i", "applied", parent)
+        });
     }
+    let names: Vec<String> = (0..input.workers.len()).map(|i| format!("worker {i}")).collect();
     for (index, (pid, worker_events)) in input.workers.iter().enumerate() {
-        name_track(&mut events, *pid, &format!("worker {index}"), index as i64);
+        name_track(&mut events, *pid, &names[index], index as i64);
         for e in worker_events {
-            let cat = match e.kind {
-                Kind::Attach | Kind::Barrier | Kind::Run | Kind::End => "worker",
-                _ => "op",
-            };
-            let mut event = json!({"cat": cat, "name": e.kind.name(), "pid": pid, "tid": pid, "ts": micros(o, e.ts)});
-            if e.dur == 0 && matches!(e.kind, Kind::Attach | Kind::End) {
-                event["ph"] = "i".into();
-                event["s"] = "t".into();
-            } else {
-                event["ph"] = "X".into();
-                event["dur"] = (e.dur as f64 / 1e3).into();
-            }
-            match e.kind {
-                Kind::Rmw => event["args"] = json!({"retries": e.arg}),
-                Kind::Send => event["args"] = json!({"operations": e.arg}),
-                _ => {}
-            }
-            events.push(event);
+            let lifecycle = matches!(e.kind, Kind::Attach | Kind::Barrier | Kind::Run | Kind::End);
+            let instant = e.dur == 0 && matches!(e.kind, Kind::Attach | Kind::End);
+            events.push(TraceEvent {
+                cat: Some(if lifecycle { "worker" } else { "op" }),
+                ts: Some(micros(o, e.ts)),
+                dur: (!instant).then(|| e.dur as f64 / 1e3),
+                s: instant.then_some("t"),
+                args: match e.kind {
+                    Kind::Rmw => Some(json!({ "retries": e.arg })),
+                    Kind::Send => Some(json!({ "operations": e.arg })),
+                    _ => None,
+                },
+                ..TraceEvent::new(if instant { "i" } else { "X" }, e.kind.name(), *pid)
+            });
         }
     }
-    json!({ "traceEvents": events, "displayTimeUnit": "ns", "metadata": input.metadata })
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(b"{\"traceEvents\":[\n")?;
+    for (i, event) in events.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut out, event)?;
+    }
+    out.write_all(b"\n],\"displayTimeUnit\":\"ns\",\"metadata\":")?;
+    serde_json::to_writer(&mut out, &input.metadata)?;
+    out.write_all(b"}\n")?;
+    out.flush()
 }
