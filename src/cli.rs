@@ -90,8 +90,11 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     trace: Option<String>,
     /// With --trace: add per-operation events (sampled evenly beyond a fixed total).
-    #[arg(long, requires = "trace")]
+    #[arg(long)]
     trace_ops: bool,
+    /// No progress bar (it shows only on a terminal, for runs longer than about a second).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -225,12 +228,20 @@ fn run_job(run: RunArgs, started: Instant, origin: u64) -> Result<i32, Error> {
         ops: run.trace_ops || (run.trace.is_none() && from_job.as_ref().is_some_and(|t| t.ops)),
         trace: run.trace.or(from_job.map(|t| t.file)),
     };
+    if watch.ops && watch.trace.is_none() {
+        return Err(Error::Usage("--trace-ops needs --trace FILE (or `trace:` in the job file)".to_string()));
+    }
     // Refuse an unwritable trace file before running anything.
     let trace_file = match &watch.trace {
         Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),
         None => None,
     };
-    let outcome = match exec::execute(&plan, &watch) {
+    use std::io::IsTerminal;
+    let show_progress = format == Format::Human && !run.quiet && std::io::stderr().is_terminal();
+    let mut progress = report::progress::Progress::new(plan.total_ops(), show_progress);
+    let executed = exec::execute(&plan, &watch, &mut |done| progress.update(done));
+    progress.finish();
+    let outcome = match executed {
         Ok(outcome) => outcome,
         Err(e) => {
             // JSON mode: standard output is one document whatever happens.

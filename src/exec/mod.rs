@@ -8,6 +8,7 @@
 
 mod barrier;
 mod fork;
+mod lifeline;
 mod worker;
 
 use std::sync::atomic::Ordering;
@@ -30,8 +31,12 @@ pub fn now_ns() -> u64 {
     clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
 }
 
-/// Runs the plan on forked workers and reports what happened.
-pub fn execute(plan: &Plan, watch: &Watch) -> Result<Outcome, Error> {
+/// How often runner looks at the workers' progress while it waits.
+const PROGRESS_EVERY_MS: u16 = 100;
+
+/// Runs the plan on forked workers and reports what happened. `progress` is told the
+/// operations done so far, every tenth of a second or so while the workers run.
+pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Result<Outcome, Error> {
     let setup = tracing::info_span!("set up the backend").entered();
     fork::ensure_single_threaded().map_err(Error::Setup)?;
     let workers = plan.workers as usize;
@@ -45,6 +50,7 @@ pub fn execute(plan: &Plan, watch: &Watch) -> Result<Outcome, Error> {
     });
     let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
+    let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
     drop(setup);
 
     // Workers never touch `tracing` after the fork: the span below lives on in their copy of
@@ -67,6 +73,7 @@ pub fn execute(plan: &Plan, watch: &Watch) -> Result<Outcome, Error> {
         }
     }
     backend.after_fork();
+    lifeline.after_fork();
     drop(forking);
 
     // Every worker has arrived or died once this returns; a read error only loses the wait.
@@ -77,8 +84,23 @@ pub fn execute(plan: &Plan, watch: &Watch) -> Result<Outcome, Error> {
     let release = now_ns();
     barrier.release();
     let waiting = tracing::info_span!("wait").entered();
-    let served = match backend.serve(workers, &mut || workers_of.any_alive()) {
-        Ok(served) => served,
+    let done = || (0..workers).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum::<u64>();
+    let mut last_tick = now_ns();
+    let mut tick = || {
+        let now = now_ns();
+        if now - last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
+            last_tick = now;
+            progress(done());
+        }
+    };
+    let served = match backend.serve(workers, &mut || workers_of.any_alive(), &mut tick) {
+        Ok(Some(served)) => Some(served),
+        Ok(None) => {
+            while !lifeline.wait(PROGRESS_EVERY_MS) {
+                tick();
+            }
+            None
+        }
         Err(e) => {
             workers_of.stop();
             return Err(Error::Setup(format!("channel owner: {e}")));

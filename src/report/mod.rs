@@ -6,6 +6,7 @@
 
 mod human;
 mod json;
+pub mod progress;
 
 use std::io::Write;
 

@@ -118,7 +118,12 @@ impl Backend for Channel {
         self.receiver = None;
     }
 
-    fn serve(&mut self, workers: usize, alive: &mut dyn FnMut() -> bool) -> Result<Option<Served>, String> {
+    fn serve(
+        &mut self,
+        workers: usize,
+        alive: &mut dyn FnMut() -> bool,
+        tick: &mut dyn FnMut(),
+    ) -> Result<Option<Served>, String> {
         let receiver = self.receiver.as_ref().ok_or("the channel's receiver is gone")?;
         let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new() };
         let applied_every = self.applied_every.unwrap_or(u64::MAX);
@@ -146,6 +151,9 @@ impl Backend for Channel {
                     x = x.apply::<K>(T::from_bits(bits));
                 }
                 served.applied[worker] += (operands.len() / RECORD) as u64;
+                if served.messages.is_multiple_of(64) {
+                    tick();
+                }
                 if served.messages.is_multiple_of(applied_every) {
                     served.events.push((now_ns(), worker as u32));
                 }

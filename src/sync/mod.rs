@@ -105,8 +105,14 @@ pub trait Backend {
     fn in_child(&mut self) {}
 
     /// In the parent, from the barrier's release until every worker is done sending: the
-    /// owner's part, for backends that have one. `alive` says whether any worker still runs.
-    fn serve(&mut self, _workers: usize, _alive: &mut dyn FnMut() -> bool) -> Result<Option<Served>, String> {
+    /// owner's part, for backends that have one. `alive` says whether any worker still runs;
+    /// `tick` is called now and then, for progress.
+    fn serve(
+        &mut self,
+        _workers: usize,
+        _alive: &mut dyn FnMut() -> bool,
+        _tick: &mut dyn FnMut(),
+    ) -> Result<Option<Served>, String> {
         Ok(None)
     }
 

@@ -1,0 +1,37 @@
+//! How runner learns, without blocking for good, that every worker has ended: a pipe whose
+//! write end every worker inherits and holds until it exits (however it exits). Once the parent
+//! has dropped its own copy, the read end reports hang-up exactly when the last worker is gone,
+//! so the parent can wait with a timeout and do something useful (show progress) in between.
+
+use std::io::{PipeReader, PipeWriter};
+use std::os::fd::AsFd;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+pub struct Lifeline {
+    read: PipeReader,
+    write: Option<PipeWriter>,
+}
+
+impl Lifeline {
+    pub fn new() -> std::io::Result<Lifeline> {
+        let (read, write) = std::io::pipe()?;
+        Ok(Lifeline { read, write: Some(write) })
+    }
+
+    /// In the parent, after the last fork: only the workers hold the write end now.
+    pub fn after_fork(&mut self) {
+        self.write = None;
+    }
+
+    /// Waits up to `millis` ms; true once every worker has ended.
+    pub fn wait(&self, millis: u16) -> bool {
+        let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(millis)) {
+            Ok(0) => false,
+            Ok(_) => fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
+            // EINTR and friends: look again on the next call.
+            Err(_) => false,
+        }
+    }
+}
