@@ -51,7 +51,15 @@ fn an_invalid_job_still_gives_one_valid_document() {
 fn the_human_report_shows_percentiles_and_fairness() {
     let out = runner(&["jobs/increment.yaml"]);
     assert_eq!(out.code, 0);
-    for needle in ["latency   op: p50 ", "p99.9 ", "lock wait p50 ", "fairness  Jain "] {
+    for needle in [
+        "latency   op: p50 ",
+        "p99.9 ",
+        "lock wait p50 ",
+        "fairness  Jain ",
+        "run of    runner ",
+        "job sha256 ",
+        " cores, ",
+    ] {
         assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
     }
 }

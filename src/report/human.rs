@@ -101,6 +101,23 @@ pub fn run(r: &RunReport<'_>) -> String {
             plan.batch
         );
     }
+    let host = super::host();
+    let commit =
+        if crate::cli::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::cli::COMMIT) };
+    let _ = writeln!(
+        s,
+        "  run of    runner {}{commit}, job sha256 {}, started {}",
+        env!("CARGO_PKG_VERSION"),
+        r.provenance.file_sha256,
+        r.provenance.started_at
+    );
+    let _ = writeln!(
+        s,
+        "  on        {}, {} cores, {}",
+        host.cpu.as_deref().unwrap_or("unknown CPU"),
+        host.cores.map_or("?".to_string(), |c| c.to_string()),
+        host.kernel.as_deref().unwrap_or("unknown kernel")
+    );
     let extra = match plan.backend {
         BackendKind::Atomic => Some("retries"),
         BackendKind::Mutex => Some("recovered"),

@@ -9,24 +9,6 @@ use crate::plan::Plan;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The machine: CPU model, cores, kernel.
-fn host() -> Json {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
-        text.lines()
-            .find(|l| l.starts_with("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, m)| m.trim().to_string())
-    });
-    let kernel = nix::sys::utsname::uname().ok().map(|u| {
-        format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
-    });
-    json!({
-        "cpu": cpu,
-        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
-        "kernel": kernel,
-    })
-}
-
 pub fn run(r: &RunReport<'_>) -> Json {
     let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let workers: Vec<Json> = outcome
@@ -47,6 +29,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
             })
         })
         .collect();
+    let host = super::host();
     let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
         "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
@@ -54,7 +37,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "file": plan.file,
         "file_sha256": r.provenance.file_sha256,
         "started_at": r.provenance.started_at,
-        "host": host(),
+        "host": { "cpu": host.cpu, "cores": host.cores, "kernel": host.kernel },
         "job": plan.effective_job(),
         "final": outcome.final_value.to_json(),
         "expected": plan.expected.to_json(),

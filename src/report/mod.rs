@@ -40,6 +40,25 @@ pub struct Provenance {
     pub started_at: String,
 }
 
+/// The machine a run ran on.
+pub struct Host {
+    pub cpu: Option<String>,
+    pub cores: Option<usize>,
+    /// `Linux 6.1.0 x86_64`.
+    pub kernel: Option<String>,
+}
+
+pub fn host() -> Host {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("model name"))?;
+        line.split_once(':').map(|(_, m)| m.trim().to_string())
+    });
+    let kernel = nix::sys::utsname::uname().ok().map(|u| {
+        format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
+    });
+    Host { cpu, cores: std::thread::available_parallelism().map(|n| n.get()).ok(), kernel }
+}
+
 /// Writes the Chrome trace of a run to `file` (created at `path` before the run).
 pub fn trace(mut file: std::fs::File, path: &str, r: &RunReport<'_>, origin: u64, watch: &Watch) -> Result<(), Error> {
     let phases = crate::watch::layer::phases();
