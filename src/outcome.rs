@@ -65,6 +65,8 @@ pub struct Outcome {
     pub latency: Latency,
     /// Per worker: its pid and the trace events it published.
     pub events: Vec<(i32, Vec<Event>)>,
+    /// The signal that stopped the run before its end (`SIGINT`, `SIGTERM`): a partial run.
+    pub interrupted: Option<String>,
 }
 
 /// Latency of a timed sample of operations, merged across workers.
@@ -160,6 +162,11 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
 
 /// The exit code of a run, highest first: a failed worker, then a wrong value.
 pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
+    match outcome.interrupted.as_deref() {
+        Some("SIGINT") => return exit::SIGINT,
+        Some(_) => return exit::SIGTERM,
+        None => {}
+    }
     if outcome.failed_workers().next().is_some() {
         exit::FAILED
     } else if judgement.verdict == Verdict::Wrong {

@@ -73,3 +73,51 @@ fn an_ignored_sigchld_does_not_hide_how_workers_ended() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["code"] == 0));
 }
+
+/// SIGTERM or SIGINT to runner mid-run: every worker is stopped and reaped, the report is one
+/// valid JSON document with `partial: true`, and the exit code names the signal.
+fn interrupt_mid_run(backend: &str, signal: &str, code: i32) {
+    let path =
+        job_file(&format!("interrupt-{backend}-{signal}.yaml"), job(2, 2_000_000_000, "i", "0", "add", "1", backend));
+    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args([&path, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    let started = Instant::now();
+    let workers = loop {
+        let found = children(child.id());
+        if found.len() == 2 || started.elapsed() > Duration::from_secs(10) {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().expect("kill");
+    let out = child.wait_with_output().expect("runner ends");
+    assert!(started.elapsed() < Duration::from_secs(30), "runner took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_valid(&validator(), &report);
+    assert_eq!(report["partial"], true);
+    assert_eq!(report["interrupted_by"], format!("SIG{signal}"));
+    for pid in workers {
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} is left behind");
+    }
+}
+
+#[test]
+fn sigterm_stops_an_atomic_run_with_a_partial_report() {
+    interrupt_mid_run("atomic", "TERM", 143);
+}
+
+#[test]
+fn sigint_stops_a_mutex_run_with_a_partial_report() {
+    interrupt_mid_run("mutex", "INT", 130);
+}
+
+#[test]
+fn sigterm_reaches_the_channel_owner() {
+    interrupt_mid_run("channel", "TERM", 143);
+}

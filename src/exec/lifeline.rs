@@ -4,7 +4,7 @@
 //! so the parent can wait with a timeout and do something useful (show progress) in between.
 
 use std::io::{PipeReader, PipeWriter};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -24,14 +24,27 @@ impl Lifeline {
         self.write = None;
     }
 
-    /// Waits up to `millis` ms; true once every worker has ended.
-    pub fn wait(&self, millis: u16) -> bool {
-        let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)];
+    /// Waits up to `millis` ms for every worker to end, or for `interrupt` to become readable.
+    pub fn wait(&self, millis: u16, interrupt: BorrowedFd<'_>) -> Wake {
+        let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN), PollFd::new(interrupt, PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(millis)) {
-            Ok(0) => false,
-            Ok(_) => fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
-            // EINTR and friends: look again on the next call.
-            Err(_) => false,
+            Ok(0) | Err(_) => Wake::Timeout,
+            Ok(_) if fds[1].revents().is_some_and(|r| !r.is_empty()) => Wake::Interrupted,
+            Ok(_) if fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)) => {
+                Wake::Ended
+            }
+            Ok(_) => Wake::Timeout,
         }
     }
+}
+
+/// Why [`Lifeline::wait`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Every worker has ended.
+    Ended,
+    /// The interrupt descriptor is readable.
+    Interrupted,
+    /// Time to look at progress.
+    Timeout,
 }

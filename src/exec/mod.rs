@@ -8,6 +8,7 @@
 
 mod barrier;
 mod fork;
+mod interrupt;
 mod lifeline;
 mod worker;
 
@@ -51,6 +52,8 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
     let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
+    let interrupts =
+        interrupt::Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
     drop(setup);
 
     // Workers never touch `tracing` after the fork: the span below lives on in their copy of
@@ -61,6 +64,7 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
         let spawned = fork::spawn(|| {
+            interrupts.in_child();
             let cx = worker::Context { index, iterations: plan.iterations, stride, trace_ops, parent, shared: &shared };
             worker::main(cx, &mut *backend, &mut barrier)
         });
@@ -86,18 +90,26 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let waiting = tracing::info_span!("wait").entered();
     let done = || (0..workers).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum::<u64>();
     let mut last_tick = now_ns();
+    // Progress now and then; false once the run is interrupted.
     let mut tick = || {
         let now = now_ns();
         if now - last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
             last_tick = now;
             progress(done());
         }
+        interrupts.caught().is_none()
     };
     let served = match backend.serve(workers, &mut || workers_of.any_alive(), &mut tick) {
         Ok(Some(served)) => Some(served),
         Ok(None) => {
-            while !lifeline.wait(PROGRESS_EVERY_MS) {
-                tick();
+            loop {
+                match lifeline.wait(PROGRESS_EVERY_MS, interrupts.fd()) {
+                    lifeline::Wake::Ended => break,
+                    lifeline::Wake::Interrupted if interrupts.caught().is_some() => break,
+                    _ => {
+                        tick();
+                    }
+                }
             }
             None
         }
@@ -107,7 +119,12 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
         }
     };
     let owner_end = now_ns();
+    let interrupted = interrupts.caught();
+    if interrupted.is_some() {
+        workers_of.kill_all();
+    }
     let (pids, exits) = workers_of.wait_all();
+    drop(interrupts);
     drop(waiting);
 
     let final_value = backend.final_value(&shared);
@@ -151,6 +168,7 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
             lock_wait: if plan.backend == sync::BackendKind::Mutex { stats::percentiles(&wait) } else { None },
         },
         events,
+        interrupted: interrupted.map(|s| s.as_str().to_string()),
     })
 }
 
@@ -192,13 +210,18 @@ impl Reaper {
         (self.pids, exits)
     }
 
-    /// Kills and reaps every worker after a failure, so that none is left behind.
-    fn stop(self) {
+    /// Kills every worker still running.
+    fn kill_all(&self) {
         for (pid, exit) in self.pids.iter().zip(&self.exits) {
             if exit.is_none() {
                 let _ = kill(*pid, Signal::SIGKILL);
             }
         }
+    }
+
+    /// Kills and reaps every worker after a failure, so that none is left behind.
+    fn stop(self) {
+        self.kill_all();
         self.wait_all();
     }
 }

@@ -45,6 +45,12 @@ pub fn run(r: &RunReport<'_>) -> String {
         (v, None, None) => v.name().to_string(),
     };
     let _ = writeln!(s, "  verdict   {verdict}");
+    if let Some(signal) = &outcome.interrupted {
+        let _ = writeln!(
+            s,
+            "  partial   interrupted by {signal}: the workers were stopped (the verdict compares with the whole job's value)"
+        );
+    }
     let _ = writeln!(
         s,
         "  time      {} from the barrier's release to the last worker's end; {} in all",

@@ -43,6 +43,8 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "expected": plan.expected.to_json(),
         "final_display": outcome.final_value.to_string(),
         "expected_display": plan.expected.to_string(),
+        "partial": outcome.interrupted.is_some(),
+        "interrupted_by": outcome.interrupted,
         "verdict": judgement.verdict.name(),
         "correct": judgement.verdict == crate::outcome::Verdict::Correct,
         "lost_updates": judgement.lost_updates,

@@ -122,7 +122,7 @@ impl Backend for Channel {
         &mut self,
         workers: usize,
         alive: &mut dyn FnMut() -> bool,
-        tick: &mut dyn FnMut(),
+        tick: &mut dyn FnMut() -> bool,
     ) -> Result<Option<Served>, String> {
         let receiver = self.receiver.as_ref().ok_or("the channel's receiver is gone")?;
         let mut served = Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new() };
@@ -151,8 +151,8 @@ impl Backend for Channel {
                     x = x.apply::<K>(T::from_bits(bits));
                 }
                 served.applied[worker] += (operands.len() / RECORD) as u64;
-                if served.messages.is_multiple_of(64) {
-                    tick();
+                if served.messages.is_multiple_of(64) && !tick() {
+                    break;
                 }
                 if served.messages.is_multiple_of(applied_every) {
                     served.events.push((now_ns(), worker as u32));

@@ -106,12 +106,12 @@ pub trait Backend {
 
     /// In the parent, from the barrier's release until every worker is done sending: the
     /// owner's part, for backends that have one. `alive` says whether any worker still runs;
-    /// `tick` is called now and then, for progress.
+    /// `tick` is called now and then, for progress, and says false when the run must stop.
     fn serve(
         &mut self,
         _workers: usize,
         _alive: &mut dyn FnMut() -> bool,
-        _tick: &mut dyn FnMut(),
+        _tick: &mut dyn FnMut() -> bool,
     ) -> Result<Option<Served>, String> {
         Ok(None)
     }

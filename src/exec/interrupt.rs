@@ -1,0 +1,55 @@
+//! SIGINT and SIGTERM while a run is under way. runner blocks both before forking and reads
+//! them from a signalfd in its wait loop, so it reacts wherever it waits: it stops the
+//! workers, reaps them and reports what they did (a partial run). Workers unblock both right
+//! after the fork, so a Ctrl-C on the terminal (sent to the whole process group) stops them
+//! as it would any program. Once the run is over the signals are unblocked again, so a second
+//! Ctrl-C kills runner at once.
+
+use std::cell::Cell;
+use std::os::fd::{AsFd, BorrowedFd};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+pub struct Interrupts {
+    mask: SigSet,
+    fd: SignalFd,
+    caught: Cell<Option<Signal>>,
+}
+
+impl Interrupts {
+    /// Blocks SIGINT and SIGTERM in runner and opens a signalfd for them.
+    pub fn new() -> nix::Result<Interrupts> {
+        let mut mask = SigSet::empty();
+        mask.add(Signal::SIGINT);
+        mask.add(Signal::SIGTERM);
+        mask.thread_block()?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        Ok(Interrupts { mask, fd, caught: Cell::new(None) })
+    }
+
+    /// In a worker, right after the fork: the default dispositions again.
+    pub fn in_child(&self) {
+        let _ = self.mask.thread_unblock();
+    }
+
+    /// The signal that interrupted the run, if one came (reads any pending one).
+    pub fn caught(&self) -> Option<Signal> {
+        if self.caught.get().is_none()
+            && let Ok(Some(info)) = self.fd.read_signal()
+        {
+            self.caught.set(Signal::try_from(info.ssi_signo as i32).ok());
+        }
+        self.caught.get()
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        let _ = self.mask.thread_unblock();
+    }
+}
