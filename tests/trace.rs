@@ -96,6 +96,14 @@ fn per_operation_events_stay_within_their_total_and_say_they_are_sampled() {
 }
 
 #[test]
+fn verbose_logs_go_to_standard_error_only() {
+    let out = runner(&["jobs/increment.yaml", "-v", "--format", "json"]);
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("forked") && out.stderr.contains("every worker reaped"), "{}", out.stderr);
+    let _: Value = serde_json::from_str(&out.stdout).expect("stdout stays one JSON document");
+}
+
+#[test]
 fn an_unwritable_trace_file_is_refused_before_running() {
     let out = runner(&["jobs/increment.yaml", "--trace", "/nonexistent-dir/t.json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);

@@ -79,6 +79,7 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     backend.after_fork();
     lifeline.after_fork();
     drop(forking);
+    tracing::info!(workers, backend = plan.backend.name(), "forked");
 
     // Every worker has arrived or died once this returns; a read error only loses the wait.
     let releasing = tracing::info_span!("barrier release").entered();
@@ -120,11 +121,13 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     };
     let owner_end = now_ns();
     let interrupted = interrupts.caught();
-    if interrupted.is_some() {
+    if let Some(signal) = interrupted {
+        tracing::warn!(signal = signal.as_str(), "interrupted: stopping the workers");
         workers_of.kill_all();
     }
     let (pids, exits) = workers_of.wait_all();
     drop(interrupts);
+    tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
 
     let final_value = backend.final_value(&shared);
