@@ -4,18 +4,16 @@
 //! Owns: flags, subcommands and which report goes where. Does not own: any of the pipeline's
 //! stages, which it only calls in order.
 
-use std::time::Instant;
-
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Error, exit};
 use crate::plan::{Overrides, Plan};
-use crate::report::{self, Format, Provenance, RunReport, Validated};
+use crate::report::{self, Format, Validated};
+use crate::spec;
+use crate::sweep::{self, Job};
 use crate::sync::BackendKind;
-use crate::watch::Watch;
 use crate::watch::layer::PhaseLayer;
-use crate::{exec, outcome, spec};
 use sha2::{Digest, Sha256};
 use tracing_subscriber::EnvFilter;
 
@@ -74,13 +72,41 @@ enum Command {
     },
     /// Print the JSON Schema (draft-07) of job files.
     Schema,
+    /// Compare two JSON reports of the same sweep (`--export-json` or `--format json`): per cell,
+    /// the change in median ops/s and whether it is beyond the noise.
+    Compare {
+        /// The earlier report.
+        old: String,
+        /// The later report.
+        new: String,
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
+    /// Print the equivalent Python program (multiprocessing, fork start method).
+    ExportPython {
+        /// The job file (`-` for standard input); one without a matrix.
+        #[arg(value_name = "JOB")]
+        job: String,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
+    /// Run the job with runner and its Python equivalent with python3, and compare them.
+    ComparePython {
+        /// The job file; one without a matrix.
+        #[arg(value_name = "JOB")]
+        job: String,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+        format: FormatArg,
+    },
 }
 
 #[derive(Args, Debug)]
 struct RunArgs {
-    /// The job file (`-` for standard input).
+    /// Job files (`-` for standard input), or folders of them: several run as a catalog.
     #[arg(value_name = "JOB", required = true)]
-    job: Option<String>,
+    jobs: Vec<String>,
     #[command(flatten)]
     overrides: OverrideArgs,
     /// The report's format.
@@ -92,9 +118,21 @@ struct RunArgs {
     /// With --trace: add per-operation events (sampled evenly beyond a fixed total).
     #[arg(long)]
     trace_ops: bool,
-    /// No progress bar (it shows only on a terminal, for runs longer than about a second).
+    /// No progress bar or per-cell lines (the bar shows only on a terminal, for runs longer than about a second).
     #[arg(short, long)]
     quiet: bool,
+    /// Write the sweep's JSON document to FILE, rewritten after every cell.
+    #[arg(long, value_name = "FILE")]
+    export_json: Option<String>,
+    /// Write one CSV row per cell to FILE, rewritten after every cell.
+    #[arg(long, value_name = "FILE")]
+    export_csv: Option<String>,
+    /// Write a Markdown table of the cells to FILE, rewritten after every cell.
+    #[arg(long, value_name = "FILE")]
+    export_markdown: Option<String>,
+    /// Draw median ops/s against the swept dimension as an SVG chart in FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -108,6 +146,12 @@ struct OverrideArgs {
     /// Replace the job's backend.
     #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
     backend: Option<BackendKind>,
+    /// Replace the job's counted runs per cell (`repeat`).
+    #[arg(long, value_name = "N")]
+    repeat: Option<u64>,
+    /// Replace the job's uncounted runs before them (`warmup`).
+    #[arg(long, value_name = "K")]
+    warmup: Option<u64>,
 }
 
 fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
@@ -132,16 +176,20 @@ impl From<FormatArg> for Format {
 
 impl From<OverrideArgs> for Overrides {
     fn from(o: OverrideArgs) -> Overrides {
-        Overrides { workers: o.workers, iterations: o.iterations, backend: o.backend }
+        Overrides {
+            workers: o.workers,
+            iterations: o.iterations,
+            backend: o.backend,
+            repeat: o.repeat,
+            warmup: o.warmup,
+        }
     }
 }
 
-const SUBCOMMANDS: [&str; 4] = ["run", "validate", "plan", "schema"];
+const SUBCOMMANDS: [&str; 7] = ["run", "validate", "plan", "schema", "compare", "export-python", "compare-python"];
 
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
-    let started = Instant::now();
-    let origin = exec::now_ns();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(code) = misspelt_subcommand(&args) {
         return code;
@@ -155,11 +203,14 @@ pub fn main() -> i32 {
     };
     logging(cli.verbose);
     let result = match cli.command {
-        Some(Command::Run(run)) => run_job(run, started, origin),
-        None => run_job(cli.run, started, origin),
+        Some(Command::Run(run)) => run_jobs(run),
+        None => run_jobs(cli.run),
         Some(Command::Validate { files, format }) => validate(&files, format.into()),
         Some(Command::Plan { job, overrides, format }) => plan_job(&job, overrides.into(), format.into()),
         Some(Command::Schema) => schema(),
+        Some(Command::Compare { old, new, format }) => report::compare::run(&old, &new, format.into()),
+        Some(Command::ExportPython { job, overrides }) => export_python(&job, overrides),
+        Some(Command::ComparePython { job, overrides, format }) => compare_python(&job, overrides, format.into()),
     };
     match result {
         Ok(code) => code,
@@ -195,82 +246,266 @@ fn logging(verbose: u8) {
     let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
 }
 
-/// Reads, parses and plans a job file; also returns the sha256 of its text.
-fn load(label: &str, overrides: &Overrides) -> Result<(Plan, String), Vec<Diagnostic>> {
+/// Reads, parses and plans a job file: one job per matrix cell, and the sha256 of its text.
+fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
     let loading = tracing::info_span!("load").entered();
     let source = spec::read_source(label).map_err(|d| vec![d])?;
-    let (job, found) = spec::parse(&source)?;
+    let parsed = spec::parse(&source)?;
     let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
     drop(loading);
     let _planning = tracing::info_span!("plan").entered();
-    let plan = crate::plan::plan(&job, &source.label, &source.stem(), overrides, found)?;
-    tracing::info!(workers = plan.workers, iterations = plan.iterations, backend = plan.backend.name(), "planned");
-    Ok((plan, sha256))
+    let mut jobs = Vec::new();
+    let mut diags = Vec::new();
+    for p in parsed {
+        match crate::plan::plan(&p.spec, &source.label, &source.stem(), overrides, p.found) {
+            Ok(plan) => {
+                let params = p.cell.params.iter().map(|(k, v)| (k.clone(), spec::matrix::render(v))).collect();
+                jobs.push(Job { cell: p.cell.name(), params, plan });
+            }
+            Err(found) => {
+                // Every cell shares the job's lines: say which cell a problem is in once.
+                for mut d in found {
+                    if !p.cell.params.is_empty() && !d.message.contains("(in cell") {
+                        d.message = format!("{} (in cell {})", d.message, p.cell.name());
+                    }
+                    if !diags.contains(&d) {
+                        diags.push(d);
+                    }
+                }
+            }
+        }
+    }
+    if !diags.is_empty() {
+        diags.truncate(crate::plan::MAX_DIAGNOSTICS);
+        return Err(diags);
+    }
+    if let Some(first) = jobs.first() {
+        tracing::info!(
+            cells = jobs.len(),
+            workers = first.plan.workers,
+            backend = first.plan.backend.name(),
+            "planned"
+        );
+    }
+    Ok((jobs, sha256))
 }
 
-fn run_job(run: RunArgs, started: Instant, origin: u64) -> Result<i32, Error> {
-    let format = run.format.into();
-    let label = run.job.unwrap_or_else(|| "-".to_string());
-    let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-    let (plan, sha256) = match load(&label, &run.overrides.into()) {
+/// The job files named on the command line, folders replaced by the `.yaml` files in them.
+fn job_files(names: &[String]) -> Result<(Vec<String>, bool), Error> {
+    let mut files = Vec::new();
+    let mut catalog = names.len() > 1;
+    for name in names {
+        let path = std::path::Path::new(name);
+        if !path.is_dir() {
+            files.push(name.clone());
+            continue;
+        }
+        catalog = true;
+        let entries = std::fs::read_dir(path).map_err(|e| Error::Usage(format!("{name}: {e}")))?;
+        let mut found: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        if found.is_empty() {
+            return Err(Error::Usage(format!("{name}: a folder with no job files (*.yaml)")));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok((files, catalog))
+}
+
+/// Runs every job named: one file as itself, several (or a folder) as a catalog whose exit
+/// code is the worst of its jobs'.
+fn run_jobs(run: RunArgs) -> Result<i32, Error> {
+    let format: Format = run.format.into();
+    let (files, catalog) = job_files(&run.jobs)?;
+    let exports = [&run.export_json, &run.export_csv, &run.export_markdown, &run.plot];
+    if catalog && exports.iter().any(|e| e.is_some()) {
+        return Err(Error::Usage("--export-* and --plot take one job file, not a catalog".to_string()));
+    }
+    if !catalog {
+        let (code, doc) = run_file(&files[0], &run, false)?;
+        if let Some(doc) = doc {
+            report::emit_json(&doc)?;
+        }
+        return Ok(code);
+    }
+    let mut worst = exit::OK;
+    let mut docs = Vec::new();
+    let mut failed = Vec::new();
+    for file in &files {
+        if format == Format::Human {
+            report::emit(&format!("== {file}\n"))?;
+        }
+        let (code, doc) = match run_file(file, &run, true) {
+            Ok(done) => done,
+            Err(e) => {
+                eprint!("{}", e.render());
+                (e.exit_code(), None)
+            }
+        };
+        if code != exit::OK {
+            failed.push(format!("{file} (exit {code})"));
+        }
+        worst = worst.max(code);
+        docs.push(serde_json::json!({ "file": file, "exit_code": code, "report": doc }));
+        if code == exit::SIGINT || code == exit::SIGTERM {
+            break;
+        }
+    }
+    match format {
+        Format::Human => {
+            let summary = if failed.is_empty() {
+                format!("catalog: {} jobs, all passed\n", files.len())
+            } else {
+                format!("catalog: {} jobs, {} failed: {}\n", files.len(), failed.len(), failed.join(", "))
+            };
+            report::emit(&summary)?;
+        }
+        Format::Json => report::emit_json(&serde_json::json!({
+            "schema_version": report::SCHEMA_VERSION,
+            "jobs": docs,
+            "failed": failed.len(),
+        }))?,
+    }
+    Ok(worst)
+}
+
+/// Runs one job file (every cell, every repeat). Human reports are printed here; the JSON
+/// document is returned for the caller to print (a catalog gathers them into one).
+fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option<serde_json::Value>), Error> {
+    let format: Format = run.format.into();
+    let (jobs, sha256) = match load(label, &run.overrides.clone().into()) {
         Ok(loaded) => loaded,
         Err(diags) => {
-            report::invalid(&diags, format)?;
-            return Ok(exit::INVALID);
+            eprint!("{}", Error::Invalid(diags.clone()).render());
+            let doc = (format == Format::Json).then(|| report::invalid_doc(&diags));
+            return Ok((exit::INVALID, doc));
         }
     };
-    for notice in &plan.notices {
-        eprintln!("runner: notice: {notice}");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = jobs.iter().map(|j| j.plan.workers as usize).max().unwrap_or(0);
+    if most > cores {
+        eprintln!(
+            "runner: notice: {most} workers on {cores} cores: workers take turns on the CPUs, and a lock holder may be preempted"
+        );
     }
-    // The command line wins over the job file's `trace`.
-    let from_job = plan.trace.clone();
-    let watch = Watch {
-        ops: run.trace_ops || (run.trace.is_none() && from_job.as_ref().is_some_and(|t| t.ops)),
-        trace: run.trace.or(from_job.map(|t| t.file)),
-    };
-    if watch.ops && watch.trace.is_none() {
-        return Err(Error::Usage("--trace-ops needs --trace FILE (or `trace:` in the job file)".to_string()));
+    let mut notices: Vec<String> = Vec::new();
+    for job in &jobs {
+        for n in job.plan.notices.clone() {
+            let n = if job.cell.is_empty() { n } else { format!("{} ({})", n, job.cell) };
+            if !notices.contains(&n) {
+                eprintln!("runner: notice: {n}");
+                notices.push(n);
+            }
+        }
     }
-    // Refuse an unwritable trace file before running anything.
-    let trace_file = match &watch.trace {
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),
-        None => None,
-    };
     use std::io::IsTerminal;
     let show_progress = format == Format::Human && !run.quiet && std::io::stderr().is_terminal();
-    let mut progress = report::progress::Progress::new(plan.total_ops(), show_progress);
-    let executed = exec::execute(&plan, &watch, &mut |done| progress.update(done));
-    progress.finish();
-    let outcome = match executed {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // JSON mode: standard output is one document whatever happens.
-            if format == Format::Json {
-                report::failed(&e.render())?;
-            }
-            return Err(e);
+    let single = jobs.len() == 1 && jobs[0].plan.repeat == 1 && jobs[0].plan.warmup == 0;
+    let exports = [&run.export_json, &run.export_csv, &run.export_markdown, &run.plot];
+    let settings = sweep::Settings {
+        trace: run.trace.clone(),
+        trace_ops: run.trace_ops,
+        progress: show_progress,
+        defer_trace: single && exports.iter().all(|e| e.is_none()),
+    };
+    let name = jobs.first().map(|j| j.plan.name.clone()).unwrap_or_default();
+    let total = jobs.len();
+    let mut after_cell = |cells: &[sweep::CellResult]| -> Result<(), Error> {
+        if let Some(last) = cells.last()
+            && !single
+            && format == Format::Human
+            && !run.quiet
+        {
+            let speed = last.summary.as_ref().map_or("-".to_string(), |s| format!("{}ops/s", report::rate(s.median)));
+            let label = if last.job.cell.is_empty() { name.clone() } else { last.job.cell.clone() };
+            eprintln!("runner: [{}/{total}] {label}: {speed}, {}", cells.len(), report::sweep::verdict_of(last));
         }
+        write_exports(run, &name, label, &sha256, cells)
     };
-    let verifying = tracing::info_span!("verify").entered();
-    let judgement = outcome::judge(&plan, outcome.final_value);
-    drop(verifying);
-    for w in outcome.failed_workers() {
-        eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
+    if single && exports.iter().all(|e| e.is_none()) {
+        let job = jobs.into_iter().next().expect("one job");
+        let watch_run = sweep::run(vec![job], &settings, &mut |_| Ok(()));
+        let cells = match watch_run {
+            Ok(cells) => cells,
+            Err(e) => return fail(e, format, in_catalog),
+        };
+        let mut cell = cells.into_iter().next().expect("one cell");
+        if let Some(error) = &cell.error {
+            return fail(Error::Setup(error.clone()), format, in_catalog);
+        }
+        let reporting = tracing::info_span!("report").entered();
+        let doc = match format {
+            Format::Human => {
+                report::emit(&report::sweep::run_human(&cell, &cell.runs[0], &sha256))?;
+                None
+            }
+            Format::Json => Some(report::sweep::run_json(&cell, &cell.runs[0], &sha256)),
+        };
+        drop(reporting);
+        let code = cell.exit_code();
+        let plan = cell.job.plan.clone();
+        cell.runs[0].write_trace(&plan)?;
+        return Ok((code, doc));
     }
-    let reporting = tracing::info_span!("report").entered();
-    let report = RunReport {
-        plan: &plan,
-        outcome: &outcome,
-        judgement: &judgement,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        provenance: Provenance { file_sha256: sha256, started_at },
+    let cells = match sweep::run(jobs, &settings, &mut after_cell) {
+        Ok(cells) => cells,
+        Err(e) => return fail(e, format, in_catalog),
     };
-    report::run(&report, format)?;
-    drop(reporting);
-    if let (Some(file), Some(path)) = (trace_file, &watch.trace) {
-        report::trace(file, path, &report, origin, &watch)?;
+    let code = cells.iter().map(sweep::CellResult::exit_code).max().unwrap_or(exit::OK);
+    let partial = cells.iter().any(|c| c.interrupted().is_some());
+    match format {
+        Format::Human => {
+            report::emit(&report::sweep::human(&name, label, &cells))?;
+            Ok((code, None))
+        }
+        Format::Json => Ok((code, Some(report::sweep::document(label, &sha256, &cells, partial)))),
     }
-    Ok(outcome::exit_code(&outcome, &judgement))
+}
+
+/// A run that could not be set up: the error on standard error; in JSON mode also a document.
+fn fail(e: Error, format: Format, in_catalog: bool) -> Result<(i32, Option<serde_json::Value>), Error> {
+    if format == Format::Json {
+        let doc = report::failed_doc(&e.render());
+        eprint!("{}", e.render());
+        return Ok((e.exit_code(), Some(doc)));
+    }
+    if in_catalog {
+        eprint!("{}", e.render());
+        return Ok((e.exit_code(), None));
+    }
+    Err(e)
+}
+
+/// Rewrites the export files and the plot with the cells finished so far.
+fn write_exports(
+    run: &RunArgs,
+    name: &str,
+    file: &str,
+    sha256: &str,
+    cells: &[sweep::CellResult],
+) -> Result<(), Error> {
+    use report::export::atomic_write;
+    let partial = cells.iter().any(|c| c.interrupted().is_some());
+    if let Some(path) = &run.export_json {
+        let doc = report::sweep::document(file, sha256, cells, partial);
+        let mut text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Output(e.to_string()))?;
+        text.push('\n');
+        atomic_write(path, text.as_bytes())?;
+    }
+    if let Some(path) = &run.export_csv {
+        atomic_write(path, report::sweep::csv(cells).as_bytes())?;
+    }
+    if let Some(path) = &run.export_markdown {
+        atomic_write(path, report::sweep::markdown(name, cells).as_bytes())?;
+    }
+    if let Some(path) = &run.plot {
+        atomic_write(path, report::plot::svg(&report::sweep::chart(name, cells)).as_bytes())?;
+    }
+    Ok(())
 }
 
 fn validate(files: &[String], format: Format) -> Result<i32, Error> {
@@ -287,8 +522,9 @@ fn validate(files: &[String], format: Format) -> Result<i32, Error> {
 
 fn plan_job(label: &str, overrides: Overrides, format: Format) -> Result<i32, Error> {
     match load(label, &overrides) {
-        Ok((plan, _)) => {
-            report::plan(&plan, format)?;
+        Ok((jobs, _)) => {
+            let cells: Vec<(String, Plan)> = jobs.into_iter().map(|j| (j.cell, j.plan)).collect();
+            report::plans(&cells, format)?;
             Ok(exit::OK)
         }
         Err(diags) => {
@@ -296,6 +532,51 @@ fn plan_job(label: &str, overrides: Overrides, format: Format) -> Result<i32, Er
             Ok(exit::INVALID)
         }
     }
+}
+
+/// The one plan of a job file without a matrix, or why there is none (diagnostics printed).
+fn single_plan(label: &str, overrides: &OverrideArgs, command: &str) -> Result<Result<Plan, i32>, Error> {
+    match load(label, &overrides.clone().into()) {
+        Ok((mut jobs, _)) if jobs.len() == 1 => Ok(Ok(jobs.remove(0).plan)),
+        Ok(_) => Err(Error::Usage(format!("{command} takes a job without a matrix (pick one cell with overrides)"))),
+        Err(diags) => {
+            eprint!("{}", Error::Invalid(diags).render());
+            Ok(Err(exit::INVALID))
+        }
+    }
+}
+
+/// The overrides as command-line words, to hand on to runner's own run.
+fn override_words(o: &OverrideArgs) -> Vec<String> {
+    let mut words = Vec::new();
+    if let Some(w) = o.workers {
+        words.extend(["--workers".to_string(), w.to_string()]);
+    }
+    if let Some(m) = o.iterations {
+        words.extend(["--iterations".to_string(), m.to_string()]);
+    }
+    if let Some(b) = o.backend {
+        words.extend(["--backend".to_string(), b.name().to_string()]);
+    }
+    words
+}
+
+fn export_python(label: &str, overrides: OverrideArgs) -> Result<i32, Error> {
+    let plan = match single_plan(label, &overrides, "export-python")? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    let program = crate::python::program(&plan).map_err(Error::Usage)?;
+    report::emit(&program)?;
+    Ok(exit::OK)
+}
+
+fn compare_python(label: &str, overrides: OverrideArgs, format: Format) -> Result<i32, Error> {
+    let plan = match single_plan(label, &overrides, "compare-python")? {
+        Ok(plan) => plan,
+        Err(code) => return Ok(code),
+    };
+    crate::python::compare::run(&plan, label, &override_words(&overrides), format)
 }
 
 fn schema() -> Result<i32, Error> {

@@ -139,8 +139,14 @@ pub struct Judgement {
 /// Compares the final value with the planner's and, when they differ, asks how many updates
 /// would explain it.
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
-    if final_value == plan.expected {
+    if plan.check.accepts(final_value, plan.expected) {
         return Judgement { verdict: Verdict::Correct, lost_updates: Some(0), lost_updates_reason: None };
+    }
+    if plan.operands.is_some() {
+        // Different operands per worker: which updates were lost cannot be told from the value.
+        let verdict = if plan.backend.synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
+        let reason = format!("the final value fails the check ({})", plan.check.describe());
+        return Judgement { verdict, lost_updates: None, lost_updates_reason: Some(reason) };
     }
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();

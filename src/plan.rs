@@ -8,13 +8,15 @@
 use serde_json::json;
 
 use crate::error::{Diagnostic, Pos};
-use crate::iterate::iterate;
-use crate::spec::{At, JobSpec, Literal};
+use crate::expect::{Check, expected};
+use crate::spec::{At, JobSpec, Literal, Operand, Pin, Schedule};
 use crate::sync::BackendKind;
 use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;
 pub const MAX_BATCH: u64 = 65536;
+pub const MAX_REPEAT: u64 = 1000;
+pub const MAX_WARMUP: u64 = 100;
 /// Problems reported for one file at most; the rest are counted.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
@@ -24,6 +26,8 @@ pub struct Overrides {
     pub workers: Option<u64>,
     pub iterations: Option<u64>,
     pub backend: Option<BackendKind>,
+    pub repeat: Option<u64>,
+    pub warmup: Option<u64>,
 }
 
 /// A checked job, ready to execute.
@@ -40,14 +44,49 @@ pub struct Plan {
     pub backend: BackendKind,
     /// Operations per message (channel); 1 for the other backends.
     pub batch: u32,
-    /// `f^(workers x iterations)(initial)`.
+    /// One operand per worker, when the job gives a list (`operation.operand` is the first).
+    pub operands: Option<Vec<Value>>,
+    pub schedule: Schedule,
+    /// Busy work around each operation.
+    pub work: Work,
+    /// Which CPUs the workers run on.
+    pub pin: Option<PinPlan>,
+    /// Counted runs, and runs before them.
+    pub repeat: u32,
+    pub warmup: u32,
+    /// The value the operations give: `f^(workers x iterations)(initial)`; with per-worker
+    /// operands, the value of the schedule's order (`concurrent`: of `sequential`'s).
     pub expected: Value,
+    /// How the final value is checked against `expected`.
+    pub check: Check,
     /// What the job file states it ends with, when it says.
     pub expect: Option<Value>,
     /// Things the user should know that are not errors (an ignored field).
     pub notices: Vec<String>,
     /// The trace the job file asks for (the command line may replace it).
     pub trace: Option<TracePlan>,
+}
+
+/// Busy work in nanoseconds: inside the critical section and between operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    pub inside_ns: u64,
+    pub outside_ns: u64,
+}
+
+impl Work {
+    pub fn is_none(self) -> bool {
+        self.inside_ns == 0 && self.outside_ns == 0
+    }
+}
+
+/// Which CPUs the workers run on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PinPlan {
+    /// Worker k on the k-th CPU runner may use, cycling.
+    Allowed,
+    /// Worker k on `cpus[k % len]`.
+    Cpus(Vec<usize>),
 }
 
 /// Where to write a trace, and whether with per-operation events.
@@ -60,6 +99,11 @@ pub struct TracePlan {
 impl Plan {
     pub fn value_type(&self) -> ValueType {
         self.initial.ty()
+    }
+
+    /// The operand worker `index` applies.
+    pub fn operand_of(&self, index: u32) -> Value {
+        self.operands.as_ref().map_or(self.operation.operand, |o| o[index as usize % o.len()])
     }
 
     pub fn total_ops(&self) -> u64 {
@@ -86,9 +130,29 @@ impl Plan {
             "iterations": self.iterations,
             "value": { "type": self.value_type().name(), "initial": self.initial.to_json() },
             "operation": self.operation.kind.name(),
-            "operand": self.operation.operand.to_json(),
+            "operand": match &self.operands {
+                Some(list) => list.iter().map(|v| v.to_json()).collect(),
+                None => self.operation.operand.to_json(),
+            },
             "backend": self.backend.name(),
         });
+        if self.schedule != Schedule::Concurrent {
+            job["schedule"] = self.schedule.name().into();
+        }
+        if !self.work.is_none() {
+            job["work"] = json!({ "inside": format!("{}ns", self.work.inside_ns), "outside": format!("{}ns", self.work.outside_ns) });
+        }
+        match &self.pin {
+            Some(PinPlan::Allowed) => job["pin"] = true.into(),
+            Some(PinPlan::Cpus(cpus)) => job["pin"] = cpus.clone().into(),
+            None => {}
+        }
+        if self.repeat != 1 {
+            job["repeat"] = self.repeat.into();
+        }
+        if self.warmup != 0 {
+            job["warmup"] = self.warmup.into();
+        }
         if let Some(d) = &self.description {
             job["description"] = d.clone().into();
         }
@@ -197,8 +261,27 @@ impl Planner<'_> {
                 format!("{} is not defined for type {} (a double); it needs i or c", op.value.name(), ty.name()),
             );
         }
+        let mut operands = None;
         let operand = match (ty, kind, &spec.operand) {
-            (Some(ty), _, Some(lit)) => self.literal(lit, ty, "operand"),
+            (Some(ty), _, Some(At { value: Operand::One(lit), pos })) => {
+                self.literal(&At { value: lit.clone(), pos: *pos }, ty, "operand")
+            }
+            (Some(ty), _, Some(At { value: Operand::PerWorker(list), pos })) => {
+                let read: Vec<Option<Value>> = list.iter().map(|lit| self.literal(lit, ty, "operand")).collect();
+                let read: Option<Vec<Value>> = read.into_iter().collect();
+                if let (Some(values), Some(w)) = (&read, workers)
+                    && values.len() as u64 != w
+                {
+                    self.error(
+                        *pos,
+                        "operand",
+                        format!("{} operands for {w} workers: a list gives one operand per worker", values.len()),
+                    );
+                }
+                let first = read.as_ref().map(|v| v[0]);
+                operands = read;
+                first
+            }
             (Some(ty), Some(kind), None) if kind.operand_optional() => Some(match ty {
                 ValueType::I => Value::I(1),
                 ValueType::D => Value::D(1.0),
@@ -233,25 +316,72 @@ impl Planner<'_> {
             }
         }
 
+        let schedule = spec.schedule.as_ref().map_or(Schedule::Concurrent, |s| s.value);
+        let work = spec.work.as_ref().map_or(Work::default(), |w| Work {
+            inside_ns: w.value.inside.as_ref().map_or(0, |d| d.value),
+            outside_ns: w.value.outside.as_ref().map_or(0, |d| d.value),
+        });
+        if backend == Some(BackendKind::None) && work.inside_ns > 0 && schedule == Schedule::Concurrent {
+            notices.push("work.inside: none has no critical section; the work runs beside the update".to_string());
+        }
+        let pin = match spec.pin.as_ref().map(|p| &p.value) {
+            None | Some(Pin::All(false)) => None,
+            Some(Pin::All(true)) => Some(PinPlan::Allowed),
+            Some(Pin::Cpus(cpus)) => {
+                let mut list = Vec::new();
+                for cpu in cpus {
+                    match usize::try_from(cpu.value) {
+                        Ok(c) if c < 4096 => list.push(c),
+                        _ => self.error(cpu.pos, "pin", format!("a CPU number is 0..4095, found {}", cpu.value)),
+                    }
+                }
+                Some(PinPlan::Cpus(list))
+            }
+        };
+        let repeat = match (&spec.repeat, overrides.repeat) {
+            (None, None) => Some(1),
+            (written, flag) => self.count(written, flag, "repeat", 1, MAX_REPEAT),
+        };
+        let warmup = match (&spec.warmup, overrides.warmup) {
+            (None, None) => Some(0),
+            (written, flag) => self.count(written, flag, "warmup", 0, MAX_WARMUP),
+        };
+
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());
-        let (workers, iterations, initial, kind, operand, backend) =
-            (workers?, iterations?, initial?, kind?, operand?, backend?);
+        let (workers, iterations, initial, kind, operand, backend, repeat, warmup) =
+            (workers?, iterations?, initial?, kind?, operand?, backend?, repeat?, warmup?);
         let total = workers.checked_mul(iterations)?;
         let operation = Operation { kind, operand };
         if !kind.supports(initial.ty()) {
             return None;
         }
-        let Some(expected) = iterate(&operation, initial, total) else {
-            let pos = spec.operand.as_ref().map_or(spec.pos, |o| o.pos);
-            self.error(
-                pos,
-                "operand",
-                format!(
-                    "cannot compute the expected value of {total} multiplications by {operand} in time: with an operand this close to 1 the exact result needs more than {} steps of work; use fewer iterations or an operand farther from 1",
-                    crate::iterate::STEP_BUDGET
-                ),
-            );
-            return None;
+        // One operand for all: every worker applies the same function, so one list of `workers`
+        // copies gives f^total whatever the order.
+        let list: Vec<Value> = match &operands {
+            Some(list) if list.len() as u64 == workers => list.clone(),
+            Some(_) => return None,
+            None => vec![operand],
+        };
+        let per_worker = if operands.is_some() { iterations } else { total };
+        let operand_pos = spec.operand.as_ref().map_or(spec.pos, |o| o.pos);
+        let (expected, check) = match expected(kind, initial, &list, per_worker, schedule) {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                self.error(
+                    operand_pos,
+                    "operand",
+                    format!(
+                        "cannot compute the expected value of {total} multiplications by {operand} in time: with an operand this close to 1 the exact result needs more than {} steps of work; use fewer iterations or an operand farther from 1",
+                        crate::iterate::STEP_BUDGET
+                    ),
+                );
+                return None;
+            }
+            Err(why) => {
+                let pos = spec.schedule.as_ref().map_or(operand_pos, |s| s.pos);
+                self.error(pos, "schedule", why);
+                return None;
+            }
         };
 
         let mut expect = None;
@@ -261,6 +391,10 @@ impl Planner<'_> {
             expect = Some(stated);
             if overrides.workers.is_some() || overrides.iterations.is_some() {
                 notices.push("expect: not checked, since --workers or --iterations changed the job".to_string());
+                expect = None;
+            } else if check.order_dependent() {
+                notices
+                    .push("expect: not checked, since the result depends on the order of the operations".to_string());
                 expect = None;
             } else if stated != expected {
                 self.error(
@@ -281,7 +415,14 @@ impl Planner<'_> {
             operation,
             backend,
             batch,
+            operands,
+            schedule,
+            work,
+            pin,
+            repeat: repeat as u32,
+            warmup: warmup as u32,
             expected,
+            check,
             expect,
             notices,
             trace: spec.trace.as_ref().and_then(|t| {

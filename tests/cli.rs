@@ -26,7 +26,7 @@ fn three_independent_mistakes_give_three_diagnostics() {
         [
             ":1:10: workers: must be between 1 and 1024, found 0",
             ":5:10: backend: unknown backend \"mutx\"; did you mean \"mutex\"?; expected one of: mutex, atomic, channel, none",
-            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, trace",
+            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, schedule, work, pin, repeat, warmup, matrix, trace",
         ]
     );
 }
@@ -42,7 +42,7 @@ fn positions_point_where_the_problem_is() {
     assert_eq!(
         diagnostics("misspelt.yaml", &format!("workers: 2\niteration: 3\n{REST}")),
         [
-            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, trace"
+            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, schedule, work, pin, repeat, warmup, matrix, trace"
         ]
     );
     // A duplicate key: at the second occurrence.
@@ -85,8 +85,15 @@ fn positions_point_where_the_problem_is() {
 fn file_errors_name_the_file() {
     let out = runner(&["validate", "no/such/job.yaml"]);
     assert_eq!((out.code, out.stderr.as_str()), (2, "no/such/job.yaml: no such file\n"));
-    let out = runner(&["jobs"]);
+    let out = runner(&["validate", "jobs"]);
     assert_eq!((out.code, out.stderr.as_str()), (2, "jobs: is a directory, not a job file\n"));
+    // Running a folder runs the job files in it; a folder without any is a usage error.
+    let empty = std::env::temp_dir().join(format!("runner-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = runner(&[empty.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("a folder with no job files"), "{}", out.stderr);
+    std::fs::remove_dir(&empty).unwrap();
 }
 
 #[test]

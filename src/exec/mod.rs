@@ -54,6 +54,9 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
     let interrupts =
         interrupt::Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
+    let per_ns = if plan.work.is_none() { 0.0 } else { sync::pace::calibrate() };
+    let pacing = sync::pace::Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
+    let cpus = pinned_cpus(plan).map_err(Error::Setup)?;
     drop(setup);
 
     // Workers never touch `tracing` after the fork: the span below lives on in their copy of
@@ -65,7 +68,9 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     for index in 0..plan.workers {
         let spawned = fork::spawn(|| {
             interrupts.in_child();
-            let cx = worker::Context { index, iterations: plan.iterations, stride, trace_ops, parent, shared: &shared };
+            let order = sync::Order { index, iterations: plan.iterations, operand: plan.operand_of(index), pacing };
+            let cpu = cpus.as_ref().map(|c| c[index as usize % c.len()]);
+            let cx = worker::Context { order, cpu, stride, trace_ops, parent, shared: &shared };
             worker::main(cx, &mut *backend, &mut barrier)
         });
         match spawned {
@@ -92,15 +97,21 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let done = || (0..workers).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum::<u64>();
     let mut last_tick = now_ns();
     // Progress now and then; false once the run is interrupted.
+    let ordered = plan.schedule != crate::spec::Schedule::Concurrent;
+    let reaper = std::cell::RefCell::new(workers_of);
     let mut tick = || {
         let now = now_ns();
         if now - last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
             last_tick = now;
             progress(done());
+            // With an ordered schedule the others would wait for a failed worker's turn forever.
+            if ordered && reaper.borrow_mut().any_failed() {
+                shared.abort().store(1, Ordering::Relaxed);
+            }
         }
         interrupts.caught().is_none()
     };
-    let served = match backend.serve(workers, &mut || workers_of.any_alive(), &mut tick) {
+    let served = match backend.serve(workers, &mut || reaper.borrow_mut().any_alive(), &mut tick) {
         Ok(Some(served)) => Some(served),
         Ok(None) => {
             loop {
@@ -115,10 +126,11 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
             None
         }
         Err(e) => {
-            workers_of.stop();
+            reaper.into_inner().stop();
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
+    let workers_of = reaper.into_inner();
     let owner_end = now_ns();
     let interrupted = interrupts.caught();
     if let Some(signal) = interrupted {
@@ -175,6 +187,26 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     })
 }
 
+/// The CPUs workers are pinned to, in the order they take them; checked against the CPUs runner
+/// may use, so that a bad list fails before any fork.
+fn pinned_cpus(plan: &Plan) -> Result<Option<Vec<usize>>, String> {
+    use crate::plan::PinPlan;
+    let Some(pin) = &plan.pin else { return Ok(None) };
+    let allowed = nix::sched::sched_getaffinity(Pid::from_raw(0))
+        .map_err(|e| format!("pin: cannot read the CPUs runner may use: {e}"))?;
+    let usable: Vec<usize> = (0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect();
+    match pin {
+        PinPlan::Allowed => Ok(Some(usable)),
+        PinPlan::Cpus(cpus) => {
+            if let Some(bad) = cpus.iter().find(|c| !usable.contains(c)) {
+                let list = usable.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
+                return Err(format!("pin: CPU {bad} is not available to runner (it may use: {list})"));
+            }
+            Ok(Some(cpus.clone()))
+        }
+    }
+}
+
 /// The workers forked so far, and how those already reaped ended.
 #[derive(Default)]
 struct Reaper {
@@ -198,6 +230,12 @@ impl Reaper {
             }
         }
         alive
+    }
+
+    /// Reaps the workers that have ended, without waiting; true when any of them failed.
+    fn any_failed(&mut self) -> bool {
+        self.any_alive();
+        self.exits.iter().flatten().any(|e| !e.success())
     }
 
     /// Waits for every worker; returns the pids and how each ended.

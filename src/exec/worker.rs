@@ -8,8 +8,9 @@ use nix::unistd::{Pid, getppid};
 
 use super::barrier::Barrier;
 use super::now_ns;
-use crate::sync::Backend;
+use crate::spec::Schedule;
 use crate::sync::shm::Shared;
+use crate::sync::{Backend, Order, pace};
 use crate::watch::probe::Probe;
 use crate::watch::ring::Kind;
 
@@ -19,8 +20,9 @@ pub const EXIT_ERROR: i32 = 70;
 pub const EXIT_ORPHAN: i32 = 71;
 
 pub struct Context<'a> {
-    pub index: u32,
-    pub iterations: u64,
+    pub order: Order,
+    /// The CPU to run on, when the job pins its workers.
+    pub cpu: Option<usize>,
     /// Operations (channel: messages) from one timed sample to the next.
     pub stride: u64,
     /// Whether timed samples become trace events.
@@ -35,20 +37,35 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
         return EXIT_ORPHAN;
     }
     backend.in_child();
-    let index = cx.index as usize;
+    let index = cx.order.index as usize;
+    if let Some(cpu) = cx.cpu {
+        let mut set = nix::sched::CpuSet::new();
+        if let Err(e) = set.set(cpu).and_then(|()| nix::sched::sched_setaffinity(Pid::from_raw(0), &set)) {
+            eprintln!("runner: worker {index}: cannot pin to CPU {cpu}: {e}");
+            return EXIT_ERROR;
+        }
+    }
     let mut probe = Probe::new(cx.stride, cx.trace_ops, cx.shared.ring(index));
     let arrived = now_ns();
     probe.event(arrived, 0, Kind::Attach);
     if let Err(e) = barrier.arrive_and_wait() {
-        eprintln!("runner: worker {}: start barrier: {e}", cx.index);
+        eprintln!("runner: worker {index}: start barrier: {e}");
         return EXIT_ERROR;
     }
     let slot = cx.shared.slot(index);
+    let sequential = cx.order.pacing.schedule == Schedule::Sequential;
+    if sequential && let Err(e) = pace::wait_turn(cx.shared.turn(), index as u64, cx.shared.abort()) {
+        eprintln!("runner: worker {index}: {e}");
+        return EXIT_ERROR;
+    }
     let start = now_ns();
     probe.event(arrived, start - arrived, Kind::Barrier);
     slot.start_ns.store(start, Ordering::Relaxed);
-    let result = backend.work(cx.index, cx.iterations, cx.shared, &mut probe);
+    let result = backend.work(&cx.order, cx.shared, &mut probe);
     let end = now_ns();
+    if sequential {
+        cx.shared.turn().store(index as u64 + 1, Ordering::Release);
+    }
     slot.end_ns.store(end, Ordering::Relaxed);
     probe.event(start, end - start, Kind::Run);
     probe.finish(cx.shared.hist(index));
@@ -60,7 +77,7 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
             0
         }
         Err(e) => {
-            eprintln!("runner: worker {}: {e}", cx.index);
+            eprintln!("runner: worker {index}: {e}");
             EXIT_ERROR
         }
     }

@@ -4,9 +4,13 @@
 //! Owns: layout and number formatting. Does not own: any decision (verdicts and exit codes come
 //! from `outcome`, diagnostics from `spec` and `plan`).
 
+pub mod compare;
+pub mod export;
 mod human;
 mod json;
+pub mod plot;
 pub mod progress;
+pub mod sweep;
 
 use std::io::Write;
 
@@ -60,24 +64,38 @@ pub fn host() -> Host {
 }
 
 /// Writes the Chrome trace of a run to `file` (created at `path` before the run).
-pub fn trace(mut file: std::fs::File, path: &str, r: &RunReport<'_>, origin: u64, watch: &Watch) -> Result<(), Error> {
-    let phases = crate::watch::layer::phases();
-    let applied = r.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
-    let sampled = watch.ops && r.outcome.latency.sample_every > 1;
+pub fn trace(
+    mut file: std::fs::File,
+    path: &str,
+    plan: &Plan,
+    run: &crate::sweep::Run,
+    watch: &Watch,
+) -> Result<(), Error> {
+    let origin = run.origin;
+    // The phases of this run (runner's load and plan come before the first run's origin).
+    let mut phases = crate::watch::layer::phases();
+    let first = phases.iter().position(|p| p.name == "set up the backend" && p.start >= origin).unwrap_or(0);
+    let earlier_run = phases[..first].iter().any(|p| p.name == "set up the backend");
+    let before: Vec<_> =
+        phases[..first].iter().filter(|p| !earlier_run && (p.name == "load" || p.name == "plan")).cloned().collect();
+    phases = before.into_iter().chain(phases[first..].iter().cloned()).collect();
+    let origin = phases.first().map_or(origin, |p| p.start.min(origin));
+    let applied = run.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+    let sampled = watch.ops && run.outcome.latency.sample_every > 1;
     let metadata = serde_json::json!({
         "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
-        "job": r.plan.effective_job(),
+        "job": plan.effective_job(),
         "clock": "CLOCK_MONOTONIC; ts in microseconds from runner's start",
         "ops": watch.ops,
         "sampled": sampled,
-        "sample_every": if watch.ops { Some(r.outcome.latency.sample_every) } else { None },
+        "sample_every": if watch.ops { Some(run.outcome.latency.sample_every) } else { None },
         "op_events_total": crate::watch::TRACE_OPS_TOTAL,
     });
     let input = crate::watch::trace::TraceInput {
         origin,
         parent_pid: std::process::id() as i32,
         phases: &phases,
-        workers: &r.outcome.events,
+        workers: &run.outcome.events,
         applied: &applied,
         metadata,
     };
@@ -90,17 +108,22 @@ pub struct Validated {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn run(report: &RunReport<'_>, format: Format) -> Result<(), Error> {
-    match format {
-        Format::Human => emit(&human::run(report)),
-        Format::Json => emit_json(&json::run(report)),
-    }
-}
+pub use json::SCHEMA_VERSION;
 
-pub fn plan(plan: &Plan, format: Format) -> Result<(), Error> {
-    match format {
-        Format::Human => emit(&human::plan(plan)),
-        Format::Json => emit_json(&json::plan(plan)),
+/// `runner plan`: one plan, or one per matrix cell.
+pub fn plans(cells: &[(String, Plan)], format: Format) -> Result<(), Error> {
+    match (format, cells) {
+        (Format::Human, [(_, plan)]) => emit(&human::plan(plan)),
+        (Format::Json, [(_, plan)]) => emit_json(&json::plan(plan)),
+        (Format::Human, _) => {
+            let text: Vec<String> =
+                cells.iter().map(|(cell, plan)| format!("cell {cell}\n{}", human::plan(plan))).collect();
+            emit(&text.join("\n"))
+        }
+        (Format::Json, _) => emit_json(&serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "cells": cells.iter().map(|(cell, plan)| serde_json::json!({ "cell": cell, "plan": json::plan(plan) })).collect::<Vec<_>>(),
+        })),
     }
 }
 
@@ -123,6 +146,11 @@ pub fn validated(files: &[Validated], format: Format) -> Result<(), Error> {
     }
 }
 
+/// The JSON document of a job that could not be planned.
+pub fn invalid_doc(diagnostics: &[Diagnostic]) -> serde_json::Value {
+    json::invalid(diagnostics)
+}
+
 /// Diagnostics of a job that could not be run or planned: on standard error, and in JSON mode
 /// also as the one document on standard output.
 pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> {
@@ -134,22 +162,24 @@ pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> 
 }
 
 /// In JSON mode, the document of a run that could not be set up.
-pub fn failed(message: &str) -> Result<(), Error> {
-    emit_json(&serde_json::json!({
+pub fn failed_doc(message: &str) -> serde_json::Value {
+    serde_json::json!({
         "schema_version": json::SCHEMA_VERSION,
         "error": message.trim_start_matches("error: ").trim_end(),
         "diagnostics": [],
-    }))
+    })
 }
 
-fn emit(text: &str) -> Result<(), Error> {
+/// Writes `text` to standard output.
+pub fn emit(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::Output(format!("standard output: {e}")))
 }
 
-fn emit_json(doc: &serde_json::Value) -> Result<(), Error> {
+/// Writes one JSON document to standard output.
+pub fn emit_json(doc: &serde_json::Value) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;
     text.push('\n');
     emit(&text)

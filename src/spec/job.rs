@@ -81,10 +81,11 @@ pub struct JobSpec {
     /// The operation every worker applies.
     #[schemars(required, with = "OpKind")]
     pub operation: Option<At<OpKind>>,
-    /// The operand; optional for add and sub (default 1), required for the others.
+    /// The operand; optional for add and sub (default 1), required for the others. A list gives
+    /// one operand per worker (as many as `workers`), so that order can matter.
     #[serde(default)]
-    #[schemars(with = "Literal")]
-    pub operand: Option<At<Literal>>,
+    #[schemars(with = "Operand")]
+    pub operand: Option<At<Operand>>,
     /// The mechanism that keeps the value consistent.
     #[schemars(required, with = "BackendKind")]
     pub backend: Option<At<BackendKind>>,
@@ -96,6 +97,34 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Literal")]
     pub expect: Option<At<Literal>>,
+    /// In which order the workers' operations happen: `concurrent` (default: all at once),
+    /// `sequential` (worker 0 does all its operations, then worker 1, ...) or `round-robin`
+    /// (one operation per worker in turn). The last two make order-dependent results exact.
+    #[serde(default)]
+    #[schemars(with = "Schedule")]
+    pub schedule: Option<At<Schedule>>,
+    /// Busy work of a calibrated length around each operation.
+    #[serde(default)]
+    #[schemars(with = "WorkSpec")]
+    pub work: Option<At<WorkSpec>>,
+    /// Pin workers to CPUs: `true` (worker k on the k-th allowed CPU, cycling) or a list of CPU
+    /// numbers (worker k on the (k mod n)-th).
+    #[serde(default)]
+    #[schemars(with = "Pin")]
+    pub pin: Option<At<Pin>>,
+    /// Runs of the job (or of every matrix cell) that count (1..=1000, default 1).
+    #[serde(default)]
+    #[schemars(with = "u32", range(min = 1, max = 1000))]
+    pub repeat: Option<At<i128>>,
+    /// Runs before those, not counted (0..=100, default 0).
+    #[serde(default)]
+    #[schemars(with = "u32", range(min = 0, max = 100))]
+    pub warmup: Option<At<i128>>,
+    /// Run the job once per combination of these fields' values (a cross product), like
+    /// GitHub Actions' matrix; keys are the job's field paths (`value.type`).
+    #[serde(default)]
+    #[schemars(with = "MatrixSchema")]
+    pub matrix: Option<At<()>>,
     /// Write a Chrome trace of the run (`--trace` and `--trace-ops` win over this).
     #[serde(default)]
     #[schemars(with = "TraceSpec")]
@@ -143,11 +172,138 @@ pub struct TraceSpec {
     pub pos: Pos,
 }
 
+/// An operand: one for every worker, or one per worker.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Operand {
+    One(Literal),
+    PerWorker(Vec<At<Literal>>),
+}
+
+impl JsonSchema for Operand {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Operand".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<Literal>();
+        json_schema!({
+            "description": "One operand for every worker, or a list with one per worker.",
+            "anyOf": [one.clone(), { "type": "array", "items": one, "minItems": 1, "maxItems": 1024 }]
+        })
+    }
+}
+
+/// The order of the workers' operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// All workers at once; the order is the machine's.
+    #[default]
+    Concurrent,
+    /// Worker 0 runs all its operations, then worker 1, and so on.
+    Sequential,
+    /// One operation per worker in turn: 0, 1, ..., n-1, 0, 1, ...
+    RoundRobin,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Concurrent, Schedule::Sequential, Schedule::RoundRobin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Concurrent => "concurrent",
+            Schedule::Sequential => "sequential",
+            Schedule::RoundRobin => "round-robin",
+        }
+    }
+}
+
+/// Busy work: a duration with a unit (`200ns`, `1us`, `1.5ms`), or 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkSpec {
+    /// Inside the critical section (mutex: while holding the lock; atomic and channel: around
+    /// the operation).
+    #[serde(default)]
+    #[schemars(with = "Duration")]
+    pub inside: Option<At<u64>>,
+    /// Between one operation and the next.
+    #[serde(default)]
+    #[schemars(with = "Duration")]
+    pub outside: Option<At<u64>>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub pos: Pos,
+}
+
+/// A duration (nanoseconds once read).
+struct Duration;
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A duration with a unit: ns, us (or µs), ms or s, e.g. `200ns`, `1.5us`; or 0.",
+            "anyOf": [
+                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(ns|us|µs|ms|s)$" },
+                { "const": 0 }
+            ]
+        })
+    }
+}
+
+/// Which CPUs the workers run on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Pin {
+    All(bool),
+    Cpus(Vec<At<i128>>),
+}
+
+impl JsonSchema for Pin {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Pin".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "true: worker k on the k-th allowed CPU (cycling); a list: worker k on the (k mod n)-th CPU of the list.",
+            "anyOf": [{ "type": "boolean" }, { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 1 }]
+        })
+    }
+}
+
+/// The schema of `matrix` (read by `matrix.rs` from the YAML tree, before the job).
+struct MatrixSchema;
+
+impl JsonSchema for MatrixSchema {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Matrix".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let keys: Vec<&str> = super::matrix::MATRIX_KEYS.to_vec();
+        json_schema!({
+            "description": "Field path -> list of values; the job runs once per combination. `include` adds combinations (or fields to matching ones), `exclude` removes those matching every field it names.",
+            "type": "object",
+            "propertyNames": { "enum": keys.iter().copied().chain(["include", "exclude"]).collect::<Vec<_>>() },
+            "properties": {
+                "include": { "type": "array", "items": { "type": "object" } },
+                "exclude": { "type": "array", "items": { "type": "object" } }
+            },
+            "additionalProperties": { "type": "array", "minItems": 1 }
+        })
+    }
+}
+
+/// The fields of `work`.
+pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
+
 /// The fields of `trace`.
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 11] = [
+pub const JOB_FIELDS: [&str; 17] = [
     "name",
     "description",
     "workers",
@@ -158,6 +314,12 @@ pub const JOB_FIELDS: [&str; 11] = [
     "backend",
     "batch",
     "expect",
+    "schedule",
+    "work",
+    "pin",
+    "repeat",
+    "warmup",
+    "matrix",
     "trace",
 ];
 /// The fields of `value`.

@@ -6,13 +6,19 @@
 //! together, defaults or the expected value (see `plan`). Never forks, never writes.
 
 mod job;
+pub mod matrix;
 mod read;
 mod suggest;
 mod tree;
 
 use std::io::Read;
 
-pub use job::{At, JOB_FIELDS, JobSpec, Literal, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, schema};
+pub use job::{
+    At, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec,
+    WorkSpec, schema,
+};
+pub use matrix::Cell;
+pub use read::parse_duration;
 pub use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};
@@ -92,11 +98,26 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-/// Parses a source into a spec. `Err` when nothing could be read (syntax, budget); otherwise
-/// the spec and the problems of shape found on the way (possibly none).
-pub fn parse(source: &Source) -> Result<(JobSpec, Vec<Diagnostic>), Vec<Diagnostic>> {
+/// One job of a file: the matrix cell it is (empty without a matrix), the spec, and the
+/// problems of shape found reading it (possibly none).
+pub struct Parsed {
+    pub cell: Cell,
+    pub spec: JobSpec,
+    pub found: Vec<Diagnostic>,
+}
+
+/// Parses a source into its jobs (one per matrix cell; one without a matrix). `Err` when nothing
+/// could be read (syntax, budget, a broken matrix).
+pub fn parse(source: &Source) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
     let root = tree::parse(&source.text).map_err(|(pos, message)| {
         vec![Diagnostic { file: source.label.clone(), pos: Some(pos.unwrap_or(Pos::START)), field: None, message }]
     })?;
-    Ok(read::read(&root, &source.label))
+    let cells = matrix::expand(&root, &source.label)?;
+    Ok(cells
+        .into_iter()
+        .map(|cell| {
+            let (spec, found) = read::read(&cell.root, &source.label);
+            Parsed { cell, spec, found }
+        })
+        .collect())
 }

@@ -3,7 +3,10 @@
 //! mean together (ranges, literals against the type, cross-field rules) is the planner's.
 
 use crate::error::{Diagnostic, Pos};
-use crate::spec::job::{At, JOB_FIELDS, JobSpec, Literal, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec};
+use crate::spec::job::{
+    At, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec,
+    WORK_FIELDS, WorkSpec,
+};
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::sync::BackendKind;
@@ -91,11 +94,17 @@ impl Reader<'_> {
                 "iterations" => spec.iterations = self.integer(node, name),
                 "value" => spec.value = self.value(node),
                 "operation" => spec.operation = self.choice(node, name, &OpKind::ALL.map(|k| (k.name(), k))),
-                "operand" => spec.operand = self.literal(node, name),
+                "operand" => spec.operand = self.operand(node),
                 "backend" => spec.backend = self.choice(node, name, &BackendKind::ALL.map(|k| (k.name(), k))),
                 "batch" => spec.batch = self.integer(node, name),
                 "expect" => spec.expect = self.literal(node, name),
                 "trace" => spec.trace = self.trace(node),
+                "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),
+                "work" => spec.work = self.work(node),
+                "pin" => spec.pin = self.pin(node),
+                "repeat" => spec.repeat = self.integer(node, name),
+                "warmup" => spec.warmup = self.integer(node, name),
+                // Expanded before the job is read (see `matrix.rs`).
                 _ => {}
             }
         }
@@ -152,6 +161,74 @@ impl Reader<'_> {
             self.error(node.pos, "trace.file", "missing required field");
         }
         Some(At { value: trace, pos: node.pos })
+    }
+
+    fn operand(&mut self, node: &Node) -> Option<At<Operand>> {
+        match &node.kind {
+            Kind::Seq(items) if items.is_empty() => {
+                self.error(node.pos, "operand", "an empty list: give one operand per worker");
+                None
+            }
+            Kind::Seq(items) => {
+                let read: Vec<_> = items.iter().map(|item| self.literal(item, "operand")).collect();
+                let all: Option<Vec<_>> = read.into_iter().collect();
+                Some(At { value: Operand::PerWorker(all?), pos: node.pos })
+            }
+            _ => self.literal(node, "operand").map(|l| At { value: Operand::One(l.value), pos: l.pos }),
+        }
+    }
+
+    fn work(&mut self, node: &Node) -> Option<At<WorkSpec>> {
+        if !matches!(node.kind, Kind::Map(_)) {
+            let what = node.describe();
+            self.error(node.pos, "work", format!("expected a mapping with `inside` and/or `outside`, found {what}"));
+            return None;
+        }
+        let mut work = WorkSpec { pos: node.pos, ..WorkSpec::default() };
+        for (name, child) in self.entries(node, "work.", &WORK_FIELDS) {
+            let field = format!("work.{name}");
+            let ns = self.duration(child, &field);
+            match name {
+                "inside" => work.inside = ns,
+                _ => work.outside = ns,
+            }
+        }
+        Some(At { value: work, pos: node.pos })
+    }
+
+    /// A duration with a unit (`200ns`, `1.5us`), or 0; in nanoseconds, at most one second.
+    fn duration(&mut self, node: &Node, field: &str) -> Option<At<u64>> {
+        let ns = match &node.kind {
+            Kind::Int(Some(0)) => Ok(0),
+            Kind::Str(s) => parse_duration(s),
+            _ => Err(format!("expected a duration with a unit (200ns, 1us, 1.5ms), found {}", node.describe())),
+        };
+        match ns {
+            Ok(ns) if ns <= 1_000_000_000 => Some(At { value: ns, pos: node.pos }),
+            Ok(_) => {
+                self.error(node.pos, field, "at most 1s of busy work per operation");
+                None
+            }
+            Err(message) => {
+                self.error(node.pos, field, message);
+                None
+            }
+        }
+    }
+
+    fn pin(&mut self, node: &Node) -> Option<At<Pin>> {
+        match &node.kind {
+            Kind::Bool(b) => Some(At { value: Pin::All(*b), pos: node.pos }),
+            Kind::Seq(items) if !items.is_empty() => {
+                let cpus: Option<Vec<_>> = items.iter().map(|i| self.integer(i, "pin")).collect();
+                Some(At { value: Pin::Cpus(cpus?), pos: node.pos })
+            }
+            _ => {
+                let what = node.describe();
+                self.error(node.pos, "pin", format!("expected true, false or a list of CPU numbers, found {what}"));
+                None
+            }
+        }
     }
 
     fn boolean(&mut self, node: &Node, field: &str) -> Option<At<bool>> {
@@ -226,5 +303,40 @@ impl Reader<'_> {
         let hint = hint(word, names.iter().map(|(n, _)| *n));
         self.error(node.pos, field, format!("unknown {field} \"{word}\"{hint}; expected one of: {expected}"));
         None
+    }
+}
+
+/// `200ns`, `1us`, `1µs`, `1.5ms`, `2s` in nanoseconds (rounded to the nearest).
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "" => return Err(format!("{text:?} has no unit: write e.g. {text}ns or {text}us")),
+        other => return Err(format!("unknown unit {other:?} in {text:?}; expected one of: ns, us, µs, ms, s")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok((n * scale).round() as u64),
+        _ => Err(format!("{text:?} is not a duration (a number, then ns, us, ms or s)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("200ns"), Ok(200));
+        assert_eq!(parse_duration("1.5us"), Ok(1500));
+        assert_eq!(parse_duration("1µs"), Ok(1000));
+        assert_eq!(parse_duration("2 ms"), Ok(2_000_000));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("x ns").is_err());
     }
 }

@@ -15,8 +15,9 @@ use std::sync::atomic::Ordering;
 
 use crate::exec::now_ns;
 use crate::plan::Plan;
+use crate::sync::pace::{Pace, Paced};
 use crate::sync::shm::Shared;
-use crate::sync::{Backend, BackendKind, Served, WorkerTally};
+use crate::sync::{Backend, BackendKind, Order, Served, WorkerTally};
 use crate::value::{OpKind, Operation, Scalar, Value, ValueType};
 use crate::watch::probe::Probe;
 
@@ -77,14 +78,18 @@ impl Backend for Channel {
         BackendKind::Channel
     }
 
-    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
+        let (index, iterations) = (order.index, order.iterations);
+        // Busy work and turns around each message (round-robin has batch 1: one operation each).
+        let mut pace: Option<Paced<'_>> =
+            (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared.turn(), shared.abort()));
         let sender = self.sender.as_ref().ok_or("the channel's sender is gone")?;
         let slot = shared.slot(index as usize);
         let batch = self.batch as u64;
         let mut msg = Vec::with_capacity(HEADER + self.batch as usize * RECORD);
         msg.extend_from_slice(&index.to_le_bytes());
         msg.extend_from_slice(&[self.op.kind.code(), type_code(self.value.ty()), 0, 0]);
-        let operand = self.op.operand.bits().to_le_bytes();
+        let operand = order.operand.bits().to_le_bytes();
         let mut sent = 0;
         let mut messages = 0u64;
         while sent < iterations {
@@ -93,11 +98,23 @@ impl Backend for Channel {
             for _ in 0..n {
                 msg.extend_from_slice(&operand);
             }
+            if let Some(pace) = pace.as_mut() {
+                pace.before()?;
+                for _ in 0..n {
+                    pace.inside();
+                }
+            }
             let timed = messages.is_multiple_of(probe.stride);
             let t0 = if timed { now_ns() } else { 0 };
             sender.send(&msg).map_err(|e| format!("cannot send to the owner: {e}"))?;
             if timed {
                 probe.send(t0, now_ns(), n);
+            }
+            if let Some(pace) = pace.as_mut() {
+                pace.after();
+                for _ in 1..n {
+                    crate::sync::pace::spin(order.pacing.outside);
+                }
             }
             messages += 1;
             sent += n;

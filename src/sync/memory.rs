@@ -4,15 +4,17 @@
 //!
 //! Owns: the hot loops. Each is instantiated per value type and operation (`with_scalar!`,
 //! `with_op!`), so the loop body is straight-line code with no dispatch, allocation or
-//! formatting. The loops run in chunks of `probe.stride` operations (at most 1024): the first
+//! formatting; and per [`Pace`], so that busy work and turn-taking cost nothing when a job has
+//! neither. The loops run in chunks of `probe.stride` operations (at most 1024): the first
 //! operation of a chunk is timed for the probe, and progress is published after each chunk.
 
 use std::sync::atomic::Ordering;
 
 use crate::exec::now_ns;
 use crate::sync::mutex::Acquired;
+use crate::sync::pace::{Free, Pace};
 use crate::sync::shm::{Shared, Slot};
-use crate::sync::{Backend, BackendKind, WorkerTally};
+use crate::sync::{Backend, BackendKind, Order, WorkerTally};
 use crate::value::{Operation, Scalar, Value};
 use crate::watch::probe::Probe;
 
@@ -29,19 +31,36 @@ impl Backend for InMemory {
         self.kind
     }
 
-    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
-        let slot = shared.slot(index as usize);
-        let kind = self.kind;
-        with_scalar!(self.op.operand, T, a => with_op!(self.op.kind, K => match kind {
-            BackendKind::Mutex => locked::<T, K>(shared, a, iterations, slot, probe),
-            BackendKind::Atomic => Ok(lock_free::<T, K>(shared, a, iterations, slot, probe)),
-            BackendKind::None => Ok(unsynchronised::<T, K>(shared, a, iterations, slot, probe)),
-            BackendKind::Channel => Err("the channel backend does not update shared memory".to_string()),
-        }))
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
+        if order.pacing.is_free() {
+            self.paced(order, shared, probe, Free)
+        } else {
+            self.paced(order, shared, probe, order.pacing.paced(order.index, shared.turn(), shared.abort()))
+        }
     }
 
     fn final_value(&self, shared: &Shared) -> Value {
         super::read_shared(self.ty_of, shared)
+    }
+}
+
+impl InMemory {
+    /// The loop for this kind, type, operation and pace: straight-line code, chosen once.
+    fn paced<P: Pace>(
+        &self,
+        order: &Order,
+        shared: &Shared,
+        probe: &mut Probe<'_>,
+        pace: P,
+    ) -> Result<WorkerTally, String> {
+        let slot = shared.slot(order.index as usize);
+        let (kind, iterations) = (self.kind, order.iterations);
+        with_scalar!(order.operand, T, a => with_op!(self.op.kind, K => match kind {
+            BackendKind::Mutex => locked::<T, K, P>(shared, a, iterations, slot, probe, pace),
+            BackendKind::Atomic => lock_free::<T, K, P>(shared, a, iterations, slot, probe, pace),
+            BackendKind::None => unsynchronised::<T, K, P>(shared, a, iterations, slot, probe, pace),
+            BackendKind::Channel => Err("the channel backend does not update shared memory".to_string()),
+        }))
     }
 }
 
@@ -64,12 +83,13 @@ fn chunked<E>(
     Ok(done)
 }
 
-fn locked<T: Scalar, const K: u8>(
+fn locked<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
     iterations: u64,
     slot: &Slot,
     probe: &mut Probe<'_>,
+    mut pace: P,
 ) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
     let mutex = shared.mutex();
@@ -89,65 +109,85 @@ fn locked<T: Scalar, const K: u8>(
     let update = || T::store(cell, T::load(cell).apply::<K>(a));
     let stride = probe.stride;
     let ops = chunked::<String>(iterations, stride, slot, |n| {
+        pace.before()?;
         let t0 = now_ns();
         lock()?;
         let t1 = now_ns();
         update();
+        pace.inside();
         mutex.unlock();
         probe.locked(t0, t1, now_ns());
+        pace.after();
         for _ in 1..n {
+            pace.before()?;
             lock()?;
             update();
+            pace.inside();
             mutex.unlock();
+            pace.after();
         }
         Ok(())
     })?;
     Ok(WorkerTally { ops, retries: 0, recoveries })
 }
 
-fn lock_free<T: Scalar, const K: u8>(
+fn lock_free<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
     iterations: u64,
     slot: &Slot,
     probe: &mut Probe<'_>,
-) -> WorkerTally {
+    mut pace: P,
+) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
     let mut retries = 0;
     let stride = probe.stride;
-    let ops = chunked::<()>(iterations, stride, slot, |n| {
+    let ops = chunked::<String>(iterations, stride, slot, |n| {
+        pace.before()?;
+        pace.inside();
         let t0 = now_ns();
         let first = T::rmw::<K>(cell, a);
         probe.rmw(t0, now_ns(), first);
+        pace.after();
         retries += first;
         for _ in 1..n {
+            pace.before()?;
+            pace.inside();
             retries += T::rmw::<K>(cell, a);
+            pace.after();
         }
         slot.retries.store(retries, Ordering::Relaxed);
         Ok(())
-    })
-    .unwrap_or_default();
-    WorkerTally { ops, retries, recoveries: 0 }
+    })?;
+    Ok(WorkerTally { ops, retries, recoveries: 0 })
 }
 
-fn unsynchronised<T: Scalar, const K: u8>(
+fn unsynchronised<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
     iterations: u64,
     slot: &Slot,
     probe: &mut Probe<'_>,
-) -> WorkerTally {
+    mut pace: P,
+) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
     let stride = probe.stride;
-    let ops = chunked::<()>(iterations, stride, slot, |n| {
+    let ops = chunked::<String>(iterations, stride, slot, |n| {
+        pace.before()?;
         let t0 = now_ns();
-        T::store(cell, T::load(cell).apply::<K>(a));
+        let x = T::load(cell).apply::<K>(a);
+        pace.inside();
+        T::store(cell, x);
         probe.update(t0, now_ns());
+        pace.after();
         for _ in 1..n {
-            T::store(cell, T::load(cell).apply::<K>(a));
+            pace.before()?;
+            let x = T::load(cell).apply::<K>(a);
+            pace.inside();
+            T::store(cell, x);
+            pace.after();
         }
         Ok(())
-    })
-    .unwrap_or_default();
-    WorkerTally { ops, retries: 0, recoveries: 0 }
+    })?;
+    Ok(WorkerTally { ops, retries: 0, recoveries: 0 })
 }

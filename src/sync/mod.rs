@@ -9,6 +9,7 @@
 mod channel;
 mod memory;
 pub mod mutex;
+pub mod pace;
 pub mod shm;
 
 use schemars::JsonSchema;
@@ -70,6 +71,16 @@ impl BackendKind {
     }
 }
 
+/// What one worker is to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Order {
+    pub index: u32,
+    pub iterations: u64,
+    /// The operand this worker applies.
+    pub operand: Value,
+    pub pacing: pace::Pacing,
+}
+
 /// What one worker did, beyond the operations it applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkerTally {
@@ -95,8 +106,8 @@ pub struct Served {
 pub trait Backend {
     fn kind(&self) -> BackendKind;
 
-    /// In worker `index`: applies `iterations` operations, timing one chunk in `probe.stride`.
-    fn work(&self, index: u32, iterations: u64, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String>;
+    /// In a worker: carries out its order, timing one chunk in `probe.stride`.
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String>;
 
     /// In the parent, right after the last fork: drop what only workers may hold.
     fn after_fork(&mut self) {}

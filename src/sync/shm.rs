@@ -42,6 +42,11 @@ pub struct Header {
     pub value: Line<AtomicU64>,
     /// The lock of the mutex backend.
     pub mutex: Line<RobustMutex>,
+    /// Ordered schedules: the number of the operation (round-robin) or the worker (sequential)
+    /// whose turn it is.
+    pub turn: Line<AtomicU64>,
+    /// Set by runner when a worker failed: the others stop waiting for a turn that never comes.
+    pub abort: Line<AtomicU32>,
 }
 
 /// What one worker reports about itself; written by that worker only.
@@ -113,6 +118,14 @@ impl Shared {
     pub fn value<A: Shareable>(&self) -> &A {
         const { assert!(size_of::<A>() <= 8) };
         self.at(std::mem::offset_of!(Header, value))
+    }
+
+    pub fn turn(&self) -> &AtomicU64 {
+        self.at(std::mem::offset_of!(Header, turn))
+    }
+
+    pub fn abort(&self) -> &AtomicU32 {
+        self.at(std::mem::offset_of!(Header, abort))
     }
 
     pub fn mutex(&self) -> &RobustMutex {

@@ -1,0 +1,369 @@
+//! Reports of a sweep (a matrix, or repeated runs): the comparison table people read, the JSON
+//! document `{schema_version, cells: [...]}`, CSV and Markdown exports, and the chart's data.
+//!
+//! Owns: layout. Does not own: the statistics (see `sweep::summary`) or where the bytes go.
+
+use std::fmt::Write;
+
+use serde_json::{Value as Json, json};
+
+use super::plot::{Chart, Series};
+use super::{Provenance, RunReport, json, rate};
+use crate::sweep::summary::{self, Summary};
+use crate::sweep::{CellResult, Run};
+
+/// A run's report, as in a single run's JSON document.
+pub fn run_json(cell: &CellResult, run: &Run, sha256: &str) -> Json {
+    json::run(&RunReport {
+        plan: &cell.job.plan,
+        outcome: &run.outcome,
+        judgement: &run.judgement,
+        wall_seconds: run.wall_seconds,
+        provenance: Provenance { file_sha256: sha256.to_string(), started_at: run.started_at.clone() },
+    })
+}
+
+/// A single run's report for people.
+pub fn run_human(cell: &CellResult, run: &Run, sha256: &str) -> String {
+    super::human::run(&RunReport {
+        plan: &cell.job.plan,
+        outcome: &run.outcome,
+        judgement: &run.judgement,
+        wall_seconds: run.wall_seconds,
+        provenance: Provenance { file_sha256: sha256.to_string(), started_at: run.started_at.clone() },
+    })
+}
+
+/// Per cell: its speed relative to the best of its group (cells that differ only in the
+/// series parameter, `backend` when it varies).
+fn relative(cells: &[CellResult]) -> (Option<String>, Vec<Option<f64>>, Vec<usize>) {
+    let params: Vec<Vec<(String, String)>> = cells.iter().map(|c| c.job.params.clone()).collect();
+    let Some(series) = summary::series_key(&params) else {
+        return (None, vec![None; cells.len()], vec![0; cells.len()]);
+    };
+    let groups = summary::groups(&params, &series);
+    let medians: Vec<Option<f64>> = cells.iter().map(|c| c.summary.as_ref().map(|s| s.median)).collect();
+    let best =
+        |g: usize| groups.iter().zip(&medians).filter(|(gg, _)| **gg == g).filter_map(|(_, m)| *m).fold(0.0, f64::max);
+    let rel =
+        groups.iter().zip(&medians).map(|(g, m)| m.map(|m| if best(*g) > 0.0 { m / best(*g) } else { 0.0 })).collect();
+    (Some(series), rel, groups)
+}
+
+fn param<'a>(cell: &'a CellResult, key: &str) -> &'a str {
+    cell.job.params.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+}
+
+/// The cell's verdict in one word (`correct`, `failed`, `partial (SIGINT)`).
+pub fn verdict_of(cell: &CellResult) -> String {
+    verdict(cell)
+}
+
+fn verdict(cell: &CellResult) -> String {
+    match (&cell.error, cell.verdict(), cell.interrupted()) {
+        (Some(_), ..) => "failed".to_string(),
+        (_, _, Some(signal)) => format!("partial ({signal})"),
+        (_, Some(v), _) => v.name().to_string(),
+        (_, None, _) => "-".to_string(),
+    }
+}
+
+/// The comparison table, comparisons in words, and warnings.
+pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
+    let keys: Vec<String> =
+        cells.first().map(|c| c.job.params.iter().map(|(k, _)| k.clone()).collect()).unwrap_or_default();
+    let mut keys = keys;
+    for c in cells {
+        for (k, _) in &c.job.params {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    let (series, rel, groups) = relative(cells);
+    let mut header: Vec<String> = keys.clone();
+    header.extend(["runs", "median ops/s", "spread", "stddev", "verdict", "vs best"].map(String::from));
+    let rows: Vec<Vec<String>> = cells
+        .iter()
+        .zip(&rel)
+        .map(|(c, r)| {
+            let mut row: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
+            match &c.summary {
+                Some(s) => row.extend([
+                    s.runs.to_string(),
+                    rate(s.median).trim_end().to_string(),
+                    format!("±{:.0}%", 50.0 * s.spread()),
+                    rate(s.stddev).trim_end().to_string(),
+                ]),
+                None => row.extend(["0", "-", "-", "-"].map(String::from)),
+            }
+            row.push(verdict(c));
+            row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
+            row
+        })
+        .collect();
+    let mut s = String::new();
+    let _ = writeln!(s, "{name} ({file}): {} cells", cells.len());
+    s.push_str(&table(&header, &rows, "  "));
+    if let Some(series) = &series {
+        let lines = comparisons(cells, series, &groups);
+        if !lines.is_empty() {
+            let _ = writeln!(s);
+            for line in lines {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+    for c in cells {
+        let label = if c.job.cell.is_empty() { "the job".to_string() } else { c.job.cell.clone() };
+        if let Some(e) = &c.error {
+            let _ = writeln!(s, "  error: {label}: {e}");
+        }
+        if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0) {
+            let _ = writeln!(
+                s,
+                "  warning: {label}: {} of {} runs are outliers (modified z-score above {}): the machine was noisy",
+                sum.outliers,
+                sum.runs,
+                summary::OUTLIER_Z
+            );
+        }
+        if c.job.plan.check.order_dependent() {
+            let _ = writeln!(
+                s,
+                "  note: {label}: the result depends on the order; checked {}",
+                c.job.plan.check.describe()
+            );
+        }
+    }
+    s
+}
+
+/// "atomic 3.1x faster than mutex at workers=8", one line per group and slower cell.
+fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let n_groups = groups.iter().copied().max().map_or(0, |g| g + 1);
+    for g in 0..n_groups {
+        let members: Vec<&CellResult> = cells
+            .iter()
+            .zip(groups)
+            .filter(|(_, gg)| **gg == g)
+            .map(|(c, _)| c)
+            .filter(|c| c.summary.is_some())
+            .collect();
+        let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
+        let at: Vec<String> =
+            best.job.params.iter().filter(|(k, _)| k != series).map(|(k, v)| format!("{k}={v}")).collect();
+        let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
+        for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
+            let ratio = if median(other) > 0.0 { median(best) / median(other) } else { f64::INFINITY };
+            lines.push(format!("{} {:.1}x faster than {}{at}", param(best, series), ratio, param(other, series)));
+        }
+    }
+    lines
+}
+
+fn median(c: &CellResult) -> f64 {
+    c.summary.as_ref().map_or(0.0, |s| s.median)
+}
+
+/// Left-aligned text columns.
+fn table(header: &[String], rows: &[Vec<String>], indent: &str) -> String {
+    let width =
+        |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let line = |cells: &[String]| {
+        let text: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("{indent}{}\n", text.join("  ").trim_end())
+    };
+    let mut s = line(header);
+    for r in rows {
+        s.push_str(&line(r));
+    }
+    s
+}
+
+/// `{schema_version, file, name, cells: [...]}`: per cell its parameters, statistics, verdict,
+/// relative speed and every counted run's report.
+pub fn document(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -> Json {
+    let (series, rel, _) = relative(cells);
+    let host = super::host();
+    json!({
+        "schema_version": json::SCHEMA_VERSION,
+        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "file": file,
+        "file_sha256": sha256,
+        "host": { "cpu": host.cpu, "cores": host.cores, "kernel": host.kernel },
+        "partial": partial,
+        "compared_by": series,
+        "cells": cells.iter().zip(rel).map(|(c, r)| json!({
+            "cell": c.job.cell,
+            "params": c.job.params.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
+            "job": c.job.plan.effective_job(),
+            "ops_per_second": c.summary,
+            "relative_to_best": r,
+            "verdict": verdict(c),
+            "order_dependent": c.job.plan.check.order_dependent(),
+            "check": c.job.plan.check.describe(),
+            "finals": c.runs.iter().map(|r| r.outcome.final_value.to_json()).collect::<Vec<_>>(),
+            "error": c.error,
+            "trace": c.trace,
+            "exit_code": c.exit_code(),
+            "runs": c.runs.iter().map(|run| run_json(c, run, sha256)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+const CSV_FIXED: [&str; 10] = [
+    "cell",
+    "runs",
+    "median_ops_per_second",
+    "mean",
+    "stddev",
+    "min",
+    "max",
+    "outliers",
+    "relative_to_best",
+    "verdict",
+];
+
+/// One row per cell: its parameters, then the statistics.
+pub fn csv(cells: &[CellResult]) -> String {
+    let keys = keys(cells);
+    let (_, rel, _) = relative(cells);
+    let mut s = keys.iter().map(String::as_str).chain(CSV_FIXED).map(csv_field).collect::<Vec<_>>().join(",");
+    s.push('\n');
+    for (c, r) in cells.iter().zip(rel) {
+        let mut fields: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
+        fields.push(c.job.cell.clone());
+        fields.extend(stats_fields(c.summary.as_ref()));
+        fields.push(r.map_or(String::new(), |r| format!("{r:.4}")));
+        fields.push(verdict(c));
+        s.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn stats_fields(s: Option<&Summary>) -> Vec<String> {
+    match s {
+        Some(s) => vec![
+            s.runs.to_string(),
+            format!("{:.0}", s.median),
+            format!("{:.0}", s.mean),
+            format!("{:.0}", s.stddev),
+            format!("{:.0}", s.min),
+            format!("{:.0}", s.max),
+            s.outliers.to_string(),
+        ],
+        None => vec![
+            "0".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "0".to_string(),
+        ],
+    }
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
+}
+
+fn keys(cells: &[CellResult]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for c in cells {
+        for (k, _) in &c.job.params {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+    }
+    keys
+}
+
+/// A Markdown table of the cells.
+pub fn markdown(name: &str, cells: &[CellResult]) -> String {
+    let keys = keys(cells);
+    let (_, rel, _) = relative(cells);
+    let mut header: Vec<String> = keys.clone();
+    header.extend(["runs", "median ops/s", "spread", "verdict", "vs best"].map(String::from));
+    let mut s = format!("## {name}\n\n| {} |\n|{}|\n", header.join(" | "), vec!["---"; header.len()].join("|"));
+    for (c, r) in cells.iter().zip(rel) {
+        let mut row: Vec<String> = keys.iter().map(|k| param(c, k).replace('|', "\\|")).collect();
+        match &c.summary {
+            Some(sm) => row.extend([
+                sm.runs.to_string(),
+                rate(sm.median).trim_end().to_string(),
+                format!("±{:.0}%", 50.0 * sm.spread()),
+            ]),
+            None => row.extend(["0", "-", "-"].map(String::from)),
+        }
+        row.push(verdict(c));
+        row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    s
+}
+
+/// The chart: median ops/s against the swept dimension, one line per value of the series
+/// parameter (`backend` when it varies) and of any other swept parameter.
+pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
+    let params: Vec<Vec<(String, String)>> = cells.iter().map(|c| c.job.params.clone()).collect();
+    let keys = keys(cells);
+    let series_key = summary::series_key(&params);
+    // x: the first varying parameter other than the series one; else the series itself.
+    let varies = |k: &str| {
+        let vals: Vec<&str> = cells.iter().map(|c| param(c, k)).collect();
+        vals.iter().any(|v| *v != vals[0])
+    };
+    let x_key = keys
+        .iter()
+        .find(|k| Some(*k) != series_key.as_ref() && varies(k))
+        .cloned()
+        .or_else(|| series_key.clone())
+        .unwrap_or_else(|| "cell".to_string());
+    let numeric = |v: &str| -> Option<f64> {
+        v.parse::<f64>().ok().or_else(|| crate::spec::parse_duration(v).ok().map(|ns| ns as f64))
+    };
+    let xs: Vec<&str> = cells.iter().map(|c| param(c, &x_key)).collect();
+    let all_numeric = xs.iter().all(|v| numeric(v).is_some());
+    let mut categories: Vec<String> = Vec::new();
+    for v in &xs {
+        if !categories.iter().any(|c| c == v) {
+            categories.push(v.to_string());
+        }
+    }
+    let mut series: Vec<Series> = Vec::new();
+    for c in cells {
+        let Some(s) = &c.summary else { continue };
+        let label: Vec<String> = c
+            .job
+            .params
+            .iter()
+            .filter(|(k, _)| *k != x_key)
+            .map(|(k, v)| if Some(k) == series_key.as_ref() { v.clone() } else { format!("{k}={v}") })
+            .collect();
+        let label = if label.is_empty() { "ops/s".to_string() } else { label.join(" ") };
+        let xv = param(c, &x_key);
+        let x = if all_numeric {
+            numeric(xv).unwrap_or(0.0)
+        } else {
+            categories.iter().position(|cat| cat == xv).unwrap_or(0) as f64
+        };
+        match series.iter_mut().find(|s| s.name == label) {
+            Some(line) => line.points.push((x, s.median)),
+            None => series.push(Series { name: label, points: vec![(x, s.median)] }),
+        }
+    }
+    let x_is_duration = xs.first().is_some_and(|v| v.parse::<f64>().is_err() && crate::spec::parse_duration(v).is_ok());
+    Chart {
+        title: format!("{name}: operations per second"),
+        x_label: if x_is_duration { format!("{x_key} (ns)") } else { x_key.clone() },
+        y_label: "operations per second (median)".to_string(),
+        x_categories: (!all_numeric).then_some(categories),
+        series,
+    }
+}

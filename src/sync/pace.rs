@@ -1,0 +1,151 @@
+//! What happens around each operation besides the operation itself: calibrated busy work
+//! (`work: {inside, outside}`) and, for `schedule: round-robin`, waiting for one's turn.
+//!
+//! The hot loops are generic over [`Pace`]: [`Free`] does nothing and compiles away, so a job
+//! without work or schedule runs the bare loop; [`Paced`] carries the loop counts and the turn.
+//! Owns: the busy loop, its calibration and turn-taking. Does not own: the operations.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::exec::now_ns;
+use crate::plan::Work;
+use crate::spec::Schedule;
+
+/// Around each operation: `before` (wait for the turn), `inside` (in the critical section),
+/// `after` (pass the turn, then the work between operations).
+pub trait Pace {
+    fn before(&mut self) -> Result<(), String>;
+    fn inside(&self);
+    fn after(&mut self);
+}
+
+/// Nothing around the operations.
+pub struct Free;
+
+impl Pace for Free {
+    #[inline(always)]
+    fn before(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    #[inline(always)]
+    fn inside(&self) {}
+    #[inline(always)]
+    fn after(&mut self) {}
+}
+
+/// The loop counts and the schedule a worker is paced by; the same for every worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pacing {
+    pub schedule: Schedule,
+    pub workers: u32,
+    /// Busy-loop iterations inside the critical section and between operations.
+    pub inside: u64,
+    pub outside: u64,
+}
+
+impl Pacing {
+    /// Converts the plan's nanoseconds with a calibration (busy-loop iterations per ns).
+    pub fn new(work: Work, schedule: Schedule, workers: u32, per_ns: f64) -> Pacing {
+        let loops = |ns: u64| (ns as f64 * per_ns).round() as u64;
+        Pacing { schedule, workers, inside: loops(work.inside_ns), outside: loops(work.outside_ns) }
+    }
+
+    /// Whether every operation runs bare (sequential takes its turn once, outside the loop).
+    pub fn is_free(&self) -> bool {
+        self.inside == 0 && self.outside == 0 && self.schedule != Schedule::RoundRobin
+    }
+
+    /// The pace of worker `index`.
+    pub fn paced<'a>(&self, index: u32, turn: &'a AtomicU64, abort: &'a AtomicU32) -> Paced<'a> {
+        Paced { pacing: *self, next: index as u64, turn, abort }
+    }
+}
+
+/// Busy work and, for round-robin, turn-taking.
+pub struct Paced<'a> {
+    pacing: Pacing,
+    /// The number of this worker's next operation in the round-robin order.
+    next: u64,
+    turn: &'a AtomicU64,
+    abort: &'a AtomicU32,
+}
+
+impl Pace for Paced<'_> {
+    #[inline]
+    fn before(&mut self) -> Result<(), String> {
+        if self.pacing.schedule == Schedule::RoundRobin {
+            wait_turn(self.turn, self.next, self.abort)?;
+        }
+        Ok(())
+    }
+    #[inline]
+    fn inside(&self) {
+        spin(self.pacing.inside);
+    }
+    #[inline]
+    fn after(&mut self) {
+        if self.pacing.schedule == Schedule::RoundRobin {
+            self.turn.store(self.next + 1, Ordering::Release);
+            self.next += self.pacing.workers as u64;
+        }
+        spin(self.pacing.outside);
+    }
+}
+
+/// Waits until `turn` reads `mine`: spins a little, then yields the CPU (a worker whose turn
+/// it is may need this core). Gives up when runner sets `abort` (another worker failed).
+pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32) -> Result<(), String> {
+    let mut spins = 0u32;
+    while turn.load(Ordering::Acquire) != mine {
+        if abort.load(Ordering::Relaxed) != 0 {
+            return Err("stopped waiting for its turn: another worker failed".to_string());
+        }
+        if spins < 200 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    Ok(())
+}
+
+/// `n` iterations of a loop the compiler cannot remove.
+#[inline(never)]
+pub fn spin(n: u64) {
+    for i in 0..n {
+        std::hint::black_box(i);
+    }
+}
+
+/// Busy-loop iterations per nanosecond on this machine: the fastest of a few timed runs (the
+/// slower ones were interrupted).
+pub fn calibrate() -> f64 {
+    const N: u64 = 200_000;
+    spin(N / 10);
+    let best = (0..5)
+        .map(|_| {
+            let t0 = now_ns();
+            spin(N);
+            now_ns().saturating_sub(t0).max(1)
+        })
+        .min()
+        .unwrap_or(1);
+    N as f64 / best as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibrated_spin_takes_about_its_time() {
+        let per_ns = calibrate();
+        assert!(per_ns > 0.01, "{per_ns}");
+        let n = (2_000_000.0 * per_ns) as u64;
+        let t0 = now_ns();
+        spin(n);
+        // At least 2 ms (minus slack for the calibration's best case); a slow machine may take longer.
+        assert!(now_ns() - t0 >= 1_500_000);
+    }
+}
