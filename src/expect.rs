@@ -53,6 +53,12 @@ impl Check {
     }
 }
 
+/// Whether the order of the operations can change the result: different operands, and an
+/// operation that does not commute on the type.
+pub fn order_matters(kind: OpKind, initial: Value, operands: &[Value]) -> bool {
+    !order_independent(kind, initial, operands)
+}
+
 /// The value a schedule gives, and the check. `None` when it would take too long to compute
 /// (then the caller reports it); `Err` with a reason when no useful check exists.
 pub fn expected(

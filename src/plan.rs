@@ -59,6 +59,9 @@ pub struct Plan {
     pub expected: Value,
     /// How the final value is checked against `expected`.
     pub check: Check,
+    /// Whether another order of the operations could give another result (the schedule may
+    /// still fix the order).
+    pub order_matters: bool,
     /// What the job file states it ends with, when it says.
     pub expect: Option<Value>,
     /// Things the user should know that are not errors (an ignored field).
@@ -104,6 +107,23 @@ impl Plan {
     /// The operand worker `index` applies.
     pub fn operand_of(&self, index: u32) -> Value {
         self.operands.as_ref().map_or(self.operation.operand, |o| o[index as usize % o.len()])
+    }
+
+    /// For reports: how the order of the operations bears on the result, when it does.
+    pub fn order_note(&self) -> Option<String> {
+        if !self.order_matters {
+            return None;
+        }
+        Some(match self.schedule {
+            Schedule::Concurrent => format!(
+                "the result depends on the order of the operations (schedule concurrent); checked: {}",
+                self.check.describe()
+            ),
+            s => format!(
+                "the result depends on the order of the operations; schedule {} fixes the order, so the check is exact",
+                s.name()
+            ),
+        })
     }
 
     pub fn total_ops(&self) -> u64 {
@@ -338,6 +358,10 @@ impl Planner<'_> {
                 Some(PinPlan::Cpus(list))
             }
         };
+        if schedule == Schedule::RoundRobin && backend == Some(BackendKind::Channel) && batch > 1 {
+            let pos = spec.batch.as_ref().map_or(spec.pos, |b| b.pos);
+            self.error(pos, "batch", "schedule round-robin takes one operation per worker in turn: batch must be 1");
+        }
         let repeat = match (&spec.repeat, overrides.repeat) {
             (None, None) => Some(1),
             (written, flag) => self.count(written, flag, "repeat", 1, MAX_REPEAT),
@@ -422,6 +446,7 @@ impl Planner<'_> {
             repeat: repeat as u32,
             warmup: warmup as u32,
             expected,
+            order_matters: crate::expect::order_matters(kind, initial, &list),
             check,
             expect,
             notices,

@@ -15,19 +15,36 @@ fn plural(n: u64, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
 
-/// `5 workers x 1 iteration, type i (C int), add 1 from 0`
+/// `5 workers x 1 iteration, type i (C int), add 1 from 0`, then the schedule, busy work and
+/// pinning when the job sets them.
 fn workload(plan: &Plan) -> String {
     let ty = plan.value_type();
-    format!(
+    let operand = match &plan.operands {
+        Some(list) => {
+            format!("[{}] (one per worker)", list.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+        }
+        None => plan.operation.operand.to_string(),
+    };
+    let mut s = format!(
         "{} x {}, type {}: {}; {} {} from {}",
         plural(plan.workers as u64, "worker"),
         plural(plan.iterations, "iteration"),
         ty.name(),
         ty.describe(),
         plan.operation.kind.name(),
-        plan.operation.operand,
+        operand,
         plan.initial,
-    )
+    );
+    if plan.schedule != crate::spec::Schedule::Concurrent {
+        let _ = write!(s, "; schedule {}", plan.schedule.name());
+    }
+    if !plan.work.is_none() {
+        let _ = write!(s, "; busy work {} inside, {} outside", ns(plan.work.inside_ns), ns(plan.work.outside_ns));
+    }
+    if plan.pin.is_some() {
+        s.push_str("; pinned to CPUs");
+    }
+    s
 }
 
 pub fn run(r: &RunReport<'_>) -> String {
@@ -45,6 +62,9 @@ pub fn run(r: &RunReport<'_>) -> String {
         (v, None, None) => v.name().to_string(),
     };
     let _ = writeln!(s, "  verdict   {verdict}");
+    if let Some(note) = plan.order_note() {
+        let _ = writeln!(s, "  order     {note}");
+    }
     if let Some(signal) = &outcome.interrupted {
         let _ = writeln!(
             s,

@@ -64,6 +64,11 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "fairness": outcome.fairness(),
         "retries": outcome.workers.iter().map(|w| w.retries).sum::<u64>(),
         "notices": plan.notices,
+        "order": {
+            "depends_on_order": plan.order_matters,
+            "schedule": plan.schedule.name(),
+            "check": plan.check.describe(),
+        },
     });
     if let Some(served) = &outcome.served {
         doc["channel"] = json!({ "messages": served.messages, "bytes": served.bytes, "applied": served.applied });

@@ -128,15 +128,26 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
                 summary::OUTLIER_Z
             );
         }
-        if c.job.plan.check.order_dependent() {
+        if let Some(bound) = lock_bound(c) {
+            let got = c.summary.as_ref().map_or(0.0, |s| s.median);
             let _ = writeln!(
                 s,
-                "  note: {label}: the result depends on the order; checked {}",
-                c.job.plan.check.describe()
+                "  note: {label}: one critical section at a time caps mutex at 1/inside = {}ops/s; reached {:.0}%",
+                rate(bound),
+                100.0 * got / bound
             );
+        }
+        if let Some(note) = c.job.plan.order_note() {
+            let _ = writeln!(s, "  note: {label}: {note}");
         }
     }
     s
+}
+
+/// For mutex with busy work inside the lock: 1/inside, the most ops/s one lock allows.
+fn lock_bound(c: &CellResult) -> Option<f64> {
+    let inside = c.job.plan.work.inside_ns;
+    (c.job.plan.backend == crate::sync::BackendKind::Mutex && inside > 0).then(|| 1e9 / inside as f64)
 }
 
 /// "atomic 3.1x faster than mutex at workers=8", one line per group and slower cell.
@@ -202,8 +213,10 @@ pub fn document(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -
             "job": c.job.plan.effective_job(),
             "ops_per_second": c.summary,
             "relative_to_best": r,
+            "lock_bound_ops_per_second": lock_bound(c),
             "verdict": verdict(c),
-            "order_dependent": c.job.plan.check.order_dependent(),
+            "order_dependent": c.job.plan.order_matters,
+            "schedule": c.job.plan.schedule.name(),
             "check": c.job.plan.check.describe(),
             "finals": c.runs.iter().map(|r| r.outcome.final_value.to_json()).collect::<Vec<_>>(),
             "error": c.error,
@@ -357,6 +370,13 @@ pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
             Some(line) => line.points.push((x, s.median)),
             None => series.push(Series { name: label, points: vec![(x, s.median)] }),
         }
+    }
+    // The ceiling a lock puts on a critical section of length `inside`: one at a time.
+    if x_key == "work.inside" && all_numeric && xs.iter().all(|v| numeric(v).is_some_and(|x| x > 0.0)) {
+        let mut points: Vec<(f64, f64)> = xs.iter().filter_map(|v| numeric(v)).map(|ns| (ns, 1e9 / ns)).collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.dedup();
+        series.push(Series { name: "1/inside bound".to_string(), points });
     }
     let x_is_duration = xs.first().is_some_and(|v| v.parse::<f64>().is_err() && crate::spec::parse_duration(v).is_ok());
     Chart {
