@@ -67,14 +67,31 @@ fn every_job_validates_and_runs() {
     for file in jobs() {
         let out = runner(&["validate", &file]);
         assert_eq!((out.code, out.stdout.trim()), (0, format!("{file}: ok").as_str()), "{}", out.stderr);
-        let out = runner(&[&file, "--format", "json"]);
-        assert_eq!(out.code, 0, "{file}: {}", out.stderr);
-        let report = out.json();
-        let verdict = report["verdict"].as_str().unwrap();
-        if report["job"]["backend"] == "none" {
-            assert!(verdict == "lost_updates" || verdict == "correct", "{file}: {verdict}");
-        } else {
-            assert_eq!(verdict, "correct", "{file}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("description:"), "{file}: every job says which question it answers");
+    }
+    // The whole catalog in one run, as CI runs it: one JSON document, every job passing.
+    let out = runner(&["jobs", "--format", "json", "--repeat", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    common::assert_valid(&common::validator(), &doc);
+    assert_eq!(doc["jobs"].as_array().unwrap().len(), jobs().len());
+    for job in doc["jobs"].as_array().unwrap() {
+        let file = job["file"].as_str().unwrap();
+        let report = &job["report"];
+        // A single run, or a sweep whose every run is judged.
+        let runs: Vec<&serde_json::Value> = match report["cells"].as_array() {
+            Some(cells) => cells.iter().flat_map(|c| c["runs"].as_array().unwrap()).collect(),
+            None => vec![report],
+        };
+        assert!(!runs.is_empty(), "{file}");
+        for run in runs {
+            let verdict = run["verdict"].as_str().unwrap();
+            if run["job"]["backend"] == "none" {
+                assert!(verdict == "lost_updates" || verdict == "correct", "{file}: {verdict}");
+            } else {
+                assert_eq!(verdict, "correct", "{file}");
+            }
         }
     }
 }

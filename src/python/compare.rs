@@ -34,7 +34,19 @@ struct Side {
 
 /// Runs the job with runner and with python3, prints the comparison and returns the exit code:
 /// 0 when both verdicts are acceptable, 1 otherwise.
+/// In JSON mode a failure is also a JSON document on standard output.
 pub fn run(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Result<i32, Error> {
+    match (compare(plan, label, overrides, format), format) {
+        (Err(e), Format::Json) => {
+            eprint!("{}", e.render());
+            report::emit_json(&report::failed_doc(&e.render()))?;
+            Ok(e.exit_code())
+        }
+        (result, _) => result,
+    }
+}
+
+fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Result<i32, Error> {
     let program = super::program(plan).map_err(Error::Usage)?;
     if label == "-" {
         return Err(Error::Usage("compare-python runs the job twice: give a job file, not standard input".to_string()));
@@ -56,7 +68,7 @@ pub fn run(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     forward_stderr("", &out);
 
     let (out, wall) = timed(Command::new(&python).arg(file.path()), "python3")?;
-    let python = python_side(plan, &out, wall, file.path())?;
+    let python = python_side(plan, &out, wall)?;
     forward_stderr("python3: ", &out);
     drop(file);
 
@@ -168,14 +180,18 @@ fn runner_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Err
 }
 
 /// Python's final value and speed from its `RESULT` line; the verdict is runner's judgement.
-fn python_side(plan: &Plan, out: &Output, wall_seconds: f64, program: &Path) -> Result<Side, Error> {
+fn python_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Error> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().rev().find_map(|l| l.strip_prefix("RESULT "));
     let failed = |why: &str| {
-        Error::Setup(format!("python3 {} failed ({}): {why}\n{}", program.display(), exit_words(out), stderr_tail(out)))
+        Error::Setup(format!(
+            "python3 failed on the exported program ({}): {why}\n{}",
+            exit_words(out),
+            stderr_tail(out)
+        ))
     };
     if !out.status.success() {
-        return Err(failed("it did not finish"));
+        return Err(failed("its standard error ends with:"));
     }
     let line = line.ok_or_else(|| failed("no RESULT line"))?;
     let doc: serde_json::Value = serde_json::from_str(line).map_err(|e| failed(&format!("RESULT is not JSON: {e}")))?;

@@ -117,11 +117,11 @@ impl Py<'_> {
         }
     }
 
-    /// `add 1`, or `add its own operand` with per-worker operands.
+    /// `` `add 1` ``, or `` `add` with its own operand `` with per-worker operands.
     fn operation_words(&self) -> String {
         match &self.plan.operands {
-            Some(_) => format!("{} its own operand (OPERANDS[index])", self.plan.operation.kind.name()),
-            None => format!("{} {}", self.plan.operation.kind.name(), self.plan.operation.operand),
+            Some(_) => format!("`{}` with its own operand (OPERANDS[index])", self.plan.operation.kind.name()),
+            None => format!("`{} {}`", self.plan.operation.kind.name(), literal(self.plan.operation.operand)),
         }
     }
 
@@ -152,7 +152,7 @@ impl Py<'_> {
         }
         let times = if p.iterations == 1 { "once".to_string() } else { format!("{} times", p.iterations) };
         let mut what = format!(
-            "{} worker processes share one {} in a multiprocessing.Value('{}'), starting at {}. Each applies `{}` {times}, {}.",
+            "{} worker processes share one {} in a multiprocessing.Value('{}'), starting at {}. Each applies {} {times}, {}.",
             p.workers,
             self.type_words(),
             self.ty.name(),
@@ -628,7 +628,7 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
         }
-        assert!(!text.contains("Queue") && !text.contains("busy(") && !text.contains("turn"), "{text}");
+        assert!(!text.contains("Queue") && !text.contains("busy(") && !text.contains("turn_changed"), "{text}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 
 use super::plot::{Chart, Series};
 use super::{Provenance, RunReport, json, rate};
+use crate::outcome::Verdict;
 use crate::sweep::summary::{self, Summary};
 use crate::sweep::{CellResult, Run};
 
@@ -41,10 +42,21 @@ fn relative(cells: &[CellResult]) -> (Option<String>, Vec<Option<f64>>, Vec<usiz
     let Some(series) = summary::series_key(&params) else {
         return (None, vec![None; cells.len()], vec![0; cells.len()]);
     };
-    let groups = summary::groups(&params, &series);
+    // Only parameters every cell has make groups (an `include` that adds `batch` to the
+    // channel cells keeps them comparable with the others).
+    let common: Vec<Vec<(String, String)>> = params
+        .iter()
+        .map(|p| p.iter().filter(|(k, _)| params.iter().all(|q| q.iter().any(|(qk, _)| qk == k))).cloned().collect())
+        .collect();
+    let groups = summary::groups(&common, &series);
     let medians: Vec<Option<f64>> = cells.iter().map(|c| c.summary.as_ref().map(|s| s.median)).collect();
-    let best =
-        |g: usize| groups.iter().zip(&medians).filter(|(gg, _)| **gg == g).filter_map(|(_, m)| *m).fold(0.0, f64::max);
+    // The best of a group is its fastest correct cell: losing updates is no way to win.
+    let best = |g: usize| {
+        let members = || cells.iter().zip(&groups).zip(&medians).filter(move |((_, gg), _)| **gg == g);
+        let correct = members().filter(|((c, _), _)| c.verdict() == Some(Verdict::Correct)).filter_map(|(_, m)| *m);
+        let fastest = correct.fold(0.0, f64::max);
+        if fastest > 0.0 { fastest } else { members().filter_map(|(_, m)| *m).fold(0.0, f64::max) }
+    };
     let rel =
         groups.iter().zip(&medians).map(|(g, m)| m.map(|m| if best(*g) > 0.0 { m / best(*g) } else { 0.0 })).collect();
     (Some(series), rel, groups)
@@ -89,12 +101,13 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
         .map(|(c, r)| {
             let mut row: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
             match &c.summary {
-                Some(s) => row.extend([
+                Some(s) if s.runs > 1 => row.extend([
                     s.runs.to_string(),
                     rate(s.median).trim_end().to_string(),
                     format!("±{:.0}%", 50.0 * s.spread()),
                     rate(s.stddev).trim_end().to_string(),
                 ]),
+                Some(s) => row.extend(["1".to_string(), rate(s.median).trim_end().to_string(), "-".into(), "-".into()]),
                 None => row.extend(["0", "-", "-", "-"].map(String::from)),
             }
             row.push(verdict(c));
@@ -160,11 +173,12 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
             .zip(groups)
             .filter(|(_, gg)| **gg == g)
             .map(|(c, _)| c)
-            .filter(|c| c.summary.is_some())
+            .filter(|c| c.summary.is_some() && c.verdict() == Some(Verdict::Correct))
             .collect();
         let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
+        let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
         let at: Vec<String> =
-            best.job.params.iter().filter(|(k, _)| k != series).map(|(k, v)| format!("{k}={v}")).collect();
+            best.job.params.iter().filter(|(k, _)| k != series && shared(k)).map(|(k, v)| format!("{k}={v}")).collect();
         let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
             let ratio = if median(other) > 0.0 { median(best) / median(other) } else { f64::INFINITY };
@@ -332,15 +346,18 @@ pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
         let vals: Vec<&str> = cells.iter().map(|c| param(c, k)).collect();
         vals.iter().any(|v| *v != vals[0])
     };
-    let x_key = keys
-        .iter()
-        .find(|k| Some(*k) != series_key.as_ref() && varies(k))
-        .cloned()
-        .or_else(|| series_key.clone())
-        .unwrap_or_else(|| "cell".to_string());
     let numeric = |v: &str| -> Option<f64> {
         v.parse::<f64>().ok().or_else(|| crate::spec::parse_duration(v).ok().map(|ns| ns as f64))
     };
+    // x: a varying numeric parameter (workers, work.inside, batch) if there is one.
+    let candidates: Vec<&String> = keys.iter().filter(|k| Some(*k) != series_key.as_ref() && varies(k)).collect();
+    let x_key = candidates
+        .iter()
+        .find(|k| cells.iter().all(|c| numeric(param(c, k)).is_some()))
+        .or(candidates.first())
+        .map(|k| (*k).clone())
+        .or_else(|| series_key.clone())
+        .unwrap_or_else(|| "cell".to_string());
     let xs: Vec<&str> = cells.iter().map(|c| param(c, &x_key)).collect();
     let all_numeric = xs.iter().all(|v| numeric(v).is_some());
     let mut categories: Vec<String> = Vec::new();
@@ -352,13 +369,18 @@ pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
     let mut series: Vec<Series> = Vec::new();
     for c in cells {
         let Some(s) = &c.summary else { continue };
-        let label: Vec<String> = c
-            .job
-            .params
-            .iter()
-            .filter(|(k, _)| *k != x_key)
-            .map(|(k, v)| if Some(k) == series_key.as_ref() { v.clone() } else { format!("{k}={v}") })
-            .collect();
+        // The series' value first, then the other parameters every cell has (an `include`
+        // that adds `batch` to the channel cells does not split their line).
+        let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
+        let mut label: Vec<String> =
+            series_key.iter().filter(|k| **k != x_key).map(|k| param(c, k).to_string()).collect();
+        label.extend(
+            c.job
+                .params
+                .iter()
+                .filter(|(k, _)| *k != x_key && Some(k) != series_key.as_ref() && shared(k))
+                .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k))),
+        );
         let label = if label.is_empty() { "ops/s".to_string() } else { label.join(" ") };
         let xv = param(c, &x_key);
         let x = if all_numeric {
