@@ -1,9 +1,10 @@
-//! SIGINT and SIGTERM while a run is under way. runner blocks both before forking and reads
-//! them from a signalfd in its wait loop, so it reacts wherever it waits: it stops the
-//! workers, reaps them and reports what they did (a partial run). Workers unblock both right
-//! after the fork, so a Ctrl-C on the terminal (sent to the whole process group) stops them
-//! as it would any program. Once the run is over the signals are unblocked again, so a second
-//! Ctrl-C kills runner at once.
+//! SIGINT and SIGTERM while runs are under way. runner blocks both before its first fork (for
+//! a whole sweep, so that a signal between two runs is not lost either) and reads them from a
+//! signalfd in its wait loop, so it reacts wherever it waits: it stops the workers, reaps them
+//! and reports what they did (a partial run). Workers unblock both right after the fork, so a
+//! Ctrl-C on the terminal (sent to the whole process group) stops them as it would any
+//! program. Once the runs are over the signals are unblocked again, so a second Ctrl-C kills
+//! runner at once.
 
 use std::cell::Cell;
 use std::os::fd::{AsFd, BorrowedFd};

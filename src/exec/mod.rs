@@ -8,7 +8,7 @@
 
 mod barrier;
 mod fork;
-mod interrupt;
+pub mod interrupt;
 mod lifeline;
 mod worker;
 
@@ -36,8 +36,14 @@ pub fn now_ns() -> u64 {
 const PROGRESS_EVERY_MS: u16 = 100;
 
 /// Runs the plan on forked workers and reports what happened. `progress` is told the
-/// operations done so far, every tenth of a second or so while the workers run.
-pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Result<Outcome, Error> {
+/// operations done so far, every tenth of a second or so while the workers run. `interrupts`
+/// (made once for a whole sweep) carries SIGINT and SIGTERM.
+pub fn execute(
+    plan: &Plan,
+    watch: &Watch,
+    progress: &mut dyn FnMut(u64),
+    interrupts: &interrupt::Interrupts,
+) -> Result<Outcome, Error> {
     let setup = tracing::info_span!("set up the backend").entered();
     fork::ensure_single_threaded().map_err(Error::Setup)?;
     let workers = plan.workers as usize;
@@ -52,8 +58,6 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
     let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
     let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
-    let interrupts =
-        interrupt::Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
     let per_ns = if plan.work.is_none() { 0.0 } else { sync::pace::calibrate() };
     let pacing = sync::pace::Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
     let cpus = pinned_cpus(plan).map_err(Error::Setup)?;
@@ -138,7 +142,6 @@ pub fn execute(plan: &Plan, watch: &Watch, progress: &mut dyn FnMut(u64)) -> Res
         workers_of.kill_all();
     }
     let (pids, exits) = workers_of.wait_all();
-    drop(interrupts);
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
 

@@ -11,6 +11,7 @@ pub mod summary;
 use std::time::Instant;
 
 use crate::error::{Error, exit};
+use crate::exec::interrupt::Interrupts;
 use crate::outcome::{self, Judgement, Outcome, Verdict};
 use crate::plan::Plan;
 use crate::watch::Watch;
@@ -59,6 +60,8 @@ pub struct CellResult {
     pub summary: Option<Summary>,
     /// The trace file written for this cell.
     pub trace: Option<String>,
+    /// The signal that stopped the sweep before this cell's runs were done.
+    pub stopped_by: Option<String>,
 }
 
 impl CellResult {
@@ -75,11 +78,16 @@ impl CellResult {
     /// The highest exit code of its runs (a set-up failure is 3).
     pub fn exit_code(&self) -> i32 {
         let runs = self.runs.iter().map(|r| outcome::exit_code(&r.outcome, &r.judgement)).max().unwrap_or(exit::OK);
+        let runs = match self.stopped_by.as_deref() {
+            Some("SIGINT") => runs.max(exit::SIGINT),
+            Some(_) => runs.max(exit::SIGTERM),
+            None => runs,
+        };
         if self.error.is_some() { runs.max(exit::FAILED) } else { runs }
     }
 
     pub fn interrupted(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| r.outcome.interrupted.as_deref())
+        self.runs.iter().find_map(|r| r.outcome.interrupted.as_deref()).or(self.stopped_by.as_deref())
     }
 }
 
@@ -102,15 +110,29 @@ pub fn run(
     after_cell: &mut dyn FnMut(&[CellResult]) -> Result<(), Error>,
 ) -> Result<Vec<CellResult>, Error> {
     let several = jobs.len() > 1;
+    let interrupts =
+        Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
     let mut results: Vec<CellResult> = Vec::new();
     for job in jobs {
         let watch = watch_for(&job, settings, several)?;
-        let mut result = CellResult { runs: Vec::new(), error: None, summary: None, trace: watch.trace.clone(), job };
+        let mut result = CellResult {
+            runs: Vec::new(),
+            error: None,
+            summary: None,
+            trace: watch.trace.clone(),
+            stopped_by: None,
+            job,
+        };
         let total = result.job.plan.warmup + result.job.plan.repeat;
         for i in 0..total {
+            // A signal between two runs: no further run starts.
+            if let Some(signal) = interrupts.caught() {
+                result.stopped_by = Some(signal.as_str().to_string());
+                break;
+            }
             // Only the last run writes the trace.
             let watch = if i + 1 == total { watch.clone() } else { Watch::default() };
-            match once(&result.job.plan, &watch, settings.progress) {
+            match once(&result.job.plan, &watch, settings.progress, &interrupts) {
                 Ok(mut run) => {
                     if !settings.defer_trace {
                         run.write_trace(&result.job.plan)?;
@@ -144,8 +166,8 @@ pub fn run(
     Ok(results)
 }
 
-/// Runs a plan once and judges it; writes its trace when `watch` asks for one.
-pub fn once(plan: &Plan, watch: &Watch, show_progress: bool) -> Result<Run, Error> {
+/// Runs a plan once and judges it; the trace `watch` asks for is left pending in the run.
+pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interrupts) -> Result<Run, Error> {
     let started = Instant::now();
     let origin = crate::exec::now_ns();
     let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
@@ -155,7 +177,7 @@ pub fn once(plan: &Plan, watch: &Watch, show_progress: bool) -> Result<Run, Erro
         None => None,
     };
     let mut progress = crate::report::progress::Progress::new(plan.total_ops(), show_progress);
-    let executed = crate::exec::execute(plan, watch, &mut |done| progress.update(done));
+    let executed = crate::exec::execute(plan, watch, &mut |done| progress.update(done), interrupts);
     progress.finish();
     let outcome = executed?;
     let verifying = tracing::info_span!("verify").entered();
