@@ -1,0 +1,177 @@
+//! The worker function and the `__main__` block: start, barrier, run, collect, print.
+
+use super::*;
+
+impl Py<'_> {
+    pub(super) fn worker(&self) -> String {
+        let p = self.plan;
+        let work = !p.work.is_none();
+        let round_robin = p.schedule == Schedule::RoundRobin;
+        let sequential = p.schedule == Schedule::Sequential;
+        let doc = if self.channel() {
+            "Worker index: never touches the value; sends its operations to the parent, BATCH to a\n    message, from the barrier on."
+        } else {
+            "Worker index: applies the operation ITERATIONS times from the barrier on."
+        };
+        let mut body = vec![format!("\"\"\"{doc}\"\"\"")];
+        if p.pin.is_some() {
+            body.push("pin(index, start)".to_string());
+        }
+        body.push(format!("a = {}", if p.operands.is_some() { "OPERANDS[index]" } else { "OPERAND" }));
+        body.push("start.wait()  # every worker is ready: the timed window opens".to_string());
+        if sequential {
+            body.push("wait_turn(turn, turn_changed, index)  # worker k runs after worker k-1".to_string());
+        }
+        body.push("started[index] = time.perf_counter_ns()".to_string());
+        let mut inner: Vec<String> = Vec::new();
+        if self.channel() {
+            let header = if round_robin {
+                "for m, first in enumerate(range(0, ITERATIONS, BATCH)):"
+            } else {
+                "for first in range(0, ITERATIONS, BATCH):"
+            };
+            body.push(header.to_string());
+            inner.push("n = min(BATCH, ITERATIONS - first)".to_string());
+            if round_robin {
+                inner.push("wait_turn(turn, turn_changed, m * WORKERS + index)".to_string());
+            }
+            if work {
+                inner.push("busy(INSIDE_NS * n)".to_string());
+            }
+            inner.push("queue.put((a,) * n)  # one message: n operands".to_string());
+            if round_robin {
+                inner.push("pass_turn(turn, turn_changed)".to_string());
+            }
+            if work {
+                inner.push("busy(OUTSIDE_NS * n)".to_string());
+            }
+        } else {
+            body.push(
+                if round_robin { "for k in range(ITERATIONS):" } else { "for _ in range(ITERATIONS):" }.to_string(),
+            );
+            if round_robin {
+                inner.push("wait_turn(turn, turn_changed, k * WORKERS + index)".to_string());
+            }
+            let (read, write) = match self.ty {
+                ValueType::C => ("ord(v.value)", "v.value = bytes([{}])"),
+                _ => ("v.value", "v.value = {}"),
+            };
+            let update = write.replace("{}", &format!("apply({read}, a)"));
+            match p.backend {
+                BackendKind::Mutex => {
+                    inner.push("with v.get_lock():".to_string());
+                    inner.push(format!("    {update}"));
+                    if work {
+                        inner.push("    busy(INSIDE_NS)".to_string());
+                    }
+                }
+                _ if work => {
+                    inner.push(format!("x = apply({read}, a)"));
+                    inner.push("busy(INSIDE_NS)".to_string());
+                    inner.push(write.replace("{}", "x"));
+                }
+                _ => inner.push(format!("{update}  # no lock: another worker's update may be lost")),
+            }
+            if round_robin {
+                inner.push("pass_turn(turn, turn_changed)".to_string());
+            }
+            if work {
+                inner.push("busy(OUTSIDE_NS)".to_string());
+            }
+        }
+        body.extend(inner.into_iter().map(|l| format!("    {l}")));
+        body.push("ended[index] = time.perf_counter_ns()".to_string());
+        if sequential {
+            body.push("pass_turn(turn, turn_changed)".to_string());
+        }
+        let body: Vec<String> = body.into_iter().map(|l| format!("    {l}")).collect();
+        format!("def worker(index, {}):\n{}", self.shared(), body.join("\n"))
+    }
+
+    pub(super) fn main(&self) -> String {
+        let p = self.plan;
+        let tc = self.ty.name();
+        let initial = initial_literal(p.initial);
+        let mut body = vec!["multiprocessing.set_start_method('fork')".to_string()];
+        body.push(match p.backend {
+            BackendKind::Mutex => {
+                format!("v = Value('{tc}', {initial})  # a {} in shared memory, with its lock", self.short_type())
+            }
+            BackendKind::None => format!("v = Value('{tc}', {initial}, lock=False)  # no lock (a RawValue)"),
+            _ => format!("v = Value('{tc}', {initial}, lock=False)  # only this process, the owner, touches it"),
+        });
+        if self.channel() {
+            body.push(format!("queue = {}()", self.queue()));
+        }
+        body.push("start = Barrier(WORKERS)  # the workers start together".to_string());
+        if self.ordered() {
+            body.push("turn = Value('q', 0)  # whose turn it is".to_string());
+            body.push("turn_changed = Condition(turn.get_lock())".to_string());
+        }
+        body.push(
+            "started = Array('q', WORKERS, lock=False)  # time.perf_counter_ns() at each worker's start".to_string(),
+        );
+        body.push("ended = Array('q', WORKERS, lock=False)  # and at its end".to_string());
+        body.push(format!("shared = ({})", self.shared()));
+        body.push("workers = [Process(target=worker, args=(i, *shared)) for i in range(WORKERS)]".to_string());
+        body.push("for p in workers:\n    p.start()".to_string());
+        if self.channel() {
+            let update = match self.ty {
+                ValueType::C => "v.value = bytes([apply(ord(v.value), a)])",
+                _ => "v.value = apply(v.value, a)",
+            };
+            body.push(format!(
+                "received = 0\nwhile received < WORKERS * ITERATIONS:\n    message = queue.get()\n    for a in message:  # in arrival order\n        {update}\n    received += len(message)\nowner_end = time.perf_counter_ns()"
+            ));
+        }
+        body.push("for p in workers:\n    p.join()".to_string());
+        body.push(
+            "failed = [p.exitcode for p in workers if p.exitcode != 0]\nif failed:\n    sys.exit(f\"{len(failed)} of {WORKERS} workers failed (exit codes {failed})\")"
+                .to_string(),
+        );
+        body.push(format!("final = {}", if self.ty == ValueType::C { "ord(v.value)" } else { "v.value" }));
+        body.push(format!("end = {}", if self.channel() { "owner_end" } else { "max(ended)" }));
+        body.push(
+            "seconds = (end - min(started)) / 1e9  # from the barrier's release to the last worker's end".to_string(),
+        );
+        body.push(format!("ops = {}", if self.channel() { "received" } else { "WORKERS * ITERATIONS" }));
+        body.push("rate = ops / seconds if seconds > 0 else 0.0".to_string());
+        let times = if p.iterations == 1 { "once".to_string() } else { format!("{} times", p.iterations) };
+        let how = format!(
+            "{} processes each apply {} {times} to a {}, {}",
+            p.workers,
+            self.operation_words(),
+            self.short_type(),
+            match p.backend {
+                BackendKind::Mutex => "under its lock",
+                BackendKind::None => "with no lock",
+                _ => "through a queue to its owner",
+            }
+        );
+        body.push(format!("print(NAME + \": \" + {})", string(&how)));
+        body.push("print(f\"  final     {show(final)}\")".to_string());
+        if self.exact() {
+            let same = if self.ty == ValueType::D {
+                "final.hex() == EXPECTED.hex()  # bit for bit"
+            } else {
+                "final == EXPECTED"
+            };
+            body.push(format!("same = {same}"));
+            body.push("print(f\"  expected  {show(EXPECTED)}: {'the same' if same else 'different'}\")".to_string());
+        } else {
+            body.push("print(\"  expected  \" + CHECK)".to_string());
+        }
+        body.push(
+            "print(f\"  time      {seconds * 1e3:.3f} ms from the barrier's release to the last worker's end\")"
+                .to_string(),
+        );
+        body.push("print(f\"  speed     {rate:,.0f} ops/s ({ops} operations applied)\")".to_string());
+        let fin = if self.ty == ValueType::D { "as_json(final)" } else { "final" };
+        body.push(format!(
+            "result = {{\"final\": {fin}, \"work_seconds\": seconds, \"ops\": ops, \"ops_per_second\": rate}}\nprint(\"RESULT \" + json.dumps(result))"
+        ));
+        let lines: Vec<String> =
+            body.join("\n").lines().map(|l| if l.is_empty() { String::new() } else { format!("    {l}") }).collect();
+        format!("if __name__ == '__main__':\n{}", lines.join("\n"))
+    }
+}
