@@ -120,8 +120,13 @@ impl Py<'_> {
                 ValueType::C => "v.value = bytes([apply(ord(v.value), a)])",
                 _ => "v.value = apply(v.value, a)",
             };
+            // A worker that dies leaves operations unsent: once every worker has ended, a
+            // `None` after their last message ends the owner's loop instead of a hang.
+            body.push(
+                "def all_ended():  # once every worker has ended (without reaping them), nothing more will come\n    pending = [p.sentinel for p in workers]\n    while pending:\n        for ended in multiprocessing.connection.wait(pending):\n            pending.remove(ended)\n    queue.put(None)\n\nthreading.Thread(target=all_ended, daemon=True).start()".to_string(),
+            );
             body.push(format!(
-                "received = 0\nwhile received < WORKERS * ITERATIONS:\n    message = queue.get()\n    for a in message:  # in arrival order\n        {update}\n    received += len(message)\nowner_end = time.perf_counter_ns()"
+                "received = 0\nwhile received < WORKERS * ITERATIONS:\n    message = queue.get()\n    if message is None:  # a worker failed before sending all its operations\n        break\n    for a in message:  # in arrival order\n        {update}\n    received += len(message)\nowner_end = time.perf_counter_ns()"
             ));
         }
         body.push("for p in workers:\n    p.join()".to_string());

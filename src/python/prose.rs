@@ -87,6 +87,9 @@ impl Py<'_> {
         if self.plan.pin.is_some() {
             modules.push("os");
         }
+        if self.channel() {
+            modules.extend(["multiprocessing.connection", "threading"]);
+        }
         modules.sort();
         let mut names = vec!["Array", "Barrier", "Process", "Value"];
         if self.ordered() {
