@@ -19,7 +19,7 @@ fn children(pid: u32) -> Vec<i32> {
 
 fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     let text = job(3, iterations, "i", "0", "add", "1", backend) + extra;
-    let path = job_file(&format!("fault-kill-{backend}.yaml"), text);
+    let path = job_file(&format!("fault-kill-{backend}-{}.yaml", extra.len()), text);
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
@@ -60,6 +60,14 @@ fn a_killed_mutex_worker_is_reported_and_the_others_finish() {
 #[test]
 fn a_killed_channel_worker_with_large_batches_does_not_hang_the_owner() {
     kill_a_worker_mid_run("channel", 60_000_000, "batch: 65536\n");
+}
+
+#[test]
+fn a_killed_worker_does_not_hang_an_ordered_schedule() {
+    // The others would wait for the dead worker's turn; each sees it died and stops.
+    kill_a_worker_mid_run("mutex", 30_000_000, "schedule: sequential\n");
+    // The channel owner cannot look (it is blocked receiving): the waiting workers do.
+    kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\n");
 }
 
 #[test]

@@ -38,6 +38,7 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
     }
     backend.in_child();
     let index = cx.order.index as usize;
+    cx.shared.slot(index).pid.store(std::process::id(), Ordering::Relaxed);
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();
         if let Err(e) = set.set(cpu).and_then(|()| nix::sched::sched_setaffinity(Pid::from_raw(0), &set)) {
@@ -54,7 +55,8 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
     }
     let slot = cx.shared.slot(index);
     let sequential = cx.order.pacing.schedule == Schedule::Sequential;
-    if sequential && let Err(e) = pace::wait_turn(cx.shared.turn(), index as u64, cx.shared.abort()) {
+    let pids = |turn: u64| cx.shared.slot((turn as usize).min(cx.shared.workers() - 1)).pid.load(Ordering::Relaxed);
+    if sequential && let Err(e) = pace::wait_turn(cx.shared.turn(), index as u64, cx.shared.abort(), &pids) {
         eprintln!("runner: worker {index}: {e}");
         return EXIT_ERROR;
     }

@@ -81,8 +81,9 @@ impl Backend for Channel {
     fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
         let (index, iterations) = (order.index, order.iterations);
         // Busy work and turns around each message (round-robin has batch 1: one operation each).
+        let pids = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
         let mut pace: Option<Paced<'_>> =
-            (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared.turn(), shared.abort()));
+            (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared.turn(), shared.abort(), &pids));
         let sender = self.sender.as_ref().ok_or("the channel's sender is gone")?;
         let slot = shared.slot(index as usize);
         let batch = self.batch as u64;

@@ -35,7 +35,8 @@ impl Backend for InMemory {
         if order.pacing.is_free() {
             self.paced(order, shared, probe, Free)
         } else {
-            self.paced(order, shared, probe, order.pacing.paced(order.index, shared.turn(), shared.abort()))
+            let pids = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
+            self.paced(order, shared, probe, order.pacing.paced(order.index, shared.turn(), shared.abort(), &pids))
         }
     }
 

@@ -55,9 +55,15 @@ impl Pacing {
         self.inside == 0 && self.outside == 0 && self.schedule != Schedule::RoundRobin
     }
 
-    /// The pace of worker `index`.
-    pub fn paced<'a>(&self, index: u32, turn: &'a AtomicU64, abort: &'a AtomicU32) -> Paced<'a> {
-        Paced { pacing: *self, next: index as u64, turn, abort }
+    /// The pace of worker `index`; `pids` gives each worker's pid.
+    pub fn paced<'a>(
+        &self,
+        index: u32,
+        turn: &'a AtomicU64,
+        abort: &'a AtomicU32,
+        pids: &'a dyn Fn(usize) -> u32,
+    ) -> Paced<'a> {
+        Paced { pacing: *self, next: index as u64, turn, abort, pids }
     }
 }
 
@@ -68,13 +74,17 @@ pub struct Paced<'a> {
     next: u64,
     turn: &'a AtomicU64,
     abort: &'a AtomicU32,
+    /// Each worker's pid, by index (from the shared slots).
+    pids: &'a dyn Fn(usize) -> u32,
 }
 
 impl Pace for Paced<'_> {
     #[inline]
     fn before(&mut self) -> Result<(), String> {
         if self.pacing.schedule == Schedule::RoundRobin {
-            wait_turn(self.turn, self.next, self.abort)?;
+            let workers = self.pacing.workers as u64;
+            let pids = self.pids;
+            wait_turn(self.turn, self.next, self.abort, &|turn| pids((turn % workers) as usize))?;
         }
         Ok(())
     }
@@ -93,21 +103,47 @@ impl Pace for Paced<'_> {
 }
 
 /// Waits until `turn` reads `mine`: spins a little, then yields the CPU (a worker whose turn
-/// it is may need this core). Gives up when runner sets `abort` (another worker failed).
-pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32) -> Result<(), String> {
+/// it is may need this core). Gives up when runner sets `abort` (another worker failed), or
+/// when the worker whose turn it is (`holder(turn)` gives its pid) has died: runner may be
+/// blocked receiving from a channel and unable to say so.
+pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn(u64) -> u32) -> Result<(), String> {
     let mut spins = 0u32;
-    while turn.load(Ordering::Acquire) != mine {
+    let mut last_look = 0;
+    loop {
+        let now = turn.load(Ordering::Acquire);
+        if now == mine {
+            return Ok(());
+        }
         if abort.load(Ordering::Relaxed) != 0 {
             return Err("stopped waiting for its turn: another worker failed".to_string());
         }
         if spins < 200 {
             std::hint::spin_loop();
             spins += 1;
-        } else {
-            std::thread::yield_now();
+            continue;
+        }
+        std::thread::yield_now();
+        spins += 1;
+        // Every few thousand yields (milliseconds), look whether the turn's holder still lives.
+        if spins - last_look >= 4096 {
+            last_look = spins;
+            let pid = holder(now);
+            if pid != 0 && !alive(pid) {
+                return Err(format!("stopped waiting for its turn: the worker whose turn it is (pid {pid}) died"));
+            }
         }
     }
-    Ok(())
+}
+
+/// Whether process `pid` runs: it exists and is no zombie (a dead child runner has not reaped
+/// yet still answers `kill(pid, 0)`).
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            !matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X'))
+        }
+        Err(_) => false,
+    }
 }
 
 /// `n` iterations of a loop the compiler cannot remove.

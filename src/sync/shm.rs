@@ -64,6 +64,9 @@ pub struct Slot {
     pub recoveries: AtomicU64,
     /// 1 once the worker has written its results.
     pub done: AtomicU32,
+    /// The worker's pid, written first thing after its fork (ordered schedules look at it to
+    /// tell a slow turn from a dead one).
+    pub pid: AtomicU32,
 }
 
 /// Per-worker areas besides the slot, in 64-bit words: the exported latency histograms and the
@@ -153,6 +156,10 @@ impl Shared {
         // SAFETY: in bounds and aligned (asserted), atomics are valid for any bits, and only a
         // shared slice is handed out, so every write goes through the atomics.
         unsafe { std::slice::from_raw_parts(self.map.as_ptr().add(offset) as *const AtomicU64, len) }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     pub fn slot(&self, index: usize) -> &Slot {
