@@ -246,6 +246,9 @@ fn logging(verbose: u8) {
     let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
 }
 
+/// Operations computed one at a time across a matrix's round-robin cells, at most.
+const MATRIX_SIMULATION_BUDGET: u64 = 4 * crate::expect::ROUND_ROBIN_BUDGET;
+
 /// Reads, parses and plans a job file: one job per matrix cell, and the sha256 of its text.
 fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
     let loading = tracing::info_span!("load").entered();
@@ -256,9 +259,22 @@ fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Di
     let _planning = tracing::info_span!("plan").entered();
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
+    // Round-robin cells with order-dependent operands are computed one operation at a time:
+    // bound the work across the whole matrix, not only per cell.
+    let mut simulated = 0u64;
     for p in parsed {
+        if simulated > MATRIX_SIMULATION_BUDGET {
+            diags.push(Diagnostic::file(
+                &source.label,
+                format!("the matrix's round-robin cells need more than {MATRIX_SIMULATION_BUDGET} operations computed one at a time; use fewer cells or iterations"),
+            ));
+            break;
+        }
         match crate::plan::plan(&p.spec, &source.label, &source.stem(), overrides, p.found) {
             Ok(plan) => {
+                if plan.schedule == spec::Schedule::RoundRobin && plan.order_matters {
+                    simulated += plan.total_ops();
+                }
                 let params = p.cell.params.iter().map(|(k, v)| (k.clone(), spec::matrix::render(v))).collect();
                 jobs.push(Job { cell: p.cell.name(), params, plan });
             }
@@ -322,8 +338,8 @@ fn run_jobs(run: RunArgs) -> Result<i32, Error> {
     let format: Format = run.format.into();
     let (files, catalog) = job_files(&run.jobs)?;
     let exports = [&run.export_json, &run.export_csv, &run.export_markdown, &run.plot];
-    if catalog && exports.iter().any(|e| e.is_some()) {
-        return Err(Error::Usage("--export-* and --plot take one job file, not a catalog".to_string()));
+    if catalog && (exports.iter().any(|e| e.is_some()) || run.trace.is_some()) {
+        return Err(Error::Usage("--export-*, --plot and --trace take one job file, not a catalog".to_string()));
     }
     if !catalog {
         let (code, doc) = run_file(&files[0], &run, false)?;
@@ -447,11 +463,20 @@ fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option
             Format::Json => Some(report::sweep::run_json(&cell, &cell.runs[0], &sha256)),
         };
         drop(reporting);
-        let code = cell.exit_code();
+        let mut code = cell.exit_code();
         let plan = cell.job.plan.clone();
-        cell.runs[0].write_trace(&plan)?;
+        // The report stands even when its trace cannot be written (JSON: one document still).
+        if let Err(e) = cell.runs[0].write_trace(&plan) {
+            if format == Format::Human {
+                return Err(e);
+            }
+            eprint!("{}", e.render());
+            code = code.max(e.exit_code());
+        }
         return Ok((code, doc));
     }
+    // An export that cannot be written fails now, not after the first cell.
+    write_exports(run, &name, label, &sha256, &[])?;
     let cells = match sweep::run(jobs, &settings, &mut after_cell) {
         Ok(cells) => cells,
         Err(e) => return fail(e, format, in_catalog),

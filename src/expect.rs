@@ -107,16 +107,13 @@ pub fn expected(
                     }
                     Check::OneOf(values)
                 }
-                (OpKind::Add | OpKind::Sub, Value::D(x0)) => sum_check(kind, x0, operands, iterations),
-                (OpKind::Mul, Value::D(_)) => {
-                    let Value::D(r) = reference else { unreachable!("a d job") };
-                    let n = iterations as f64 * operands.len() as f64;
-                    let bound = 2.0 * gamma(n) * r.abs() + n * f64::from_bits(1) * 2.0;
-                    if !r.is_finite() || !bound.is_finite() {
-                        return Err("a product in any order: the bound on its rounding is not finite (it overflows); use schedule: sequential or round-robin".to_string());
+                (OpKind::Add | OpKind::Sub, Value::D(x0)) => match sum_check(kind, x0, operands, iterations) {
+                    Check::Within { exact, bound } if !exact.is_finite() || !bound.is_finite() => {
+                        return Err("a sum in any order: some orders overflow (no finite bound holds for all of them); use schedule: sequential or round-robin, which fix the order".to_string());
                     }
-                    Check::Within { exact: r, bound }
-                }
+                    check => check,
+                },
+                (OpKind::Mul, Value::D(x0)) => product_check(x0, operands, iterations, reference)?,
                 _ => Check::Exact,
             };
             Ok(Some((reference, check)))
@@ -171,6 +168,36 @@ fn sum_check(kind: OpKind, x0: f64, operands: &[Value], iterations: u64) -> Chec
     Check::Within { exact: exact_sum(&terms), bound }
 }
 
+/// A product of `iterations` copies of each operand onto `x0`, in any order: within
+/// `2 gamma(n)` of the reference order's result, as long as no order leaves the range of
+/// normal doubles on the way (the bound says nothing then, so such a job must fix its order).
+fn product_check(x0: f64, operands: &[Value], iterations: u64, reference: Value) -> Result<Check, String> {
+    let Value::D(r) = reference else { unreachable!("a d job") };
+    let values: Vec<f64> = operands.iter().filter_map(|v| if let Value::D(a) = v { Some(*a) } else { None }).collect();
+    // From zero, every order stays at a zero whose sign is the product of the signs.
+    if x0 == 0.0 {
+        return Ok(Check::Exact);
+    }
+    // The largest and smallest magnitudes a partial product can reach, over all orders
+    // (growing factors first, or shrinking ones first), in powers of two.
+    let m = iterations as f64;
+    let log = |a: f64| a.abs().log2();
+    let up: f64 = values.iter().map(|a| log(*a).max(0.0)).sum::<f64>() * m;
+    let down: f64 = values.iter().map(|a| log(*a).min(0.0)).sum::<f64>() * m;
+    let (high, low) = (log(x0) + up, log(x0) + down);
+    let zero_factor = values.contains(&0.0);
+    let refuse = "a product in any order: some orders leave the range of normal doubles on the way (overflow or underflow), where no rounding bound holds; use schedule: sequential or round-robin, which fix the order";
+    if high >= 1023.0 || (!zero_factor && low <= -1021.0) {
+        return Err(refuse.to_string());
+    }
+    if zero_factor {
+        // Every order reaches zero without overflowing: a zero whose sign no order changes.
+        return Ok(Check::Exact);
+    }
+    let n = m * values.len() as f64;
+    Ok(Check::Within { exact: r, bound: 2.0 * gamma(n) * r.abs() * (1.0 + 4.0 * f64::EPSILON) })
+}
+
 /// The correctly rounded sum of `terms` (Shewchuk's algorithm, as Python's `math.fsum`).
 fn exact_sum(terms: &[f64]) -> f64 {
     let mut partials: Vec<f64> = Vec::new();
@@ -193,7 +220,28 @@ fn exact_sum(terms: &[f64]) -> f64 {
         partials.truncate(kept);
         partials.push(x);
     }
-    partials.iter().rev().fold(0.0, |acc, p| acc + p)
+    // Sum the partials from the top, stopping at the first inexact step, then correct a
+    // half-way case the way `math.fsum` does.
+    let Some(mut hi) = partials.pop() else { return 0.0 };
+    let mut lo = 0.0;
+    while let Some(y) = partials.pop() {
+        let x = hi;
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    if let Some(&next) = partials.last()
+        && ((lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0))
+    {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
 }
 
 #[cfg(test)]
@@ -217,6 +265,27 @@ mod tests {
         assert!(check.order_dependent());
         assert!(check.accepts(Value::D(0.0), Value::D(0.0)) && check.accepts(Value::D(0.1), Value::D(0.0)));
         assert!(!check.accepts(Value::D(1e10), Value::D(0.0)));
+    }
+
+    #[test]
+    fn out_of_range_orders_are_refused() {
+        let huge = [Value::D(1e308), Value::D(-1e308)];
+        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Concurrent).is_err());
+        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Sequential).is_ok());
+        let tiny = [Value::D(1e-300), Value::D(1e300)];
+        assert!(expected(OpKind::Mul, Value::D(1e-300), &tiny, 1, Schedule::Concurrent).is_err());
+        let fine = [Value::D(1.5), Value::D(0.5)];
+        let (_, check) = expected(OpKind::Mul, Value::D(3.0), &fine, 10, Schedule::Concurrent).unwrap().unwrap();
+        assert!(matches!(check, Check::Within { .. }));
+        let from_zero = expected(OpKind::Mul, Value::D(0.0), &fine, 10, Schedule::Concurrent).unwrap().unwrap();
+        assert_eq!(from_zero.1, Check::Exact);
+    }
+
+    #[test]
+    fn fsum_rounds_half_way_cases_correctly() {
+        // 1 + 2^-53 + 2^-106: the sum lies just above half-way, so it rounds up.
+        assert_eq!(exact_sum(&[1.0, 2f64.powi(-53), 2f64.powi(-106)]), 1.0 + f64::EPSILON);
+        assert_eq!(exact_sum(&[1.0, 2f64.powi(-53)]), 1.0);
     }
 
     #[test]

@@ -342,7 +342,9 @@ impl Planner<'_> {
             outside_ns: w.value.outside.as_ref().map_or(0, |d| d.value),
         });
         if backend == Some(BackendKind::None) && work.inside_ns > 0 && schedule == Schedule::Concurrent {
-            notices.push("work.inside: none has no critical section; the work runs beside the update".to_string());
+            notices.push(
+                "work.inside: none has no critical section; the work runs between the load and the store, which widens the race".to_string(),
+            );
         }
         let pin = match spec.pin.as_ref().map(|p| &p.value) {
             None | Some(Pin::All(false)) => None,

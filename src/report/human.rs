@@ -54,7 +54,11 @@ pub fn run(r: &RunReport<'_>) -> String {
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
-    let _ = writeln!(s, "  expected  {}", plan.expected);
+    let expected = match &plan.check {
+        crate::expect::Check::Exact => plan.expected.to_string(),
+        check => check.describe(),
+    };
+    let _ = writeln!(s, "  expected  {expected}");
     let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.lost_updates_reason) {
         (Verdict::Correct, ..) => "correct".to_string(),
         (v, Some(lost), _) => format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops()),

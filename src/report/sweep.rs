@@ -182,7 +182,15 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
         let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
             let ratio = if median(other) > 0.0 { median(best) / median(other) } else { f64::INFINITY };
-            lines.push(format!("{} {:.1}x faster than {}{at}", param(best, series), ratio, param(other, series)));
+            // `atomic` names itself; `2` needs its key.
+            let name = |c: &CellResult| {
+                if series == "backend" {
+                    param(c, series).to_string()
+                } else {
+                    format!("{series}={}", param(c, series))
+                }
+            };
+            lines.push(format!("{} {:.1}x faster than {}{at}", name(best), ratio, name(other)));
         }
     }
     lines

@@ -32,6 +32,8 @@ pub const MATRIX_KEYS: [&str; 14] = [
 
 /// Combinations at most: a sweep larger than this is a mistake in the file.
 pub const MAX_CELLS: usize = 4096;
+/// The job's text times its cells, at most.
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
 
 /// One job of a matrix: the values that make it, and the job's tree with them in place.
 #[derive(Clone, Debug)]
@@ -75,9 +77,24 @@ pub fn expand(root: &Node, file: &str) -> Result<Vec<Cell>, Vec<Diagnostic>> {
     let Kind::Map(base_entries) = &mut base.kind else { unreachable!("checked above") };
     let (_, matrix) = base_entries.remove(index);
     let mut diags = Vec::new();
+    if let Some((again, _)) = base_entries.iter().find(|(k, _)| k.kind == Kind::Str("matrix".into())) {
+        let line = entries[index].0.pos.line;
+        diags.push(Diagnostic::at(file, again.pos, "matrix", format!("duplicate field (first given at line {line})")));
+    }
     let combos = combinations(&matrix, file, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
+    }
+    // Every cell is a copy of the job: bound the copies, not only the file.
+    let cost = combos.len().saturating_mul(render(root).len());
+    if cost > MAX_EXPANDED_BYTES {
+        let message = format!(
+            "{} cells of this job come to {} MiB of job text: at most {} MiB (a long description times many cells?)",
+            combos.len(),
+            cost >> 20,
+            MAX_EXPANDED_BYTES >> 20
+        );
+        return Err(vec![Diagnostic::at(file, matrix.pos, "matrix", message)]);
     }
     let cells = combos
         .into_iter()
@@ -139,6 +156,15 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
             _ => error(value.pos, &field, format!("expected a non-empty list of values, found {}", value.describe())),
         }
     }
+    let has = |k: &str| axes.iter().any(|(a, _)| a == k);
+    if has("work") && (has("work.inside") || has("work.outside")) {
+        error(
+            matrix.pos,
+            "matrix",
+            "`work` and `work.inside` or `work.outside` would overwrite each other: vary one or the other".to_string(),
+        );
+        return Vec::new();
+    }
     let mut combos: Vec<Combo> = vec![Vec::new()];
     for (key, values) in &axes {
         if combos.len().saturating_mul(values.len()) > MAX_CELLS {
@@ -163,15 +189,17 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
         !exclude.iter().any(|ex: &Combo| ex.iter().all(|(k, v)| lookup(c, k).is_some_and(|cv| same(cv, v))))
     });
     let keys: Vec<&str> = axes.iter().map(|(k, _)| k.as_str()).collect();
-    for inc in &include {
+    // Includes merge into the cross product only, never into a combination another include
+    // made; values of the matrix's own keys are never overwritten (GitHub Actions' rules).
+    let product = combos.len();
+    for inc in include.iter().filter(|inc| !inc.is_empty()) {
         let mut matched = false;
-        for combo in combos.iter_mut() {
+        for combo in combos[..product].iter_mut() {
             let agrees = inc
                 .iter()
                 .filter(|(k, _)| keys.contains(&k.as_str()))
                 .all(|(k, v)| lookup(combo, k).is_some_and(|cv| same(cv, v)));
-            let adds_only = inc.iter().any(|(k, _)| !keys.contains(&k.as_str()));
-            if agrees && adds_only {
+            if agrees {
                 for (k, v) in inc.iter().filter(|(k, _)| !keys.contains(&k.as_str())) {
                     combo.retain(|(ck, _)| ck != k);
                     combo.push((k.clone(), v.clone()));
@@ -179,7 +207,11 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
                 matched = true;
             }
         }
-        if !matched {
+        if !matched
+            && !combos
+                .iter()
+                .any(|c| c.len() == inc.len() && inc.iter().all(|(k, v)| lookup(c, k).is_some_and(|cv| same(cv, v))))
+        {
             combos.push(inc.clone());
         }
     }
@@ -270,7 +302,7 @@ mod tests {
 
     #[test]
     fn cross_product_include_exclude() {
-        let text = "workers: 1\nmatrix:\n  backend: [mutex, atomic]\n  workers: [1, 2]\n  exclude:\n    - {backend: atomic, workers: 2}\n  include:\n    - {backend: channel, workers: 4}\n    - {backend: mutex, batch: 3}\n";
+        let text = "workers: 1\nmatrix:\n  backend: [mutex, atomic]\n  workers: [1, 2]\n  exclude:\n    - {backend: atomic, workers: 2}\n  include:\n    - {backend: channel, workers: 4}\n    - {backend: mutex, batch: 3}\n    - {workers: 1}\n    - {}\n";
         assert_eq!(
             names(text),
             [
@@ -279,6 +311,23 @@ mod tests {
                 "backend=atomic workers=1",
                 "backend=channel workers=4"
             ]
+        );
+    }
+
+    #[test]
+    fn includes_follow_github_actions() {
+        // Without axes every include is a cell of its own; a later include never merges into
+        // an earlier one's cell.
+        assert_eq!(
+            names("matrix:\n  include:\n    - {workers: 3}\n    - {backend: atomic}\n"),
+            ["workers=3", "backend=atomic"]
+        );
+        let text = "matrix:\n  fruit: [apple]\n";
+        assert!(expand(&parse(text).unwrap(), "t").is_err(), "unknown keys are refused");
+        let text = "matrix:\n  backend: [mutex, atomic]\n  include:\n    - {batch: 2}\n    - {batch: 3, backend: atomic}\n    - {backend: channel}\n    - {backend: channel, batch: 5}\n";
+        assert_eq!(
+            names(text),
+            ["backend=mutex batch=2", "backend=atomic batch=3", "backend=channel", "backend=channel batch=5"]
         );
     }
 
