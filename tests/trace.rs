@@ -166,3 +166,11 @@ fn the_job_file_can_ask_for_a_trace_and_the_flag_wins() {
     assert!(!std::path::Path::new(&from_job).exists(), "the flag's file replaces the job's");
     assert_eq!(read_trace(&from_flag)["metadata"]["ops"], false, "the flag without --trace-ops wins");
 }
+
+#[test]
+fn a_trace_that_cannot_be_written_keeps_the_json_report() {
+    let out = runner(&["jobs/increment.yaml", "--trace", "/dev/full", "--format", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["final"], 5, "the report is still the one document on stdout");
+    assert!(out.stderr.contains("/dev/full"), "{}", out.stderr);
+}
