@@ -61,15 +61,7 @@ enum Command {
         format: FormatArg,
     },
     /// Show what a job would run, and the value it must end at, without forking.
-    Plan {
-        /// The job file (`-` for standard input).
-        #[arg(value_name = "JOB")]
-        job: String,
-        #[command(flatten)]
-        overrides: OverrideArgs,
-        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-        format: FormatArg,
-    },
+    Plan(JobArgs),
     /// Print the JSON Schema (draft-07) of job files.
     Schema,
     /// Compare two JSON reports of the same sweep (`--export-json` or `--format json`): per cell,
@@ -90,16 +82,9 @@ enum Command {
         #[command(flatten)]
         overrides: OverrideArgs,
     },
-    /// Run the job with runner and its Python equivalent with python3, and compare them.
-    ComparePython {
-        /// The job file; one without a matrix.
-        #[arg(value_name = "JOB")]
-        job: String,
-        #[command(flatten)]
-        overrides: OverrideArgs,
-        #[arg(long, value_enum, default_value_t = FormatArg::Human)]
-        format: FormatArg,
-    },
+    /// Run the job (one without a matrix) with runner and its Python equivalent with python3,
+    /// and compare them.
+    ComparePython(JobArgs),
 }
 
 #[derive(Args, Debug)]
@@ -133,6 +118,18 @@ struct RunArgs {
     /// Draw median ops/s against the swept dimension as an SVG chart in FILE.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<String>,
+}
+
+/// One job file, its overrides and the report's format.
+#[derive(Args, Debug)]
+struct JobArgs {
+    /// The job file (`-` for standard input).
+    #[arg(value_name = "JOB")]
+    job: String,
+    #[command(flatten)]
+    overrides: OverrideArgs,
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    format: FormatArg,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -206,11 +203,13 @@ pub fn main() -> i32 {
         Some(Command::Run(run)) => run_jobs(run),
         None => run_jobs(cli.run),
         Some(Command::Validate { files, format }) => validate(&files, format.into()),
-        Some(Command::Plan { job, overrides, format }) => plan_job(&job, overrides.into(), format.into()),
+        Some(Command::Plan(JobArgs { job, overrides, format })) => plan_job(&job, overrides.into(), format.into()),
         Some(Command::Schema) => schema(),
         Some(Command::Compare { old, new, format }) => report::compare::run(&old, &new, format.into()),
         Some(Command::ExportPython { job, overrides }) => export_python(&job, overrides),
-        Some(Command::ComparePython { job, overrides, format }) => compare_python(&job, overrides, format.into()),
+        Some(Command::ComparePython(JobArgs { job, overrides, format })) => {
+            compare_python(&job, overrides, format.into())
+        }
     };
     match result {
         Ok(code) => code,
