@@ -127,15 +127,31 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
             }
         }
     }
+    // Outliers in several cells: one line, the cells by name.
+    let noisy: Vec<String> = cells
+        .iter()
+        .filter(|c| c.summary.as_ref().is_some_and(|s| s.outliers > 0))
+        .map(|c| format!("{} ({})", c.job.cell, c.summary.as_ref().map_or(0, |s| s.outliers)))
+        .collect();
+    if cells.len() > 1 && !noisy.is_empty() {
+        let _ = writeln!(
+            s,
+            "  warning: the machine was noisy: {} of {} cells had outlier runs (modified z-score above {}; more repeats or iterations help): {}",
+            noisy.len(),
+            cells.len(),
+            summary::OUTLIER_Z,
+            noisy.join(", ")
+        );
+    }
     for c in cells {
         let label = if c.job.cell.is_empty() { "the job".to_string() } else { c.job.cell.clone() };
         if let Some(e) = &c.error {
             let _ = writeln!(s, "  error: {label}: {e}");
         }
-        if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0) {
+        if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0 && cells.len() == 1) {
             let _ = writeln!(
                 s,
-                "  warning: {label}: {} of {} runs are outliers (modified z-score above {}): the machine was noisy",
+                "  warning: {} of {} runs are outliers (modified z-score above {}): the machine was noisy",
                 sum.outliers,
                 sum.runs,
                 summary::OUTLIER_Z
