@@ -56,6 +56,23 @@ pub fn execute(
         messages.div_ceil(crate::watch::TRACE_OPS_TOTAL).max(1)
     });
     let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;
+    // The waker is forked first, before the barrier and the lifeline exist, so that it holds
+    // neither (the lifeline's end of file must come when the last worker ends).
+    let parent = getpid();
+    let waker = match backend.waker() {
+        Some(body) => {
+            fork::ensure_single_threaded().map_err(Error::Setup)?;
+            let spawned = fork::spawn(|| {
+                interrupts.in_child();
+                if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || nix::unistd::getppid() != parent {
+                    return worker::EXIT_ORPHAN;
+                }
+                body()
+            });
+            Waker(Some(spawned.map_err(|e| Error::Setup(format!("cannot fork the channel's waker: {e}")))?))
+        }
+        None => Waker(None),
+    };
     let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
     let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
     let per_ns = if plan.work.is_none() { 0.0 } else { sync::pace::calibrate() };
@@ -66,7 +83,6 @@ pub fn execute(
     // Workers never touch `tracing` after the fork: the span below lives on in their copy of
     // memory, unused, until they `_exit`.
     let forking = tracing::info_span!("fork").entered();
-    let parent = getpid();
     fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
     let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
@@ -134,6 +150,7 @@ pub fn execute(
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
+    drop(waker);
     let workers_of = reaper.into_inner();
     let owner_end = now_ns();
     let interrupted = interrupts.caught();
@@ -206,6 +223,18 @@ fn pinned_cpus(plan: &Plan) -> Result<Option<Vec<usize>>, String> {
                 return Err(format!("pin: CPU {bad} is not available to runner (it may use: {list})"));
             }
             Ok(Some(cpus.clone()))
+        }
+    }
+}
+
+/// The channel owner's waker process, killed and reaped when dropped (on every path out).
+struct Waker(Option<Pid>);
+
+impl Drop for Waker {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
         }
     }
 }

@@ -5,9 +5,13 @@
 //! Owns: the wire format and both ends of the loop. A message is an 8-byte header
 //! `[worker u32 LE][operation code u8][type code u8][0u8; 2]` followed by one 8-byte
 //! little-endian operand per operation (the value's bits): `batch` operations per message, the
-//! last batch possibly shorter. The owner checks every message before applying it; the parent
-//! drops its copy of the sender after forking, so the receive loop ends when the last worker
-//! has finished (or died).
+//! last batch possibly shorter. The owner checks every message before applying it.
+//!
+//! The owner blocks in ipc-channel's receive (it has no timeout for raw bytes), so a small
+//! waker process, forked first, sends it a tick every [`TICK_EVERY_MS`]: at each tick the owner
+//! looks at signals, the deadline and progress, and once every worker has ended it drains what
+//! they sent and stops. (The parent drops its own copy of the sender after forking; the
+//! waker's copy dies with the waker.)
 
 use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
@@ -23,6 +27,10 @@ use crate::watch::probe::Probe;
 
 const HEADER: usize = 8;
 const RECORD: usize = 8;
+/// The worker index of a waker's tick (no worker has it: at most 1024 workers).
+const TICK: u32 = u32::MAX;
+/// How often the waker ticks.
+pub const TICK_EVERY_MS: u64 = 50;
 
 pub struct Channel {
     op: Operation,
@@ -34,6 +42,8 @@ pub struct Channel {
     value: Value,
     /// For the trace: record one application in this many messages.
     applied_every: Option<u64>,
+    /// Operations the workers send in all: once they are applied the owner is done.
+    total: u64,
 }
 
 fn type_code(ty: ValueType) -> u8 {
@@ -54,6 +64,7 @@ impl Channel {
             receiver: Some(receiver),
             value: plan.initial,
             applied_every,
+            total: plan.total_ops(),
         })
     }
 
@@ -124,6 +135,19 @@ impl Backend for Channel {
         Ok(WorkerTally { ops: sent, retries: 0, recoveries: 0 })
     }
 
+    fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
+        let sender = self.sender.as_ref()?;
+        Some(Box::new(move || {
+            let mut tick = [0u8; HEADER];
+            tick[..4].copy_from_slice(&TICK.to_le_bytes());
+            // Ends when the owner is gone (the send fails) or runner kills it.
+            while sender.send(&tick).is_ok() {
+                std::thread::sleep(std::time::Duration::from_millis(TICK_EVERY_MS));
+            }
+            0
+        }))
+    }
+
     fn after_fork(&mut self) {
         // Only workers send: with the parent's copy gone, the receive loop ends when the last
         // worker's copy closes.
@@ -147,6 +171,7 @@ impl Backend for Channel {
         let applied_every = self.applied_every.unwrap_or(u64::MAX);
         let value = self.value;
         let kind = self.op.kind;
+        let mut applied = 0u64;
         let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
             let mut x: T = x0;
             loop {
@@ -163,6 +188,30 @@ impl Backend for Channel {
                     Err(IpcError::Disconnected) => break,
                     Err(e) => return Err(format!("cannot receive from the workers: {e:?}")),
                 };
+                // The waker's tick: nothing to apply; a moment to look around. Once every worker
+                // has ended, what they sent is all in the socket: drain it, and stop.
+                if msg.len() == HEADER && msg[..4] == TICK.to_le_bytes() {
+                    if !tick() {
+                        break;
+                    }
+                    if alive() {
+                        continue;
+                    }
+                    while let Ok(msg) = receiver.try_recv() {
+                        if msg.len() == HEADER && msg[..4] == TICK.to_le_bytes() {
+                            continue;
+                        }
+                        let (worker, operands) = self.check(&msg, workers)?;
+                        for record in operands.chunks_exact(RECORD) {
+                            let bits = u64::from_le_bytes(record.try_into().expect("chunks_exact gives 8 bytes"));
+                            x = x.apply::<K>(T::from_bits(bits));
+                        }
+                        served.applied[worker] += (operands.len() / RECORD) as u64;
+                        served.messages += 1;
+                        served.bytes += msg.len() as u64;
+                    }
+                    break;
+                }
                 let (worker, operands) = self.check(&msg, workers)?;
                 for record in operands.chunks_exact(RECORD) {
                     let bits = u64::from_le_bytes(record.try_into().expect("chunks_exact gives 8 bytes"));
@@ -177,6 +226,10 @@ impl Backend for Channel {
                 }
                 served.messages += 1;
                 served.bytes += msg.len() as u64;
+                applied += (operands.len() / RECORD) as u64;
+                if applied == self.total {
+                    break;
+                }
             }
             x.to_value()
         }));

@@ -109,6 +109,12 @@ pub trait Backend {
     /// In a worker: carries out its order, timing one chunk in `probe.stride`.
     fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String>;
 
+    /// The body of a waker process for owners that block (channel): forked before the workers,
+    /// it wakes the owner now and then. `None` for backends without an owner.
+    fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
+        None
+    }
+
     /// In the parent, right after the last fork: drop what only workers may hold.
     fn after_fork(&mut self) {}
 
