@@ -149,6 +149,21 @@ struct OverrideArgs {
     /// Replace the job's uncounted runs before them (`warmup`).
     #[arg(long, value_name = "K")]
     warmup: Option<u64>,
+    /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, or seconds).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    timeout: Option<u64>,
+    /// Between SIGTERM and SIGKILL when the deadline passes (default 2s).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    grace: Option<u64>,
+}
+
+/// `--timeout 30s`: a duration in nanoseconds (a bare number is seconds).
+fn duration_arg(text: &str) -> Result<u64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok((s * 1e9) as u64),
+        Ok(_) => Err("must be more than 0".to_string()),
+        Err(_) => spec::parse_timeout(text),
+    }
 }
 
 fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
@@ -179,6 +194,8 @@ impl From<OverrideArgs> for Overrides {
             backend: o.backend,
             repeat: o.repeat,
             warmup: o.warmup,
+            timeout_ns: o.timeout,
+            grace_ns: o.grace,
         }
     }
 }
@@ -582,6 +599,9 @@ fn override_words(o: &OverrideArgs) -> Vec<String> {
     }
     if let Some(b) = o.backend {
         words.extend(["--backend".to_string(), b.name().to_string()]);
+    }
+    if let Some(t) = o.timeout {
+        words.extend(["--timeout".to_string(), format!("{}ms", t / 1_000_000)]);
     }
     words
 }

@@ -67,6 +67,11 @@ pub struct Outcome {
     pub events: Vec<(i32, Vec<Event>)>,
     /// The signal that stopped the run before its end (`SIGINT`, `SIGTERM`): a partial run.
     pub interrupted: Option<String>,
+    /// The deadline (in seconds) that stopped the run before its end: a partial run.
+    pub deadline: Option<f64>,
+    /// Operations each worker may have done beyond its published count when it was stopped
+    /// (it publishes once per chunk of this many).
+    pub stride: u64,
 }
 
 /// Latency of a timed sample of operations, merged across workers.
@@ -106,6 +111,29 @@ impl Outcome {
     pub fn failed_workers(&self) -> impl Iterator<Item = &WorkerOutcome> {
         self.workers.iter().filter(|w| !w.exit.success())
     }
+
+    /// Stopped before every operation ran: interrupted, past its deadline.
+    pub fn partial(&self) -> bool {
+        self.interrupted.is_some() || self.deadline.is_some()
+    }
+
+    /// The fewest and most operations that can have been applied: exact for channel (the
+    /// owner counts), otherwise the workers' published counts plus what a worker stopped
+    /// mid-chunk may have done since its last count.
+    pub fn applied_range(&self, plan: &Plan) -> (u64, u64) {
+        if let Some(served) = &self.served {
+            let n = served.applied.iter().sum();
+            return (n, n);
+        }
+        let lo: u64 = self.workers.iter().map(|w| w.ops).sum();
+        let slack: u64 = self
+            .workers
+            .iter()
+            .filter(|w| !w.exit.success())
+            .map(|w| self.stride.min(plan.iterations.saturating_sub(w.ops)))
+            .sum();
+        (lo, lo + slack)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,19 +162,60 @@ pub struct Judgement {
     /// How many updates did not survive; `None` when that cannot be counted, with the reason.
     pub lost_updates: Option<u64>,
     pub lost_updates_reason: Option<String>,
+    /// A run that did not apply every operation (a worker failed, a signal, the deadline): the
+    /// operations applied (`min..=max`), and what the value was checked against.
+    pub applied: Option<(u64, u64)>,
+    pub partial_check: Option<String>,
+}
+
+/// Judges a run: a complete one against the planner's value; one that stopped early (a failed
+/// worker, a signal, the deadline) against the value its applied operations give.
+pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
+    let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
+    if complete || plan.operands.is_some() || !plan.backend.synchronised() {
+        return judge(plan, outcome.final_value);
+    }
+    let (lo, hi) = outcome.applied_range(plan);
+    let found = depth(&plan.operation, plan.initial, outcome.final_value, lo, hi);
+    let range = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
+    let (verdict, check) = match found {
+        Depth::Exactly(k) => (Verdict::Correct, format!("the value of {k} applied operations (of {range} possible)")),
+        Depth::Several => (Verdict::Correct, format!("the value of some number of applied operations in {range}")),
+        Depth::Unreachable => (Verdict::Wrong, format!("no number of applied operations in {range} gives this value")),
+        Depth::Unknown => (Verdict::Wrong, format!("the search over {range} applied operations was too long")),
+    };
+    Judgement {
+        verdict,
+        lost_updates: (verdict == Verdict::Correct).then_some(0),
+        lost_updates_reason: None,
+        applied: Some((lo, hi)),
+        partial_check: Some(check),
+    }
 }
 
 /// Compares the final value with the planner's and, when they differ, asks how many updates
 /// would explain it.
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
     if plan.check.accepts(final_value, plan.expected) {
-        return Judgement { verdict: Verdict::Correct, lost_updates: Some(0), lost_updates_reason: None };
+        return Judgement {
+            verdict: Verdict::Correct,
+            lost_updates: Some(0),
+            lost_updates_reason: None,
+            applied: None,
+            partial_check: None,
+        };
     }
     if plan.operands.is_some() {
         // Different operands per worker: which updates were lost cannot be told from the value.
         let verdict = if plan.backend.synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
         let reason = format!("the final value fails the check ({})", plan.check.describe());
-        return Judgement { verdict, lost_updates: None, lost_updates_reason: Some(reason) };
+        return Judgement {
+            verdict,
+            lost_updates: None,
+            lost_updates_reason: Some(reason),
+            applied: None,
+            partial_check: None,
+        };
     }
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
@@ -163,7 +232,7 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
         Depth::Unreachable => (None, Some(format!("no number of updates between {kmin} and {high} gives this value"))),
         Depth::Unknown => (None, Some("the search for the number of surviving updates was too long".to_string())),
     };
-    Judgement { verdict, lost_updates: lost, lost_updates_reason: reason }
+    Judgement { verdict, lost_updates: lost, lost_updates_reason: reason, applied: None, partial_check: None }
 }
 
 /// The exit code of a run, highest first: a failed worker, then a wrong value.
@@ -173,7 +242,7 @@ pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
         Some(_) => return exit::SIGTERM,
         None => {}
     }
-    if outcome.failed_workers().next().is_some() {
+    if outcome.deadline.is_some() || outcome.failed_workers().next().is_some() {
         exit::FAILED
     } else if judgement.verdict == Verdict::Wrong {
         exit::WRONG

@@ -28,6 +28,9 @@ pub struct Overrides {
     pub backend: Option<BackendKind>,
     pub repeat: Option<u64>,
     pub warmup: Option<u64>,
+    /// `--timeout` and `--grace`, in nanoseconds.
+    pub timeout_ns: Option<u64>,
+    pub grace_ns: Option<u64>,
 }
 
 /// A checked job, ready to execute.
@@ -59,6 +62,8 @@ pub struct Plan {
     pub expected: Value,
     /// How the final value is checked against `expected`.
     pub check: Check,
+    /// When runner stops the workers, and how.
+    pub deadline: Deadline,
     /// Whether another order of the operations could give another result (the schedule may
     /// still fix the order).
     pub order_matters: bool,
@@ -68,6 +73,29 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// The trace the job file asks for (the command line may replace it).
     pub trace: Option<TracePlan>,
+}
+
+/// How long a run may take from the barrier's release, and the grace between SIGTERM and
+/// SIGKILL when it takes longer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadline {
+    pub timeout_ns: u64,
+    /// Whether the job or the command line set it (else the default, scaled with the work).
+    pub stated: bool,
+    pub grace_ns: u64,
+}
+
+/// The grace between SIGTERM and SIGKILL, unless `--grace` says otherwise.
+pub const DEFAULT_GRACE_NS: u64 = 2_000_000_000;
+
+impl Deadline {
+    /// The default: 30 s, plus 10 µs per operation, plus twice the busy work. Generous (the
+    /// slowest backend does an operation in about 2 µs here), so that only a run that is stuck
+    /// meets it, and finite, so that nothing waits for ever.
+    pub fn default_for(total_ops: u64, work: Work) -> u64 {
+        let per_op = 10_000u64.saturating_add(work.inside_ns.saturating_add(work.outside_ns).saturating_mul(2));
+        30_000_000_000u64.saturating_add(total_ops.saturating_mul(per_op))
+    }
 }
 
 /// Busy work in nanoseconds: inside the critical section and between operations.
@@ -172,6 +200,9 @@ impl Plan {
         }
         if self.warmup != 0 {
             job["warmup"] = self.warmup.into();
+        }
+        if self.deadline.stated {
+            job["timeout"] = format!("{}ms", self.deadline.timeout_ns / 1_000_000).into();
         }
         if let Some(d) = &self.description {
             job["description"] = d.clone().into();
@@ -364,6 +395,10 @@ impl Planner<'_> {
             let pos = spec.batch.as_ref().map_or(spec.pos, |b| b.pos);
             self.error(pos, "batch", "schedule round-robin takes one operation per worker in turn: batch must be 1");
         }
+        let timeout = overrides.timeout_ns.or(spec.timeout.as_ref().map(|t| t.value));
+        if let Some(0) = timeout {
+            self.flag_error("timeout", "a timeout must be longer than 0".to_string());
+        }
         let repeat = match (&spec.repeat, overrides.repeat) {
             (None, None) => Some(1),
             (written, flag) => self.count(written, flag, "repeat", 1, MAX_REPEAT),
@@ -448,6 +483,11 @@ impl Planner<'_> {
             repeat: repeat as u32,
             warmup: warmup as u32,
             expected,
+            deadline: Deadline {
+                timeout_ns: timeout.unwrap_or_else(|| Deadline::default_for(total, work)),
+                stated: timeout.is_some(),
+                grace_ns: overrides.grace_ns.unwrap_or(DEFAULT_GRACE_NS),
+            },
             order_matters: crate::expect::order_matters(kind, initial, &list),
             check,
             expect,

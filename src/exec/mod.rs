@@ -119,8 +119,14 @@ pub fn execute(
     // Progress now and then; false once the run is interrupted.
     let ordered = plan.schedule != crate::spec::Schedule::Concurrent;
     let reaper = std::cell::RefCell::new(workers_of);
+    let deadline = release.saturating_add(plan.deadline.timeout_ns);
+    let expired = std::cell::Cell::new(false);
     let mut tick = || {
         let now = now_ns();
+        if now >= deadline {
+            expired.set(true);
+            return false;
+        }
         if now - last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
             last_tick = now;
             progress(done());
@@ -139,7 +145,9 @@ pub fn execute(
                     lifeline::Wake::Ended => break,
                     lifeline::Wake::Interrupted if interrupts.caught().is_some() => break,
                     _ => {
-                        tick();
+                        if !tick() {
+                            break;
+                        }
                     }
                 }
             }
@@ -154,16 +162,22 @@ pub fn execute(
     let workers_of = reaper.into_inner();
     let owner_end = now_ns();
     let interrupted = interrupts.caught();
+    let mut workers_of = workers_of;
     if let Some(signal) = interrupted {
         tracing::warn!(signal = signal.as_str(), "interrupted: stopping the workers");
         workers_of.kill_all();
+    } else if expired.get() {
+        tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
+        workers_of.terminate(plan.deadline.grace_ns);
     }
     let (pids, exits) = workers_of.wait_all();
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
 
     let final_value = backend.final_value(&shared);
-    let mut last_end = if served.is_some() { owner_end } else { release };
+    // A stopped run ends when runner stopped it (its killed workers wrote no end).
+    let stopped = interrupted.is_some() || expired.get();
+    let mut last_end = if served.is_some() || stopped { owner_end } else { release };
     let outcomes = pids
         .iter()
         .zip(exits)
@@ -204,6 +218,8 @@ pub fn execute(
         },
         events,
         interrupted: interrupted.map(|s| s.as_str().to_string()),
+        deadline: (expired.get() && interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
+        stride,
     })
 }
 
@@ -281,6 +297,21 @@ impl Reaper {
             })
             .collect();
         (self.pids, exits)
+    }
+
+    /// SIGTERM to every worker still running, then SIGKILL to those still running after
+    /// `grace_ns`.
+    fn terminate(&mut self, grace_ns: u64) {
+        for (pid, exit) in self.pids.iter().zip(&self.exits) {
+            if exit.is_none() {
+                let _ = kill(*pid, Signal::SIGTERM);
+            }
+        }
+        let until = now_ns().saturating_add(grace_ns);
+        while self.any_alive() && now_ns() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self.kill_all();
     }
 
     /// Kills every worker still running.

@@ -69,11 +69,20 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(note) = plan.order_note() {
         let _ = writeln!(s, "  order     {note}");
     }
-    if let Some(signal) = &outcome.interrupted {
-        let _ = writeln!(
-            s,
-            "  partial   interrupted by {signal}: the workers were stopped (the verdict compares with the whole job's value)"
-        );
+    let stopped = match (&outcome.interrupted, outcome.deadline) {
+        (Some(signal), _) => Some(format!("interrupted by {signal}: the workers were stopped")),
+        (None, Some(secs)) => Some(format!(
+            "the deadline of {} passed: the workers got SIGTERM, then SIGKILL after {}",
+            seconds(secs),
+            seconds(plan.deadline.grace_ns as f64 / 1e9)
+        )),
+        _ => None,
+    };
+    if let Some(why) = stopped {
+        let _ = writeln!(s, "  partial   {why}");
+    }
+    if let Some(check) = &judgement.partial_check {
+        let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }
     let _ = writeln!(
         s,

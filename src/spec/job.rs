@@ -112,6 +112,12 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Pin")]
     pub pin: Option<At<Pin>>,
+    /// How long a run may take from the start barrier (`30s`, `500ms`, `2m`, or a number of
+    /// seconds); then the workers get SIGTERM, and SIGKILL after a grace. Default: 30 s plus
+    /// 10 µs per operation plus twice the busy work.
+    #[serde(default)]
+    #[schemars(with = "Timeout")]
+    pub timeout: Option<At<u64>>,
     /// Runs of the job (or of every matrix cell) that count (1..=1000, default 1).
     #[serde(default)]
     #[schemars(with = "u32", range(min = 1, max = 1000))]
@@ -254,6 +260,24 @@ impl JsonSchema for Duration {
     }
 }
 
+/// A timeout: seconds, or a duration with a unit (nanoseconds once read).
+struct Timeout;
+
+impl JsonSchema for Timeout {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timeout".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Seconds (a positive number), or a duration with a unit: ms, s or m (`500ms`, `30s`, `2m`).",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(ms|s|m)$" }
+            ]
+        })
+    }
+}
+
 /// Which CPUs the workers run on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -303,7 +327,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 17] = [
+pub const JOB_FIELDS: [&str; 18] = [
     "name",
     "description",
     "workers",
@@ -317,6 +341,7 @@ pub const JOB_FIELDS: [&str; 17] = [
     "schedule",
     "work",
     "pin",
+    "timeout",
     "repeat",
     "warmup",
     "matrix",

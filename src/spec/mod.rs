@@ -18,7 +18,7 @@ pub use job::{
     WorkSpec, schema,
 };
 pub use matrix::Cell;
-pub use read::parse_duration;
+pub use read::{parse_duration, parse_timeout};
 pub use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};

@@ -102,6 +102,7 @@ impl Reader<'_> {
                 "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),
                 "work" => spec.work = self.work(node),
                 "pin" => spec.pin = self.pin(node),
+                "timeout" => spec.timeout = self.timeout(node),
                 "repeat" => spec.repeat = self.integer(node, name),
                 "warmup" => spec.warmup = self.integer(node, name),
                 // Expanded before the job is read (see `matrix.rs`).
@@ -216,6 +217,30 @@ impl Reader<'_> {
         }
     }
 
+    /// Seconds, or a duration with a unit of ms, s or m; more than zero, at most a week.
+    fn timeout(&mut self, node: &Node) -> Option<At<u64>> {
+        let ns = match &node.kind {
+            Kind::Int(Some(s)) if *s > 0 => Ok((*s as f64 * 1e9) as u64),
+            Kind::Float(s) if s.is_finite() && *s > 0.0 => Ok((s * 1e9) as u64),
+            Kind::Str(s) => parse_timeout(s),
+            _ => Err(format!(
+                "expected seconds (a positive number) or a duration such as 30s, 500ms, 2m; found {}",
+                node.describe()
+            )),
+        };
+        match ns {
+            Ok(ns) if ns > 0 && ns <= 7 * 24 * 3600 * 1_000_000_000 => Some(At { value: ns, pos: node.pos }),
+            Ok(_) => {
+                self.error(node.pos, "timeout", "must be more than 0 and at most a week (168h)");
+                None
+            }
+            Err(message) => {
+                self.error(node.pos, "timeout", message);
+                None
+            }
+        }
+    }
+
     fn pin(&mut self, node: &Node) -> Option<At<Pin>> {
         match &node.kind {
             Kind::Bool(b) => Some(At { value: Pin::All(*b), pos: node.pos }),
@@ -304,6 +329,18 @@ impl Reader<'_> {
         self.error(node.pos, field, format!("unknown {field} \"{word}\"{hint}; expected one of: {expected}"));
         None
     }
+}
+
+/// A timeout: `500ms`, `30s`, `2m` (or a duration with a smaller unit) in nanoseconds.
+pub fn parse_timeout(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if let Some(minutes) = t.strip_suffix('m').filter(|m| !m.ends_with(['n', 'u', 'µ'])) {
+        return match minutes.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() && n > 0.0 => Ok((n * 60e9) as u64),
+            _ => Err(format!("{text:?} is not a duration (a number, then ms, s or m)")),
+        };
+    }
+    parse_duration(t)
 }
 
 /// `200ns`, `1us`, `1µs`, `1.5ms`, `2s` in nanoseconds (rounded to the nearest).

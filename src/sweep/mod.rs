@@ -181,7 +181,7 @@ pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interr
     progress.finish();
     let outcome = executed?;
     let verifying = tracing::info_span!("verify").entered();
-    let judgement = outcome::judge(plan, outcome.final_value);
+    let judgement = outcome::judge_run(plan, &outcome);
     drop(verifying);
     for w in outcome.failed_workers() {
         eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
