@@ -468,6 +468,21 @@ fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option
         };
         let mut cell = cells.into_iter().next().expect("one cell");
         if let Some(error) = &cell.error {
+            if cell.outcome_as_expected() == Some(true) {
+                // The declared fault (a fork failure) happened and was handled: a pass.
+                eprintln!("runner: {error}");
+                eprintln!("runner: outcome fork_failed, as the job expects");
+                let doc = (format == Format::Json).then(|| {
+                    let mut doc = report::failed_doc(error);
+                    doc["expect_outcome"] = "fork_failed".into();
+                    doc["outcome_as_expected"] = true.into();
+                    doc
+                });
+                if format == Format::Human {
+                    report::emit(&format!("{} ({label}): fork_failed, as expected\n", cell.job.plan.name))?;
+                }
+                return Ok((exit::OK, doc));
+            }
             return fail(Error::Setup(error.clone()), format, in_catalog);
         }
         let reporting = tracing::info_span!("report").entered();

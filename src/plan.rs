@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
-use crate::spec::{At, JobSpec, Literal, Operand, Pin, Schedule};
+use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Pin, Schedule};
 use crate::sync::BackendKind;
 use crate::value::{Operation, Value, ValueType};
 
@@ -64,6 +64,12 @@ pub struct Plan {
     pub check: Check,
     /// When runner stops the workers, and how.
     pub deadline: Deadline,
+    /// Injected faults, at most one per worker.
+    pub faults: Vec<Fault>,
+    /// Make this fork (1-based) fail.
+    pub fork_fail_at: Option<u32>,
+    /// The outcome the job means to show (faults handled as designed are then no failure).
+    pub expect_outcome: Option<ExpectOutcome>,
     /// Whether another order of the operations could give another result (the schedule may
     /// still fix the order).
     pub order_matters: bool,
@@ -73,6 +79,33 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// The trace the job file asks for (the command line may replace it).
     pub trace: Option<TracePlan>,
+}
+
+/// One injected fault: worker `worker`, after `at` completed operations, does `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub worker: u32,
+    pub at: u64,
+    pub action: FaultAction,
+    /// mutex: while holding the lock, between its update and the unlock.
+    pub inside_lock: bool,
+    /// exit: the exit code.
+    pub code: i32,
+    /// stall: for how long.
+    pub stall_ns: u64,
+}
+
+impl Fault {
+    pub fn describe(&self) -> String {
+        let what = match self.action {
+            FaultAction::Kill => "kills itself (SIGKILL)".to_string(),
+            FaultAction::Panic => "panics".to_string(),
+            FaultAction::Exit => format!("exits with code {}", self.code),
+            FaultAction::Stall => format!("stalls for {} ms", self.stall_ns / 1_000_000),
+        };
+        let inside = if self.inside_lock { " while holding the lock, mid-update" } else { "" };
+        format!("worker {} {what} after {} operations{inside}", self.worker, self.at)
+    }
 }
 
 /// How long a run may take from the barrier's release, and the grace between SIGTERM and
@@ -200,6 +233,15 @@ impl Plan {
         }
         if self.warmup != 0 {
             job["warmup"] = self.warmup.into();
+        }
+        if !self.faults.is_empty() {
+            job["faults"] = self.faults.iter().map(|f| f.describe()).collect::<Vec<_>>().into();
+        }
+        if let Some(k) = self.fork_fail_at {
+            job["fork_fail_at"] = k.into();
+        }
+        if let Some(o) = self.expect_outcome {
+            job["expect_outcome"] = o.name().into();
         }
         if self.deadline.stated {
             job["timeout"] = format!("{}ms", self.deadline.timeout_ns / 1_000_000).into();
@@ -399,6 +441,9 @@ impl Planner<'_> {
         if let Some(0) = timeout {
             self.flag_error("timeout", "a timeout must be longer than 0".to_string());
         }
+        let faults = self.faults(spec, workers, iterations, backend);
+        let fork_fail_at =
+            self.count(&spec.fork_fail_at, None, "fork_fail_at", 1, workers.unwrap_or(MAX_WORKERS)).map(|k| k as u32);
         let repeat = match (&spec.repeat, overrides.repeat) {
             (None, None) => Some(1),
             (written, flag) => self.count(written, flag, "repeat", 1, MAX_REPEAT),
@@ -489,6 +534,9 @@ impl Planner<'_> {
                 grace_ns: overrides.grace_ns.unwrap_or(DEFAULT_GRACE_NS),
             },
             order_matters: crate::expect::order_matters(kind, initial, &list),
+            faults,
+            fork_fail_at,
+            expect_outcome: spec.expect_outcome.as_ref().map(|o| o.value),
             check,
             expect,
             notices,
@@ -497,6 +545,73 @@ impl Planner<'_> {
                 Some(TracePlan { file, ops: t.value.ops.as_ref().is_some_and(|o| o.value) })
             }),
         })
+    }
+
+    /// The job's faults, checked against its workers, iterations and backend.
+    fn faults(
+        &mut self,
+        spec: &JobSpec,
+        workers: Option<u64>,
+        iterations: Option<u64>,
+        backend: Option<BackendKind>,
+    ) -> Vec<Fault> {
+        let Some(list) = &spec.faults else { return Vec::new() };
+        let mut faults: Vec<Fault> = Vec::new();
+        for entry in &list.value {
+            let f = &entry.value;
+            let worker = self.count(&f.worker, None, "faults.worker", 0, workers.map_or(MAX_WORKERS, |w| w - 1));
+            let at = self.count(&f.at, None, "faults.at", 0, iterations.unwrap_or(u64::MAX));
+            let Some(action) = f.action.as_ref().map(|a| a.value) else { continue };
+            let inside_lock = f.inside_lock.as_ref().is_some_and(|b| b.value);
+            if let Some(b) = &f.inside_lock
+                && b.value
+                && backend.is_some_and(|k| k != BackendKind::Mutex)
+            {
+                self.error(b.pos, "faults.inside_lock", "only the mutex backend has a lock to act inside");
+            }
+            if let (Some(b), Some(at), Some(m)) = (&f.inside_lock, at, iterations)
+                && b.value
+                && at >= m
+            {
+                self.error(
+                    b.pos,
+                    "faults.at",
+                    format!("inside the lock means during an operation: at must be below iterations ({m})"),
+                );
+            }
+            if f.code.is_some() && action != FaultAction::Exit {
+                self.error(
+                    f.code.as_ref().map_or(entry.pos, |c| c.pos),
+                    "faults.code",
+                    "code is the exit code of action exit",
+                );
+            }
+            if f.stall.is_some() && action != FaultAction::Stall {
+                self.error(
+                    f.stall.as_ref().map_or(entry.pos, |c| c.pos),
+                    "faults.for",
+                    "for is the length of action stall",
+                );
+            }
+            let code = match &f.code {
+                Some(_) => self.count(&f.code, None, "faults.code", 1, 255).unwrap_or(1) as i32,
+                None => 1,
+            };
+            let (Some(worker), Some(at)) = (worker, at) else { continue };
+            if faults.iter().any(|g| g.worker as u64 == worker) {
+                self.error(entry.pos, "faults.worker", format!("worker {worker} already has a fault: one per worker"));
+                continue;
+            }
+            faults.push(Fault {
+                worker: worker as u32,
+                at,
+                action,
+                inside_lock,
+                code,
+                stall_ns: f.stall.as_ref().map_or(1_000_000_000, |d| d.value),
+            });
+        }
+        faults
     }
 
     /// Reads a literal as a value of type `ty`; never truncates or coerces silently.

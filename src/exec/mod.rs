@@ -86,11 +86,27 @@ pub fn execute(
     fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
     let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
+        // `fork_fail_at`: this fork fails as the system would refuse it (RLIMIT_NPROC does not
+        // bind root, so tests could not make it fail otherwise).
+        if plan.fork_fail_at == Some(index + 1) {
+            workers_of.stop();
+            return Err(Error::Setup(format!(
+                "cannot fork worker {index} of {workers}: EAGAIN (injected by fork_fail_at: {}); the {index} workers already forked were stopped and reaped",
+                index + 1
+            )));
+        }
         let spawned = fork::spawn(|| {
             interrupts.in_child();
-            let order = sync::Order { index, iterations: plan.iterations, operand: plan.operand_of(index), pacing };
+            let order = sync::Order {
+                index,
+                iterations: plan.iterations,
+                done_before: 0,
+                operand: plan.operand_of(index),
+                pacing,
+            };
             let cpu = cpus.as_ref().map(|c| c[index as usize % c.len()]);
-            let cx = worker::Context { order, cpu, stride, trace_ops, parent, shared: &shared };
+            let fault = plan.faults.iter().find(|f| f.worker == index).copied();
+            let cx = worker::Context { order, cpu, fault, stride, trace_ops, parent, shared: &shared };
             worker::main(cx, &mut *backend, &mut barrier)
         });
         match spawned {
@@ -219,6 +235,10 @@ pub fn execute(
         events,
         interrupted: interrupted.map(|s| s.as_str().to_string()),
         deadline: (expired.get() && interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
+        recovery: match shared.recovery().load(Ordering::Relaxed) {
+            0 => None,
+            r => Some(((r >> 32) as i64 - 1, (r & 0xffff_ffff) as i64 - 1)),
+        },
         stride,
     })
 }

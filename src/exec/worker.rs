@@ -8,9 +8,10 @@ use nix::unistd::{Pid, getppid};
 
 use super::barrier::Barrier;
 use super::now_ns;
-use crate::spec::Schedule;
+use crate::plan::Fault;
+use crate::spec::{FaultAction, Schedule};
 use crate::sync::shm::Shared;
-use crate::sync::{Backend, Order, pace};
+use crate::sync::{Backend, Order, WorkerTally, pace};
 use crate::watch::probe::Probe;
 use crate::watch::ring::Kind;
 
@@ -21,6 +22,8 @@ pub const EXIT_ORPHAN: i32 = 71;
 
 pub struct Context<'a> {
     pub order: Order,
+    /// The fault this worker injects, if the job declares one.
+    pub fault: Option<Fault>,
     /// The CPU to run on, when the job pins its workers.
     pub cpu: Option<usize>,
     /// Operations (channel: messages) from one timed sample to the next.
@@ -63,7 +66,10 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
     let start = now_ns();
     probe.event(arrived, start - arrived, Kind::Barrier);
     slot.start_ns.store(start, Ordering::Relaxed);
-    let result = backend.work(&cx.order, cx.shared, &mut probe);
+    let result = match cx.fault {
+        None => backend.work(&cx.order, cx.shared, &mut probe),
+        Some(fault) => with_fault(&cx, fault, backend, &mut probe),
+    };
     let end = now_ns();
     if sequential {
         cx.shared.turn().store(index as u64 + 1, Ordering::Release);
@@ -83,4 +89,47 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
             EXIT_ERROR
         }
     }
+}
+
+/// The worker's order in two parts with the fault between them: `fault.at` operations, the
+/// fault (inside the lock: during the next operation), then the rest if the worker still lives.
+fn with_fault(
+    cx: &Context<'_>,
+    fault: Fault,
+    backend: &dyn Backend,
+    probe: &mut Probe<'_>,
+) -> Result<WorkerTally, String> {
+    let slot = cx.shared.slot(cx.order.index as usize);
+    let before = Order { iterations: fault.at, ..cx.order };
+    let mut tally = if fault.at > 0 { backend.work(&before, cx.shared, probe)? } else { WorkerTally::default() };
+    // The exact count before the fault, whatever the chunking.
+    slot.ops.store(fault.at, Ordering::Relaxed);
+    let mut act = || match fault.action {
+        FaultAction::Kill => {
+            let _ = nix::sys::signal::raise(Signal::SIGKILL);
+        }
+        FaultAction::Panic => panic!("injected fault: worker {} panics after {} operations", fault.worker, fault.at),
+        FaultAction::Exit => {
+            // Straight out, as a process calling exit() mid-update would.
+            let _ = std::io::Write::flush(&mut std::io::stderr());
+            std::process::exit(fault.code)
+        }
+        FaultAction::Stall => std::thread::sleep(std::time::Duration::from_nanos(fault.stall_ns)),
+    };
+    let mut done = fault.at;
+    if fault.inside_lock {
+        backend.act_inside_lock(&Order { iterations: 1, done_before: fault.at, ..cx.order }, cx.shared, &mut act)?;
+        done += 1;
+        tally.ops += 1;
+    } else {
+        act();
+    }
+    let after = Order { iterations: cx.order.iterations - done, done_before: done, ..cx.order };
+    if after.iterations > 0 {
+        let rest = backend.work(&after, cx.shared, probe)?;
+        tally.ops += rest.ops;
+        tally.retries += rest.retries;
+        tally.recoveries += rest.recoveries;
+    }
+    Ok(tally)
 }

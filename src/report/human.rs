@@ -81,6 +81,19 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(why) = stopped {
         let _ = writeln!(s, "  partial   {why}");
     }
+    for fault in &plan.faults {
+        let _ = writeln!(s, "  fault     {}", fault.describe());
+    }
+    if let Some((dead, by)) = outcome.recovery {
+        let dead = if dead < 0 { "a worker".to_string() } else { format!("worker {dead}") };
+        let _ = writeln!(
+            s,
+            "  recovery  {dead} died holding the lock; worker {by} got EOWNERDEAD, restored the value from the update marker and made the lock consistent"
+        );
+    }
+    if let Some(expected) = plan.expect_outcome {
+        let _ = writeln!(s, "  outcome   the job expects {}", expected.name());
+    }
     if let Some(check) = &judgement.partial_check {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }

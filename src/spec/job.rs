@@ -118,6 +118,18 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Timeout")]
     pub timeout: Option<At<u64>>,
+    /// Faults to inject, one entry per worker at most: an experiment in how runner copes.
+    #[serde(default)]
+    #[schemars(with = "Vec<FaultSpec>")]
+    pub faults: Option<At<Vec<At<FaultSpec>>>>,
+    /// Make the K-th fork (1-based) fail, as if the system refused it.
+    #[serde(default)]
+    #[schemars(with = "u32", range(min = 1, max = 1024))]
+    pub fork_fail_at: Option<At<i128>>,
+    /// The outcome a job with faults means to show; runner passes the job when it happens.
+    #[serde(default)]
+    #[schemars(with = "ExpectOutcome")]
+    pub expect_outcome: Option<At<ExpectOutcome>>,
     /// Runs of the job (or of every matrix cell) that count (1..=1000, default 1).
     #[serde(default)]
     #[schemars(with = "u32", range(min = 1, max = 1000))]
@@ -260,6 +272,90 @@ impl JsonSchema for Duration {
     }
 }
 
+/// One injected fault.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// The worker's index (0-based).
+    #[schemars(required, with = "u32")]
+    pub worker: Option<At<i128>>,
+    /// After how many of its completed operations (0..=iterations).
+    #[schemars(required, with = "u64")]
+    pub at: Option<At<i128>>,
+    /// kill (SIGKILL to itself), panic, exit (with `code`), stall (for `for`).
+    #[schemars(required, with = "FaultAction")]
+    pub action: Option<At<FaultAction>>,
+    /// mutex only: act while holding the lock, in the middle of an update.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub inside_lock: Option<At<bool>>,
+    /// exit only: the exit code (1..=255, default 1).
+    #[serde(default)]
+    #[schemars(with = "u8")]
+    pub code: Option<At<i128>>,
+    /// stall only: how long (`5s`, `500ms`; default 1s).
+    #[serde(default, rename = "for")]
+    #[schemars(with = "String")]
+    pub stall: Option<At<u64>>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub pos: Pos,
+}
+
+/// What an injected fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultAction {
+    Kill,
+    Panic,
+    Exit,
+    Stall,
+}
+
+impl FaultAction {
+    pub const ALL: [FaultAction; 4] = [FaultAction::Kill, FaultAction::Panic, FaultAction::Exit, FaultAction::Stall];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultAction::Kill => "kill",
+            FaultAction::Panic => "panic",
+            FaultAction::Exit => "exit",
+            FaultAction::Stall => "stall",
+        }
+    }
+}
+
+/// The outcome a job with faults expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectOutcome {
+    /// A lock holder died; the next locker recovered the lock and the value; the rest finished.
+    Recovered,
+    /// The deadline stopped the run.
+    Deadline,
+    /// A worker failed (killed, panicked, exited non-zero); the others finished.
+    WorkerFailed,
+    /// A fork failed; the workers already forked were stopped.
+    ForkFailed,
+}
+
+impl ExpectOutcome {
+    pub const ALL: [ExpectOutcome; 4] =
+        [ExpectOutcome::Recovered, ExpectOutcome::Deadline, ExpectOutcome::WorkerFailed, ExpectOutcome::ForkFailed];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExpectOutcome::Recovered => "recovered",
+            ExpectOutcome::Deadline => "deadline",
+            ExpectOutcome::WorkerFailed => "worker_failed",
+            ExpectOutcome::ForkFailed => "fork_failed",
+        }
+    }
+}
+
+/// The fields of a fault.
+pub const FAULT_FIELDS: [&str; 6] = ["worker", "at", "action", "inside_lock", "code", "for"];
+
 /// A timeout: seconds, or a duration with a unit (nanoseconds once read).
 struct Timeout;
 
@@ -327,7 +423,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 18] = [
+pub const JOB_FIELDS: [&str; 21] = [
     "name",
     "description",
     "workers",
@@ -342,6 +438,9 @@ pub const JOB_FIELDS: [&str; 18] = [
     "work",
     "pin",
     "timeout",
+    "faults",
+    "fork_fail_at",
+    "expect_outcome",
     "repeat",
     "warmup",
     "matrix",

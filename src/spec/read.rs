@@ -4,8 +4,8 @@
 
 use crate::error::{Diagnostic, Pos};
 use crate::spec::job::{
-    At, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec,
-    WORK_FIELDS, WorkSpec,
+    At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule,
+    TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
@@ -103,6 +103,11 @@ impl Reader<'_> {
                 "work" => spec.work = self.work(node),
                 "pin" => spec.pin = self.pin(node),
                 "timeout" => spec.timeout = self.timeout(node),
+                "faults" => spec.faults = self.faults(node),
+                "fork_fail_at" => spec.fork_fail_at = self.integer(node, name),
+                "expect_outcome" => {
+                    spec.expect_outcome = self.choice(node, name, &ExpectOutcome::ALL.map(|o| (o.name(), o)));
+                }
                 "repeat" => spec.repeat = self.integer(node, name),
                 "warmup" => spec.warmup = self.integer(node, name),
                 // Expanded before the job is read (see `matrix.rs`).
@@ -217,8 +222,53 @@ impl Reader<'_> {
         }
     }
 
-    /// Seconds, or a duration with a unit of ms, s or m; more than zero, at most a week.
+    fn faults(&mut self, node: &Node) -> Option<At<Vec<At<FaultSpec>>>> {
+        let Kind::Seq(items) = &node.kind else {
+            let what = node.describe();
+            self.error(node.pos, "faults", format!("expected a list of faults, found {what}"));
+            return None;
+        };
+        let mut faults = Vec::new();
+        for item in items {
+            if !matches!(item.kind, Kind::Map(_)) {
+                let what = item.describe();
+                self.error(item.pos, "faults", format!("expected a mapping with worker, at and action; found {what}"));
+                continue;
+            }
+            let mut f = FaultSpec { pos: item.pos, ..FaultSpec::default() };
+            for (name, child) in self.entries(item, "faults.", &FAULT_FIELDS) {
+                let field = format!("faults.{name}");
+                match name {
+                    "worker" => f.worker = self.integer(child, &field),
+                    "at" => f.at = self.integer(child, &field),
+                    "action" => f.action = self.choice(child, &field, &FaultAction::ALL.map(|a| (a.name(), a))),
+                    "inside_lock" => f.inside_lock = self.boolean(child, &field),
+                    "code" => f.code = self.integer(child, &field),
+                    _ => f.stall = self.timeout_as(child, &field),
+                }
+            }
+            for required in ["worker", "at", "action"] {
+                let missing = match required {
+                    "worker" => f.worker.is_none(),
+                    "at" => f.at.is_none(),
+                    _ => f.action.is_none(),
+                };
+                let field = format!("faults.{required}");
+                if missing && !self.diags.iter().any(|d| d.field.as_deref() == Some(field.as_str())) {
+                    self.error(item.pos, &field, "missing required field");
+                }
+            }
+            faults.push(At { value: f, pos: item.pos });
+        }
+        Some(At { value: faults, pos: node.pos })
+    }
+
     fn timeout(&mut self, node: &Node) -> Option<At<u64>> {
+        self.timeout_as(node, "timeout")
+    }
+
+    /// Seconds, or a duration with a unit of ms, s or m; more than zero, at most a week.
+    fn timeout_as(&mut self, node: &Node, field: &str) -> Option<At<u64>> {
         let ns = match &node.kind {
             Kind::Int(Some(s)) if *s > 0 => Ok((*s as f64 * 1e9) as u64),
             Kind::Float(s) if s.is_finite() && *s > 0.0 => Ok((s * 1e9) as u64),
@@ -231,11 +281,11 @@ impl Reader<'_> {
         match ns {
             Ok(ns) if ns > 0 && ns <= 7 * 24 * 3600 * 1_000_000_000 => Some(At { value: ns, pos: node.pos }),
             Ok(_) => {
-                self.error(node.pos, "timeout", "must be more than 0 and at most a week (168h)");
+                self.error(node.pos, field, "must be more than 0 and at most a week (168h)");
                 None
             }
             Err(message) => {
-                self.error(node.pos, "timeout", message);
+                self.error(node.pos, field, message);
                 None
             }
         }

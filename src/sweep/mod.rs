@@ -14,6 +14,7 @@ use crate::error::{Error, exit};
 use crate::exec::interrupt::Interrupts;
 use crate::outcome::{self, Judgement, Outcome, Verdict};
 use crate::plan::Plan;
+use crate::spec::ExpectOutcome;
 use crate::watch::Watch;
 use summary::Summary;
 
@@ -75,8 +76,40 @@ impl CellResult {
         })
     }
 
-    /// The highest exit code of its runs (a set-up failure is 3).
+    /// What happened, in the terms of `expect_outcome` (of the last run; `None`: it completed
+    /// without a fault showing).
+    pub fn observed(&self) -> Option<ExpectOutcome> {
+        if self.error.as_deref().is_some_and(|e| e.contains("cannot fork")) {
+            return Some(ExpectOutcome::ForkFailed);
+        }
+        let run = self.runs.last()?;
+        if run.outcome.deadline.is_some() {
+            Some(ExpectOutcome::Deadline)
+        } else if run.outcome.recovery.is_some() && run.judgement.verdict == Verdict::Correct {
+            Some(ExpectOutcome::Recovered)
+        } else if run.outcome.failed_workers().next().is_some() {
+            Some(ExpectOutcome::WorkerFailed)
+        } else {
+            None
+        }
+    }
+
+    /// With `expect_outcome`: whether every run showed it, with a value that checks out.
+    pub fn outcome_as_expected(&self) -> Option<bool> {
+        let expected = self.job.plan.expect_outcome?;
+        let wrong = self.runs.iter().any(|r| r.judgement.verdict == Verdict::Wrong);
+        let interrupted = self.runs.iter().any(|r| r.outcome.interrupted.is_some()) || self.stopped_by.is_some();
+        Some(!wrong && !interrupted && self.observed() == Some(expected))
+    }
+
+    /// The highest exit code of its runs (a set-up failure is 3); a job whose declared outcome
+    /// happened as expected passes (0), and one whose declared outcome did not, fails (3).
     pub fn exit_code(&self) -> i32 {
+        match self.outcome_as_expected() {
+            Some(true) => return exit::OK,
+            Some(false) if self.stopped_by.is_none() && self.interrupted().is_none() => return exit::FAILED,
+            _ => {}
+        }
         let runs = self.runs.iter().map(|r| outcome::exit_code(&r.outcome, &r.judgement)).max().unwrap_or(exit::OK);
         let runs = match self.stopped_by.as_deref() {
             Some("SIGINT") => runs.max(exit::SIGINT),

@@ -130,7 +130,7 @@ impl Backend for Channel {
             }
             messages += 1;
             sent += n;
-            slot.ops.store(sent, Ordering::Relaxed);
+            slot.ops.store(order.done_before + sent, Ordering::Relaxed);
         }
         Ok(WorkerTally { ops: sent, retries: 0, recoveries: 0 })
     }

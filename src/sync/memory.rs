@@ -43,6 +43,66 @@ impl Backend for InMemory {
     fn final_value(&self, shared: &Shared) -> Value {
         super::read_shared(self.ty_of, shared)
     }
+
+    fn act_inside_lock(&self, order: &Order, shared: &Shared, act: &mut dyn FnMut()) -> Result<(), String> {
+        if self.kind != BackendKind::Mutex {
+            return Err(format!("the {} backend has no lock to act inside", self.kind.name()));
+        }
+        with_scalar!(order.operand, T, a => with_op!(self.op.kind, K => marked_update::<T, K>(shared, a, order, act)))
+    }
+}
+
+/// Marker states: an update under way (its fate unknown if the holder dies), or none.
+const MARK_UPDATING: u64 = 1;
+
+/// One locked update, marked, with `act` run between the update and the unlock. A panic in
+/// `act` unwinds through a guard that undoes the update, clears the marker and unlocks (so a
+/// panic is not an owner death); a death in `act` leaves the marker for the next locker.
+fn marked_update<T: Scalar, const K: u8>(
+    shared: &Shared,
+    a: T,
+    order: &Order,
+    act: &mut dyn FnMut(),
+) -> Result<(), String> {
+    let (cell, mutex, marker) = (shared.value::<T::Atomic>(), shared.mutex(), shared.marker());
+    if mutex.lock().map_err(|e| format!("cannot lock the robust mutex: {e}"))? == Acquired::Recovered {
+        repair::<T>(shared, order.index);
+    }
+    let old = T::load(cell);
+    marker[1].store(old.to_bits(), Ordering::Relaxed);
+    marker[0].store((order.index as u64 + 1) << 32 | MARK_UPDATING, Ordering::Release);
+    T::store(cell, old.apply::<K>(a));
+    struct Undo<'a, T: Scalar>(&'a Shared, T);
+    impl<T: Scalar> Drop for Undo<'_, T> {
+        fn drop(&mut self) {
+            T::store(self.0.value::<T::Atomic>(), self.1);
+            self.0.marker()[0].store(0, Ordering::Release);
+            self.0.mutex().unlock();
+        }
+    }
+    let undo = Undo(shared, old);
+    act();
+    // `act` returned (a stall): the update stands.
+    std::mem::forget(undo);
+    marker[0].store(0, Ordering::Release);
+    mutex.unlock();
+    let slot = shared.slot(order.index as usize);
+    slot.ops.store(order.done_before + 1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// After EOWNERDEAD: an update its dead holder had marked may or may not have been written, so
+/// the value goes back to what the marker saved (that operation is not applied); the first
+/// recovery is recorded for the report.
+fn repair<T: Scalar>(shared: &Shared, me: u32) {
+    let marker = shared.marker();
+    let state = marker[0].load(Ordering::Acquire);
+    let dead = state >> 32;
+    if state & MARK_UPDATING != 0 {
+        T::store(shared.value::<T::Atomic>(), T::from_bits(marker[1].load(Ordering::Relaxed)));
+        marker[0].store(0, Ordering::Release);
+    }
+    let _ = shared.recovery().compare_exchange(0, dead << 32 | (me as u64 + 1), Ordering::Relaxed, Ordering::Relaxed);
 }
 
 impl InMemory {
@@ -55,11 +115,11 @@ impl InMemory {
         pace: P,
     ) -> Result<WorkerTally, String> {
         let slot = shared.slot(order.index as usize);
-        let (kind, iterations) = (self.kind, order.iterations);
+        let kind = self.kind;
         with_scalar!(order.operand, T, a => with_op!(self.op.kind, K => match kind {
-            BackendKind::Mutex => locked::<T, K, P>(shared, a, iterations, slot, probe, pace),
-            BackendKind::Atomic => lock_free::<T, K, P>(shared, a, iterations, slot, probe, pace),
-            BackendKind::None => unsynchronised::<T, K, P>(shared, a, iterations, slot, probe, pace),
+            BackendKind::Mutex => locked::<T, K, P>(shared, a, order, slot, probe, pace),
+            BackendKind::Atomic => lock_free::<T, K, P>(shared, a, order, slot, probe, pace),
+            BackendKind::None => unsynchronised::<T, K, P>(shared, a, order, slot, probe, pace),
             BackendKind::Channel => Err("the channel backend does not update shared memory".to_string()),
         }))
     }
@@ -68,18 +128,13 @@ impl InMemory {
 /// Runs `iterations` operations in chunks of `stride`: `chunk(n)` runs `n`, the first timed.
 /// Publishes the count after each chunk.
 #[inline(always)]
-fn chunked<E>(
-    iterations: u64,
-    stride: u64,
-    slot: &Slot,
-    mut chunk: impl FnMut(u64) -> Result<(), E>,
-) -> Result<u64, E> {
+fn chunked<E>(order: &Order, stride: u64, slot: &Slot, mut chunk: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
     let mut done = 0;
-    while done < iterations {
-        let n = (iterations - done).min(stride);
+    while done < order.iterations {
+        let n = (order.iterations - done).min(stride);
         chunk(n)?;
         done += n;
-        slot.ops.store(done, Ordering::Relaxed);
+        slot.ops.store(order.done_before + done, Ordering::Relaxed);
     }
     Ok(done)
 }
@@ -87,7 +142,7 @@ fn chunked<E>(
 fn locked<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
-    iterations: u64,
+    order: &Order,
     slot: &Slot,
     probe: &mut Probe<'_>,
     mut pace: P,
@@ -99,6 +154,7 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
         match mutex.lock() {
             Ok(Acquired::Clean) => {}
             Ok(Acquired::Recovered) => {
+                repair::<T>(shared, order.index);
                 recoveries += 1;
                 slot.recoveries.store(recoveries, Ordering::Relaxed);
             }
@@ -109,7 +165,7 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
     // Relaxed is enough inside the lock: lock and unlock order the accesses.
     let update = || T::store(cell, T::load(cell).apply::<K>(a));
     let stride = probe.stride;
-    let ops = chunked::<String>(iterations, stride, slot, |n| {
+    let ops = chunked::<String>(order, stride, slot, |n| {
         pace.before()?;
         let t0 = now_ns();
         lock()?;
@@ -135,7 +191,7 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
 fn lock_free<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
-    iterations: u64,
+    order: &Order,
     slot: &Slot,
     probe: &mut Probe<'_>,
     mut pace: P,
@@ -143,7 +199,7 @@ fn lock_free<T: Scalar, const K: u8, P: Pace>(
     let cell = shared.value::<T::Atomic>();
     let mut retries = 0;
     let stride = probe.stride;
-    let ops = chunked::<String>(iterations, stride, slot, |n| {
+    let ops = chunked::<String>(order, stride, slot, |n| {
         pace.before()?;
         pace.inside();
         let t0 = now_ns();
@@ -166,14 +222,14 @@ fn lock_free<T: Scalar, const K: u8, P: Pace>(
 fn unsynchronised<T: Scalar, const K: u8, P: Pace>(
     shared: &Shared,
     a: T,
-    iterations: u64,
+    order: &Order,
     slot: &Slot,
     probe: &mut Probe<'_>,
     mut pace: P,
 ) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
     let stride = probe.stride;
-    let ops = chunked::<String>(iterations, stride, slot, |n| {
+    let ops = chunked::<String>(order, stride, slot, |n| {
         pace.before()?;
         let t0 = now_ns();
         let x = T::load(cell).apply::<K>(a);

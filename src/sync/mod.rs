@@ -76,6 +76,8 @@ impl BackendKind {
 pub struct Order {
     pub index: u32,
     pub iterations: u64,
+    /// Operations this worker completed before this order (published counts add them).
+    pub done_before: u64,
     /// The operand this worker applies.
     pub operand: Value,
     pub pacing: pace::Pacing,
@@ -113,6 +115,12 @@ pub trait Backend {
     /// it wakes the owner now and then. `None` for backends without an owner.
     fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
         None
+    }
+
+    /// mutex: one operation whose holder runs `act` between its update and the unlock, with
+    /// the update marked so that the next locker can repair it if `act` never returns.
+    fn act_inside_lock(&self, _order: &Order, _shared: &Shared, _act: &mut dyn FnMut()) -> Result<(), String> {
+        Err(format!("the {} backend has no lock to act inside", self.kind().name()))
     }
 
     /// In the parent, right after the last fork: drop what only workers may hold.

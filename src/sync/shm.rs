@@ -47,6 +47,11 @@ pub struct Header {
     pub turn: Line<AtomicU64>,
     /// Set by runner when a worker failed: the others stop waiting for a turn that never comes.
     pub abort: Line<AtomicU32>,
+    /// mutex, for an update made where its holder may die: `(worker + 1) << 32 | state`, and
+    /// the value's bits before the update. The next locker repairs from it.
+    pub marker: Line<[AtomicU64; 2]>,
+    /// mutex: `(dead + 1) << 32 | (recoverer + 1)` of the first recovery from a dead holder.
+    pub recovery: Line<AtomicU64>,
 }
 
 /// What one worker reports about itself; written by that worker only.
@@ -131,6 +136,15 @@ impl Shared {
         self.at(std::mem::offset_of!(Header, abort))
     }
 
+    /// The update marker: `[owner and state, old bits]`.
+    pub fn marker(&self) -> &[AtomicU64; 2] {
+        self.at(std::mem::offset_of!(Header, marker))
+    }
+
+    pub fn recovery(&self) -> &AtomicU64 {
+        self.at(std::mem::offset_of!(Header, recovery))
+    }
+
     pub fn mutex(&self) -> &RobustMutex {
         self.at(std::mem::offset_of!(Header, mutex))
     }
@@ -171,5 +185,7 @@ impl Shared {
 
 // SAFETY: a slot is a struct of atomics: valid at zero, interior mutability only.
 unsafe impl Shareable for Slot {}
+// SAFETY: an array of shareable atomics is as shareable as they are.
+unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
 // SAFETY: a line only adds alignment to a shareable value.
 unsafe impl<T: Shareable> Shareable for Line<T> {}
