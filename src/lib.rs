@@ -23,3 +23,23 @@ pub mod report;
 pub mod spec;
 pub mod sweep;
 pub mod sync;
+
+/// Reads and plans a job file's text as `runner validate` does, without touching the file
+/// system: every cell's plan, or every problem found. The entry point of the fuzz target and
+/// the property tests; it must never panic, whatever the text.
+pub fn plan_text(label: &str, text: &str) -> Result<Vec<plan::Plan>, Vec<error::Diagnostic>> {
+    if text.len() as u64 > spec::MAX_FILE_BYTES {
+        return Err(vec![error::Diagnostic::file(label, "too large")]);
+    }
+    let source = spec::Source { label: label.to_string(), text: text.to_string() };
+    let parsed = spec::parse(&source)?;
+    let mut plans = Vec::new();
+    let mut diags = Vec::new();
+    for p in parsed {
+        match plan::plan(&p.spec, label, &source.stem(), &plan::Overrides::default(), p.found) {
+            Ok(plan) => plans.push(plan),
+            Err(found) => diags.extend(found),
+        }
+    }
+    if diags.is_empty() { Ok(plans) } else { Err(diags) }
+}
