@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_valid, job, job_file, validator};
+use common::{assert_valid, job, job_file, runner, validator};
 
 /// The pids of `pid`'s children.
 fn children(pid: u32) -> Vec<i32> {
@@ -132,4 +132,134 @@ fn sigint_stops_a_mutex_run_with_a_partial_report() {
 #[test]
 fn sigterm_reaches_the_channel_owner() {
     interrupt_mid_run("channel", "TERM", 143);
+}
+
+/// A job with `extra` appended, run to its end: exit code and JSON report.
+fn run_declared(name: &str, text: &str) -> (i32, serde_json::Value, Duration) {
+    let path = job_file(name, text);
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_runner")).args([&path, "--format", "json"]).output().expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("one JSON document ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_valid(&validator(), &report);
+    (out.status.code().unwrap_or(-1), report, started.elapsed())
+}
+
+#[test]
+fn a_holder_killed_inside_the_lock_is_recovered_from_its_marker() {
+    for (ty, operand, expected) in [("i", "1", serde_json::json!(205000)), ("d", "0.5", serde_json::json!(102500.0))] {
+        let text = format!(
+            "workers: 3\niterations: 100000\nvalue: {{type: {ty}}}\noperation: add\noperand: {operand}\nbackend: mutex\nfaults:\n  - {{worker: 1, at: 5000, action: kill, inside_lock: true}}\n"
+        );
+        let (code, report, _) = run_declared(&format!("recover-{ty}.yaml"), &text);
+        // A failed worker without a declared outcome: exit 3, and the value checks out.
+        assert_eq!(code, 3, "{report}");
+        assert_eq!(report["recovery"]["died_holding_lock"], 1, "{report}");
+        assert!([0, 2].contains(&report["recovery"]["recovered_by"].as_i64().unwrap()));
+        assert_eq!(report["workers"][1]["exit"]["signal"], "SIGKILL");
+        assert_eq!(report["workers"][1]["ops"], 5000);
+        assert_eq!(report["final"], expected, "the update the dead holder made is undone");
+        assert_eq!(report["verdict"], "correct");
+        assert_eq!(report["applied_range"]["min"], 205000);
+        // Declared, it is the outcome the job expects: exit 0.
+        let (code, report, _) =
+            run_declared(&format!("recover-{ty}-expected.yaml"), &format!("{text}expect_outcome: recovered\n"));
+        assert_eq!(code, 0, "{report}");
+    }
+}
+
+#[test]
+fn a_panic_inside_the_lock_unwinds_and_unlocks_it() {
+    let text = "workers: 3\niterations: 20000\nvalue: {type: i}\noperation: add\nbackend: mutex\nfaults:\n  - {worker: 0, at: 100, action: panic, inside_lock: true}\nexpect_outcome: worker_failed\n";
+    let (code, report, _) = run_declared("panic-inside.yaml", text);
+    assert_eq!(code, 0, "{report}");
+    assert!(report["recovery"].is_null(), "no owner died: {report}");
+    assert_eq!(report["workers"][0]["exit"]["code"], 101);
+    assert_eq!(report["final"], 40100);
+}
+
+#[test]
+fn a_stalled_worker_meets_the_deadline() {
+    for backend in ["mutex", "channel"] {
+        let text = format!(
+            "workers: 2\niterations: 100000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\ntimeout: 300ms\nfaults:\n  - {{worker: 0, at: 10, action: stall, for: 60s}}\n"
+        );
+        let (code, report, took) = run_declared(&format!("deadline-{backend}.yaml"), &text);
+        assert_eq!(code, 3, "{report}");
+        assert!(took < Duration::from_secs(30), "{took:?}");
+        assert_eq!(report["partial"], true);
+        assert_eq!(report["deadline_seconds"], 0.3);
+        assert_eq!(report["workers"][0]["ops"], 10);
+        assert_eq!(report["workers"][0]["exit"]["signal"], "SIGTERM");
+        assert_eq!(report["verdict"], "correct", "{report}");
+        // Stalled inside the lock, the other worker waits for it: the deadline stops both.
+        if backend == "mutex" {
+            let inside = text.replace("for: 60s}", "for: 60s, inside_lock: true}") + "expect_outcome: deadline\n";
+            let (code, report, _) = run_declared("deadline-inside.yaml", &inside);
+            assert_eq!(code, 0, "{report}");
+            assert!(report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["signal"] == "SIGTERM"));
+        }
+    }
+}
+
+#[test]
+fn a_fork_that_fails_part_way_stops_those_already_forked() {
+    let text = "workers: 4\nvalue: {type: i}\noperation: add\nbackend: atomic\nfork_fail_at: 3\n";
+    let (code, report, _) = run_declared("fork-fail.yaml", text);
+    assert_eq!(code, 3);
+    let error = report["error"].as_str().unwrap();
+    assert!(error.contains("cannot fork worker 2 of 4") && error.contains("fork_fail_at"), "{error}");
+    let (code, _, _) = run_declared("fork-fail-expected.yaml", &format!("{text}expect_outcome: fork_failed\n"));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn sigterm_reaches_a_channel_owner_whose_workers_are_stuck() {
+    let text = "workers: 2\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: channel\nfaults:\n  - {worker: 0, at: 1, action: stall, for: 60s}\n  - {worker: 1, at: 1, action: stall, for: 60s}\n";
+    let path = job_file("stuck-channel.yaml", text);
+    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args([&path, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(sent.elapsed() < Duration::from_secs(10), "took {:?}", sent.elapsed());
+    assert_eq!(out.status.code(), Some(143));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["partial"], true);
+    assert_eq!(report["final"], 2, "one operation each was applied");
+}
+
+#[test]
+fn faults_are_checked_where_they_are_written() {
+    let base = "workers: 2\niterations: 100\nvalue: {type: i}\noperation: add\n";
+    for (tail, expect) in [
+        (
+            "backend: atomic\nfaults:\n  - {worker: 0, at: 5, action: kill, inside_lock: true}\n",
+            ":7:51: faults.inside_lock: only the mutex backend",
+        ),
+        (
+            "backend: mutex\nfaults:\n  - {worker: 0, at: 500, action: kill}\n",
+            ":7:21: faults.at: must be between 0 and 100, found 500",
+        ),
+        (
+            "backend: mutex\nfaults:\n  - {worker: 2, at: 5, action: kill}\n",
+            ":7:14: faults.worker: must be between 0 and 1, found 2",
+        ),
+        (
+            "backend: mutex\nfaults:\n  - {worker: 0, at: 5, action: kill, code: 3}\n",
+            "faults.code: code is the exit code of action exit",
+        ),
+        ("backend: mutex\nfaults:\n  - {worker: 0, at: 5, action: explode}\n", "unknown faults.action \"explode\""),
+        ("backend: mutex\nfork_fail_at: 3\n", ":6:15: fork_fail_at: must be between 1 and 2, found 3"),
+    ] {
+        let path = job_file("fault-bad.yaml", format!("{base}{tail}"));
+        let out = runner(&["validate", &path]);
+        assert_eq!(out.code, 2, "{tail}");
+        assert!(out.stderr.contains(expect), "{tail}\n{}", out.stderr);
+    }
 }
