@@ -70,7 +70,7 @@ pub struct Outcome {
     /// The deadline (in seconds) that stopped the run before its end: a partial run.
     pub deadline: Option<f64>,
     /// mutex: the worker that died holding the lock (-1 if unknown) and the one that recovered
-    /// it, the first time it happened.
+    /// it (-1: runner, after every worker had ended), the first time it happened.
     pub recovery: Option<(i64, i64)>,
     /// Operations each worker may have done beyond its published count when it was stopped
     /// (it publishes once per chunk of this many).

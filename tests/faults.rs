@@ -263,3 +263,13 @@ fn faults_are_checked_where_they_are_written() {
         assert!(out.stderr.contains(expect), "{tail}\n{}", out.stderr);
     }
 }
+
+#[test]
+fn runner_repairs_a_lock_whose_holder_died_last() {
+    // One worker: nobody locks after its death, so runner takes the lock and repairs the value.
+    let text = "workers: 1\niterations: 100\nvalue: {type: i}\noperation: add\nbackend: mutex\nfaults:\n  - {worker: 0, at: 40, action: kill, inside_lock: true}\nexpect_outcome: recovered\n";
+    let (code, report, _) = run_declared("recover-last.yaml", text);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["recovery"]["recovered_by"], "runner");
+    assert_eq!(report["final"], 40);
+}

@@ -190,6 +190,7 @@ pub fn execute(
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
 
+    backend.settle(&shared).map_err(Error::Setup)?;
     let final_value = backend.final_value(&shared);
     // A stopped run ends when runner stopped it (its killed workers wrote no end).
     let stopped = interrupted.is_some() || expired.get();
@@ -237,7 +238,14 @@ pub fn execute(
         deadline: (expired.get() && interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
         recovery: match shared.recovery().load(Ordering::Relaxed) {
             0 => None,
-            r => Some(((r >> 32) as i64 - 1, (r & 0xffff_ffff) as i64 - 1)),
+            // `by` is -1 for runner itself (no worker locked after the death).
+            r => Some((
+                (r >> 32) as i64 - 1,
+                match (r & 0xffff_ffff) as u32 - 1 {
+                    sync::RUNNER_INDEX => -1,
+                    by => by as i64,
+                },
+            )),
         },
         stride,
     })

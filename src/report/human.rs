@@ -86,9 +86,10 @@ pub fn run(r: &RunReport<'_>) -> String {
     }
     if let Some((dead, by)) = outcome.recovery {
         let dead = if dead < 0 { "a worker".to_string() } else { format!("worker {dead}") };
+        let by = if by < 0 { "runner (no worker locked after it)".to_string() } else { format!("worker {by}") };
         let _ = writeln!(
             s,
-            "  recovery  {dead} died holding the lock; worker {by} got EOWNERDEAD, restored the value from the update marker and made the lock consistent"
+            "  recovery  {dead} died holding the lock; {by} got EOWNERDEAD, restored the value from the update marker and made the lock consistent"
         );
     }
     if let Some(expected) = plan.expect_outcome {

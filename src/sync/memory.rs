@@ -44,6 +44,20 @@ impl Backend for InMemory {
         super::read_shared(self.ty_of, shared)
     }
 
+    fn settle(&self, shared: &Shared) -> Result<(), String> {
+        if self.kind != BackendKind::Mutex {
+            return Ok(());
+        }
+        // Every worker has ended: a lock still held belongs to a dead one, and taking it gives
+        // EOWNERDEAD, which repairs the value as a worker would.
+        let acquired = shared.mutex().lock().map_err(|e| format!("cannot lock the robust mutex: {e}"))?;
+        if acquired == Acquired::Recovered {
+            with_scalar!(self.ty_of, T, _v => repair::<T>(shared, super::RUNNER_INDEX));
+        }
+        shared.mutex().unlock();
+        Ok(())
+    }
+
     fn act_inside_lock(&self, order: &Order, shared: &Shared, act: &mut dyn FnMut()) -> Result<(), String> {
         if self.kind != BackendKind::Mutex {
             return Err(format!("the {} backend has no lock to act inside", self.kind.name()));

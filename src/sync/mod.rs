@@ -71,6 +71,9 @@ impl BackendKind {
     }
 }
 
+/// The index a recovery by runner itself is recorded under (no worker has it).
+pub const RUNNER_INDEX: u32 = u32::MAX - 1;
+
 /// What one worker is to do.
 #[derive(Clone, Copy, Debug)]
 pub struct Order {
@@ -139,6 +142,12 @@ pub trait Backend {
         _tick: &mut dyn FnMut() -> bool,
     ) -> Result<Option<Served>, String> {
         Ok(None)
+    }
+
+    /// In the parent, once every worker has ended: repair what a worker that died in the
+    /// middle of an update left behind when no later locker did (mutex).
+    fn settle(&self, _shared: &Shared) -> Result<(), String> {
+        Ok(())
     }
 
     /// In the parent, once every worker has ended.

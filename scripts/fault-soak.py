@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Fault soak: runner under faults, many times, with random timing. Run by hand (it takes a few
+minutes), not by CI:
+
+    cargo build --release && scripts/fault-soak.py [--recoveries 100] [--interrupts 50] [--kills 20]
+
+1. Recoveries: mutex jobs in which a worker kills itself inside the lock at a random operation
+   (a declared fault). Each must complete (exit 0 with `expect_outcome: recovered`), report the
+   death and the recovery, and end at the value of the operations actually applied.
+2. Interrupts: long runs on every backend, SIGINT at a random moment. Each must exit 130 within
+   1 s of the signal, leave no worker alive, and print one JSON document with `partial: true`.
+3. Kills: the same, but SIGKILL to runner itself: no worker may survive it.
+
+Prints one line per failure and a summary; exits 1 if anything failed.
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(ROOT, "target", "release", "runner")
+BACKENDS = ["mutex", "atomic", "channel", "none"]
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def write_job(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def recoveries(n, directory, failures):
+    times = []
+    for i in range(n):
+        iterations = random.randint(1000, 200000)
+        at = random.randint(0, iterations - 1)
+        victim = random.randint(0, 2)
+        text = (
+            f"workers: 3\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\nbackend: mutex\n"
+            f"faults:\n  - {{worker: {victim}, at: {at}, action: kill, inside_lock: true}}\n"
+            "expect_outcome: recovered\ntimeout: 60s\n"
+        )
+        path = write_job(directory, f"recover-{i}.yaml", text)
+        started = time.monotonic()
+        try:
+            out = subprocess.run([RUNNER, path, "--format", "json"], capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            failures.append(f"recovery {i}: hung (at {at} of {iterations}, worker {victim})")
+            continue
+        times.append(time.monotonic() - started)
+        try:
+            report = json.loads(out.stdout)
+        except json.JSONDecodeError:
+            failures.append(f"recovery {i}: no JSON report (exit {out.returncode}): {out.stderr[-300:]!r}")
+            continue
+        expected = 2 * iterations + at
+        problems = []
+        if out.returncode != 0:
+            problems.append(f"exit {out.returncode}")
+        if (report.get("recovery") or {}).get("died_holding_lock") != victim:
+            problems.append(f"recovery {report.get('recovery')}")
+        if report["workers"][victim]["exit"]["signal"] != "SIGKILL":
+            problems.append(f"victim exit {report['workers'][victim]['exit']}")
+        if report["final"] != expected:
+            problems.append(f"final {report['final']} != {expected}")
+        if report["verdict"] != "correct":
+            problems.append(f"verdict {report['verdict']}")
+        if problems:
+            failures.append(f"recovery {i} (at {at} of {iterations}, worker {victim}): " + "; ".join(problems))
+    return times
+
+
+def interrupted(n, directory, failures, signal_name):
+    reactions = []
+    for i in range(n):
+        backend = BACKENDS[i % len(BACKENDS)]
+        text = f"workers: 3\niterations: 100000000000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\n"
+        path = write_job(directory, f"interrupt-{i}.yaml", text)
+        child = subprocess.Popen([RUNNER, path, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The workers (and for channel the owner's waker) appear, then a random moment passes.
+        deadline = time.monotonic() + 10
+        while len(children(child.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        workers = children(child.pid)
+        time.sleep(random.uniform(0.0, 0.5))
+        workers = sorted(set(workers + children(child.pid)))
+        sent = time.monotonic()
+        os.kill(child.pid, {"INT": 2, "KILL": 9}[signal_name])
+        try:
+            stdout, stderr = child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            failures.append(f"SIG{signal_name} {i} ({backend}): runner did not end")
+            continue
+        took = time.monotonic() - sent
+        reactions.append(took)
+        # Workers die with runner (PR_SET_PDEATHSIG) or are reaped by it: give the kernel a moment.
+        end = time.monotonic() + 2
+        while any(alive(p) for p in workers) and time.monotonic() < end:
+            time.sleep(0.01)
+        survivors = [p for p in workers if alive(p)]
+        problems = []
+        if survivors:
+            problems.append(f"workers alive: {survivors}")
+        if signal_name == "INT":
+            if took > 1.0:
+                problems.append(f"took {took:.3f} s")
+            if child.returncode != 130:
+                problems.append(f"exit {child.returncode}")
+            try:
+                report = json.loads(stdout)
+                if report.get("partial") is not True:
+                    problems.append("partial is not true")
+            except json.JSONDecodeError:
+                problems.append(f"stdout is not one JSON document: {stdout[:200]!r}")
+        if problems:
+            failures.append(f"SIG{signal_name} {i} ({backend}): " + "; ".join(problems))
+    return reactions
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recoveries", type=int, default=100)
+    parser.add_argument("--interrupts", type=int, default=50)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 32)
+    random.seed(seed)
+    if not os.access(RUNNER, os.X_OK):
+        sys.exit(f"{RUNNER} not found: run `cargo build --release` first")
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="runner-soak-") as directory:
+        rec = recoveries(args.recoveries, directory, failures)
+        ints = interrupted(args.interrupts, directory, failures, "INT")
+        kills = interrupted(args.kills, directory, failures, "KILL")
+    for f in failures:
+        print("FAIL", f)
+
+    def span(xs):
+        return f"median {sorted(xs)[len(xs) // 2] * 1e3:.1f} ms, max {max(xs) * 1e3:.1f} ms" if xs else "-"
+
+    print(f"seed {seed}")
+    print(f"recoveries: {len(rec)} runs completed ({span(rec)} each)")
+    print(f"SIGINT: {len(ints)} runs, reaction {span(ints)}")
+    print(f"SIGKILL to runner: {len(kills)} runs")
+    print(f"{len(failures)} failures")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
