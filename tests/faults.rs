@@ -155,7 +155,9 @@ fn a_holder_killed_inside_the_lock_is_recovered_from_its_marker() {
         // A failed worker without a declared outcome: exit 3, and the value checks out.
         assert_eq!(code, 3, "{report}");
         assert_eq!(report["recovery"]["died_holding_lock"], 1, "{report}");
-        assert!([0, 2].contains(&report["recovery"]["recovered_by"].as_i64().unwrap()));
+        // Another worker, or runner itself when both others had finished before the death.
+        let by = &report["recovery"]["recovered_by"];
+        assert!(by == 0 || by == 2 || by == "runner", "{by}");
         assert_eq!(report["workers"][1]["exit"]["signal"], "SIGKILL");
         assert_eq!(report["workers"][1]["ops"], 5000);
         assert_eq!(report["final"], expected, "the update the dead holder made is undone");
