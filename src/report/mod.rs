@@ -65,7 +65,7 @@ pub fn host() -> Host {
 
 /// Writes the Chrome trace of a run to `file` (created at `path` before the run).
 pub fn trace(
-    mut file: std::fs::File,
+    file: &mut std::fs::File,
     path: &str,
     plan: &Plan,
     run: &crate::sweep::Run,
@@ -99,7 +99,7 @@ pub fn trace(
         applied: &applied,
         metadata,
     };
-    crate::watch::trace::write(&input, &mut file).map_err(|e| Error::Output(format!("{path}: {e}")))
+    crate::watch::trace::write(&input, file).map_err(|e| Error::Output(format!("{path}: {e}")))
 }
 
 /// One file's result in `runner validate`.

@@ -38,14 +38,18 @@ pub struct Run {
     pub origin: u64,
     /// The trace still to write (a single run writes it after its report, so that the report
     /// phase is in it): the file, created before the run, its path and what was watched.
-    pub pending_trace: Option<(std::fs::File, String, Watch)>,
+    pub pending_trace: Option<(crate::report::export::Pending, Watch)>,
 }
 
 impl Run {
     /// Writes the run's trace, if it has one still to write.
     pub fn write_trace(&mut self, plan: &Plan) -> Result<(), Error> {
         match self.pending_trace.take() {
-            Some((file, path, watch)) => crate::report::trace(file, &path, plan, self, &watch),
+            Some((mut pending, watch)) => {
+                let path = watch.trace.clone().unwrap_or_default();
+                crate::report::trace(&mut pending.file, &path, plan, self, &watch)?;
+                pending.commit()
+            }
             None => Ok(()),
         }
     }
@@ -206,7 +210,7 @@ pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interr
     let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     // Refuse an unwritable trace file before running anything.
     let trace_file = match &watch.trace {
-        Some(path) => Some(std::fs::File::create(path).map_err(|e| Error::Output(format!("{path}: {e}")))?),
+        Some(path) => Some(crate::report::export::Pending::create(path)?),
         None => None,
     };
     let mut progress = crate::report::progress::Progress::new(plan.total_ops(), show_progress);
@@ -219,7 +223,7 @@ pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interr
     for w in outcome.failed_workers() {
         eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
     }
-    let pending_trace = trace_file.zip(watch.trace.clone()).map(|(file, path)| (file, path, watch.clone()));
+    let pending_trace = trace_file.map(|pending| (pending, watch.clone()));
     Ok(Run { outcome, judgement, wall_seconds: started.elapsed().as_secs_f64(), started_at, origin, pending_trace })
 }
 
