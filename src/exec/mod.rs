@@ -184,7 +184,7 @@ pub fn execute(
         workers_of.kill_all();
     } else if expired.get() {
         tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
-        workers_of.terminate(plan.deadline.grace_ns);
+        workers_of.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
     }
     let (pids, exits) = workers_of.wait_all();
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
@@ -328,15 +328,15 @@ impl Reaper {
     }
 
     /// SIGTERM to every worker still running, then SIGKILL to those still running after
-    /// `grace_ns`.
-    fn terminate(&mut self, grace_ns: u64) {
+    /// `grace_ns`, or at once when `hurry` says so (a Ctrl-C during the grace).
+    fn terminate(&mut self, grace_ns: u64, hurry: &dyn Fn() -> bool) {
         for (pid, exit) in self.pids.iter().zip(&self.exits) {
             if exit.is_none() {
                 let _ = kill(*pid, Signal::SIGTERM);
             }
         }
         let until = now_ns().saturating_add(grace_ns);
-        while self.any_alive() && now_ns() < until {
+        while self.any_alive() && now_ns() < until && !hurry() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         self.kill_all();
