@@ -174,9 +174,14 @@ impl Backend for Channel {
         let mut applied = 0u64;
         let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
             let mut x: T = x0;
+            // Once every worker has ended, what they sent is all in the socket: drain it
+            // without blocking, then stop.
+            let mut draining = false;
             loop {
-                let msg = match receiver.recv() {
+                let received = if draining { receiver.try_recv().map_err(|_| IpcError::Disconnected) } else { receiver.recv() };
+                let msg = match received {
                     Ok(msg) => msg,
+                    Err(IpcError::Disconnected) if draining => break,
                     // Every sender closed: the workers are done, or dying. A worker killed in the
                     // middle of a large message (which ipc-channel sends in fragments over a
                     // second socket) gives the same error while the others still send: go on
@@ -188,29 +193,16 @@ impl Backend for Channel {
                     Err(IpcError::Disconnected) => break,
                     Err(e) => return Err(format!("cannot receive from the workers: {e:?}")),
                 };
-                // The waker's tick: nothing to apply; a moment to look around. Once every worker
-                // has ended, what they sent is all in the socket: drain it, and stop.
+                // The waker's tick: nothing to apply; a moment to look around.
                 if msg.len() == HEADER && msg[..4] == TICK.to_le_bytes() {
+                    if draining {
+                        continue;
+                    }
                     if !tick() {
                         break;
                     }
-                    if alive() {
-                        continue;
-                    }
-                    while let Ok(msg) = receiver.try_recv() {
-                        if msg.len() == HEADER && msg[..4] == TICK.to_le_bytes() {
-                            continue;
-                        }
-                        let (worker, operands) = self.check(&msg, workers)?;
-                        for record in operands.chunks_exact(RECORD) {
-                            let bits = u64::from_le_bytes(record.try_into().expect("chunks_exact gives 8 bytes"));
-                            x = x.apply::<K>(T::from_bits(bits));
-                        }
-                        served.applied[worker] += (operands.len() / RECORD) as u64;
-                        served.messages += 1;
-                        served.bytes += msg.len() as u64;
-                    }
-                    break;
+                    draining = !alive();
+                    continue;
                 }
                 let (worker, operands) = self.check(&msg, workers)?;
                 for record in operands.chunks_exact(RECORD) {
