@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -63,11 +63,17 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     let mut command = Command::new(exe);
     // One run, whatever the job's repeat and warmup: the Python program runs once too.
     command.args(["-q", "--format", "json", label]).args(overrides).args(["--repeat", "1", "--warmup", "0"]);
-    let (out, wall) = timed(&mut command, "runner")?;
+    // runner keeps its own deadline; this bound only guards against a runner that is stuck.
+    let runner_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_add(plan.deadline.grace_ns)) + SLACK;
+    let (out, wall) = timed(&mut command, "runner", runner_bound, false)?;
     let runner = runner_side(plan, &out, wall)?;
     forward_stderr("", &out);
 
-    let (out, wall) = timed(Command::new(&python).arg(file.path()), "python3")?;
+    // Python is one to two orders of magnitude slower than runner: give it 20 times runner's
+    // deadline. A Python worker that dies before the Barrier leaves the others waiting there
+    // for ever (Python's own behaviour): the bound ends that.
+    let python_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_mul(20)) + SLACK;
+    let (out, wall) = timed(Command::new(&python).arg(file.path()), "python3", python_bound, true)?;
     let python = python_side(plan, &out, wall)?;
     forward_stderr("python3: ", &out);
     drop(file);
@@ -120,11 +126,55 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
-/// Runs `command` to its end, timing it from spawn to exit.
-fn timed(command: &mut Command, what: &str) -> Result<(Output, f64), Error> {
+/// Beyond the deadlines, before a child is taken for stuck.
+const SLACK: Duration = Duration::from_secs(30);
+
+/// Runs `command` to its end, timing it from spawn to exit. Its output goes to temporary files
+/// (a pipe could fill up while nobody reads it). With `group` it runs in a process group of its
+/// own, so that past `bound` it is killed with every process it started (Python's workers do
+/// not die with their parent; runner's do).
+fn timed(command: &mut Command, what: &str, bound: Duration, group: bool) -> Result<(Output, f64), Error> {
+    use std::os::unix::process::CommandExt;
+    let setup = |e: std::io::Error| Error::Setup(format!("cannot start {what}: {e}"));
+    let (stdout, stderr) = (tempfile_for(what, "out").map_err(setup)?, tempfile_for(what, "err").map_err(setup)?);
     let started = Instant::now();
-    let out = command.output().map_err(|e| Error::Setup(format!("cannot start {what}: {e}")))?;
-    Ok((out, started.elapsed().as_secs_f64()))
+    let mut child = command
+        .stdout(stdout.0.try_clone().map_err(setup)?)
+        .stderr(stderr.0.try_clone().map_err(setup)?)
+        .process_group(if group { 0 } else { nix::unistd::getpgrp().as_raw() })
+        .spawn()
+        .map_err(setup)?;
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(setup)? {
+            break status;
+        }
+        if started.elapsed() > bound {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let signal = nix::sys::signal::Signal::SIGKILL;
+            let _ = if group { nix::sys::signal::killpg(pid, signal) } else { nix::sys::signal::kill(pid, signal) };
+            let _ = child.wait();
+            return Err(Error::Setup(format!(
+                "{what} did not end within {} s: killed with its processes",
+                bound.as_secs()
+            )));
+        }
+        // Short naps at first: the whole-process time of a quick child is what is measured.
+        let nap = if started.elapsed() < Duration::from_millis(50) { 20 } else { 1000 };
+        std::thread::sleep(Duration::from_micros(nap));
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let read = |f: &(std::fs::File, PathBuf)| std::fs::read(&f.1).unwrap_or_default();
+    let out = Output { status, stdout: read(&stdout), stderr: read(&stderr) };
+    let _ = std::fs::remove_file(&stdout.1);
+    let _ = std::fs::remove_file(&stderr.1);
+    Ok((out, wall))
+}
+
+/// A new file in the temporary folder for a child's output.
+fn tempfile_for(what: &str, stream: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+    let path = std::env::temp_dir().join(format!("runner-{what}-{}-{stream}", std::process::id()));
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&path)?;
+    Ok((file, path))
 }
 
 /// The last lines of a child's standard error.
