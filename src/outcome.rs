@@ -72,6 +72,9 @@ pub struct Outcome {
     /// mutex: the worker that died holding the lock (-1 if unknown) and the one that recovered
     /// it (-1: runner, after every worker had ended), the first time it happened.
     pub recovery: Option<(i64, i64)>,
+    /// Peak resident memory in KiB: runner's own, and the largest worker's (of every worker
+    /// runner has reaped so far).
+    pub memory_kib: (u64, u64),
     /// Operations each worker may have done beyond its published count when it was stopped
     /// (it publishes once per chunk of this many).
     pub stride: u64,

@@ -227,6 +227,7 @@ pub fn execute(
         final_value,
         workers: outcomes,
         elapsed_seconds: last_end.saturating_sub(release) as f64 / 1e9,
+        memory_kib: peak_memory_kib(),
         served,
         latency: Latency {
             sample_every: stride,
@@ -249,6 +250,14 @@ pub fn execute(
         },
         stride,
     })
+}
+
+/// Peak resident memory (KiB, as Linux counts `ru_maxrss`) of runner and of its largest
+/// reaped child (the channel's waker included).
+fn peak_memory_kib() -> (u64, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let peak = |who| getrusage(who).map_or(0, |u| u.max_rss().max(0) as u64);
+    (peak(UsageWho::RUSAGE_SELF), peak(UsageWho::RUSAGE_CHILDREN))
 }
 
 /// The CPUs workers are pinned to, in the order they take them; checked against the CPUs runner

@@ -159,6 +159,12 @@ pub fn run(r: &RunReport<'_>) -> String {
         if crate::cli::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::cli::COMMIT) };
     let _ = writeln!(
         s,
+        "  memory    runner {:.1} MiB peak, largest worker {:.1} MiB",
+        outcome.memory_kib.0 as f64 / 1024.0,
+        outcome.memory_kib.1 as f64 / 1024.0
+    );
+    let _ = writeln!(
+        s,
         "  run of    runner {}{commit}, job sha256 {}, started {}",
         env!("CARGO_PKG_VERSION"),
         r.provenance.file_sha256,

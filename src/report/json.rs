@@ -71,6 +71,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
         },
         "fairness": outcome.fairness(),
         "retries": outcome.workers.iter().map(|w| w.retries).sum::<u64>(),
+        "memory": { "unit": "KiB", "runner_peak": outcome.memory_kib.0, "worker_peak": outcome.memory_kib.1 },
         "notices": plan.notices,
         "order": {
             "depends_on_order": plan.order_matters,
