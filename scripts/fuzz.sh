@@ -14,9 +14,10 @@
 # `cargo +nightly fuzz tmin load fuzz/artifacts/load/FILE` (both from fuzz/).
 #
 # Environment: FUZZ_TOOLCHAIN (default nightly); FUZZ_SANITIZER (address, the default, or none:
-# about twice as fast); FUZZ_EXCLUDE="SEED..." leaves those seeds out of the run (a known crash,
-# say); FUZZ_KEEP_GOING=1 runs libFuzzer in fork mode and carries on past crashes, timeouts and
-# OOMs (each still saved as an artifact) instead of stopping at the first.
+# about 1.3x the executions, and a tenth of the memory); FUZZ_EXCLUDE="SEED..." leaves those
+# seeds out of the run (a known crash, say); FUZZ_KEEP_GOING=1 runs libFuzzer in fork mode and
+# carries on past crashes, timeouts and OOMs (each still saved as an artifact) instead of
+# stopping at the first. Extra flags go to libFuzzer: `-fork=2` fuzzes on two cores.
 set -euo pipefail
 
 seconds=${1:-600}
@@ -65,13 +66,14 @@ ended=$(date +%s)
 
 echo
 echo "==== fuzz summary (exit status $status, $((ended - started)) s) ===="
-# The last status line libFuzzer printed (executions, cov, ft, corpus), and its final stats.
+# The last status line libFuzzer printed (executions, cov, ft, corpus), and its final stats
+# (fork mode prints none).
 grep -E '^#[0-9]+' "$log" | tail -n 1 || true
 grep -E '^stat::' "$log" || true
-echo "corpus: $(find "$corpus" -type f | wc -l) inputs, $(du -sh "$corpus" | cut -f1)"
+echo "corpus: $(find "$corpus" -type f | wc -l) files in fuzz/$corpus ($(du -sh "$corpus" | cut -f1))"
 new=$(comm -13 <(echo "$before") <(find "$artifacts" -type f ! -name '*.log' | sort) | sed '/^$/d')
 if [ -n "$new" ]; then
-    echo "new artifacts (crashes, timeouts, OOMs):"
+    echo "new artifacts (crash-, timeout-, oom-, slow-unit-):"
     echo "$new" | sed 's/^/  fuzz\//'
 else
     echo "new artifacts: none"

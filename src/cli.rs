@@ -304,6 +304,11 @@ fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Di
                         diags.push(d);
                     }
                 }
+                // Enough to show: the other cells' problems would only be cut off (and a
+                // large matrix of broken cells would take minutes to collect).
+                if diags.len() >= crate::plan::MAX_DIAGNOSTICS {
+                    break;
+                }
             }
         }
     }

@@ -38,7 +38,12 @@ pub fn plan_text(label: &str, text: &str) -> Result<Vec<plan::Plan>, Vec<error::
     for p in parsed {
         match plan::plan(&p.spec, label, &source.stem(), &plan::Overrides::default(), p.found) {
             Ok(plan) => plans.push(plan),
-            Err(found) => diags.extend(found),
+            Err(found) => {
+                diags.extend(found);
+                if diags.len() >= plan::MAX_DIAGNOSTICS {
+                    break;
+                }
+            }
         }
     }
     if diags.is_empty() { Ok(plans) } else { Err(diags) }

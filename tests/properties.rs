@@ -23,9 +23,11 @@ const LABEL: &str = "job.yaml";
 const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 
 fn config() -> Config {
-    // Enough cases to find a broken rule, few enough to run in a few seconds on two cores.
-    // A failure prints the shrunk document; nothing is written next to the tests.
-    Config { cases: 256, failure_persistence: None, ..Config::default() }
+    // Enough cases to find a broken rule, few enough to run in a few seconds on two cores
+    // (`PROPTEST_CASES=100000` for a soak). A failure prints the shrunk document; nothing is
+    // written next to the tests.
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256);
+    Config { cases, failure_persistence: None, ..Config::default() }
 }
 
 /// The random choices a document is built from.
@@ -775,10 +777,17 @@ struct Broken {
 
 fn broken(t: &mut Tape) -> Broken {
     let mut v = valid(t, false);
-    let bad_literal: &'static [&'static str] = match v.ty {
-        "i" => &["2147483648", "1.5", "\"5\"", "[1]"],
+    // Scalars wrong for the type; a list is wrong for `initial` and `expect` only (an operand
+    // list gives one operand per worker, and may be right).
+    let bad_scalar: &'static [&'static str] = match v.ty {
+        "i" => &["2147483648", "1.5", "\"5\""],
         "d" => &[".nan", ".inf", "\"x\"", "9007199254740993"],
         _ => &["256", "-1", "\"ab\"", "1.0", "é"],
+    };
+    let bad_literal: &'static [&'static str] = match v.ty {
+        "i" => &["2147483648", "1.5", "\"5\"", "[1]"],
+        "d" => &[".nan", ".inf", "\"x\"", "9007199254740993", "{}"],
+        _ => &["256", "-1", "\"ab\"", "1.0", "é", "[97]"],
     };
     let mut choices: Vec<(&'static str, &'static [&'static str])> = vec![
         ("workers", &["0", "1025", "-3", "five", "1.5", "[2]", "null"]),
@@ -801,7 +810,7 @@ fn broken(t: &mut Tape) -> Broken {
         ("expect", bad_literal),
     ];
     if !v.per_worker {
-        choices.push(("operand", bad_literal));
+        choices.push(("operand", bad_scalar));
     }
     if v.cells[0].1 == "channel" {
         choices.push(("batch", &["0", "65537", "x"]));
