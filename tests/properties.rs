@@ -628,25 +628,10 @@ fn anything(t: &mut Tape) -> Doc {
     doc
 }
 
-const MATRIX_KEYS: [&str; 17] = [
-    "workers",
-    "iterations",
-    "backend",
-    "value.type",
-    "value.initial",
-    "operation",
-    "operand",
-    "batch",
-    "schedule",
-    "work",
-    "work.inside",
-    "work.outside",
-    "pin",
-    "expect",
-    "include",
-    "exclude",
-    "backnd",
-];
+/// The keys a matrix may vary (runner's own list), then two special keys and a misspelling.
+fn matrix_keys() -> Vec<&'static str> {
+    runner::spec::matrix::MATRIX_KEYS.iter().copied().chain(["include", "exclude", "backnd"]).collect()
+}
 
 fn any_matrix(t: &mut Tape) -> Y {
     if t.one_in(6) {
@@ -654,12 +639,17 @@ fn any_matrix(t: &mut Tape) -> Y {
     }
     let mut axes = Vec::new();
     for _ in 0..1 + t.below(3) {
-        let key = t.pick(&MATRIX_KEYS).to_string();
+        let keys = matrix_keys();
+        let key = t.pick(&keys).to_string();
         let value = match key.as_str() {
             "include" | "exclude" => Y::L(
                 (0..t.below(3))
                     .map(|_| {
-                        Y::M((0..t.below(3)).map(|_| (t.pick(&MATRIX_KEYS[..14]).to_string(), any_scalar(t))).collect())
+                        Y::M(
+                            (0..t.below(3))
+                                .map(|_| (t.pick(&runner::spec::matrix::MATRIX_KEYS).to_string(), any_scalar(t)))
+                                .collect(),
+                        )
                     })
                     .collect(),
             ),
