@@ -78,6 +78,33 @@ pub struct Outcome {
     /// Operations each worker may have done beyond its published count when it was stopped
     /// (it publishes once per chunk of this many).
     pub stride: u64,
+    /// Where the time around the work went, and how often the workers were switched out.
+    pub phases: Phases,
+}
+
+/// The run's start-up and tear-down, measured by runner, and the workers' context switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Phases {
+    /// From the start of the run to the first fork: the mapping, the backend, the pipes.
+    pub setup_seconds: f64,
+    /// From the first fork to the last one returning.
+    pub fork_seconds: f64,
+    /// From the last fork until every worker had arrived at the start barrier.
+    pub arrive_seconds: f64,
+    /// From the end of the work until every worker had been reaped.
+    pub reap_seconds: f64,
+    /// Context switches of the workers (and the channel's waker), from the kernel's count for
+    /// reaped children: voluntary (a worker waited: the lock, a full pipe, the barrier) and
+    /// involuntary (the scheduler preempted it; a preempted lock holder stalls every waiter).
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+}
+
+impl Phases {
+    /// From the start of the run to the barrier's release.
+    pub fn startup_seconds(&self) -> f64 {
+        self.setup_seconds + self.fork_seconds + self.arrive_seconds
+    }
 }
 
 /// Latency of a timed sample of operations, merged across workers.

@@ -6,7 +6,7 @@
 //! own: the mechanisms (see `sync`), judging the value (see `outcome`) or printing anything but
 //! a worker's own error.
 
-mod barrier;
+pub mod barrier;
 mod fork;
 pub mod interrupt;
 mod lifeline;
@@ -20,7 +20,7 @@ use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, getpid};
 
 use crate::error::Error;
-use crate::outcome::{Exit, Latency, Outcome, WorkerOutcome};
+use crate::outcome::{Exit, Latency, Outcome, Phases, WorkerOutcome};
 use crate::plan::Plan;
 use crate::sync::{self, shm::Shared};
 use crate::watch::Watch;
@@ -44,6 +44,8 @@ pub fn execute(
     progress: &mut dyn FnMut(u64),
     interrupts: &interrupt::Interrupts,
 ) -> Result<Outcome, Error> {
+    let begun = now_ns();
+    let switches_before = child_switches();
     let setup = tracing::info_span!("set up the backend").entered();
     fork::ensure_single_threaded().map_err(Error::Setup)?;
     let workers = plan.workers as usize;
@@ -83,6 +85,7 @@ pub fn execute(
     // Workers never touch `tracing` after the fork: the span below lives on in their copy of
     // memory, unused, until they `_exit`.
     let forking = tracing::info_span!("fork").entered();
+    let first_fork = now_ns();
     fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
     let mut workers_of = Reaper::default();
     for index in 0..plan.workers {
@@ -119,6 +122,7 @@ pub fn execute(
     }
     backend.after_fork();
     lifeline.after_fork();
+    let forked = now_ns();
     drop(forking);
     tracing::info!(workers, backend = plan.backend.name(), "forked");
 
@@ -187,6 +191,8 @@ pub fn execute(
         workers_of.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
     }
     let (pids, exits) = workers_of.wait_all();
+    let reaped = now_ns();
+    let switches = child_switches();
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
 
@@ -249,6 +255,22 @@ pub fn execute(
             )),
         },
         stride,
+        phases: Phases {
+            setup_seconds: first_fork.saturating_sub(begun) as f64 / 1e9,
+            fork_seconds: forked.saturating_sub(first_fork) as f64 / 1e9,
+            arrive_seconds: release.saturating_sub(forked) as f64 / 1e9,
+            reap_seconds: reaped.saturating_sub(last_end) as f64 / 1e9,
+            voluntary_switches: switches.0.saturating_sub(switches_before.0),
+            involuntary_switches: switches.1.saturating_sub(switches_before.1),
+        },
+    })
+}
+
+/// Voluntary and involuntary context switches of every child reaped so far.
+fn child_switches() -> (u64, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or((0, 0), |u| {
+        (u.voluntary_context_switches().max(0) as u64, u.involuntary_context_switches().max(0) as u64)
     })
 }
 

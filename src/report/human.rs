@@ -163,6 +163,17 @@ pub fn run(r: &RunReport<'_>) -> String {
         outcome.memory_kib.0 as f64 / 1024.0,
         outcome.memory_kib.1 as f64 / 1024.0
     );
+    let phases = &outcome.phases;
+    let _ = writeln!(
+        s,
+        "  start-up  {} (fork {}, barrier {}), reap {}; workers switched out {} times, {} preempted",
+        seconds(phases.startup_seconds()),
+        seconds(phases.fork_seconds),
+        seconds(phases.arrive_seconds),
+        seconds(phases.reap_seconds),
+        phases.voluntary_switches + phases.involuntary_switches,
+        phases.involuntary_switches
+    );
     let _ = writeln!(
         s,
         "  run of    runner {}{commit}, job sha256 {}, started {}",

@@ -72,6 +72,18 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "fairness": outcome.fairness(),
         "retries": outcome.workers.iter().map(|w| w.retries).sum::<u64>(),
         "memory": { "unit": "KiB", "runner_peak": outcome.memory_kib.0, "worker_peak": outcome.memory_kib.1 },
+        "phases": {
+            "startup_seconds": outcome.phases.startup_seconds(),
+            "setup_seconds": outcome.phases.setup_seconds,
+            "fork_seconds": outcome.phases.fork_seconds,
+            "arrive_seconds": outcome.phases.arrive_seconds,
+            "work_seconds": outcome.elapsed_seconds,
+            "reap_seconds": outcome.phases.reap_seconds,
+        },
+        "context_switches": {
+            "voluntary": outcome.phases.voluntary_switches,
+            "involuntary": outcome.phases.involuntary_switches,
+        },
         "notices": plan.notices,
         "order": {
             "depends_on_order": plan.order_matters,

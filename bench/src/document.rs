@@ -1,0 +1,313 @@
+//! BENCHMARKS.md, its two charts (bench/scaling.svg, bench/startup.svg) and every sample behind
+//! them (bench/results.json), written from one run's [`Results`].
+//!
+//! Owns: the targets' verdicts as stated, tables, number formats. Pure formatting: the only
+//! I/O is writing the four files at the end.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use runner::report::plot::{Chart, Series, svg};
+
+use crate::measure::Spread;
+use crate::{Cell, Results, VARIANTS, WORKERS};
+
+/// The largest peak a worker may reach and still be "within a few MiB".
+const WORKER_PEAK_LIMIT_KIB: f64 = 8.0 * 1024.0;
+
+pub fn write(r: &Results, dir: &Path) -> Result<(), String> {
+    let bench = dir.join("bench");
+    std::fs::create_dir_all(&bench).map_err(|e| format!("cannot create {}: {e}", bench.display()))?;
+    let put = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    put("bench/scaling.svg", svg(&scaling_chart(r, false)))?;
+    put("bench/startup.svg", svg(&scaling_chart(r, true)))?;
+    put("bench/results.json", serde_json::to_string_pretty(r).map_err(|e| e.to_string())? + "\n")?;
+    put("BENCHMARKS.md", markdown(r))?;
+    eprintln!("runner-bench: wrote {}", dir.join("BENCHMARKS.md").display());
+    Ok(())
+}
+
+fn rate(ops: f64) -> String {
+    match ops {
+        x if !x.is_finite() => "-".into(),
+        x if x >= 1e9 => format!("{:.2} G", x / 1e9),
+        x if x >= 1e6 => format!("{:.1} M", x / 1e6),
+        x if x >= 1e3 => format!("{:.0} k", x / 1e3),
+        x => format!("{x:.0}"),
+    }
+}
+
+fn ratio(s: Spread) -> String {
+    if s.n == 0 {
+        return "-".into();
+    }
+    let digits = if s.median >= 100.0 {
+        0
+    } else if s.median >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{:.*} [{:.*}-{:.*}]", digits, s.median, digits, s.min, digits, s.max)
+}
+
+fn ms(s: Spread) -> String {
+    if s.n == 0 { "-".into() } else { format!("{:.2} [{:.2}-{:.2}]", s.median * 1e3, s.min * 1e3, s.max * 1e3) }
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// runner at 1024 workers over runner at 8, and the same for the raw loop (medians).
+fn scale_ratio(r: &Results, variant: &str) -> Option<(f64, f64)> {
+    let at = |w: u32| r.scaling.iter().find(|p| p.variant == variant && p.workers == w);
+    let (p8, p1024) = (at(8)?, at(1024)?);
+    Some((
+        Spread::of(&p1024.runner).median / Spread::of(&p8.runner).median,
+        Spread::of(&p1024.raw).median / Spread::of(&p8.raw).median,
+    ))
+}
+
+fn markdown(r: &Results) -> String {
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(s, "# Benchmarks\n");
+    let _ = writeln!(
+        s,
+        "Written by `{}` from what it measured in one run; do not edit by hand (the figures, the charts \
+         `bench/scaling.svg` and `bench/startup.svg`, and every sample in `bench/results.json` come from \
+         the same run).\n",
+        r.command
+    );
+    let _ = writeln!(
+        s,
+        "Machine: {} ({} cores), {}; {}; {}; runner {} (commit {}); run started {}.\n",
+        m["host"]["cpu"].as_str().unwrap_or("?"),
+        m["host"]["cores"],
+        m["host"]["kernel"].as_str().unwrap_or("?"),
+        m["rustc"].as_str().unwrap_or("rustc ?"),
+        m["python"].as_str().unwrap_or("no Python"),
+        m["runner"]["version"].as_str().unwrap_or("?"),
+        m["runner"]["commit"].as_str().unwrap_or("?"),
+        m["date"].as_str().unwrap_or("?"),
+    );
+    let _ = writeln!(
+        s,
+        "How to read it: every cell was measured in {} interleaved rounds (each round runs every cell once, \
+         the sides of a cell back to back), so a ratio is taken between neighbours in time; ratios are given \
+         as median [min-max] over the rounds, absolute figures as medians. ops/s is counted the same way on \
+         every side: operations over the window from the release of the start barrier to the last worker's \
+         end (channel: to the owner's application of the last operation). Tracing is off. The machine is \
+         shared: read absolute figures as ranks, ratios as the result.\n",
+        r.rounds
+    );
+
+    // Targets first.
+    let t = &r.tutorial;
+    let native = Spread::ratio(&t.runner, &t.native);
+    let python = Spread::ratio(&t.python, &t.runner);
+    let _ = writeln!(s, "## Targets\n");
+    let _ = writeln!(s, "| target | measured | |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| tutorial job, whole process: runner / native fork program <= 1.5 | {} | {} |",
+        ratio(native),
+        mark(native.median <= 1.5)
+    );
+    let _ = writeln!(
+        s,
+        "| tutorial job, whole process: Python / runner >= 30 | {} | {} |",
+        ratio(python),
+        mark(python.median >= 30.0)
+    );
+    for v in VARIANTS {
+        let name = v.name();
+        let mine: Vec<&Cell> = r.cells.iter().filter(|c| c.variant == name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let worst = mine.iter().map(|c| c.vs_raw().median).fold(f64::INFINITY, f64::min);
+        let met = mine.iter().filter(|c| c.meets().0).count();
+        let _ = writeln!(
+            s,
+            "| {name}: runner / raw loop >= {} in every cell | lowest median {:.2}; {met} of {} cells | {} |",
+            v.target(),
+            worst,
+            mine.len(),
+            mark(met == mine.len())
+        );
+        let both = mine.iter().filter(|c| c.meets().1).count();
+        let _ = writeln!(
+            s,
+            "| {name}: >= min(50x Python, 0.95x raw) in every cell | {both} of {} cells | {} |",
+            mine.len(),
+            mark(both == mine.len())
+        );
+    }
+    let mut variants: Vec<&str> = r.scaling.iter().map(|p| p.variant.as_str()).collect();
+    variants.dedup();
+    for v in &variants {
+        if let Some((runner, raw)) = scale_ratio(r, v) {
+            let _ = writeln!(
+                s,
+                "| {v}: ops/s at 1024 workers >= 0.5x at 8 | {runner:.2} (raw loop: {raw:.2}) | {} |",
+                mark(runner >= 0.5)
+            );
+        }
+    }
+    let worker_peak =
+        r.scaling.iter().flat_map(|p| p.worker_peak_kib.iter()).chain(&t.worker_peak_kib).copied().fold(0.0, f64::max);
+    let _ = writeln!(
+        s,
+        "| a worker's peak resident memory within a few MiB (<= {:.0} MiB), in every run | largest {:.1} MiB | {} |\n",
+        WORKER_PEAK_LIMIT_KIB / 1024.0,
+        worker_peak / 1024.0,
+        mark(worker_peak <= WORKER_PEAK_LIMIT_KIB)
+    );
+
+    // 1. The tutorial.
+    let _ = writeln!(s, "## 1. The tutorial job as a whole process\n");
+    let _ = writeln!(
+        s,
+        "`runner -q jobs/increment.yaml` (5 workers, each adds 1 under the lock; read, plan, fork, check, report) \
+         against `bench/src/bin/tutorial.rs` (maps a page, initialises a robust mutex, forks 5 processes that \
+         each lock, add 1, unlock; no job file, no check beyond the value, no report) and against the \
+         Python program `runner export-python jobs/increment.yaml` writes. Wall time from spawn to reap, \
+         {} rounds after one not counted.\n",
+        t.runner.len()
+    );
+    let _ = writeln!(s, "| program | wall ms, median [min-max] |\n|---|---|");
+    let _ = writeln!(s, "| runner | {} |", ms(Spread::of(&t.runner)));
+    let _ = writeln!(s, "| native fork program | {} |", ms(Spread::of(&t.native)));
+    let _ = writeln!(s, "| Python multiprocessing | {} |\n", ms(Spread::of(&t.python)));
+    let _ = writeln!(
+        s,
+        "Fork on its own (`raw fork 5`: fork 5 children that exit at once): {} ms for the 5 forks; runner's \
+         own fork phase (its report's `phases.fork_seconds`): {} ms; runner's start-up from the run's start \
+         to the barrier's release: {} ms.\n",
+        ms(Spread::of(&t.fork5)),
+        ms(Spread::of(&t.runner_fork)),
+        ms(Spread::of(&t.runner_startup))
+    );
+
+    // 2. ops/s.
+    let _ = writeln!(s, "## 2. Operations per second: runner, the raw loop, Python\n");
+    let _ = writeln!(
+        s,
+        "Each row: one job (`add` on a value of the type) at 1, 2, 5 and 8 workers. The raw loop \
+         (`bench/src/bin/raw.rs`) runs the same primitive in forked processes with runner's shared layout \
+         and start barrier, no timing inside the loop and nothing else around it. Python runs the program \
+         of `runner export-python` for the same job with fewer operations (it is slower); Python has no \
+         lock-free atomic, so `atomic` is compared with its lock (`get_lock()`), and a channel with its \
+         `Queue` (the same program for both transports).\n"
+    );
+    for v in VARIANTS {
+        let name = v.name();
+        let mine: Vec<&Cell> = r.cells.iter().filter(|c| c.variant == name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "### {name}\n\nRaw loop: {}. Target: runner / raw >= {}.\n", v.raw_describe(), v.target());
+        let _ = writeln!(
+            s,
+            "| type | workers | runner ops/s | raw ops/s | runner / raw | Python ops/s | runner / Python | |\n|---|---|---|---|---|---|---|---|"
+        );
+        for c in mine {
+            let (raw_ok, both_ok) = c.meets();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                c.ty,
+                c.workers,
+                rate(Spread::of(&c.runner).median),
+                rate(Spread::of(&c.raw).median),
+                ratio(c.vs_raw()),
+                rate(Spread::of(&c.python).median),
+                ratio(c.vs_python()),
+                if raw_ok && both_ok { "met" } else { "NOT met" }
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let _ = WORKERS;
+
+    // 3. Scaling.
+    let _ = writeln!(s, "## 3. From 1 to 1024 workers\n");
+    let _ = writeln!(
+        s,
+        "The same number of operations in all at every worker count (type i), so more workers means fewer \
+         operations each. Start-up is runner's report's `phases.startup_seconds` (set-up, forks, every worker \
+         at the barrier). \"Preempted\" counts the workers' involuntary context switches (the kernel's count \
+         for reaped children) per million operations: a lock holder switched out stalls every waiter, which \
+         is what limits the mutex at high worker counts. Lock wait p99 is the 99th percentile of the \
+         sampled waits for the lock.\n"
+    );
+    let _ = writeln!(s, "![ops/s from 1 to 1024 workers](bench/scaling.svg)\n");
+    let _ = writeln!(s, "![start-up from 1 to 1024 workers](bench/startup.svg)\n");
+    let _ = writeln!(
+        s,
+        "| backend | workers | runner ops/s | raw ops/s | runner / raw | start-up ms | fork ms | preempted / M ops | lock wait p99 | worker peak MiB |\n|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for p in &r.scaling {
+        let wait = Spread::of(&p.lock_wait_p99);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {} | {:.1} |",
+            p.variant,
+            p.workers,
+            rate(Spread::of(&p.runner).median),
+            rate(Spread::of(&p.raw).median),
+            ratio(Spread::ratio(&p.runner, &p.raw)),
+            Spread::of(&p.startup).median * 1e3,
+            Spread::of(&p.fork).median * 1e3,
+            Spread::of(&p.preempted_per_mop).median,
+            if wait.n == 0 { "-".to_string() } else { format!("{:.0} ns", wait.median) },
+            Spread::of(&p.worker_peak_kib).median / 1024.0,
+        );
+    }
+    let _ = writeln!(s);
+
+    // 4. Memory.
+    let runner_peak = r.scaling.iter().flat_map(|p| p.runner_peak_kib.iter()).copied().fold(0.0, f64::max);
+    let _ = writeln!(s, "## 4. Memory\n");
+    let _ = writeln!(
+        s,
+        "Peak resident memory as the kernel counts it (`ru_maxrss`), from runner's report: the tutorial job: \
+         runner {:.1} MiB, largest worker {:.1} MiB; over every scaling run (up to 1024 workers): runner at \
+         most {:.1} MiB, a worker at most {:.1} MiB. Every run's report carries both (`memory`).",
+        Spread::of(&t.runner_peak_kib).median / 1024.0,
+        Spread::of(&t.worker_peak_kib).median / 1024.0,
+        runner_peak / 1024.0,
+        worker_peak / 1024.0
+    );
+    s
+}
+
+/// ops/s (or start-up seconds) against workers, runner's lines solid and the raw loops' beside.
+fn scaling_chart(r: &Results, startup: bool) -> Chart {
+    let mut variants: Vec<&str> = r.scaling.iter().map(|p| p.variant.as_str()).collect();
+    variants.dedup();
+    let mut series = Vec::new();
+    for v in variants {
+        let points = |f: &dyn Fn(&crate::Point) -> f64| -> Vec<(f64, f64)> {
+            r.scaling.iter().filter(|p| p.variant == v).map(|p| (p.workers as f64, f(p))).collect()
+        };
+        if startup {
+            series.push(Series { name: v.to_string(), points: points(&|p| Spread::of(&p.startup).median * 1e3) });
+        } else {
+            series.push(Series { name: format!("runner {v}"), points: points(&|p| Spread::of(&p.runner).median) });
+            series.push(Series { name: format!("raw {v}"), points: points(&|p| Spread::of(&p.raw).median) });
+        }
+    }
+    Chart {
+        title: if startup { "runner start-up by workers".into() } else { "ops/s by workers (type i)".into() },
+        x_label: "workers".into(),
+        y_label: if startup { "start-up (ms)".into() } else { "operations per second".into() },
+        x_categories: None,
+        series,
+    }
+}

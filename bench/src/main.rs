@@ -1,0 +1,456 @@
+//! `runner-bench`: measures runner against the limit and against Python, side by side in one
+//! run, and writes BENCHMARKS.md (and its charts) from what it measured.
+//!
+//! ```text
+//! cargo build --release --workspace && target/release/runner-bench [--quick] [--rounds N]
+//! ```
+//!
+//! Four sections, each a set of cells measured in interleaved rounds (every cell once a round,
+//! the sides of a cell back to back), so that a drift of the machine's speed hits every side
+//! alike and each ratio is taken between neighbours in time:
+//! - the tutorial job as a whole process: runner, a minimal native fork program, Python;
+//! - ops/s of every backend x type at 1, 2, 5 and 8 workers: runner, the raw loop of the same
+//!   primitive, the Python program of `runner export-python`;
+//! - scaling from 1 to 1024 workers: ops/s and start-up time of runner and of the raw loop;
+//! - memory: peak resident memory of runner and of its largest worker.
+//!
+//! Owns: what is measured and the targets. Running programs is `measure.rs`; the document and
+//! charts are `document.rs`. Speed is always measured with tracing off.
+
+mod document;
+mod measure;
+
+use std::process::Command;
+
+use measure::{Spread, Tools, number};
+use serde_json::Value as Json;
+
+/// How a job's channel messages travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Ipc,
+    Pipe,
+}
+
+/// What one row of the ops/s tables measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    Mutex,
+    Atomic,
+    /// One operation a message, or messages of about 4 KiB.
+    Channel {
+        transport: Transport,
+        batched: bool,
+    },
+}
+
+pub const VARIANTS: [Variant; 6] = [
+    Variant::Mutex,
+    Variant::Atomic,
+    Variant::Channel { transport: Transport::Pipe, batched: false },
+    Variant::Channel { transport: Transport::Pipe, batched: true },
+    Variant::Channel { transport: Transport::Ipc, batched: false },
+    Variant::Channel { transport: Transport::Ipc, batched: true },
+];
+
+pub const TYPES: [char; 3] = ['i', 'd', 'c'];
+pub const WORKERS: [u32; 4] = [1, 2, 5, 8];
+pub const SCALING: [u32; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+pub const SCALING_QUICK: [u32; 4] = [1, 8, 64, 1024];
+
+/// Bytes of one value on a pipe message, and the header of a message.
+fn size_of(ty: char) -> u64 {
+    match ty {
+        'i' => 4,
+        'd' => 8,
+        _ => 1,
+    }
+}
+
+impl Variant {
+    pub fn name(self) -> String {
+        match self {
+            Variant::Mutex => "mutex".into(),
+            Variant::Atomic => "atomic".into(),
+            Variant::Channel { transport, batched } => format!(
+                "channel ({}, {})",
+                if transport == Transport::Pipe { "pipe" } else { "ipc-channel" },
+                if batched { "4 KiB messages" } else { "1 op a message" }
+            ),
+        }
+    }
+
+    /// The raw loop of the same primitive.
+    pub fn raw(self) -> &'static str {
+        match self {
+            Variant::Mutex => "mutex",
+            Variant::Atomic => "atomic",
+            Variant::Channel { batched: false, .. } => "pipe",
+            Variant::Channel { batched: true, .. } => "pipe-batch",
+        }
+    }
+
+    /// What the raw loop does, for the document.
+    pub fn raw_describe(self) -> &'static str {
+        match self {
+            Variant::Mutex => "robust pthread mutex: lock, update, unlock",
+            Variant::Atomic => "fetch_add (d: compare-exchange loop)",
+            Variant::Channel { batched: false, .. } => "one write(2) per operation, read and applied by the parent",
+            Variant::Channel { batched: true, .. } => "4 KiB writes, read and applied by the parent",
+        }
+    }
+
+    /// The least runner/raw ratio the issue asks for.
+    pub fn target(self) -> f64 {
+        match self {
+            Variant::Mutex | Variant::Atomic => 0.95,
+            Variant::Channel { .. } => 0.8,
+        }
+    }
+
+    /// runner's batch: as many operations as fill a 4 KiB message with its header.
+    fn batch(self, ty: char) -> u64 {
+        match self {
+            Variant::Channel { batched: true, transport: Transport::Pipe } => (4096 - 8) / size_of(ty),
+            // ipc-channel's records are 8 bytes whatever the type.
+            Variant::Channel { batched: true, transport: Transport::Ipc } => (4096 - 8) / 8,
+            _ => 1,
+        }
+    }
+
+    /// Operations in all, for about a fifth of a second of runner's work on this kind of
+    /// machine; `quick` divides by four.
+    fn total(self, ty: char, quick: bool) -> u64 {
+        let n: u64 = match (self, ty) {
+            (Variant::Atomic, 'd') => 8_000_000,
+            (Variant::Atomic, _) => 32_000_000,
+            (Variant::Mutex, _) => 8_000_000,
+            (Variant::Channel { batched: false, transport: Transport::Pipe }, _) => 400_000,
+            (Variant::Channel { batched: false, transport: Transport::Ipc }, _) => 120_000,
+            (Variant::Channel { batched: true, .. }, 'c') => 40_000_000,
+            (Variant::Channel { batched: true, .. }, _) => 16_000_000,
+        };
+        if quick { n / 4 } else { n }
+    }
+
+    /// Operations in all for the Python program (a few tenths of a second of its work).
+    fn python_total(self) -> u64 {
+        match self {
+            Variant::Mutex | Variant::Atomic => 60_000,
+            Variant::Channel { batched: false, .. } => 20_000,
+            Variant::Channel { batched: true, .. } => 400_000,
+        }
+    }
+
+    /// The job file of a cell. Python has no lock-free atomic: `atomic` compares with the
+    /// mutex program (`get_lock()`), Python's way to the same result.
+    fn job(self, ty: char, workers: u32, iterations: u64, for_python: bool) -> String {
+        let backend = match self {
+            Variant::Mutex => "mutex",
+            Variant::Atomic if for_python => "mutex",
+            Variant::Atomic => "atomic",
+            Variant::Channel { .. } => "channel",
+        };
+        let mut yaml = format!(
+            "workers: {workers}\niterations: {iterations}\nvalue:\n  type: {ty}\noperation: add\nbackend: {backend}\n"
+        );
+        if let Variant::Channel { transport, .. } = self {
+            yaml.push_str(&format!("batch: {}\n", self.batch(ty).min(iterations)));
+            if transport == Transport::Pipe {
+                yaml.push_str("transport: pipe\n");
+            }
+        }
+        yaml
+    }
+}
+
+/// One cell of the ops/s tables: ops/s per round of each side.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Cell {
+    pub variant: String,
+    pub ty: char,
+    pub workers: u32,
+    pub runner: Vec<f64>,
+    pub raw: Vec<f64>,
+    pub python: Vec<f64>,
+    pub target: f64,
+}
+
+impl Cell {
+    pub fn vs_raw(&self) -> Spread {
+        Spread::ratio(&self.runner, &self.raw)
+    }
+
+    pub fn vs_python(&self) -> Spread {
+        Spread::ratio(&self.runner, &self.python)
+    }
+
+    /// The raw-loop target, and min(50x Python, 0.95x raw).
+    pub fn meets(&self) -> (bool, bool) {
+        let raw = self.vs_raw().median;
+        let python = self.vs_python().median;
+        (raw >= self.target, python >= 50.0 || raw >= 0.95)
+    }
+}
+
+/// The tutorial as a whole process, per round.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Tutorial {
+    pub runner: Vec<f64>,
+    pub native: Vec<f64>,
+    pub python: Vec<f64>,
+    /// `raw fork 5`: forking and reaping 5 children that exit at once.
+    pub fork5: Vec<f64>,
+    /// runner's own phases (from its JSON report).
+    pub runner_fork: Vec<f64>,
+    pub runner_startup: Vec<f64>,
+    pub runner_peak_kib: Vec<f64>,
+    pub worker_peak_kib: Vec<f64>,
+}
+
+/// One point of the scaling curves.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Point {
+    pub variant: String,
+    pub workers: u32,
+    pub runner: Vec<f64>,
+    pub raw: Vec<f64>,
+    pub startup: Vec<f64>,
+    pub fork: Vec<f64>,
+    /// Involuntary context switches of the workers per million operations.
+    pub preempted_per_mop: Vec<f64>,
+    /// mutex: the 99th percentile of the sampled lock waits, in ns.
+    pub lock_wait_p99: Vec<f64>,
+    pub runner_peak_kib: Vec<f64>,
+    pub worker_peak_kib: Vec<f64>,
+}
+
+/// Everything one benchmark run measured.
+#[derive(Debug, serde::Serialize)]
+pub struct Results {
+    pub command: String,
+    pub machine: Json,
+    pub rounds: usize,
+    pub tutorial: Tutorial,
+    pub cells: Vec<Cell>,
+    pub scaling: Vec<Point>,
+}
+
+struct Options {
+    quick: bool,
+    rounds: usize,
+    out: std::path::PathBuf,
+}
+
+fn main() {
+    let tools = match Tools::locate() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("runner-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut args = std::env::args().skip(1);
+    let mut options = Options { quick: false, rounds: 5, out: tools.root.clone() };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(5),
+            "--out" => options.out = args.next().map(Into::into).unwrap_or(options.out),
+            other => {
+                eprintln!(
+                    "runner-bench: unknown argument {other}\nusage: runner-bench [--quick] [--rounds N] [--out DIR]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    if options.quick && options.rounds == 5 {
+        options.rounds = 2;
+    }
+    match run(&tools, &options) {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("runner-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(tools: &Tools, options: &Options) -> Result<(), String> {
+    let command = format!(
+        "cargo build --release --workspace && target/release/runner-bench{}{}",
+        if options.quick { " --quick" } else { "" },
+        if options.rounds != if options.quick { 2 } else { 5 } {
+            format!(" --rounds {}", options.rounds)
+        } else {
+            String::new()
+        }
+    );
+    let machine = machine(tools)?;
+    eprintln!("runner-bench: tutorial as a whole process");
+    let tutorial = tutorial(tools, if options.quick { 10 } else { 40 })?;
+    eprintln!("runner-bench: ops/s of every backend x type");
+    let cells = cells(tools, options)?;
+    eprintln!("runner-bench: scaling to 1024 workers");
+    let scaling = scaling(tools, options)?;
+    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, scaling };
+    document::write(&results, &options.out)
+}
+
+/// What the machine is: runner's host record, the compiler and Python.
+fn machine(tools: &Tools) -> Result<Json, String> {
+    let job = tools.job("machine", "workers: 1\nvalue: {type: i}\noperation: add\nbackend: atomic\n")?;
+    let report = tools.runner(&job)?;
+    let version = |cmd: &str, arg: &str| {
+        Command::new(cmd).arg(arg).output().ok().map(|o| {
+            String::from_utf8_lossy(if o.stdout.is_empty() { &o.stderr } else { &o.stdout }).trim().to_string()
+        })
+    };
+    Ok(serde_json::json!({
+        "host": report["host"],
+        "runner": report["runner"],
+        "date": report["started_at"],
+        "rustc": version("rustc", "--version"),
+        "python": version("python3", "--version"),
+    }))
+}
+
+fn tutorial(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
+    let job = tools.root.join("jobs/increment.yaml");
+    let program =
+        tools.export_python(&tools.job("increment", &std::fs::read_to_string(&job).map_err(|e| e.to_string())?)?)?;
+    let mut t = Tutorial::default();
+    for round in 0..=rounds {
+        let runner = tools.wall(Command::new(&tools.runner).arg("-q").arg(&job))?;
+        let native = tools.wall(&mut Command::new(&tools.tutorial))?;
+        let python = match &tools.python {
+            Some(py) => tools.wall(Command::new(py).arg(&program))?,
+            None => f64::NAN,
+        };
+        let fork = tools.raw(&["fork".into(), "5".into()])?;
+        let report = tools.runner(&job)?;
+        // The first round warms the caches and is not counted.
+        if round > 0 {
+            t.runner.push(runner);
+            t.native.push(native);
+            t.python.push(python);
+            t.fork5.push(number(&fork, &["fork_seconds"]));
+            t.runner_fork.push(number(&report, &["phases", "fork_seconds"]));
+            t.runner_startup.push(number(&report, &["phases", "startup_seconds"]));
+            t.runner_peak_kib.push(number(&report, &["memory", "runner_peak"]));
+            t.worker_peak_kib.push(number(&report, &["memory", "worker_peak"]));
+        }
+    }
+    Ok(t)
+}
+
+fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
+    let mut cells = Vec::new();
+    let mut jobs = Vec::new();
+    for variant in VARIANTS {
+        for ty in TYPES {
+            for workers in WORKERS {
+                let iterations = (variant.total(ty, options.quick) / workers as u64).max(1);
+                let name = format!("{}-{ty}-{workers}", variant.name().replace([' ', '(', ')', ',', '-'], ""));
+                let job = tools.job(&name, &variant.job(ty, workers, iterations, false))?;
+                let py_iterations = (variant.python_total() / workers as u64).max(1);
+                let program = match &tools.python {
+                    Some(_) => Some(tools.export_python(
+                        &tools.job(&format!("{name}-py"), &variant.job(ty, workers, py_iterations, true))?,
+                    )?),
+                    None => None,
+                };
+                let mut raw_args = vec![variant.raw().to_string(), ty.to_string(), workers.to_string()];
+                raw_args.push(iterations.to_string());
+                jobs.push((job, program, raw_args));
+                cells.push(Cell {
+                    variant: variant.name(),
+                    ty,
+                    workers,
+                    runner: Vec::new(),
+                    raw: Vec::new(),
+                    python: Vec::new(),
+                    target: variant.target(),
+                });
+            }
+        }
+    }
+    // Python's programs are the same for both transports: measured once, used for both rows.
+    let mut python_of: std::collections::HashMap<String, Vec<f64>> = Default::default();
+    for round in 0..options.rounds {
+        eprintln!("  round {} of {}", round + 1, options.rounds);
+        for (cell, (job, program, raw_args)) in cells.iter_mut().zip(&jobs) {
+            cell.runner.push(number(&tools.runner(job)?, &["ops_per_second"]));
+            cell.raw.push(number(&tools.raw(raw_args)?, &["ops_per_second"]));
+            if let Some(program) = program {
+                let key = std::fs::read_to_string(program).unwrap_or_default();
+                let seen = python_of.entry(key).or_default();
+                let value = if seen.len() > round {
+                    seen[round]
+                } else {
+                    let v = number(&tools.python(program)?, &["ops_per_second"]);
+                    seen.push(v);
+                    v
+                };
+                cell.python.push(value);
+            }
+        }
+    }
+    Ok(cells)
+}
+
+fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {
+    let variants = [
+        Variant::Mutex,
+        Variant::Atomic,
+        Variant::Channel { transport: Transport::Pipe, batched: false },
+        Variant::Channel { transport: Transport::Pipe, batched: true },
+        Variant::Channel { transport: Transport::Ipc, batched: true },
+    ];
+    let counts: &[u32] = if options.quick { &SCALING_QUICK } else { &SCALING };
+    let mut points = Vec::new();
+    let mut jobs = Vec::new();
+    for variant in variants {
+        for &workers in counts {
+            let iterations = (variant.total('i', options.quick) / workers as u64).max(1);
+            let name = format!("scale-{}-{workers}", variant.name().replace([' ', '(', ')', ',', '-'], ""));
+            jobs.push((
+                variant,
+                tools.job(&name, &variant.job('i', workers, iterations, false))?,
+                vec![variant.raw().to_string(), "i".into(), workers.to_string(), iterations.to_string()],
+                variant.total('i', options.quick),
+            ));
+            points.push(Point {
+                variant: variant.name(),
+                workers,
+                runner: Vec::new(),
+                raw: Vec::new(),
+                startup: Vec::new(),
+                fork: Vec::new(),
+                preempted_per_mop: Vec::new(),
+                lock_wait_p99: Vec::new(),
+                runner_peak_kib: Vec::new(),
+                worker_peak_kib: Vec::new(),
+            });
+        }
+    }
+    let rounds = options.rounds.min(3);
+    for round in 0..rounds {
+        eprintln!("  round {} of {rounds}", round + 1);
+        for (point, (variant, job, raw_args, total)) in points.iter_mut().zip(&jobs) {
+            let report = tools.runner(job)?;
+            point.runner.push(number(&report, &["ops_per_second"]));
+            point.startup.push(number(&report, &["phases", "startup_seconds"]));
+            point.fork.push(number(&report, &["phases", "fork_seconds"]));
+            point.preempted_per_mop.push(number(&report, &["context_switches", "involuntary"]) / (*total as f64 / 1e6));
+            if *variant == Variant::Mutex {
+                point.lock_wait_p99.push(number(&report, &["latency", "lock_wait", "p99"]));
+            }
+            point.runner_peak_kib.push(number(&report, &["memory", "runner_peak"]));
+            point.worker_peak_kib.push(number(&report, &["memory", "worker_peak"]));
+            point.raw.push(number(&tools.raw(raw_args)?, &["ops_per_second"]));
+        }
+    }
+    Ok(points)
+}
