@@ -422,7 +422,7 @@ fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option
             return Ok((exit::INVALID, doc));
         }
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = report::host().cores.unwrap_or(1);
     // A job of a few operations per worker is over before preemption can matter.
     let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {

@@ -45,6 +45,7 @@ pub struct Provenance {
 }
 
 /// The machine a run ran on.
+#[derive(Clone)]
 pub struct Host {
     pub cpu: Option<String>,
     pub cores: Option<usize>,
@@ -52,7 +53,13 @@ pub struct Host {
     pub kernel: Option<String>,
 }
 
+/// The machine, read once per process (/proc/cpuinfo, uname, the CPUs runner may use).
 pub fn host() -> Host {
+    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+    HOST.get_or_init(read_host).clone()
+}
+
+fn read_host() -> Host {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
         let line = text.lines().find(|l| l.starts_with("model name"))?;
         line.split_once(':').map(|(_, m)| m.trim().to_string())

@@ -15,13 +15,19 @@ pub struct Probe<'a> {
     /// Whether timed samples also become trace events.
     trace_ops: bool,
     ring: Ring<'a>,
-    op: Histogram<u64>,
-    wait: Histogram<u64>,
+    op: Histogram<u32>,
+    wait: Histogram<u32>,
 }
 
 impl<'a> Probe<'a> {
     pub fn new(stride: u64, trace_ops: bool, ring: &'a [AtomicU64]) -> Probe<'a> {
-        Probe { stride: stride.max(1), trace_ops, ring: Ring::new(ring), op: hist::new(), wait: hist::new() }
+        Probe {
+            stride: stride.max(1),
+            trace_ops,
+            ring: Ring::new(ring),
+            op: hist::new_worker(),
+            wait: hist::new_worker(),
+        }
     }
 
     /// A lifecycle event of the worker (always traced: a handful per worker).
