@@ -1,12 +1,16 @@
-//! The start barrier: every worker sleeps until the parent releases them all at once, so they
-//! really contend and the timing measures the work, not fork latency.
+//! The start barrier and the exit gate: every worker sleeps until the parent releases them all
+//! at once, so they really contend and the timing measures the work, not fork latency; and a
+//! worker whose work is over waits at the gate until the parent dismisses them all, so that no
+//! process's exit (unmapping its memory, a few tens of microseconds of CPU) runs inside another
+//! worker's measured window.
 //!
-//! Two pipes. A worker writes one byte to `ready`, closes its copies of both write ends, then
+//! Three pipes. A worker writes one byte to `ready`, closes its copies of both write ends, then
 //! blocks reading `go`. The parent, once it has forked every worker, closes its `ready` writer
 //! and reads `ready` to its end: that end comes when every worker has either arrived or died
 //! (a dead worker's descriptors close with it), so the parent never waits for a worker that
 //! cannot come. Closing the parent's `go` writer, the last one, wakes every worker with
-//! end-of-file. Nobody spins.
+//! end-of-file. The gate works the same way: workers block reading `leave`, and closing the
+//! parent's writer lets them go. Nobody spins.
 
 use std::io::{PipeReader, PipeWriter, Read, Write};
 
@@ -15,18 +19,22 @@ pub struct Barrier {
     ready_w: Option<PipeWriter>,
     go_r: PipeReader,
     go_w: Option<PipeWriter>,
+    leave_r: PipeReader,
+    leave_w: Option<PipeWriter>,
 }
 
 impl Barrier {
     pub fn new() -> std::io::Result<Barrier> {
         let (ready_r, ready_w) = std::io::pipe()?;
         let (go_r, go_w) = std::io::pipe()?;
-        Ok(Barrier { ready_r, ready_w: Some(ready_w), go_r, go_w: Some(go_w) })
+        let (leave_r, leave_w) = std::io::pipe()?;
+        Ok(Barrier { ready_r, ready_w: Some(ready_w), go_r, go_w: Some(go_w), leave_r, leave_w: Some(leave_w) })
     }
 
     /// In a worker: announce arrival, then sleep until the release.
     pub fn arrive_and_wait(&mut self) -> std::io::Result<()> {
         drop(self.go_w.take());
+        drop(self.leave_w.take());
         if let Some(mut ready) = self.ready_w.take() {
             ready.write_all(&[1])?;
         }
@@ -48,5 +56,17 @@ impl Barrier {
     /// In the parent: lets every waiting worker go.
     pub fn release(&mut self) {
         drop(self.go_w.take());
+    }
+
+    /// In a worker whose work is over and written down: sleep until the parent dismisses
+    /// everyone (or dies: the worker is killed with it).
+    pub fn wait_dismissal(&mut self) {
+        let mut rest = Vec::new();
+        let _ = self.leave_r.read_to_end(&mut rest);
+    }
+
+    /// In the parent, once every worker's work is over: lets them exit.
+    pub fn dismiss(&mut self) {
+        drop(self.leave_w.take());
     }
 }

@@ -1,6 +1,7 @@
-//! How runner learns, without blocking for good, that every worker has ended: a pipe whose
-//! write end every worker inherits and holds until it exits (however it exits). Once the parent
-//! has dropped its own copy, the read end reports hang-up exactly when the last worker is gone,
+//! How runner learns, without blocking for good, that every worker's work is over: a pipe whose
+//! write end every worker inherits and holds until its work is over and written down, or until
+//! it dies (however it dies: the kernel closes a dead process's descriptors). Once the parent
+//! has dropped its own copy, the read end reports hang-up exactly when the last worker is done,
 //! so the parent can wait with a timeout and do something useful (show progress) in between.
 
 use std::io::{PipeReader, PipeWriter};
@@ -24,6 +25,23 @@ impl Lifeline {
         self.write = None;
     }
 
+    /// In a worker: its work is over.
+    pub fn finish(&mut self) {
+        self.write = None;
+    }
+
+    /// In the parent: whether any worker is still at work (or not yet started).
+    pub fn working(&self) -> bool {
+        let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN)];
+        !matches!(poll(&mut fds, PollTimeout::ZERO), Ok(1))
+    }
+
+    /// In the parent: blocks until every worker's work is over.
+    pub fn wait_end(&self) {
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut &self.read, &mut rest);
+    }
+
     /// Waits up to `millis` ms for every worker to end, or for `interrupt` to become readable.
     pub fn wait(&self, millis: u16, interrupt: BorrowedFd<'_>) -> Wake {
         let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN), PollFd::new(interrupt, PollFlags::POLLIN)];
@@ -41,7 +59,7 @@ impl Lifeline {
 /// Why [`Lifeline::wait`] returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wake {
-    /// Every worker has ended.
+    /// Every worker's work is over (or it died).
     Ended,
     /// The interrupt descriptor is readable.
     Interrupted,

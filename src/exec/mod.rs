@@ -9,7 +9,7 @@
 pub mod barrier;
 mod fork;
 pub mod interrupt;
-mod lifeline;
+pub mod lifeline;
 mod worker;
 
 use std::sync::atomic::Ordering;
@@ -110,7 +110,7 @@ pub fn execute(
             let cpu = cpus.as_ref().map(|c| c[index as usize % c.len()]);
             let fault = plan.faults.iter().find(|f| f.worker == index).copied();
             let cx = worker::Context { order, cpu, fault, stride, trace_ops, parent, shared: &shared };
-            worker::main(cx, &mut *backend, &mut barrier)
+            worker::main(cx, &mut *backend, &mut barrier, &mut lifeline)
         });
         match spawned {
             Ok(pid) => workers_of.add(pid),
@@ -157,7 +157,8 @@ pub fn execute(
         }
         interrupts.caught().is_none()
     };
-    let served = match backend.serve(workers, &mut || reaper.borrow_mut().any_alive(), &mut tick) {
+    // A worker whose work is over waits to be dismissed: "alive" here means still at work.
+    let served = match backend.serve(workers, &mut || lifeline.working(), &mut tick) {
         Ok(Some(served)) => Some(served),
         Ok(None) => {
             loop {
@@ -178,6 +179,7 @@ pub fn execute(
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
+    barrier.dismiss();
     drop(waker);
     let workers_of = reaper.into_inner();
     let owner_end = now_ns();

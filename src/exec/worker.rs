@@ -1,5 +1,5 @@
 //! A worker's life after the fork: make sure it cannot outlive runner, wait at the barrier, do
-//! its operations, write what it did into its slot. Returns the exit code.
+//! its operations, write what it did into its slot, wait at the exit gate. Returns the exit code.
 
 use std::sync::atomic::Ordering;
 
@@ -7,6 +7,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getppid};
 
 use super::barrier::Barrier;
+use super::lifeline::Lifeline;
 use super::now_ns;
 use crate::plan::Fault;
 use crate::spec::{FaultAction, Schedule};
@@ -34,7 +35,7 @@ pub struct Context<'a> {
     pub shared: &'a Shared,
 }
 
-pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -> i32 {
+pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier, lifeline: &mut Lifeline) -> i32 {
     // Die with runner; the parent may have died before the request, so check it is still ours.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != cx.parent {
         return EXIT_ORPHAN;
@@ -82,6 +83,11 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier) -
             slot.ops.store(tally.ops, Ordering::Relaxed);
             slot.done.store(1, Ordering::Release);
             probe.event(now_ns(), 0, Kind::End);
+            // Done: tell runner, then wait to be dismissed, so that this process's exit does not
+            // take CPU from workers still at work.
+            backend.leave();
+            lifeline.finish();
+            barrier.wait_dismissal();
             0
         }
         Err(e) => {

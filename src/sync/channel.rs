@@ -154,6 +154,10 @@ impl Backend for Channel {
         self.sender = None;
     }
 
+    fn leave(&mut self) {
+        self.sender = None;
+    }
+
     fn in_child(&mut self) {
         // Only the owner receives: a worker holding the receiving end would keep the socket
         // open for senders after the owner is gone.

@@ -132,6 +132,10 @@ pub trait Backend {
     /// In a worker, right after its fork: drop what only the parent may hold.
     fn in_child(&mut self) {}
 
+    /// In a worker whose work is over, before it waits to be dismissed: drop what would keep
+    /// the owner waiting for more (channel: the sending end).
+    fn leave(&mut self) {}
+
     /// In the parent, from the barrier's release until every worker is done sending: the
     /// owner's part, for backends that have one. `alive` says whether any worker still runs;
     /// `tick` is called now and then, for progress, and says false when the run must stop.

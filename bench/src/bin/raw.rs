@@ -14,12 +14,14 @@
 //!
 //! Prints one JSON line. The window is runner's: from the parent's release of the barrier to the
 //! last worker's end (pipes: to the parent's application of the last operation, as runner's
-//! channel owner does). The final value is checked: a wrong one exits 1.
+//! channel owner does); as in runner, a worker whose work is over waits at the exit gate until
+//! every worker is done. The final value is checked: a wrong one exits 1.
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering};
 
 use runner::exec::barrier::Barrier;
+use runner::exec::lifeline::Lifeline;
 use runner::exec::now_ns;
 use runner::sync::shm::{Areas, Shareable, Shared};
 
@@ -237,6 +239,7 @@ fn fork_only(workers: usize) {
 fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
     let shared = Shared::new(workers, Areas { hist_words: 0, ring_words: 0 }).expect("cannot map shared memory");
     let mut barrier = Barrier::new().expect("cannot create the barrier");
+    let mut lifeline = Lifeline::new().expect("cannot create a pipe");
     let pipe = matches!(primitive, Primitive::Pipe | Primitive::PipeBatch)
         .then(|| std::io::pipe().expect("cannot create a pipe"));
     let (reader, writer) = match pipe {
@@ -297,10 +300,13 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
                 }
             }
             slot.end_ns.store(now_ns(), Ordering::Relaxed);
+            lifeline.finish();
+            barrier.wait_dismissal();
             0
         }));
     }
     drop(writer);
+    lifeline.after_fork();
     let _ = barrier.wait_arrivals();
     let release = now_ns();
     barrier.release();
@@ -331,6 +337,8 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
         }
         None => T::times(0),
     };
+    lifeline.wait_end();
+    barrier.dismiss();
     let ok = reap(&pids);
     let final_value = if !matches!(primitive, Primitive::Pipe | Primitive::PipeBatch) {
         T::load(shared.value::<T::Atomic>())
