@@ -15,7 +15,7 @@ use crate::sweep::{self, Job};
 use crate::sync::BackendKind;
 use crate::watch::layer::PhaseLayer;
 use sha2::{Digest, Sha256};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 /// The git commit runner was built from (empty outside a checkout).
 pub const COMMIT: &str = env!("RUNNER_COMMIT");
@@ -41,7 +41,7 @@ fn version() -> &'static str {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Log what runner does on standard error (-v info, -vv debug); RUST_LOG also works.
+    /// Log what runner does on standard error (-v info, -vv debug); RUST_LOG=LEVEL also works.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(flatten)]
@@ -249,14 +249,16 @@ fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
 }
 
 /// Installs the `tracing` subscriber: the phase layer always (it feeds the trace file), and
-/// human logs on standard error with `-v` or `RUST_LOG`. Neither starts a thread.
+/// human logs on standard error with `-v` or `RUST_LOG` (a level: `info`, `debug`, `trace`).
+/// Neither starts a thread. A level, not `tracing-subscriber`'s directive filter: that one
+/// brings a regex engine, a fifth of the binary that every run and every worker maps in.
 fn logging(verbose: u8) {
     use tracing_subscriber::prelude::*;
     let filter = match verbose {
-        0 => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off")),
-        1 => EnvFilter::new("info"),
-        2 => EnvFilter::new("debug"),
-        _ => EnvFilter::new("trace"),
+        0 => std::env::var("RUST_LOG").ok().and_then(|l| l.trim().parse().ok()).unwrap_or(LevelFilter::OFF),
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
     };
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
     let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
