@@ -5,7 +5,7 @@
 //! verdict) -> [`report`]. [`cli`] calls the stages in order. See ARCHITECTURE.md.
 
 #[cfg(not(target_os = "linux"))]
-compile_error!("runner runs on Linux only: it relies on memfd, robust process-shared mutexes and PR_SET_PDEATHSIG");
+compile_error!("runner runs on Linux only: it relies on memfd, futexes, /proc and PR_SET_PDEATHSIG");
 
 #[macro_use]
 pub mod value;

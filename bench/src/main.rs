@@ -93,7 +93,7 @@ impl Variant {
     /// What the raw loop does, for the document.
     pub fn raw_describe(self) -> &'static str {
         match self {
-            Variant::Mutex => "robust pthread mutex: lock, update, unlock",
+            Variant::Mutex => "runner's futex lock: lock, update, unlock",
             Variant::Atomic => "fetch_add (d: compare-exchange loop)",
             Variant::Channel { batched: false, .. } => "one write(2) per operation, read and applied by the parent",
             Variant::Channel { batched: true, .. } => "4 KiB writes, read and applied by the parent",

@@ -89,7 +89,7 @@ pub fn run(r: &RunReport<'_>) -> String {
         let by = if by < 0 { "runner (no worker locked after it)".to_string() } else { format!("worker {by}") };
         let _ = writeln!(
             s,
-            "  recovery  {dead} died holding the lock; {by} got EOWNERDEAD, restored the value from the update marker and made the lock consistent"
+            "  recovery  {dead} died holding the lock; {by} took the lock over and restored the value from the update marker"
         );
     }
     if let Some(expected) = plan.expect_outcome {

@@ -48,10 +48,9 @@ impl Backend for InMemory {
         if self.kind != BackendKind::Mutex {
             return Ok(());
         }
-        // Every worker has ended: a lock still held belongs to a dead one, and taking it gives
-        // EOWNERDEAD, which repairs the value as a worker would.
-        let acquired = shared.mutex().lock().map_err(|e| format!("cannot lock the robust mutex: {e}"))?;
-        if acquired == Acquired::Recovered {
+        // Every worker has ended: a lock still held belongs to a dead one, and runner repairs
+        // the value as a worker would.
+        if shared.mutex().take_after_the_run() == Acquired::Recovered {
             with_scalar!(self.ty_of, T, _v => repair::<T>(shared, super::RUNNER_INDEX));
         }
         shared.mutex().unlock();
@@ -78,8 +77,10 @@ fn marked_update<T: Scalar, const K: u8>(
     order: &Order,
     act: &mut dyn FnMut(),
 ) -> Result<(), String> {
-    let (cell, mutex, marker) = (shared.value::<T::Atomic>(), shared.mutex(), shared.marker());
-    if mutex.lock().map_err(|e| format!("cannot lock the robust mutex: {e}"))? == Acquired::Recovered {
+    let (cell, marker) = (shared.value::<T::Atomic>(), shared.marker());
+    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
+    let mutex = shared.mutex().locker(order.index, &pid_of);
+    if mutex.lock().map_err(|e| format!("cannot lock the mutex: {e}"))? == Acquired::Recovered {
         repair::<T>(shared, order.index);
     }
     let old = T::load(cell);
@@ -105,9 +106,9 @@ fn marked_update<T: Scalar, const K: u8>(
     Ok(())
 }
 
-/// After EOWNERDEAD: an update its dead holder had marked may or may not have been written, so
-/// the value goes back to what the marker saved (that operation is not applied); the first
-/// recovery is recorded for the report.
+/// After a dead holder's lock was taken over: an update it had marked may or may not have been
+/// written, so the value goes back to what the marker saved (that operation is not applied); the
+/// first recovery is recorded for the report.
 fn repair<T: Scalar>(shared: &Shared, me: u32) {
     let marker = shared.marker();
     let state = marker[0].load(Ordering::Acquire);
@@ -162,7 +163,8 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
     mut pace: P,
 ) -> Result<WorkerTally, String> {
     let cell = shared.value::<T::Atomic>();
-    let mutex = shared.mutex();
+    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
+    let mutex = shared.mutex().locker(order.index, &pid_of);
     let mut recoveries = 0;
     let mut lock = || {
         match mutex.lock() {
@@ -172,7 +174,7 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
                 recoveries += 1;
                 slot.recoveries.store(recoveries, Ordering::Relaxed);
             }
-            Err(e) => return Err(format!("cannot lock the robust mutex: {e}")),
+            Err(e) => return Err(format!("cannot lock the mutex: {e}")),
         }
         Ok(())
     };

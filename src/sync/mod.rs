@@ -24,7 +24,8 @@ use shm::Shared;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
-    /// A robust process-shared pthread mutex in shared memory around each read-modify-write.
+    /// A process-shared futex lock in shared memory around each read-modify-write; a lock whose
+    /// holder died is taken over by the next locker.
     Mutex,
     /// A lock-free atomic read-modify-write on the value in shared memory.
     Atomic,
@@ -51,7 +52,7 @@ impl BackendKind {
     pub fn describe(self) -> &'static str {
         match self {
             BackendKind::Mutex => {
-                "the value and a robust process-shared pthread mutex in a shared memfd mapping; each operation locks, reads, writes, unlocks"
+                "the value and a process-shared futex lock in a shared memfd mapping; each operation locks, reads, writes, unlocks; a waiter that finds the holder dead (its pid in /proc, looked at after each 10 ms sleep in which the lock did not change hands) takes the lock over"
             }
             BackendKind::Atomic => {
                 "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"

@@ -135,15 +135,22 @@ pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn
     }
 }
 
-/// Whether process `pid` runs: it exists and is no zombie (a dead child runner has not reaped
-/// yet still answers `kill(pid, 0)`).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            !matches!(stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()), Some('Z' | 'X'))
-        }
-        Err(_) => false,
-    }
+/// Whether worker `pid` runs: it exists, is no zombie (a dead child runner has not reaped yet
+/// still answers `kill(pid, 0)`), and is a child of this process's parent, runner. Runner forks
+/// nothing while workers run, so a worker's pid that runner has reaped early (ordered schedules
+/// reap failed workers as they go) and the system has reused reads as dead, not as alive. When
+/// `/proc` cannot tell (not mounted), only a pid that no longer exists reads as dead: the mutex's
+/// waiters take a lock over on this answer, so "dead" must never be a guess.
+pub(crate) fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let gone =
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None) == Err(nix::errno::Errno::ESRCH);
+        return !gone;
+    };
+    // After the command's closing parenthesis: the state, then the parent's pid.
+    let mut fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_ascii_whitespace();
+    let running = !matches!(fields.next(), None | Some("Z" | "X"));
+    running && fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(std::os::unix::process::parent_id())
 }
 
 /// `n` iterations of a loop the compiler cannot remove.

@@ -2,7 +2,7 @@
 //! a header (the value, the lock, counters) and one slot per worker, each on its own cache line.
 //!
 //! Owns: creating the mapping and handing out typed references into it. Safe code elsewhere only
-//! ever sees `&` references to atomics and to the robust mutex, whose interior mutability makes
+//! ever sees `&` references to atomics and to the lock word, whose interior mutability makes
 //! sharing them across processes sound. The mapping is created before forking and inherited;
 //! memmap2's `map_anon` would be MAP_PRIVATE (a child's writes unseen), hence the memfd.
 
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
 use memmap2::MmapMut;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 
-use crate::sync::mutex::RobustMutex;
+use crate::sync::mutex::RobustLock;
 
 /// Types that may live in the shared mapping and be reached through `&`.
 ///
@@ -40,8 +40,8 @@ pub struct Line<T>(pub T);
 pub struct Header {
     /// The value's bits, read through the atomic type of the value (i32, f64 bits or u8).
     pub value: Line<AtomicU64>,
-    /// The lock of the mutex backend.
-    pub mutex: Line<RobustMutex>,
+    /// The lock of the mutex backend: one futex word (`sync/mutex.rs`), free at zero.
+    pub mutex: Line<RobustLock>,
     /// Ordered schedules: the number of the operation (round-robin) or the worker (sequential)
     /// whose turn it is.
     pub turn: Line<AtomicU64>,
@@ -65,12 +65,12 @@ pub struct Slot {
     pub end_ns: AtomicU64,
     /// Failed compare-exchanges (atomic backend).
     pub retries: AtomicU64,
-    /// Locks taken over from a dead owner (mutex backend, EOWNERDEAD).
+    /// Locks taken over from a dead holder (mutex backend).
     pub recoveries: AtomicU64,
     /// 1 once the worker has written its results.
     pub done: AtomicU32,
-    /// The worker's pid, written first thing after its fork (ordered schedules look at it to
-    /// tell a slow turn from a dead one).
+    /// The worker's pid, written first thing after its fork, before the start barrier (ordered
+    /// schedules and the mutex's waiters look at it to tell a slow holder from a dead one).
     pub pid: AtomicU32,
 }
 
@@ -95,7 +95,7 @@ const fn slots_offset() -> usize {
 }
 
 impl Shared {
-    /// Maps a zeroed shared region for `workers` slots, with the robust mutex initialised.
+    /// Maps a zeroed shared region for `workers` slots (zero is a free lock).
     pub fn new(workers: usize, areas: Areas) -> std::io::Result<Shared> {
         let per_worker = (areas.hist_words + areas.ring_words) * size_of::<AtomicU64>();
         let len = slots_offset() + workers * (size_of::<Line<Slot>>() + per_worker);
@@ -105,11 +105,7 @@ impl Shared {
         // SAFETY: the memfd is ours alone (no other process can open or truncate it), so the
         // mapping's length stays valid for its lifetime; a fresh memfd reads as zeros.
         let map = unsafe { MmapMut::map_mut(&file)? };
-        let shared = Shared { map, workers, areas };
-        // SAFETY: the mapping was made just now and no other process exists that could use it.
-        unsafe { shared.mutex().init() }
-            .map_err(|e| std::io::Error::other(format!("cannot initialise the robust mutex: {e}")))?;
-        Ok(shared)
+        Ok(Shared { map, workers, areas })
     }
 
     /// A reference to a `T` at `offset` in the mapping.
@@ -145,7 +141,7 @@ impl Shared {
         self.at(std::mem::offset_of!(Header, recovery))
     }
 
-    pub fn mutex(&self) -> &RobustMutex {
+    pub fn mutex(&self) -> &RobustLock {
         self.at(std::mem::offset_of!(Header, mutex))
     }
 

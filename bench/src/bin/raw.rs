@@ -5,7 +5,7 @@
 //! ```text
 //! raw PRIMITIVE TYPE WORKERS ITERATIONS
 //!   atomic      fetch_add (d: a compare-exchange loop on the bits)
-//!   mutex       robust process-shared pthread mutex: lock, read, write, unlock
+//!   mutex       runner's process-shared futex lock (src/sync/mutex.rs): lock, read, write, unlock
 //!   pipe        one write(2) per operation of the operand's bytes (4, 8 or 1)
 //!   pipe-batch  writes of 4 KiB of operands
 //! raw fork WORKERS
@@ -263,7 +263,9 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
                     }
                 }
                 Primitive::Mutex => {
-                    let mutex = shared.mutex();
+                    // No worker dies here, so no holder's pid is ever looked up.
+                    let pid_of = |_: usize| 0;
+                    let mutex = shared.mutex().locker(index as u32, &pid_of);
                     for _ in 0..iterations {
                         if mutex.lock().is_err() {
                             return 70;
