@@ -235,6 +235,28 @@ fn markdown(r: &Results) -> String {
     }
     let _ = WORKERS;
 
+    // The lock.
+    let _ = writeln!(s, "### The lock: runner's futex lock against glibc's robust mutex\n");
+    let _ = writeln!(
+        s,
+        "The mutex backend's lock is runner's own (`src/sync/mutex.rs`: one compare-exchange when free, a \
+         short spin, then a futex wait; a waiter that times out while the lock has not changed hands looks \
+         at the holder's pid and takes a dead holder's lock over). glibc's robust process-shared mutex, which \
+         it replaced, in the same raw loop (`raw pthread`), type i:\n"
+    );
+    let _ = writeln!(s, "| workers | futex lock ops/s | glibc robust mutex ops/s | futex / glibc |\n|---|---|---|---|");
+    for p in &r.locks {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            p.workers,
+            rate(Spread::of(&p.futex).median),
+            rate(Spread::of(&p.pthread).median),
+            ratio(Spread::ratio(&p.futex, &p.pthread))
+        );
+    }
+    let _ = writeln!(s);
+
     // 3. Scaling.
     let _ = writeln!(s, "## 3. From 1 to 1024 workers\n");
     let _ = writeln!(

@@ -225,6 +225,15 @@ pub struct Point {
     pub worker_peak_kib: Vec<f64>,
 }
 
+/// The lock experiment: runner's futex lock against glibc's robust pthread mutex, both in the
+/// raw loop (type i), per round.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LockPoint {
+    pub workers: u32,
+    pub futex: Vec<f64>,
+    pub pthread: Vec<f64>,
+}
+
 /// Everything one benchmark run measured.
 #[derive(Debug, serde::Serialize)]
 pub struct Results {
@@ -233,6 +242,7 @@ pub struct Results {
     pub rounds: usize,
     pub tutorial: Tutorial,
     pub cells: Vec<Cell>,
+    pub locks: Vec<LockPoint>,
     pub scaling: Vec<Point>,
 }
 
@@ -292,9 +302,11 @@ fn run(tools: &Tools, options: &Options) -> Result<(), String> {
     let tutorial = tutorial(tools, if options.quick { 10 } else { 40 })?;
     eprintln!("runner-bench: ops/s of every backend x type");
     let cells = cells(tools, options)?;
+    eprintln!("runner-bench: runner's lock against glibc's robust mutex");
+    let locks = locks(tools, options)?;
     eprintln!("runner-bench: scaling to 1024 workers");
     let scaling = scaling(tools, options)?;
-    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, scaling };
+    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, locks, scaling };
     document::write(&results, &options.out)
 }
 
@@ -398,6 +410,24 @@ fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
         }
     }
     Ok(cells)
+}
+
+fn locks(tools: &Tools, options: &Options) -> Result<Vec<LockPoint>, String> {
+    let total = Variant::Mutex.total('i', options.quick);
+    let mut points: Vec<LockPoint> = [1, 2, 5, 8, 1024]
+        .into_iter()
+        .map(|workers| LockPoint { workers, futex: Vec::new(), pthread: Vec::new() })
+        .collect();
+    for _ in 0..options.rounds {
+        for p in &mut points {
+            let args = |lock: &str| {
+                vec![lock.to_string(), "i".into(), p.workers.to_string(), (total / p.workers as u64).to_string()]
+            };
+            p.futex.push(number(&tools.raw(&args("mutex"))?, &["ops_per_second"]));
+            p.pthread.push(number(&tools.raw(&args("pthread"))?, &["ops_per_second"]));
+        }
+    }
+    Ok(points)
 }
 
 fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {

@@ -6,6 +6,7 @@
 //! raw PRIMITIVE TYPE WORKERS ITERATIONS
 //!   atomic      fetch_add (d: a compare-exchange loop on the bits)
 //!   mutex       runner's process-shared futex lock (src/sync/mutex.rs): lock, read, write, unlock
+//!   pthread     glibc's robust process-shared pthread mutex instead (the lock runner replaced)
 //!   pipe        one write(2) per operation of the operand's bytes (4, 8 or 1)
 //!   pipe-batch  writes of 4 KiB of operands
 //! raw fork WORKERS
@@ -155,6 +156,7 @@ impl Num for f64 {
 enum Primitive {
     Atomic,
     Mutex,
+    Pthread,
     Pipe,
     PipeBatch,
 }
@@ -166,7 +168,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let fail = |message: &str| -> ! {
         eprintln!("raw: {message}");
-        eprintln!("usage: raw atomic|mutex|pipe|pipe-batch i|d|c WORKERS ITERATIONS | raw fork WORKERS");
+        eprintln!("usage: raw atomic|mutex|pthread|pipe|pipe-batch i|d|c WORKERS ITERATIONS | raw fork WORKERS");
         std::process::exit(2)
     };
     let number = |i: usize| -> u64 {
@@ -181,6 +183,7 @@ fn main() {
     let primitive = match args.first().map(String::as_str) {
         Some("atomic") => Primitive::Atomic,
         Some("mutex") => Primitive::Mutex,
+        Some("pthread") => Primitive::Pthread,
         Some("pipe") => Primitive::Pipe,
         Some("pipe-batch") => Primitive::PipeBatch,
         _ => fail("unknown primitive"),
@@ -219,6 +222,32 @@ fn reap(pids: &[libc::pid_t]) -> bool {
     })
 }
 
+/// glibc's robust process-shared mutex in a shared page of its own (the one runner used before
+/// its futex lock), for `raw pthread`.
+fn robust_pthread_mutex() -> *mut libc::pthread_mutex_t {
+    // SAFETY: an anonymous shared mapping of one page, checked for failure, zeroed by the
+    // kernel and never unmapped; the attribute is initialised before use, and nobody else can
+    // reach the page before the mutex is initialised.
+    unsafe {
+        let page = libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert!(page != libc::MAP_FAILED, "mmap failed");
+        let mutex = page as *mut libc::pthread_mutex_t;
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+        libc::pthread_mutexattr_init(attr.as_mut_ptr());
+        libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
+        libc::pthread_mutexattr_setrobust(attr.as_mut_ptr(), libc::PTHREAD_MUTEX_ROBUST);
+        assert_eq!(libc::pthread_mutex_init(mutex, attr.as_ptr()), 0);
+        mutex
+    }
+}
+
 fn fork_only(workers: usize) {
     let t0 = now_ns();
     let pids: Vec<_> = (0..workers).map(|_| fork(|| 0)).collect();
@@ -246,6 +275,7 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
         Some((r, w)) => (Some(r), Some(w)),
         None => (None, None),
     };
+    let pthread = (primitive == Primitive::Pthread).then(robust_pthread_mutex);
     let mut pids = Vec::with_capacity(workers);
     for index in 0..workers {
         let writer = writer.as_ref();
@@ -272,6 +302,19 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
                         }
                         T::store(cell, T::load(cell).add(T::ONE));
                         mutex.unlock();
+                    }
+                }
+                Primitive::Pthread => {
+                    let mutex = pthread.expect("a pthread mutex");
+                    for _ in 0..iterations {
+                        // SAFETY: the mutex was initialised before the fork, in a shared page
+                        // that stays mapped for the process's life.
+                        if unsafe { libc::pthread_mutex_lock(mutex) } != 0 {
+                            return 70;
+                        }
+                        T::store(cell, T::load(cell).add(T::ONE));
+                        // SAFETY: as above; this process holds the mutex.
+                        unsafe { libc::pthread_mutex_unlock(mutex) };
                     }
                 }
                 Primitive::Pipe => {
