@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
 use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Pin, Schedule};
-use crate::sync::BackendKind;
+use crate::sync::{BackendKind, Transport};
 use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;
@@ -47,6 +47,8 @@ pub struct Plan {
     pub backend: BackendKind,
     /// Operations per message (channel); 1 for the other backends.
     pub batch: u32,
+    /// How the channel's messages travel (channel); `ipc` for the other backends.
+    pub transport: Transport,
     /// One operand per worker, when the job gives a list (`operation.operand` is the first).
     pub operands: Option<Vec<Value>>,
     pub schedule: Schedule,
@@ -191,6 +193,20 @@ impl Plan {
         self.workers as u64 * self.iterations
     }
 
+    /// Channel: the messages each worker sends (the pipe splits batches that do not fit in
+    /// one write).
+    pub fn messages_per_worker(&self) -> u64 {
+        self.transport.messages(self.value_type(), self.batch, self.iterations)
+    }
+
+    /// What the backend sets up, for `runner plan`.
+    pub fn backend_setup(&self) -> &'static str {
+        match self.backend {
+            BackendKind::Channel => self.transport.describe(),
+            other => other.describe(),
+        }
+    }
+
     /// With no synchronisation the final value is `f^k(initial)` for some `k` in this range:
     /// one worker alone applies all its operations; with several workers as few as two updates
     /// can survive (one when each worker applies only one).
@@ -251,6 +267,7 @@ impl Plan {
         }
         if self.backend == BackendKind::Channel {
             job["batch"] = self.batch.into();
+            job["transport"] = self.transport.name().into();
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();
@@ -408,6 +425,23 @@ impl Planner<'_> {
                 None => {}
             }
         }
+        let mut transport = Transport::default();
+        if let Some(t) = &spec.transport {
+            match backend {
+                Some(BackendKind::Channel) => transport = t.value,
+                Some(other) if overrides.backend.is_some() => {
+                    notices.push(format!("transport: ignored, since --backend {} is not channel", other.name()));
+                }
+                Some(other) => {
+                    self.error(
+                        t.pos,
+                        "transport",
+                        format!("transport applies only to the channel backend, not {}", other.name()),
+                    );
+                }
+                None => {}
+            }
+        }
 
         let schedule = spec.schedule.as_ref().map_or(Schedule::Concurrent, |s| s.value);
         let work = spec.work.as_ref().map_or(Work::default(), |w| Work {
@@ -521,6 +555,7 @@ impl Planner<'_> {
             operation,
             backend,
             batch,
+            transport,
             operands,
             schedule,
             work,

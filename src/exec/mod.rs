@@ -54,7 +54,7 @@ pub fn execute(
     let stride = crate::watch::stride(plan, watch);
     let trace_ops = watch.trace.is_some() && watch.ops;
     let applied_every = trace_ops.then(|| {
-        let messages = plan.workers as u64 * plan.iterations.div_ceil(plan.batch as u64);
+        let messages = plan.workers as u64 * plan.messages_per_worker();
         messages.div_ceil(crate::watch::TRACE_OPS_TOTAL).max(1)
     });
     let mut backend = sync::setup(plan, &shared, applied_every).map_err(Error::Setup)?;

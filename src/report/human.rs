@@ -148,10 +148,11 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(served) = &outcome.served {
         let _ = writeln!(
             s,
-            "  channel   {}, {} bytes, batch {}",
+            "  channel   {}, {} bytes, batch {}, transport {}",
             plural(served.messages, "message"),
             served.bytes,
-            plan.batch
+            plan.batch,
+            plan.transport.name()
         );
     }
     let host = super::host();
@@ -222,13 +223,16 @@ pub fn plan(plan: &Plan) -> String {
         let _ = writeln!(s, "  {}", d.trim());
     }
     let _ = writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker"));
-    let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend.describe());
+    let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend_setup());
     if plan.backend == BackendKind::Channel {
-        let messages = plan.iterations.div_ceil(plan.batch as u64);
+        let messages = plan.messages_per_worker();
+        let batches = plan.iterations.div_ceil(plan.batch as u64);
+        let split = if messages > batches { ", a batch split across writes of at most 4096 bytes" } else { "" };
         let _ = writeln!(
             s,
-            "  messages   {} per worker ({} per message)",
+            "  messages   {} per worker over the {} transport ({} per batch{split})",
             messages,
+            plan.transport.name(),
             plural(plan.batch as u64, "operation")
         );
     }

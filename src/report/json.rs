@@ -92,7 +92,12 @@ pub fn run(r: &RunReport<'_>) -> Json {
         },
     });
     if let Some(served) = &outcome.served {
-        doc["channel"] = json!({ "messages": served.messages, "bytes": served.bytes, "applied": served.applied });
+        doc["channel"] = json!({
+            "transport": plan.transport.name(),
+            "messages": served.messages,
+            "bytes": served.bytes,
+            "applied": served.applied,
+        });
     }
     doc
 }
@@ -103,9 +108,9 @@ pub fn plan(plan: &Plan) -> Json {
         "file": plan.file,
         "job": plan.effective_job(),
         "processes": plan.workers,
-        "backend_setup": plan.backend.describe(),
+        "backend_setup": plan.backend_setup(),
         "operations_per_worker": plan.iterations,
-        "messages_per_worker": (plan.backend == crate::sync::BackendKind::Channel).then(|| plan.iterations.div_ceil(plan.batch as u64)),
+        "messages_per_worker": (plan.backend == crate::sync::BackendKind::Channel).then(|| plan.messages_per_worker()),
         "total_operations": plan.total_ops(),
         "expected": plan.expected.to_json(),
         "expected_display": plan.expected.to_string(),

@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
 use crate::error::Pos;
-use crate::sync::BackendKind;
+use crate::sync::{BackendKind, Transport};
 use crate::value::{OpKind, ValueType};
 
 /// A value and where it was written.
@@ -90,9 +90,15 @@ pub struct JobSpec {
     #[schemars(required, with = "BackendKind")]
     pub backend: Option<At<BackendKind>>,
     /// Channel only: operations per message (1..=65536, default 1); a last partial batch is sent.
+    /// The pipe transport sends a batch over 4096 bytes as several messages.
     #[serde(default)]
     #[schemars(with = "u32", range(min = 1, max = 65536))]
     pub batch: Option<At<i128>>,
+    /// Channel only: how messages travel to the owner: `ipc` (default; ipc-channel over a Unix
+    /// socket) or `pipe` (a plain pipe, each message one atomic write of at most 4096 bytes).
+    #[serde(default)]
+    #[schemars(with = "Transport")]
+    pub transport: Option<At<Transport>>,
     /// The final value the job states it ends with; checked against the planner's value.
     #[serde(default)]
     #[schemars(with = "Literal")]
@@ -423,7 +429,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 21] = [
+pub const JOB_FIELDS: [&str; 22] = [
     "name",
     "description",
     "workers",
@@ -433,6 +439,7 @@ pub const JOB_FIELDS: [&str; 21] = [
     "operand",
     "backend",
     "batch",
+    "transport",
     "expect",
     "schedule",
     "work",

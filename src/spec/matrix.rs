@@ -13,7 +13,7 @@ use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 
 /// The fields a matrix may vary, as paths in the job.
-pub const MATRIX_KEYS: [&str; 14] = [
+pub const MATRIX_KEYS: [&str; 15] = [
     "workers",
     "iterations",
     "backend",
@@ -22,6 +22,7 @@ pub const MATRIX_KEYS: [&str; 14] = [
     "operation",
     "operand",
     "batch",
+    "transport",
     "schedule",
     "work",
     "work.inside",

@@ -9,7 +9,7 @@ use crate::spec::job::{
 };
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
-use crate::sync::BackendKind;
+use crate::sync::{BackendKind, Transport};
 use crate::value::{OpKind, ValueType};
 
 /// Reads the job from the document's root node.
@@ -97,6 +97,7 @@ impl Reader<'_> {
                 "operand" => spec.operand = self.operand(node),
                 "backend" => spec.backend = self.choice(node, name, &BackendKind::ALL.map(|k| (k.name(), k))),
                 "batch" => spec.batch = self.integer(node, name),
+                "transport" => spec.transport = self.choice(node, name, &Transport::ALL.map(|t| (t.name(), t))),
                 "expect" => spec.expect = self.literal(node, name),
                 "trace" => spec.trace = self.trace(node),
                 "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),

@@ -20,6 +20,8 @@ use crate::value::{Scalar, Value};
 use crate::watch::probe::Probe;
 use shm::Shared;
 
+pub use channel::Transport;
+
 /// The mechanism that keeps the value consistent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -29,7 +31,8 @@ pub enum BackendKind {
     Mutex,
     /// A lock-free atomic read-modify-write on the value in shared memory.
     Atomic,
-    /// Workers send their operations over ipc-channel to the parent, which applies them.
+    /// Workers send their operations to the parent, which applies them (over ipc-channel or a
+    /// pipe: see `transport`).
     Channel,
     /// No synchronisation: a load, then a store. Shows lost updates.
     None,

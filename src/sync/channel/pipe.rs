@@ -1,0 +1,223 @@
+//! The `pipe` transport: one plain pipe from every worker to the owner.
+//!
+//! Owns its wire format and both ends. Every message is one `write` of at most `PIPE_BUF`
+//! (4096) bytes, which the kernel keeps whole however many workers write at once: an 8-byte
+//! header `[worker u32 LE][records u32 LE]` followed by `records` operands, each the value's
+//! size (`i`: 4 bytes, `d`: 8, `c`: 1; little-endian, the value's bits). A batch that does not
+//! fit in one message is sent as several. A worker builds its message once; the owner reads
+//! large chunks, carries a message cut by a chunk's end over to the next read, checks every
+//! header and applies the operands in arrival order.
+//!
+//! The read end is non-blocking: when it is empty the owner polls it with a timeout, so it
+//! looks at signals, the deadline and progress at least every [`TICK_EVERY_MS`] with no waker
+//! process. The parent drops its write end after forking, so end-of-file comes when the last
+//! worker's copy closes (by finishing or dying).
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::unistd::{pipe2, read, write};
+
+use super::{Books, TICK_EVERY_MS, apply_operands};
+use crate::exec::now_ns;
+use crate::value::{Scalar, Value, ValueType};
+
+const HEADER: usize = 8;
+/// The largest message: a write of at most `PIPE_BUF` bytes is atomic (POSIX; 4096 on Linux).
+pub const MESSAGE_MAX: usize = 4096;
+/// The owner reads this much at a time at most.
+const READ_BYTES: usize = 1 << 16;
+
+/// The bytes of one operand of type `ty`.
+fn width(ty: ValueType) -> usize {
+    match ty {
+        ValueType::I => 4,
+        ValueType::D => 8,
+        ValueType::C => 1,
+    }
+}
+
+/// Operands that fit in one message with its header.
+pub fn records_per_message(ty: ValueType) -> usize {
+    (MESSAGE_MAX - HEADER) / width(ty)
+}
+
+pub struct Pipe {
+    /// The owner's end, non-blocking; `None` in workers.
+    read: Option<OwnedFd>,
+    /// The workers' end; `None` in the parent once it has forked them.
+    write: Option<OwnedFd>,
+}
+
+impl Pipe {
+    pub fn new() -> Result<Pipe, String> {
+        let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("cannot create the channel's pipe: {e}"))?;
+        // Only the owner's end: the workers' writes block while the pipe is full.
+        fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
+            .map_err(|e| format!("cannot make the channel's pipe non-blocking: {e}"))?;
+        Ok(Pipe { read: Some(read), write: Some(write) })
+    }
+
+    /// In a worker: what sends `n` operations (at most `batch`), in as many messages as they
+    /// need. The largest message is built here, once: every operand of a worker is the same,
+    /// so a message of `k` operations is its first `HEADER + k * width` bytes with `k` in the
+    /// header.
+    pub fn sender(
+        &self,
+        index: u32,
+        operand: Value,
+        batch: u32,
+    ) -> Result<impl FnMut(u64) -> Result<(), String> + '_, String> {
+        let fd = self.write.as_ref().ok_or("the channel's pipe is closed")?;
+        let width = width(operand.ty());
+        let most = (batch as usize).min(records_per_message(operand.ty()));
+        let mut msg = Vec::with_capacity(HEADER + most * width);
+        msg.extend_from_slice(&index.to_le_bytes());
+        msg.extend_from_slice(&(most as u32).to_le_bytes());
+        let record = operand.bits().to_le_bytes();
+        for _ in 0..most {
+            msg.extend_from_slice(&record[..width]);
+        }
+        let most = most as u64;
+        Ok(move |n: u64| {
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(most);
+                msg[4..HEADER].copy_from_slice(&(k as u32).to_le_bytes());
+                write_message(fd, &msg[..HEADER + k as usize * width])?;
+                left -= k;
+            }
+            Ok(())
+        })
+    }
+
+    /// In the parent after forking, and in a worker whose work is over: only workers at work send.
+    pub fn drop_sender(&mut self) {
+        self.write = None;
+    }
+
+    pub fn in_child(&mut self) {
+        self.read = None;
+    }
+
+    /// The owner's loop: reads and applies messages to `x` until every operation is applied,
+    /// every worker's end is closed, or `tick` says stop.
+    pub fn serve<T: Scalar, const K: u8>(
+        &self,
+        mut x: T,
+        workers: usize,
+        books: &mut Books,
+        tick: &mut dyn FnMut() -> bool,
+    ) -> Result<T, String> {
+        let fd = self.read.as_ref().ok_or("the channel's pipe has no owner's end")?;
+        let width = width(T::TYPE);
+        let mut buf = vec![0u8; READ_BYTES];
+        // `buf[..kept]`: the start of a message the last read cut off.
+        let mut kept = 0;
+        let mut last_tick = now_ns();
+        'serve: loop {
+            let got = match read(fd, &mut buf[kept..]) {
+                // Every worker's end is closed: all they sent has been read.
+                Ok(0) if kept == 0 => break,
+                Ok(0) => return Err(format!("the workers' pipe ended in the middle of a message ({kept} bytes)")),
+                Ok(got) => got,
+                Err(Errno::EAGAIN) => {
+                    // Empty: sleep until a message comes or it is time to look around.
+                    let waited = now_ns().saturating_sub(last_tick) / 1_000_000;
+                    let timeout = TICK_EVERY_MS.saturating_sub(waited) as u16;
+                    let _ = poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], PollTimeout::from(timeout));
+                    let now = now_ns();
+                    if now.saturating_sub(last_tick) >= TICK_EVERY_MS * 1_000_000 {
+                        last_tick = now;
+                        if !tick() {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(format!("cannot read the workers' pipe: {e}")),
+            };
+            let end = kept + got;
+            let mut at = 0;
+            while end - at >= HEADER {
+                let (worker, records) = check(&buf[at..at + HEADER], width, workers)?;
+                let len = HEADER + records * width;
+                if end - at < len {
+                    break;
+                }
+                x = apply_operands::<T, K>(x, &buf[at + HEADER..at + len], width);
+                books.book(worker, records as u64, len);
+                at += len;
+                if books.all_applied() {
+                    break 'serve;
+                }
+                if books.tick_due() {
+                    last_tick = now_ns();
+                    if !tick() {
+                        break 'serve;
+                    }
+                }
+            }
+            buf.copy_within(at..end, 0);
+            kept = end - at;
+        }
+        Ok(x)
+    }
+}
+
+/// Writes one message whole: a write of at most `PIPE_BUF` bytes to a blocking pipe writes
+/// everything or nothing.
+fn write_message(fd: &OwnedFd, msg: &[u8]) -> Result<(), String> {
+    loop {
+        match write(fd, msg) {
+            Ok(n) if n == msg.len() => return Ok(()),
+            Ok(n) => return Err(format!("a short write to the owner: {n} of {} bytes", msg.len())),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(format!("cannot send to the owner: {e}")),
+        }
+    }
+}
+
+/// Checks a message's header: a known worker, at least one operand, and a message that fits
+/// in one write. Returns the worker and the number of operands.
+fn check(header: &[u8], width: usize, workers: usize) -> Result<(usize, usize), String> {
+    let worker = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let records = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    if worker >= workers {
+        return Err(format!("message from unknown worker {worker}"));
+    }
+    if records == 0 || records > (MESSAGE_MAX - HEADER) / width {
+        return Err(format!("malformed message from worker {worker}: {records} operands of {width} bytes"));
+    }
+    Ok((worker, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_message_is_one_atomic_write() {
+        for ty in ValueType::ALL {
+            let most = records_per_message(ty);
+            assert!(HEADER + most * width(ty) <= MESSAGE_MAX);
+            assert!(HEADER + (most + 1) * width(ty) > MESSAGE_MAX);
+        }
+        assert_eq!(records_per_message(ValueType::I), 1022);
+        assert_eq!(records_per_message(ValueType::D), 511);
+        assert_eq!(records_per_message(ValueType::C), 4088);
+    }
+
+    #[test]
+    fn headers_are_checked() {
+        let header = |w: u32, r: u32| [w.to_le_bytes(), r.to_le_bytes()].concat();
+        assert_eq!(check(&header(2, 5), 4, 3), Ok((2, 5)));
+        assert!(check(&header(3, 5), 4, 3).is_err(), "unknown worker");
+        assert!(check(&header(0, 0), 4, 3).is_err(), "no operand");
+        assert_eq!(check(&header(0, 1022), 4, 3), Ok((0, 1022)));
+        assert!(check(&header(0, 1023), 4, 3).is_err(), "over 4096 bytes");
+    }
+}
