@@ -26,7 +26,7 @@ fn three_independent_mistakes_give_three_diagnostics() {
         [
             ":1:10: workers: must be between 1 and 1024, found 0",
             ":5:10: backend: unknown backend \"mutx\"; did you mean \"mutex\"?; expected one of: mutex, atomic, channel, none",
-            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, schedule, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, trace",
+            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, trace",
         ]
     );
 }
@@ -42,7 +42,7 @@ fn positions_point_where_the_problem_is() {
     assert_eq!(
         diagnostics("misspelt.yaml", &format!("workers: 2\niteration: 3\n{REST}")),
         [
-            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, expect, schedule, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, trace"
+            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, trace"
         ]
     );
     // A duplicate key: at the second occurrence.
@@ -155,6 +155,52 @@ fn rules_across_fields() {
         diagnostics("overflow.yaml", &format!("workers: 2\niterations: 18446744073709551615\n{REST}")),
         [":2:13: iterations: 2 workers x 18446744073709551615 iterations exceeds 2^64 operations"]
     );
+}
+
+#[test]
+fn transport_is_checked_where_it_is_written() {
+    let channel = "workers: 2\nvalue:\n  type: i\noperation: add\nbackend: channel\n";
+    assert_eq!(
+        diagnostics("transport-typo.yaml", &format!("{channel}transport: pipes\n")),
+        [":6:12: transport: unknown transport \"pipes\"; did you mean \"pipe\"?; expected one of: ipc, pipe"]
+    );
+    assert_eq!(
+        diagnostics("transport-kind.yaml", &format!("{channel}transport: [pipe]\n")),
+        [":6:12: transport: expected one of: ipc, pipe; found a list"]
+    );
+    assert_eq!(
+        diagnostics("transport-mutex.yaml", &format!("workers: 1\n{REST}transport: pipe\n")),
+        [":6:12: transport: transport applies only to the channel backend, not mutex"]
+    );
+    // A bad value in one cell of a matrix: at its place in the matrix, the cell named.
+    let out = runner(&[
+        "validate",
+        &job_file("transport-cell.yaml", format!("{channel}matrix:\n  transport: [ipc, pype]\n")),
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(":7:20: transport: unknown transport \"pype\"; did you mean \"pipe\"?"),
+        "{}",
+        out.stderr
+    );
+    // A valid one plans, and says so; a matrix over both transports gives two cells.
+    let path = job_file("transport-plan.yaml", format!("{channel}iterations: 5000\nbatch: 5000\ntransport: pipe\n"));
+    let out = runner(&["plan", &path]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("channel: a pipe from every worker to runner"), "{}", out.stdout);
+    assert!(out.stdout.contains("messages   5 per worker over the pipe transport"), "{}", out.stdout);
+    let plan = runner(&["plan", &path, "--format", "json"]).json();
+    assert_eq!((plan["job"]["transport"].as_str(), plan["messages_per_worker"].as_u64()), (Some("pipe"), Some(5)));
+    let path = job_file("transport-matrix.yaml", format!("{channel}matrix:\n  transport: [ipc, pipe]\n"));
+    let doc = runner(&["plan", &path, "--format", "json"]).json();
+    let transports: Vec<&str> =
+        doc["cells"].as_array().unwrap().iter().map(|c| c["plan"]["job"]["transport"].as_str().unwrap()).collect();
+    assert_eq!(transports, ["ipc", "pipe"]);
+    // With --backend switching the job to another backend, the field is ignored with a notice.
+    let path = job_file("transport-override.yaml", format!("{channel}transport: pipe\n"));
+    let out = runner(&["plan", &path, "--backend", "atomic"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("transport: ignored, since --backend atomic is not channel"), "{}", out.stdout);
 }
 
 #[test]

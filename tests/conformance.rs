@@ -117,9 +117,11 @@ fn cases() -> Vec<(&'static str, &'static str, Model, Vec<Op>)> {
 const WORKERS: u64 = 3;
 const ITERATIONS: u64 = 300;
 
-fn conformance(backend: &str) {
+/// Every type x operation on `backend`, with `extra` lines added to each job (a transport).
+fn conformance(backend: &str, extra: &str) {
     let mut failures = Vec::new();
     let mut ran = 0;
+    let tag = extra.split_whitespace().last().map_or(String::new(), |t| format!("-{t}"));
     for (ty, initial_text, initial, ops) in cases() {
         for (op, operand_text, operand) in ops {
             // `none` is unsynchronised: one worker is its exact case; races are tested apart.
@@ -128,8 +130,9 @@ fn conformance(backend: &str) {
             for _ in 0..workers * ITERATIONS {
                 expected = expected.step(op, operand);
             }
-            let name = format!("conformance-{backend}-{ty}-{op}.yaml");
-            let path = job_file(&name, job(workers, ITERATIONS, ty, initial_text, op, operand_text, backend));
+            let name = format!("conformance-{backend}{tag}-{ty}-{op}.yaml");
+            let text = job(workers, ITERATIONS, ty, initial_text, op, operand_text, backend) + extra;
+            let path = job_file(&name, text);
             let out = runner(&[&path, "--format", "json"]);
             ran += 1;
             if out.code != 0 {
@@ -139,11 +142,15 @@ fn conformance(backend: &str) {
             let report = out.json();
             let ops: u64 = report["workers"].as_array().unwrap().iter().map(|w| w["ops"].as_u64().unwrap()).sum();
             let exits_ok = report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["code"] == 0);
+            let channel_ok = backend != "channel"
+                || (report["channel"]["applied"] == serde_json::json!(vec![ITERATIONS; workers as usize])
+                    && report["channel"]["transport"] == report["job"]["transport"]);
             if !expected.matches(&report["final"])
                 || !expected.matches(&report["expected"])
                 || report["verdict"] != "correct"
                 || ops != workers * ITERATIONS
                 || !exits_ok
+                || !channel_ok
             {
                 failures.push(format!("{name}: model {expected:?}, report {}", out.stdout));
             }
@@ -155,22 +162,27 @@ fn conformance(backend: &str) {
 
 #[test]
 fn mutex_conforms() {
-    conformance("mutex");
+    conformance("mutex", "");
 }
 
 #[test]
 fn atomic_conforms() {
-    conformance("atomic");
+    conformance("atomic", "");
 }
 
 #[test]
 fn channel_conforms() {
-    conformance("channel");
+    conformance("channel", "");
+}
+
+#[test]
+fn channel_over_a_pipe_conforms() {
+    conformance("channel", "transport: pipe\n");
 }
 
 #[test]
 fn none_conforms_with_one_worker() {
-    conformance("none");
+    conformance("none", "");
 }
 
 /// With several workers and no synchronisation the value may lose updates, but it is never
@@ -186,16 +198,48 @@ fn none_with_several_workers_is_never_wrong() {
     }
 }
 
+/// Messages one worker sends for `ops` operations, `batch` to a message; over a pipe a message
+/// holds at most 4096 bytes (an 8-byte header, then `width`-byte operands), so a larger batch
+/// is split.
+fn messages(transport: &str, width: u64, batch: u64, ops: u64) -> u64 {
+    let fit = if transport == "pipe" { (4096 - 8) / width } else { u64::MAX };
+    let (mut left, mut messages) = (ops, 0);
+    while left > 0 {
+        let n = left.min(batch);
+        messages += n.div_ceil(fit);
+        left -= n;
+    }
+    messages
+}
+
 #[test]
 fn channel_batches_deliver_every_operation() {
-    for batch in [1, 7, 64, 1000] {
-        let text = job(3, 1001, "i", "0", "add", "1", "channel") + &format!("batch: {batch}\n");
-        let path = job_file(&format!("channel-batch-{batch}.yaml"), text);
-        let out = runner(&[&path, "--format", "json"]);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        let report = out.json();
-        assert_eq!(report["final"], 3003);
-        assert_eq!(report["channel"]["messages"].as_u64().unwrap(), 3 * 1001u64.div_ceil(batch));
-        assert_eq!(report["channel"]["applied"], serde_json::json!([1001, 1001, 1001]));
+    const ITERATIONS: u64 = 6007;
+    for transport in ["ipc", "pipe"] {
+        // (type, operand, final value, operand bytes over a pipe)
+        for (ty, operand, end, width) in [
+            ("i", "1", serde_json::json!(3 * ITERATIONS), 4),
+            ("d", "0.5", serde_json::json!(1.5 * ITERATIONS as f64), 8),
+            ("c", "1", serde_json::json!(3 * ITERATIONS % 256), 1),
+        ] {
+            for batch in [1, 7, 1000, 5000] {
+                let text = job(3, ITERATIONS, ty, "0", "add", operand, "channel")
+                    + &format!("batch: {batch}\ntransport: {transport}\n");
+                let path = job_file(&format!("channel-batch-{transport}-{ty}-{batch}.yaml"), text);
+                let out = runner(&[&path, "--format", "json"]);
+                assert_eq!(out.code, 0, "{}", out.stderr);
+                let report = out.json();
+                let case = format!("{transport} {ty} batch {batch}");
+                assert_eq!(report["final"], end, "{case}");
+                assert_eq!(report["channel"]["transport"], transport, "{case}");
+                assert_eq!(report["channel"]["applied"], serde_json::json!(vec![ITERATIONS; 3]), "{case}");
+                let per_worker = messages(transport, width, batch, ITERATIONS);
+                assert_eq!(report["channel"]["messages"], 3 * per_worker, "{case}");
+                let record = if transport == "pipe" { width } else { 8 };
+                assert_eq!(report["channel"]["bytes"], 3 * (per_worker * 8 + ITERATIONS * record), "{case}");
+            }
+        }
     }
+    // Over a pipe, a batch of 5000 `i` operands is five messages (4 x 1022 + 912), not one.
+    assert_eq!(messages("pipe", 4, 5000, 5000), 5);
 }

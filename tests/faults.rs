@@ -19,7 +19,7 @@ fn children(pid: u32) -> Vec<i32> {
 
 fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     let text = job(3, iterations, "i", "0", "add", "1", backend) + extra;
-    let path = job_file(&format!("fault-kill-{backend}-{}.yaml", extra.len()), text);
+    let path = job_file(&format!("fault-kill-{backend}-{}.yaml", extra.replace(['\n', ' ', ':'], "")), text);
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
@@ -27,8 +27,8 @@ fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
         .spawn()
         .expect("runner starts");
     let started = Instant::now();
-    // The channel owner's waker is forked first, then the three workers.
-    let expected = if backend == "channel" { 4 } else { 3 };
+    // The channel owner's waker (ipc only) is forked first, then the three workers.
+    let expected = if has_waker(backend, extra) { 4 } else { 3 };
     let workers = loop {
         let found = children(child.id());
         if found.len() == expected || started.elapsed() > Duration::from_secs(10) {
@@ -52,6 +52,18 @@ fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
         // Reaped: no process, not even a zombie, is left.
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} is left behind");
     }
+    if backend == "channel" {
+        // The owner counts what it applied: the value is exactly that, whoever died when.
+        let applied: u64 = report["channel"]["applied"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).sum();
+        assert_eq!(report["final"], applied, "{report}");
+        assert_eq!(report["verdict"], "correct", "{report}");
+    }
+}
+
+/// Whether a run of this job forks the channel owner's waker before its workers: the ipc
+/// transport's owner blocks in receive; the pipe's polls and needs none.
+fn has_waker(backend: &str, extra: &str) -> bool {
+    backend == "channel" && !extra.contains("transport: pipe")
 }
 
 #[test]
@@ -65,11 +77,18 @@ fn a_killed_channel_worker_with_large_batches_does_not_hang_the_owner() {
 }
 
 #[test]
+fn a_killed_channel_worker_over_a_pipe_is_reported_and_the_others_finish() {
+    kill_a_worker_mid_run("channel", 2_000_000, "transport: pipe\n");
+    kill_a_worker_mid_run("channel", 60_000_000, "transport: pipe\nbatch: 65536\n");
+}
+
+#[test]
 fn a_killed_worker_does_not_hang_an_ordered_schedule() {
     // The others would wait for the dead worker's turn; each sees it died and stops.
     kill_a_worker_mid_run("mutex", 30_000_000, "schedule: sequential\n");
     // The channel owner cannot look (it is blocked receiving): the waiting workers do.
     kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\n");
+    kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\ntransport: pipe\n");
 }
 
 #[test]
@@ -86,9 +105,10 @@ fn an_ignored_sigchld_does_not_hide_how_workers_ended() {
 
 /// SIGTERM or SIGINT to runner mid-run: every worker is stopped and reaped, the report is one
 /// valid JSON document with `partial: true`, and the exit code names the signal.
-fn interrupt_mid_run(backend: &str, signal: &str, code: i32) {
-    let path =
-        job_file(&format!("interrupt-{backend}-{signal}.yaml"), job(2, 2_000_000_000, "i", "0", "add", "1", backend));
+fn interrupt_mid_run(backend: &str, extra: &str, signal: &str, code: i32) {
+    let tag = extra.split_whitespace().last().unwrap_or("");
+    let text = job(2, 2_000_000_000, "i", "0", "add", "1", backend) + extra;
+    let path = job_file(&format!("interrupt-{backend}{tag}-{signal}.yaml"), text);
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
@@ -96,8 +116,8 @@ fn interrupt_mid_run(backend: &str, signal: &str, code: i32) {
         .spawn()
         .expect("runner starts");
     let started = Instant::now();
-    // Two workers, and for channel the owner's waker: none may be left behind.
-    let expected = if backend == "channel" { 3 } else { 2 };
+    // Two workers, and for channel over ipc the owner's waker: none may be left behind.
+    let expected = if has_waker(backend, extra) { 3 } else { 2 };
     let workers = loop {
         let found = children(child.id());
         if found.len() == expected || started.elapsed() > Duration::from_secs(10) {
@@ -114,24 +134,35 @@ fn interrupt_mid_run(backend: &str, signal: &str, code: i32) {
     assert_valid(&validator(), &report);
     assert_eq!(report["partial"], true);
     assert_eq!(report["interrupted_by"], format!("SIG{signal}"));
+    assert_eq!(workers.len(), expected, "every process forked");
     for pid in workers {
         assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "worker {pid} is left behind");
+    }
+    if backend == "channel" {
+        let applied: u64 = report["channel"]["applied"].as_array().unwrap().iter().map(|a| a.as_u64().unwrap()).sum();
+        assert_eq!(report["final"], applied, "the value is what the owner applied: {report}");
     }
 }
 
 #[test]
 fn sigterm_stops_an_atomic_run_with_a_partial_report() {
-    interrupt_mid_run("atomic", "TERM", 143);
+    interrupt_mid_run("atomic", "", "TERM", 143);
 }
 
 #[test]
 fn sigint_stops_a_mutex_run_with_a_partial_report() {
-    interrupt_mid_run("mutex", "INT", 130);
+    interrupt_mid_run("mutex", "", "INT", 130);
 }
 
 #[test]
 fn sigterm_reaches_the_channel_owner() {
-    interrupt_mid_run("channel", "TERM", 143);
+    interrupt_mid_run("channel", "", "TERM", 143);
+}
+
+#[test]
+fn sigint_and_sigterm_reach_the_channel_owner_over_a_pipe() {
+    interrupt_mid_run("channel", "transport: pipe\n", "INT", 130);
+    interrupt_mid_run("channel", "transport: pipe\nbatch: 1022\n", "TERM", 143);
 }
 
 /// A job with `extra` appended, run to its end: exit code and JSON report.
@@ -182,11 +213,11 @@ fn a_panic_inside_the_lock_unwinds_and_unlocks_it() {
 
 #[test]
 fn a_stalled_worker_meets_the_deadline() {
-    for backend in ["mutex", "channel"] {
+    for (backend, extra) in [("mutex", ""), ("channel", ""), ("channel", "transport: pipe\n")] {
         let text = format!(
-            "workers: 2\niterations: 100000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\ntimeout: 300ms\nfaults:\n  - {{worker: 0, at: 10, action: stall, for: 60s}}\n"
+            "workers: 2\niterations: 100000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\ntimeout: 300ms\nfaults:\n  - {{worker: 0, at: 10, action: stall, for: 60s}}\n{extra}"
         );
-        let (code, report, took) = run_declared(&format!("deadline-{backend}.yaml"), &text);
+        let (code, report, took) = run_declared(&format!("deadline-{backend}-{}.yaml", extra.len()), &text);
         assert_eq!(code, 3, "{report}");
         assert!(took < Duration::from_secs(30), "{took:?}");
         assert_eq!(report["partial"], true);
@@ -218,8 +249,15 @@ fn a_fork_that_fails_part_way_stops_those_already_forked() {
 
 #[test]
 fn sigterm_reaches_a_channel_owner_whose_workers_are_stuck() {
-    let text = "workers: 2\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: channel\nfaults:\n  - {worker: 0, at: 1, action: stall, for: 60s}\n  - {worker: 1, at: 1, action: stall, for: 60s}\n";
-    let path = job_file("stuck-channel.yaml", text);
+    sigterm_to_a_stuck_channel("");
+    sigterm_to_a_stuck_channel("transport: pipe\n");
+}
+
+/// Both workers stall after one operation each: nothing arrives, and the owner must still
+/// notice SIGTERM (over ipc, woken by its waker; over a pipe, by its poll's timeout).
+fn sigterm_to_a_stuck_channel(extra: &str) {
+    let text = format!("workers: 2\niterations: 1000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 0, at: 1, action: stall, for: 60s}}\n  - {{worker: 1, at: 1, action: stall, for: 60s}}\n{extra}");
+    let path = job_file(&format!("stuck-channel-{}.yaml", extra.len()), text);
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
@@ -235,6 +273,28 @@ fn sigterm_reaches_a_channel_owner_whose_workers_are_stuck() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["partial"], true);
     assert_eq!(report["final"], 2, "one operation each was applied");
+    assert_eq!(report["channel"]["applied"], serde_json::json!([1, 1]));
+}
+
+#[test]
+fn a_declared_kill_loses_exactly_the_operations_not_sent() {
+    for extra in ["", "transport: pipe\n", "transport: pipe\nbatch: 1022\n", "transport: pipe\nbatch: 5000\n"] {
+        let text = format!(
+            "workers: 3\niterations: 20000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 1, at: 5000, action: kill}}\n{extra}"
+        );
+        let (code, report, _) = run_declared(&format!("channel-kill-{}.yaml", extra.len()), &text);
+        assert_eq!(code, 3, "{extra}: {report}");
+        assert_eq!(report["workers"][1]["exit"]["signal"], "SIGKILL", "{extra}");
+        // Everything sent before the death arrives, however it was split into messages.
+        assert_eq!(report["channel"]["applied"], serde_json::json!([20000, 5000, 20000]), "{extra}");
+        assert_eq!(report["final"], 45000, "{extra}");
+        assert_eq!(report["verdict"], "correct", "{extra}");
+        let (code, report, _) = run_declared(
+            &format!("channel-kill-{}-expected.yaml", extra.len()),
+            &format!("{text}expect_outcome: worker_failed\n"),
+        );
+        assert_eq!(code, 0, "{extra}: {report}");
+    }
 }
 
 #[test]
