@@ -254,9 +254,11 @@ fn sigterm_reaches_a_channel_owner_whose_workers_are_stuck() {
 }
 
 /// Both workers stall after one operation each: nothing arrives, and the owner must still
-/// notice SIGTERM (over ipc, woken by its waker; over a pipe, by its poll's timeout).
+/// notice SIGTERM (over ipc, woken by its waker; over a pipe, between two naps).
 fn sigterm_to_a_stuck_channel(extra: &str) {
-    let text = format!("workers: 2\niterations: 1000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 0, at: 1, action: stall, for: 60s}}\n  - {{worker: 1, at: 1, action: stall, for: 60s}}\n{extra}");
+    let text = format!(
+        "workers: 2\niterations: 1000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 0, at: 1, action: stall, for: 60s}}\n  - {{worker: 1, at: 1, action: stall, for: 60s}}\n{extra}"
+    );
     let path = job_file(&format!("stuck-channel-{}.yaml", extra.len()), text);
     let child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args([&path, "--format", "json"])

@@ -204,6 +204,8 @@ struct Valid {
     schedule: &'static str,
     /// Written for a channel job (no matrix over backends then).
     batch: Option<u64>,
+    /// Written for a channel job, as `batch`.
+    transport: Option<&'static str>,
     repeat: u64,
     warmup: u64,
     name: Option<String>,
@@ -380,6 +382,12 @@ fn valid(t: &mut Tape, allow_matrix: bool) -> Valid {
         doc.entries.push(("batch".into(), s(b.to_string())));
         batch = Some(b);
     }
+    let mut transport = None;
+    if backend == "channel" && backend_axis.is_none() && t.maybe() {
+        let name = t.pick(&["ipc", "pipe"]);
+        doc.entries.push(("transport".into(), s(name)));
+        transport = Some(name);
+    }
     if t.maybe() {
         let mut work = Vec::new();
         if t.maybe() {
@@ -480,7 +488,7 @@ fn valid(t: &mut Tape, allow_matrix: bool) -> Valid {
         let entry = doc.entries.remove(i);
         doc.entries.push(entry);
     }
-    Valid { doc, cells, iterations: m, ty, schedule, batch, repeat, warmup, name, per_worker }
+    Valid { doc, cells, iterations: m, ty, schedule, batch, transport, repeat, warmup, name, per_worker }
 }
 
 /// The final value of `n` applications, written as a literal, for the cases simple to work out
@@ -804,8 +812,10 @@ fn broken(t: &mut Tape) -> Broken {
     }
     if v.cells[0].1 == "channel" {
         choices.push(("batch", &["0", "65537", "x"]));
+        choices.push(("transport", &["pipes", "socket", "1", "[pipe]"]));
     } else {
         choices.push(("batch", &["4"]));
+        choices.push(("transport", &["pipe"]));
     }
     let (field, values) = t.pick(&choices);
     let bad = t.pick(values);
@@ -872,6 +882,8 @@ proptest! {
             prop_assert_eq!(p.warmup as u64, v.warmup);
             let batch = if p.backend.name() == "channel" { v.batch.unwrap_or(1) } else { 1 };
             prop_assert_eq!(p.batch as u64, batch);
+            let transport = if p.backend.name() == "channel" { v.transport.unwrap_or("ipc") } else { "ipc" };
+            prop_assert_eq!(p.transport.name(), transport);
             prop_assert_eq!(&p.name, v.name.as_deref().unwrap_or("job"));
             prop_assert_eq!(p.operands.is_some(), v.per_worker);
         }
