@@ -8,9 +8,12 @@ use common::{assert_valid, job, job_file, runner, validator};
 #[test]
 fn reports_of_every_backend_validate() {
     let v = validator();
-    for backend in ["mutex", "atomic", "channel", "none"] {
+    for (backend, extra) in
+        [("mutex", ""), ("atomic", ""), ("channel", ""), ("channel", "transport: pipe\n"), ("none", "")]
+    {
         for (ty, operand) in [("i", "1"), ("d", "0.5"), ("c", "\"a\"")] {
-            let path = job_file(&format!("report-{backend}-{ty}.yaml"), job(3, 5000, ty, "0", "add", operand, backend));
+            let text = job(3, 5000, ty, "0", "add", operand, backend) + extra;
+            let path = job_file(&format!("report-{backend}-{}-{ty}.yaml", extra.len()), text);
             let out = runner(&[&path, "--format", "json"]);
             assert_eq!(out.code, 0, "{}", out.stderr);
             let doc = out.json();
@@ -24,6 +27,13 @@ fn reports_of_every_backend_validate() {
             assert_ne!(text.len(), 0);
             assert!(doc["host"]["cores"].as_u64().unwrap() >= 1);
             assert!(doc["started_at"].as_str().unwrap().ends_with('Z'));
+            if backend == "channel" {
+                let transport = if extra.is_empty() { "ipc" } else { "pipe" };
+                assert_eq!(
+                    (&doc["job"]["transport"], &doc["channel"]["transport"]),
+                    (&transport.into(), &transport.into())
+                );
+            }
         }
     }
 }
@@ -62,4 +72,17 @@ fn the_human_report_shows_percentiles_and_fairness() {
     ] {
         assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
     }
+}
+
+#[test]
+fn the_human_report_names_the_channels_transport() {
+    let text = job(2, 5000, "i", "0", "add", "1", "channel") + "batch: 5000\ntransport: pipe\n";
+    let out = runner(&[&job_file("human-pipe.yaml", text)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // 5000 `i` operations need five writes of at most 4096 bytes each.
+    assert!(
+        out.stdout.contains("  channel   10 messages, 40080 bytes, batch 5000, transport pipe\n"),
+        "{}",
+        out.stdout
+    );
 }

@@ -61,7 +61,7 @@ impl BackendKind {
                 "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"
             }
             BackendKind::Channel => {
-                "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order"
+                "a channel (ipc-channel or a pipe: see transport) from every worker to runner, which owns the value and applies operations in arrival order"
             }
             BackendKind::None => {
                 "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store"
