@@ -8,20 +8,23 @@
 //! large chunks, carries a message cut by a chunk's end over to the next read, checks every
 //! header and applies the operands in arrival order.
 //!
-//! The read end is non-blocking. When it is empty the owner naps, from [`NAP_MIN_US`] doubling
-//! up to [`NAP_MAX_US`] while it stays empty, and looks at signals, the deadline and progress
-//! at least every [`TICK_EVERY_MS`]: no waker process. It never `poll`s the pipe: once a pipe
-//! has been polled, Linux wakes its readers' queue on every write (for epoll's edge-triggered
-//! users), which took a quarter of the throughput of one-operation messages here. The pipe is
-//! enlarged to 1 MiB (or `/proc/sys/fs/pipe-max-size`), so that writers rarely block while the
-//! owner naps or applies. The parent drops its write end after forking, so end-of-file comes
-//! when the last worker's copy closes (by finishing or dying).
+//! The read end is non-blocking, and the owner looks at signals, the deadline and progress at
+//! least every [`TICK_EVERY_MS`]: no waker process. The pipe is enlarged to 1 MiB (or
+//! `/proc/sys/fs/pipe-max-size`), and when it is empty the owner naps, from [`NAP_MIN_US`]
+//! doubling while it stays empty up to a microsecond per KiB of the pipe, so that the workers
+//! rarely fill it meanwhile. It does not `poll` the pipe: once a pipe has been polled, Linux
+//! wakes its readers' queue on every write (for epoll's edge-triggered users), which took a
+//! quarter of the throughput of one-operation messages here. Only a pipe the system would not
+//! enlarge to [`NAP_PIPE_MIN`] is polled instead (a small pipe fills during a nap: batches ran
+//! 3 to 5 times slower on a 64 KiB pipe with naps). The parent drops its write end after
+//! forking, so end-of-file comes when the last worker's copy closes (by finishing or dying).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{pipe2, read, write};
 
 use super::{Books, TICK_EVERY_MS, apply_operands};
@@ -37,10 +40,11 @@ const READ_BYTES: usize = 1 << 16;
 /// The pipe's capacity runner asks for (capped by `/proc/sys/fs/pipe-max-size`); Linux's
 /// default is 64 KiB.
 const PIPE_BYTES: usize = 1 << 20;
-/// The owner's first nap when it finds the pipe empty (microseconds)...
+/// The owner's first nap when it finds the pipe empty (microseconds), doubled while it stays
+/// empty up to one microsecond per KiB of the pipe.
 const NAP_MIN_US: u64 = 50;
-/// ... doubled while it stays empty, up to this.
-const NAP_MAX_US: u64 = 1000;
+/// The smallest pipe the owner naps on; it polls a smaller one.
+const NAP_PIPE_MIN: usize = 256 << 10;
 
 /// The bytes of one operand of type `ty`.
 fn width(ty: ValueType) -> usize {
@@ -61,6 +65,8 @@ pub struct Pipe {
     read: Option<OwnedFd>,
     /// The workers' end; `None` in the parent once it has forked them.
     write: Option<OwnedFd>,
+    /// The owner's longest nap (microseconds) on an empty pipe; `None`: poll it.
+    nap_max_us: Option<u64>,
 }
 
 impl Pipe {
@@ -77,7 +83,9 @@ impl Pipe {
         if let Err(e) = fcntl(&read, FcntlArg::F_SETPIPE_SZ(most as i32)) {
             tracing::debug!(bytes = most, error = %e, "the channel's pipe keeps its default size");
         }
-        Ok(Pipe { read: Some(read), write: Some(write) })
+        let capacity = fcntl(&read, FcntlArg::F_GETPIPE_SZ).map_or(0, |c| c.max(0) as usize);
+        let nap_max_us = (capacity >= NAP_PIPE_MIN).then_some(capacity as u64 >> 10);
+        Ok(Pipe { read: Some(read), write: Some(write), nap_max_us })
     }
 
     /// In a worker: what sends `n` operations (at most `batch`), in as many messages as they
@@ -155,9 +163,18 @@ impl Pipe {
                     got
                 }
                 Err(Errno::EAGAIN) => {
-                    // Empty: let messages gather.
-                    std::thread::sleep(Duration::from_micros(nap));
-                    nap = (nap * 2).min(NAP_MAX_US);
+                    match self.nap_max_us {
+                        // Empty: let messages gather.
+                        Some(longest) => {
+                            std::thread::sleep(Duration::from_micros(nap));
+                            nap = (nap * 2).min(longest);
+                        }
+                        // A pipe too small to nap on: wait for a message, or the next look around.
+                        None => {
+                            let timeout = PollTimeout::from(TICK_EVERY_MS as u16);
+                            let _ = poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], timeout);
+                        }
+                    }
                     continue;
                 }
                 Err(Errno::EINTR) => continue,
@@ -281,6 +298,55 @@ mod tests {
         bytes[..4].copy_from_slice(&7u32.to_le_bytes());
         let mut books = Books::new(2, 100, None);
         assert!(apply_messages::<i32, { crate::value::ADD }>(0, &bytes, 2, &mut books, &mut || true).is_err());
+    }
+
+    #[test]
+    fn the_owner_reads_to_the_end_napping_or_polling() {
+        for nap in [true, false] {
+            let mut pipe = Pipe::new().unwrap();
+            if !nap {
+                pipe.nap_max_us = None;
+            }
+            {
+                // Worker 1 sends a batch of 5000 `i` operands (five messages), worker 0 ten alone.
+                let mut batch = pipe.sender(1, Value::I(3), 5000).unwrap();
+                batch(5000).unwrap();
+                let mut one = pipe.sender(0, Value::I(-1), 1).unwrap();
+                for _ in 0..10 {
+                    one(1).unwrap();
+                }
+            }
+            pipe.drop_sender();
+            // More operations than were sent: only the end of the file stops the owner.
+            let mut books = Books::new(2, u64::MAX, None);
+            let x = pipe.serve::<i32, { crate::value::ADD }>(0, 2, &mut books, &mut || true).unwrap();
+            assert_eq!(x, 5000 * 3 - 10, "nap: {nap}");
+            assert_eq!(books.served.applied, [10, 5000]);
+            assert_eq!(books.served.messages, 15);
+        }
+    }
+
+    #[test]
+    fn the_owner_of_a_silent_pipe_still_looks_around() {
+        for nap in [true, false] {
+            let mut pipe = Pipe::new().unwrap();
+            if !nap {
+                pipe.nap_max_us = None;
+            }
+            // The write end stays open and nothing comes: only `tick` can stop the owner.
+            let started = now_ns();
+            let mut ticks = 0;
+            let mut books = Books::new(1, 10, None);
+            let x = pipe
+                .serve::<i32, { crate::value::ADD }>(7, 1, &mut books, &mut || {
+                    ticks += 1;
+                    ticks < 3
+                })
+                .unwrap();
+            let waited = (now_ns() - started) / 1_000_000;
+            assert_eq!((x, ticks), (7, 3));
+            assert!((2 * TICK_EVERY_MS..20 * TICK_EVERY_MS).contains(&waited), "nap: {nap}, {waited} ms");
+        }
     }
 
     #[test]
