@@ -14,16 +14,68 @@ pub const PAIRS: usize = 2048;
 /// Words of a worker's histogram area: per histogram a count of pairs, then the pairs.
 pub const WORDS: usize = KINDS * (1 + 2 * PAIRS);
 
-/// A histogram of nanoseconds from 1 ns to an hour, 2 significant digits.
-pub fn new() -> Histogram<u64> {
+/// A histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit counts:
+/// half the memory of 64-bit ones, for workers after their fork and for runner's merge (a
+/// count saturates at 2^32 - 1 samples: 4 x 10^12 operations at one sample in 1024).
+pub fn new() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
 }
 
-/// A worker's histogram: the same buckets with 32-bit counts, half the memory a worker touches
-/// after its fork (a count saturates at 2^32 - 1 samples, 4 x 10^12 operations at one sample in
-/// 1024).
-pub fn new_worker() -> Histogram<u32> {
-    Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
+/// Samples a worker keeps as they are before it starts a histogram.
+const FEW: usize = 64;
+
+/// A worker's latency samples: the first [`FEW`] kept as they are, an HDR histogram from then
+/// on, so that a short run (the tutorial: one sample a worker) never allocates and zeroes the
+/// histogram's 18 KB, which after a fork is a handful of page faults.
+pub struct Samples {
+    few: [u64; FEW],
+    n: usize,
+    hist: Option<Histogram<u32>>,
+}
+
+impl Default for Samples {
+    fn default() -> Samples {
+        Samples { few: [0; FEW], n: 0, hist: None }
+    }
+}
+
+impl Samples {
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        match &mut self.hist {
+            Some(h) => h.saturating_record(ns),
+            None if self.n < FEW => {
+                self.few[self.n] = ns;
+                self.n += 1;
+            }
+            None => self.spill(ns),
+        }
+    }
+
+    #[cold]
+    fn spill(&mut self, ns: u64) {
+        let mut h = new();
+        for &v in &self.few[..self.n] {
+            h.saturating_record(v);
+        }
+        h.saturating_record(ns);
+        self.hist = Some(h);
+    }
+
+    /// Writes the samples as histogram `which` of an area.
+    pub fn export(&self, which: usize, area: &[AtomicU64]) {
+        match &self.hist {
+            Some(h) => export(h, which, area),
+            None => {
+                let base = which * (1 + 2 * PAIRS);
+                for (i, &v) in self.few[..self.n].iter().enumerate() {
+                    area[base + 1 + 2 * i].store(v, Ordering::Relaxed);
+                    area[base + 2 + 2 * i].store(1, Ordering::Relaxed);
+                }
+                area[base].store(self.n as u64, Ordering::Release);
+            }
+        }
+    }
 }
 
 /// Writes `h` as histogram `which` of an area.
@@ -42,12 +94,12 @@ pub fn export<C: hdrhistogram::Counter>(h: &Histogram<C>, which: usize, area: &[
 }
 
 /// Adds histogram `which` of an area into `into`.
-pub fn import(area: &[AtomicU64], which: usize, into: &mut Histogram<u64>) {
+pub fn import(area: &[AtomicU64], which: usize, into: &mut Histogram<u32>) {
     let base = which * (1 + 2 * PAIRS);
     let n = (area[base].load(Ordering::Acquire) as usize).min(PAIRS);
     for i in 0..n {
         let value = area[base + 1 + 2 * i].load(Ordering::Relaxed);
         let count = area[base + 2 + 2 * i].load(Ordering::Relaxed);
-        let _ = into.record_n(value.max(1), count);
+        let _ = into.record_n(value.max(1), count.min(u32::MAX as u64) as u32);
     }
 }

@@ -4,8 +4,6 @@
 
 use std::sync::atomic::AtomicU64;
 
-use hdrhistogram::Histogram;
-
 use super::hist;
 use super::ring::{Kind, Ring};
 
@@ -15,8 +13,8 @@ pub struct Probe<'a> {
     /// Whether timed samples also become trace events.
     trace_ops: bool,
     ring: Ring<'a>,
-    op: Histogram<u32>,
-    wait: Histogram<u32>,
+    op: hist::Samples,
+    wait: hist::Samples,
 }
 
 impl<'a> Probe<'a> {
@@ -25,8 +23,8 @@ impl<'a> Probe<'a> {
             stride: stride.max(1),
             trace_ops,
             ring: Ring::new(ring),
-            op: hist::new_worker(),
-            wait: hist::new_worker(),
+            op: hist::Samples::default(),
+            wait: hist::Samples::default(),
         }
     }
 
@@ -38,8 +36,8 @@ impl<'a> Probe<'a> {
     /// Mutex: asked for the lock at `t0`, got it at `t1`, released it at `t2`.
     #[inline]
     pub fn locked(&mut self, t0: u64, t1: u64, t2: u64) {
-        self.op.saturating_record(t2.saturating_sub(t0).max(1));
-        self.wait.saturating_record(t1.saturating_sub(t0).max(1));
+        self.op.record(t2.saturating_sub(t0).max(1));
+        self.wait.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::LockWait, 0);
             self.ring.push(t1, t2.saturating_sub(t1), Kind::LockHeld, 0);
@@ -49,7 +47,7 @@ impl<'a> Probe<'a> {
     /// Atomic: one read-modify-write from `t0` to `t1` with `retries` failed compare-exchanges.
     #[inline]
     pub fn rmw(&mut self, t0: u64, t1: u64, retries: u64) {
-        self.op.saturating_record(t1.saturating_sub(t0).max(1));
+        self.op.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Rmw, retries.min(u32::MAX as u64) as u32);
         }
@@ -58,7 +56,7 @@ impl<'a> Probe<'a> {
     /// None: one load and store from `t0` to `t1`.
     #[inline]
     pub fn update(&mut self, t0: u64, t1: u64) {
-        self.op.saturating_record(t1.saturating_sub(t0).max(1));
+        self.op.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Update, 0);
         }
@@ -68,7 +66,7 @@ impl<'a> Probe<'a> {
     /// the send's time divided by its operations.
     #[inline]
     pub fn send(&mut self, t0: u64, t1: u64, ops: u64) {
-        self.op.saturating_record((t1.saturating_sub(t0) / ops.max(1)).max(1));
+        self.op.record((t1.saturating_sub(t0) / ops.max(1)).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Send, ops.min(u32::MAX as u64) as u32);
         }
@@ -76,7 +74,7 @@ impl<'a> Probe<'a> {
 
     /// Writes the histograms into the worker's shared area.
     pub fn finish(&self, area: &[AtomicU64]) {
-        hist::export(&self.op, 0, area);
-        hist::export(&self.wait, 1, area);
+        self.op.export(0, area);
+        self.wait.export(1, area);
     }
 }

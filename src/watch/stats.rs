@@ -16,7 +16,7 @@ pub struct Percentiles {
 }
 
 /// `None` for an empty histogram.
-pub fn percentiles(h: &Histogram<u64>) -> Option<Percentiles> {
+pub fn percentiles(h: &Histogram<u32>) -> Option<Percentiles> {
     (!h.is_empty()).then(|| Percentiles {
         samples: h.len(),
         p50: h.value_at_quantile(0.50),

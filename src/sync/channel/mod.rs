@@ -298,6 +298,18 @@ impl Books {
 /// the value's bits.
 #[inline(always)]
 fn apply_operands<T: Scalar, const K: u8>(mut x: T, operands: &[u8], width: usize) -> T {
+    let size = std::mem::size_of::<T>();
+    if width == size {
+        // The pipe's records hold exactly the value's bytes: with the width known at compile
+        // time each record is one load, and the compiler vectorises what it may (an integer
+        // sum; a double's additions stay in order).
+        for record in operands.chunks_exact(size) {
+            let mut bits = [0u8; 8];
+            bits[..size].copy_from_slice(record);
+            x = x.apply::<K>(T::from_bits(u64::from_le_bytes(bits)));
+        }
+        return x;
+    }
     for record in operands.chunks_exact(width) {
         let mut bits = [0u8; 8];
         bits[..width].copy_from_slice(record);
