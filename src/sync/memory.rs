@@ -5,7 +5,7 @@
 //! Owns: the hot loops. Each is instantiated per value type and operation (`with_scalar!`,
 //! `with_op!`), so the loop body is straight-line code with no dispatch, allocation or
 //! formatting; and per [`Pace`], so that busy work and turn-taking cost nothing when a job has
-//! neither. The loops run in chunks of `probe.stride` operations (at most 1024): the first
+//! neither. The loops run in chunks of `probe.stride` operations (at most `SAMPLE_EVERY`, 4096): the first
 //! operation of a chunk is timed for the probe, and progress is published after each chunk.
 
 use std::sync::atomic::Ordering;

@@ -21,8 +21,11 @@ use crate::plan::Plan;
 use crate::sync::BackendKind;
 use crate::sync::shm::Areas;
 
-/// Operations from one timed sample to the next when operations are not traced.
-pub const SAMPLE_EVERY: u64 = 1024;
+/// Operations from one timed sample to the next when operations are not traced, and the
+/// chunk after which a worker publishes its count. An atomic add takes about 2 ns here, so a
+/// chunk lasts about 8 µs, against which its two clock reads and one published count (about
+/// 60 ns) stay under 1%; at 1024 they cost a measured 2-4% of the raw loop's speed.
+pub const SAMPLE_EVERY: u64 = 4096;
 /// Per-operation trace events kept across all workers of a run.
 pub const TRACE_OPS_TOTAL: u64 = 1 << 17;
 /// Room for a worker's lifecycle events (attach, barrier, run, end).
