@@ -255,6 +255,10 @@ pub struct Results {
     pub scaling: Vec<Point>,
 }
 
+/// Rounds of the ops/s cells: on a shared 2-core machine one run of a contended cell varies by
+/// 10-20%, and the median of nine pairs is steady to a few percent.
+const ROUNDS: usize = 9;
+
 struct Options {
     quick: bool,
     rounds: usize,
@@ -270,11 +274,11 @@ fn main() {
         }
     };
     let mut args = std::env::args().skip(1);
-    let mut options = Options { quick: false, rounds: 5, out: tools.root.clone() };
+    let mut options = Options { quick: false, rounds: ROUNDS, out: tools.root.clone() };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
-            "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(5),
+            "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(ROUNDS),
             "--out" => options.out = args.next().map(Into::into).unwrap_or(options.out),
             other => {
                 eprintln!(
@@ -284,7 +288,7 @@ fn main() {
             }
         }
     }
-    if options.quick && options.rounds == 5 {
+    if options.quick && options.rounds == ROUNDS {
         options.rounds = 2;
     }
     match run(&tools, &options) {
@@ -300,7 +304,7 @@ fn run(tools: &Tools, options: &Options) -> Result<(), String> {
     let command = format!(
         "cargo build --release --workspace && target/release/runner-bench{}{}",
         if options.quick { " --quick" } else { "" },
-        if options.rounds != if options.quick { 2 } else { 5 } {
+        if options.rounds != if options.quick { 2 } else { ROUNDS } {
             format!(" --rounds {}", options.rounds)
         } else {
             String::new()
