@@ -278,7 +278,9 @@ fn main() {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
-            "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(ROUNDS),
+            "--rounds" => {
+                options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(ROUNDS)
+            }
             "--out" => options.out = args.next().map(Into::into).unwrap_or(options.out),
             other => {
                 eprintln!(
