@@ -10,7 +10,7 @@ use std::path::Path;
 use runner::report::plot::{Chart, Series, svg};
 
 use crate::measure::Spread;
-use crate::{Cell, Results, VARIANTS, WORKERS};
+use crate::{Cell, Results, VARIANTS};
 
 /// The largest peak a worker may reach and still be "within a few MiB".
 const WORKER_PEAK_LIMIT_KIB: f64 = 8.0 * 1024.0;
@@ -243,7 +243,6 @@ fn markdown(r: &Results) -> String {
         }
         let _ = writeln!(s);
     }
-    let _ = WORKERS;
 
     // The lock.
     let _ = writeln!(s, "### The lock: runner's futex lock against glibc's robust mutex\n");

@@ -68,6 +68,11 @@ fn size_of(ty: char) -> u64 {
 }
 
 impl Variant {
+    /// The name as a file name: `channel (pipe, 1 op a message)` -> `channelpipe1opamessage`.
+    fn slug(self) -> String {
+        self.name().replace([' ', '(', ')', ',', '-'], "")
+    }
+
     pub fn name(self) -> String {
         match self {
             Variant::Mutex => "mutex".into(),
@@ -174,7 +179,7 @@ impl Variant {
 }
 
 /// One cell of the ops/s tables: ops/s per round of each side.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Cell {
     pub variant: String,
     pub ty: char,
@@ -218,7 +223,7 @@ pub struct Tutorial {
 }
 
 /// One point of the scaling curves.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Point {
     pub variant: String,
     pub workers: u32,
@@ -379,7 +384,7 @@ fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
         for ty in TYPES {
             for workers in WORKERS {
                 let iterations = (variant.total(ty, options.quick) / workers as u64).max(1);
-                let name = format!("{}-{ty}-{workers}", variant.name().replace([' ', '(', ')', ',', '-'], ""));
+                let name = format!("{}-{ty}-{workers}", variant.slug());
                 let job = tools.job(&name, &variant.job(ty, workers, iterations, false))?;
                 let py_iterations = (variant.python_total() / workers as u64).max(1);
                 let program = match &tools.python {
@@ -388,18 +393,10 @@ fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
                     )?),
                     None => None,
                 };
-                let mut raw_args = vec![variant.raw().to_string(), ty.to_string(), workers.to_string()];
-                raw_args.push(iterations.to_string());
+                let raw_args =
+                    vec![variant.raw().to_string(), ty.to_string(), workers.to_string(), iterations.to_string()];
                 jobs.push((job, program, raw_args));
-                cells.push(Cell {
-                    variant: variant.name(),
-                    ty,
-                    workers,
-                    runner: Vec::new(),
-                    raw: Vec::new(),
-                    python: Vec::new(),
-                    target: variant.target(),
-                });
+                cells.push(Cell { variant: variant.name(), ty, workers, target: variant.target(), ..Cell::default() });
             }
         }
     }
@@ -459,25 +456,14 @@ fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {
     for variant in variants {
         for &workers in counts {
             let iterations = (variant.total('i', options.quick) / workers as u64).max(1);
-            let name = format!("scale-{}-{workers}", variant.name().replace([' ', '(', ')', ',', '-'], ""));
+            let name = format!("scale-{}-{workers}", variant.slug());
             jobs.push((
                 variant,
                 tools.job(&name, &variant.job('i', workers, iterations, false))?,
                 vec![variant.raw().to_string(), "i".into(), workers.to_string(), iterations.to_string()],
                 variant.total('i', options.quick),
             ));
-            points.push(Point {
-                variant: variant.name(),
-                workers,
-                runner: Vec::new(),
-                raw: Vec::new(),
-                startup: Vec::new(),
-                fork: Vec::new(),
-                preempted_per_mop: Vec::new(),
-                lock_wait_p99: Vec::new(),
-                runner_peak_kib: Vec::new(),
-                worker_peak_kib: Vec::new(),
-            });
+            points.push(Point { variant: variant.name(), workers, ..Point::default() });
         }
     }
     let rounds = options.rounds.min(3);

@@ -284,14 +284,18 @@ fn peak_memory_kib() -> (u64, u64) {
     (peak(UsageWho::RUSAGE_SELF), peak(UsageWho::RUSAGE_CHILDREN))
 }
 
+/// The CPUs runner may run on (its affinity mask), in order.
+pub fn allowed_cpus() -> nix::Result<Vec<usize>> {
+    let allowed = nix::sched::sched_getaffinity(Pid::from_raw(0))?;
+    Ok((0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect())
+}
+
 /// The CPUs workers are pinned to, in the order they take them; checked against the CPUs runner
 /// may use, so that a bad list fails before any fork.
 fn pinned_cpus(plan: &Plan) -> Result<Option<Vec<usize>>, String> {
     use crate::plan::PinPlan;
     let Some(pin) = &plan.pin else { return Ok(None) };
-    let allowed = nix::sched::sched_getaffinity(Pid::from_raw(0))
-        .map_err(|e| format!("pin: cannot read the CPUs runner may use: {e}"))?;
-    let usable: Vec<usize> = (0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect();
+    let usable = allowed_cpus().map_err(|e| format!("pin: cannot read the CPUs runner may use: {e}"))?;
     match pin {
         PinPlan::Allowed => Ok(Some(usable)),
         PinPlan::Cpus(cpus) => {

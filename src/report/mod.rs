@@ -64,9 +64,7 @@ fn read_host() -> Host {
         format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
     });
     // The CPUs runner may run on (its affinity), one system call.
-    let cores = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
-        .ok()
-        .map(|set| (0..nix::sched::CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false)).count());
+    let cores = crate::exec::allowed_cpus().ok().map(|cpus| cpus.len());
     Host { cpu: cpu_model(), cores: cores.filter(|&n| n > 0), kernel }
 }
 

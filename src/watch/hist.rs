@@ -62,32 +62,25 @@ impl Samples {
         self.hist = Some(h);
     }
 
-    /// Writes the samples as histogram `which` of an area.
+    /// Writes the samples as histogram `which` of an area: `(value, count)` pairs.
     pub fn export(&self, which: usize, area: &[AtomicU64]) {
         match &self.hist {
-            Some(h) => export(h, which, area),
-            None => {
-                let base = which * (1 + 2 * PAIRS);
-                for (i, &v) in self.few[..self.n].iter().enumerate() {
-                    area[base + 1 + 2 * i].store(v, Ordering::Relaxed);
-                    area[base + 2 + 2 * i].store(1, Ordering::Relaxed);
-                }
-                area[base].store(self.n as u64, Ordering::Release);
+            Some(h) => {
+                write_pairs(h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value() as u64)), which, area)
             }
+            None => write_pairs(self.few[..self.n].iter().map(|&v| (v, 1)), which, area),
         }
     }
 }
 
-/// Writes `h` as histogram `which` of an area.
-pub fn export<C: hdrhistogram::Counter>(h: &Histogram<C>, which: usize, area: &[AtomicU64]) {
+/// Writes at most [`PAIRS`] `(value, count)` pairs as histogram `which` of an area, then their
+/// number.
+fn write_pairs(pairs: impl Iterator<Item = (u64, u64)>, which: usize, area: &[AtomicU64]) {
     let base = which * (1 + 2 * PAIRS);
     let mut n = 0;
-    for v in h.iter_recorded() {
-        if n == PAIRS {
-            break;
-        }
-        area[base + 1 + 2 * n].store(v.value_iterated_to(), Ordering::Relaxed);
-        area[base + 2 + 2 * n].store(v.count_at_value().as_u64(), Ordering::Relaxed);
+    for (value, count) in pairs.take(PAIRS) {
+        area[base + 1 + 2 * n].store(value, Ordering::Relaxed);
+        area[base + 2 + 2 * n].store(count, Ordering::Relaxed);
         n += 1;
     }
     area[base].store(n as u64, Ordering::Release);

@@ -225,27 +225,10 @@ fn reap(pids: &[libc::pid_t]) -> bool {
 /// glibc's robust process-shared mutex in a shared page of its own (the one runner used before
 /// its futex lock), for `raw pthread`.
 fn robust_pthread_mutex() -> *mut libc::pthread_mutex_t {
-    // SAFETY: an anonymous shared mapping of one page, checked for failure, zeroed by the
-    // kernel and never unmapped; the attribute is initialised before use, and nobody else can
-    // reach the page before the mutex is initialised.
-    unsafe {
-        let page = libc::mmap(
-            std::ptr::null_mut(),
-            4096,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert!(page != libc::MAP_FAILED, "mmap failed");
-        let mutex = page as *mut libc::pthread_mutex_t;
-        let mut attr = std::mem::MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-        libc::pthread_mutexattr_init(attr.as_mut_ptr());
-        libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
-        libc::pthread_mutexattr_setrobust(attr.as_mut_ptr(), libc::PTHREAD_MUTEX_ROBUST);
-        assert_eq!(libc::pthread_mutex_init(mutex, attr.as_ptr()), 0);
-        mutex
-    }
+    let mutex = runner_bench::shared_page::<libc::pthread_mutex_t>();
+    // SAFETY: a fresh page that no other process can reach yet.
+    unsafe { runner_bench::init_robust(mutex) };
+    mutex
 }
 
 fn fork_only(workers: usize) {

@@ -3,8 +3,6 @@
 //! that each lock, add 1 and unlock, reaps them and prints the value (5). No job file, no plan,
 //! no report: whatever runner spends beyond this is its own overhead.
 
-use std::mem::MaybeUninit;
-
 #[repr(C)]
 struct Page {
     mutex: libc::pthread_mutex_t,
@@ -14,27 +12,9 @@ struct Page {
 const WORKERS: usize = 5;
 
 fn main() {
-    // SAFETY: an anonymous shared mapping of one page, checked for failure; zeroed by the kernel.
-    let page = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            4096,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert!(page != libc::MAP_FAILED, "mmap failed");
-    let page = page as *mut Page;
-    // SAFETY: the page is ours alone until the forks; the attribute is initialised before use.
-    unsafe {
-        let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
-        libc::pthread_mutexattr_init(attr.as_mut_ptr());
-        libc::pthread_mutexattr_setpshared(attr.as_mut_ptr(), libc::PTHREAD_PROCESS_SHARED);
-        libc::pthread_mutexattr_setrobust(attr.as_mut_ptr(), libc::PTHREAD_MUTEX_ROBUST);
-        assert_eq!(libc::pthread_mutex_init(&raw mut (*page).mutex, attr.as_ptr()), 0);
-    }
+    let page = runner_bench::shared_page::<Page>();
+    // SAFETY: the page is ours alone until the forks.
+    unsafe { runner_bench::init_robust(&raw mut (*page).mutex) };
     let mut pids = [0; WORKERS];
     for pid in &mut pids {
         // SAFETY: single-threaded; the child only locks, adds, unlocks and leaves through _exit.

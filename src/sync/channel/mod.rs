@@ -149,7 +149,7 @@ impl Backend for Channel {
     fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
         match &self.link {
             Link::Ipc(ipc) => ipc.waker(),
-            // The owner polls the pipe with a timeout: nothing needs to wake it.
+            // The owner never blocks on the pipe (non-blocking reads, naps): nothing needs to wake it.
             Link::Pipe(_) => None,
         }
     }
