@@ -21,4 +21,12 @@ fn main() {
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
     println!("cargo:rerun-if-changed=.git/index");
+    // runner is a short-lived process whose start-up is part of what it reports (the tutorial's
+    // whole run is about 2 ms): a position-dependent executable is loaded without the 2,400
+    // relative relocations a PIE needs and without writing (copying) the pages they patch.
+    // Measured: about 0.1 ms less per run here; the cost is that the executable's own code is not
+    // address-randomised (its libraries, heap, stack and mappings still are).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }

@@ -143,6 +143,9 @@ struct OverrideArgs {
     /// Replace the job's backend.
     #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
     backend: Option<BackendKind>,
+    /// Replace the job's start: `together` (at a barrier) or `forked` (each as it is forked).
+    #[arg(long, value_name = "START", value_parser = start_parser())]
+    start: Option<spec::Start>,
     /// Replace the job's counted runs per cell (`repeat`).
     #[arg(long, value_name = "N")]
     repeat: Option<u64>,
@@ -171,6 +174,11 @@ fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
         .map(|name| BackendKind::ALL.into_iter().find(|b| b.name() == name).unwrap_or(BackendKind::Mutex))
 }
 
+fn start_parser() -> impl TypedValueParser<Value = spec::Start> {
+    PossibleValuesParser::new(spec::Start::ALL.map(spec::Start::name))
+        .map(|name| spec::Start::ALL.into_iter().find(|s| s.name() == name).unwrap_or_default())
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum FormatArg {
     Human,
@@ -192,6 +200,7 @@ impl From<OverrideArgs> for Overrides {
             workers: o.workers,
             iterations: o.iterations,
             backend: o.backend,
+            start: o.start,
             repeat: o.repeat,
             warmup: o.warmup,
             timeout_ns: o.timeout,

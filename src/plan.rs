@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
-use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Pin, Schedule};
+use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Pin, Schedule, Start};
 use crate::sync::{BackendKind, Transport};
 use crate::value::{Operation, Value, ValueType};
 
@@ -26,6 +26,7 @@ pub struct Overrides {
     pub workers: Option<u64>,
     pub iterations: Option<u64>,
     pub backend: Option<BackendKind>,
+    pub start: Option<Start>,
     pub repeat: Option<u64>,
     pub warmup: Option<u64>,
     /// `--timeout` and `--grace`, in nanoseconds.
@@ -52,6 +53,8 @@ pub struct Plan {
     /// One operand per worker, when the job gives a list (`operation.operand` is the first).
     pub operands: Option<Vec<Value>>,
     pub schedule: Schedule,
+    /// When the workers start: together at the barrier, or each as it is forked.
+    pub start: Start,
     /// Busy work around each operation.
     pub work: Work,
     /// Which CPUs the workers run on.
@@ -235,6 +238,9 @@ impl Plan {
         });
         if self.schedule != Schedule::Concurrent {
             job["schedule"] = self.schedule.name().into();
+        }
+        if self.start != Start::Together {
+            job["start"] = self.start.name().into();
         }
         if !self.work.is_none() {
             job["work"] = json!({ "inside": format!("{}ns", self.work.inside_ns), "outside": format!("{}ns", self.work.outside_ns) });
@@ -444,6 +450,7 @@ impl Planner<'_> {
         }
 
         let schedule = spec.schedule.as_ref().map_or(Schedule::Concurrent, |s| s.value);
+        let start = overrides.start.or(spec.start.as_ref().map(|s| s.value)).unwrap_or_default();
         let work = spec.work.as_ref().map_or(Work::default(), |w| Work {
             inside_ns: w.value.inside.as_ref().map_or(0, |d| d.value),
             outside_ns: w.value.outside.as_ref().map_or(0, |d| d.value),
@@ -558,6 +565,7 @@ impl Planner<'_> {
             transport,
             operands,
             schedule,
+            start,
             work,
             pin,
             repeat: repeat as u32,

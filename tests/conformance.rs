@@ -180,6 +180,15 @@ fn channel_over_a_pipe_conforms() {
     conformance("channel", "transport: pipe\n");
 }
 
+/// Each worker starting as it is forked (no barrier, no exit gate) changes nothing of the result.
+#[test]
+fn every_synchronised_backend_conforms_with_a_forked_start() {
+    conformance("mutex", "start: forked\n");
+    conformance("atomic", "start: forked\n");
+    conformance("channel", "start: forked\n");
+    conformance("channel", "start: forked\ntransport: pipe\n");
+}
+
 #[test]
 fn none_conforms_with_one_worker() {
     conformance("none", "");

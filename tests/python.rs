@@ -172,11 +172,15 @@ fn the_tutorial_as_a_program() {
     for needle in [
         "multiprocessing.set_start_method('fork')",
         "v = Value('i', 0)",
-        "Barrier(WORKERS)",
+        "for p in workers:\n        p.start()",
         "with v.get_lock():\n            v.value = apply(v.value, a)",
     ] {
         assert!(out.stdout.contains(needle), "{needle:?} in:\n{}", out.stdout);
     }
+    // As the tutorial: each process starts as it is forked; `--start together` adds the barrier.
+    assert!(!out.stdout.contains("Barrier"), "{}", out.stdout);
+    let together = runner(&["export-python", "jobs/increment.yaml", "--start", "together"]);
+    assert!(together.stdout.contains("start = Barrier(WORKERS)"), "{}", together.stdout);
 }
 
 #[test]

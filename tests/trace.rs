@@ -46,7 +46,8 @@ fn phase_start(trace: &Value, name: &str) -> f64 {
 #[test]
 fn the_tutorial_trace_shows_every_process_in_order() {
     let path = trace_path("increment-trace.json");
-    let out = runner(&["jobs/increment.yaml", "--trace", &path, "--trace-ops", "--format", "json"]);
+    let out =
+        runner(&["jobs/increment.yaml", "--start", "together", "--trace", &path, "--trace-ops", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report = out.json();
     let trace = read_trace(&path);
@@ -79,6 +80,45 @@ fn the_tutorial_trace_shows_every_process_in_order() {
         assert!(last_end <= verify, "worker {pid}'s operations end at {last_end}, after verify at {verify}");
     }
     assert_eq!(trace["metadata"]["sampled"], false);
+}
+
+/// `start: forked` (the tutorial job's start, as Python's): no barrier phase, and each worker's
+/// operation still comes after its attach and before runner verifies.
+#[test]
+fn a_forked_start_has_no_barrier_and_every_operation_in_the_window() {
+    let path = trace_path("increment-forked-trace.json");
+    let out =
+        runner(&["jobs/increment.yaml", "--start", "forked", "--trace", &path, "--trace-ops", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(report["order"]["start"], "forked");
+    let trace = read_trace(&path);
+    assert!(!events(&trace).iter().any(|e| e["cat"] == "phase" && e["name"] == "barrier release"));
+    let fork = phase_start(&trace, "fork");
+    let verify = phase_start(&trace, "verify");
+    for w in report["workers"].as_array().unwrap() {
+        let pid = w["pid"].as_i64().unwrap();
+        let mine: Vec<&Value> = events(&trace).iter().filter(|e| e["pid"] == pid && e["ph"] != "M").collect();
+        let attach = mine.iter().find(|e| e["name"] == "attach").expect("attach")["ts"].as_f64().unwrap();
+        let op = mine.iter().find(|e| e["cat"] == "op").expect("traced operation");
+        let (start, end) = (op["ts"].as_f64().unwrap(), op["ts"].as_f64().unwrap() + op["dur"].as_f64().unwrap_or(0.0));
+        assert!(
+            fork <= attach && attach <= start && end <= verify,
+            "worker {pid}: {fork} {attach} {start} {end} {verify}"
+        );
+    }
+    // The window opens at the first worker's start and holds every worker.
+    let started: Vec<f64> =
+        report["workers"].as_array().unwrap().iter().map(|w| w["started_seconds"].as_f64().unwrap()).collect();
+    let ended: Vec<f64> =
+        report["workers"].as_array().unwrap().iter().map(|w| w["ended_seconds"].as_f64().unwrap()).collect();
+    assert_eq!(started.iter().cloned().fold(f64::INFINITY, f64::min), 0.0);
+    let last = ended.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        (last - report["elapsed_seconds"].as_f64().unwrap()).abs() < 1e-9,
+        "{last} vs {}",
+        report["elapsed_seconds"]
+    );
 }
 
 #[test]

@@ -211,6 +211,8 @@ impl Cell {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Tutorial {
     pub runner: Vec<f64>,
+    /// The same job with `--start together`: from a barrier, with the exit gate.
+    pub runner_together: Vec<f64>,
     pub native: Vec<f64>,
     pub python: Vec<f64>,
     /// `raw fork 5`: forking and reaping 5 children that exit at once.
@@ -355,6 +357,7 @@ fn tutorial(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
     let mut t = Tutorial::default();
     for round in 0..=rounds {
         let runner = tools.wall(Command::new(&tools.runner).arg("-q").arg(&job))?;
+        let together = tools.wall(Command::new(&tools.runner).args(["-q", "--start", "together"]).arg(&job))?;
         let native = tools.wall(&mut Command::new(&tools.tutorial))?;
         let python = match &tools.python {
             Some(py) => tools.wall(Command::new(py).arg(&program))?,
@@ -365,6 +368,7 @@ fn tutorial(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
         // The first round warms the caches and is not counted.
         if round > 0 {
             t.runner.push(runner);
+            t.runner_together.push(together);
             t.native.push(native);
             t.python.push(python);
             t.fork5.push(number(&fork, &["fork_seconds"]));

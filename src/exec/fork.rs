@@ -1,7 +1,8 @@
 //! The only place that forks, and the only way a child process ends.
 //!
-//! Rules kept here: the parent is single-threaded at every fork (checked, not assumed);
-//! buffered output is flushed before forking so no child inherits and repeats it; a child runs
+//! Rules kept here: the parent is single-threaded at every fork (checked, not assumed, by
+//! [`prepare`], whose token every fork needs); buffered output is flushed before forking so no
+//! child inherits and repeats it; a child runs
 //! its body inside `catch_unwind` and leaves only through `_exit`, so it never returns into the
 //! parent's code, runs its destructors or flushes its copies of the parent's buffers.
 
@@ -14,12 +15,23 @@ use nix::unistd::{ForkResult, Pid, fork};
 /// A child's exit status when its body panicked (as Rust's own panic exit code).
 pub const EXIT_PANIC: i32 = 101;
 
-/// Fails when the process has more than one thread: forking then copies only the caller, and a
-/// lock held by another thread would stay locked in the child for ever.
-pub fn ensure_single_threaded() -> Result<(), String> {
+/// Proof that the process may fork now: it has one thread and nothing buffered to repeat.
+/// Made once before a batch of forks (nothing prints between them), so the loop itself writes as
+/// few of the parent's pages as it can: each page written after a fork is copied.
+pub struct Ready(());
+
+/// Checks that the process has one thread and flushes standard output and error. Fails when
+/// there is more than one thread: forking then copies only the caller, and a lock held by
+/// another thread would stay locked in the child for ever.
+pub fn prepare() -> Result<Ready, String> {
     let threads =
         std::fs::read_dir("/proc/self/task").map_err(|e| format!("cannot read /proc/self/task: {e}"))?.count();
-    if threads == 1 { Ok(()) } else { Err(format!("refusing to fork: runner has {threads} threads, it must have one")) }
+    if threads != 1 {
+        return Err(format!("refusing to fork: runner has {threads} threads, it must have one"));
+    }
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    Ok(Ready(()))
 }
 
 /// Restores the default disposition of SIGCHLD: one inherited as ignored would make the kernel
@@ -30,13 +42,12 @@ pub fn default_sigchld() -> nix::Result<()> {
     unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }.map(drop)
 }
 
-/// Forks a child that runs `body` and exits with its result; returns the child's pid.
-pub fn spawn(body: impl FnOnce() -> i32) -> nix::Result<Pid> {
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().flush();
-    // SAFETY: the process is single-threaded (`ensure_single_threaded` runs before the first
-    // fork and runner starts no thread), so the child gets a consistent copy of every lock and
-    // allocator state, and it may call any function, not only async-signal-safe ones.
+/// Forks a child that runs `body` and exits with its result; returns the child's pid. The
+/// caller prints nothing between [`prepare`] and its forks.
+pub fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<Pid> {
+    // SAFETY: the process is single-threaded (`prepare` checked it and runner starts no thread),
+    // so the child gets a consistent copy of every lock and allocator state, and it may call any
+    // function, not only async-signal-safe ones.
     match unsafe { fork() }? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {

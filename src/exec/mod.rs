@@ -1,6 +1,6 @@
 //! Execution: a [`Plan`] becomes processes. Maps the shared memory, sets the backend up, forks
-//! the workers, releases them together, lets the backend's owner serve, reaps every worker and
-//! collects an [`Outcome`].
+//! the workers, releases them together (or, with `start: forked`, lets each start as it is
+//! forked), lets the backend's owner serve, reaps every worker and collects an [`Outcome`].
 //!
 //! Owns: forking (only in `fork.rs`), the start barrier, supervision with `waitpid`. Does not
 //! own: the mechanisms (see `sync`), judging the value (see `outcome`) or printing anything but
@@ -47,7 +47,6 @@ pub fn execute(
     let begun = now_ns();
     let switches_before = child_switches();
     let setup = tracing::info_span!("set up the backend").entered();
-    fork::ensure_single_threaded().map_err(Error::Setup)?;
     let workers = plan.workers as usize;
     let shared = Shared::new(workers, crate::watch::areas(plan, watch))
         .map_err(|e| Error::Setup(format!("cannot map shared memory: {e}")))?;
@@ -63,8 +62,8 @@ pub fn execute(
     let parent = getpid();
     let waker = match backend.waker() {
         Some(body) => {
-            fork::ensure_single_threaded().map_err(Error::Setup)?;
-            let spawned = fork::spawn(|| {
+            let ready = fork::prepare().map_err(Error::Setup)?;
+            let spawned = fork::spawn(&ready, || {
                 interrupts.in_child();
                 if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || nix::unistd::getppid() != parent {
                     return worker::EXIT_ORPHAN;
@@ -75,7 +74,13 @@ pub fn execute(
         }
         None => Waker(None),
     };
-    let mut barrier = Barrier::new().map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
+    // `start: forked` has no barrier and no exit gate: each worker starts as it is forked and
+    // exits when it is done.
+    let together = plan.start == crate::spec::Start::Together;
+    let mut barrier = together
+        .then(Barrier::new)
+        .transpose()
+        .map_err(|e| Error::Setup(format!("cannot create the start barrier: {e}")))?;
     let mut lifeline = lifeline::Lifeline::new().map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
     let per_ns = if plan.work.is_none() { 0.0 } else { sync::pace::calibrate() };
     let pacing = sync::pace::Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
@@ -87,7 +92,8 @@ pub fn execute(
     let forking = tracing::info_span!("fork").entered();
     let first_fork = now_ns();
     fork::default_sigchld().map_err(|e| Error::Setup(format!("cannot restore SIGCHLD: {e}")))?;
-    let mut workers_of = Reaper::default();
+    let ready = fork::prepare().map_err(Error::Setup)?;
+    let mut workers_of = Reaper::with_capacity(workers);
     for index in 0..plan.workers {
         // `fork_fail_at`: this fork fails as the system would refuse it (RLIMIT_NPROC does not
         // bind root, so tests could not make it fail otherwise).
@@ -98,7 +104,7 @@ pub fn execute(
                 index + 1
             )));
         }
-        let spawned = fork::spawn(|| {
+        let spawned = fork::spawn(&ready, || {
             interrupts.in_child();
             let order = sync::Order {
                 index,
@@ -110,7 +116,7 @@ pub fn execute(
             let cpu = cpus.as_ref().map(|c| c[index as usize % c.len()]);
             let fault = plan.faults.iter().find(|f| f.worker == index).copied();
             let cx = worker::Context { order, cpu, fault, stride, trace_ops, parent, shared: &shared };
-            worker::main(cx, &mut *backend, &mut barrier, &mut lifeline)
+            worker::main(cx, &mut *backend, barrier.as_mut(), &mut lifeline)
         });
         match spawned {
             Ok(pid) => workers_of.add(pid),
@@ -127,19 +133,24 @@ pub fn execute(
     tracing::info!(workers, backend = plan.backend.name(), "forked");
 
     // Every worker has arrived or died once this returns; a read error only loses the wait.
-    let releasing = tracing::info_span!("barrier release").entered();
-    let _ = barrier.wait_arrivals();
-    // The phase ends at the release: once it happens the woken workers may take both cores.
-    drop(releasing);
+    if let Some(barrier) = &mut barrier {
+        let releasing = tracing::info_span!("barrier release").entered();
+        let _ = barrier.wait_arrivals();
+        // The phase ends at the release: once it happens the woken workers may take both cores.
+        drop(releasing);
+    }
     let release = now_ns();
-    barrier.release();
+    if let Some(barrier) = &mut barrier {
+        barrier.release();
+    }
     let waiting = tracing::info_span!("wait").entered();
     let done = || (0..workers).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum::<u64>();
     let mut last_tick = now_ns();
     // Progress now and then; false once the run is interrupted.
     let ordered = plan.schedule != crate::spec::Schedule::Concurrent;
     let reaper = std::cell::RefCell::new(workers_of);
-    let deadline = release.saturating_add(plan.deadline.timeout_ns);
+    // Forked workers are at work from their fork on.
+    let deadline = if together { release } else { first_fork }.saturating_add(plan.deadline.timeout_ns);
     let expired = std::cell::Cell::new(false);
     let mut tick = || {
         let now = now_ns();
@@ -179,7 +190,9 @@ pub fn execute(
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
-    barrier.dismiss();
+    if let Some(barrier) = &mut barrier {
+        barrier.dismiss();
+    }
     drop(waker);
     let workers_of = reaper.into_inner();
     let owner_end = now_ns();
@@ -192,49 +205,54 @@ pub fn execute(
         tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
         workers_of.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
     }
+    // Once every worker's work is over and written down, its slot no longer changes: read them
+    // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
+    // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
+    let stopped = interrupted.is_some() || expired.get();
+    let early = (!stopped).then(|| Written::read(&shared));
     let (pids, exits) = workers_of.wait_all();
     let reaped = now_ns();
     let switches = child_switches();
     tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
     drop(waiting);
+    let written = early.unwrap_or_else(|| Written::read(&shared));
 
     backend.settle(&shared).map_err(Error::Setup)?;
     let final_value = backend.final_value(&shared);
     // A stopped run ends when runner stopped it (its killed workers wrote no end).
-    let stopped = interrupted.is_some() || expired.get();
-    let mut last_end = if served.is_some() || stopped { owner_end } else { release };
+    // The window opens at the release, or (forked) at the first worker's start.
+    let origin = if together {
+        release
+    } else {
+        written.slots.iter().map(|s| s.start).filter(|&t| t > 0).min().unwrap_or(first_fork)
+    };
+    let mut last_end = if served.is_some() || stopped { owner_end } else { origin };
     let outcomes = pids
         .iter()
         .zip(exits)
+        .zip(&written.slots)
         .enumerate()
-        .map(|(index, (pid, exit))| {
-            let slot = shared.slot(index);
-            let (start, end) = (slot.start_ns.load(Ordering::Relaxed), slot.end_ns.load(Ordering::Relaxed));
-            last_end = last_end.max(end);
+        .map(|(index, ((pid, exit), slot))| {
+            last_end = last_end.max(slot.end);
             WorkerOutcome {
                 index: index as u32,
                 pid: pid.as_raw(),
-                ops: slot.ops.load(Ordering::Relaxed),
-                seconds: end.saturating_sub(start) as f64 / 1e9,
-                started: start.saturating_sub(release) as f64 / 1e9,
-                ended: end.saturating_sub(release) as f64 / 1e9,
+                ops: slot.ops,
+                seconds: slot.end.saturating_sub(slot.start) as f64 / 1e9,
+                started: slot.start.saturating_sub(origin) as f64 / 1e9,
+                ended: slot.end.saturating_sub(origin) as f64 / 1e9,
                 exit,
-                retries: slot.retries.load(Ordering::Relaxed),
-                recoveries: slot.recoveries.load(Ordering::Relaxed),
+                retries: slot.retries,
+                recoveries: slot.recoveries,
             }
         })
         .collect();
-    let (mut op, mut wait) = (hist::new(), hist::new());
-    let mut events = Vec::with_capacity(workers);
-    for (index, pid) in pids.iter().enumerate() {
-        hist::import(shared.hist(index), 0, &mut op);
-        hist::import(shared.hist(index), 1, &mut wait);
-        events.push((pid.as_raw(), ring::read(shared.ring(index))));
-    }
+    let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();
+    let (op, wait) = (written.op, written.wait);
     Ok(Outcome {
         final_value,
         workers: outcomes,
-        elapsed_seconds: last_end.saturating_sub(release) as f64 / 1e9,
+        elapsed_seconds: last_end.saturating_sub(origin) as f64 / 1e9,
         memory_kib: peak_memory_kib(),
         served,
         latency: Latency {
@@ -266,6 +284,47 @@ pub fn execute(
             involuntary_switches: switches.1.saturating_sub(switches_before.1),
         },
     })
+}
+
+/// What the workers wrote into the shared mapping: their slots, latency histograms and trace
+/// events, by worker index.
+struct Written {
+    slots: Vec<SlotCopy>,
+    op: hdrhistogram::Histogram<u32>,
+    wait: hdrhistogram::Histogram<u32>,
+    events: Vec<Vec<crate::watch::ring::Event>>,
+}
+
+/// A worker's slot as it ended.
+struct SlotCopy {
+    start: u64,
+    end: u64,
+    ops: u64,
+    retries: u64,
+    recoveries: u64,
+}
+
+impl Written {
+    fn read(shared: &Shared) -> Written {
+        let workers = shared.workers();
+        let (mut op, mut wait) = (hist::new(), hist::new());
+        let mut slots = Vec::with_capacity(workers);
+        let mut events = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let slot = shared.slot(index);
+            slots.push(SlotCopy {
+                start: slot.start_ns.load(Ordering::Relaxed),
+                end: slot.end_ns.load(Ordering::Relaxed),
+                ops: slot.ops.load(Ordering::Relaxed),
+                retries: slot.retries.load(Ordering::Relaxed),
+                recoveries: slot.recoveries.load(Ordering::Relaxed),
+            });
+            hist::import(shared.hist(index), 0, &mut op);
+            hist::import(shared.hist(index), 1, &mut wait);
+            events.push(ring::read(shared.ring(index)));
+        }
+        Written { slots, op, wait, events }
+    }
 }
 
 /// Voluntary and involuntary context switches of every child reaped so far.
@@ -328,6 +387,10 @@ struct Reaper {
 }
 
 impl Reaper {
+    fn with_capacity(workers: usize) -> Reaper {
+        Reaper { pids: Vec::with_capacity(workers), exits: Vec::with_capacity(workers) }
+    }
+
     fn add(&mut self, pid: Pid) {
         self.pids.push(pid);
         self.exits.push(None);

@@ -1,5 +1,6 @@
-//! A worker's life after the fork: make sure it cannot outlive runner, wait at the barrier, do
-//! its operations, write what it did into its slot, wait at the exit gate. Returns the exit code.
+//! A worker's life after the fork: make sure it cannot outlive runner, wait at the barrier (if
+//! the workers start together), do its operations, write what it did into its slot, wait at the
+//! exit gate (the same). Returns the exit code.
 
 use std::sync::atomic::Ordering;
 
@@ -35,7 +36,12 @@ pub struct Context<'a> {
     pub shared: &'a Shared,
 }
 
-pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier, lifeline: &mut Lifeline) -> i32 {
+pub fn main(
+    cx: Context<'_>,
+    backend: &mut dyn Backend,
+    mut barrier: Option<&mut Barrier>,
+    lifeline: &mut Lifeline,
+) -> i32 {
     // Die with runner; the parent may have died before the request, so check it is still ours.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != cx.parent {
         return EXIT_ORPHAN;
@@ -53,7 +59,9 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier, l
     let mut probe = Probe::new(cx.stride, cx.trace_ops, cx.shared.ring(index));
     let arrived = now_ns();
     probe.event(arrived, 0, Kind::Attach);
-    if let Err(e) = barrier.arrive_and_wait() {
+    if let Some(barrier) = barrier.as_mut()
+        && let Err(e) = barrier.arrive_and_wait()
+    {
         eprintln!("runner: worker {index}: start barrier: {e}");
         return EXIT_ERROR;
     }
@@ -83,11 +91,13 @@ pub fn main(cx: Context<'_>, backend: &mut dyn Backend, barrier: &mut Barrier, l
             slot.ops.store(tally.ops, Ordering::Relaxed);
             slot.done.store(1, Ordering::Release);
             probe.event(now_ns(), 0, Kind::End);
-            // Done: tell runner, then wait to be dismissed, so that this process's exit does not
-            // take CPU from workers still at work.
+            // Done: tell runner, then (together) wait to be dismissed, so that this process's exit
+            // does not take CPU from workers still at work.
             backend.leave();
             lifeline.finish();
-            barrier.wait_dismissal();
+            if let Some(barrier) = barrier {
+                barrier.wait_dismissal();
+            }
             0
         }
         Err(e) => {

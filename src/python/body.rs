@@ -1,4 +1,5 @@
-//! The worker function and the `__main__` block: start, barrier, run, collect, print.
+//! The worker function and the `__main__` block: start, barrier (`start: together`), run,
+//! collect, print.
 
 use super::*;
 
@@ -8,17 +9,22 @@ impl Py<'_> {
         let work = !p.work.is_none();
         let round_robin = p.schedule == Schedule::RoundRobin;
         let sequential = p.schedule == Schedule::Sequential;
+        let from = if self.together() { "from the barrier on" } else { "as soon as it starts" };
         let doc = if self.channel() {
-            "Worker index: never touches the value; sends its operations to the parent, BATCH to a\n    message, from the barrier on."
+            format!(
+                "Worker index: never touches the value; sends its operations to the parent, BATCH to a\n    message, {from}."
+            )
         } else {
-            "Worker index: applies the operation ITERATIONS times from the barrier on."
+            format!("Worker index: applies the operation ITERATIONS times {from}.")
         };
         let mut body = vec![format!("\"\"\"{doc}\"\"\"")];
         if p.pin.is_some() {
-            body.push("pin(index, start)".to_string());
+            body.push(if self.together() { "pin(index, start)" } else { "pin(index)" }.to_string());
         }
         body.push(format!("a = {}", if p.operands.is_some() { "OPERANDS[index]" } else { "OPERAND" }));
-        body.push("start.wait()  # every worker is ready: the timed window opens".to_string());
+        if self.together() {
+            body.push("start.wait()  # every worker is ready: the timed window opens".to_string());
+        }
         if sequential {
             body.push("wait_turn(turn, turn_changed, index)  # worker k runs after worker k-1".to_string());
         }
@@ -103,7 +109,9 @@ impl Py<'_> {
         if self.channel() {
             body.push(format!("queue = {}()", self.queue()));
         }
-        body.push("start = Barrier(WORKERS)  # the workers start together".to_string());
+        if self.together() {
+            body.push("start = Barrier(WORKERS)  # the workers start together".to_string());
+        }
         if self.ordered() {
             body.push("turn = Value('q', 0)  # whose turn it is".to_string());
             body.push("turn_changed = Condition(turn.get_lock())".to_string());
@@ -136,9 +144,10 @@ impl Py<'_> {
         );
         body.push(format!("final = {}", if self.ty == ValueType::C { "ord(v.value)" } else { "v.value" }));
         body.push(format!("end = {}", if self.channel() { "owner_end" } else { "max(ended)" }));
-        body.push(
-            "seconds = (end - min(started)) / 1e9  # from the barrier's release to the last worker's end".to_string(),
-        );
+        body.push(format!(
+            "seconds = (end - min(started)) / 1e9  # from {} to the last worker's end",
+            self.window_start()
+        ));
         body.push(format!("ops = {}", if self.channel() { "received" } else { "WORKERS * ITERATIONS" }));
         body.push("rate = ops / seconds if seconds > 0 else 0.0".to_string());
         let times = if p.iterations == 1 { "once".to_string() } else { format!("{} times", p.iterations) };
@@ -166,10 +175,10 @@ impl Py<'_> {
         } else {
             body.push("print(\"  expected  \" + CHECK)".to_string());
         }
-        body.push(
-            "print(f\"  time      {seconds * 1e3:.3f} ms from the barrier's release to the last worker's end\")"
-                .to_string(),
-        );
+        body.push(format!(
+            "print(f\"  time      {{seconds * 1e3:.3f}} ms from {} to the last worker's end\")",
+            self.window_start()
+        ));
         body.push("print(f\"  speed     {rate:,.0f} ops/s ({ops} operations applied)\")".to_string());
         let fin = if self.ty == ValueType::D { "as_json(final)" } else { "final" };
         body.push(format!(

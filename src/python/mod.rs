@@ -52,6 +52,11 @@ impl Py<'_> {
         self.plan.backend == BackendKind::Channel
     }
 
+    /// Whether the workers start together at a barrier (`start: together`).
+    fn together(&self) -> bool {
+        self.plan.start == crate::spec::Start::Together
+    }
+
     fn ordered(&self) -> bool {
         self.plan.schedule != Schedule::Concurrent
     }

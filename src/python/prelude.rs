@@ -97,20 +97,32 @@ impl Py<'_> {
             Some(PinPlan::Cpus(_)) => Some("cpu = CPUS[index % len(CPUS)]"),
         };
         if let Some(cpu) = cpu {
-            defs.push(format!(
-                "def pin(index, start):\n    \"\"\"Runs worker index on its CPU; if it cannot, breaks the barrier so that no one waits.\"\"\"\n    {cpu}\n    try:\n        os.sched_setaffinity(0, {{cpu}})\n    except OSError:\n        start.abort()\n        raise"
-            ));
+            defs.push(if self.together() {
+                format!(
+                    "def pin(index, start):\n    \"\"\"Runs worker index on its CPU; if it cannot, breaks the barrier so that no one waits.\"\"\"\n    {cpu}\n    try:\n        os.sched_setaffinity(0, {{cpu}})\n    except OSError:\n        start.abort()\n        raise"
+                )
+            } else {
+                format!("def pin(index):\n    \"\"\"Runs worker index on its CPU.\"\"\"\n    {cpu}\n    os.sched_setaffinity(0, {{cpu}})")
+            });
         }
         defs
     }
 
     /// The worker's parameters after `index`, also the tuple the parent passes.
-    pub(super) fn shared(&self) -> &'static str {
-        match (self.channel(), self.ordered()) {
-            (false, false) => "v, start, started, ended",
-            (false, true) => "v, start, started, ended, turn, turn_changed",
-            (true, false) => "queue, start, started, ended",
-            (true, true) => "queue, start, started, ended, turn, turn_changed",
+    pub(super) fn shared(&self) -> String {
+        let mut names = vec![if self.channel() { "queue" } else { "v" }];
+        if self.together() {
+            names.push("start");
         }
+        names.extend(["started", "ended"]);
+        if self.ordered() {
+            names.extend(["turn", "turn_changed"]);
+        }
+        names.join(", ")
+    }
+
+    /// Where the timed window opens.
+    pub(super) fn window_start(&self) -> &'static str {
+        if self.together() { "the barrier's release" } else { "the first worker's start" }
     }
 }

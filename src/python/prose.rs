@@ -27,17 +27,25 @@ impl Py<'_> {
             self.backend_words(),
         );
         what.push(' ');
-        what.push_str(match p.schedule {
-            Schedule::Concurrent => "The workers start together at a barrier and run at once.",
-            Schedule::Sequential => {
-                "The workers start at a barrier, then run one after another: worker k waits for worker k-1 to finish (schedule: sequential)."
+        let start = if self.together() {
+            "The workers start at a barrier"
+        } else {
+            "Each worker starts as soon as it is forked (start: forked)"
+        };
+        what.push_str(&match p.schedule {
+            Schedule::Concurrent if self.together() => "The workers start together at a barrier and run at once.".to_string(),
+            Schedule::Concurrent => {
+                "Each worker starts as soon as it is forked and exits when it is done, as in Python's tutorial (start: forked).".to_string()
             }
-            Schedule::RoundRobin if self.channel() => {
-                "The workers start at a barrier, then take turns, one message each: worker 0, 1, ..., N-1, 0, ... (schedule: round-robin)."
-            }
-            Schedule::RoundRobin => {
-                "The workers start at a barrier, then take turns, one operation each: worker 0, 1, ..., N-1, 0, ... (schedule: round-robin)."
-            }
+            Schedule::Sequential => format!(
+                "{start}, then they run one after another: worker k waits for worker k-1 to finish (schedule: sequential)."
+            ),
+            Schedule::RoundRobin if self.channel() => format!(
+                "{start}, then they take turns, one message each: worker 0, 1, ..., N-1, 0, ... (schedule: round-robin)."
+            ),
+            Schedule::RoundRobin => format!(
+                "{start}, then they take turns, one operation each: worker 0, 1, ..., N-1, 0, ... (schedule: round-robin)."
+            ),
         });
         if !p.work.is_none() {
             let inside = match p.backend {
@@ -91,7 +99,10 @@ impl Py<'_> {
             modules.extend(["multiprocessing.connection", "threading"]);
         }
         modules.sort();
-        let mut names = vec!["Array", "Barrier", "Process", "Value"];
+        let mut names = vec!["Array", "Process", "Value"];
+        if self.together() {
+            names.insert(1, "Barrier");
+        }
         if self.ordered() {
             names.push("Condition");
         }

@@ -72,6 +72,20 @@ fn mutex_is_the_tutorial() {
 }
 
 #[test]
+fn a_forked_start_has_no_barrier() {
+    let text = program(&plan(&format!("{TUTORIAL}start: forked\n"))).unwrap();
+    assert!(!text.contains("Barrier") && !text.contains("start.wait()"), "{text}");
+    for needle in [
+        "def worker(index, v, started, ended):",
+        "shared = (v, started, ended)",
+        "from the first worker's start to the last worker's end",
+        "as in Python's tutorial (start: forked)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}
+
+#[test]
 fn none_has_no_lock() {
     let text = program(&plan("workers: 2\nvalue: {type: c}\noperation: add\nbackend: none\n")).unwrap();
     assert!(text.contains("v = Value('c', b'\\x00', lock=False)"), "{text}");

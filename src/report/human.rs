@@ -38,6 +38,9 @@ fn workload(plan: &Plan) -> String {
     if plan.schedule != crate::spec::Schedule::Concurrent {
         let _ = write!(s, "; schedule {}", plan.schedule.name());
     }
+    if plan.start == crate::spec::Start::Forked {
+        s.push_str("; each worker starts as it is forked");
+    }
     if !plan.work.is_none() {
         let _ = write!(s, "; busy work {} inside, {} outside", ns(plan.work.inside_ns), ns(plan.work.outside_ns));
     }
@@ -98,9 +101,13 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(check) = &judgement.partial_check {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }
+    let from = match plan.start {
+        crate::spec::Start::Together => "the barrier's release",
+        crate::spec::Start::Forked => "the first worker's start",
+    };
     let _ = writeln!(
         s,
-        "  time      {} from the barrier's release to the last worker's end; {} in all",
+        "  time      {} from {from} to the last worker's end; {} in all",
         seconds(outcome.elapsed_seconds),
         seconds(r.wall_seconds)
     );
@@ -165,12 +172,15 @@ pub fn run(r: &RunReport<'_>) -> String {
         outcome.memory_kib.1 as f64 / 1024.0
     );
     let phases = &outcome.phases;
+    let barrier = match plan.start {
+        crate::spec::Start::Together => format!(", barrier {}", seconds(phases.arrive_seconds)),
+        crate::spec::Start::Forked => String::new(),
+    };
     let _ = writeln!(
         s,
-        "  start-up  {} (fork {}, barrier {}), reap {}; workers switched out {} times, {} preempted",
+        "  start-up  {} (fork {}{barrier}), reap {}; workers switched out {} times, {} preempted",
         seconds(phases.startup_seconds()),
         seconds(phases.fork_seconds),
-        seconds(phases.arrive_seconds),
         seconds(phases.reap_seconds),
         phases.voluntary_switches + phases.involuntary_switches,
         phases.involuntary_switches

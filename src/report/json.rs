@@ -88,6 +88,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "order": {
             "depends_on_order": plan.order_matters,
             "schedule": plan.schedule.name(),
+            "start": plan.start.name(),
             "check": plan.check.describe(),
         },
     });

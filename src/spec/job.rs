@@ -109,6 +109,14 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Schedule")]
     pub schedule: Option<At<Schedule>>,
+    /// When each worker starts: `together` (default: every worker waits at a barrier until all
+    /// are forked, then they start at once and really contend; a finished worker waits until all
+    /// are done before it exits) or `forked` (each worker starts as soon as it is forked and exits
+    /// when it is done, as Python's `Process.start()` does; the window then runs from the first
+    /// worker's start).
+    #[serde(default)]
+    #[schemars(with = "Start")]
+    pub start: Option<At<Start>>,
     /// Busy work of a calibrated length around each operation.
     #[serde(default)]
     #[schemars(with = "WorkSpec")]
@@ -238,6 +246,28 @@ impl Schedule {
             Schedule::Concurrent => "concurrent",
             Schedule::Sequential => "sequential",
             Schedule::RoundRobin => "round-robin",
+        }
+    }
+}
+
+/// When the workers start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Start {
+    /// At a barrier, once every worker is forked; exits wait until every worker is done.
+    #[default]
+    Together,
+    /// Each as soon as it is forked, exiting when done (Python's `Process.start()`).
+    Forked,
+}
+
+impl Start {
+    pub const ALL: [Start; 2] = [Start::Together, Start::Forked];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Start::Together => "together",
+            Start::Forked => "forked",
         }
     }
 }
@@ -429,7 +459,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 22] = [
+pub const JOB_FIELDS: [&str; 23] = [
     "name",
     "description",
     "workers",
@@ -442,6 +472,7 @@ pub const JOB_FIELDS: [&str; 22] = [
     "transport",
     "expect",
     "schedule",
+    "start",
     "work",
     "pin",
     "timeout",

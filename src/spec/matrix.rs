@@ -13,7 +13,7 @@ use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 
 /// The fields a matrix may vary, as paths in the job.
-pub const MATRIX_KEYS: [&str; 15] = [
+pub const MATRIX_KEYS: [&str; 16] = [
     "workers",
     "iterations",
     "backend",
@@ -24,6 +24,7 @@ pub const MATRIX_KEYS: [&str; 15] = [
     "batch",
     "transport",
     "schedule",
+    "start",
     "work",
     "work.inside",
     "work.outside",

@@ -15,7 +15,7 @@ use std::io::Read;
 
 pub use job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule,
-    TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
+    Start, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
 };
 pub use matrix::Cell;
 pub use read::{parse_duration, parse_timeout};

@@ -5,7 +5,7 @@
 use crate::error::{Diagnostic, Pos};
 use crate::spec::job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule,
-    TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
+    Start, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
@@ -101,6 +101,7 @@ impl Reader<'_> {
                 "expect" => spec.expect = self.literal(node, name),
                 "trace" => spec.trace = self.trace(node),
                 "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),
+                "start" => spec.start = self.choice(node, name, &Start::ALL.map(|s| (s.name(), s))),
                 "work" => spec.work = self.work(node),
                 "pin" => spec.pin = self.pin(node),
                 "timeout" => spec.timeout = self.timeout(node),
