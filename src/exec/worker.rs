@@ -49,6 +49,7 @@ pub fn main(
     backend.in_child();
     let index = cx.order.index as usize;
     cx.shared.slot(index).pid.store(std::process::id(), Ordering::Relaxed);
+    cx.shared.attach();
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();
         if let Err(e) = set.set(cpu).and_then(|()| nix::sched::sched_setaffinity(Pid::from_raw(0), &set)) {

@@ -1,5 +1,9 @@
 //! The shared memory every process of a run sees: one MAP_SHARED mapping of a memfd, laid out as
-//! a header (the value, the lock, counters) and one slot per worker, each on its own cache line.
+//! a header (the value, the lock, counters), then one block per worker: its slot (on a cache
+//! line of its own), its trace ring, its latency histograms. A short run's worker so writes two
+//! pages, the header's and the first of its block: each page a process touches first is a page
+//! fault, in every process (a shared mapping's pages are not inherited mapped), a few
+//! microseconds each on a virtual machine.
 //!
 //! Owns: creating the mapping and handing out typed references into it. Safe code elsewhere only
 //! ever sees `&` references to atomics and to the lock word, whose interior mutability makes
@@ -90,15 +94,23 @@ pub struct Shared {
     areas: Areas,
 }
 
-const fn slots_offset() -> usize {
-    size_of::<Header>().next_multiple_of(64)
+/// Blocks start on a page (of 4 KiB, the smallest there is), so that what a worker writes first
+/// (its slot, ring and the start of its histograms) lies in one page.
+const PAGE: usize = 4096;
+
+const fn blocks_offset() -> usize {
+    size_of::<Header>().next_multiple_of(PAGE)
+}
+
+/// Bytes of one worker's block: slot, ring, histograms, rounded to a page.
+const fn block_bytes(areas: Areas) -> usize {
+    (size_of::<Line<Slot>>() + (areas.ring_words + areas.hist_words) * size_of::<AtomicU64>()).next_multiple_of(PAGE)
 }
 
 impl Shared {
-    /// Maps a zeroed shared region for `workers` slots (zero is a free lock).
+    /// Maps a zeroed shared region for `workers` blocks (zero is a free lock).
     pub fn new(workers: usize, areas: Areas) -> std::io::Result<Shared> {
-        let per_worker = (areas.hist_words + areas.ring_words) * size_of::<AtomicU64>();
-        let len = slots_offset() + workers * (size_of::<Line<Slot>>() + per_worker);
+        let len = blocks_offset() + workers * block_bytes(areas);
         let fd = memfd_create("runner-shared", MFdFlags::MFD_CLOEXEC)?;
         let file = std::fs::File::from(fd);
         file.set_len(len as u64)?;
@@ -124,6 +136,12 @@ impl Shared {
         self.at(std::mem::offset_of!(Header, value))
     }
 
+    /// Maps the header's page into this process, by reading a word of it, so that a worker's
+    /// first operation does not take the page fault inside its timed window.
+    pub fn attach(&self) {
+        let _ = self.recovery().load(std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn turn(&self) -> &AtomicU64 {
         self.at(std::mem::offset_of!(Header, turn))
     }
@@ -147,19 +165,24 @@ impl Shared {
 
     /// Worker `index`'s histogram area (`hist_words` words).
     pub fn hist(&self, index: usize) -> &[AtomicU64] {
-        self.words(index, 0, self.areas.hist_words)
+        self.words(index, self.areas.ring_words, self.areas.hist_words)
     }
 
-    /// Worker `index`'s trace ring (`ring_words` words).
+    /// Worker `index`'s trace ring (`ring_words` words), right after its slot: a worker's
+    /// lifecycle events, its slot and the start of its histograms share a page.
     pub fn ring(&self, index: usize) -> &[AtomicU64] {
-        self.words(index, self.areas.hist_words, self.areas.ring_words)
+        self.words(index, 0, self.areas.ring_words)
     }
 
-    fn words(&self, index: usize, skip: usize, len: usize) -> &[AtomicU64] {
+    /// The byte offset of worker `index`'s block.
+    fn block(&self, index: usize) -> usize {
         assert!(index < self.workers);
-        let per_worker = self.areas.hist_words + self.areas.ring_words;
-        let base = slots_offset() + self.workers * size_of::<Line<Slot>>();
-        let offset = base + (index * per_worker + skip) * size_of::<AtomicU64>();
+        blocks_offset() + index * block_bytes(self.areas)
+    }
+
+    /// `len` words of worker `index`'s block, `skip` words after its slot.
+    fn words(&self, index: usize, skip: usize, len: usize) -> &[AtomicU64] {
+        let offset = self.block(index) + size_of::<Line<Slot>>() + skip * size_of::<AtomicU64>();
         assert!(
             offset.is_multiple_of(align_of::<AtomicU64>()) && offset + len * size_of::<AtomicU64>() <= self.map.len()
         );
@@ -173,8 +196,7 @@ impl Shared {
     }
 
     pub fn slot(&self, index: usize) -> &Slot {
-        assert!(index < self.workers);
-        let slot: &Line<Slot> = self.at(slots_offset() + index * size_of::<Line<Slot>>());
+        let slot: &Line<Slot> = self.at(self.block(index));
         &slot.0
     }
 }

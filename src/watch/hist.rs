@@ -1,6 +1,9 @@
 //! Latency histograms: each worker records a sample of its operations into an HDR histogram on
 //! its own heap and, when it ends, exports the recorded buckets as `(value, count)` pairs into
 //! its area of the shared mapping; the parent merges them.
+//!
+//! An area: the number of pairs of each histogram, then the pairs of the first, then those of
+//! the second right after them, so that a short run's export writes one page.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,7 +14,7 @@ pub const KINDS: usize = 2;
 /// `(value, count)` pairs exported per histogram; with 2 significant digits a histogram from
 /// 1 ns to an hour has fewer buckets than this.
 pub const PAIRS: usize = 2048;
-/// Words of a worker's histogram area: per histogram a count of pairs, then the pairs.
+/// Words of a worker's histogram area: the counts of pairs, then every histogram's pairs.
 pub const WORDS: usize = KINDS * (1 + 2 * PAIRS);
 
 /// A histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit counts:
@@ -62,7 +65,8 @@ impl Samples {
         self.hist = Some(h);
     }
 
-    /// Writes the samples as histogram `which` of an area: `(value, count)` pairs.
+    /// Writes the samples as histogram `which` of an area: `(value, count)` pairs. The
+    /// histograms before `which` are exported first (their pairs come before its own).
     pub fn export(&self, which: usize, area: &[AtomicU64]) {
         match &self.hist {
             Some(h) => {
@@ -73,26 +77,32 @@ impl Samples {
     }
 }
 
+/// Where histogram `which`'s pairs start in an area: after the counts and the pairs of the
+/// histograms before it (written before it, their counts published with `Release`).
+fn pairs_start(area: &[AtomicU64], which: usize) -> usize {
+    KINDS + (0..which).map(|k| 2 * (area[k].load(Ordering::Acquire) as usize).min(PAIRS)).sum::<usize>()
+}
+
 /// Writes at most [`PAIRS`] `(value, count)` pairs as histogram `which` of an area, then their
 /// number.
 fn write_pairs(pairs: impl Iterator<Item = (u64, u64)>, which: usize, area: &[AtomicU64]) {
-    let base = which * (1 + 2 * PAIRS);
+    let base = pairs_start(area, which);
     let mut n = 0;
     for (value, count) in pairs.take(PAIRS) {
-        area[base + 1 + 2 * n].store(value, Ordering::Relaxed);
-        area[base + 2 + 2 * n].store(count, Ordering::Relaxed);
+        area[base + 2 * n].store(value, Ordering::Relaxed);
+        area[base + 1 + 2 * n].store(count, Ordering::Relaxed);
         n += 1;
     }
-    area[base].store(n as u64, Ordering::Release);
+    area[which].store(n as u64, Ordering::Release);
 }
 
 /// Adds histogram `which` of an area into `into`.
 pub fn import(area: &[AtomicU64], which: usize, into: &mut Histogram<u32>) {
-    let base = which * (1 + 2 * PAIRS);
-    let n = (area[base].load(Ordering::Acquire) as usize).min(PAIRS);
+    let base = pairs_start(area, which);
+    let n = (area[which].load(Ordering::Acquire) as usize).min(PAIRS);
     for i in 0..n {
-        let value = area[base + 1 + 2 * i].load(Ordering::Relaxed);
-        let count = area[base + 2 + 2 * i].load(Ordering::Relaxed);
+        let value = area[base + 2 * i].load(Ordering::Relaxed);
+        let count = area[base + 1 + 2 * i].load(Ordering::Relaxed);
         let _ = into.record_n(value.max(1), count.min(u32::MAX as u64) as u32);
     }
 }
