@@ -307,7 +307,7 @@ struct SlotCopy {
 impl Written {
     fn read(shared: &Shared) -> Written {
         let workers = shared.workers();
-        let (mut op, mut wait) = (hist::new(), hist::new());
+        let (mut op, mut wait) = (hist::merged(), hist::merged());
         let mut slots = Vec::with_capacity(workers);
         let mut events = Vec::with_capacity(workers);
         for index in 0..workers {
