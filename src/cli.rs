@@ -459,7 +459,9 @@ fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option
             return Ok((exit::INVALID, doc));
         }
     };
-    let cores = report::host().cores.unwrap_or(1);
+    // The core count alone (one system call): the rest of the machine's description is read
+    // while the workers run.
+    let cores = crate::exec::allowed_cpus().map_or(1, |c| c.len().max(1));
     // A job of a few operations per worker is over before preemption can matter.
     let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {

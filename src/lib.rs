@@ -15,6 +15,7 @@ pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod expect;
+pub mod host;
 pub mod iterate;
 pub mod outcome;
 pub mod plan;

@@ -356,9 +356,18 @@ fn tutorial(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
         tools.export_python(&tools.job("increment", &std::fs::read_to_string(&job).map_err(|e| e.to_string())?)?)?;
     let mut t = Tutorial::default();
     for round in 0..=rounds {
-        let runner = tools.wall(Command::new(&tools.runner).arg("-q").arg(&job))?;
+        // The pair whose ratio is the target runs back to back, in turn first, so that neither
+        // always follows the same program (Python's 100 ms leaves the machine otherwise).
+        let runner = || tools.wall(Command::new(&tools.runner).arg("-q").arg(&job));
+        let native = || tools.wall(&mut Command::new(&tools.tutorial));
+        let (runner, native) = if round % 2 == 0 {
+            let r = runner()?;
+            (r, native()?)
+        } else {
+            let n = native()?;
+            (runner()?, n)
+        };
         let together = tools.wall(Command::new(&tools.runner).args(["-q", "--start", "together"]).arg(&job))?;
-        let native = tools.wall(&mut Command::new(&tools.tutorial))?;
         let python = match &tools.python {
             Some(py) => tools.wall(Command::new(py).arg(&program))?,
             None => f64::NAN,

@@ -130,6 +130,10 @@ pub fn execute(
     lifeline.after_fork();
     let forked = now_ns();
     drop(forking);
+    // The machine's description for the report, read now that the workers are on their way
+    // (a few CPUID instructions, each an exit to the hypervisor on a virtual machine), rather
+    // than before the first fork.
+    let _ = crate::host::host();
     tracing::info!(workers, backend = plan.backend.name(), "forked");
 
     // Every worker has arrived or died once this returns; a read error only loses the wait.

@@ -44,60 +44,7 @@ pub struct Provenance {
     pub started_at: String,
 }
 
-/// The machine a run ran on.
-#[derive(Clone)]
-pub struct Host {
-    pub cpu: Option<String>,
-    pub cores: Option<usize>,
-    /// `Linux 6.1.0 x86_64`.
-    pub kernel: Option<String>,
-}
-
-/// The machine, read once per process (/proc/cpuinfo, uname, the CPUs runner may use).
-pub fn host() -> Host {
-    static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
-    HOST.get_or_init(read_host).clone()
-}
-
-fn read_host() -> Host {
-    let kernel = nix::sys::utsname::uname().ok().map(|u| {
-        format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
-    });
-    // The CPUs runner may run on (its affinity), one system call.
-    let cores = crate::exec::allowed_cpus().ok().map(|cpus| cpus.len());
-    Host { cpu: cpu_model(), cores: cores.filter(|&n| n > 0), kernel }
-}
-
-/// The CPU's brand string, from the processor itself: reading /proc/cpuinfo costs the kernel a
-/// frequency sample of every CPU, a tenth of a millisecond of a tutorial's few.
-#[cfg(target_arch = "x86_64")]
-fn cpu_model() -> Option<String> {
-    use std::arch::x86_64::__cpuid;
-    if __cpuid(0x8000_0000).eax < 0x8000_0004 {
-        return cpu_model_from_proc();
-    }
-    let mut bytes = Vec::with_capacity(48);
-    for leaf in 0x8000_0002u32..=0x8000_0004 {
-        let r = __cpuid(leaf);
-        for word in [r.eax, r.ebx, r.ecx, r.edx] {
-            bytes.extend_from_slice(&word.to_le_bytes());
-        }
-    }
-    let model = String::from_utf8_lossy(&bytes).trim_matches(char::from(0)).trim().to_string();
-    if model.is_empty() { cpu_model_from_proc() } else { Some(model) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn cpu_model() -> Option<String> {
-    cpu_model_from_proc()
-}
-
-fn cpu_model_from_proc() -> Option<String> {
-    std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|text| {
-        let line = text.lines().find(|l| l.starts_with("model name"))?;
-        line.split_once(':').map(|(_, m)| m.trim().to_string())
-    })
-}
+pub use crate::host::{Host, host};
 
 /// Writes the Chrome trace of a run to `file` (created at `path` before the run).
 pub fn trace(
