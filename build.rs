@@ -29,4 +29,38 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
+    symbol_order();
+}
+
+/// The functions a run executes, side by side (`link/startup-symbols.txt`, written by
+/// `scripts/symbol-order.sh`): every page of code is a page fault the first time runner or a
+/// worker touches it. Only with rust-lld, the default linker of x86_64-unknown-linux-gnu since
+/// Rust 1.90, and no other linker asked for: another linker may not know the option.
+/// `RUNNER_NO_SYMBOL_ORDER=1` leaves it out.
+fn symbol_order() {
+    println!("cargo:rerun-if-changed=link/startup-symbols.txt");
+    println!("cargo:rerun-if-env-changed=RUNNER_NO_SYMBOL_ORDER");
+    let file =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("link/startup-symbols.txt");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let target = var("TARGET");
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let linker_env = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
+    let other_linker = flags.contains("linker") || flags.contains("fuse-ld") || std::env::var_os(&linker_env).is_some();
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())).arg("--version").output();
+    // `rustc 1.95.0 (...)`: the minor version.
+    let minor = rustc
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().nth(1).and_then(|n| n.split('.').nth(1)).and_then(|m| m.parse::<u32>().ok()))
+        .unwrap_or(0);
+    if target == "x86_64-unknown-linux-gnu"
+        && minor >= 90
+        && !other_linker
+        && file.is_file()
+        && var("RUNNER_NO_SYMBOL_ORDER").is_empty()
+    {
+        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", file.display());
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
 }
