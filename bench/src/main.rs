@@ -263,8 +263,9 @@ pub struct Results {
 }
 
 /// Rounds of the ops/s cells: on a shared 2-core machine one run of a contended cell varies by
-/// 10-20%, and the median of nine pairs is steady to a few percent.
-const ROUNDS: usize = 9;
+/// 10-20%; the median of thirteen pairs is steady to two or three percent (nine left a cell or
+/// two of the 24 contended ones a few percent off from run to run).
+const ROUNDS: usize = 13;
 
 struct Options {
     quick: bool,
@@ -418,8 +419,15 @@ fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
     for round in 0..options.rounds {
         eprintln!("  round {} of {}", round + 1, options.rounds);
         for (cell, (job, program, raw_args)) in cells.iter_mut().zip(&jobs) {
-            cell.runner.push(number(&tools.runner(job)?, &["ops_per_second"]));
-            cell.raw.push(number(&tools.raw(raw_args)?, &["ops_per_second"]));
+            // runner and its raw loop back to back, in turn first: neither always runs right
+            // after the previous cell's Python program.
+            if round % 2 == 0 {
+                cell.runner.push(number(&tools.runner(job)?, &["ops_per_second"]));
+                cell.raw.push(number(&tools.raw(raw_args)?, &["ops_per_second"]));
+            } else {
+                cell.raw.push(number(&tools.raw(raw_args)?, &["ops_per_second"]));
+                cell.runner.push(number(&tools.runner(job)?, &["ops_per_second"]));
+            }
             if let Some(program) = program {
                 let key = std::fs::read_to_string(program).unwrap_or_default();
                 let seen = python_of.entry(key).or_default();
