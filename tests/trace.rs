@@ -43,6 +43,17 @@ fn phase_start(trace: &Value, name: &str) -> f64 {
     events(trace).iter().find(|e| e["cat"] == "phase" && e["name"] == name).unwrap()["ts"].as_f64().unwrap()
 }
 
+/// A worker's attach, the start of its first traced operation and the end of its last.
+fn worker_window(trace: &Value, pid: i64) -> (f64, f64, f64) {
+    let mine: Vec<&Value> = events(trace).iter().filter(|e| e["pid"] == pid && e["ph"] != "M").collect();
+    let attach = mine.iter().find(|e| e["name"] == "attach").expect("attach")["ts"].as_f64().unwrap();
+    let ops: Vec<&&Value> = mine.iter().filter(|e| e["cat"] == "op").collect();
+    assert!(!ops.is_empty(), "worker {pid} traced its operations");
+    let first = ops.iter().map(|e| e["ts"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    let last_end = ops.iter().map(|e| e["ts"].as_f64().unwrap() + e["dur"].as_f64().unwrap_or(0.0)).fold(0.0, f64::max);
+    (attach, first, last_end)
+}
+
 #[test]
 fn the_tutorial_trace_shows_every_process_in_order() {
     let path = trace_path("increment-trace.json");
@@ -65,17 +76,8 @@ fn the_tutorial_trace_shows_every_process_in_order() {
     let worker_pids: Vec<i64> =
         report["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_i64().unwrap()).collect();
     for pid in worker_pids {
-        let mine: Vec<&Value> = events(&trace).iter().filter(|e| e["pid"] == pid && e["ph"] != "M").collect();
-        let attach = mine.iter().find(|e| e["name"] == "attach").expect("attach")["ts"].as_f64().unwrap();
+        let (attach, first, last_end) = worker_window(&trace, pid);
         assert!(attach < release, "worker {pid} attached at {attach} after the release at {release}");
-        let ops: Vec<f64> = mine.iter().filter(|e| e["cat"] == "op").map(|e| e["ts"].as_f64().unwrap()).collect();
-        assert!(!ops.is_empty(), "worker {pid} traced its operation");
-        let first = ops.iter().cloned().fold(f64::INFINITY, f64::min);
-        let last_end = mine
-            .iter()
-            .filter(|e| e["cat"] == "op")
-            .map(|e| e["ts"].as_f64().unwrap() + e["dur"].as_f64().unwrap_or(0.0))
-            .fold(0.0, f64::max);
         assert!(first >= release, "worker {pid}'s first operation at {first} before the release at {release}");
         assert!(last_end <= verify, "worker {pid}'s operations end at {last_end}, after verify at {verify}");
     }
@@ -98,10 +100,7 @@ fn a_forked_start_has_no_barrier_and_every_operation_in_the_window() {
     let verify = phase_start(&trace, "verify");
     for w in report["workers"].as_array().unwrap() {
         let pid = w["pid"].as_i64().unwrap();
-        let mine: Vec<&Value> = events(&trace).iter().filter(|e| e["pid"] == pid && e["ph"] != "M").collect();
-        let attach = mine.iter().find(|e| e["name"] == "attach").expect("attach")["ts"].as_f64().unwrap();
-        let op = mine.iter().find(|e| e["cat"] == "op").expect("traced operation");
-        let (start, end) = (op["ts"].as_f64().unwrap(), op["ts"].as_f64().unwrap() + op["dur"].as_f64().unwrap_or(0.0));
+        let (attach, start, end) = worker_window(&trace, pid);
         assert!(
             fork <= attach && attach <= start && end <= verify,
             "worker {pid}: {fork} {attach} {start} {end} {verify}"

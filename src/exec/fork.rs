@@ -2,9 +2,9 @@
 //!
 //! Rules kept here: the parent is single-threaded at every fork (checked, not assumed, by
 //! [`prepare`], whose token every fork needs); buffered output is flushed before forking so no
-//! child inherits and repeats it; a child runs
-//! its body inside `catch_unwind` and leaves only through `_exit`, so it never returns into the
-//! parent's code, runs its destructors or flushes its copies of the parent's buffers.
+//! child inherits and repeats it; a child runs its body inside `catch_unwind` and leaves only
+//! through `_exit`, so it never returns into the parent's code, runs its destructors or flushes
+//! its copies of the parent's buffers.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -17,9 +17,9 @@ pub const PAIRS: usize = 2048;
 /// Words of a worker's histogram area: the counts of pairs, then every histogram's pairs.
 pub const WORDS: usize = KINDS * (1 + 2 * PAIRS);
 
-/// A histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit counts:
-/// half the memory of 64-bit ones, for workers after their fork and for runner's merge (a
-/// count saturates at 2^32 - 1 samples: 1.7 x 10^13 operations at one sample in 4096).
+/// A worker's histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit
+/// counts: half the memory of 64-bit ones after its fork (a count saturates at 2^32 - 1 samples:
+/// 1.7 x 10^13 operations at one sample in 4096). Fixed bounds: recording never allocates.
 pub fn new() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
 }
