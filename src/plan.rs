@@ -202,6 +202,11 @@ impl Plan {
         self.transport.messages(self.value_type(), self.batch, self.iterations)
     }
 
+    /// Channel: whether the workers run at idle priority so that the owner keeps a core.
+    pub fn idle_workers(&self) -> bool {
+        self.backend == BackendKind::Channel && self.transport.idle_workers(self.value_type(), self.batch)
+    }
+
     /// What the backend sets up, for `runner plan`.
     pub fn backend_setup(&self) -> &'static str {
         match self.backend {

@@ -142,6 +142,12 @@ fn conformance(backend: &str, extra: &str) {
             let report = out.json();
             let ops: u64 = report["workers"].as_array().unwrap().iter().map(|w| w["ops"].as_u64().unwrap()).sum();
             let exits_ok = report["workers"].as_array().unwrap().iter().all(|w| w["exit"]["code"] == 0);
+            // Each worker's end is written before runner reads it, a channel's too (its owner is
+            // done as soon as the last message arrives, before the sender has returned).
+            let ends_ok = report["workers"].as_array().unwrap().iter().all(|w| {
+                let (start, end) = (w["started_seconds"].as_f64().unwrap(), w["ended_seconds"].as_f64().unwrap());
+                end > 0.0 && end >= start
+            });
             let channel_ok = backend != "channel"
                 || (report["channel"]["applied"] == serde_json::json!(vec![ITERATIONS; workers as usize])
                     && report["channel"]["transport"] == report["job"]["transport"]);
@@ -150,6 +156,7 @@ fn conformance(backend: &str, extra: &str) {
                 || report["verdict"] != "correct"
                 || ops != workers * ITERATIONS
                 || !exits_ok
+                || !ends_ok
                 || !channel_ok
             {
                 failures.push(format!("{name}: model {expected:?}, report {}", out.stdout));

@@ -4,7 +4,8 @@
 //! [`prepare`], whose token every fork needs); buffered output is flushed before forking so no
 //! child inherits and repeats it; a child runs its body inside `catch_unwind` and leaves only
 //! through `_exit`, so it never returns into the parent's code, runs its destructors or flushes
-//! its copies of the parent's buffers.
+//! its copies of the parent's buffers. Also the one change a child may make to how the kernel
+//! schedules it ([`idle_priority`]).
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -64,4 +65,15 @@ pub fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<Pid> {
             unsafe { libc::_exit(code) }
         }
     }
+}
+
+/// Moves the calling process to the idle scheduling policy (`SCHED_IDLE`): it runs only when no
+/// process of a normal policy wants its CPU, and a waking normal process takes the CPU from it
+/// at once. Any process may lower itself so; only a privileged one could come back.
+pub fn idle_priority() -> Result<(), String> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call; the call
+    // changes only this process's scheduling policy.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    if rc == 0 { Ok(()) } else { Err(format!("cannot move to SCHED_IDLE: {}", std::io::Error::last_os_error())) }
 }

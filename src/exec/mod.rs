@@ -7,7 +7,7 @@
 //! a worker's own error.
 
 pub mod barrier;
-mod fork;
+pub(crate) mod fork;
 pub mod interrupt;
 pub mod lifeline;
 mod worker;
@@ -173,33 +173,36 @@ pub fn execute(
         interrupts.caught().is_none()
     };
     // A worker whose work is over waits to be dismissed: "alive" here means still at work.
-    let served = match backend.serve(workers, &mut || lifeline.working(), &mut tick) {
-        Ok(Some(served)) => Some(served),
-        Ok(None) => {
-            loop {
-                match lifeline.wait(PROGRESS_EVERY_MS, interrupts.fd()) {
-                    lifeline::Wake::Ended => break,
-                    lifeline::Wake::Interrupted if interrupts.caught().is_some() => break,
-                    _ => {
-                        if !tick() {
-                            break;
-                        }
-                    }
-                }
-            }
-            None
-        }
+    let served = backend.serve(workers, &mut || lifeline.working(), &mut tick);
+    // The channel's owner is done once it has applied everything: the window ends here or at a
+    // later worker's end.
+    let owner_end = now_ns();
+    let served = match served {
+        Ok(served) => served,
         Err(e) => {
             reaper.into_inner().stop();
             return Err(Error::Setup(format!("channel owner: {e}")));
         }
     };
+    // Every worker's work is over (and its slot written) once the lifeline ends; a channel's
+    // worker may still be on its way back from its last send when the owner is done.
+    loop {
+        match lifeline.wait(PROGRESS_EVERY_MS, interrupts.fd()) {
+            lifeline::Wake::Ended => break,
+            lifeline::Wake::Interrupted if interrupts.caught().is_some() => break,
+            _ => {
+                if !tick() {
+                    break;
+                }
+            }
+        }
+    }
     if let Some(barrier) = &mut barrier {
         barrier.dismiss();
     }
     drop(waker);
     let workers_of = reaper.into_inner();
-    let owner_end = now_ns();
+    let owner_end = if served.is_some() { owner_end } else { now_ns() };
     let interrupted = interrupts.caught();
     let mut workers_of = workers_of;
     if let Some(signal) = interrupted {

@@ -155,11 +155,12 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(served) = &outcome.served {
         let _ = writeln!(
             s,
-            "  channel   {}, {} bytes, batch {}, transport {}",
+            "  channel   {}, {} bytes, batch {}, transport {}{}",
             plural(served.messages, "message"),
             served.bytes,
             plan.batch,
-            plan.transport.name()
+            plan.transport.name(),
+            if plan.idle_workers() { ", workers at idle priority" } else { "" }
         );
     }
     let host = super::host();
@@ -245,6 +246,12 @@ pub fn plan(plan: &Plan) -> String {
             plan.transport.name(),
             plural(plan.batch as u64, "operation")
         );
+        if plan.idle_workers() {
+            let _ = writeln!(
+                s,
+                "  priority   workers at idle priority (SCHED_IDLE): the owner keeps a core for large messages"
+            );
+        }
     }
     let _ = writeln!(s, "  work       {}", workload(plan));
     let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));

@@ -95,6 +95,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
     if let Some(served) = &outcome.served {
         doc["channel"] = json!({
             "transport": plan.transport.name(),
+            "idle_workers": plan.idle_workers(),
             "messages": served.messages,
             "bytes": served.bytes,
             "applied": served.applied,

@@ -70,6 +70,12 @@ impl Transport {
         }
     }
 
+    /// Whether the workers run at idle priority, so that the owner keeps a core: with the pipe,
+    /// when a message carries at least [`pipe::IDLE_MESSAGE_BYTES`] (see the pipe's module).
+    pub fn idle_workers(self, ty: ValueType, batch: u32) -> bool {
+        self == Transport::Pipe && pipe::message_bytes(ty, batch) >= pipe::IDLE_MESSAGE_BYTES
+    }
+
     /// Messages one worker sends for `ops` operations, `batch` to a message (the pipe splits a
     /// batch that does not fit in one write).
     pub fn messages(self, ty: ValueType, batch: u32, ops: u64) -> u64 {
@@ -106,7 +112,7 @@ impl Channel {
     pub fn new(plan: &Plan, applied_every: Option<u64>) -> Result<Channel, String> {
         let link = match plan.transport {
             Transport::Ipc => Link::Ipc(ipc::Ipc::new()?),
-            Transport::Pipe => Link::Pipe(pipe::Pipe::new()?),
+            Transport::Pipe => Link::Pipe(pipe::Pipe::new(plan.idle_workers())?),
         };
         Ok(Channel {
             op: plan.operation,
