@@ -101,7 +101,9 @@ impl Variant {
             Variant::Mutex => "runner's futex lock: lock, update, unlock",
             Variant::Atomic => "fetch_add (d: compare-exchange loop)",
             Variant::Channel { batched: false, .. } => "one write(2) per operation, read and applied by the parent",
-            Variant::Channel { batched: true, .. } => "4 KiB writes, read and applied by the parent",
+            Variant::Channel { batched: true, .. } => {
+                "4 KiB writes, read and applied by the parent (the writers at normal priority)"
+            }
         }
     }
 

@@ -8,8 +8,7 @@
 //!   mutex       runner's process-shared futex lock (src/sync/mutex.rs): lock, read, write, unlock
 //!   pthread     glibc's robust process-shared pthread mutex instead (the lock runner replaced)
 //!   pipe        one write(2) per operation of the operand's bytes (4, 8 or 1)
-//!   pipe-batch  writes of 4 KiB of operands, from workers at idle priority (SCHED_IDLE), as
-//!               runner's pipe channel runs workers whose messages are that large
+//!   pipe-batch  writes of 4 KiB of operands
 //! raw fork WORKERS
 //!   forks WORKERS children that exit at once and reaps them: the cost of a fork on its own
 //! ```
@@ -264,12 +263,6 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
     for index in 0..workers {
         let writer = writer.as_ref();
         pids.push(fork(|| {
-            if primitive == Primitive::PipeBatch {
-                let param = libc::sched_param { sched_priority: 0 };
-                // SAFETY: a valid `sched_param` that outlives the call, which changes only this
-                // process's scheduling policy.
-                unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-            }
             if barrier.arrive_and_wait().is_err() {
                 return 70;
             }
