@@ -62,14 +62,11 @@ fn mark(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
 
-/// runner at 1024 workers over runner at 8, and the same for the raw loop (medians).
-fn scale_ratio(r: &Results, variant: &str) -> Option<(f64, f64)> {
-    let at = |w: u32| r.scaling.iter().find(|p| p.variant == variant && p.workers == w);
-    let (p8, p1024) = (at(8)?, at(1024)?);
-    Some((
-        Spread::of(&p1024.runner).median / Spread::of(&p8.runner).median,
-        Spread::of(&p1024.raw).median / Spread::of(&p8.raw).median,
-    ))
+/// The scaling target of a variant: runner at 1024 workers over runner at 8, and the same for
+/// the raw loop, as per-round ratios of the back-to-back pairs.
+fn scale_ratio(r: &Results, variant: &str) -> Option<(Spread, Spread)> {
+    let p = r.scale_pairs.iter().find(|p| p.variant == variant && !p.runner_8.is_empty())?;
+    Some((Spread::ratio(&p.runner_1024, &p.runner_8), Spread::ratio(&p.raw_1024, &p.raw_8)))
 }
 
 fn markdown(r: &Results) -> String {
@@ -164,8 +161,11 @@ fn markdown(r: &Results) -> String {
             let targeted = !v.contains("ipc-channel");
             let _ = writeln!(
                 s,
-                "| {v}: ops/s at 1024 workers >= 0.5x at 8 | {runner:.2} (raw loop: {raw:.2}) | {} |",
-                if targeted { mark(runner >= 0.5) } else { "reported" }
+                "| {v}: ops/s at 1024 workers >= 0.5x at 8 | {} (raw loop: {}; {} rounds of 8 and 1024 workers back to back) | {} |",
+                ratio(runner),
+                ratio(raw),
+                runner.n,
+                if targeted { mark(runner.median >= 0.5) } else { "reported" }
             );
         }
     }
@@ -283,7 +283,9 @@ fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "The same number of operations in all at every worker count (type i), so more workers means fewer \
-         operations each. Start-up is runner's report's `phases.startup_seconds` (set-up, forks, every worker \
+         operations each. The curves come from 3 rounds; the scaling targets above from rounds of their own, \
+         in which each variant runs at 8 and at 1024 workers back to back, runner and the raw loop in turn \
+         first, the ratio taken within each round. Start-up is runner's report's `phases.startup_seconds` (set-up, forks, every worker \
          at the barrier). \"Preempted\" counts the workers' involuntary context switches (the kernel's count \
          for reaped children) per million operations: a lock holder switched out stalls every waiter, which \
          is what limits the mutex at high worker counts. Lock wait p99 is the 99th percentile of the \

@@ -262,7 +262,25 @@ pub struct Results {
     pub cells: Vec<Cell>,
     pub locks: Vec<LockPoint>,
     pub scaling: Vec<Point>,
+    /// The scaling targets: 8 and 1024 workers back to back, per variant.
+    pub scale_pairs: Vec<ScalePair>,
 }
+
+/// The scaling target of one variant: ops/s at 8 and at 1024 workers, measured back to back in
+/// each round (runner, then the raw loop, in turn first), so that each round's ratio is taken
+/// between neighbours in time, as the ops/s cells' are.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ScalePair {
+    pub variant: String,
+    pub runner_8: Vec<f64>,
+    pub runner_1024: Vec<f64>,
+    pub raw_8: Vec<f64>,
+    pub raw_1024: Vec<f64>,
+}
+
+/// Rounds of the scaling targets' pairs: the machine has slow spells of seconds to minutes
+/// (a third of the throughput), which three rounds of a whole curve could put on one side only.
+const PAIR_ROUNDS: usize = 9;
 
 /// Rounds of the ops/s cells: on a shared 2-core machine one run of a contended cell varies by
 /// 10-20%; the median of thirteen pairs is steady to two or three percent (nine left a cell or
@@ -331,7 +349,9 @@ fn run(tools: &Tools, options: &Options) -> Result<(), String> {
     let locks = locks(tools, options)?;
     eprintln!("runner-bench: scaling to 1024 workers");
     let scaling = scaling(tools, options)?;
-    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, locks, scaling };
+    eprintln!("runner-bench: 8 against 1024 workers, back to back");
+    let scale_pairs = scale_pairs(tools, options)?;
+    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, locks, scaling, scale_pairs };
     document::write(&results, &options.out)
 }
 
@@ -496,18 +516,61 @@ fn locks(tools: &Tools, options: &Options) -> Result<Vec<LockPoint>, String> {
     Ok(points)
 }
 
+/// The variants of the scaling curves and targets.
+const SCALED: [Variant; 5] = [
+    Variant::Mutex,
+    Variant::Atomic,
+    Variant::Channel { transport: Transport::Pipe, batched: false },
+    Variant::Channel { transport: Transport::Pipe, batched: true },
+    Variant::Channel { transport: Transport::Ipc, batched: true },
+];
+
+fn scale_pairs(tools: &Tools, options: &Options) -> Result<Vec<ScalePair>, String> {
+    let mut pairs = Vec::new();
+    let mut jobs = Vec::new();
+    for variant in SCALED {
+        let total = variant.total('i', options.quick);
+        let mut side = Vec::new();
+        for workers in [8u32, 1024] {
+            let iterations = (total / workers as u64).max(1);
+            let job = tools
+                .job(&format!("pair-{}-{workers}", variant.slug()), &variant.job('i', workers, iterations, false))?;
+            side.push((job, vec![variant.raw().to_string(), "i".into(), workers.to_string(), iterations.to_string()]));
+        }
+        jobs.push(side);
+        pairs.push(ScalePair { variant: variant.name(), ..ScalePair::default() });
+    }
+    let rounds = options.rounds.min(PAIR_ROUNDS);
+    for round in 0..rounds {
+        eprintln!("  round {} of {rounds}", round + 1);
+        for (pair, side) in pairs.iter_mut().zip(&jobs) {
+            let runner = |pair: &mut ScalePair| -> Result<(), String> {
+                pair.runner_8.push(number(&tools.runner(&side[0].0)?, &["ops_per_second"]));
+                pair.runner_1024.push(number(&tools.runner(&side[1].0)?, &["ops_per_second"]));
+                Ok(())
+            };
+            let raw = |pair: &mut ScalePair| -> Result<(), String> {
+                pair.raw_8.push(number(&tools.raw(&side[0].1)?, &["ops_per_second"]));
+                pair.raw_1024.push(number(&tools.raw(&side[1].1)?, &["ops_per_second"]));
+                Ok(())
+            };
+            if round.is_multiple_of(2) {
+                runner(pair)?;
+                raw(pair)?;
+            } else {
+                raw(pair)?;
+                runner(pair)?;
+            }
+        }
+    }
+    Ok(pairs)
+}
+
 fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {
-    let variants = [
-        Variant::Mutex,
-        Variant::Atomic,
-        Variant::Channel { transport: Transport::Pipe, batched: false },
-        Variant::Channel { transport: Transport::Pipe, batched: true },
-        Variant::Channel { transport: Transport::Ipc, batched: true },
-    ];
     let counts: &[u32] = if options.quick { &SCALING_QUICK } else { &SCALING };
     let mut points = Vec::new();
     let mut jobs = Vec::new();
-    for variant in variants {
+    for variant in SCALED {
         for &workers in counts {
             let iterations = (variant.total('i', options.quick) / workers as u64).max(1);
             let name = format!("scale-{}-{workers}", variant.slug());
