@@ -8,10 +8,11 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Error, exit};
+use crate::plan::Job;
 use crate::plan::{Overrides, Plan};
 use crate::report::{self, Format, Validated};
 use crate::spec;
-use crate::sweep::{self, Job};
+use crate::sweep;
 use crate::sync::BackendKind;
 use crate::watch::layer::PhaseLayer;
 use sha2::{Digest, Sha256};
@@ -299,9 +300,6 @@ fn logging(verbose: u8) {
     let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
 }
 
-/// Operations computed one at a time across a matrix's round-robin cells, at most.
-const MATRIX_SIMULATION_BUDGET: u64 = 4 * crate::expect::ROUND_ROBIN_BUDGET;
-
 /// Reads, parses and plans a job file: one job per matrix cell, and the sha256 of its text.
 fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
     let loading = tracing::info_span!("load").entered();
@@ -310,49 +308,7 @@ fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Di
     let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
     drop(loading);
     let _planning = tracing::info_span!("plan").entered();
-    let mut jobs = Vec::new();
-    let mut diags = Vec::new();
-    // Round-robin cells with order-dependent operands are computed one operation at a time:
-    // bound the work across the whole matrix, not only per cell.
-    let mut simulated = 0u64;
-    for p in parsed {
-        if simulated > MATRIX_SIMULATION_BUDGET {
-            diags.push(Diagnostic::file(
-                &source.label,
-                format!("the matrix's round-robin cells need more than {MATRIX_SIMULATION_BUDGET} operations computed one at a time; use fewer cells or iterations"),
-            ));
-            break;
-        }
-        match crate::plan::plan(&p.spec, &source.label, &source.stem(), overrides, p.found) {
-            Ok(plan) => {
-                if plan.schedule == spec::Schedule::RoundRobin && plan.order_matters {
-                    simulated += plan.total_ops();
-                }
-                let params = p.cell.params.iter().map(|(k, v)| (k.clone(), spec::matrix::render(v))).collect();
-                jobs.push(Job { cell: p.cell.name(), params, plan });
-            }
-            Err(found) => {
-                // Every cell shares the job's lines: say which cell a problem is in once.
-                for mut d in found {
-                    if !p.cell.params.is_empty() && !d.message.contains("(in cell") {
-                        d.message = format!("{} (in cell {})", d.message, p.cell.name());
-                    }
-                    if !diags.contains(&d) {
-                        diags.push(d);
-                    }
-                }
-                // Enough to show: the other cells' problems would only be cut off (and a
-                // large matrix of broken cells would take minutes to collect).
-                if diags.len() >= crate::plan::MAX_DIAGNOSTICS {
-                    break;
-                }
-            }
-        }
-    }
-    if !diags.is_empty() {
-        diags.truncate(crate::plan::MAX_DIAGNOSTICS);
-        return Err(diags);
-    }
+    let jobs = crate::plan::plan_cells(parsed, &source, overrides)?;
     if let Some(first) = jobs.first() {
         tracing::info!(
             cells = jobs.len(),

@@ -34,18 +34,6 @@ pub fn plan_text(label: &str, text: &str) -> Result<Vec<plan::Plan>, Vec<error::
     }
     let source = spec::Source { label: label.to_string(), text: text.to_string() };
     let parsed = spec::parse(&source)?;
-    let mut plans = Vec::new();
-    let mut diags = Vec::new();
-    for p in parsed {
-        match plan::plan(&p.spec, label, &source.stem(), &plan::Overrides::default(), p.found) {
-            Ok(plan) => plans.push(plan),
-            Err(found) => {
-                diags.extend(found);
-                if diags.len() >= plan::MAX_DIAGNOSTICS {
-                    break;
-                }
-            }
-        }
-    }
-    if diags.is_empty() { Ok(plans) } else { Err(diags) }
+    let jobs = plan::plan_cells(parsed, &source, &plan::Overrides::default())?;
+    Ok(jobs.into_iter().map(|job| job.plan).collect())
 }

@@ -1,6 +1,7 @@
 //! The planner: a [`JobSpec`] (plus command-line overrides) becomes a [`Plan`], or every problem
 //! found. Applies defaults, reads literals against the value's type, checks the rules that tie
-//! fields together, and computes the expected final value.
+//! fields together, and computes the expected final value. [`plan_cells`] does it for every
+//! matrix cell of a file, the one way in for the command line, the fuzz target and the tests.
 //!
 //! Pure: no I/O, no fork, no clock. Everything after the planner reads the `Plan`, never the
 //! raw spec.
@@ -9,7 +10,9 @@ use serde_json::json;
 
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
-use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Pin, Schedule, Start};
+use crate::spec::{
+    At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Parsed, Pin, Schedule, Source, Start, matrix,
+};
 use crate::sync::{BackendKind, Transport};
 use crate::value::{Operation, Value, ValueType};
 
@@ -287,6 +290,70 @@ impl Plan {
             job["trace"] = json!({ "file": t.file, "ops": t.ops });
         }
         job
+    }
+}
+
+/// One planned cell of a job file.
+#[derive(Debug)]
+pub struct Job {
+    /// `backend=mutex workers=8`; empty without a matrix.
+    pub cell: String,
+    /// The matrix's values for this cell, as written.
+    pub params: Vec<(String, String)>,
+    pub plan: Plan,
+}
+
+/// Operations computed one at a time across a matrix's round-robin cells, at most.
+const MATRIX_SIMULATION_BUDGET: u64 = 4 * crate::expect::ROUND_ROBIN_BUDGET;
+
+/// Plans every cell of a parsed job file: one [`Job`] per matrix cell, or every problem found
+/// (at most [`MAX_DIAGNOSTICS`], each said once, with its cell named when there is a matrix).
+/// `runner`, `runner validate` and [`crate::plan_text`] all plan through here.
+pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -> Result<Vec<Job>, Vec<Diagnostic>> {
+    let mut jobs = Vec::new();
+    let mut diags = Vec::new();
+    // Round-robin cells with order-dependent operands are computed one operation at a time:
+    // bound the work across the whole matrix, not only per cell.
+    let mut simulated = 0u64;
+    for p in parsed {
+        if simulated > MATRIX_SIMULATION_BUDGET {
+            diags.push(Diagnostic::file(
+                &source.label,
+                format!("the matrix's round-robin cells need more than {MATRIX_SIMULATION_BUDGET} operations computed one at a time; use fewer cells or iterations"),
+            ));
+            break;
+        }
+        match plan(&p.spec, &source.label, &source.stem(), overrides, p.found) {
+            Ok(plan) => {
+                if plan.schedule == Schedule::RoundRobin && plan.order_matters {
+                    simulated += plan.total_ops();
+                }
+                let params = p.cell.params.iter().map(|(k, v)| (k.clone(), matrix::render(v))).collect();
+                jobs.push(Job { cell: p.cell.name(), params, plan });
+            }
+            Err(found) => {
+                // Every cell shares the job's lines: say which cell a problem is in once.
+                for mut d in found {
+                    if !p.cell.params.is_empty() && !d.message.contains("(in cell") {
+                        d.message = format!("{} (in cell {})", d.message, p.cell.name());
+                    }
+                    if !diags.contains(&d) {
+                        diags.push(d);
+                    }
+                }
+                // Enough to show: the other cells' problems would only be cut off (and a
+                // large matrix of broken cells would take minutes to collect).
+                if diags.len() >= MAX_DIAGNOSTICS {
+                    break;
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(jobs)
+    } else {
+        diags.truncate(MAX_DIAGNOSTICS);
+        Err(diags)
     }
 }
 
@@ -723,5 +790,17 @@ mod tests {
         assert_eq!(literal_value(&Literal::Int(1 << 53), ValueType::D), Ok(Value::D(9007199254740992.0)));
         assert!(literal_value(&Literal::Int((1 << 53) + 1), ValueType::D).is_err());
         assert!(literal_value(&Literal::Float(f64::INFINITY), ValueType::D).is_err());
+    }
+
+    /// The library's entry point plans as the command line does: a matrix's cells each become
+    /// a plan, and a problem in one cell names that cell.
+    #[test]
+    fn plan_text_plans_every_cell_as_the_command_line_does() {
+        let head = "workers: 1\nvalue: {type: i}\noperation: add\nbackend: mutex\nmatrix:\n";
+        let plans = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 8]\n")).expect("plans");
+        assert_eq!(plans.iter().map(|p| p.workers).collect::<Vec<_>>(), [2, 8]);
+        let diags = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 5000]\n")).expect_err("cell 5000");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.ends_with("(in cell workers=5000)"), "{}", diags[0].message);
     }
 }

@@ -13,19 +13,10 @@ use std::time::Instant;
 use crate::error::{Error, exit};
 use crate::exec::interrupt::Interrupts;
 use crate::outcome::{self, Judgement, Outcome, Verdict};
-use crate::plan::Plan;
+use crate::plan::{Job, Plan};
 use crate::spec::ExpectOutcome;
 use crate::watch::Watch;
 use summary::Summary;
-
-/// One planned cell of a job file.
-pub struct Job {
-    /// `backend=mutex workers=8`; empty without a matrix.
-    pub cell: String,
-    /// The matrix's values for this cell, as written.
-    pub params: Vec<(String, String)>,
-    pub plan: Plan,
-}
 
 /// One run of a cell.
 pub struct Run {
