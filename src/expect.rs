@@ -5,7 +5,7 @@
 //!
 //! Pure arithmetic, like `iterate` (which handles the one-operand case this builds on).
 
-use crate::iterate::iterate;
+use crate::iterate::{Steps, iterate};
 use crate::spec::Schedule;
 use crate::value::{OpKind, Operation, Value};
 
@@ -59,20 +59,21 @@ pub fn order_matters(kind: OpKind, initial: Value, operands: &[Value]) -> bool {
     !order_independent(kind, initial, operands)
 }
 
-/// The value a schedule gives, and the check. `None` when it would take too long to compute
-/// (then the caller reports it); `Err` with a reason when no useful check exists.
+/// The value a schedule gives, and the check. `None` when it would take more than `steps` has
+/// left to compute (then the caller reports it); `Err` with a reason when no useful check exists.
 pub fn expected(
     kind: OpKind,
     initial: Value,
     operands: &[Value],
     iterations: u64,
     schedule: Schedule,
+    steps: &mut Steps,
 ) -> Result<Option<(Value, Check)>, String> {
     let op = |a: Value| Operation { kind, operand: a };
-    let sequential = || -> Option<Value> {
+    let mut sequential = || -> Option<Value> {
         let mut x = initial;
         for &a in operands {
-            x = iterate(&op(a), x, iterations)?;
+            x = iterate(&op(a), x, iterations, steps)?;
         }
         Some(x)
     };
@@ -257,11 +258,14 @@ mod tests {
     #[test]
     fn schedules_fix_the_order() {
         let ops = [Value::D(0.1), Value::D(1e16), Value::D(-1e16)];
-        let seq = expected(OpKind::Add, Value::D(0.0), &ops, 1, Schedule::Sequential).unwrap().unwrap();
+        let seq =
+            expected(OpKind::Add, Value::D(0.0), &ops, 1, Schedule::Sequential, &mut Steps::new()).unwrap().unwrap();
         assert_eq!(seq, (Value::D(0.0), Check::Exact));
-        let rr = expected(OpKind::Add, Value::D(0.0), &ops, 2, Schedule::RoundRobin).unwrap().unwrap();
+        let rr =
+            expected(OpKind::Add, Value::D(0.0), &ops, 2, Schedule::RoundRobin, &mut Steps::new()).unwrap().unwrap();
         assert_eq!(rr.1, Check::Exact);
-        let (_, check) = expected(OpKind::Add, Value::D(0.0), &ops, 1, Schedule::Concurrent).unwrap().unwrap();
+        let (_, check) =
+            expected(OpKind::Add, Value::D(0.0), &ops, 1, Schedule::Concurrent, &mut Steps::new()).unwrap().unwrap();
         assert!(check.order_dependent());
         assert!(check.accepts(Value::D(0.0), Value::D(0.0)) && check.accepts(Value::D(0.1), Value::D(0.0)));
         assert!(!check.accepts(Value::D(1e10), Value::D(0.0)));
@@ -270,14 +274,16 @@ mod tests {
     #[test]
     fn out_of_range_orders_are_refused() {
         let huge = [Value::D(1e308), Value::D(-1e308)];
-        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Concurrent).is_err());
-        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Sequential).is_ok());
+        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Concurrent, &mut Steps::new()).is_err());
+        assert!(expected(OpKind::Add, Value::D(0.0), &huge, 2, Schedule::Sequential, &mut Steps::new()).is_ok());
         let tiny = [Value::D(1e-300), Value::D(1e300)];
-        assert!(expected(OpKind::Mul, Value::D(1e-300), &tiny, 1, Schedule::Concurrent).is_err());
+        assert!(expected(OpKind::Mul, Value::D(1e-300), &tiny, 1, Schedule::Concurrent, &mut Steps::new()).is_err());
         let fine = [Value::D(1.5), Value::D(0.5)];
-        let (_, check) = expected(OpKind::Mul, Value::D(3.0), &fine, 10, Schedule::Concurrent).unwrap().unwrap();
+        let (_, check) =
+            expected(OpKind::Mul, Value::D(3.0), &fine, 10, Schedule::Concurrent, &mut Steps::new()).unwrap().unwrap();
         assert!(matches!(check, Check::Within { .. }));
-        let from_zero = expected(OpKind::Mul, Value::D(0.0), &fine, 10, Schedule::Concurrent).unwrap().unwrap();
+        let from_zero =
+            expected(OpKind::Mul, Value::D(0.0), &fine, 10, Schedule::Concurrent, &mut Steps::new()).unwrap().unwrap();
         assert_eq!(from_zero.1, Check::Exact);
     }
 
@@ -291,9 +297,11 @@ mod tests {
     #[test]
     fn integers_commute() {
         let ops = [Value::I(1), Value::I(2), Value::I(3)];
-        let (v, check) = expected(OpKind::Add, Value::I(0), &ops, 10, Schedule::Concurrent).unwrap().unwrap();
+        let (v, check) =
+            expected(OpKind::Add, Value::I(0), &ops, 10, Schedule::Concurrent, &mut Steps::new()).unwrap().unwrap();
         assert_eq!((v, check), (Value::I(60), Check::Exact));
-        let (_, check) = expected(OpKind::Set, Value::I(0), &ops, 10, Schedule::Concurrent).unwrap().unwrap();
+        let (_, check) =
+            expected(OpKind::Set, Value::I(0), &ops, 10, Schedule::Concurrent, &mut Steps::new()).unwrap().unwrap();
         assert_eq!(check, Check::OneOf(ops.to_vec()));
     }
 }

@@ -15,19 +15,43 @@
 //!   infinity, a value the rounding holds, or a sign flip), which happens within about 2,100
 //!   steps unless the operand is close to ±1. Then runs of equal ulp steps are jumped over, and
 //!   a walk that surely overflows (or sinks to the subnormal fixed point) within `n` steps skips
-//!   to its end; what is left is walked, at most [`STEP_BUDGET`] steps: beyond it (an operand
-//!   within about 2^-22 of ±1 and `n` near the point of overflow) the answer is `None`.
+//!   to its end; what is left is walked, within what [`Steps`] has left of [`STEP_BUDGET`] (one
+//!   budget for a whole file): beyond it (an operand within about 2^-22 of ±1 and `n` near the
+//!   point of overflow) the answer is `None`.
 
 use crate::value::{OpKind, Operation, Value};
 
-/// Work, in literal multiplications, that [`iterate`] may spend before it gives up (about a
-/// second).
+/// Work, in literal multiplications, that planning one file may spend on `d` products before
+/// it gives up (about a second).
 pub const STEP_BUDGET: u64 = 1 << 30;
 
-/// `f^n(x)`; `None` only when a `d` multiplication would take more than [`STEP_BUDGET`] steps.
-pub fn iterate(op: &Operation, x: Value, n: u64) -> Option<Value> {
+/// What is left of [`STEP_BUDGET`]: one for a whole file, shared by its cells and their workers'
+/// operands, so that a file cannot make planning take a second per worker or per cell.
+#[derive(Debug)]
+pub struct Steps(u64);
+
+impl Steps {
+    pub fn new() -> Self {
+        Steps(STEP_BUDGET)
+    }
+
+    /// Spends `n` steps; `None` when fewer are left.
+    fn spend(&mut self, n: u64) -> Option<()> {
+        self.0 = self.0.checked_sub(n)?;
+        Some(())
+    }
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `f^n(x)`; `None` only when a `d` multiplication would take more steps than `steps` has left.
+pub fn iterate(op: &Operation, x: Value, n: u64, steps: &mut Steps) -> Option<Value> {
     if let (OpKind::Mul, Value::D(x), Value::D(a)) = (op.kind, x, op.operand) {
-        return if n == 0 { Some(Value::D(x)) } else { mul_n(x, a, n).map(Value::D) };
+        return if n == 0 { Some(Value::D(x)) } else { mul_n(x, a, n, steps).map(Value::D) };
     }
     Some(iterate_exact(op, x, n))
 }
@@ -187,11 +211,10 @@ fn add_jump(x: f64, a: f64, n: u64) -> Option<(u64, f64)> {
 /// are shortened two ways: runs of steps that each move by the same number of ulps are jumped
 /// over at once ([`mul_jump`]), and a walk that provably overflows or sinks to the subnormal
 /// range's fixed point within `n` steps skips to its end ([`mul_bound`]).
-fn mul_n(mut x: f64, a: f64, mut n: u64) -> Option<f64> {
+fn mul_n(mut x: f64, a: f64, mut n: u64, budget: &mut Steps) -> Option<f64> {
     if let Some(y) = mul_bound(x, a, n) {
         return Some(y);
     }
-    let mut budget = STEP_BUDGET;
     // Where runs are short, trying to jump costs more than the steps it saves: after a failed
     // try, wait twice as long before the next (up to `MAX_BACKOFF` steps); after a jump, try
     // again at once. The bound is retried every `BOUND_EVERY` steps.
@@ -210,12 +233,12 @@ fn mul_n(mut x: f64, a: f64, mut n: u64) -> Option<f64> {
             return Some(next);
         }
         x = next;
-        budget = budget.checked_sub(1)?;
+        budget.spend(1)?;
         if wait > 0 {
             wait -= 1;
         } else if n > 0 && x.is_finite() {
             // A try costs about as much as `JUMP_COST` literal steps.
-            budget = budget.checked_sub(JUMP_COST)?;
+            budget.spend(JUMP_COST)?;
             match mul_jump(x, a, n) {
                 Some((steps, y)) => {
                     x = y;
@@ -549,7 +572,7 @@ mod tests {
 
     /// `iterate`, for cases well within the step budget.
     fn it(op: &Operation, x: Value, n: u64) -> Value {
-        iterate(op, x, n).expect("within the step budget")
+        iterate(op, x, n, &mut Steps::new()).expect("within the step budget")
     }
 
     fn literal(op: &Operation, mut x: Value, n: u64) -> Value {

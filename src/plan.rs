@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
+use crate::iterate::Steps;
 use crate::spec::{
     At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Parsed, Pin, Schedule, Source, Start, matrix,
 };
@@ -310,6 +311,7 @@ const MATRIX_SIMULATION_BUDGET: u64 = 4 * crate::expect::ROUND_ROBIN_BUDGET;
 /// (at most [`MAX_DIAGNOSTICS`], each said once, with its cell named when there is a matrix).
 /// `runner`, `runner validate` and [`crate::plan_text`] all plan through here.
 pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -> Result<Vec<Job>, Vec<Diagnostic>> {
+    let mut steps = Steps::new();
     let mut jobs = Vec::new();
     let mut diags = Vec::new();
     // Round-robin cells with order-dependent operands are computed one operation at a time:
@@ -323,7 +325,7 @@ pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -
             ));
             break;
         }
-        match plan(&p.spec, &source.label, &source.stem(), overrides, p.found) {
+        match plan(&p.spec, &source.label, &source.stem(), overrides, p.found, &mut steps) {
             Ok(plan) => {
                 if plan.schedule == Schedule::RoundRobin && plan.order_matters {
                     simulated += plan.total_ops();
@@ -358,15 +360,16 @@ pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -
 }
 
 /// Plans `spec`, adding to the problems the reader already found. `stem` names a job that gives
-/// no name.
+/// no name; `steps` is what is left of the file's budget for computing expected products.
 pub fn plan(
     spec: &JobSpec,
     file: &str,
     stem: &str,
     overrides: &Overrides,
     found: Vec<Diagnostic>,
+    steps: &mut Steps,
 ) -> Result<Plan, Vec<Diagnostic>> {
-    let mut p = Planner { file, diags: found };
+    let mut p = Planner { file, diags: found, steps };
     let plan = p.plan(spec, stem, overrides);
     match plan {
         Some(plan) if p.diags.is_empty() => Ok(plan),
@@ -387,6 +390,7 @@ pub fn plan(
 struct Planner<'a> {
     file: &'a str,
     diags: Vec<Diagnostic>,
+    steps: &'a mut Steps,
 }
 
 impl Planner<'_> {
@@ -583,14 +587,15 @@ impl Planner<'_> {
         };
         let per_worker = if operands.is_some() { iterations } else { total };
         let operand_pos = spec.operand.as_ref().map_or(spec.pos, |o| o.pos);
-        let (expected, check) = match expected(kind, initial, &list, per_worker, schedule) {
+        let (expected, check) = match expected(kind, initial, &list, per_worker, schedule, self.steps) {
             Ok(Some(found)) => found,
             Ok(None) => {
+                let by = if operands.is_some() { "the workers' operands".to_string() } else { operand.to_string() };
                 self.error(
                     operand_pos,
                     "operand",
                     format!(
-                        "cannot compute the expected value of {total} multiplications by {operand} in time: with an operand this close to 1 the exact result needs more than {} steps of work; use fewer iterations or an operand farther from 1",
+                        "cannot compute the expected value of {total} multiplications by {by} in time: with an operand this close to 1 the exact result needs more than {} steps of work (one budget for the whole file, its cells and workers together); use fewer iterations or operands farther from 1",
                         crate::iterate::STEP_BUDGET
                     ),
                 );

@@ -348,6 +348,32 @@ fn an_expected_value_too_long_to_compute_is_refused_not_waited_for() {
 }
 
 #[test]
+fn the_budget_for_expected_values_is_the_whole_files() {
+    // Eight workers, each with its own operand 2^-22 away from 1 (up, down, up, ...): one
+    // worker's product takes about an eighth of the budget's steps, all eight together more
+    // than the budget. Counted per worker, planning would take eight times as long (and 1024
+    // workers, or a matrix of such cells, minutes).
+    let operands: Vec<String> =
+        (0..8).map(|i| format!("{:?}", 1.0 + f64::from(1 - 2 * (i % 2)) * 2f64.powi(-22))).collect();
+    let text = |iterations: u64| {
+        format!(
+            "workers: 8\niterations: {iterations}\nvalue: {{type: d, initial: 1}}\noperation: mul\noperand: [{}]\nschedule: sequential\nbackend: mutex\n",
+            operands.join(", ")
+        )
+    };
+    let within = runner(&["validate", &job_file("within-budget.yaml", text(100_000_000))]);
+    assert_eq!(within.code, 0, "{}", within.stderr);
+    let found = diagnostics("over-budget.yaml", &text(1_000_000_000));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains(
+            "operand: cannot compute the expected value of 8000000000 multiplications by the workers' operands"
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn json_validation_lists_every_file() {
     let bad = job_file("json-bad.yaml", "workers: 0\n");
     let out = runner(&["validate", "jobs/increment.yaml", &bad, "--format", "json"]);

@@ -10,7 +10,15 @@ use literal::WIDTH;
 fn plan(yaml: &str) -> Plan {
     let source = Source { label: "t.yaml".to_string(), text: yaml.to_string() };
     let parsed = parse(&source).unwrap().remove(0);
-    crate::plan::plan(&parsed.spec, "t.yaml", "t", &Overrides::default(), parsed.found).unwrap()
+    crate::plan::plan(
+        &parsed.spec,
+        "t.yaml",
+        "t",
+        &Overrides::default(),
+        parsed.found,
+        &mut crate::iterate::Steps::new(),
+    )
+    .unwrap()
 }
 
 const TUTORIAL: &str = "description: A test job.\nworkers: 2\nvalue: {type: i}\noperation: add\nbackend: mutex\n";
