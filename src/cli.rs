@@ -8,8 +8,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Error, exit};
-use crate::plan::Job;
-use crate::plan::{Overrides, Plan};
+use crate::plan::{Job, Overrides, Plan};
 use crate::report::{self, Format, Validated};
 use crate::spec;
 use crate::sweep;

@@ -361,7 +361,7 @@ pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -
 
 /// Plans `spec`, adding to the problems the reader already found. `stem` names a job that gives
 /// no name; `steps` is what is left of the file's budget for computing expected products.
-pub fn plan(
+fn plan(
     spec: &JobSpec,
     file: &str,
     stem: &str,

@@ -1,24 +1,12 @@
 //! The generated program, read as text: literals, comments, and each backend's shape.
 
 use super::*;
-use crate::plan::Overrides;
-use crate::spec::{Source, parse};
 use crate::value::Value;
 use literal::WIDTH;
 
 /// A plan through the real reader and planner.
 fn plan(yaml: &str) -> Plan {
-    let source = Source { label: "t.yaml".to_string(), text: yaml.to_string() };
-    let parsed = parse(&source).unwrap().remove(0);
-    crate::plan::plan(
-        &parsed.spec,
-        "t.yaml",
-        "t",
-        &Overrides::default(),
-        parsed.found,
-        &mut crate::iterate::Steps::new(),
-    )
-    .unwrap()
+    crate::plan_text("t.yaml", yaml).unwrap().remove(0)
 }
 
 const TUTORIAL: &str = "description: A test job.\nworkers: 2\nvalue: {type: i}\noperation: add\nbackend: mutex\n";

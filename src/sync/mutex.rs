@@ -14,7 +14,7 @@
 //! Owner death: the kernel's robust list belongs to glibc (one per thread), so this lock cannot
 //! use it. A waiter whose sleep times out while the lock has not changed hands (a count of
 //! contended unlocks beside the word tells) reads the holder's pid from its slot and looks at
-//! `/proc` ([`crate::sync::pace::alive`]): gone, a zombie, or no longer runner's child means
+//! `/proc` (`sync::pace::alive`): gone, a zombie, or no longer runner's child means
 //! dead, and the waiter swaps the dead holder's word for its own with a compare-exchange (so
 //! only one waiter wins) and reports `Recovered`. A waiter that sees the lock change hands
 //! while it sleeps doubles its next sleep, up to [`WAIT_MAX_MS`]: a thousand waiters would

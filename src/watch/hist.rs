@@ -36,7 +36,7 @@ pub fn merged() -> Histogram<u32> {
 /// Samples a worker keeps as they are before it starts a histogram.
 const FEW: usize = 64;
 
-/// A worker's latency samples: the first [`FEW`] kept as they are, an HDR histogram from then
+/// A worker's latency samples: the first `FEW` kept as they are, an HDR histogram from then
 /// on, so that a short run (the tutorial: one sample a worker) never allocates and zeroes the
 /// histogram's 18 KB, which after a fork is a handful of page faults.
 pub struct Samples {

@@ -71,7 +71,7 @@ impl Transport {
     }
 
     /// Whether the workers run at idle priority, so that the owner keeps a core: with the pipe,
-    /// when a message carries at least [`pipe::IDLE_MESSAGE_BYTES`] (see the pipe's module).
+    /// when a message carries at least `pipe::IDLE_MESSAGE_BYTES` (see the pipe's module).
     pub fn idle_workers(self, ty: ValueType, batch: u32) -> bool {
         self == Transport::Pipe && pipe::message_bytes(ty, batch) >= pipe::IDLE_MESSAGE_BYTES
     }
