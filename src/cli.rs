@@ -8,32 +8,21 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Diagnostic, Error, exit};
+use crate::names::BackendKind;
 use crate::plan::{Job, Overrides, Plan};
 use crate::report::{self, Format, Validated};
 use crate::spec;
 use crate::sweep;
-use crate::sync::BackendKind;
 use crate::watch::layer::PhaseLayer;
 use sha2::{Digest, Sha256};
 use tracing_subscriber::filter::LevelFilter;
-
-/// The git commit runner was built from (empty outside a checkout).
-pub const COMMIT: &str = env!("RUNNER_COMMIT");
-
-fn version() -> &'static str {
-    if COMMIT.is_empty() {
-        env!("CARGO_PKG_VERSION")
-    } else {
-        concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("RUNNER_COMMIT"), ")")
-    }
-}
 
 /// Runs a YAML job on forked worker processes that share one value through a chosen
 /// synchronisation backend, and proves the final value.
 #[derive(Parser, Debug)]
 #[command(
     name = "runner",
-    version = version(),
+    version = crate::version::long(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "`runner JOB` is `runner run JOB`. Exit codes: 0 correct (or lost updates with `none`), 1 wrong value, 2 invalid job or usage, 3 a worker or the set-up failed, 130/143 interrupted."
@@ -416,7 +405,7 @@ fn run_file(label: &str, run: &RunArgs, in_catalog: bool) -> Result<(i32, Option
     };
     // The core count alone (one system call): the rest of the machine's description is read
     // while the workers run.
-    let cores = crate::exec::allowed_cpus().map_or(1, |c| c.len().max(1));
+    let cores = crate::host::allowed_cpus().map_or(1, |c| c.len().max(1));
     // A job of a few operations per worker is over before preemption can matter.
     let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {

@@ -17,12 +17,18 @@ pub fn host() -> Host {
     HOST.get_or_init(read_host).clone()
 }
 
+/// The CPUs runner may run on (its affinity mask), in order.
+pub fn allowed_cpus() -> nix::Result<Vec<usize>> {
+    let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
+    Ok((0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect())
+}
+
 fn read_host() -> Host {
     let kernel = nix::sys::utsname::uname().ok().map(|u| {
         format!("{} {} {}", u.sysname().to_string_lossy(), u.release().to_string_lossy(), u.machine().to_string_lossy())
     });
     // The CPUs runner may run on (its affinity), one system call.
-    let cores = crate::exec::allowed_cpus().ok().map(|cpus| cpus.len());
+    let cores = allowed_cpus().ok().map(|cpus| cpus.len());
     Host { cpu: cpu_model(), cores: cores.filter(|&n| n > 0), kernel }
 }
 

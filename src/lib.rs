@@ -7,23 +7,33 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("runner runs on Linux only: it relies on memfd, futexes, /proc and PR_SET_PDEATHSIG");
 
+// The ground floor: imports nothing of runner's.
+pub mod clock;
+pub mod error;
+pub mod host;
+pub mod shm;
+pub mod version;
+
 #[macro_use]
 pub mod value;
+pub mod expect;
+pub mod iterate;
+pub mod names;
+
+pub mod plan;
+pub mod spec;
+
+pub mod exec;
+pub mod sync;
 pub mod watch;
 
-pub mod cli;
-pub mod error;
-pub mod exec;
-pub mod expect;
-pub mod host;
-pub mod iterate;
 pub mod outcome;
-pub mod plan;
+pub mod sweep;
+
 pub mod python;
 pub mod report;
-pub mod spec;
-pub mod sweep;
-pub mod sync;
+
+pub mod cli;
 
 /// Reads and plans a job file's text as `runner validate` does, without touching the file
 /// system: every cell's plan, or every problem found. The entry point of the fuzz target and

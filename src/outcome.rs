@@ -205,7 +205,7 @@ pub struct Judgement {
 /// worker, a signal, the deadline) against the value its applied operations give.
 pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
-    if complete || plan.operands.is_some() || !plan.backend.synchronised() {
+    if complete || plan.operands.is_some() || !plan.backend.kind().synchronised() {
         return judge(plan, outcome.final_value);
     }
     let (lo, hi) = outcome.applied_range(plan);
@@ -240,7 +240,7 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
     }
     if plan.operands.is_some() {
         // Different operands per worker: which updates were lost cannot be told from the value.
-        let verdict = if plan.backend.synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
+        let verdict = if plan.backend.kind().synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
         let reason = format!("the final value fails the check ({})", plan.check.describe());
         return Judgement {
             verdict,
@@ -253,7 +253,7 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
     // With a synchronised backend any mismatch is wrong; still say how far off it is.
-    let (kmin, reachable_by_race) = if plan.backend.synchronised() { (0, false) } else { (low, true) };
+    let (kmin, reachable_by_race) = if plan.backend.kind().synchronised() { (0, false) } else { (low, true) };
     let found = depth(&plan.operation, plan.initial, final_value, kmin, high);
     let verdict = match found {
         Depth::Exactly(_) | Depth::Several if reachable_by_race => Verdict::LostUpdates,

@@ -11,10 +11,10 @@ use serde_json::json;
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
 use crate::iterate::Steps;
+use crate::names::{BackendKind, Transport};
 use crate::spec::{
     At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Parsed, Pin, Schedule, Source, Start, matrix,
 };
-use crate::sync::{BackendKind, Transport};
 use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;
@@ -49,11 +49,8 @@ pub struct Plan {
     pub iterations: u64,
     pub initial: Value,
     pub operation: Operation,
-    pub backend: BackendKind,
-    /// Operations per message (channel); 1 for the other backends.
-    pub batch: u32,
-    /// How the channel's messages travel (channel); `ipc` for the other backends.
-    pub transport: Transport,
+    /// The backend, with what only it is given.
+    pub backend: BackendPlan,
     /// One operand per worker, when the job gives a list (`operation.operand` is the first).
     pub operands: Option<Vec<Value>>,
     pub schedule: Schedule,
@@ -88,6 +85,59 @@ pub struct Plan {
     pub notices: Vec<String>,
     /// The trace the job file asks for (the command line may replace it).
     pub trace: Option<TracePlan>,
+}
+
+/// The backend a job runs on, with the settings that only that backend has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendPlan {
+    Mutex,
+    Atomic,
+    None,
+    Channel {
+        /// Operations per message.
+        batch: u32,
+        /// How the messages travel.
+        transport: Transport,
+    },
+}
+
+impl BackendPlan {
+    pub fn kind(self) -> BackendKind {
+        match self {
+            BackendPlan::Mutex => BackendKind::Mutex,
+            BackendPlan::Atomic => BackendKind::Atomic,
+            BackendPlan::None => BackendKind::None,
+            BackendPlan::Channel { .. } => BackendKind::Channel,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Operations a worker hands over at once: a channel message's, else one.
+    pub fn batch(self) -> u32 {
+        match self {
+            BackendPlan::Channel { batch, .. } => batch,
+            _ => 1,
+        }
+    }
+
+    /// The channel's transport, `None` for the other backends.
+    pub fn transport(self) -> Option<Transport> {
+        match self {
+            BackendPlan::Channel { transport, .. } => Some(transport),
+            _ => None,
+        }
+    }
+
+    /// What the backend sets up, for `runner plan`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BackendPlan::Channel { transport, .. } => transport.describe(),
+            other => other.kind().describe(),
+        }
+    }
 }
 
 /// One injected fault: worker `worker`, after `at` completed operations, does `action`.
@@ -203,20 +253,23 @@ impl Plan {
     /// Channel: the messages each worker sends (the pipe splits batches that do not fit in
     /// one write).
     pub fn messages_per_worker(&self) -> u64 {
-        self.transport.messages(self.value_type(), self.batch, self.iterations)
+        match self.backend {
+            BackendPlan::Channel { batch, transport } => transport.messages(self.value_type(), batch, self.iterations),
+            _ => self.iterations,
+        }
     }
 
     /// Channel: whether the workers run at idle priority so that the owner keeps a core.
     pub fn idle_workers(&self) -> bool {
-        self.backend == BackendKind::Channel && self.transport.idle_workers(self.value_type(), self.batch)
+        match self.backend {
+            BackendPlan::Channel { batch, transport } => transport.idle_workers(self.value_type(), batch),
+            _ => false,
+        }
     }
 
     /// What the backend sets up, for `runner plan`.
     pub fn backend_setup(&self) -> &'static str {
-        match self.backend {
-            BackendKind::Channel => self.transport.describe(),
-            other => other.describe(),
-        }
+        self.backend.describe()
     }
 
     /// With no synchronisation the final value is `f^k(initial)` for some `k` in this range:
@@ -280,9 +333,9 @@ impl Plan {
         if let Some(d) = &self.description {
             job["description"] = d.clone().into();
         }
-        if self.backend == BackendKind::Channel {
-            job["batch"] = self.batch.into();
-            job["transport"] = self.transport.name().into();
+        if let BackendPlan::Channel { batch, transport } = self.backend {
+            job["batch"] = batch.into();
+            job["transport"] = transport.name().into();
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();
@@ -637,9 +690,12 @@ impl Planner<'_> {
             iterations,
             initial,
             operation,
-            backend,
-            batch,
-            transport,
+            backend: match backend {
+                BackendKind::Mutex => BackendPlan::Mutex,
+                BackendKind::Atomic => BackendPlan::Atomic,
+                BackendKind::None => BackendPlan::None,
+                BackendKind::Channel => BackendPlan::Channel { batch, transport },
+            },
             operands,
             schedule,
             start,

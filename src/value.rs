@@ -291,7 +291,7 @@ impl Operation {
 /// memory. `K` is an operation code (`ADD`, ...); every `match K` folds away at compile time.
 pub trait Scalar: Copy + PartialEq + Send + Sync + 'static {
     /// The atomic cell that holds the value in shared memory.
-    type Atomic: crate::sync::shm::Shareable;
+    type Atomic: crate::shm::Shareable;
     const TYPE: ValueType;
 
     fn to_value(self) -> Value;

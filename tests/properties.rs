@@ -700,7 +700,7 @@ fn check_plan(plan: &Plan) -> Result<(), TestCaseError> {
     prop_assert!((1..=1024).contains(&plan.workers));
     prop_assert!(plan.iterations >= 1);
     prop_assert!((plan.workers as u64).checked_mul(plan.iterations).is_some());
-    prop_assert!((1..=65536).contains(&plan.batch));
+    prop_assert!((1..=65536).contains(&plan.backend.batch()));
     prop_assert!((1..=1000).contains(&plan.repeat));
     prop_assert!(plan.warmup <= 100);
     if let Some(list) = &plan.operands {
@@ -881,9 +881,9 @@ proptest! {
             prop_assert_eq!(p.repeat as u64, v.repeat);
             prop_assert_eq!(p.warmup as u64, v.warmup);
             let batch = if p.backend.name() == "channel" { v.batch.unwrap_or(1) } else { 1 };
-            prop_assert_eq!(p.batch as u64, batch);
+            prop_assert_eq!(p.backend.batch() as u64, batch);
             let transport = if p.backend.name() == "channel" { v.transport.unwrap_or("ipc") } else { "ipc" };
-            prop_assert_eq!(p.transport.name(), transport);
+            prop_assert_eq!(p.backend.transport().map_or("ipc", |t| t.name()), transport);
             prop_assert_eq!(&p.name, v.name.as_deref().unwrap_or("job"));
             prop_assert_eq!(p.operands.is_some(), v.per_worker);
         }

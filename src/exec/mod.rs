@@ -16,21 +16,18 @@ use std::sync::atomic::Ordering;
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::time::{ClockId, clock_gettime};
 use nix::unistd::{Pid, getpid};
 
+use crate::clock::now_ns;
 use crate::error::Error;
+use crate::host::allowed_cpus;
 use crate::outcome::{Exit, Latency, Outcome, Phases, WorkerOutcome};
 use crate::plan::Plan;
-use crate::sync::{self, shm::Shared};
+use crate::shm::Shared;
+use crate::sync;
 use crate::watch::Watch;
 use crate::watch::{hist, ring, stats};
 use barrier::Barrier;
-
-/// CLOCK_MONOTONIC in nanoseconds: one clock for every process of a run.
-pub fn now_ns() -> u64 {
-    clock_gettime(ClockId::CLOCK_MONOTONIC).map_or(0, |t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
-}
 
 /// How often runner looks at the workers' progress while it waits.
 const PROGRESS_EVERY_MS: u16 = 100;
@@ -115,7 +112,8 @@ pub fn execute(
             };
             let cpu = cpus.as_ref().map(|c| c[index as usize % c.len()]);
             let fault = plan.faults.iter().find(|f| f.worker == index).copied();
-            let cx = worker::Context { order, cpu, fault, stride, trace_ops, parent, shared: &shared };
+            let idle = plan.idle_workers();
+            let cx = worker::Context { order, cpu, idle, fault, stride, trace_ops, parent, shared: &shared };
             worker::main(cx, &mut *backend, barrier.as_mut(), &mut lifeline)
         });
         match spawned {
@@ -265,7 +263,11 @@ pub fn execute(
         latency: Latency {
             sample_every: stride,
             op: stats::percentiles(&op),
-            lock_wait: if plan.backend == sync::BackendKind::Mutex { stats::percentiles(&wait) } else { None },
+            lock_wait: if plan.backend.kind() == crate::names::BackendKind::Mutex {
+                stats::percentiles(&wait)
+            } else {
+                None
+            },
         },
         events,
         interrupted: interrupted.map(|s| s.as_str().to_string()),
@@ -348,12 +350,6 @@ fn peak_memory_kib() -> (u64, u64) {
     use nix::sys::resource::{UsageWho, getrusage};
     let peak = |who| getrusage(who).map_or(0, |u| u.max_rss().max(0) as u64);
     (peak(UsageWho::RUSAGE_SELF), peak(UsageWho::RUSAGE_CHILDREN))
-}
-
-/// The CPUs runner may run on (its affinity mask), in order.
-pub fn allowed_cpus() -> nix::Result<Vec<usize>> {
-    let allowed = nix::sched::sched_getaffinity(Pid::from_raw(0))?;
-    Ok((0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect())
 }
 
 /// The CPUs workers are pinned to, in the order they take them; checked against the CPUs runner

@@ -9,10 +9,10 @@ use nix::unistd::{Pid, getppid};
 
 use super::barrier::Barrier;
 use super::lifeline::Lifeline;
-use super::now_ns;
+use crate::clock::now_ns;
 use crate::plan::Fault;
+use crate::shm::Shared;
 use crate::spec::{FaultAction, Schedule};
-use crate::sync::shm::Shared;
 use crate::sync::{Backend, Order, WorkerTally, pace};
 use crate::watch::probe::Probe;
 use crate::watch::ring::Kind;
@@ -28,6 +28,10 @@ pub struct Context<'a> {
     pub fault: Option<Fault>,
     /// The CPU to run on, when the job pins its workers.
     pub cpu: Option<usize>,
+    /// Run at idle priority (SCHED_IDLE), leaving the CPU to the owner whenever it wants one
+    /// (the plan decides: a pipe channel's workers with large messages). A system that refuses
+    /// the idle policy only makes the run slower.
+    pub idle: bool,
     /// Operations (channel: messages) from one timed sample to the next.
     pub stride: u64,
     /// Whether timed samples become trace events.
@@ -47,6 +51,9 @@ pub fn main(
         return EXIT_ORPHAN;
     }
     backend.in_child();
+    if cx.idle {
+        let _ = super::fork::idle_priority();
+    }
     let index = cx.order.index as usize;
     cx.shared.slot(index).pid.store(std::process::id(), Ordering::Relaxed);
     cx.shared.attach();

@@ -63,7 +63,7 @@ impl Py<'_> {
                 _ => ("v.value", "v.value = {}"),
             };
             let update = write.replace("{}", &format!("apply({read}, a)"));
-            match p.backend {
+            match p.backend.kind() {
                 BackendKind::Mutex => {
                     inner.push("with v.get_lock():".to_string());
                     inner.push(format!("    {update}"));
@@ -99,7 +99,7 @@ impl Py<'_> {
         let tc = self.ty.name();
         let initial = initial_literal(p.initial);
         let mut body = vec!["multiprocessing.set_start_method('fork')".to_string()];
-        body.push(match p.backend {
+        body.push(match p.backend.kind() {
             BackendKind::Mutex => {
                 format!("v = Value('{tc}', {initial})  # a {} in shared memory, with its lock", self.short_type())
             }
@@ -156,7 +156,7 @@ impl Py<'_> {
             p.workers,
             self.operation_words(),
             self.short_type(),
-            match p.backend {
+            match p.backend.kind() {
                 BackendKind::Mutex => "under its lock",
                 BackendKind::None => "with no lock",
                 _ => "through a queue to its owner",

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::error::{Error, exit};
+use crate::names::BackendKind;
 use crate::outcome::{self, Verdict};
 use crate::plan::Plan;
 use crate::report::{self, Format};
-use crate::sync::BackendKind;
 use crate::value::{Value, ValueType};
 
 /// Lines of a failing child's standard error shown in the error.
@@ -90,7 +90,8 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
             "ratios": { "whole_process": whole, "ops_per_second": speed },
         }))?,
     }
-    let ok = |v: Verdict| v == Verdict::Correct || (v == Verdict::LostUpdates && plan.backend == BackendKind::None);
+    let ok =
+        |v: Verdict| v == Verdict::Correct || (v == Verdict::LostUpdates && plan.backend.kind() == BackendKind::None);
     Ok(if ok(runner.verdict) && ok(python.verdict) { exit::OK } else { exit::WRONG })
 }
 

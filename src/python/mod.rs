@@ -18,9 +18,9 @@ pub use literal::literal;
 use literal::{comment, initial_literal, string};
 
 use crate::expect::Check;
+use crate::names::BackendKind;
 use crate::plan::{PinPlan, Plan};
 use crate::spec::Schedule;
-use crate::sync::BackendKind;
 use crate::value::{OpKind, ValueType};
 
 /// Why an `atomic` job has no program.
@@ -30,7 +30,7 @@ pub const NO_ATOMIC: &str =
 /// The Python 3 program equivalent to `plan`. Its last line of output is `RESULT {json}` with
 /// `final`, `work_seconds`, `ops` and `ops_per_second`.
 pub fn program(plan: &Plan) -> Result<String, String> {
-    if plan.backend == BackendKind::Atomic {
+    if plan.backend.kind() == BackendKind::Atomic {
         return Err(NO_ATOMIC.to_string());
     }
     let py = Py { plan, ty: plan.value_type() };
@@ -49,7 +49,7 @@ struct Py<'a> {
 
 impl Py<'_> {
     fn channel(&self) -> bool {
-        self.plan.backend == BackendKind::Channel
+        self.plan.backend.kind() == BackendKind::Channel
     }
 
     /// Whether the workers start together at a barrier (`start: together`).
@@ -91,12 +91,12 @@ impl Py<'_> {
 
     /// Where the value's update happens, in a few words.
     fn backend_words(&self) -> String {
-        match self.plan.backend {
+        match self.plan.backend.kind() {
             BackendKind::Mutex => "under the value's lock (`with v.get_lock():`), so no update is lost".to_string(),
             BackendKind::None => "with no lock (a Value made with lock=False, as runner's none backend), so concurrent updates can be lost".to_string(),
             _ => format!(
                 "without touching the value: each worker puts its operations on a queue, {} to a message, and the parent, which owns the value, applies them in arrival order",
-                self.plan.batch
+                self.plan.backend.batch()
             ),
         }
     }

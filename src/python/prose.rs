@@ -48,7 +48,7 @@ impl Py<'_> {
             ),
         });
         if !p.work.is_none() {
-            let inside = match p.backend {
+            let inside = match p.backend.kind() {
                 BackendKind::Mutex => "inside the lock",
                 BackendKind::None => "between the read and the write",
                 _ => "before sending",
@@ -69,7 +69,7 @@ impl Py<'_> {
             format!("The final value depends on the order of the operations: runner accepts {}.", p.check.describe())
         };
         let mut how = verdict;
-        if p.backend == BackendKind::None {
+        if p.backend.kind() == BackendKind::None {
             how.push_str(" Without the lock a different value means lost updates.");
         }
         if p.repeat > 1 || p.warmup > 0 {
@@ -138,7 +138,7 @@ impl Py<'_> {
             None => lines.push(format!("OPERAND = {}{byte}", literal(p.operation.operand))),
         }
         if self.channel() {
-            lines.push(format!("BATCH = {}  # operations per message", p.batch));
+            lines.push(format!("BATCH = {}  # operations per message", p.backend.batch()));
         }
         if !p.work.is_none() {
             lines.push(format!("INSIDE_NS = {}  # busy work inside each operation", p.work.inside_ns));

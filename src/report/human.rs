@@ -3,9 +3,9 @@
 use std::fmt::Write;
 
 use super::{RunReport, rate, seconds};
+use crate::names::BackendKind;
 use crate::outcome::Verdict;
 use crate::plan::Plan;
-use crate::sync::BackendKind;
 
 fn ns(v: u64) -> String {
     seconds(v as f64 / 1e9)
@@ -119,7 +119,7 @@ pub fn run(r: &RunReport<'_>) -> String {
     );
     let latency = &outcome.latency;
     if let Some(op) = &latency.op {
-        let unit = if plan.backend == BackendKind::Channel { "message send / op" } else { "op" };
+        let unit = if plan.backend.kind() == BackendKind::Channel { "message send / op" } else { "op" };
         let _ = writeln!(
             s,
             "  latency   {unit}: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (1 in {} timed, {} samples)",
@@ -158,14 +158,14 @@ pub fn run(r: &RunReport<'_>) -> String {
             "  channel   {}, {} bytes, batch {}, transport {}{}",
             plural(served.messages, "message"),
             served.bytes,
-            plan.batch,
-            plan.transport.name(),
+            plan.backend.batch(),
+            plan.backend.transport().unwrap_or_default().name(),
             if plan.idle_workers() { ", workers at idle priority" } else { "" }
         );
     }
     let host = super::host();
     let commit =
-        if crate::cli::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::cli::COMMIT) };
+        if crate::version::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::version::COMMIT) };
     let _ = writeln!(
         s,
         "  memory    runner {:.1} MiB peak, largest worker {:.1} MiB",
@@ -200,7 +200,7 @@ pub fn run(r: &RunReport<'_>) -> String {
         host.cores.map_or("?".to_string(), |c| c.to_string()),
         host.kernel.as_deref().unwrap_or("unknown kernel")
     );
-    let extra = match plan.backend {
+    let extra = match plan.backend.kind() {
         BackendKind::Atomic => Some("retries"),
         BackendKind::Mutex => Some("recovered"),
         _ => None,
@@ -215,7 +215,7 @@ pub fn run(r: &RunReport<'_>) -> String {
         extra.unwrap_or("")
     );
     for w in &outcome.workers {
-        let extra = match plan.backend {
+        let extra = match plan.backend.kind() {
             BackendKind::Atomic => w.retries.to_string(),
             BackendKind::Mutex => w.recoveries.to_string(),
             _ => String::new(),
@@ -235,16 +235,16 @@ pub fn plan(plan: &Plan) -> String {
     }
     let _ = writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker"));
     let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend_setup());
-    if plan.backend == BackendKind::Channel {
+    if plan.backend.kind() == BackendKind::Channel {
         let messages = plan.messages_per_worker();
-        let batches = plan.iterations.div_ceil(plan.batch as u64);
+        let batches = plan.iterations.div_ceil(plan.backend.batch() as u64);
         let split = if messages > batches { ", a batch split across writes of at most 4096 bytes" } else { "" };
         let _ = writeln!(
             s,
             "  messages   {} per worker over the {} transport ({} per batch{split})",
             messages,
-            plan.transport.name(),
-            plural(plan.batch as u64, "operation")
+            plan.backend.transport().unwrap_or_default().name(),
+            plural(plan.backend.batch() as u64, "operation")
         );
         if plan.idle_workers() {
             let _ = writeln!(

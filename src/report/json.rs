@@ -32,7 +32,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
     let host = super::host();
     let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
-        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "runner": { "version": crate::version::VERSION, "commit": crate::version::COMMIT },
         "runner_pid": std::process::id(),
         "file": plan.file,
         "file_sha256": r.provenance.file_sha256,
@@ -94,7 +94,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
     });
     if let Some(served) = &outcome.served {
         doc["channel"] = json!({
-            "transport": plan.transport.name(),
+            "transport": plan.backend.transport().unwrap_or_default().name(),
             "idle_workers": plan.idle_workers(),
             "messages": served.messages,
             "bytes": served.bytes,
@@ -112,7 +112,7 @@ pub fn plan(plan: &Plan) -> Json {
         "processes": plan.workers,
         "backend_setup": plan.backend_setup(),
         "operations_per_worker": plan.iterations,
-        "messages_per_worker": (plan.backend == crate::sync::BackendKind::Channel).then(|| plan.messages_per_worker()),
+        "messages_per_worker": (plan.backend.kind() == crate::names::BackendKind::Channel).then(|| plan.messages_per_worker()),
         "total_operations": plan.total_ops(),
         "expected": plan.expected.to_json(),
         "expected_display": plan.expected.to_string(),

@@ -66,7 +66,7 @@ pub fn trace(
     let applied = run.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
     let sampled = watch.ops && run.outcome.latency.sample_every > 1;
     let metadata = serde_json::json!({
-        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "runner": { "version": crate::version::VERSION, "commit": crate::version::COMMIT },
         "job": plan.effective_job(),
         "clock": "CLOCK_MONOTONIC; ts in microseconds from runner's start",
         "ops": watch.ops,

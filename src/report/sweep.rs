@@ -176,7 +176,7 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
 /// For mutex with busy work inside the lock: 1/inside, the most ops/s one lock allows.
 fn lock_bound(c: &CellResult) -> Option<f64> {
     let inside = c.job.plan.work.inside_ns;
-    (c.job.plan.backend == crate::sync::BackendKind::Mutex && inside > 0).then(|| 1e9 / inside as f64)
+    (c.job.plan.backend.kind() == crate::names::BackendKind::Mutex && inside > 0).then(|| 1e9 / inside as f64)
 }
 
 /// "atomic 3.1x faster than mutex at workers=8", one line per group and slower cell.
@@ -239,7 +239,7 @@ pub fn document(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -
     let host = super::host();
     json!({
         "schema_version": json::SCHEMA_VERSION,
-        "runner": { "version": env!("CARGO_PKG_VERSION"), "commit": crate::cli::COMMIT },
+        "runner": { "version": crate::version::VERSION, "commit": crate::version::COMMIT },
         "file": file,
         "file_sha256": sha256,
         "host": { "cpu": host.cpu, "cores": host.cores, "kernel": host.kernel },

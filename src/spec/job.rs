@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
 use crate::error::Pos;
-use crate::sync::{BackendKind, Transport};
+use crate::names::{BackendKind, Transport};
 use crate::value::{OpKind, ValueType};
 
 /// A value and where it was written.

@@ -197,7 +197,7 @@ pub fn run(
 /// Runs a plan once and judges it; the trace `watch` asks for is left pending in the run.
 pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interrupts) -> Result<Run, Error> {
     let started = Instant::now();
-    let origin = crate::exec::now_ns();
+    let origin = crate::clock::now_ns();
     let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     // Refuse an unwritable trace file before running anything.
     let trace_file = match &watch.trace {

@@ -10,11 +10,12 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::exec::now_ns;
+use crate::clock::now_ns;
+use crate::names::BackendKind;
+use crate::shm::{Shared, Slot};
 use crate::sync::mutex::Acquired;
 use crate::sync::pace::{Free, Pace};
-use crate::sync::shm::{Shared, Slot};
-use crate::sync::{Backend, BackendKind, Order, WorkerTally};
+use crate::sync::{Backend, Order, WorkerTally};
 use crate::value::{Operation, Scalar, Value};
 use crate::watch::probe::Probe;
 

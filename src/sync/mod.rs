@@ -10,70 +10,13 @@ mod channel;
 mod memory;
 pub mod mutex;
 pub mod pace;
-pub mod shm;
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
+use crate::shm::Shared;
 use crate::value::{Scalar, Value};
 use crate::watch::probe::Probe;
-use shm::Shared;
 
-pub use channel::Transport;
-
-/// The mechanism that keeps the value consistent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// A process-shared futex lock in shared memory around each read-modify-write; a lock whose
-    /// holder died is taken over by the next locker.
-    Mutex,
-    /// A lock-free atomic read-modify-write on the value in shared memory.
-    Atomic,
-    /// Workers send their operations to the parent, which applies them (over ipc-channel or a
-    /// pipe: see `transport`).
-    Channel,
-    /// No synchronisation: a load, then a store. Shows lost updates.
-    None,
-}
-
-impl BackendKind {
-    pub const ALL: [BackendKind; 4] =
-        [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Mutex => "mutex",
-            BackendKind::Atomic => "atomic",
-            BackendKind::Channel => "channel",
-            BackendKind::None => "none",
-        }
-    }
-
-    /// What the backend sets up, for `runner plan`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            BackendKind::Mutex => {
-                "the value and a process-shared futex lock in a shared memfd mapping; each operation locks, reads, writes, unlocks; a waiter that finds the holder dead (its pid in /proc, looked at after each 10 ms sleep in which the lock did not change hands) takes the lock over"
-            }
-            BackendKind::Atomic => {
-                "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"
-            }
-            BackendKind::Channel => {
-                "a channel (ipc-channel or a pipe: see transport) from every worker to runner, which owns the value and applies operations in arrival order"
-            }
-            BackendKind::None => {
-                "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store"
-            }
-        }
-    }
-
-    /// Whether the backend promises that no update is lost.
-    pub fn synchronised(self) -> bool {
-        self != BackendKind::None
-    }
-}
+pub use crate::names::{BackendKind, Transport};
 
 /// The index a recovery by runner itself is recorded under (no worker has it).
 pub const RUNNER_INDEX: u32 = u32::MAX - 1;
@@ -166,7 +109,7 @@ pub trait Backend {
 /// the channel owner records one application in this many messages for the trace.
 pub fn setup(plan: &Plan, shared: &Shared, applied_every: Option<u64>) -> Result<Box<dyn Backend>, String> {
     with_scalar!(plan.initial, T, v => T::store(shared.value::<<T as Scalar>::Atomic>(), v));
-    Ok(match plan.backend {
+    Ok(match plan.backend.kind() {
         BackendKind::Mutex => {
             Box::new(memory::InMemory { kind: BackendKind::Mutex, op: plan.operation, ty_of: plan.initial })
         }

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::errno::Errno;
 
-use crate::sync::shm::Shareable;
+use crate::shm::RobustLock;
 
 /// How a lock was acquired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,21 +55,6 @@ pub const WAIT_MS: u64 = 10;
 /// The longest sleep: a waiter that saw the lock change hands while it slept doubles its sleep
 /// up to this, so that a thousand waiters do not wake a hundred times a second each.
 pub const WAIT_MAX_MS: u64 = 160;
-
-/// The lock, in shared memory. All zero is a free lock.
-#[repr(C)]
-pub struct RobustLock {
-    /// 0, or the holder and [`CONTENDED`].
-    word: AtomicU32,
-    /// Unlocks of a contended word so far (wrapping): a waiter that wakes from its timeout and
-    /// finds it unchanged knows that the lock has not changed hands since it went to sleep, and
-    /// only then looks at the holder's pid.
-    handoffs: AtomicU32,
-}
-
-// SAFETY: two plain atomic integers: valid at zero (a free lock), no pointers, interior
-// mutability only.
-unsafe impl Shareable for RobustLock {}
 
 /// A worker's handle on the lock: who it is, and how to find a holder's pid.
 pub struct Locker<'a> {

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use crate::exec::now_ns;
+use crate::clock::now_ns;
 use crate::plan::Work;
 use crate::spec::Schedule;
 

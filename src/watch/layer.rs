@@ -9,7 +9,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::exec::now_ns;
+use crate::clock::now_ns;
 
 /// One closed phase: its name and CLOCK_MONOTONIC start and end in nanoseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]

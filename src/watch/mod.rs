@@ -17,9 +17,9 @@ pub mod ring;
 pub mod stats;
 pub mod trace;
 
+use crate::names::BackendKind;
 use crate::plan::Plan;
-use crate::sync::BackendKind;
-use crate::sync::shm::Areas;
+use crate::shm::Areas;
 
 /// Operations from one timed sample to the next when operations are not traced, and the
 /// chunk after which a worker publishes its count. An atomic add takes about 2 ns here, so a
@@ -53,13 +53,13 @@ pub fn areas(plan: &Plan, watch: &Watch) -> Areas {
 /// Operations (channel: messages) from one timed sample to the next, so that the samples of a
 /// traced run fill its event budget evenly.
 pub fn stride(plan: &Plan, watch: &Watch) -> u64 {
-    let (units, untraced) = match plan.backend {
+    let (units, untraced) = match plan.backend.kind() {
         BackendKind::Channel => {
-            (plan.iterations.div_ceil(plan.batch as u64), (SAMPLE_EVERY / plan.batch as u64).max(1))
+            (plan.iterations.div_ceil(plan.backend.batch() as u64), (SAMPLE_EVERY / plan.backend.batch() as u64).max(1))
         }
         _ => (plan.iterations, SAMPLE_EVERY),
     };
-    let per_sample = if plan.backend == BackendKind::Mutex { 2 } else { 1 };
+    let per_sample = if plan.backend.kind() == BackendKind::Mutex { 2 } else { 1 };
     match op_events(plan, watch) / per_sample {
         0 => untraced,
         room => units.div_ceil(room).clamp(1, untraced),

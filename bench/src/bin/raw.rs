@@ -21,10 +21,10 @@
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering};
 
+use runner::clock::now_ns;
 use runner::exec::barrier::Barrier;
 use runner::exec::lifeline::Lifeline;
-use runner::exec::now_ns;
-use runner::sync::shm::{Areas, Shareable, Shared};
+use runner::shm::{Areas, Shareable, Shared};
 
 /// A value type as the loops see it: the atomic it lives in and its wire form.
 trait Num: Copy + PartialEq + std::fmt::Debug {

@@ -20,75 +20,19 @@ mod pipe;
 
 use std::sync::atomic::Ordering;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::exec::now_ns;
+use crate::clock::now_ns;
+use crate::names::{BackendKind, Transport};
 use crate::plan::Plan;
+use crate::shm::Shared;
 use crate::sync::pace::{Pace, Paced};
-use crate::sync::shm::Shared;
-use crate::sync::{Backend, BackendKind, Order, Served, WorkerTally};
-use crate::value::{Operation, Scalar, Value, ValueType};
+use crate::sync::{Backend, Order, Served, WorkerTally};
+use crate::value::{Operation, Scalar, Value};
 use crate::watch::probe::Probe;
 
 /// How often the owner looks at signals, the deadline and progress while no message comes.
 pub const TICK_EVERY_MS: u64 = 50;
 /// ... and every this many messages while they do.
 const TICK_EVERY_MESSAGES: u64 = 64;
-
-/// How the channel's messages travel from the workers to the owner.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// ipc-channel's bytes channel over a Unix socket (the default).
-    #[default]
-    Ipc,
-    /// A plain pipe: each message is one atomic write of at most 4096 bytes; a batch that does
-    /// not fit is split.
-    Pipe,
-}
-
-impl Transport {
-    pub const ALL: [Transport; 2] = [Transport::Ipc, Transport::Pipe];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Ipc => "ipc",
-            Transport::Pipe => "pipe",
-        }
-    }
-
-    /// What the channel backend sets up with this transport, for `runner plan`.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Transport::Ipc => {
-                "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order"
-            }
-            Transport::Pipe => {
-                "a pipe from every worker to runner (each message one atomic write of at most 4096 bytes), which owns the value and applies operations in arrival order"
-            }
-        }
-    }
-
-    /// Whether the workers run at idle priority, so that the owner keeps a core: with the pipe,
-    /// when a message carries at least `pipe::IDLE_MESSAGE_BYTES` (see the pipe's module).
-    pub fn idle_workers(self, ty: ValueType, batch: u32) -> bool {
-        self == Transport::Pipe && pipe::message_bytes(ty, batch) >= pipe::IDLE_MESSAGE_BYTES
-    }
-
-    /// Messages one worker sends for `ops` operations, `batch` to a message (the pipe splits a
-    /// batch that does not fit in one write).
-    pub fn messages(self, ty: ValueType, batch: u32, ops: u64) -> u64 {
-        let batch = batch.max(1) as u64;
-        match self {
-            Transport::Ipc => ops.div_ceil(batch),
-            Transport::Pipe => {
-                let fit = pipe::records_per_message(ty) as u64;
-                (ops / batch) * batch.div_ceil(fit) + (ops % batch).div_ceil(fit)
-            }
-        }
-    }
-}
 
 pub struct Channel {
     op: Operation,
@@ -110,13 +54,13 @@ enum Link {
 
 impl Channel {
     pub fn new(plan: &Plan, applied_every: Option<u64>) -> Result<Channel, String> {
-        let link = match plan.transport {
+        let link = match plan.backend.transport().unwrap_or_default() {
             Transport::Ipc => Link::Ipc(ipc::Ipc::new()?),
-            Transport::Pipe => Link::Pipe(pipe::Pipe::new(plan.idle_workers())?),
+            Transport::Pipe => Link::Pipe(pipe::Pipe::new()?),
         };
         Ok(Channel {
             op: plan.operation,
-            batch: plan.batch,
+            batch: plan.backend.batch(),
             link,
             value: plan.initial,
             applied_every,
@@ -327,19 +271,6 @@ fn apply_operands<T: Scalar, const K: u8>(mut x: T, operands: &[u8], width: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pipe_splits_a_batch_that_does_not_fit_in_one_write() {
-        // i: 1022 operands of 4 bytes after the 8-byte header fill 4096 bytes.
-        assert_eq!(Transport::Pipe.messages(ValueType::I, 1022, 1022), 1);
-        assert_eq!(Transport::Pipe.messages(ValueType::I, 1023, 1023), 2);
-        assert_eq!(Transport::Pipe.messages(ValueType::I, 5000, 6007), 5 + 1);
-        assert_eq!(Transport::Pipe.messages(ValueType::D, 5000, 5000), 10);
-        assert_eq!(Transport::Pipe.messages(ValueType::C, 5000, 5000), 2);
-        assert_eq!(Transport::Pipe.messages(ValueType::I, 1, 7), 7);
-        assert_eq!(Transport::Ipc.messages(ValueType::I, 5000, 6007), 2);
-        assert_eq!(Transport::Ipc.messages(ValueType::D, 7, 1001), 143);
-    }
 
     #[test]
     fn books_sample_one_application_in_every() {

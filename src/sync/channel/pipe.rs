@@ -19,7 +19,7 @@
 //! 3 to 5 times slower on a 64 KiB pipe with naps). The parent drops its write end after
 //! forking, so end-of-file comes when the last worker's copy closes (by finishing or dying).
 //!
-//! Workers whose messages are large ([`IDLE_MESSAGE_BYTES`] or more) move to the idle
+//! Workers whose messages are large (`names::wire::IDLE_MESSAGE_BYTES` or more) run at the idle
 //! scheduling policy, so the owner keeps a core. Such a message costs the owner what it costs
 //! the worker (one copy in the pipe, one out), so the owner alone needs as much CPU as all the
 //! workers together; a fair scheduler gives it one share in `workers + 1` whenever the workers
@@ -37,12 +37,10 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::{pipe2, read, write};
 
 use super::{Books, TICK_EVERY_MS, apply_operands};
-use crate::exec::now_ns;
-use crate::value::{Scalar, Value, ValueType};
+use crate::clock::now_ns;
+use crate::names::wire::{HEADER, MESSAGE_MAX, records_per_message, width};
+use crate::value::{Scalar, Value};
 
-const HEADER: usize = 8;
-/// The largest message: a write of at most `PIPE_BUF` bytes is atomic (POSIX; 4096 on Linux).
-pub const MESSAGE_MAX: usize = 4096;
 /// The owner reads this much at a time at most: enough for many messages per read, little
 /// enough to stay in the cache while they are applied (1 MiB reads were slower for `d`).
 const READ_BYTES: usize = 1 << 16;
@@ -54,30 +52,6 @@ const PIPE_BYTES: usize = 1 << 20;
 const NAP_MIN_US: u64 = 50;
 /// The smallest pipe the owner naps on; it polls a smaller one.
 const NAP_PIPE_MIN: usize = 256 << 10;
-/// Workers whose messages are at least this large run at idle priority. 4 KiB messages at 1024
-/// workers: 760 instead of 600 M ops/s, at 8 workers 1100 instead of 1000; 1 KiB messages
-/// are even.
-pub const IDLE_MESSAGE_BYTES: usize = 2048;
-
-/// The bytes of one operand of type `ty`.
-fn width(ty: ValueType) -> usize {
-    match ty {
-        ValueType::I => 4,
-        ValueType::D => 8,
-        ValueType::C => 1,
-    }
-}
-
-/// Operands that fit in one message with its header.
-pub fn records_per_message(ty: ValueType) -> usize {
-    (MESSAGE_MAX - HEADER) / width(ty)
-}
-
-/// The bytes of a worker's largest message with batches of `batch` operands of type `ty`.
-pub fn message_bytes(ty: ValueType, batch: u32) -> usize {
-    HEADER + (batch.max(1) as usize).min(records_per_message(ty)) * width(ty)
-}
-
 pub struct Pipe {
     /// The owner's end, non-blocking; `None` in workers.
     read: Option<OwnedFd>,
@@ -85,12 +59,10 @@ pub struct Pipe {
     write: Option<OwnedFd>,
     /// The owner's longest nap (microseconds) on an empty pipe; `None`: poll it.
     nap_max_us: Option<u64>,
-    /// Whether a worker moves to the idle scheduling policy (its messages are large).
-    idle_workers: bool,
 }
 
 impl Pipe {
-    pub fn new(idle_workers: bool) -> Result<Pipe, String> {
+    pub fn new() -> Result<Pipe, String> {
         let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("cannot create the channel's pipe: {e}"))?;
         // Only the owner's end: the workers' writes block while the pipe is full.
         fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
@@ -105,7 +77,7 @@ impl Pipe {
         }
         let capacity = fcntl(&read, FcntlArg::F_GETPIPE_SZ).map_or(0, |c| c.max(0) as usize);
         let nap_max_us = (capacity >= NAP_PIPE_MIN).then_some(capacity as u64 >> 10);
-        Ok(Pipe { read: Some(read), write: Some(write), nap_max_us, idle_workers })
+        Ok(Pipe { read: Some(read), write: Some(write), nap_max_us })
     }
 
     /// In a worker: what sends `n` operations (at most `batch`), in as many messages as they
@@ -146,14 +118,9 @@ impl Pipe {
         self.write = None;
     }
 
-    /// In a worker, first: close the owner's end and, with large messages, leave the CPU to the
-    /// owner whenever it wants one. A system that refuses the idle policy only makes the run
-    /// slower.
+    /// In a worker, first: close the owner's end.
     pub fn in_child(&mut self) {
         self.read = None;
-        if self.idle_workers {
-            let _ = crate::exec::fork::idle_priority();
-        }
     }
 
     /// The owner's loop: reads and applies messages to `x` until every operation is applied,
@@ -280,18 +247,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_full_message_is_one_atomic_write() {
-        for ty in ValueType::ALL {
-            let most = records_per_message(ty);
-            assert!(HEADER + most * width(ty) <= MESSAGE_MAX);
-            assert!(HEADER + (most + 1) * width(ty) > MESSAGE_MAX);
-        }
-        assert_eq!(records_per_message(ValueType::I), 1022);
-        assert_eq!(records_per_message(ValueType::D), 511);
-        assert_eq!(records_per_message(ValueType::C), 4088);
-    }
-
-    #[test]
     fn whole_messages_are_applied_and_a_cut_one_is_kept() {
         let message = |worker: u32, operands: &[i32]| {
             let mut m = [worker.to_le_bytes(), (operands.len() as u32).to_le_bytes()].concat();
@@ -329,7 +284,7 @@ mod tests {
     #[test]
     fn the_owner_reads_to_the_end_napping_or_polling() {
         for nap in [true, false] {
-            let mut pipe = Pipe::new(false).unwrap();
+            let mut pipe = Pipe::new().unwrap();
             if !nap {
                 pipe.nap_max_us = None;
             }
@@ -355,7 +310,7 @@ mod tests {
     #[test]
     fn the_owner_of_a_silent_pipe_still_looks_around() {
         for nap in [true, false] {
-            let mut pipe = Pipe::new(false).unwrap();
+            let mut pipe = Pipe::new().unwrap();
             if !nap {
                 pipe.nap_max_us = None;
             }

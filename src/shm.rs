@@ -16,8 +16,6 @@ use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
 use memmap2::MmapMut;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 
-use crate::sync::mutex::RobustLock;
-
 /// Types that may live in the shared mapping and be reached through `&`.
 ///
 /// # Safety
@@ -34,6 +32,22 @@ unsafe impl Shareable for AtomicU32 {}
 unsafe impl Shareable for AtomicI32 {}
 // SAFETY: as above.
 unsafe impl Shareable for AtomicU8 {}
+
+/// The mutex backend's lock word, in shared memory: its layout here, its meaning and every
+/// operation on it in `sync/mutex.rs`. All zero is a free lock.
+#[repr(C)]
+pub struct RobustLock {
+    /// 0, or the holder and `sync::mutex::CONTENDED`.
+    pub(crate) word: AtomicU32,
+    /// Unlocks of a contended word so far (wrapping): a waiter that wakes from its timeout and
+    /// finds it unchanged knows that the lock has not changed hands since it went to sleep, and
+    /// only then looks at the holder's pid.
+    pub(crate) handoffs: AtomicU32,
+}
+
+// SAFETY: two plain atomic integers: valid at zero (a free lock), no pointers, interior
+// mutability only.
+unsafe impl Shareable for RobustLock {}
 
 /// A cache line of its own, so that hot data of different writers never shares one.
 #[repr(C, align(64))]

@@ -1,0 +1,181 @@
+//! The names that spec, plan, sync and the reports share: the backends ([`BackendKind`]) and the
+//! channel's transports ([`Transport`]), with what the planner must know of them without
+//! setting one up (how many messages a worker sends, the size of a pipe message).
+//!
+//! Owns: names, descriptions and the pipe's message sizes ([`wire`]). Does not own: any
+//! mechanism (see `sync`), nor what a job chooses (see `plan`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::value::ValueType;
+
+/// The mechanism that keeps the value consistent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// A process-shared futex lock in shared memory around each read-modify-write; a lock whose
+    /// holder died is taken over by the next locker.
+    Mutex,
+    /// A lock-free atomic read-modify-write on the value in shared memory.
+    Atomic,
+    /// Workers send their operations to the parent, which applies them (over ipc-channel or a
+    /// pipe: see `transport`).
+    Channel,
+    /// No synchronisation: a load, then a store. Shows lost updates.
+    None,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 4] =
+        [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Mutex => "mutex",
+            BackendKind::Atomic => "atomic",
+            BackendKind::Channel => "channel",
+            BackendKind::None => "none",
+        }
+    }
+
+    /// What the backend sets up, for `runner plan`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BackendKind::Mutex => {
+                "the value and a process-shared futex lock in a shared memfd mapping; each operation locks, reads, writes, unlocks; a waiter that finds the holder dead (its pid in /proc, looked at after each 10 ms sleep in which the lock did not change hands) takes the lock over"
+            }
+            BackendKind::Atomic => {
+                "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"
+            }
+            BackendKind::Channel => {
+                "a channel (ipc-channel or a pipe: see transport) from every worker to runner, which owns the value and applies operations in arrival order"
+            }
+            BackendKind::None => {
+                "the value in a shared memfd mapping with no synchronisation: a relaxed load, then a relaxed store"
+            }
+        }
+    }
+
+    /// Whether the backend promises that no update is lost.
+    pub fn synchronised(self) -> bool {
+        self != BackendKind::None
+    }
+}
+
+/// How the channel's messages travel from the workers to the owner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// ipc-channel's bytes channel over a Unix socket (the default).
+    #[default]
+    Ipc,
+    /// A plain pipe: each message is one atomic write of at most 4096 bytes; a batch that does
+    /// not fit is split.
+    Pipe,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 2] = [Transport::Ipc, Transport::Pipe];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Ipc => "ipc",
+            Transport::Pipe => "pipe",
+        }
+    }
+
+    /// What the channel backend sets up with this transport, for `runner plan`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Ipc => {
+                "an ipc-channel (Unix socket) from every worker to runner, which owns the value and applies operations in arrival order"
+            }
+            Transport::Pipe => {
+                "a pipe from every worker to runner (each message one atomic write of at most 4096 bytes), which owns the value and applies operations in arrival order"
+            }
+        }
+    }
+
+    /// Whether the workers run at idle priority, so that the owner keeps a core: with the pipe,
+    /// when a message carries at least `wire::IDLE_MESSAGE_BYTES` (see the pipe's module).
+    pub fn idle_workers(self, ty: ValueType, batch: u32) -> bool {
+        self == Transport::Pipe && wire::message_bytes(ty, batch) >= wire::IDLE_MESSAGE_BYTES
+    }
+
+    /// Messages one worker sends for `ops` operations, `batch` to a message (the pipe splits a
+    /// batch that does not fit in one write).
+    pub fn messages(self, ty: ValueType, batch: u32, ops: u64) -> u64 {
+        let batch = batch.max(1) as u64;
+        match self {
+            Transport::Ipc => ops.div_ceil(batch),
+            Transport::Pipe => {
+                let fit = wire::records_per_message(ty) as u64;
+                (ops / batch) * batch.div_ceil(fit) + (ops % batch).div_ceil(fit)
+            }
+        }
+    }
+}
+
+/// The sizes of the pipe transport's messages (`sync/channel/pipe.rs` owns the format itself).
+pub mod wire {
+    use crate::value::ValueType;
+
+    pub const HEADER: usize = 8;
+    /// The largest message: a write of at most `PIPE_BUF` bytes is atomic (POSIX; 4096 on Linux).
+    pub const MESSAGE_MAX: usize = 4096;
+    /// Workers whose messages are at least this large run at idle priority. 4 KiB messages at 1024
+    /// workers: 760 instead of 600 M ops/s, at 8 workers 1100 instead of 1000; 1 KiB messages
+    /// are even.
+    pub const IDLE_MESSAGE_BYTES: usize = 2048;
+
+    /// The bytes of one operand of type `ty`.
+    pub fn width(ty: ValueType) -> usize {
+        match ty {
+            ValueType::I => 4,
+            ValueType::D => 8,
+            ValueType::C => 1,
+        }
+    }
+
+    /// Operands that fit in one message with its header.
+    pub fn records_per_message(ty: ValueType) -> usize {
+        (MESSAGE_MAX - HEADER) / width(ty)
+    }
+
+    /// The bytes of a worker's largest message with batches of `batch` operands of type `ty`.
+    pub fn message_bytes(ty: ValueType, batch: u32) -> usize {
+        HEADER + (batch.max(1) as usize).min(records_per_message(ty)) * width(ty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire::*;
+    use super::*;
+
+    #[test]
+    fn a_full_message_is_one_atomic_write() {
+        for ty in ValueType::ALL {
+            let most = records_per_message(ty);
+            assert!(HEADER + most * width(ty) <= MESSAGE_MAX);
+            assert!(HEADER + (most + 1) * width(ty) > MESSAGE_MAX);
+        }
+        assert_eq!(records_per_message(ValueType::I), 1022);
+        assert_eq!(records_per_message(ValueType::D), 511);
+        assert_eq!(records_per_message(ValueType::C), 4088);
+    }
+
+    #[test]
+    fn a_pipe_splits_a_batch_that_does_not_fit_in_one_write() {
+        // i: 1022 operands of 4 bytes after the 8-byte header fill 4096 bytes.
+        assert_eq!(Transport::Pipe.messages(ValueType::I, 1022, 1022), 1);
+        assert_eq!(Transport::Pipe.messages(ValueType::I, 1023, 1023), 2);
+        assert_eq!(Transport::Pipe.messages(ValueType::I, 5000, 6007), 5 + 1);
+        assert_eq!(Transport::Pipe.messages(ValueType::D, 5000, 5000), 10);
+        assert_eq!(Transport::Pipe.messages(ValueType::C, 5000, 5000), 2);
+        assert_eq!(Transport::Pipe.messages(ValueType::I, 1, 7), 7);
+        assert_eq!(Transport::Ipc.messages(ValueType::I, 5000, 6007), 2);
+        assert_eq!(Transport::Ipc.messages(ValueType::D, 7, 1001), 143);
+    }
+}
