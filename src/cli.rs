@@ -146,7 +146,7 @@ struct OverrideArgs {
     backend: Option<BackendKind>,
     /// Replace the job's start: `together` (at a barrier) or `forked` (each as it is forked).
     #[arg(long, value_name = "START", value_parser = start_parser())]
-    start: Option<spec::Start>,
+    start: Option<crate::names::Start>,
     /// Replace the job's counted runs per cell (`repeat`).
     #[arg(long, value_name = "N")]
     repeat: Option<u64>,
@@ -175,9 +175,9 @@ fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
         .map(|name| BackendKind::ALL.into_iter().find(|b| b.name() == name).unwrap_or(BackendKind::Mutex))
 }
 
-fn start_parser() -> impl TypedValueParser<Value = spec::Start> {
-    PossibleValuesParser::new(spec::Start::ALL.map(spec::Start::name))
-        .map(|name| spec::Start::ALL.into_iter().find(|s| s.name() == name).unwrap_or_default())
+fn start_parser() -> impl TypedValueParser<Value = crate::names::Start> {
+    PossibleValuesParser::new(crate::names::Start::ALL.map(crate::names::Start::name))
+        .map(|name| crate::names::Start::ALL.into_iter().find(|s| s.name() == name).unwrap_or_default())
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -6,7 +6,7 @@
 //! Pure arithmetic, like `iterate` (which handles the one-operand case this builds on).
 
 use crate::iterate::{Steps, iterate};
-use crate::spec::Schedule;
+use crate::names::Schedule;
 use crate::value::{OpKind, Operation, Value};
 
 /// How the verifier checks the final value.

@@ -1,6 +1,7 @@
-//! The names that spec, plan, sync and the reports share: the backends ([`BackendKind`]) and the
-//! channel's transports ([`Transport`]), with what the planner must know of them without
-//! setting one up (how many messages a worker sends, the size of a pipe message).
+//! The names that spec, plan, sync and the reports share: the backends ([`BackendKind`]), the
+//! channel's transports ([`Transport`]), the schedules ([`Schedule`]) and the starts
+//! ([`Start`]), with what the planner must know of a transport without setting one up (how
+//! many messages a worker sends, the size of a pipe message).
 //!
 //! Owns: names, descriptions and the pipe's message sizes ([`wire`]). Does not own: any
 //! mechanism (see `sync`), nor what a job chooses (see `plan`).
@@ -113,6 +114,53 @@ impl Transport {
                 let fit = wire::records_per_message(ty) as u64;
                 (ops / batch) * batch.div_ceil(fit) + (ops % batch).div_ceil(fit)
             }
+        }
+    }
+}
+
+/// The order of the workers' operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// All workers at once; the order is the machine's.
+    #[default]
+    Concurrent,
+    /// Worker 0 runs all its operations, then worker 1, and so on.
+    Sequential,
+    /// One operation per worker in turn: 0, 1, ..., n-1, 0, 1, ...
+    RoundRobin,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Concurrent, Schedule::Sequential, Schedule::RoundRobin];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Concurrent => "concurrent",
+            Schedule::Sequential => "sequential",
+            Schedule::RoundRobin => "round-robin",
+        }
+    }
+}
+
+/// When the workers start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Start {
+    /// At a barrier, once every worker is forked; exits wait until every worker is done.
+    #[default]
+    Together,
+    /// Each as soon as it is forked, exiting when done (Python's `Process.start()`).
+    Forked,
+}
+
+impl Start {
+    pub const ALL: [Start; 2] = [Start::Together, Start::Forked];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Start::Together => "together",
+            Start::Forked => "forked",
         }
     }
 }

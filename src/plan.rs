@@ -11,10 +11,8 @@ use serde_json::json;
 use crate::error::{Diagnostic, Pos};
 use crate::expect::{Check, expected};
 use crate::iterate::Steps;
-use crate::names::{BackendKind, Transport};
-use crate::spec::{
-    At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Parsed, Pin, Schedule, Source, Start, matrix,
-};
+use crate::names::{BackendKind, Schedule, Start, Transport};
+use crate::spec::{At, ExpectOutcome, FaultAction, JobSpec, Literal, Operand, Parsed, Pin, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
 pub const MAX_WORKERS: u64 = 1024;

@@ -73,7 +73,7 @@ pub fn execute(
     };
     // `start: forked` has no barrier and no exit gate: each worker starts as it is forked and
     // exits when it is done.
-    let together = plan.start == crate::spec::Start::Together;
+    let together = plan.start == crate::names::Start::Together;
     let mut barrier = together
         .then(Barrier::new)
         .transpose()
@@ -149,7 +149,7 @@ pub fn execute(
     let done = || (0..workers).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum::<u64>();
     let mut last_tick = now_ns();
     // Progress now and then; false once the run is interrupted.
-    let ordered = plan.schedule != crate::spec::Schedule::Concurrent;
+    let ordered = plan.schedule != crate::names::Schedule::Concurrent;
     let reaper = std::cell::RefCell::new(workers_of);
     // Forked workers are at work from their fork on.
     let deadline = if together { release } else { first_fork }.saturating_add(plan.deadline.timeout_ns);

@@ -19,8 +19,8 @@ use literal::{comment, initial_literal, string};
 
 use crate::expect::Check;
 use crate::names::BackendKind;
+use crate::names::Schedule;
 use crate::plan::{PinPlan, Plan};
-use crate::spec::Schedule;
 use crate::value::{OpKind, ValueType};
 
 /// Why an `atomic` job has no program.
@@ -54,7 +54,7 @@ impl Py<'_> {
 
     /// Whether the workers start together at a barrier (`start: together`).
     fn together(&self) -> bool {
-        self.plan.start == crate::spec::Start::Together
+        self.plan.start == crate::names::Start::Together
     }
 
     fn ordered(&self) -> bool {

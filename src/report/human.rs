@@ -35,10 +35,10 @@ fn workload(plan: &Plan) -> String {
         operand,
         plan.initial,
     );
-    if plan.schedule != crate::spec::Schedule::Concurrent {
+    if plan.schedule != crate::names::Schedule::Concurrent {
         let _ = write!(s, "; schedule {}", plan.schedule.name());
     }
-    if plan.start == crate::spec::Start::Forked {
+    if plan.start == crate::names::Start::Forked {
         s.push_str("; each worker starts as it is forked");
     }
     if !plan.work.is_none() {
@@ -102,8 +102,8 @@ pub fn run(r: &RunReport<'_>) -> String {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }
     let from = match plan.start {
-        crate::spec::Start::Together => "the barrier's release",
-        crate::spec::Start::Forked => "the first worker's start",
+        crate::names::Start::Together => "the barrier's release",
+        crate::names::Start::Forked => "the first worker's start",
     };
     let _ = writeln!(
         s,
@@ -174,8 +174,8 @@ pub fn run(r: &RunReport<'_>) -> String {
     );
     let phases = &outcome.phases;
     let barrier = match plan.start {
-        crate::spec::Start::Together => format!(", barrier {}", seconds(phases.arrive_seconds)),
-        crate::spec::Start::Forked => String::new(),
+        crate::names::Start::Together => format!(", barrier {}", seconds(phases.arrive_seconds)),
+        crate::names::Start::Forked => String::new(),
     };
     let _ = writeln!(
         s,

@@ -6,7 +6,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
 use crate::error::Pos;
-use crate::names::{BackendKind, Transport};
+use crate::names::{BackendKind, Schedule, Start, Transport};
 use crate::value::{OpKind, ValueType};
 
 /// A value and where it was written.
@@ -222,53 +222,6 @@ impl JsonSchema for Operand {
             "description": "One operand for every worker, or a list with one per worker.",
             "anyOf": [one.clone(), { "type": "array", "items": one, "minItems": 1, "maxItems": 1024 }]
         })
-    }
-}
-
-/// The order of the workers' operations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Schedule {
-    /// All workers at once; the order is the machine's.
-    #[default]
-    Concurrent,
-    /// Worker 0 runs all its operations, then worker 1, and so on.
-    Sequential,
-    /// One operation per worker in turn: 0, 1, ..., n-1, 0, 1, ...
-    RoundRobin,
-}
-
-impl Schedule {
-    pub const ALL: [Schedule; 3] = [Schedule::Concurrent, Schedule::Sequential, Schedule::RoundRobin];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Schedule::Concurrent => "concurrent",
-            Schedule::Sequential => "sequential",
-            Schedule::RoundRobin => "round-robin",
-        }
-    }
-}
-
-/// When the workers start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Start {
-    /// At a barrier, once every worker is forked; exits wait until every worker is done.
-    #[default]
-    Together,
-    /// Each as soon as it is forked, exiting when done (Python's `Process.start()`).
-    Forked,
-}
-
-impl Start {
-    pub const ALL: [Start; 2] = [Start::Together, Start::Forked];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Start::Together => "together",
-            Start::Forked => "forked",
-        }
     }
 }
 

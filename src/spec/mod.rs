@@ -14,8 +14,8 @@ mod tree;
 use std::io::Read;
 
 pub use job::{
-    At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule,
-    Start, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
+    At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
+    TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
 };
 pub use matrix::Cell;
 pub use read::{parse_duration, parse_timeout};

@@ -3,10 +3,10 @@
 //! mean together (ranges, literals against the type, cross-field rules) is the planner's.
 
 use crate::error::{Diagnostic, Pos};
-use crate::names::{BackendKind, Transport};
+use crate::names::{BackendKind, Schedule, Start, Transport};
 use crate::spec::job::{
-    At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, Schedule,
-    Start, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
+    At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
+    TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};

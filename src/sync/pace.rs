@@ -8,8 +8,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::clock::now_ns;
+use crate::names::Schedule;
 use crate::plan::Work;
-use crate::spec::Schedule;
 
 /// Around each operation: `before` (wait for the turn), `inside` (in the critical section),
 /// `after` (pass the turn, then the work between operations).
