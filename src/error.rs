@@ -78,6 +78,38 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// A signal that stopped a run: runner stops its workers, reports what they did, and exits
+/// with the signal's code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Interrupt {
+    #[serde(rename = "SIGINT")]
+    Sigint,
+    #[serde(rename = "SIGTERM")]
+    Sigterm,
+}
+
+impl Interrupt {
+    pub fn name(self) -> &'static str {
+        match self {
+            Interrupt::Sigint => "SIGINT",
+            Interrupt::Sigterm => "SIGTERM",
+        }
+    }
+
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Interrupt::Sigint => exit::SIGINT,
+            Interrupt::Sigterm => exit::SIGTERM,
+        }
+    }
+}
+
+impl fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why a command could not finish.
 #[derive(Debug)]
 pub enum Error {
@@ -87,15 +119,18 @@ pub enum Error {
     Usage(String),
     /// A report or export could not be written.
     Output(String),
-    /// The run could not be set up or supervised (fork, shared memory, channel).
+    /// The run could not be set up or supervised (shared memory, channel, pins).
     Setup(String),
+    /// A worker (or the channel's waker) could not be forked; those already forked were
+    /// stopped and reaped.
+    Fork(String),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Usage(_) | Error::Output(_) => exit::INVALID,
-            Error::Setup(_) => exit::FAILED,
+            Error::Setup(_) | Error::Fork(_) => exit::FAILED,
         }
     }
 
@@ -105,7 +140,7 @@ impl Error {
             Error::Invalid(diags) => diags.iter().map(|d| format!("{d}\n")).collect(),
             Error::Usage(m) => format!("error: {m}\n"),
             Error::Output(m) => format!("error: cannot write output: {m}\n"),
-            Error::Setup(m) => format!("error: {m}\n"),
+            Error::Setup(m) | Error::Fork(m) => format!("error: {m}\n"),
         }
     }
 }

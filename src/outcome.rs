@@ -3,7 +3,7 @@
 //! Owns: [`Outcome`] (filled by `exec`), [`judge`] (the final value against the planner's) and
 //! the exit code of a run. Does not own: running anything or drawing the report.
 
-use crate::error::exit;
+use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
 use crate::sync::Served;
@@ -66,7 +66,7 @@ pub struct Outcome {
     /// Per worker: its pid and the trace events it published.
     pub events: Vec<(i32, Vec<Event>)>,
     /// The signal that stopped the run before its end (`SIGINT`, `SIGTERM`): a partial run.
-    pub interrupted: Option<String>,
+    pub interrupted: Option<Interrupt>,
     /// The deadline (in seconds) that stopped the run before its end: a partial run.
     pub deadline: Option<f64>,
     /// mutex: the worker that died holding the lock (-1 if unknown) and the one that recovered
@@ -270,10 +270,8 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
 
 /// The exit code of a run, highest first: a failed worker, then a wrong value.
 pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
-    match outcome.interrupted.as_deref() {
-        Some("SIGINT") => return exit::SIGINT,
-        Some(_) => return exit::SIGTERM,
-        None => {}
+    if let Some(signal) = outcome.interrupted {
+        return signal.exit_code();
     }
     if outcome.deadline.is_some() || outcome.failed_workers().next().is_some() {
         exit::FAILED

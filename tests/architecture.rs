@@ -220,11 +220,14 @@ fn imports(path: &Path, code: &str, macros: &BTreeMap<String, String>) -> BTreeS
     found
 }
 
+/// A function: its name, first line (1-based) and length in lines.
+type Function = (String, usize, usize);
+
 struct Scan {
     /// Module -> the modules it imports.
     edges: BTreeMap<String, BTreeSet<String>>,
     /// File -> lines, and every function with its first line and length.
-    files: Vec<(String, usize, Vec<(String, usize, usize)>)>,
+    files: Vec<(String, usize, Vec<Function>)>,
 }
 
 fn scan() -> Scan {
@@ -265,7 +268,7 @@ fn scan() -> Scan {
 }
 
 /// Every `fn` with a body: its name, first line (1-based) and length in lines.
-fn functions(code: &str) -> Vec<(String, usize, usize)> {
+fn functions(code: &str) -> Vec<Function> {
     let b = code.as_bytes();
     let mut found = Vec::new();
     for (at, _) in code.match_indices("fn ") {
@@ -431,7 +434,7 @@ fn no_function_is_longer_than_100_lines() {
             }
         }
     }
-    long.sort_by(|a, b| b.0.cmp(&a.0));
+    long.sort_by_key(|l| std::cmp::Reverse(l.0));
     let list: Vec<String> = long.into_iter().map(|(_, s)| s).collect();
     assert!(list.is_empty(), "functions over {FN_MAX_LINES} lines:\n{}", list.join("\n"));
 }

@@ -12,10 +12,12 @@ use std::os::fd::{AsFd, BorrowedFd};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use crate::error::Interrupt;
+
 pub struct Interrupts {
     mask: SigSet,
     fd: SignalFd,
-    caught: Cell<Option<Signal>>,
+    caught: Cell<Option<Interrupt>>,
 }
 
 impl Interrupts {
@@ -35,11 +37,15 @@ impl Interrupts {
     }
 
     /// The signal that interrupted the run, if one came (reads any pending one).
-    pub fn caught(&self) -> Option<Signal> {
+    pub fn caught(&self) -> Option<Interrupt> {
         if self.caught.get().is_none()
             && let Ok(Some(info)) = self.fd.read_signal()
         {
-            self.caught.set(Signal::try_from(info.ssi_signo as i32).ok());
+            self.caught.set(match Signal::try_from(info.ssi_signo as i32) {
+                Ok(Signal::SIGINT) => Some(Interrupt::Sigint),
+                Ok(_) => Some(Interrupt::Sigterm),
+                Err(_) => None,
+            });
         }
         self.caught.get()
     }

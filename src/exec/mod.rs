@@ -67,7 +67,7 @@ pub fn execute(
                 }
                 body()
             });
-            Waker(Some(spawned.map_err(|e| Error::Setup(format!("cannot fork the channel's waker: {e}")))?))
+            Waker(Some(spawned.map_err(|e| Error::Fork(format!("cannot fork the channel's waker: {e}")))?))
         }
         None => Waker(None),
     };
@@ -96,7 +96,7 @@ pub fn execute(
         // bind root, so tests could not make it fail otherwise).
         if plan.fork_fail_at == Some(index + 1) {
             workers_of.stop();
-            return Err(Error::Setup(format!(
+            return Err(Error::Fork(format!(
                 "cannot fork worker {index} of {workers}: EAGAIN (injected by fork_fail_at: {}); the {index} workers already forked were stopped and reaped",
                 index + 1
             )));
@@ -120,7 +120,7 @@ pub fn execute(
             Ok(pid) => workers_of.add(pid),
             Err(e) => {
                 workers_of.stop();
-                return Err(Error::Setup(format!("cannot fork worker {index} of {workers}: {e}")));
+                return Err(Error::Fork(format!("cannot fork worker {index} of {workers}: {e}")));
             }
         }
     }
@@ -204,7 +204,7 @@ pub fn execute(
     let interrupted = interrupts.caught();
     let mut workers_of = workers_of;
     if let Some(signal) = interrupted {
-        tracing::warn!(signal = signal.as_str(), "interrupted: stopping the workers");
+        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
         workers_of.kill_all();
     } else if expired.get() {
         tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
@@ -270,7 +270,7 @@ pub fn execute(
             },
         },
         events,
-        interrupted: interrupted.map(|s| s.as_str().to_string()),
+        interrupted,
         deadline: (expired.get() && interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
         recovery: match shared.recovery().load(Ordering::Relaxed) {
             0 => None,

@@ -10,7 +10,7 @@ pub mod summary;
 
 use std::time::Instant;
 
-use crate::error::{Error, exit};
+use crate::error::{Error, Interrupt, exit};
 use crate::exec::interrupt::Interrupts;
 use crate::outcome::{self, Judgement, Outcome, Verdict};
 use crate::plan::{Job, Plan};
@@ -52,12 +52,14 @@ pub struct CellResult {
     pub runs: Vec<Run>,
     /// Set-up failure (the cell's runs stopped there).
     pub error: Option<String>,
+    /// Whether `error` is a failed fork (what `expect_outcome: fork-failed` expects).
+    pub fork_failed: bool,
     /// Ops/s over the counted runs.
     pub summary: Option<Summary>,
     /// The trace file written for this cell.
     pub trace: Option<String>,
     /// The signal that stopped the sweep before this cell's runs were done.
-    pub stopped_by: Option<String>,
+    pub stopped_by: Option<Interrupt>,
 }
 
 impl CellResult {
@@ -74,7 +76,7 @@ impl CellResult {
     /// What happened, in the terms of `expect_outcome` (of the last run; `None`: it completed
     /// without a fault showing).
     pub fn observed(&self) -> Option<ExpectOutcome> {
-        if self.error.as_deref().is_some_and(|e| e.contains("cannot fork")) {
+        if self.fork_failed {
             return Some(ExpectOutcome::ForkFailed);
         }
         let run = self.runs.last()?;
@@ -106,16 +108,12 @@ impl CellResult {
             _ => {}
         }
         let runs = self.runs.iter().map(|r| outcome::exit_code(&r.outcome, &r.judgement)).max().unwrap_or(exit::OK);
-        let runs = match self.stopped_by.as_deref() {
-            Some("SIGINT") => runs.max(exit::SIGINT),
-            Some(_) => runs.max(exit::SIGTERM),
-            None => runs,
-        };
+        let runs = self.stopped_by.map_or(runs, |signal| runs.max(signal.exit_code()));
         if self.error.is_some() { runs.max(exit::FAILED) } else { runs }
     }
 
-    pub fn interrupted(&self) -> Option<&str> {
-        self.runs.iter().find_map(|r| r.outcome.interrupted.as_deref()).or(self.stopped_by.as_deref())
+    pub fn interrupted(&self) -> Option<Interrupt> {
+        self.runs.iter().find_map(|r| r.outcome.interrupted).or(self.stopped_by)
     }
 }
 
@@ -146,6 +144,7 @@ pub fn run(
         let mut result = CellResult {
             runs: Vec::new(),
             error: None,
+            fork_failed: false,
             summary: None,
             trace: watch.trace.clone(),
             stopped_by: None,
@@ -155,7 +154,7 @@ pub fn run(
         for i in 0..total {
             // A signal between two runs: no further run starts.
             if let Some(signal) = interrupts.caught() {
-                result.stopped_by = Some(signal.as_str().to_string());
+                result.stopped_by = Some(signal);
                 break;
             }
             // Only the last run writes the trace.
@@ -177,6 +176,7 @@ pub fn run(
                 // set-up failure stops this cell.
                 Err(e @ (Error::Output(_) | Error::Usage(_))) => return Err(e),
                 Err(e) => {
+                    result.fork_failed = matches!(e, Error::Fork(_));
                     result.error = Some(e.render().trim_start_matches("error: ").trim_end().to_string());
                     break;
                 }
