@@ -122,9 +122,13 @@ fn report_of_a_channel_job() {
 #[test]
 fn report_of_a_worker_killed_holding_the_lock() {
     let out = Test::new().args(&["jobs/fault-recovery.yaml"]).status(0).run();
-    // Which waiter takes the lock over (and so which row counts the recovery) is the scheduler's.
-    let text =
-        replace(&report(&out), r"(?m)^(  recovery  worker 1 died holding the lock; worker )[02]( took)", "$1[n]$2");
+    // Who takes the lock over (and so which row counts the recovery) is the scheduler's: a
+    // waiting worker, or runner when the others were done before worker 1 died (seen under load).
+    let text = replace(
+        &report(&out),
+        r"(?m)^(  recovery  worker 1 died holding the lock; )(?:worker [02]|runner \(no worker locked after it\))( took)",
+        "$1[worker 0 or 2, or runner (no worker locked after it)]$2",
+    );
     assert_snapshot!(text);
 }
 
