@@ -60,7 +60,7 @@ fn redact_report(text: &str) -> String {
     let text = replace(
         &text,
         &format!(
-            r"(?m)^(  run of    )runner {} \(commit [0-9a-f]{{12}}(?:-dirty)?\), job sha256 [0-9a-f]{{64}}, started \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$",
+            r"(?m)^(  run of    )runner {} \(commit [^)]*\), job sha256 [0-9a-f]{{64}}, started \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$",
             regex::escape(env!("CARGO_PKG_VERSION"))
         ),
         "${1}runner [version] (commit [commit]), job sha256 [sha256], started [timestamp]",
