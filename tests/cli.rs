@@ -417,3 +417,16 @@ fn usage_and_version() {
         assert!(version.stdout.contains(&head), "{} lacks {head}", version.stdout);
     }
 }
+
+#[test]
+#[should_panic(expected = "exit code: expected 1, found 0")]
+fn the_builder_checks_the_exit_code() {
+    Test::new().args(&["plan", "jobs/increment.yaml"]).status(1).run();
+}
+
+#[test]
+#[should_panic(expected = "stdout: expected")]
+fn the_builder_compares_whole_outputs() {
+    // The line without its newline is not the whole output.
+    Test::new().args(&["validate", "jobs/increment.yaml"]).status(0).stdout("jobs/increment.yaml: ok").run();
+}

@@ -104,7 +104,15 @@ fn shown(out: &Output, stdout: &str, stderr: &str) -> String {
 }
 
 fn report(out: &Output) -> String {
-    shown(out, &redact_report(&out.stdout), &out.stderr)
+    let redacted = redact_report(&out.stdout);
+    // The redaction keeps the layout: as many lines, and each row of the workers' table as wide.
+    assert_eq!(redacted.lines().count(), out.stdout.lines().count());
+    for (line, before) in redacted.lines().zip(out.stdout.lines()) {
+        if line.contains("[pid]") {
+            assert_eq!(line.chars().count(), before.chars().count(), "{before}\n{line}");
+        }
+    }
+    shown(out, &redacted, &out.stderr)
 }
 
 #[test]
