@@ -5,17 +5,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{job_file, runner, runner_with_stdin};
+use common::{Test, job_file, runner};
 
 const REST: &str = "value:\n  type: i\noperation: add\nbackend: mutex\n";
 
 /// Validates `text` and returns the diagnostic lines (file name stripped).
 fn diagnostics(name: &str, text: &str) -> Vec<String> {
-    let path = job_file(name, text);
-    let out = runner(&["validate", &path]);
-    assert_eq!(out.code, 2, "{name} is refused with exit 2: {}", out.stdout);
-    assert!(out.stdout.is_empty());
-    out.stderr.lines().map(|l| l.strip_prefix(&path).unwrap_or(l).to_string()).collect()
+    let out = Test::new().job(name, text).args(&["validate", "{job}"]).status(2).stdout("").run();
+    let path = format!("[tmp]/{name}");
+    out.without_tmp(&out.stderr).lines().map(|l| l.strip_prefix(&path).unwrap_or(l).to_string()).collect()
 }
 
 #[test]
@@ -72,10 +70,12 @@ fn positions_point_where_the_problem_is() {
         diagnostics("latin1.yaml", "workers: 2\nname: caf\u{e9}\n".replace('\u{e9}', "\u{1}").as_str()).len(),
         1
     );
-    let path = job_file("bad-utf8.yaml", b"workers: 2\nname: caf\xe9\n");
-    let out = runner(&["validate", &path]);
-    assert_eq!(out.code, 2);
-    assert_eq!(out.stderr, format!("{path}:2:10: not UTF-8: invalid byte 0xE9\n"));
+    Test::new()
+        .job("bad-utf8.yaml", b"workers: 2\nname: caf\xe9\n")
+        .args(&["validate", "{job}"])
+        .status(2)
+        .stderr("{job}:2:10: not UTF-8: invalid byte 0xE9\n")
+        .run();
     // A syntax error: where the parser stopped.
     let syntax = diagnostics("syntax.yaml", "workers: 5\n  bad: indent\n");
     assert!(syntax[0].starts_with(":2:"), "{syntax:?}");
@@ -83,10 +83,8 @@ fn positions_point_where_the_problem_is() {
 
 #[test]
 fn file_errors_name_the_file() {
-    let out = runner(&["validate", "no/such/job.yaml"]);
-    assert_eq!((out.code, out.stderr.as_str()), (2, "no/such/job.yaml: no such file\n"));
-    let out = runner(&["validate", "jobs"]);
-    assert_eq!((out.code, out.stderr.as_str()), (2, "jobs: is a directory, not a job file\n"));
+    Test::new().args(&["validate", "no/such/job.yaml"]).status(2).stderr("no/such/job.yaml: no such file\n").run();
+    Test::new().args(&["validate", "jobs"]).status(2).stderr("jobs: is a directory, not a job file\n").run();
     // Running a folder runs the job files in it; a folder without any is a usage error.
     let empty = std::env::temp_dir().join(format!("runner-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
@@ -124,8 +122,7 @@ fn literals_follow_their_type() {
     // Accepted: a one-character string for c, an exact integer for d, a negative mask for i.
     for (ty, initial) in [("c", "\"5\""), ("c", "255"), ("d", "9007199254740992"), ("i", "-65536"), ("d", "-0.0")] {
         let text = format!("workers: 1\nvalue:\n  type: {ty}\n  initial: {initial}\noperation: add\nbackend: mutex\n");
-        let path = job_file(&format!("literal-ok-{ty}.yaml"), text);
-        assert_eq!(runner(&["validate", &path]).code, 0, "{ty} {initial}");
+        Test::new().job("literal-ok.yaml", text).args(&["validate", "{job}"]).status(0).stdout("{job}: ok\n").run();
     }
 }
 
@@ -235,13 +232,10 @@ fn hostile_input_is_refused_quickly() {
 #[test]
 fn standard_input_is_a_job() {
     let text = format!("workers: 3\n{REST}");
-    let out = runner_with_stdin(&["-", "--format", "json"], Some(text.as_bytes()));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let report = out.json();
+    let report = Test::new().args(&["-", "--format", "json"]).stdin(text).status(0).run().json();
     assert_eq!(report["final"], 3);
     assert_eq!(report["job"]["name"], "stdin");
-    let out = runner_with_stdin(&["validate", "-"], Some(b"workers: x\n"));
-    assert_eq!(out.code, 2);
+    let out = Test::new().args(&["validate", "-"]).stdin("workers: x\n").status(2).stdout("").run();
     assert!(out.stderr.lines().any(|l| l.starts_with("-:1:10: workers: expected an integer")), "{}", out.stderr);
 }
 
@@ -270,13 +264,13 @@ fn overrides_replace_the_file() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("batch: ignored, since --backend mutex is not channel"), "{}", out.stderr);
 
-    let out = runner(&["jobs/increment.yaml", "--workers", "0"]);
-    assert_eq!(
-        (out.code, out.stderr.as_str()),
-        (2, "jobs/increment.yaml: workers: --workers 0: must be between 1 and 1024\n")
-    );
-    let out = runner(&["plan", "jobs/increment.yaml", "--workers", "5000"]);
-    assert_eq!(out.code, 2);
+    Test::new()
+        .args(&["jobs/increment.yaml", "--workers", "0"])
+        .status(2)
+        .stdout("")
+        .stderr("jobs/increment.yaml: workers: --workers 0: must be between 1 and 1024\n")
+        .run();
+    Test::new().args(&["plan", "jobs/increment.yaml", "--workers", "5000"]).status(2).run();
     let out = runner(&["jobs/increment.yaml", "--backend", "mutx"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("mutex"), "{}", out.stderr);
@@ -361,8 +355,12 @@ fn the_budget_for_expected_values_is_the_whole_files() {
             operands.join(", ")
         )
     };
-    let within = runner(&["validate", &job_file("within-budget.yaml", text(100_000_000))]);
-    assert_eq!(within.code, 0, "{}", within.stderr);
+    Test::new()
+        .job("within-budget.yaml", text(100_000_000))
+        .args(&["validate", "{job}"])
+        .status(0)
+        .stdout("{job}: ok\n")
+        .run();
     let found = diagnostics("over-budget.yaml", &text(1_000_000_000));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
@@ -375,10 +373,12 @@ fn the_budget_for_expected_values_is_the_whole_files() {
 
 #[test]
 fn json_validation_lists_every_file() {
-    let bad = job_file("json-bad.yaml", "workers: 0\n");
-    let out = runner(&["validate", "jobs/increment.yaml", &bad, "--format", "json"]);
-    assert_eq!(out.code, 2);
-    let doc = out.json();
+    let doc = Test::new()
+        .job("json-bad.yaml", "workers: 0\n")
+        .args(&["validate", "jobs/increment.yaml", "{job}", "--format", "json"])
+        .status(2)
+        .run()
+        .json();
     assert_eq!(doc["files"][0]["ok"], true);
     assert_eq!(doc["files"][1]["ok"], false);
     let diags = doc["files"][1]["diagnostics"].as_array().unwrap();
@@ -400,16 +400,13 @@ fn bytes_show_their_character() {
 
 #[test]
 fn usage_and_version() {
-    assert_eq!(runner(&["--help"]).code, 0);
-    assert_eq!(runner(&[]).code, 2);
-    assert_eq!(runner(&["jobs/increment.yaml", "--no-such-flag"]).code, 2);
-    let out = runner(&["valdate", "jobs/increment.yaml"]);
-    assert_eq!(out.code, 2);
+    Test::new().args(&["--help"]).status(0).stderr("").run();
+    Test::new().status(2).stdout("").run();
+    Test::new().args(&["jobs/increment.yaml", "--no-such-flag"]).status(2).stdout("").run();
+    let out = Test::new().args(&["valdate", "jobs/increment.yaml"]).status(2).run();
     assert!(out.stderr.contains("did you mean \"validate\"?"), "{}", out.stderr);
-    let out = runner(&["run", "jobs/increment.yaml"]);
-    assert_eq!(out.code, 0);
-    let version = runner(&["--version"]);
-    assert_eq!(version.code, 0);
+    Test::new().args(&["run", "jobs/increment.yaml"]).status(0).run();
+    let version = Test::new().arg("--version").status(0).stderr("").run();
     assert!(version.stdout.starts_with(concat!("runner ", env!("CARGO_PKG_VERSION"))));
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
@@ -419,4 +416,17 @@ fn usage_and_version() {
         let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
         assert!(version.stdout.contains(&head), "{} lacks {head}", version.stdout);
     }
+}
+
+#[test]
+#[should_panic(expected = "exit code: expected 1, found 0")]
+fn the_builder_checks_the_exit_code() {
+    Test::new().args(&["plan", "jobs/increment.yaml"]).status(1).run();
+}
+
+#[test]
+#[should_panic(expected = "stdout: expected")]
+fn the_builder_compares_whole_outputs() {
+    // The line without its newline is not the whole output.
+    Test::new().args(&["validate", "jobs/increment.yaml"]).status(0).stdout("jobs/increment.yaml: ok").run();
 }

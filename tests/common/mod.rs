@@ -1,14 +1,30 @@
 //! Drives the real `runner` binary: every test forks real processes through real backends.
+//!
+//! [`Test`] is the one builder, in the manner of just's `tests/test.rs`: a job file, a command,
+//! and the whole expected output.
+//!
+//! ```ignore
+//! Test::new()
+//!     .job("dup.yaml", "workers: 2\nworkers: 3\n")
+//!     .args(&["validate", "{job}"])
+//!     .status(2)
+//!     .stdout("")
+//!     .stderr("{job}:2:1: workers: duplicate field (first given at line 1)\n")
+//!     .run();
+//! ```
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The test's own folder, removed when the output is dropped.
+    scratch: Option<Scratch>,
 }
 
 impl Output {
@@ -16,30 +32,182 @@ impl Output {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
+
+    /// `text` with the test's temporary folder written `[tmp]`, so that it reads the same in
+    /// every run (for snapshots).
+    pub fn without_tmp(&self, text: &str) -> String {
+        match &self.scratch {
+            Some(scratch) => text.replace(&scratch.path(), "[tmp]"),
+            None => text.to_string(),
+        }
+    }
+}
+
+/// A folder of one test under `CARGO_TARGET_TMPDIR`, unique to the test binary's process and the
+/// test, so that tests running at once (and two copies of the suite) never share a file.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let thread = std::thread::current();
+        let test: String = thread
+            .name()
+            .unwrap_or("test")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+            .collect();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("t").join(format!(
+            "{test}.{}.{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+
+    fn path(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One run of the binary: what to give it and, optionally, the whole output it must give.
+///
+/// In the arguments and in the expected outputs, `{job}` is the path of the last file written
+/// with [`Test::job`]. The working directory is the manifest's, so `jobs/...` names the catalog.
+#[must_use]
+pub struct Test {
+    scratch: Option<Scratch>,
+    job: Option<String>,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    status: Option<i32>,
+    stdout: Option<String>,
+    stderr: Option<String>,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Test { scratch: None, job: None, args: Vec::new(), stdin: None, status: None, stdout: None, stderr: None }
+    }
+
+    /// Writes a job file named `name` into the test's own folder; `{job}` is its path.
+    pub fn job(mut self, name: &str, contents: impl AsRef<[u8]>) -> Self {
+        let scratch = self.scratch.get_or_insert_with(Scratch::new);
+        let path = scratch.0.join(name);
+        std::fs::write(&path, contents).expect("write job");
+        self.job = Some(path.to_string_lossy().into_owned());
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Standard input; without it, standard input is `/dev/null`.
+    pub fn stdin(mut self, input: impl AsRef<[u8]>) -> Self {
+        self.stdin = Some(input.as_ref().to_vec());
+        self
+    }
+
+    /// The exit code the run must end with.
+    pub fn status(mut self, code: i32) -> Self {
+        self.status = Some(code);
+        self
+    }
+
+    /// The whole standard output the run must print.
+    pub fn stdout(mut self, expected: impl Into<String>) -> Self {
+        self.stdout = Some(expected.into());
+        self
+    }
+
+    /// The whole standard error the run must print.
+    pub fn stderr(mut self, expected: impl Into<String>) -> Self {
+        self.stderr = Some(expected.into());
+        self
+    }
+
+    fn expand(&self, text: &str) -> String {
+        match &self.job {
+            Some(job) => text.replace("{job}", job),
+            None => text.to_string(),
+        }
+    }
+
+    /// Runs the binary, checks every expectation given (all of them, then one panic that shows
+    /// the whole output), and returns the output.
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let args: Vec<String> = self.args.iter().map(|a| self.expand(a)).collect();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runner starts");
+        if let Some(input) = &self.stdin {
+            // A refused input may close the pipe early; that is fine.
+            let _ = child.stdin.take().expect("stdin").write_all(input);
+        }
+        let out = child.wait_with_output().expect("runner ends");
+        let output = Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            scratch: None,
+        };
+        let mut mismatches = Vec::new();
+        if let Some(status) = self.status.filter(|&s| s != output.code) {
+            mismatches.push(format!("exit code: expected {status}, found {}", output.code));
+        }
+        for (name, expected, found) in
+            [("stdout", &self.stdout, &output.stdout), ("stderr", &self.stderr, &output.stderr)]
+        {
+            if let Some(expected) = expected.as_deref().map(|e| self.expand(e)).filter(|e| e != found) {
+                mismatches.push(format!("{name}: expected\n{expected}\n--- found\n{found}\n---"));
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "runner {}\n{}\n\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            mismatches.join("\n"),
+            output.stdout,
+            output.stderr
+        );
+        Output { scratch: self.scratch, ..output }
+    }
 }
 
 pub fn runner(args: &[&str]) -> Output {
-    runner_with_stdin(args, None)
+    Test::new().args(args).run()
 }
 
 pub fn runner_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runner starts");
-    if let Some(input) = stdin {
-        // A refused input may close the pipe early; that is fine.
-        let _ = child.stdin.take().expect("stdin").write_all(input);
-    }
-    let out = child.wait_with_output().expect("runner ends");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    match stdin {
+        Some(input) => Test::new().args(args).stdin(input).run(),
+        None => runner(args),
     }
 }
 
