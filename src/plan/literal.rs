@@ -67,16 +67,4 @@ mod tests {
         assert!(literal_value(&Literal::Int((1 << 53) + 1), ValueType::D).is_err());
         assert!(literal_value(&Literal::Float(f64::INFINITY), ValueType::D).is_err());
     }
-
-    /// The library's entry point plans as the command line does: a matrix's cells each become
-    /// a plan, and a problem in one cell names that cell.
-    #[test]
-    fn plan_text_plans_every_cell_as_the_command_line_does() {
-        let head = "workers: 1\nvalue: {type: i}\noperation: add\nbackend: mutex\nmatrix:\n";
-        let plans = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 8]\n")).expect("plans");
-        assert_eq!(plans.iter().map(|p| p.workers).collect::<Vec<_>>(), [2, 8]);
-        let diags = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 5000]\n")).expect_err("cell 5000");
-        assert_eq!(diags.len(), 1, "{diags:?}");
-        assert!(diags[0].message.ends_with("(in cell workers=5000)"), "{}", diags[0].message);
-    }
 }

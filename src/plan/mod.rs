@@ -27,7 +27,7 @@ pub use backend::BackendPlan;
 pub use deadline::{DEFAULT_GRACE_NS, Deadline};
 pub use faults::Fault;
 pub use literal::literal_value;
-pub use overrides::Overrides;
+pub use overrides::{OVERRIDE_FLAGS, Overrides};
 
 use crate::error::Diagnostic;
 use crate::expect::Check;
@@ -311,5 +311,20 @@ pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -
     } else {
         diags.truncate(MAX_DIAGNOSTICS);
         Err(diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The library's entry point plans as the command line does: a matrix's cells each become
+    /// a plan, and a problem in one cell names that cell.
+    #[test]
+    fn plan_text_plans_every_cell_as_the_command_line_does() {
+        let head = "workers: 1\nvalue: {type: i}\noperation: add\nbackend: mutex\nmatrix:\n";
+        let plans = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 8]\n")).expect("plans");
+        assert_eq!(plans.iter().map(|p| p.workers).collect::<Vec<_>>(), [2, 8]);
+        let diags = crate::plan_text("m.yaml", &format!("{head}  workers: [2, 5000]\n")).expect_err("cell 5000");
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.ends_with("(in cell workers=5000)"), "{}", diags[0].message);
     }
 }
