@@ -6,42 +6,33 @@
 //! Does not own: how often an operation is applied (see `iterate`) or how it is synchronised
 //! (see `sync`).
 
+use crate::names::named_enum;
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod scalar;
-#[cfg(test)]
-mod tests;
 
 pub use scalar::{Scalar, ieee_maximum, ieee_minimum};
 
-/// The type of the shared value, as in Python's `multiprocessing.Value` typecodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ValueType {
-    /// A C int: 32-bit two's complement, arithmetic wraps.
-    #[serde(rename = "i")]
-    I,
-    /// A C double: IEEE 754 binary64.
-    #[serde(rename = "d")]
-    D,
-    /// One unsigned byte: arithmetic wraps modulo 256.
-    #[serde(rename = "c")]
-    C,
+named_enum! {
+    /// The type of the shared value, as in Python's `multiprocessing.Value` typecodes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+    pub enum ValueType {
+        /// A C int: 32-bit two's complement, arithmetic wraps.
+        #[serde(rename = "i")]
+        I => "i",
+        /// A C double: IEEE 754 binary64.
+        #[serde(rename = "d")]
+        D => "d",
+        /// One unsigned byte: arithmetic wraps modulo 256.
+        #[serde(rename = "c")]
+        C => "c",
+    }
 }
 
 impl ValueType {
-    pub const ALL: [ValueType; 3] = [ValueType::I, ValueType::D, ValueType::C];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ValueType::I => "i",
-            ValueType::D => "d",
-            ValueType::C => "c",
-        }
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             ValueType::I => "C int (i32, wrapping)",
@@ -59,48 +50,24 @@ impl ValueType {
     }
 }
 
-/// The operation every worker applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OpKind {
-    Add,
-    Sub,
-    Mul,
-    Min,
-    Max,
-    And,
-    Or,
-    Xor,
-    Set,
+named_enum! {
+    /// The operation every worker applies.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum OpKind {
+        Add => "add",
+        Sub => "sub",
+        Mul => "mul",
+        Min => "min",
+        Max => "max",
+        And => "and",
+        Or => "or",
+        Xor => "xor",
+        Set => "set",
+    }
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 9] = [
-        OpKind::Add,
-        OpKind::Sub,
-        OpKind::Mul,
-        OpKind::Min,
-        OpKind::Max,
-        OpKind::And,
-        OpKind::Or,
-        OpKind::Xor,
-        OpKind::Set,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            OpKind::Add => "add",
-            OpKind::Sub => "sub",
-            OpKind::Mul => "mul",
-            OpKind::Min => "min",
-            OpKind::Max => "max",
-            OpKind::And => "and",
-            OpKind::Or => "or",
-            OpKind::Xor => "xor",
-            OpKind::Set => "set",
-        }
-    }
-
     /// The code used as the const generic `K` of the hot loops and on the channel's wire.
     pub const fn code(self) -> u8 {
         self as u8
@@ -291,3 +258,7 @@ impl Operation {
         }
     }
 }
+
+// After the macros, which it uses.
+#[cfg(test)]
+mod tests;

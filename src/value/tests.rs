@@ -1,3 +1,5 @@
+use std::sync::atomic::{AtomicI32, AtomicU64};
+
 use super::*;
 
 fn op(kind: OpKind, operand: Value) -> Operation {
