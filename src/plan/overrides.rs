@@ -76,7 +76,7 @@ fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, flag: &str, value: &st
 }
 
 fn duration_word(ns: u64) -> String {
-    if ns % 1_000_000 == 0 { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") }
+    if ns.is_multiple_of(1_000_000) { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") }
 }
 
 /// A duration as the command line takes it: a whole number of ns, us, ms or s is read exactly;
