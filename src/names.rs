@@ -3,45 +3,16 @@
 //! ([`Start`]), with what the planner must know of a transport without setting one up (how
 //! many messages a worker sends, the size of a pipe message).
 //!
+//! Each enum's names are written once, in a `named_enum!` list (its `ALL` and `name()` come
+//! from it; a test holds them to the serde names).
+//!
 //! Owns: names, descriptions and the pipe's message sizes ([`wire`]). Does not own: any
 //! mechanism (see `sync`), nor what a job chooses (see `plan`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::value::ValueType;
-
-/// Defines an enum whose variants each have one name (the serde name a job file writes), with
-/// `ALL` (every variant, in declaration order) and `name()` from that one list, so the two
-/// cannot drift apart; a unit test holds each `name()` to the serde name. Attributes and doc
-/// comments (of the enum and of each variant) pass through, so the derived JSON Schema is
-/// unchanged.
-macro_rules! named_enum {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        $vis enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every variant, in declaration order.
-            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
-
-            /// The name a job file writes.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $text, )+
-                }
-            }
-        }
-    };
-}
-pub(crate) use named_enum;
+use crate::value::{ValueType, named_enum};
 
 named_enum! {
     /// The mechanism that keeps the value consistent.

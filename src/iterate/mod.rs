@@ -3,7 +3,9 @@
 //! Every operation of a job is the same function `f`, so with any synchronised backend the final
 //! value is `f^n(initial)` whatever the order of the workers. This module computes `f^n` exactly
 //! (bit for bit, `d` included) and, for the `none` backend, finds which `k` gives `f^k == final`
-//! (the number of updates that survived). Pure arithmetic: no I/O.
+//! (the number of updates that survived). Pure arithmetic: no I/O. Here: [`Steps`] and [`iterate`]
+//! with the integer closed forms; `double.rs` the walks and jumps over doubles; `depth.rs` the
+//! search for `k`; `tests.rs`.
 //!
 //! How it stays fast for `n` up to 2^64:
 //! - integers: closed forms (`x + n*a` and `x * a^n` modulo 2^w; `xor` by parity);

@@ -2,7 +2,7 @@
 //! it got right), each with the position it was written at. The JSON Schema is derived from
 //! these types, so the doc comments below are what editors show.
 
-use crate::names::named_enum;
+use crate::value::named_enum;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 

@@ -3,17 +3,21 @@
 //! Owns: the runtime [`Value`] and [`Operation`] used by the planner, the channel owner and the
 //! reports, and the [`Scalar`] trait through which the workers' hot loops are monomorphised per
 //! type and per operation (the operation is a const generic, so the loop contains no dispatch).
+//! Also `named_enum!`, the one list of names that value's, names' and spec's enums
+//! are written with. Beside it: `scalar.rs` (the [`Scalar`] trait and its three types, IEEE
+//! `minimum`/`maximum`), `named.rs` (the macro), `tests.rs`.
 //! Does not own: how often an operation is applied (see `iterate`) or how it is synchronised
 //! (see `sync`).
 
-use crate::names::named_enum;
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod named;
 mod scalar;
 
+pub(crate) use named::named_enum;
 pub use scalar::{Scalar, ieee_maximum, ieee_minimum};
 
 named_enum! {
