@@ -1,4 +1,4 @@
-//! How many applied updates explain a final value ([`depth`]): closed forms for integer
+//! How many applied updates explain a final value (`depth`): closed forms for integer
 //! addition, a binary search where `f^k` is monotone, a bounded search elsewhere.
 
 use super::iterate_exact;
@@ -6,7 +6,7 @@ use crate::value::{OpKind, Operation, Value};
 
 /// Which numbers of applied updates explain a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Depth {
+pub(crate) enum Depth {
     /// Exactly one `k` in the range gives the value.
     Exactly(u64),
     /// Several `k` in the range give the value: lost updates cannot be counted.
@@ -21,7 +21,7 @@ pub enum Depth {
 const SEARCH_BUDGET: u64 = 1 << 26;
 
 /// The `k` in `kmin..=kmax` with `f^k(x0) == target`.
-pub fn depth(op: &Operation, x0: Value, target: Value, kmin: u64, kmax: u64) -> Depth {
+pub(crate) fn depth(op: &Operation, x0: Value, target: Value, kmin: u64, kmax: u64) -> Depth {
     if kmin > kmax || target.ty() != x0.ty() {
         return Depth::Unreachable;
     }

@@ -1,6 +1,6 @@
 //! `f^n(x)` for doubles: addition by jumps over runs of one ulp spacing, multiplication by
 //! walking to a fixed point, jumping equal ulp steps and skipping walks that surely overflow,
-//! within the file's [`Steps`].
+//! within the file's `Steps`.
 
 use super::Steps;
 

@@ -3,7 +3,7 @@
 //! Every operation of a job is the same function `f`, so with any synchronised backend the final
 //! value is `f^n(initial)` whatever the order of the workers. This module computes `f^n` exactly
 //! (bit for bit, `d` included) and, for the `none` backend, finds which `k` gives `f^k == final`
-//! (the number of updates that survived). Pure arithmetic: no I/O. Here: [`Steps`] and [`iterate`]
+//! (the number of updates that survived). Pure arithmetic: no I/O. Here: `Steps` and `iterate`
 //! with the integer closed forms; `double.rs` the walks and jumps over doubles; `depth.rs` the
 //! search for `k`; `tests.rs`.
 //!
@@ -17,7 +17,7 @@
 //!   infinity, a value the rounding holds, or a sign flip), which happens within about 2,100
 //!   steps unless the operand is close to ±1. Then runs of equal ulp steps are jumped over, and
 //!   a walk that surely overflows (or sinks to the subnormal fixed point) within `n` steps skips
-//!   to its end; what is left is walked, within what [`Steps`] has left of [`STEP_BUDGET`] (one
+//!   to its end; what is left is walked, within what `Steps` has left of `STEP_BUDGET` (one
 //!   budget for a whole file): beyond it (an operand within about 2^-22 of ±1 and `n` near the
 //!   point of overflow) the answer is `None`.
 
@@ -26,22 +26,22 @@ mod double;
 #[cfg(test)]
 mod tests;
 
-pub use depth::{Depth, depth};
+pub(crate) use depth::{Depth, depth};
 use double::{add_n, mul_n};
 
 use crate::value::{OpKind, Operation, Value};
 
 /// Work, in literal multiplications, that planning one file may spend on `d` products before
 /// it gives up (about a second).
-pub const STEP_BUDGET: u64 = 1 << 30;
+pub(crate) const STEP_BUDGET: u64 = 1 << 30;
 
 /// What is left of [`STEP_BUDGET`]: one for a whole file, shared by its cells and their workers'
 /// operands, so that a file cannot make planning take a second per worker or per cell.
 #[derive(Debug)]
-pub struct Steps(u64);
+pub(crate) struct Steps(u64);
 
 impl Steps {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Steps(STEP_BUDGET)
     }
 
@@ -59,7 +59,7 @@ impl Default for Steps {
 }
 
 /// `f^n(x)`; `None` only when a `d` multiplication would take more steps than `steps` has left.
-pub fn iterate(op: &Operation, x: Value, n: u64, steps: &mut Steps) -> Option<Value> {
+pub(crate) fn iterate(op: &Operation, x: Value, n: u64, steps: &mut Steps) -> Option<Value> {
     if let (OpKind::Mul, Value::D(x), Value::D(a)) = (op.kind, x, op.operand) {
         return if n == 0 { Some(Value::D(x)) } else { mul_n(x, a, n, steps).map(Value::D) };
     }

@@ -19,7 +19,7 @@ pub enum BackendPlan {
 }
 
 impl BackendPlan {
-    pub fn kind(self) -> BackendKind {
+    pub(crate) fn kind(self) -> BackendKind {
         match self {
             BackendPlan::Mutex => BackendKind::Mutex,
             BackendPlan::Atomic => BackendKind::Atomic,
@@ -49,7 +49,7 @@ impl BackendPlan {
     }
 
     /// What the backend sets up, for `runner plan`.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             BackendPlan::Channel { transport, .. } => transport.describe(),
             other => other.kind().describe(),

@@ -20,7 +20,7 @@ impl Deadline {
     /// The default: 30 s, plus 10 µs per operation, plus twice the busy work. Generous (the
     /// slowest backend does an operation in about 2 µs here), so that only a run that is stuck
     /// meets it, and finite, so that nothing waits for ever.
-    pub fn default_for(total_ops: u64, work: Work) -> u64 {
+    pub(crate) fn default_for(total_ops: u64, work: Work) -> u64 {
         let per_op = 10_000u64.saturating_add(work.inside_ns.saturating_add(work.outside_ns).saturating_mul(2));
         30_000_000_000u64.saturating_add(total_ops.saturating_mul(per_op))
     }

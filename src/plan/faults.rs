@@ -21,7 +21,7 @@ pub struct Fault {
 }
 
 impl Fault {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let what = match self.action {
             FaultAction::Kill => "kills itself (SIGKILL)".to_string(),
             FaultAction::Panic => "panics".to_string(),

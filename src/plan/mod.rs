@@ -1,10 +1,10 @@
 //! The planner: a [`JobSpec`](crate::spec::JobSpec) (plus command-line overrides) becomes a
 //! [`Plan`], or every problem found. Applies defaults, reads literals against the value's type,
 //! checks the rules that tie fields together, and computes the expected final value.
-//! [`plan_cells`] does it for every matrix cell of a file, the one way in for the command line,
+//! `plan_cells` does it for every matrix cell of a file, the one way in for the command line,
 //! the fuzz target and the tests.
 //!
-//! Here: the [`Plan`] and what it holds, [`plan_cells`]. Beside it: `planner.rs` (one job's
+//! Here: the [`Plan`] and what it holds, `plan_cells`. Beside it: `planner.rs` (one job's
 //! walk, in named steps), `rules.rs` (cross-field rules), `literal.rs` (literals against a
 //! type), `faults.rs`, `deadline.rs`, `backend.rs` ([`BackendPlan`]), `overrides.rs`
 //! ([`Overrides`], the command line's list, written once).
@@ -24,7 +24,8 @@ mod rules;
 use serde_json::json;
 
 pub use backend::BackendPlan;
-pub use deadline::{DEFAULT_GRACE_NS, Deadline};
+pub use deadline::DEFAULT_GRACE_NS;
+pub use deadline::Deadline;
 pub use faults::Fault;
 pub use literal::literal_value;
 pub use overrides::{OVERRIDE_FLAGS, Overrides};
@@ -36,12 +37,12 @@ use crate::names::{Schedule, Start};
 use crate::spec::{ExpectOutcome, Parsed, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
-pub const MAX_WORKERS: u64 = 1024;
-pub const MAX_BATCH: u64 = 65536;
-pub const MAX_REPEAT: u64 = 1000;
-pub const MAX_WARMUP: u64 = 100;
+pub(crate) const MAX_WORKERS: u64 = 1024;
+pub(crate) const MAX_BATCH: u64 = 65536;
+pub(crate) const MAX_REPEAT: u64 = 1000;
+pub(crate) const MAX_WARMUP: u64 = 100;
 /// Problems reported for one file at most; the rest are counted.
-pub const MAX_DIAGNOSTICS: usize = 100;
+pub(crate) const MAX_DIAGNOSTICS: usize = 100;
 
 /// A checked job, ready to execute.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,7 +101,7 @@ pub struct Work {
 }
 
 impl Work {
-    pub fn is_none(self) -> bool {
+    pub(crate) fn is_none(self) -> bool {
         self.inside_ns == 0 && self.outside_ns == 0
     }
 }
@@ -127,12 +128,12 @@ impl Plan {
     }
 
     /// The operand worker `index` applies.
-    pub fn operand_of(&self, index: u32) -> Value {
+    pub(crate) fn operand_of(&self, index: u32) -> Value {
         self.operands.as_ref().map_or(self.operation.operand, |o| o[index as usize % o.len()])
     }
 
     /// For reports: how the order of the operations bears on the result, when it does.
-    pub fn order_note(&self) -> Option<String> {
+    pub(crate) fn order_note(&self) -> Option<String> {
         if !self.order_matters {
             return None;
         }
@@ -148,13 +149,13 @@ impl Plan {
         })
     }
 
-    pub fn total_ops(&self) -> u64 {
+    pub(crate) fn total_ops(&self) -> u64 {
         self.workers as u64 * self.iterations
     }
 
     /// Channel: the messages each worker sends (the pipe splits batches that do not fit in
     /// one write).
-    pub fn messages_per_worker(&self) -> u64 {
+    pub(crate) fn messages_per_worker(&self) -> u64 {
         match self.backend {
             BackendPlan::Channel { batch, transport } => transport.messages(self.value_type(), batch, self.iterations),
             _ => self.iterations,
@@ -162,7 +163,7 @@ impl Plan {
     }
 
     /// Channel: whether the workers run at idle priority so that the owner keeps a core.
-    pub fn idle_workers(&self) -> bool {
+    pub(crate) fn idle_workers(&self) -> bool {
         match self.backend {
             BackendPlan::Channel { batch, transport } => transport.idle_workers(self.value_type(), batch),
             _ => false,
@@ -170,14 +171,14 @@ impl Plan {
     }
 
     /// What the backend sets up, for `runner plan`.
-    pub fn backend_setup(&self) -> &'static str {
+    pub(crate) fn backend_setup(&self) -> &'static str {
         self.backend.describe()
     }
 
     /// With no synchronisation the final value is `f^k(initial)` for some `k` in this range:
     /// one worker alone applies all its operations; with several workers as few as two updates
     /// can survive (one when each worker applies only one).
-    pub fn reachable_depths(&self) -> (u64, u64) {
+    pub(crate) fn reachable_depths(&self) -> (u64, u64) {
         let low = match (self.workers, self.iterations) {
             (1, m) => m,
             (_, 1) => 1,
@@ -265,7 +266,11 @@ const MATRIX_SIMULATION_BUDGET: u64 = 4 * crate::expect::ROUND_ROBIN_BUDGET;
 /// Plans every cell of a parsed job file: one [`Job`] per matrix cell, or every problem found
 /// (at most [`MAX_DIAGNOSTICS`], each said once, with its cell named when there is a matrix).
 /// `runner`, `runner validate` and [`crate::plan_text`] all plan through here.
-pub fn plan_cells(parsed: Vec<Parsed>, source: &Source, overrides: &Overrides) -> Result<Vec<Job>, Vec<Diagnostic>> {
+pub(crate) fn plan_cells(
+    parsed: Vec<Parsed>,
+    source: &Source,
+    overrides: &Overrides,
+) -> Result<Vec<Job>, Vec<Diagnostic>> {
     let mut steps = Steps::new();
     let mut jobs = Vec::new();
     let mut diags = Vec::new();

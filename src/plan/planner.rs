@@ -4,6 +4,7 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
+use super::rules::Counted;
 use super::{Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work};
 use crate::error::{Diagnostic, Pos};
 use crate::iterate::Steps;
@@ -110,10 +111,10 @@ impl Planner<'_> {
             Some(_) => return None,
             None => vec![operand],
         };
-        let (expected, check) =
-            self.expected(spec, &operation, initial, &list, operands.is_some(), iterations, total, how.schedule)?;
-        let expect =
-            self.stated(spec, overrides, &check, expected, (workers, iterations), &operation, initial, &mut notices);
+        let counted =
+            Counted { workers, iterations, total, operation, initial, list: &list, per_worker: operands.is_some() };
+        let (expected, check) = self.expected(spec, &counted, how.schedule)?;
+        let expect = self.stated(spec, overrides, &counted, (expected, &check), &mut notices);
 
         Some(Plan {
             name,

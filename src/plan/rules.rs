@@ -80,20 +80,8 @@ impl Planner<'_> {
     }
 
     /// The expected final value and its check, within what is left of the file's budget.
-    /// `list` holds one operand per worker (or the one operand); `per_worker` says which.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn expected(
-        &mut self,
-        spec: &JobSpec,
-        operation: &Operation,
-        initial: Value,
-        list: &[Value],
-        per_worker: bool,
-        iterations: u64,
-        total: u64,
-        schedule: Schedule,
-    ) -> Option<(Value, Check)> {
-        let Operation { kind, operand } = *operation;
+    pub(super) fn expected(&mut self, spec: &JobSpec, job: &Counted, schedule: Schedule) -> Option<(Value, Check)> {
+        let Counted { iterations, total, operation: Operation { kind, operand }, initial, list, per_worker, .. } = *job;
         let each = if per_worker { iterations } else { total };
         let operand_pos = spec.operand.as_ref().map_or(spec.pos, |o| o.pos);
         match expected(kind, initial, list, each, schedule, self.steps) {
@@ -118,20 +106,18 @@ impl Planner<'_> {
         }
     }
 
-    /// The value the job states it ends with, checked against `expected` when the check can
-    /// be exact and the command line left the counts alone (else a notice says why not).
-    #[allow(clippy::too_many_arguments)]
+    /// The value the job states it ends with, checked against the expected value when the
+    /// check can be exact and the command line left the counts alone (else a notice says why
+    /// not).
     pub(super) fn stated(
         &mut self,
         spec: &JobSpec,
         overrides: &Overrides,
-        check: &Check,
-        expected: Value,
-        (workers, iterations): (u64, u64),
-        operation: &Operation,
-        initial: Value,
+        job: &Counted,
+        (expected, check): (Value, &Check),
         notices: &mut Vec<String>,
     ) -> Option<Value> {
+        let Counted { workers, iterations, operation, initial, .. } = *job;
         let lit = spec.expect.as_ref()?;
         let stated = self.literal(lit, initial.ty(), "expect")?;
         if overrides.workers.is_some() || overrides.iterations.is_some() {
@@ -155,4 +141,19 @@ impl Planner<'_> {
         }
         Some(stated)
     }
+}
+
+/// A job whose counts, value and operation all read well: what the expected value needs.
+#[derive(Clone, Copy)]
+pub(super) struct Counted<'a> {
+    pub(super) workers: u64,
+    pub(super) iterations: u64,
+    /// `workers x iterations`.
+    pub(super) total: u64,
+    pub(super) operation: Operation,
+    pub(super) initial: Value,
+    /// One operand per worker, or the one operand.
+    pub(super) list: &'a [Value],
+    /// Whether `list` gives each worker its own operand.
+    pub(super) per_worker: bool,
 }

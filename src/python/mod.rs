@@ -4,11 +4,11 @@
 //! arithmetic, `min` of doubles ignores the sign of zero).
 //!
 //! Owns: the text of the program (a few sections, each a small template) and Python literals for
-//! values. Does not own: running the program or judging its result (see [`compare`]).
+//! values. Does not own: running the program or judging its result (see `compare`).
 
 mod backend;
 mod body;
-pub mod compare;
+pub(crate) mod compare;
 mod literal;
 mod prelude;
 mod prose;
@@ -16,7 +16,7 @@ mod prose;
 mod tests;
 
 pub use backend::NO_ATOMIC;
-pub use literal::literal;
+pub(crate) use literal::literal;
 use literal::{comment, initial_literal, string};
 
 use crate::expect::Check;
@@ -26,7 +26,7 @@ use crate::value::{OpKind, ValueType};
 
 /// The Python 3 program equivalent to `plan`. Its last line of output is `RESULT {json}` with
 /// `final`, `work_seconds`, `ops` and `ops_per_second`.
-pub fn program(plan: &Plan) -> Result<String, String> {
+pub(crate) fn program(plan: &Plan) -> Result<String, String> {
     let backend = backend::of(plan.backend.kind()).map_err(str::to_string)?;
     let py = Py { plan, ty: plan.value_type(), backend };
     let top = [py.header(), py.imports(), py.constants()].join("\n\n");
