@@ -10,7 +10,7 @@
 //! ([`Overrides`], the command line's list, written once).
 //!
 //! Pure: no I/O, no fork, no clock (nothing here imports nix, libc, `std::fs`, `std::process`
-//! or reads a clock); it imports only the input and model floors. Everything after the planner
+//! or reads a clock); it imports only the floors below it (input, model, and the ground's `error`). Everything after the planner
 //! reads the `Plan`, never the raw spec.
 
 mod backend;

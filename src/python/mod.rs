@@ -3,12 +3,15 @@
 //! arithmetic spelled out, since Python's own differs (its ints never overflow, a `c` value has no
 //! arithmetic, `min` of doubles ignores the sign of zero).
 //!
-//! Owns: the text of the program (a few sections, each a small template) and Python literals for
-//! values. Does not own: running the program or judging its result (see `compare`).
+//! Owns: the text of the program (a few sections, each a small template: `prose.rs` the header,
+//! imports and constants, `prelude.rs` the arithmetic and helpers, `body.rs` the worker and
+//! `__main__`), what it says per backend (`backend.rs`, one table entry per backend) and Python
+//! literals for values (`literal.rs`). Does not own: running the program or judging its result
+//! (see `compare`).
 
 mod backend;
 mod body;
-pub(crate) mod compare;
+pub mod compare;
 mod literal;
 mod prelude;
 mod prose;

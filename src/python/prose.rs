@@ -1,4 +1,5 @@
-//! The program's header: what the job is and does, in comments a Python reader follows.
+//! The program's header (what the job is and does, in comments a Python reader follows), its
+//! imports and its constants.
 
 use super::*;
 
