@@ -22,12 +22,12 @@ pub enum Check {
 }
 
 impl Check {
-    pub fn order_dependent(&self) -> bool {
+    pub(crate) fn order_dependent(&self) -> bool {
         !matches!(self, Check::Exact)
     }
 
     /// Whether `v` passes (`expected` is the planner's value for the `Exact` check).
-    pub fn accepts(&self, v: Value, expected: Value) -> bool {
+    pub(crate) fn accepts(&self, v: Value, expected: Value) -> bool {
         match self {
             Check::Exact => v == expected,
             Check::OneOf(values) => values.contains(&v),
@@ -39,7 +39,7 @@ impl Check {
     }
 
     /// For reports: the check used, in words.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Check::Exact => "exact: bit for bit".to_string(),
             Check::OneOf(values) => format!(
@@ -55,13 +55,13 @@ impl Check {
 
 /// Whether the order of the operations can change the result: different operands, and an
 /// operation that does not commute on the type.
-pub fn order_matters(kind: OpKind, initial: Value, operands: &[Value]) -> bool {
+pub(crate) fn order_matters(kind: OpKind, initial: Value, operands: &[Value]) -> bool {
     !order_independent(kind, initial, operands)
 }
 
 /// The value a schedule gives, and the check. `None` when it would take more than `steps` has
 /// left to compute (then the caller reports it); `Err` with a reason when no useful check exists.
-pub fn expected(
+pub(crate) fn expected(
     kind: OpKind,
     initial: Value,
     operands: &[Value],
@@ -123,7 +123,7 @@ pub fn expected(
 }
 
 /// Operations at most for the one-at-a-time round-robin computation.
-pub const ROUND_ROBIN_BUDGET: u64 = 1 << 26;
+pub(crate) const ROUND_ROBIN_BUDGET: u64 = 1 << 26;
 
 /// Whether every order of the operations gives the same bits: always for one distinct operand;
 /// for integers every operation but `set` commutes (wrapping arithmetic is exact modulo 2^w);

@@ -3,43 +3,36 @@
 //! ([`Start`]), with what the planner must know of a transport without setting one up (how
 //! many messages a worker sends, the size of a pipe message).
 //!
+//! Each enum's names are written once, in a `named_enum!` list (its `ALL` and `name()` come
+//! from it; a test holds them to the serde names).
+//!
 //! Owns: names, descriptions and the pipe's message sizes ([`wire`]). Does not own: any
 //! mechanism (see `sync`), nor what a job chooses (see `plan`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::value::ValueType;
+use crate::value::{ValueType, named_enum};
 
-/// The mechanism that keeps the value consistent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// A process-shared futex lock in shared memory around each read-modify-write; a lock whose
-    /// holder died is taken over by the next locker.
-    Mutex,
-    /// A lock-free atomic read-modify-write on the value in shared memory.
-    Atomic,
-    /// Workers send their operations to the parent, which applies them (over ipc-channel or a
-    /// pipe: see `transport`).
-    Channel,
-    /// No synchronisation: a load, then a store. Shows lost updates.
-    None,
+named_enum! {
+    /// The mechanism that keeps the value consistent.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum BackendKind {
+        /// A process-shared futex lock in shared memory around each read-modify-write; a lock whose
+        /// holder died is taken over by the next locker.
+        Mutex => "mutex",
+        /// A lock-free atomic read-modify-write on the value in shared memory.
+        Atomic => "atomic",
+        /// Workers send their operations to the parent, which applies them (over ipc-channel or a
+        /// pipe: see `transport`).
+        Channel => "channel",
+        /// No synchronisation: a load, then a store. Shows lost updates.
+        None => "none",
+    }
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 4] =
-        [BackendKind::Mutex, BackendKind::Atomic, BackendKind::Channel, BackendKind::None];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Mutex => "mutex",
-            BackendKind::Atomic => "atomic",
-            BackendKind::Channel => "channel",
-            BackendKind::None => "none",
-        }
-    }
-
     /// What the backend sets up, for `runner plan`.
     pub fn describe(self) -> &'static str {
         match self {
@@ -64,28 +57,21 @@ impl BackendKind {
     }
 }
 
-/// How the channel's messages travel from the workers to the owner.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// ipc-channel's bytes channel over a Unix socket (the default).
-    #[default]
-    Ipc,
-    /// A plain pipe: each message is one atomic write of at most 4096 bytes; a batch that does
-    /// not fit is split.
-    Pipe,
+named_enum! {
+    /// How the channel's messages travel from the workers to the owner.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Transport {
+        /// ipc-channel's bytes channel over a Unix socket (the default).
+        #[default]
+        Ipc => "ipc",
+        /// A plain pipe: each message is one atomic write of at most 4096 bytes; a batch that does
+        /// not fit is split.
+        Pipe => "pipe",
+    }
 }
 
 impl Transport {
-    pub const ALL: [Transport; 2] = [Transport::Ipc, Transport::Pipe];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::Ipc => "ipc",
-            Transport::Pipe => "pipe",
-        }
-    }
-
     /// What the channel backend sets up with this transport, for `runner plan`.
     pub fn describe(self) -> &'static str {
         match self {
@@ -118,50 +104,31 @@ impl Transport {
     }
 }
 
-/// The order of the workers' operations.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Schedule {
-    /// All workers at once; the order is the machine's.
-    #[default]
-    Concurrent,
-    /// Worker 0 runs all its operations, then worker 1, and so on.
-    Sequential,
-    /// One operation per worker in turn: 0, 1, ..., n-1, 0, 1, ...
-    RoundRobin,
-}
-
-impl Schedule {
-    pub const ALL: [Schedule; 3] = [Schedule::Concurrent, Schedule::Sequential, Schedule::RoundRobin];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Schedule::Concurrent => "concurrent",
-            Schedule::Sequential => "sequential",
-            Schedule::RoundRobin => "round-robin",
-        }
+named_enum! {
+    /// The order of the workers' operations.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Schedule {
+        /// All workers at once; the order is the machine's.
+        #[default]
+        Concurrent => "concurrent",
+        /// Worker 0 runs all its operations, then worker 1, and so on.
+        Sequential => "sequential",
+        /// One operation per worker in turn: 0, 1, ..., n-1, 0, 1, ...
+        RoundRobin => "round-robin",
     }
 }
 
-/// When the workers start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Start {
-    /// At a barrier, once every worker is forked; exits wait until every worker is done.
-    #[default]
-    Together,
-    /// Each as soon as it is forked, exiting when done (Python's `Process.start()`).
-    Forked,
-}
-
-impl Start {
-    pub const ALL: [Start; 2] = [Start::Together, Start::Forked];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Start::Together => "together",
-            Start::Forked => "forked",
-        }
+named_enum! {
+    /// When the workers start.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, JsonSchema)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Start {
+        /// At a barrier, once every worker is forked; exits wait until every worker is done.
+        #[default]
+        Together => "together",
+        /// Each as soon as it is forked, exiting when done (Python's `Process.start()`).
+        Forked => "forked",
     }
 }
 
@@ -201,6 +168,24 @@ pub mod wire {
 mod tests {
     use super::wire::*;
     use super::*;
+
+    /// Each `name()` is the serde name, so a job file, a report and the messages agree (the
+    /// spec's own named enums are checked in `spec/job.rs`).
+    #[test]
+    fn names_are_the_serde_names() {
+        fn check<T: Serialize>(all: &[T], name: fn(&T) -> &'static str) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).expect("serialises"), name(v));
+            }
+        }
+        check(&BackendKind::ALL, |v| v.name());
+        check(&Transport::ALL, |v| v.name());
+        check(&Schedule::ALL, |v| v.name());
+        check(&Start::ALL, |v| v.name());
+        check(&ValueType::ALL, |v| v.name());
+        check(&crate::value::OpKind::ALL, |v| v.name());
+        assert_eq!(crate::value::OpKind::ALL.map(|k| k.code()), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
 
     #[test]
     fn a_full_message_is_one_atomic_write() {

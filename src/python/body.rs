@@ -63,20 +63,18 @@ impl Py<'_> {
                 _ => ("v.value", "v.value = {}"),
             };
             let update = write.replace("{}", &format!("apply({read}, a)"));
-            match p.backend.kind() {
-                BackendKind::Mutex => {
-                    inner.push("with v.get_lock():".to_string());
-                    inner.push(format!("    {update}"));
-                    if work {
-                        inner.push("    busy(INSIDE_NS)".to_string());
-                    }
+            if self.backend.locked {
+                inner.push("with v.get_lock():".to_string());
+                inner.push(format!("    {update}"));
+                if work {
+                    inner.push("    busy(INSIDE_NS)".to_string());
                 }
-                _ if work => {
-                    inner.push(format!("x = apply({read}, a)"));
-                    inner.push("busy(INSIDE_NS)".to_string());
-                    inner.push(write.replace("{}", "x"));
-                }
-                _ => inner.push(format!("{update}  # no lock: another worker's update may be lost")),
+            } else if work {
+                inner.push(format!("x = apply({read}, a)"));
+                inner.push("busy(INSIDE_NS)".to_string());
+                inner.push(write.replace("{}", "x"));
+            } else {
+                inner.push(format!("{update}  # no lock: another worker's update may be lost"));
             }
             if round_robin {
                 inner.push("pass_turn(turn, turn_changed)".to_string());
@@ -99,13 +97,13 @@ impl Py<'_> {
         let tc = self.ty.name();
         let initial = initial_literal(p.initial);
         let mut body = vec!["multiprocessing.set_start_method('fork')".to_string()];
-        body.push(match p.backend.kind() {
-            BackendKind::Mutex => {
-                format!("v = Value('{tc}', {initial})  # a {} in shared memory, with its lock", self.short_type())
-            }
-            BackendKind::None => format!("v = Value('{tc}', {initial}, lock=False)  # no lock (a RawValue)"),
-            _ => format!("v = Value('{tc}', {initial}, lock=False)  # only this process, the owner, touches it"),
-        });
+        body.push(
+            self.backend
+                .value_line
+                .replace("{short}", self.short_type())
+                .replace("{tc}", tc)
+                .replace("{initial}", &initial),
+        );
         if self.channel() {
             body.push(format!("queue = {}()", self.queue()));
         }
@@ -156,11 +154,7 @@ impl Py<'_> {
             p.workers,
             self.operation_words(),
             self.short_type(),
-            match p.backend.kind() {
-                BackendKind::Mutex => "under its lock",
-                BackendKind::None => "with no lock",
-                _ => "through a queue to its owner",
-            }
+            self.backend.how
         );
         body.push(format!("print(NAME + \": \" + {})", string(&how)));
         body.push("print(f\"  final     {show(final)}\")".to_string());

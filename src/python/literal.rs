@@ -3,11 +3,11 @@
 use crate::value::Value;
 
 /// Width of the header's comment lines.
-pub const WIDTH: usize = 96;
+pub(crate) const WIDTH: usize = 96;
 
 /// A Python literal for a value of the job's type: a double as the shortest text that reads back
 /// to the same bits (Python parses it correctly rounded, as Rust prints it), a byte as its code.
-pub fn literal(v: Value) -> String {
+pub(crate) fn literal(v: Value) -> String {
     match v {
         Value::I(x) => x.to_string(),
         Value::C(x) => x.to_string(),
@@ -18,7 +18,7 @@ pub fn literal(v: Value) -> String {
 }
 
 /// The value's initial contents as `Value()` takes them: a byte as a `bytes` literal.
-pub fn initial_literal(v: Value) -> String {
+pub(crate) fn initial_literal(v: Value) -> String {
     match v {
         Value::C(b) => {
             let shown = match b {
@@ -33,12 +33,12 @@ pub fn initial_literal(v: Value) -> String {
 }
 
 /// A Python string literal (a JSON string is one).
-pub fn string(s: &str) -> String {
+pub(crate) fn string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
 /// `text` as `# ` comment lines of at most [`WIDTH`] characters.
-pub fn comment(text: &str) -> String {
+pub(crate) fn comment(text: &str) -> String {
     let mut lines = Vec::new();
     let mut line = String::from("#");
     for word in text.split_whitespace() {

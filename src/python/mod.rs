@@ -3,9 +3,13 @@
 //! arithmetic spelled out, since Python's own differs (its ints never overflow, a `c` value has no
 //! arithmetic, `min` of doubles ignores the sign of zero).
 //!
-//! Owns: the text of the program (a few sections, each a small template) and Python literals for
-//! values. Does not own: running the program or judging its result (see [`compare`]).
+//! Owns: the text of the program (a few sections, each a small template: `prose.rs` the header,
+//! imports and constants, `prelude.rs` the arithmetic and helpers, `body.rs` the worker and
+//! `__main__`), what it says per backend (`backend.rs`, one table entry per backend) and Python
+//! literals for values (`literal.rs`). Does not own: running the program or judging its result
+//! (see `compare`).
 
+mod backend;
 mod body;
 pub mod compare;
 mod literal;
@@ -14,26 +18,20 @@ mod prose;
 #[cfg(test)]
 mod tests;
 
-pub use literal::literal;
+pub use backend::NO_ATOMIC;
+pub(crate) use literal::literal;
 use literal::{comment, initial_literal, string};
 
 use crate::expect::Check;
-use crate::names::BackendKind;
 use crate::names::Schedule;
 use crate::plan::{PinPlan, Plan};
 use crate::value::{OpKind, ValueType};
 
-/// Why an `atomic` job has no program.
-pub const NO_ATOMIC: &str =
-    "atomic has no Python equivalent: multiprocessing offers no lock-free atomic; use mutex (get_lock) to compare";
-
 /// The Python 3 program equivalent to `plan`. Its last line of output is `RESULT {json}` with
 /// `final`, `work_seconds`, `ops` and `ops_per_second`.
-pub fn program(plan: &Plan) -> Result<String, String> {
-    if plan.backend.kind() == BackendKind::Atomic {
-        return Err(NO_ATOMIC.to_string());
-    }
-    let py = Py { plan, ty: plan.value_type() };
+pub(crate) fn program(plan: &Plan) -> Result<String, String> {
+    let backend = backend::of(plan.backend.kind()).map_err(str::to_string)?;
+    let py = Py { plan, ty: plan.value_type(), backend };
     let top = [py.header(), py.imports(), py.constants()].join("\n\n");
     let mut defs = py.arithmetic();
     defs.extend(py.helpers());
@@ -45,11 +43,13 @@ pub fn program(plan: &Plan) -> Result<String, String> {
 struct Py<'a> {
     plan: &'a Plan,
     ty: ValueType,
+    /// What the program says of the plan's backend.
+    backend: backend::Rendering,
 }
 
 impl Py<'_> {
     fn channel(&self) -> bool {
-        self.plan.backend.kind() == BackendKind::Channel
+        self.backend.queue
     }
 
     /// Whether the workers start together at a barrier (`start: together`).
@@ -91,13 +91,6 @@ impl Py<'_> {
 
     /// Where the value's update happens, in a few words.
     fn backend_words(&self) -> String {
-        match self.plan.backend.kind() {
-            BackendKind::Mutex => "under the value's lock (`with v.get_lock():`), so no update is lost".to_string(),
-            BackendKind::None => "with no lock (a Value made with lock=False, as runner's none backend), so concurrent updates can be lost".to_string(),
-            _ => format!(
-                "without touching the value: each worker puts its operations on a queue, {} to a message, and the parent, which owns the value, applies them in arrival order",
-                self.plan.backend.batch()
-            ),
-        }
+        self.backend.words.replace("{batch}", &self.plan.backend.batch().to_string())
     }
 }

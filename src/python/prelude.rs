@@ -1,4 +1,4 @@
-//! The program's imports, constants, and runner's arithmetic as Python functions.
+//! Runner's arithmetic as Python functions, and the helpers the worker and `__main__` share.
 
 use super::*;
 

@@ -1,4 +1,5 @@
-//! The program's header: what the job is and does, in comments a Python reader follows.
+//! The program's header (what the job is and does, in comments a Python reader follows), its
+//! imports and its constants.
 
 use super::*;
 
@@ -48,11 +49,7 @@ impl Py<'_> {
             ),
         });
         if !p.work.is_none() {
-            let inside = match p.backend.kind() {
-                BackendKind::Mutex => "inside the lock",
-                BackendKind::None => "between the read and the write",
-                _ => "before sending",
-            };
+            let inside = self.backend.work_inside;
             what.push_str(&format!(
                 " Busy work around each operation: {} ns {inside}, {} ns after it.",
                 p.work.inside_ns, p.work.outside_ns
@@ -69,9 +66,7 @@ impl Py<'_> {
             format!("The final value depends on the order of the operations: runner accepts {}.", p.check.describe())
         };
         let mut how = verdict;
-        if p.backend.kind() == BackendKind::None {
-            how.push_str(" Without the lock a different value means lost updates.");
-        }
+        how.push_str(self.backend.verdict_note);
         if p.repeat > 1 || p.warmup > 0 {
             how.push_str(&format!(
                 " runner runs this job {} times (after {} warm-up runs); this program runs it once.",

@@ -2,6 +2,7 @@
 //! it got right), each with the position it was written at. The JSON Schema is derived from
 //! these types, so the doc comments below are what editors show.
 
+use crate::value::named_enum;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Serialize;
 
@@ -291,54 +292,31 @@ pub struct FaultSpec {
     pub pos: Pos,
 }
 
-/// What an injected fault does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FaultAction {
-    Kill,
-    Panic,
-    Exit,
-    Stall,
-}
-
-impl FaultAction {
-    pub const ALL: [FaultAction; 4] = [FaultAction::Kill, FaultAction::Panic, FaultAction::Exit, FaultAction::Stall];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultAction::Kill => "kill",
-            FaultAction::Panic => "panic",
-            FaultAction::Exit => "exit",
-            FaultAction::Stall => "stall",
-        }
+named_enum! {
+    /// What an injected fault does.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum FaultAction {
+        Kill => "kill",
+        Panic => "panic",
+        Exit => "exit",
+        Stall => "stall",
     }
 }
 
-/// The outcome a job with faults expects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExpectOutcome {
-    /// A lock holder died; the next locker recovered the lock and the value; the rest finished.
-    Recovered,
-    /// The deadline stopped the run.
-    Deadline,
-    /// A worker failed (killed, panicked, exited non-zero); the others finished.
-    WorkerFailed,
-    /// A fork failed; the workers already forked were stopped.
-    ForkFailed,
-}
-
-impl ExpectOutcome {
-    pub const ALL: [ExpectOutcome; 4] =
-        [ExpectOutcome::Recovered, ExpectOutcome::Deadline, ExpectOutcome::WorkerFailed, ExpectOutcome::ForkFailed];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ExpectOutcome::Recovered => "recovered",
-            ExpectOutcome::Deadline => "deadline",
-            ExpectOutcome::WorkerFailed => "worker_failed",
-            ExpectOutcome::ForkFailed => "fork_failed",
-        }
+named_enum! {
+    /// The outcome a job with faults expects.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ExpectOutcome {
+        /// A lock holder died; the next locker recovered the lock and the value; the rest finished.
+        Recovered => "recovered",
+        /// The deadline stopped the run.
+        Deadline => "deadline",
+        /// A worker failed (killed, panicked, exited non-zero); the others finished.
+        WorkerFailed => "worker_failed",
+        /// A fork failed; the workers already forked were stopped.
+        ForkFailed => "fork_failed",
     }
 }
 
@@ -444,4 +422,20 @@ pub const VALUE_FIELDS: [&str; 2] = ["type", "initial"];
 pub fn schema() -> Schema {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     generator.into_root_schema_for::<JobSpec>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each `name()` is the serde name a job file writes.
+    #[test]
+    fn names_are_the_serde_names() {
+        for v in FaultAction::ALL {
+            assert_eq!(serde_json::to_value(v).expect("serialises"), v.name());
+        }
+        for v in ExpectOutcome::ALL {
+            assert_eq!(serde_json::to_value(v).expect("serialises"), v.name());
+        }
+    }
 }

@@ -123,6 +123,31 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
         );
         return Vec::new();
     };
+    let Some(Axes { axes, include, exclude }) = axes(matrix, entries, &mut error) else { return Vec::new() };
+    let Some(mut combos) = cross(&axes, matrix.pos, &mut error) else { return Vec::new() };
+    combos.retain(|c| {
+        !exclude.iter().any(|ex: &Combo| ex.iter().all(|(k, v)| lookup(c, k).is_some_and(|cv| same(cv, v))))
+    });
+    let keys: Vec<&str> = axes.iter().map(|(k, _)| k.as_str()).collect();
+    merge_includes(&mut combos, &include, &keys);
+    if combos.is_empty() {
+        error(matrix.pos, "matrix", "no combination is left to run".to_string());
+    }
+    if combos.len() > MAX_CELLS {
+        error(matrix.pos, "matrix", format!("more than {MAX_CELLS} combinations"));
+    }
+    combos
+}
+
+/// A matrix as written: its axes (key and values, in order), and its include and exclude lists.
+struct Axes {
+    axes: Vec<(String, Vec<Node>)>,
+    include: Vec<Combo>,
+    exclude: Vec<Combo>,
+}
+
+/// Reads the matrix's entries; `None` when its axes contradict each other.
+fn axes(matrix: &Node, entries: &[(Node, Node)], error: &mut impl FnMut(Pos, &str, String)) -> Option<Axes> {
     let mut axes: Vec<(String, Vec<Node>)> = Vec::new();
     let (mut include, mut exclude) = (Vec::new(), Vec::new());
     for (key, value) in entries {
@@ -132,7 +157,7 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
         };
         let field = format!("matrix.{name}");
         if name == "include" || name == "exclude" {
-            let list = entry_list(value, &field, &mut error);
+            let list = entry_list(value, &field, error);
             if name == "include" {
                 include = list
             } else {
@@ -165,13 +190,18 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
             "matrix",
             "`work` and `work.inside` or `work.outside` would overwrite each other: vary one or the other".to_string(),
         );
-        return Vec::new();
+        return None;
     }
+    Some(Axes { axes, include, exclude })
+}
+
+/// The cross product of the axes (none without axes); `None` beyond [`MAX_CELLS`].
+fn cross(axes: &[(String, Vec<Node>)], pos: Pos, error: &mut impl FnMut(Pos, &str, String)) -> Option<Vec<Combo>> {
     let mut combos: Vec<Combo> = vec![Vec::new()];
-    for (key, values) in &axes {
+    for (key, values) in axes {
         if combos.len().saturating_mul(values.len()) > MAX_CELLS {
-            error(matrix.pos, "matrix", format!("more than {MAX_CELLS} combinations"));
-            return Vec::new();
+            error(pos, "matrix", format!("more than {MAX_CELLS} combinations"));
+            return None;
         }
         combos = combos
             .iter()
@@ -187,12 +217,13 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
     if axes.is_empty() {
         combos.clear();
     }
-    combos.retain(|c| {
-        !exclude.iter().any(|ex: &Combo| ex.iter().all(|(k, v)| lookup(c, k).is_some_and(|cv| same(cv, v))))
-    });
-    let keys: Vec<&str> = axes.iter().map(|(k, _)| k.as_str()).collect();
-    // Includes merge into the cross product only, never into a combination another include
-    // made; values of the matrix's own keys are never overwritten (GitHub Actions' rules).
+    Some(combos)
+}
+
+/// Includes merge into the cross product only, never into a combination another include
+/// made; values of the matrix's own `keys` are never overwritten (GitHub Actions' rules). An
+/// include that matches no combination is added as its own, unless one is already equal.
+fn merge_includes(combos: &mut Vec<Combo>, include: &[Combo], keys: &[&str]) {
     let product = combos.len();
     for inc in include.iter().filter(|inc| !inc.is_empty()) {
         let mut matched = false;
@@ -217,13 +248,6 @@ fn combinations(matrix: &Node, file: &str, diags: &mut Vec<Diagnostic>) -> Vec<C
             combos.push(inc.clone());
         }
     }
-    if combos.is_empty() {
-        error(matrix.pos, "matrix", "no combination is left to run".to_string());
-    }
-    if combos.len() > MAX_CELLS {
-        error(matrix.pos, "matrix", format!("more than {MAX_CELLS} combinations"));
-    }
-    combos
 }
 
 /// `include` or `exclude`: a list of mappings of matrix keys to single values.

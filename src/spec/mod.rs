@@ -18,24 +18,24 @@ pub use job::{
     TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
 };
 pub use matrix::Cell;
-pub use read::{parse_duration, parse_timeout};
-pub use suggest::did_you_mean;
+pub(crate) use read::{parse_duration, parse_timeout};
+pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};
 
 /// The largest job file accepted: a job is a few hundred bytes, so anything this size is a mistake.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A job file's text and how to name it in messages.
-pub struct Source {
+pub(crate) struct Source {
     /// As given on the command line; `-` for standard input.
-    pub label: String,
-    pub text: String,
+    pub(crate) label: String,
+    pub(crate) text: String,
 }
 
 impl Source {
     /// The name a job gets when it gives none: the file's stem.
-    pub fn stem(&self) -> String {
+    pub(crate) fn stem(&self) -> String {
         if self.label == "-" {
             return "stdin".to_string();
         }
@@ -47,7 +47,7 @@ impl Source {
 
 /// Reads a job file (`-` for standard input): missing, unreadable, a directory, too large or not
 /// UTF-8 each give one diagnostic.
-pub fn read_source(label: &str) -> Result<Source, Diagnostic> {
+pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
     let mut bytes = Vec::new();
     let read = if label == "-" {
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
@@ -100,15 +100,15 @@ fn io_message(e: &std::io::Error) -> String {
 
 /// One job of a file: the matrix cell it is (empty without a matrix), the spec, and the
 /// problems of shape found reading it (possibly none).
-pub struct Parsed {
-    pub cell: Cell,
-    pub spec: JobSpec,
-    pub found: Vec<Diagnostic>,
+pub(crate) struct Parsed {
+    pub(crate) cell: Cell,
+    pub(crate) spec: JobSpec,
+    pub(crate) found: Vec<Diagnostic>,
 }
 
 /// Parses a source into its jobs (one per matrix cell; one without a matrix). `Err` when nothing
 /// could be read (syntax, budget, a broken matrix).
-pub fn parse(source: &Source) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
+pub(crate) fn parse(source: &Source) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
     let root = tree::parse(&source.text).map_err(|(pos, message)| {
         vec![Diagnostic { file: source.label.clone(), pos: Some(pos.unwrap_or(Pos::START)), field: None, message }]
     })?;
