@@ -24,8 +24,8 @@
 //! takes the lock without looking at any pid ([`RobustLock::take_after_the_run`]): a word still
 //! held then belongs to a dead worker.
 //!
-//! Owns: the lock word's protocol and the futex calls (the only unsafe code here). Does not own:
-//! repairing the protected data (`memory.rs`), nor the layout (`shm.rs`).
+//! Owns: the lock word's protocol and the futex calls (the only unsafe code of `sync`). Does not
+//! own: repairing the protected data (`mutex/mod.rs`), nor the layout (`shm.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -35,14 +35,14 @@ use crate::shm::RobustLock;
 
 /// How a lock was acquired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Acquired {
+pub(crate) enum Acquired {
     Clean,
     /// The previous holder died holding it; the lock is now the caller's.
     Recovered,
 }
 
 /// Set in the word when a locker may be asleep on it: the unlock must wake one.
-pub const CONTENDED: u32 = 1 << 31;
+pub(crate) const CONTENDED: u32 = 1 << 31;
 /// The holder's part of the word.
 const HOLDER: u32 = (1 << 30) - 1;
 /// Runner's own mark in the word (after the run, in `settle`).
@@ -51,13 +51,13 @@ const RUNNER: u32 = HOLDER;
 /// longer than most critical sections, shorter than a futex round trip.
 const SPINS: u32 = 100;
 /// How long a waiter first sleeps before it looks whether the holder still lives.
-pub const WAIT_MS: u64 = 10;
+pub(crate) const WAIT_MS: u64 = 10;
 /// The longest sleep: a waiter that saw the lock change hands while it slept doubles its sleep
 /// up to this, so that a thousand waiters do not wake a hundred times a second each.
-pub const WAIT_MAX_MS: u64 = 160;
+pub(crate) const WAIT_MAX_MS: u64 = 160;
 
 /// A worker's handle on the lock: who it is, and how to find a holder's pid.
-pub struct Locker<'a> {
+pub(crate) struct Locker<'a> {
     lock: &'a RobustLock,
     /// This worker in the word: its index + 1.
     me: u32,
@@ -67,7 +67,7 @@ pub struct Locker<'a> {
 
 impl RobustLock {
     /// Worker `index`'s handle; `pid_of` gives each worker's pid.
-    pub fn locker<'a>(&'a self, index: u32, pid_of: &'a dyn Fn(usize) -> u32) -> Locker<'a> {
+    pub(crate) fn locker<'a>(&'a self, index: u32, pid_of: &'a dyn Fn(usize) -> u32) -> Locker<'a> {
         assert!(index < RUNNER - 1, "worker index {index} does not fit the lock word");
         Locker { lock: self, me: index + 1, pid_of }
     }
@@ -75,7 +75,7 @@ impl RobustLock {
     /// In runner, once every worker has ended: takes the lock at once. A word still held then
     /// belongs to a dead worker (`Recovered`); no pid is looked at, so a reaped and reused pid
     /// cannot mislead it.
-    pub fn take_after_the_run(&self) -> Acquired {
+    pub(crate) fn take_after_the_run(&self) -> Acquired {
         match self.word.swap(RUNNER, Ordering::Acquire) {
             0 => Acquired::Clean,
             _ => Acquired::Recovered,
@@ -84,7 +84,7 @@ impl RobustLock {
 
     /// Unlocks; wakes one sleeper if the word says some may sleep.
     #[inline]
-    pub fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         if self.word.swap(0, Ordering::Release) & CONTENDED != 0 {
             self.hand_off();
         }
@@ -100,7 +100,7 @@ impl RobustLock {
 impl Locker<'_> {
     /// Locks; a lock whose holder died is taken over and reported as `Recovered`.
     #[inline]
-    pub fn lock(&self) -> Result<Acquired, Errno> {
+    pub(crate) fn lock(&self) -> Result<Acquired, Errno> {
         if self.lock.word.compare_exchange(0, self.me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             return Ok(Acquired::Clean);
         }
@@ -109,7 +109,7 @@ impl Locker<'_> {
 
     /// Unlocks a lock this worker holds.
     #[inline]
-    pub fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         self.lock.unlock();
     }
 
