@@ -24,6 +24,9 @@
 //! takes the lock without looking at any pid ([`RobustLock::take_after_the_run`]): a word still
 //! held then belongs to a dead worker.
 //!
+//! `RobustLock::locker`, `Locker` and `Acquired` are public for the benchmark's raw loop, which
+//! measures this lock bare.
+//!
 //! Owns: the lock word's protocol and the futex calls (the only unsafe code of `sync`). Does not
 //! own: repairing the protected data (`mutex/mod.rs`), nor the layout (`shm.rs`).
 
@@ -35,7 +38,7 @@ use crate::shm::RobustLock;
 
 /// How a lock was acquired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Acquired {
+pub enum Acquired {
     Clean,
     /// The previous holder died holding it; the lock is now the caller's.
     Recovered,
@@ -57,7 +60,7 @@ pub(crate) const WAIT_MS: u64 = 10;
 pub(crate) const WAIT_MAX_MS: u64 = 160;
 
 /// A worker's handle on the lock: who it is, and how to find a holder's pid.
-pub(crate) struct Locker<'a> {
+pub struct Locker<'a> {
     lock: &'a RobustLock,
     /// This worker in the word: its index + 1.
     me: u32,
@@ -67,7 +70,7 @@ pub(crate) struct Locker<'a> {
 
 impl RobustLock {
     /// Worker `index`'s handle; `pid_of` gives each worker's pid.
-    pub(crate) fn locker<'a>(&'a self, index: u32, pid_of: &'a dyn Fn(usize) -> u32) -> Locker<'a> {
+    pub fn locker<'a>(&'a self, index: u32, pid_of: &'a dyn Fn(usize) -> u32) -> Locker<'a> {
         assert!(index < RUNNER - 1, "worker index {index} does not fit the lock word");
         Locker { lock: self, me: index + 1, pid_of }
     }
@@ -100,7 +103,7 @@ impl RobustLock {
 impl Locker<'_> {
     /// Locks; a lock whose holder died is taken over and reported as `Recovered`.
     #[inline]
-    pub(crate) fn lock(&self) -> Result<Acquired, Errno> {
+    pub fn lock(&self) -> Result<Acquired, Errno> {
         if self.lock.word.compare_exchange(0, self.me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             return Ok(Acquired::Clean);
         }
@@ -109,7 +112,7 @@ impl Locker<'_> {
 
     /// Unlocks a lock this worker holds.
     #[inline]
-    pub(crate) fn unlock(&self) {
+    pub fn unlock(&self) {
         self.lock.unlock();
     }
 
