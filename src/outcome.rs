@@ -6,8 +6,8 @@
 use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
-pub use crate::sync::{Holder, Recovery};
 use crate::sync::Served;
+pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
 use crate::watch::ring::Event;
 use crate::watch::stats::{Fairness, Percentiles, fairness};

@@ -35,10 +35,11 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         written.slots.iter().map(|s| s.start).filter(|&t| t > 0).min().unwrap_or(ended.first_fork)
     };
     // A stopped run ends when runner stopped it (its killed workers wrote no end).
-    let last_end = written.slots.iter().map(|s| s.end).fold(
-        if ended.served.is_some() || stopped { ended.owner_end } else { origin },
-        u64::max,
-    );
+    let last_end = written
+        .slots
+        .iter()
+        .map(|s| s.end)
+        .fold(if ended.served.is_some() || stopped { ended.owner_end } else { origin }, u64::max);
     let workers = pids
         .iter()
         .zip(exits)

@@ -107,7 +107,12 @@ impl Pace for Paced<'_> {
 /// it is may need this core). Gives up when runner sets `abort` (another worker failed), or
 /// when the worker whose turn it is (`holder(turn)` gives its pid) has died: runner may be
 /// blocked receiving from a channel and unable to say so.
-pub(crate) fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn(u64) -> u32) -> Result<(), BackendError> {
+pub(crate) fn wait_turn(
+    turn: &AtomicU64,
+    mine: u64,
+    abort: &AtomicU32,
+    holder: &dyn Fn(u64) -> u32,
+) -> Result<(), BackendError> {
     let mut spins = 0u32;
     let mut last_look = 0;
     loop {

@@ -10,9 +10,9 @@
 //! per-operation trace events are kept for at most [`TRACE_OPS_TOTAL`] events across all
 //! workers, sampled evenly beyond that.
 
-pub mod hist;
+pub(crate) mod hist;
 pub mod layer;
-pub mod probe;
+pub(crate) mod probe;
 pub mod ring;
 pub mod stats;
 pub mod trace;

@@ -48,8 +48,13 @@ pub(crate) fn new(setup: &Setup, batch: u32, transport: Transport) -> Result<(Se
         }
     };
     let sender = Sender { op: setup.operation, batch, tx };
-    let owner =
-        Owner { op: setup.operation, value: setup.initial, applied_every: setup.applied_every, total: setup.total_ops, rx };
+    let owner = Owner {
+        op: setup.operation,
+        value: setup.initial,
+        applied_every: setup.applied_every,
+        total: setup.total_ops,
+        rx,
+    };
     Ok((sender, owner))
 }
 
@@ -76,7 +81,9 @@ impl Backend for Sender {
                 self.batch,
                 ipc.sender(order.index, self.op.kind, order.operand, self.batch),
             ),
-            Tx::Pipe(pipe) => send_all(order, shared, probe, self.batch, pipe.sender(order.index, order.operand, self.batch)),
+            Tx::Pipe(pipe) => {
+                send_all(order, shared, probe, self.batch, pipe.sender(order.index, order.operand, self.batch))
+            }
         }
     }
 }

@@ -38,8 +38,8 @@ use nix::unistd::{pipe2, read, write};
 
 use super::{Books, TICK_EVERY_MS, apply_operands};
 use crate::clock::now_ns;
-use crate::sync::BackendError;
 use crate::names::wire::{HEADER, MESSAGE_MAX, records_per_message, width};
+use crate::sync::BackendError;
 use crate::value::{Scalar, Value};
 
 /// The owner reads this much at a time at most: enough for many messages per read, little
