@@ -1,16 +1,16 @@
 //! Execution: a `Plan` becomes processes, in four phases, each over its own struct:
 //!
-//! 1. [`prepare`]: maps the shared memory, sets the backend up (from a `sync::Setup`, the
+//! 1. `prepare`: maps the shared memory, sets the backend up (from a `sync::Setup`, the
 //!    plan's part the backend needs), forks the channel's waker, makes the start barrier and
 //!    the lifeline, calibrates the pace, checks the CPUs to pin to (`Prepared`);
-//! 2. [`spawn`]: forks the workers (`Running`);
-//! 3. [`supervise`]: releases them together (or, with `start: forked`, they started as they
+//! 2. `spawn`: forks the workers (`Running`);
+//! 3. `supervise`: releases them together (or, with `start: forked`, they started as they
 //!    were forked), lets the backend's owner serve, waits for their work to be over, watches
 //!    the deadline and signals, and stops the workers of a stopped run (`Ended`);
-//! 4. [`collect`]: reaps every worker and collects an `Outcome`.
+//! 4. `collect`: reaps every worker and collects an `Outcome`.
 //!
 //! Owns: forking (only in `fork.rs`), the start barrier, supervision with `waitpid`, and the
-//! run's errors ([`error`], each becoming an `error::Error` here). Does not own: the mechanisms
+//! run's errors (`error`, each becoming an `error::Error` here). Does not own: the mechanisms
 //! (see `sync`), judging the value (see `outcome`) or printing anything but a worker's own error.
 
 pub mod barrier;

@@ -1,23 +1,23 @@
 //! Synchronisation backends: four ways to keep one shared value consistent.
 //!
-//! A backend is one folder behind one small trait, [`Backend`]: what a worker runs (`work`).
-//! The parent sets it up before forking through the one factory, [`setup`], from a [`Setup`]
+//! A backend is one folder behind one small trait, `Backend`: what a worker runs (`work`).
+//! The parent sets it up before forking through the one factory, `setup`, from a `Setup`
 //! (exec builds it from the plan: the backend's own plan, the operation, the initial value),
-//! and gets back a [`Parts`]: the workers' side, and the parent's side ([`Keeper`]), which is
-//! either the value left in place (`mutex`, `atomic`, `none`; the mutex's [`mutex::Settle`]
-//! repairs it after the run) or the channel's [`channel::Owner`], which serves while the
+//! and gets back a `Parts`: the workers' side, and the parent's side (`Keeper`), which is
+//! either the value left in place (`mutex`, `atomic`, `none`; the mutex's `mutex::Settle`
+//! repairs it after the run) or the channel's `channel::Owner`, which serves while the
 //! workers run. What only one backend has lives in its folder and is reached through its own
-//! type: the channel's owner (and its waker), the mutex's [`mutex::InsideLock`] and
-//! [`mutex::Settle`]. Which process holds what is said by ownership: a worker drops the
+//! type: the channel's owner (and its waker), the mutex's `mutex::InsideLock` and
+//! `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
 //! parent's side right after its fork and its own side once its work is over; the parent drops
 //! the workers' side after the last fork (for the channel, each drop closes a sending or
 //! receiving end).
 //!
-//! Where the value lives is a seam of its own, [`engine`]: today the run's shared mapping.
+//! Where the value lives is a seam of its own, `engine`: today the run's shared mapping.
 //!
 //! Owns: the mechanisms (`mutex/`, `atomic/`, `none/`, `channel/`), the hot loops' shared
 //! parts (`hot.rs`, `pace.rs`), the engine. Does not own: the plan (exec hands over a
-//! [`Setup`]), forking, the start barrier or reaping (see `exec`), nor judging the result.
+//! `Setup`), forking, the start barrier or reaping (see `exec`), nor judging the result.
 
 #[macro_use]
 mod hot;

@@ -1,7 +1,7 @@
 //! Watching a run: timed samples of operations in HDR histograms, the trace of every process,
 //! and the statistics the report shows (percentiles, fairness).
 //!
-//! Owns: what workers record about themselves ([`probe`], [`ring`], [`hist`]), how the parent
+//! Owns: what workers record about themselves (`probe`, `ring`, `hist`), how the parent
 //! reads it back and writes the Chrome trace ([`trace`]), the parent's own phases ([`layer`],
 //! a `tracing` layer), and the statistics ([`stats`]). Does not own: the hot loops (see `sync`),
 //! which only call the probe once per chunk.
