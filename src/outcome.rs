@@ -7,6 +7,7 @@ use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
 use crate::sync::Served;
+pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
 use crate::watch::ring::Event;
 use crate::watch::stats::{Fairness, Percentiles, fairness};
@@ -69,9 +70,9 @@ pub struct Outcome {
     pub interrupted: Option<Interrupt>,
     /// The deadline (in seconds) that stopped the run before its end: a partial run.
     pub deadline: Option<f64>,
-    /// mutex: the worker that died holding the lock (-1 if unknown) and the one that recovered
-    /// it (-1: runner, after every worker had ended), the first time it happened.
-    pub recovery: Option<(i64, i64)>,
+    /// mutex: the worker that died holding the lock and the one that recovered it (or runner,
+    /// after every worker had ended), the first time it happened.
+    pub recovery: Option<Recovery>,
     /// Peak resident memory in KiB: runner's own, and the largest worker's (of every worker
     /// runner has reaped so far).
     pub memory_kib: (u64, u64),

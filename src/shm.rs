@@ -8,7 +8,9 @@
 //! Owns: creating the mapping and handing out typed references into it. Safe code elsewhere only
 //! ever sees `&` references to atomics and to the lock word, whose interior mutability makes
 //! sharing them across processes sound. The mapping is created before forking and inherited;
-//! memmap2's `map_anon` would be MAP_PRIVATE (a child's writes unseen), hence the memfd.
+//! memmap2's `map_anon` would be MAP_PRIVATE (a child's writes unseen), hence the memfd. The
+//! backends reach the header's value and lock words only through `sync::engine` (the local
+//! engine), which gives them their meaning.
 
 use std::mem::{align_of, size_of};
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64};
@@ -34,10 +36,10 @@ unsafe impl Shareable for AtomicI32 {}
 unsafe impl Shareable for AtomicU8 {}
 
 /// The mutex backend's lock word, in shared memory: its layout here, its meaning and every
-/// operation on it in `sync/mutex.rs`. All zero is a free lock.
+/// operation on it in `sync/mutex/lock.rs`. All zero is a free lock.
 #[repr(C)]
 pub struct RobustLock {
-    /// 0, or the holder and `sync::mutex::CONTENDED`.
+    /// 0, or the holder and `sync::mutex::lock::CONTENDED`.
     pub(crate) word: AtomicU32,
     /// Unlocks of a contended word so far (wrapping): a waiter that wakes from its timeout and
     /// finds it unchanged knows that the lock has not changed hands since it went to sleep, and
@@ -58,7 +60,7 @@ pub struct Line<T>(pub T);
 pub struct Header {
     /// The value's bits, read through the atomic type of the value (i32, f64 bits or u8).
     pub value: Line<AtomicU64>,
-    /// The lock of the mutex backend: one futex word (`sync/mutex.rs`), free at zero.
+    /// The lock of the mutex backend: one futex word (`sync/mutex/lock.rs`), free at zero.
     pub mutex: Line<RobustLock>,
     /// Ordered schedules: the number of the operation (round-robin) or the worker (sequential)
     /// whose turn it is.
@@ -68,7 +70,8 @@ pub struct Header {
     /// mutex, for an update made where its holder may die: `(worker + 1) << 32 | state`, and
     /// the value's bits before the update. The next locker repairs from it.
     pub marker: Line<[AtomicU64; 2]>,
-    /// mutex: `(dead + 1) << 32 | (recoverer + 1)` of the first recovery from a dead holder.
+    /// mutex: the first recovery from a dead holder, encoded and decoded in
+    /// `sync/mutex/recovery.rs`.
     pub recovery: Line<AtomicU64>,
 }
 

@@ -338,3 +338,23 @@ fn runner_repairs_a_lock_whose_holder_died_last() {
     assert_eq!(report["recovery"]["recovered_by"], "runner");
     assert_eq!(report["final"], 40);
 }
+
+#[test]
+fn a_worker_that_exits_mid_update_leaves_with_its_code_and_its_lock_is_repaired() {
+    // `exit` inside the lock: the worker leaves at once (through `_exit`, as every child does),
+    // holding the lock with its update marked; runner repairs it after the run.
+    let text = "workers: 1\niterations: 100\nvalue: {type: i}\noperation: add\nbackend: mutex\nfaults:\n  - {worker: 0, at: 40, action: exit, code: 7, inside_lock: true}\nexpect_outcome: recovered\n";
+    let (code, report, _) = run_declared("exit-inside.yaml", text);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["workers"][0]["exit"]["code"], 7, "{report}");
+    assert_eq!(report["recovery"]["died_holding_lock"], 0, "{report}");
+    assert_eq!(report["recovery"]["recovered_by"], "runner");
+    assert_eq!(report["final"], 40);
+    // Outside a lock: the worker's count stops at the fault, the others finish.
+    let text = "workers: 2\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\nfaults:\n  - {worker: 1, at: 300, action: exit, code: 9}\n";
+    let (code, report, _) = run_declared("exit-outside.yaml", text);
+    assert_eq!(code, 3, "a failed worker without a declared outcome: {report}");
+    assert_eq!(report["workers"][1]["exit"]["code"], 9, "{report}");
+    assert_eq!(report["workers"][1]["ops"], 300, "{report}");
+    assert_eq!(report["final"], 1300);
+}

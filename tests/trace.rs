@@ -213,3 +213,17 @@ fn a_trace_that_cannot_be_written_keeps_the_json_report() {
     assert_eq!(out.json()["final"], 5, "the report is still the one document on stdout");
     assert!(out.stderr.contains("/dev/full"), "{}", out.stderr);
 }
+
+#[test]
+fn the_trace_names_a_recovery_as_the_json_report_does() {
+    // One worker dies holding the lock: runner recovers it, and both documents say "runner".
+    let file = trace_path("recovery.json");
+    let text = "workers: 1\niterations: 100\nvalue: {type: i}\noperation: add\nbackend: mutex\nfaults:\n  - {worker: 0, at: 40, action: kill, inside_lock: true}\nexpect_outcome: recovered\n";
+    let path = job_file("trace-recovery.yaml", text);
+    let out = runner(&[&path, "--format", "json", "--trace", &file]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    let trace = read_trace(&file);
+    assert_eq!(report["recovery"], serde_json::json!({ "died_holding_lock": 0, "recovered_by": "runner" }));
+    assert_eq!(trace["metadata"]["recovery"], report["recovery"]);
+}

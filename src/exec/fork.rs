@@ -3,8 +3,9 @@
 //! Rules kept here: the parent is single-threaded at every fork (checked, not assumed, by
 //! [`prepare`], whose token every fork needs); buffered output is flushed before forking so no
 //! child inherits and repeats it; a child runs its body inside `catch_unwind` and leaves only
-//! through `_exit`, so it never returns into the parent's code, runs its destructors or flushes
-//! its copies of the parent's buffers. Also the one change a child may make to how the kernel
+//! through `_exit` ([`leave`], also the way out of a fault's `exit` in the middle of the body),
+//! so it never returns into the parent's code, runs its destructors or flushes its copies of the
+//! parent's buffers. Also the one change a child may make to how the kernel
 //! schedules it ([`idle_priority`]).
 
 use std::io::Write;
@@ -14,21 +15,38 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, Pid, fork};
 
 /// A child's exit status when its body panicked (as Rust's own panic exit code).
-pub const EXIT_PANIC: i32 = 101;
+pub(crate) const EXIT_PANIC: i32 = 101;
 
 /// Proof that the process may fork now: it has one thread and nothing buffered to repeat.
 /// Made once before a batch of forks (nothing prints between them), so the loop itself writes as
 /// few of the parent's pages as it can: each page written after a fork is copied.
-pub struct Ready(());
+pub(crate) struct Ready(());
+
+/// Why the process may not fork now.
+#[derive(Debug)]
+pub(crate) enum ForkError {
+    /// `/proc/self/task` could not be read.
+    Tasks(std::io::Error),
+    /// More than one thread.
+    Threads(usize),
+}
+
+impl std::fmt::Display for ForkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForkError::Tasks(e) => write!(f, "cannot read /proc/self/task: {e}"),
+            ForkError::Threads(n) => write!(f, "refusing to fork: runner has {n} threads, it must have one"),
+        }
+    }
+}
 
 /// Checks that the process has one thread and flushes standard output and error. Fails when
 /// there is more than one thread: forking then copies only the caller, and a lock held by
 /// another thread would stay locked in the child for ever.
-pub fn prepare() -> Result<Ready, String> {
-    let threads =
-        std::fs::read_dir("/proc/self/task").map_err(|e| format!("cannot read /proc/self/task: {e}"))?.count();
+pub(crate) fn prepare() -> Result<Ready, ForkError> {
+    let threads = std::fs::read_dir("/proc/self/task").map_err(ForkError::Tasks)?.count();
     if threads != 1 {
-        return Err(format!("refusing to fork: runner has {threads} threads, it must have one"));
+        return Err(ForkError::Threads(threads));
     }
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
@@ -37,7 +55,7 @@ pub fn prepare() -> Result<Ready, String> {
 
 /// Restores the default disposition of SIGCHLD: one inherited as ignored would make the kernel
 /// reap the workers itself, and `waitpid` could not say how they ended.
-pub fn default_sigchld() -> nix::Result<()> {
+pub(crate) fn default_sigchld() -> nix::Result<()> {
     // SAFETY: installing the default disposition runs no handler code, so nothing can be
     // called from a signal context.
     unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) }.map(drop)
@@ -45,7 +63,7 @@ pub fn default_sigchld() -> nix::Result<()> {
 
 /// Forks a child that runs `body` and exits with its result; returns the child's pid. The
 /// caller prints nothing between [`prepare`] and its forks.
-pub fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<Pid> {
+pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<Pid> {
     // SAFETY: the process is single-threaded (`prepare` checked it and runner starts no thread),
     // so the child gets a consistent copy of every lock and allocator state, and it may call any
     // function, not only async-signal-safe ones.
@@ -60,20 +78,28 @@ pub fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<Pid> {
                     EXIT_PANIC
                 }
             };
-            // SAFETY: `_exit` ends the process at once. Skipping atexit handlers and destructors
-            // is the point: they belong to the parent.
-            unsafe { libc::_exit(code) }
+            leave(code)
         }
     }
+}
+
+/// Ends a child process at once with `code`, from anywhere in its body: after the body returns,
+/// or in the middle of it (a fault's `exit`, mid-update, as a process calling `exit()` there
+/// would). Flushes standard error first, so that what the child wrote there is not lost.
+pub(crate) fn leave(code: i32) -> ! {
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process at once. Skipping atexit handlers and destructors is the
+    // point: they belong to the parent.
+    unsafe { libc::_exit(code) }
 }
 
 /// Moves the calling process to the idle scheduling policy (`SCHED_IDLE`): it runs only when no
 /// process of a normal policy wants its CPU, and a waking normal process takes the CPU from it
 /// at once. Any process may lower itself so; only a privileged one could come back.
-pub fn idle_priority() -> Result<(), String> {
+pub(crate) fn idle_priority() -> std::io::Result<()> {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call; the call
     // changes only this process's scheduling policy.
     let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    if rc == 0 { Ok(()) } else { Err(format!("cannot move to SCHED_IDLE: {}", std::io::Error::last_os_error())) }
+    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }

@@ -1,6 +1,7 @@
 //! A worker's life after the fork: make sure it cannot outlive runner, wait at the barrier (if
 //! the workers start together), do its operations, write what it did into its slot, wait at the
-//! exit gate (the same). Returns the exit code.
+//! exit gate (the same). Returns the exit code; a declared fault's `exit` leaves at once through
+//! `fork::leave` (`_exit`), like every other way out of a child.
 
 use std::sync::atomic::Ordering;
 
@@ -14,44 +15,48 @@ use crate::names::Schedule;
 use crate::plan::Fault;
 use crate::shm::Shared;
 use crate::spec::FaultAction;
-use crate::sync::{Backend, Order, WorkerTally, pace};
+use crate::sync::mutex::InsideLock;
+use crate::sync::{Backend, BackendError, Order, WorkerTally, pace};
 use crate::watch::probe::Probe;
 use crate::watch::ring::Kind;
 
 /// Exit codes of a worker, beyond 0 and the panic code.
-pub const EXIT_ERROR: i32 = 70;
+pub(crate) const EXIT_ERROR: i32 = 70;
 /// The parent was gone before the worker could ask to die with it.
-pub const EXIT_ORPHAN: i32 = 71;
+pub(crate) const EXIT_ORPHAN: i32 = 71;
 
-pub struct Context<'a> {
-    pub order: Order,
+pub(crate) struct Context<'a> {
+    pub(crate) order: Order,
     /// The fault this worker injects, if the job declares one.
-    pub fault: Option<Fault>,
+    pub(crate) fault: Option<Fault>,
     /// The CPU to run on, when the job pins its workers.
-    pub cpu: Option<usize>,
+    pub(crate) cpu: Option<usize>,
     /// Run at idle priority (SCHED_IDLE), leaving the CPU to the owner whenever it wants one
     /// (the plan decides: a pipe channel's workers with large messages). A system that refuses
     /// the idle policy only makes the run slower.
-    pub idle: bool,
+    pub(crate) idle: bool,
     /// Operations (channel: messages) from one timed sample to the next.
-    pub stride: u64,
+    pub(crate) stride: u64,
     /// Whether timed samples become trace events.
-    pub trace_ops: bool,
-    pub parent: Pid,
-    pub shared: &'a Shared,
+    pub(crate) trace_ops: bool,
+    pub(crate) parent: Pid,
+    pub(crate) shared: &'a Shared,
+    /// The backend's name, for a worker's own error.
+    pub(crate) backend: &'static str,
 }
 
-pub fn main(
-    cx: Context<'_>,
-    backend: &mut dyn Backend,
-    mut barrier: Option<&mut Barrier>,
-    lifeline: &mut Lifeline,
-) -> i32 {
+/// What a worker holds of the backend: its side (dropped once its work is over, so that a
+/// channel's owner does not wait for more) and, for the mutex, the way to act inside the lock.
+pub(crate) struct Hands {
+    pub(crate) backend: Box<dyn Backend>,
+    pub(crate) inside_lock: Option<InsideLock>,
+}
+
+pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barrier>, lifeline: &mut Lifeline) -> i32 {
     // Die with runner; the parent may have died before the request, so check it is still ours.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != cx.parent {
         return EXIT_ORPHAN;
     }
-    backend.in_child();
     if cx.idle {
         let _ = super::fork::idle_priority();
     }
@@ -85,8 +90,8 @@ pub fn main(
     probe.event(arrived, start - arrived, Kind::Barrier);
     slot.start_ns.store(start, Ordering::Relaxed);
     let result = match cx.fault {
-        None => backend.work(&cx.order, cx.shared, &mut probe),
-        Some(fault) => with_fault(&cx, fault, backend, &mut probe),
+        None => hands.backend.work(&cx.order, cx.shared, &mut probe),
+        Some(fault) => with_fault(&cx, fault, &hands, &mut probe),
     };
     let end = now_ns();
     if sequential {
@@ -102,7 +107,7 @@ pub fn main(
             probe.event(now_ns(), 0, Kind::End);
             // Done: tell runner, then (together) wait to be dismissed, so that this process's exit
             // does not take CPU from workers still at work.
-            backend.leave();
+            drop(hands);
             lifeline.finish();
             if let Some(barrier) = barrier {
                 barrier.wait_dismissal();
@@ -121,9 +126,10 @@ pub fn main(
 fn with_fault(
     cx: &Context<'_>,
     fault: Fault,
-    backend: &dyn Backend,
+    hands: &Hands,
     probe: &mut Probe<'_>,
-) -> Result<WorkerTally, String> {
+) -> Result<WorkerTally, BackendError> {
+    let backend = &hands.backend;
     let slot = cx.shared.slot(cx.order.index as usize);
     let before = Order { iterations: fault.at, ..cx.order };
     let mut tally = if fault.at > 0 { backend.work(&before, cx.shared, probe)? } else { WorkerTally::default() };
@@ -134,16 +140,18 @@ fn with_fault(
             let _ = nix::sys::signal::raise(Signal::SIGKILL);
         }
         FaultAction::Panic => panic!("injected fault: worker {} panics after {} operations", fault.worker, fault.at),
-        FaultAction::Exit => {
-            // Straight out, as a process calling exit() mid-update would.
-            let _ = std::io::Write::flush(&mut std::io::stderr());
-            std::process::exit(fault.code)
-        }
+        // Straight out, as a process calling exit() mid-update would: through fork's `_exit`.
+        FaultAction::Exit => super::fork::leave(fault.code),
         FaultAction::Stall => std::thread::sleep(std::time::Duration::from_nanos(fault.stall_ns)),
     };
     let mut done = fault.at;
     if fault.inside_lock {
-        backend.act_inside_lock(&Order { iterations: 1, done_before: fault.at, ..cx.order }, cx.shared, &mut act)?;
+        let one = Order { iterations: 1, done_before: fault.at, ..cx.order };
+        match hands.inside_lock {
+            Some(inside) => inside.run(&one, cx.shared, &mut act)?,
+            // The planner lets only the mutex act inside the lock.
+            None => return Err(BackendError::NoLock { backend: cx.backend }),
+        }
         done += 1;
         tally.ops += 1;
     } else {

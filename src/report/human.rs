@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use super::{RunReport, rate, seconds};
 use crate::names::BackendKind;
-use crate::outcome::Verdict;
+use crate::outcome::{Holder, Verdict};
 use crate::plan::Plan;
 
 fn ns(v: u64) -> String {
@@ -87,9 +87,15 @@ pub fn run(r: &RunReport<'_>) -> String {
     for fault in &plan.faults {
         let _ = writeln!(s, "  fault     {}", fault.describe());
     }
-    if let Some((dead, by)) = outcome.recovery {
-        let dead = if dead < 0 { "a worker".to_string() } else { format!("worker {dead}") };
-        let by = if by < 0 { "runner (no worker locked after it)".to_string() } else { format!("worker {by}") };
+    if let Some(recovery) = outcome.recovery {
+        let dead = match recovery.died_holding_lock {
+            Holder::Worker(dead) => format!("worker {dead}"),
+            Holder::Runner | Holder::Unknown => "a worker".to_string(),
+        };
+        let by = match recovery.recovered_by {
+            Holder::Worker(by) => format!("worker {by}"),
+            Holder::Runner | Holder::Unknown => "runner (no worker locked after it)".to_string(),
+        };
         let _ = writeln!(
             s,
             "  recovery  {dead} died holding the lock; {by} took the lock over and restored the value from the update marker"

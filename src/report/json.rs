@@ -48,10 +48,7 @@ pub fn run(r: &RunReport<'_>) -> Json {
         "deadline_seconds": outcome.deadline,
         "applied_range": judgement.applied.map(|(lo, hi)| json!({ "min": lo, "max": hi })),
         "partial_check": judgement.partial_check,
-        "recovery": outcome.recovery.map(|(dead, by)| json!({
-            "died_holding_lock": (dead >= 0).then_some(dead),
-            "recovered_by": if by >= 0 { json!(by) } else { json!("runner") },
-        })),
+        "recovery": outcome.recovery,
         "expect_outcome": plan.expect_outcome.map(|o| o.name()),
         "verdict": judgement.verdict.name(),
         "correct": judgement.verdict == crate::outcome::Verdict::Correct,

@@ -1,46 +1,75 @@
-//! Synchronisation backends: four ways to keep one shared value consistent, behind one small
-//! trait. The parent sets a backend up before forking; each worker calls [`Backend::work`]; the
-//! parent may own the value meanwhile ([`Backend::serve`], the channel owner) and reads the final
-//! value once every worker has ended.
+//! Synchronisation backends: four ways to keep one shared value consistent.
 //!
-//! Owns: the mechanisms (`mutex`, `atomic`, `channel`, `none`) and the shared mapping they live
-//! in. Does not own: forking, the start barrier or reaping (see `exec`), nor judging the result.
+//! A backend is one folder behind one small trait, `Backend`: what a worker runs (`work`).
+//! The parent sets it up before forking through the one factory, `setup`, from a `Setup`
+//! (exec builds it from the plan: the backend's own plan, the operation, the initial value),
+//! and gets back a `Parts`: the workers' side, and the parent's side (`Keeper`), which is
+//! either the value left in place (`mutex`, `atomic`, `none`; the mutex's `mutex::Settle`
+//! repairs it after the run) or the channel's `channel::Owner`, which serves while the
+//! workers run. What only one backend has lives in its folder and is reached through its own
+//! type: the channel's owner (and its waker), the mutex's `mutex::InsideLock` and
+//! `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
+//! parent's side right after its fork and its own side once its work is over; the parent drops
+//! the workers' side after the last fork (for the channel, each drop closes a sending or
+//! receiving end).
+//!
+//! Where the value lives is a seam of its own, `engine`: today the run's shared mapping.
+//!
+//! Owns: the mechanisms (`mutex/`, `atomic/`, `none/`, `channel/`), the hot loops' shared
+//! parts (`hot.rs`, `pace.rs`), the engine. Does not own: the plan (exec hands over a
+//! `Setup`), forking, the start barrier or reaping (see `exec`), nor judging the result.
 
+#[macro_use]
+mod hot;
+mod atomic;
 mod channel;
-mod memory;
-pub mod mutex;
-pub mod pace;
+pub(crate) mod engine;
+mod error;
+pub(crate) mod mutex;
+mod none;
+pub(crate) mod pace;
 
-use crate::plan::Plan;
+use crate::plan::BackendPlan;
 use crate::shm::Shared;
-use crate::value::{Scalar, Value};
+use crate::value::{Operation, Value};
 use crate::watch::probe::Probe;
 
-pub use crate::names::{BackendKind, Transport};
+pub(crate) use channel::Owner;
+pub(crate) use error::BackendError;
+pub use mutex::recovery::{Holder, Recovery};
 
-/// The index a recovery by runner itself is recorded under (no worker has it).
-pub const RUNNER_INDEX: u32 = u32::MAX - 1;
+/// What a backend is set up from: the plan's parts that the backends need, and nothing else.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Setup {
+    pub(crate) backend: BackendPlan,
+    pub(crate) operation: Operation,
+    pub(crate) initial: Value,
+    /// Operations the workers do in all: the channel's owner is done once it applied them.
+    pub(crate) total_ops: u64,
+    /// The channel's owner records one application in this many messages, for the trace.
+    pub(crate) applied_every: Option<u64>,
+}
 
 /// What one worker is to do.
 #[derive(Clone, Copy, Debug)]
-pub struct Order {
-    pub index: u32,
-    pub iterations: u64,
+pub(crate) struct Order {
+    pub(crate) index: u32,
+    pub(crate) iterations: u64,
     /// Operations this worker completed before this order (published counts add them).
-    pub done_before: u64,
+    pub(crate) done_before: u64,
     /// The operand this worker applies.
-    pub operand: Value,
-    pub pacing: pace::Pacing,
+    pub(crate) operand: Value,
+    pub(crate) pacing: pace::Pacing,
 }
 
 /// What one worker did, beyond the operations it applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WorkerTally {
-    pub ops: u64,
+pub(crate) struct WorkerTally {
+    pub(crate) ops: u64,
     /// Failed compare-exchanges (atomic).
-    pub retries: u64,
+    pub(crate) retries: u64,
     /// Locks recovered from a dead owner (mutex).
-    pub recoveries: u64,
+    pub(crate) recoveries: u64,
 }
 
 /// What the channel owner received.
@@ -54,76 +83,66 @@ pub struct Served {
     pub events: Vec<(u64, u32)>,
 }
 
-/// A backend, set up in the parent and inherited by every worker.
-pub trait Backend {
-    fn kind(&self) -> BackendKind;
-
+/// A backend's workers' side: set up in the parent, inherited by every worker.
+pub(crate) trait Backend {
     /// In a worker: carries out its order, timing one chunk in `probe.stride`.
-    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String>;
-
-    /// The body of a waker process for owners that block (channel): forked before the workers,
-    /// it wakes the owner now and then. `None` for backends without an owner.
-    fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
-        None
-    }
-
-    /// mutex: one operation whose holder runs `act` between its update and the unlock, with
-    /// the update marked so that the next locker can repair it if `act` never returns.
-    fn act_inside_lock(&self, _order: &Order, _shared: &Shared, _act: &mut dyn FnMut()) -> Result<(), String> {
-        Err(format!("the {} backend has no lock to act inside", self.kind().name()))
-    }
-
-    /// In the parent, right after the last fork: drop what only workers may hold.
-    fn after_fork(&mut self) {}
-
-    /// In a worker, right after its fork: drop what only the parent may hold.
-    fn in_child(&mut self) {}
-
-    /// In a worker whose work is over, before it waits to be dismissed: drop what would keep
-    /// the owner waiting for more (channel: the sending end).
-    fn leave(&mut self) {}
-
-    /// In the parent, from the barrier's release until every worker is done sending: the
-    /// owner's part, for backends that have one. `alive` says whether any worker still runs;
-    /// `tick` is called now and then, for progress, and says false when the run must stop.
-    fn serve(
-        &mut self,
-        _workers: usize,
-        _alive: &mut dyn FnMut() -> bool,
-        _tick: &mut dyn FnMut() -> bool,
-    ) -> Result<Option<Served>, String> {
-        Ok(None)
-    }
-
-    /// In the parent, once every worker has ended: repair what a worker that died in the
-    /// middle of an update left behind when no later locker did (mutex).
-    fn settle(&self, _shared: &Shared) -> Result<(), String> {
-        Ok(())
-    }
-
-    /// In the parent, once every worker has ended.
-    fn final_value(&self, shared: &Shared) -> Value;
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError>;
 }
 
-/// Sets up the plan's backend: the initial value stored, the channel made. `applied_every`:
-/// the channel owner records one application in this many messages for the trace.
-pub fn setup(plan: &Plan, shared: &Shared, applied_every: Option<u64>) -> Result<Box<dyn Backend>, String> {
-    with_scalar!(plan.initial, T, v => T::store(shared.value::<<T as Scalar>::Atomic>(), v));
-    Ok(match plan.backend.kind() {
-        BackendKind::Mutex => {
-            Box::new(memory::InMemory { kind: BackendKind::Mutex, op: plan.operation, ty_of: plan.initial })
+/// The parent's side of a backend.
+pub(crate) enum Keeper {
+    /// The workers update the value where the engine keeps it; `settle` (mutex) repairs what a
+    /// worker that died mid-update left behind before it is read.
+    InPlace { ty_of: Value, settle: Option<mutex::Settle> },
+    /// The channel: the parent owns the value and applies what the workers send.
+    Owner(Owner),
+}
+
+impl Keeper {
+    /// In the parent, once every worker has ended: the final value.
+    pub(crate) fn finish(self, shared: &Shared) -> Value {
+        match self {
+            Keeper::InPlace { ty_of, settle } => {
+                if let Some(settle) = settle {
+                    settle.run(shared);
+                }
+                engine::Local::of(shared).load(ty_of)
+            }
+            Keeper::Owner(owner) => owner.value(),
         }
-        BackendKind::Atomic => {
-            Box::new(memory::InMemory { kind: BackendKind::Atomic, op: plan.operation, ty_of: plan.initial })
+    }
+}
+
+/// A backend once set up.
+pub(crate) struct Parts {
+    /// What every worker runs.
+    pub(crate) workers: Box<dyn Backend>,
+    /// mutex: one operation with a fault's action inside the lock.
+    pub(crate) inside_lock: Option<mutex::InsideLock>,
+    pub(crate) keeper: Keeper,
+}
+
+/// The one registration point: sets up the backend `setup` names, with the initial value
+/// stored in the engine (the channel's owner keeps its own copy).
+pub(crate) fn setup(setup: &Setup, shared: &Shared) -> Result<Parts, BackendError> {
+    engine::Local::of(shared).store(setup.initial);
+    let op = setup.operation;
+    let in_place = |settle| Keeper::InPlace { ty_of: setup.initial, settle };
+    Ok(match setup.backend {
+        BackendPlan::Mutex => Parts {
+            workers: Box::new(mutex::Mutex { op }),
+            inside_lock: Some(mutex::InsideLock { op }),
+            keeper: in_place(Some(mutex::Settle { ty_of: setup.initial })),
+        },
+        BackendPlan::Atomic => {
+            Parts { workers: Box::new(atomic::Atomic { op }), inside_lock: None, keeper: in_place(None) }
         }
-        BackendKind::None => {
-            Box::new(memory::InMemory { kind: BackendKind::None, op: plan.operation, ty_of: plan.initial })
+        BackendPlan::None => {
+            Parts { workers: Box::new(none::Unsynchronised { op }), inside_lock: None, keeper: in_place(None) }
         }
-        BackendKind::Channel => Box::new(channel::Channel::new(plan, applied_every)?),
+        BackendPlan::Channel { batch, transport } => {
+            let (sender, owner) = channel::new(setup, batch, transport)?;
+            Parts { workers: Box::new(sender), inside_lock: None, keeper: Keeper::Owner(owner) }
+        }
     })
-}
-
-/// Reads the value in shared memory as the plan's type.
-fn read_shared(ty_of: Value, shared: &Shared) -> Value {
-    with_scalar!(ty_of, T, _v => T::load(shared.value::<<T as Scalar>::Atomic>()).to_value())
 }

@@ -10,21 +10,22 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::clock::now_ns;
 use crate::names::Schedule;
 use crate::plan::Work;
+use crate::sync::BackendError;
 
 /// Around each operation: `before` (wait for the turn), `inside` (in the critical section),
 /// `after` (pass the turn, then the work between operations).
-pub trait Pace {
-    fn before(&mut self) -> Result<(), String>;
+pub(crate) trait Pace {
+    fn before(&mut self) -> Result<(), BackendError>;
     fn inside(&self);
     fn after(&mut self);
 }
 
 /// Nothing around the operations.
-pub struct Free;
+pub(crate) struct Free;
 
 impl Pace for Free {
     #[inline(always)]
-    fn before(&mut self) -> Result<(), String> {
+    fn before(&mut self) -> Result<(), BackendError> {
         Ok(())
     }
     #[inline(always)]
@@ -35,28 +36,28 @@ impl Pace for Free {
 
 /// The loop counts and the schedule a worker is paced by; the same for every worker.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Pacing {
-    pub schedule: Schedule,
-    pub workers: u32,
+pub(crate) struct Pacing {
+    pub(crate) schedule: Schedule,
+    pub(crate) workers: u32,
     /// Busy-loop iterations inside the critical section and between operations.
-    pub inside: u64,
-    pub outside: u64,
+    pub(crate) inside: u64,
+    pub(crate) outside: u64,
 }
 
 impl Pacing {
     /// Converts the plan's nanoseconds with a calibration (busy-loop iterations per ns).
-    pub fn new(work: Work, schedule: Schedule, workers: u32, per_ns: f64) -> Pacing {
+    pub(crate) fn new(work: Work, schedule: Schedule, workers: u32, per_ns: f64) -> Pacing {
         let loops = |ns: u64| (ns as f64 * per_ns).round() as u64;
         Pacing { schedule, workers, inside: loops(work.inside_ns), outside: loops(work.outside_ns) }
     }
 
     /// Whether every operation runs bare (sequential takes its turn once, outside the loop).
-    pub fn is_free(&self) -> bool {
+    pub(crate) fn is_free(&self) -> bool {
         self.inside == 0 && self.outside == 0 && self.schedule != Schedule::RoundRobin
     }
 
     /// The pace of worker `index`; `pids` gives each worker's pid.
-    pub fn paced<'a>(
+    pub(crate) fn paced<'a>(
         &self,
         index: u32,
         turn: &'a AtomicU64,
@@ -68,7 +69,7 @@ impl Pacing {
 }
 
 /// Busy work and, for round-robin, turn-taking.
-pub struct Paced<'a> {
+pub(crate) struct Paced<'a> {
     pacing: Pacing,
     /// The number of this worker's next operation in the round-robin order.
     next: u64,
@@ -80,7 +81,7 @@ pub struct Paced<'a> {
 
 impl Pace for Paced<'_> {
     #[inline]
-    fn before(&mut self) -> Result<(), String> {
+    fn before(&mut self) -> Result<(), BackendError> {
         if self.pacing.schedule == Schedule::RoundRobin {
             let workers = self.pacing.workers as u64;
             let pids = self.pids;
@@ -106,7 +107,12 @@ impl Pace for Paced<'_> {
 /// it is may need this core). Gives up when runner sets `abort` (another worker failed), or
 /// when the worker whose turn it is (`holder(turn)` gives its pid) has died: runner may be
 /// blocked receiving from a channel and unable to say so.
-pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn(u64) -> u32) -> Result<(), String> {
+pub(crate) fn wait_turn(
+    turn: &AtomicU64,
+    mine: u64,
+    abort: &AtomicU32,
+    holder: &dyn Fn(u64) -> u32,
+) -> Result<(), BackendError> {
     let mut spins = 0u32;
     let mut last_look = 0;
     loop {
@@ -115,7 +121,7 @@ pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn
             return Ok(());
         }
         if abort.load(Ordering::Relaxed) != 0 {
-            return Err("stopped waiting for its turn: another worker failed".to_string());
+            return Err(BackendError::TurnAborted);
         }
         if spins < 200 {
             std::hint::spin_loop();
@@ -129,7 +135,7 @@ pub fn wait_turn(turn: &AtomicU64, mine: u64, abort: &AtomicU32, holder: &dyn Fn
             last_look = spins;
             let pid = holder(now);
             if pid != 0 && !alive(pid) {
-                return Err(format!("stopped waiting for its turn: the worker whose turn it is (pid {pid}) died"));
+                return Err(BackendError::TurnHolderDied { pid });
             }
         }
     }
@@ -155,7 +161,7 @@ pub(crate) fn alive(pid: u32) -> bool {
 
 /// `n` iterations of a loop the compiler cannot remove.
 #[inline(never)]
-pub fn spin(n: u64) {
+pub(crate) fn spin(n: u64) {
     for i in 0..n {
         std::hint::black_box(i);
     }
@@ -163,7 +169,7 @@ pub fn spin(n: u64) {
 
 /// Busy-loop iterations per nanosecond on this machine: the fastest of a few timed runs (the
 /// slower ones were interrupted).
-pub fn calibrate() -> f64 {
+pub(crate) fn calibrate() -> f64 {
     const N: u64 = 200_000;
     spin(N / 10);
     let best = (0..5)

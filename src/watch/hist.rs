@@ -10,24 +10,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hdrhistogram::Histogram;
 
 /// Histograms a worker keeps: one operation, and (mutex) the wait for the lock.
-pub const KINDS: usize = 2;
+pub(crate) const KINDS: usize = 2;
 /// `(value, count)` pairs exported per histogram; with 2 significant digits a histogram from
 /// 1 ns to an hour has fewer buckets than this.
-pub const PAIRS: usize = 2048;
+pub(crate) const PAIRS: usize = 2048;
 /// Words of a worker's histogram area: the counts of pairs, then every histogram's pairs.
-pub const WORDS: usize = KINDS * (1 + 2 * PAIRS);
+pub(crate) const WORDS: usize = KINDS * (1 + 2 * PAIRS);
 
 /// A worker's histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit
 /// counts: half the memory of 64-bit ones after its fork (a count saturates at 2^32 - 1 samples:
 /// 1.7 x 10^13 operations at one sample in 4096). Fixed bounds: recording never allocates.
-pub fn new() -> Histogram<u32> {
+pub(crate) fn new() -> Histogram<u32> {
     Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid bounds")
 }
 
 /// The histogram runner merges the workers' into: the same precision, but sized to the largest
 /// value merged so far rather than to an hour (a short run's merge then zeroes a few hundred
 /// bytes, not 18 KB). Only runner's merge grows it, never a worker's timed loop.
-pub fn merged() -> Histogram<u32> {
+pub(crate) fn merged() -> Histogram<u32> {
     let mut h = Histogram::new(2).expect("valid precision");
     h.auto(true);
     h
@@ -39,7 +39,7 @@ const FEW: usize = 64;
 /// A worker's latency samples: the first `FEW` kept as they are, an HDR histogram from then
 /// on, so that a short run (the tutorial: one sample a worker) never allocates and zeroes the
 /// histogram's 18 KB, which after a fork is a handful of page faults.
-pub struct Samples {
+pub(crate) struct Samples {
     few: [u64; FEW],
     n: usize,
     hist: Option<Histogram<u32>>,
@@ -53,7 +53,7 @@ impl Default for Samples {
 
 impl Samples {
     #[inline]
-    pub fn record(&mut self, ns: u64) {
+    pub(crate) fn record(&mut self, ns: u64) {
         match &mut self.hist {
             Some(h) => h.saturating_record(ns),
             None if self.n < FEW => {
@@ -76,7 +76,7 @@ impl Samples {
 
     /// Writes the samples as histogram `which` of an area: `(value, count)` pairs. The
     /// histograms before `which` are exported first (their pairs come before its own).
-    pub fn export(&self, which: usize, area: &[AtomicU64]) {
+    pub(crate) fn export(&self, which: usize, area: &[AtomicU64]) {
         match &self.hist {
             Some(h) => {
                 write_pairs(h.iter_recorded().map(|v| (v.value_iterated_to(), v.count_at_value() as u64)), which, area)
@@ -106,7 +106,7 @@ fn write_pairs(pairs: impl Iterator<Item = (u64, u64)>, which: usize, area: &[At
 }
 
 /// Adds histogram `which` of an area into `into`.
-pub fn import(area: &[AtomicU64], which: usize, into: &mut Histogram<u32>) {
+pub(crate) fn import(area: &[AtomicU64], which: usize, into: &mut Histogram<u32>) {
     let base = pairs_start(area, which);
     let n = (area[which].load(Ordering::Acquire) as usize).min(PAIRS);
     for i in 0..n {

@@ -1,7 +1,7 @@
 //! Watching a run: timed samples of operations in HDR histograms, the trace of every process,
 //! and the statistics the report shows (percentiles, fairness).
 //!
-//! Owns: what workers record about themselves ([`probe`], [`ring`], [`hist`]), how the parent
+//! Owns: what workers record about themselves (`probe`, `ring`, `hist`), how the parent
 //! reads it back and writes the Chrome trace ([`trace`]), the parent's own phases ([`layer`],
 //! a `tracing` layer), and the statistics ([`stats`]). Does not own: the hot loops (see `sync`),
 //! which only call the probe once per chunk.
@@ -10,15 +10,14 @@
 //! per-operation trace events are kept for at most [`TRACE_OPS_TOTAL`] events across all
 //! workers, sampled evenly beyond that.
 
-pub mod hist;
+pub(crate) mod hist;
 pub mod layer;
-pub mod probe;
+pub(crate) mod probe;
 pub mod ring;
 pub mod stats;
 pub mod trace;
 
-use crate::names::BackendKind;
-use crate::plan::Plan;
+use crate::plan::BackendPlan;
 use crate::shm::Areas;
 
 /// Operations from one timed sample to the next when operations are not traced, and the
@@ -40,27 +39,26 @@ pub struct Watch {
     pub ops: bool,
 }
 
-/// Per-operation events one worker may keep.
-fn op_events(plan: &Plan, watch: &Watch) -> u64 {
-    if watch.trace.is_some() && watch.ops { (TRACE_OPS_TOTAL / plan.workers as u64).max(16) } else { 0 }
+/// Per-operation events one worker of `workers` may keep.
+fn op_events(workers: u32, watch: &Watch) -> u64 {
+    if watch.trace.is_some() && watch.ops { (TRACE_OPS_TOTAL / workers as u64).max(16) } else { 0 }
 }
 
-/// The shared areas a run needs.
-pub fn areas(plan: &Plan, watch: &Watch) -> Areas {
-    Areas { hist_words: hist::WORDS, ring_words: ring::words((LIFECYCLE_EVENTS + op_events(plan, watch)) as usize) }
+/// The shared areas a run of `workers` needs.
+pub(crate) fn areas(workers: u32, watch: &Watch) -> Areas {
+    Areas { hist_words: hist::WORDS, ring_words: ring::words((LIFECYCLE_EVENTS + op_events(workers, watch)) as usize) }
 }
 
 /// Operations (channel: messages) from one timed sample to the next, so that the samples of a
-/// traced run fill its event budget evenly.
-pub fn stride(plan: &Plan, watch: &Watch) -> u64 {
-    let (units, untraced) = match plan.backend.kind() {
-        BackendKind::Channel => {
-            (plan.iterations.div_ceil(plan.backend.batch() as u64), (SAMPLE_EVERY / plan.backend.batch() as u64).max(1))
-        }
-        _ => (plan.iterations, SAMPLE_EVERY),
+/// traced run fill its event budget evenly: `iterations` per worker of `workers`, on `backend`.
+pub(crate) fn stride(backend: BackendPlan, iterations: u64, workers: u32, watch: &Watch) -> u64 {
+    let (units, untraced) = match backend {
+        BackendPlan::Channel { batch, .. } => (iterations.div_ceil(batch as u64), (SAMPLE_EVERY / batch as u64).max(1)),
+        _ => (iterations, SAMPLE_EVERY),
     };
-    let per_sample = if plan.backend.kind() == BackendKind::Mutex { 2 } else { 1 };
-    match op_events(plan, watch) / per_sample {
+    // The mutex times two events per sample: the wait and the operation.
+    let per_sample = if backend == BackendPlan::Mutex { 2 } else { 1 };
+    match op_events(workers, watch) / per_sample {
         0 => untraced,
         room => units.div_ceil(room).clamp(1, untraced),
     }

@@ -7,9 +7,9 @@ use std::sync::atomic::AtomicU64;
 use super::hist;
 use super::ring::{Kind, Ring};
 
-pub struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     /// Operations (channel: messages) from one timed sample to the next.
-    pub stride: u64,
+    pub(crate) stride: u64,
     /// Whether timed samples also become trace events.
     trace_ops: bool,
     ring: Ring<'a>,
@@ -18,7 +18,7 @@ pub struct Probe<'a> {
 }
 
 impl<'a> Probe<'a> {
-    pub fn new(stride: u64, trace_ops: bool, ring: &'a [AtomicU64]) -> Probe<'a> {
+    pub(crate) fn new(stride: u64, trace_ops: bool, ring: &'a [AtomicU64]) -> Probe<'a> {
         Probe {
             stride: stride.max(1),
             trace_ops,
@@ -29,13 +29,13 @@ impl<'a> Probe<'a> {
     }
 
     /// A lifecycle event of the worker (always traced: a handful per worker).
-    pub fn event(&mut self, ts: u64, dur: u64, kind: Kind) {
+    pub(crate) fn event(&mut self, ts: u64, dur: u64, kind: Kind) {
         self.ring.push(ts, dur, kind, 0);
     }
 
     /// Mutex: asked for the lock at `t0`, got it at `t1`, released it at `t2`.
     #[inline]
-    pub fn locked(&mut self, t0: u64, t1: u64, t2: u64) {
+    pub(crate) fn locked(&mut self, t0: u64, t1: u64, t2: u64) {
         self.op.record(t2.saturating_sub(t0).max(1));
         self.wait.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
@@ -46,7 +46,7 @@ impl<'a> Probe<'a> {
 
     /// Atomic: one read-modify-write from `t0` to `t1` with `retries` failed compare-exchanges.
     #[inline]
-    pub fn rmw(&mut self, t0: u64, t1: u64, retries: u64) {
+    pub(crate) fn rmw(&mut self, t0: u64, t1: u64, retries: u64) {
         self.op.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Rmw, retries.min(u32::MAX as u64) as u32);
@@ -55,7 +55,7 @@ impl<'a> Probe<'a> {
 
     /// None: one load and store from `t0` to `t1`.
     #[inline]
-    pub fn update(&mut self, t0: u64, t1: u64) {
+    pub(crate) fn update(&mut self, t0: u64, t1: u64) {
         self.op.record(t1.saturating_sub(t0).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Update, 0);
@@ -65,7 +65,7 @@ impl<'a> Probe<'a> {
     /// Channel: a message of `ops` operations sent from `t0` to `t1`; one operation's latency is
     /// the send's time divided by its operations.
     #[inline]
-    pub fn send(&mut self, t0: u64, t1: u64, ops: u64) {
+    pub(crate) fn send(&mut self, t0: u64, t1: u64, ops: u64) {
         self.op.record((t1.saturating_sub(t0) / ops.max(1)).max(1));
         if self.trace_ops {
             self.ring.push(t0, t1.saturating_sub(t0), Kind::Send, ops.min(u32::MAX as u64) as u32);
@@ -73,7 +73,7 @@ impl<'a> Probe<'a> {
     }
 
     /// Writes the histograms into the worker's shared area.
-    pub fn finish(&self, area: &[AtomicU64]) {
+    pub(crate) fn finish(&self, area: &[AtomicU64]) {
         self.op.export(0, area);
         self.wait.export(1, area);
     }

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub const WORDS_PER_EVENT: usize = 3;
+pub(crate) const WORDS_PER_EVENT: usize = 3;
 
 /// What an event records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,26 +64,26 @@ pub struct Event {
 }
 
 /// The words a ring of `capacity` events takes.
-pub fn words(capacity: usize) -> usize {
+pub(crate) fn words(capacity: usize) -> usize {
     1 + capacity * WORDS_PER_EVENT
 }
 
 /// A worker's writer; events beyond the capacity are dropped (and counted by the parent as the
 /// difference between what was sampled and what fits).
-pub struct Ring<'a> {
+pub(crate) struct Ring<'a> {
     words: &'a [AtomicU64],
     len: usize,
     capacity: usize,
 }
 
 impl<'a> Ring<'a> {
-    pub fn new(words: &'a [AtomicU64]) -> Ring<'a> {
+    pub(crate) fn new(words: &'a [AtomicU64]) -> Ring<'a> {
         let capacity = words.len().saturating_sub(1) / WORDS_PER_EVENT;
         Ring { words, len: 0, capacity }
     }
 
     #[inline]
-    pub fn push(&mut self, ts: u64, dur: u64, kind: Kind, arg: u32) {
+    pub(crate) fn push(&mut self, ts: u64, dur: u64, kind: Kind, arg: u32) {
         if self.len >= self.capacity {
             return;
         }
@@ -94,15 +94,10 @@ impl<'a> Ring<'a> {
         self.len += 1;
         self.words[0].store(self.len as u64, Ordering::Release);
     }
-
-    /// Room left for events.
-    pub fn room(&self) -> usize {
-        self.capacity - self.len
-    }
 }
 
 /// Reads the events a worker published.
-pub fn read(words: &[AtomicU64]) -> Vec<Event> {
+pub(crate) fn read(words: &[AtomicU64]) -> Vec<Event> {
     let Some(count) = words.first() else { return Vec::new() };
     let capacity = (words.len() - 1) / WORDS_PER_EVENT;
     let len = (count.load(Ordering::Acquire) as usize).min(capacity);

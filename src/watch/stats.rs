@@ -16,7 +16,7 @@ pub struct Percentiles {
 }
 
 /// `None` for an empty histogram.
-pub fn percentiles(h: &Histogram<u32>) -> Option<Percentiles> {
+pub(crate) fn percentiles(h: &Histogram<u32>) -> Option<Percentiles> {
     (!h.is_empty()).then(|| Percentiles {
         samples: h.len(),
         p50: h.value_at_quantile(0.50),
@@ -39,7 +39,7 @@ pub struct Fairness {
 }
 
 /// Fairness of workers given as `(ops per second, end in seconds)`; `None` without workers.
-pub fn fairness(workers: &[(f64, f64)]) -> Option<Fairness> {
+pub(crate) fn fairness(workers: &[(f64, f64)]) -> Option<Fairness> {
     if workers.is_empty() {
         return None;
     }

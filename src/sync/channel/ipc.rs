@@ -15,6 +15,7 @@ use ipc_channel::IpcError;
 use ipc_channel::ipc::{self, IpcBytesReceiver, IpcBytesSender};
 
 use super::{Books, TICK_EVERY_MS, apply_operands};
+use crate::sync::BackendError;
 use crate::value::{OpKind, Scalar, Value, ValueType};
 
 const HEADER: usize = 8;
@@ -22,10 +23,13 @@ const RECORD: usize = 8;
 /// The worker index of a waker's tick (no worker has it: at most 1024 workers).
 const TICK: u32 = u32::MAX;
 
-pub struct Ipc {
-    sender: Option<IpcBytesSender>,
-    /// The owner's end; `None` in workers.
-    receiver: Option<IpcBytesReceiver>,
+/// The workers' end.
+pub(super) struct IpcSender(IpcBytesSender);
+
+/// The owner's end, and a sender for the waker until it is forked.
+pub(super) struct IpcOwner {
+    receiver: IpcBytesReceiver,
+    waker: Option<IpcBytesSender>,
 }
 
 fn type_code(ty: ValueType) -> u8 {
@@ -36,23 +40,25 @@ fn type_code(ty: ValueType) -> u8 {
     }
 }
 
-impl Ipc {
-    pub fn new() -> Result<Ipc, String> {
-        let (sender, receiver) = ipc::bytes_channel().map_err(|e| format!("cannot create the ipc-channel: {e}"))?;
-        Ok(Ipc { sender: Some(sender), receiver: Some(receiver) })
-    }
+/// Makes the channel (a socket pair): the workers' end and the owner's.
+pub(super) fn channel() -> Result<(IpcSender, IpcOwner), BackendError> {
+    let (sender, receiver) =
+        ipc::bytes_channel().map_err(|error| BackendError::Io { doing: "cannot create the ipc-channel", error })?;
+    let waker = Some(sender.clone());
+    Ok((IpcSender(sender), IpcOwner { receiver, waker }))
+}
 
+impl IpcSender {
     /// In a worker: what sends `n` operations (at most `batch`) in one message. The message of
     /// a whole batch is built here, once: every operand of a worker is the same, so its first
     /// `HEADER + n * RECORD` bytes are the message of `n` operations.
-    pub fn sender(
+    pub(super) fn sender(
         &self,
         index: u32,
         kind: OpKind,
         operand: Value,
         batch: u32,
-    ) -> Result<impl FnMut(u64) -> Result<(), String> + '_, String> {
-        let sender = self.sender.as_ref().ok_or("the channel's sender is gone")?;
+    ) -> impl FnMut(u64) -> Result<(), BackendError> + '_ {
         let mut msg = Vec::with_capacity(HEADER + batch as usize * RECORD);
         msg.extend_from_slice(&index.to_le_bytes());
         msg.extend_from_slice(&[kind.code(), type_code(operand.ty()), 0, 0]);
@@ -60,13 +66,19 @@ impl Ipc {
         for _ in 0..batch {
             msg.extend_from_slice(&record);
         }
-        Ok(move |n: u64| {
-            sender.send(&msg[..HEADER + n as usize * RECORD]).map_err(|e| format!("cannot send to the owner: {e}"))
-        })
+        move |n: u64| {
+            self.0
+                .send(&msg[..HEADER + n as usize * RECORD])
+                .map_err(|error| BackendError::Io { doing: "cannot send to the owner", error })
+        }
     }
+}
 
-    pub fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
-        let sender = self.sender.as_ref()?;
+impl IpcOwner {
+    /// The waker's body, once: it takes the owner's copy of a sender with it (the parent's copy
+    /// goes when the closure is dropped after the fork; the waker's dies with the waker).
+    pub(super) fn waker(&mut self) -> Option<Box<dyn FnOnce() -> i32>> {
+        let sender = self.waker.take()?;
         Some(Box::new(move || {
             let mut tick = [0u8; HEADER];
             tick[..4].copy_from_slice(&TICK.to_le_bytes());
@@ -78,33 +90,24 @@ impl Ipc {
         }))
     }
 
-    /// In the parent after forking, and in a worker whose work is over: only workers at work send.
-    pub fn drop_sender(&mut self) {
-        self.sender = None;
-    }
-
-    pub fn in_child(&mut self) {
-        self.receiver = None;
-    }
-
     /// Checks a message's header and length; returns the worker and the operand bytes.
-    fn check(msg: &[u8], kind: OpKind, ty: ValueType, workers: usize) -> Result<(usize, &[u8]), String> {
+    fn check(msg: &[u8], kind: OpKind, ty: ValueType, workers: usize) -> Result<(usize, &[u8]), BackendError> {
         if msg.len() < HEADER + RECORD || !(msg.len() - HEADER).is_multiple_of(RECORD) {
-            return Err(format!("malformed message of {} bytes", msg.len()));
+            return Err(BackendError::Malformed { bytes: msg.len() });
         }
         let worker = u32::from_le_bytes([msg[0], msg[1], msg[2], msg[3]]) as usize;
         if worker >= workers {
-            return Err(format!("message from unknown worker {worker}"));
+            return Err(BackendError::UnknownWorker { worker });
         }
         if OpKind::from_code(msg[4]) != Some(kind) || msg[5] != type_code(ty) {
-            return Err(format!("message from worker {worker} carries another operation or type"));
+            return Err(BackendError::Mismatch { worker });
         }
         Ok((worker, &msg[HEADER..]))
     }
 
     /// The owner's loop: receives and applies messages to `x` until every operation is
     /// applied, every sender is gone, or `tick` says stop.
-    pub fn serve<T: Scalar, const K: u8>(
+    pub(super) fn serve<T: Scalar, const K: u8>(
         &self,
         mut x: T,
         kind: OpKind,
@@ -112,8 +115,8 @@ impl Ipc {
         books: &mut Books,
         alive: &mut dyn FnMut() -> bool,
         tick: &mut dyn FnMut() -> bool,
-    ) -> Result<T, String> {
-        let receiver = self.receiver.as_ref().ok_or("the channel's receiver is gone")?;
+    ) -> Result<T, BackendError> {
+        let receiver = &self.receiver;
         // Once every worker has ended, what they sent is all in the socket: drain it without
         // blocking, then stop.
         let mut draining = false;
@@ -132,7 +135,7 @@ impl Ipc {
                     continue;
                 }
                 Err(IpcError::Disconnected) => break,
-                Err(e) => return Err(format!("cannot receive from the workers: {e:?}")),
+                Err(e) => return Err(BackendError::Receive(e)),
             };
             // The waker's tick: nothing to apply; a moment to look around.
             if msg.len() == HEADER && msg[..4] == TICK.to_le_bytes() {

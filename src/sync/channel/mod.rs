@@ -4,11 +4,13 @@
 //! Owns what both transports share: the worker's send loop (batches, with busy work and turns
 //! around each, one batch in `probe.stride` timed, the count published after each), the owner's
 //! books ([`Served`], the trace's sample of applications) and the application of a message's
-//! operands. Each transport owns its wire format and both ends of its loop:
+//! operands. Its two sides are two types: the workers' [`Sender`] (the trait's `work`) and the
+//! parent's [`Owner`] (`serve`, and the ipc owner's waker), so that a process drops the side it
+//! must not hold. Each transport owns its wire format and both ends of its loop:
 //!
-//! - `ipc` ([`ipc`]): ipc-channel's bytes channel over a Unix socket; the owner blocks in
-//!   receive, so a waker process ticks it.
-//! - `pipe` ([`pipe`]): a plain pipe; every message is one `write` of at most `PIPE_BUF` bytes,
+//! - `ipc`: ipc-channel's bytes channel over a Unix socket; the owner blocks in receive, so a
+//!   waker process ticks it.
+//! - `pipe`: a plain pipe; every message is one `write` of at most `PIPE_BUF` bytes,
 //!   atomic across writers; the owner reads large chunks without blocking and polls with a
 //!   timeout between them, so it needs no waker.
 //!
@@ -21,129 +23,124 @@ mod pipe;
 use std::sync::atomic::Ordering;
 
 use crate::clock::now_ns;
-use crate::names::{BackendKind, Transport};
-use crate::plan::Plan;
+use crate::names::Transport;
 use crate::shm::Shared;
 use crate::sync::pace::{Pace, Paced};
-use crate::sync::{Backend, Order, Served, WorkerTally};
+use crate::sync::{Backend, BackendError, Order, Served, Setup, WorkerTally};
 use crate::value::{Operation, Scalar, Value};
 use crate::watch::probe::Probe;
 
 /// How often the owner looks at signals, the deadline and progress while no message comes.
-pub const TICK_EVERY_MS: u64 = 50;
+pub(crate) const TICK_EVERY_MS: u64 = 50;
 /// ... and every this many messages while they do.
 const TICK_EVERY_MESSAGES: u64 = 64;
 
-pub struct Channel {
+/// Makes the channel: the workers' side and the owner's.
+pub(crate) fn new(setup: &Setup, batch: u32, transport: Transport) -> Result<(Sender, Owner), BackendError> {
+    let (tx, rx) = match transport {
+        Transport::Ipc => {
+            let (tx, rx) = ipc::channel()?;
+            (Tx::Ipc(tx), Rx::Ipc(rx))
+        }
+        Transport::Pipe => {
+            let (tx, rx) = pipe::channel()?;
+            (Tx::Pipe(tx), Rx::Pipe(rx))
+        }
+    };
+    let sender = Sender { op: setup.operation, batch, tx };
+    let owner = Owner {
+        op: setup.operation,
+        value: setup.initial,
+        applied_every: setup.applied_every,
+        total: setup.total_ops,
+        rx,
+    };
+    Ok((sender, owner))
+}
+
+/// The workers' side: the sending end. The parent drops it after the last fork, and a worker
+/// once its work is over, so that the owner's loop ends when the last worker's copy closes.
+pub(crate) struct Sender {
     op: Operation,
     batch: u32,
-    link: Link,
+    tx: Tx,
+}
+
+enum Tx {
+    Ipc(ipc::IpcSender),
+    Pipe(pipe::PipeSender),
+}
+
+impl Backend for Sender {
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError> {
+        match &self.tx {
+            Tx::Ipc(ipc) => send_all(
+                order,
+                shared,
+                probe,
+                self.batch,
+                ipc.sender(order.index, self.op.kind, order.operand, self.batch),
+            ),
+            Tx::Pipe(pipe) => {
+                send_all(order, shared, probe, self.batch, pipe.sender(order.index, order.operand, self.batch))
+            }
+        }
+    }
+}
+
+/// The parent's side: the receiving end and the value. A worker drops it right after its fork:
+/// a worker holding the receiving end would keep it open for senders after the owner is gone.
+pub(crate) struct Owner {
+    op: Operation,
     /// The value as the owner holds it: the initial value until `serve` has run.
     value: Value,
     /// For the trace: record one application in this many messages.
     applied_every: Option<u64>,
     /// Operations the workers send in all: once they are applied the owner is done.
     total: u64,
+    rx: Rx,
 }
 
-/// The transport's ends.
-enum Link {
-    Ipc(ipc::Ipc),
-    Pipe(pipe::Pipe),
+enum Rx {
+    Ipc(ipc::IpcOwner),
+    Pipe(pipe::PipeOwner),
 }
 
-impl Channel {
-    pub fn new(plan: &Plan, applied_every: Option<u64>) -> Result<Channel, String> {
-        let link = match plan.backend.transport().unwrap_or_default() {
-            Transport::Ipc => Link::Ipc(ipc::Ipc::new()?),
-            Transport::Pipe => Link::Pipe(pipe::Pipe::new()?),
-        };
-        Ok(Channel {
-            op: plan.operation,
-            batch: plan.backend.batch(),
-            link,
-            value: plan.initial,
-            applied_every,
-            total: plan.total_ops(),
-        })
-    }
-
-    fn drop_sender(&mut self) {
-        match &mut self.link {
-            Link::Ipc(ipc) => ipc.drop_sender(),
-            Link::Pipe(pipe) => pipe.drop_sender(),
-        }
-    }
-}
-
-impl Backend for Channel {
-    fn kind(&self) -> BackendKind {
-        BackendKind::Channel
-    }
-
-    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, String> {
-        match &self.link {
-            Link::Ipc(ipc) => send_all(
-                order,
-                shared,
-                probe,
-                self.batch,
-                ipc.sender(order.index, self.op.kind, order.operand, self.batch)?,
-            ),
-            Link::Pipe(pipe) => {
-                send_all(order, shared, probe, self.batch, pipe.sender(order.index, order.operand, self.batch)?)
-            }
+impl Owner {
+    /// The body of a waker process, for an owner that blocks (ipc): forked before the workers,
+    /// it wakes the owner now and then. The pipe's owner never blocks (non-blocking reads,
+    /// naps): nothing needs to wake it.
+    pub(crate) fn waker(&mut self) -> Option<Box<dyn FnOnce() -> i32>> {
+        match &mut self.rx {
+            Rx::Ipc(ipc) => ipc.waker(),
+            Rx::Pipe(_) => None,
         }
     }
 
-    fn waker(&self) -> Option<Box<dyn FnOnce() -> i32 + '_>> {
-        match &self.link {
-            Link::Ipc(ipc) => ipc.waker(),
-            // The owner never blocks on the pipe (non-blocking reads, naps): nothing needs to wake it.
-            Link::Pipe(_) => None,
-        }
-    }
-
-    fn after_fork(&mut self) {
-        // Only workers send: with the parent's copy gone, the owner's loop ends when the last
-        // worker's copy closes.
-        self.drop_sender();
-    }
-
-    fn leave(&mut self) {
-        // A worker waiting to be dismissed must not keep the owner waiting for more.
-        self.drop_sender();
-    }
-
-    fn in_child(&mut self) {
-        // Only the owner receives: a worker holding the receiving end would keep it open for
-        // senders after the owner is gone.
-        match &mut self.link {
-            Link::Ipc(ipc) => ipc.in_child(),
-            Link::Pipe(pipe) => pipe.in_child(),
-        }
-    }
-
-    fn serve(
+    /// From the barrier's release until every worker is done sending: receives and applies.
+    /// `alive` says whether any worker is still at work; `tick` is called now and then, for
+    /// progress, and says false when the run must stop.
+    pub(crate) fn serve(
         &mut self,
         workers: usize,
         alive: &mut dyn FnMut() -> bool,
         tick: &mut dyn FnMut() -> bool,
-    ) -> Result<Option<Served>, String> {
+    ) -> Result<Served, BackendError> {
         let mut books = Books::new(workers, self.total, self.applied_every);
-        let (value, kind, link) = (self.value, self.op.kind, &self.link);
+        let (value, kind, rx) = (self.value, self.op.kind, &self.rx);
         let end = with_scalar!(value, T, x0 => with_op!(kind, K => {
-            let x: T = match link {
-                Link::Ipc(ipc) => ipc.serve::<T, K>(x0, kind, workers, &mut books, alive, tick)?,
-                Link::Pipe(pipe) => pipe.serve::<T, K>(x0, workers, &mut books, tick)?,
+            let x: T = match rx {
+                Rx::Ipc(ipc) => ipc.serve::<T, K>(x0, kind, workers, &mut books, alive, tick)?,
+                Rx::Pipe(pipe) => pipe.serve::<T, K>(x0, workers, &mut books, tick)?,
             };
             x.to_value()
         }));
         self.value = end;
-        Ok(Some(books.served))
+        Ok(books.served)
     }
 
-    fn final_value(&self, _shared: &Shared) -> Value {
+    /// The value the owner holds: the final value once `serve` has returned.
+    pub(crate) fn value(&self) -> Value {
         self.value
     }
 }
@@ -157,8 +154,8 @@ fn send_all(
     shared: &Shared,
     probe: &mut Probe<'_>,
     batch: u32,
-    mut send: impl FnMut(u64) -> Result<(), String>,
-) -> Result<WorkerTally, String> {
+    mut send: impl FnMut(u64) -> Result<(), BackendError>,
+) -> Result<WorkerTally, BackendError> {
     let (index, iterations) = (order.index, order.iterations);
     let pids = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
     let mut pace: Option<Paced<'_>> =
@@ -219,7 +216,7 @@ impl Books {
 
     /// A message of `ops` operations and `bytes` bytes from `worker`, applied just now.
     #[inline(always)]
-    fn book(&mut self, worker: usize, ops: u64, bytes: usize) {
+    pub(super) fn book(&mut self, worker: usize, ops: u64, bytes: usize) {
         if self.sample_in == 0 {
             self.served.events.push((now_ns(), worker as u32));
             self.sample_in = self.sample_every;

@@ -39,6 +39,7 @@ use nix::unistd::{pipe2, read, write};
 use super::{Books, TICK_EVERY_MS, apply_operands};
 use crate::clock::now_ns;
 use crate::names::wire::{HEADER, MESSAGE_MAX, records_per_message, width};
+use crate::sync::BackendError;
 use crate::value::{Scalar, Value};
 
 /// The owner reads this much at a time at most: enough for many messages per read, little
@@ -52,45 +53,49 @@ const PIPE_BYTES: usize = 1 << 20;
 const NAP_MIN_US: u64 = 50;
 /// The smallest pipe the owner naps on; it polls a smaller one.
 const NAP_PIPE_MIN: usize = 256 << 10;
-pub struct Pipe {
-    /// The owner's end, non-blocking; `None` in workers.
-    read: Option<OwnedFd>,
-    /// The workers' end; `None` in the parent once it has forked them.
-    write: Option<OwnedFd>,
+/// The workers' end (blocking writes).
+pub(super) struct PipeSender {
+    write: OwnedFd,
+}
+
+/// The owner's end, non-blocking.
+pub(super) struct PipeOwner {
+    read: OwnedFd,
     /// The owner's longest nap (microseconds) on an empty pipe; `None`: poll it.
     nap_max_us: Option<u64>,
 }
 
-impl Pipe {
-    pub fn new() -> Result<Pipe, String> {
-        let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("cannot create the channel's pipe: {e}"))?;
-        // Only the owner's end: the workers' writes block while the pipe is full.
-        fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))
-            .map_err(|e| format!("cannot make the channel's pipe non-blocking: {e}"))?;
-        // A larger pipe is only faster: without it (refused by a user's pipe quota) it still works.
-        let most = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-            .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok())
-            .map_or(PIPE_BYTES, |max| max.min(PIPE_BYTES));
-        if let Err(e) = fcntl(&read, FcntlArg::F_SETPIPE_SZ(most as i32)) {
-            tracing::debug!(bytes = most, error = %e, "the channel's pipe keeps its default size");
-        }
-        let capacity = fcntl(&read, FcntlArg::F_GETPIPE_SZ).map_or(0, |c| c.max(0) as usize);
-        let nap_max_us = (capacity >= NAP_PIPE_MIN).then_some(capacity as u64 >> 10);
-        Ok(Pipe { read: Some(read), write: Some(write), nap_max_us })
+/// Makes the pipe: the workers' end and the owner's.
+pub(super) fn channel() -> Result<(PipeSender, PipeOwner), BackendError> {
+    let sys = |doing| move |errno| BackendError::Sys { doing, errno };
+    let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(sys("cannot create the channel's pipe"))?;
+    // Only the owner's end: the workers' writes block while the pipe is full.
+    fcntl(&read, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(sys("cannot make the channel's pipe non-blocking"))?;
+    // A larger pipe is only faster: without it (refused by a user's pipe quota) it still works.
+    let most = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .map_or(PIPE_BYTES, |max| max.min(PIPE_BYTES));
+    if let Err(e) = fcntl(&read, FcntlArg::F_SETPIPE_SZ(most as i32)) {
+        tracing::debug!(bytes = most, error = %e, "the channel's pipe keeps its default size");
     }
+    let capacity = fcntl(&read, FcntlArg::F_GETPIPE_SZ).map_or(0, |c| c.max(0) as usize);
+    let nap_max_us = (capacity >= NAP_PIPE_MIN).then_some(capacity as u64 >> 10);
+    Ok((PipeSender { write }, PipeOwner { read, nap_max_us }))
+}
 
+impl PipeSender {
     /// In a worker: what sends `n` operations (at most `batch`), in as many messages as they
     /// need. The largest message is built here, once: every operand of a worker is the same,
     /// so a message of `k` operations is its first `HEADER + k * width` bytes with `k` in the
     /// header.
-    pub fn sender(
+    pub(super) fn sender(
         &self,
         index: u32,
         operand: Value,
         batch: u32,
-    ) -> Result<impl FnMut(u64) -> Result<(), String> + '_, String> {
-        let fd = self.write.as_ref().ok_or("the channel's pipe is closed")?;
+    ) -> impl FnMut(u64) -> Result<(), BackendError> + '_ {
+        let fd = &self.write;
         let width = width(operand.ty());
         let most = (batch as usize).min(records_per_message(operand.ty()));
         let mut msg = Vec::with_capacity(HEADER + most * width);
@@ -101,7 +106,7 @@ impl Pipe {
             msg.extend_from_slice(&record[..width]);
         }
         let most = most as u64;
-        Ok(move |n: u64| {
+        move |n: u64| {
             let mut left = n;
             while left > 0 {
                 let k = left.min(most);
@@ -110,29 +115,21 @@ impl Pipe {
                 left -= k;
             }
             Ok(())
-        })
+        }
     }
+}
 
-    /// In the parent after forking, and in a worker whose work is over: only workers at work send.
-    pub fn drop_sender(&mut self) {
-        self.write = None;
-    }
-
-    /// In a worker, first: close the owner's end.
-    pub fn in_child(&mut self) {
-        self.read = None;
-    }
-
+impl PipeOwner {
     /// The owner's loop: reads and applies messages to `x` until every operation is applied,
     /// every worker's end is closed, or `tick` says stop.
-    pub fn serve<T: Scalar, const K: u8>(
+    pub(super) fn serve<T: Scalar, const K: u8>(
         &self,
         mut x: T,
         workers: usize,
         books: &mut Books,
         tick: &mut dyn FnMut() -> bool,
-    ) -> Result<T, String> {
-        let fd = self.read.as_ref().ok_or("the channel's pipe has no owner's end")?;
+    ) -> Result<T, BackendError> {
+        let fd = &self.read;
         let mut buf = vec![0u8; READ_BYTES];
         // `buf[..kept]`: the start of a message the last read cut off.
         let mut kept = 0;
@@ -150,7 +147,7 @@ impl Pipe {
             let got = match read(fd, &mut buf[kept..]) {
                 // Every worker's end is closed: all they sent has been read.
                 Ok(0) if kept == 0 => break,
-                Ok(0) => return Err(format!("the workers' pipe ended in the middle of a message ({kept} bytes)")),
+                Ok(0) => return Err(BackendError::Cut { kept }),
                 Ok(got) => {
                     nap = NAP_MIN_US;
                     got
@@ -171,7 +168,7 @@ impl Pipe {
                     continue;
                 }
                 Err(Errno::EINTR) => continue,
-                Err(e) => return Err(format!("cannot read the workers' pipe: {e}")),
+                Err(errno) => return Err(BackendError::Sys { doing: "cannot read the workers' pipe", errno }),
             };
             let end = kept + got;
             let (y, used, done) = apply_messages::<T, K>(x, &buf[..end], workers, books, tick)?;
@@ -196,7 +193,7 @@ fn apply_messages<T: Scalar, const K: u8>(
     workers: usize,
     books: &mut Books,
     tick: &mut dyn FnMut() -> bool,
-) -> Result<(T, usize, bool), String> {
+) -> Result<(T, usize, bool), BackendError> {
     let width = width(T::TYPE);
     let mut at = 0;
     while bytes.len() - at >= HEADER {
@@ -217,27 +214,27 @@ fn apply_messages<T: Scalar, const K: u8>(
 
 /// Writes one message whole: a write of at most `PIPE_BUF` bytes to a blocking pipe writes
 /// everything or nothing.
-fn write_message(fd: &OwnedFd, msg: &[u8]) -> Result<(), String> {
+fn write_message(fd: &OwnedFd, msg: &[u8]) -> Result<(), BackendError> {
     loop {
         match write(fd, msg) {
             Ok(n) if n == msg.len() => return Ok(()),
-            Ok(n) => return Err(format!("a short write to the owner: {n} of {} bytes", msg.len())),
+            Ok(wrote) => return Err(BackendError::ShortWrite { wrote, len: msg.len() }),
             Err(Errno::EINTR) => continue,
-            Err(e) => return Err(format!("cannot send to the owner: {e}")),
+            Err(errno) => return Err(BackendError::Sys { doing: "cannot send to the owner", errno }),
         }
     }
 }
 
 /// Checks a message's header: a known worker, at least one operand, and a message that fits
 /// in one write. Returns the worker and the number of operands.
-fn check(header: &[u8], width: usize, workers: usize) -> Result<(usize, usize), String> {
+fn check(header: &[u8], width: usize, workers: usize) -> Result<(usize, usize), BackendError> {
     let worker = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
     let records = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
     if worker >= workers {
-        return Err(format!("message from unknown worker {worker}"));
+        return Err(BackendError::UnknownWorker { worker });
     }
     if records == 0 || records > (MESSAGE_MAX - HEADER) / width {
-        return Err(format!("malformed message from worker {worker}: {records} operands of {width} bytes"));
+        return Err(BackendError::BadRecords { worker, records, width });
     }
     Ok((worker, records))
 }
@@ -284,20 +281,20 @@ mod tests {
     #[test]
     fn the_owner_reads_to_the_end_napping_or_polling() {
         for nap in [true, false] {
-            let mut pipe = Pipe::new().unwrap();
+            let (tx, mut pipe) = channel().unwrap();
             if !nap {
                 pipe.nap_max_us = None;
             }
             {
                 // Worker 1 sends a batch of 5000 `i` operands (five messages), worker 0 ten alone.
-                let mut batch = pipe.sender(1, Value::I(3), 5000).unwrap();
+                let mut batch = tx.sender(1, Value::I(3), 5000);
                 batch(5000).unwrap();
-                let mut one = pipe.sender(0, Value::I(-1), 1).unwrap();
+                let mut one = tx.sender(0, Value::I(-1), 1);
                 for _ in 0..10 {
                     one(1).unwrap();
                 }
             }
-            pipe.drop_sender();
+            drop(tx);
             // More operations than were sent: only the end of the file stops the owner.
             let mut books = Books::new(2, u64::MAX, None);
             let x = pipe.serve::<i32, { crate::value::ADD }>(0, 2, &mut books, &mut || true).unwrap();
@@ -310,7 +307,7 @@ mod tests {
     #[test]
     fn the_owner_of_a_silent_pipe_still_looks_around() {
         for nap in [true, false] {
-            let mut pipe = Pipe::new().unwrap();
+            let (_tx, mut pipe) = channel().unwrap();
             if !nap {
                 pipe.nap_max_us = None;
             }
@@ -333,10 +330,10 @@ mod tests {
     #[test]
     fn headers_are_checked() {
         let header = |w: u32, r: u32| [w.to_le_bytes(), r.to_le_bytes()].concat();
-        assert_eq!(check(&header(2, 5), 4, 3), Ok((2, 5)));
+        assert_eq!(check(&header(2, 5), 4, 3).ok(), Some((2, 5)));
         assert!(check(&header(3, 5), 4, 3).is_err(), "unknown worker");
         assert!(check(&header(0, 0), 4, 3).is_err(), "no operand");
-        assert_eq!(check(&header(0, 1022), 4, 3), Ok((0, 1022)));
+        assert_eq!(check(&header(0, 1022), 4, 3).ok(), Some((0, 1022)));
         assert!(check(&header(0, 1023), 4, 3).is_err(), "over 4096 bytes");
     }
 }

@@ -24,8 +24,11 @@
 //! takes the lock without looking at any pid ([`RobustLock::take_after_the_run`]): a word still
 //! held then belongs to a dead worker.
 //!
-//! Owns: the lock word's protocol and the futex calls (the only unsafe code here). Does not own:
-//! repairing the protected data (`memory.rs`), nor the layout (`shm.rs`).
+//! `RobustLock::locker`, `Locker` and `Acquired` are public for the benchmark's raw loop, which
+//! measures this lock bare.
+//!
+//! Owns: the lock word's protocol and the futex calls (the only unsafe code of `sync`). Does not
+//! own: repairing the protected data (`mutex/mod.rs`), nor the layout (`shm.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -42,7 +45,7 @@ pub enum Acquired {
 }
 
 /// Set in the word when a locker may be asleep on it: the unlock must wake one.
-pub const CONTENDED: u32 = 1 << 31;
+pub(crate) const CONTENDED: u32 = 1 << 31;
 /// The holder's part of the word.
 const HOLDER: u32 = (1 << 30) - 1;
 /// Runner's own mark in the word (after the run, in `settle`).
@@ -51,10 +54,10 @@ const RUNNER: u32 = HOLDER;
 /// longer than most critical sections, shorter than a futex round trip.
 const SPINS: u32 = 100;
 /// How long a waiter first sleeps before it looks whether the holder still lives.
-pub const WAIT_MS: u64 = 10;
+pub(crate) const WAIT_MS: u64 = 10;
 /// The longest sleep: a waiter that saw the lock change hands while it slept doubles its sleep
 /// up to this, so that a thousand waiters do not wake a hundred times a second each.
-pub const WAIT_MAX_MS: u64 = 160;
+pub(crate) const WAIT_MAX_MS: u64 = 160;
 
 /// A worker's handle on the lock: who it is, and how to find a holder's pid.
 pub struct Locker<'a> {
@@ -75,7 +78,7 @@ impl RobustLock {
     /// In runner, once every worker has ended: takes the lock at once. A word still held then
     /// belongs to a dead worker (`Recovered`); no pid is looked at, so a reaped and reused pid
     /// cannot mislead it.
-    pub fn take_after_the_run(&self) -> Acquired {
+    pub(crate) fn take_after_the_run(&self) -> Acquired {
         match self.word.swap(RUNNER, Ordering::Acquire) {
             0 => Acquired::Clean,
             _ => Acquired::Recovered,
@@ -84,7 +87,7 @@ impl RobustLock {
 
     /// Unlocks; wakes one sleeper if the word says some may sleep.
     #[inline]
-    pub fn unlock(&self) {
+    pub(crate) fn unlock(&self) {
         if self.word.swap(0, Ordering::Release) & CONTENDED != 0 {
             self.hand_off();
         }

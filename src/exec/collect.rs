@@ -1,0 +1,155 @@
+//! The last phase: reaping every worker, reading what they wrote into the shared mapping (their
+//! slots, histograms and trace events), the backend's final value, and the window arithmetic:
+//! when the run began and ended, for the rates, and each worker's times within it.
+
+use std::sync::atomic::Ordering;
+
+use super::supervise::Ended;
+use crate::clock::now_ns;
+use crate::outcome::{Exit, Latency, Outcome, Phases, WorkerOutcome};
+use crate::plan::Plan;
+use crate::shm::Shared;
+use crate::sync::mutex;
+use crate::watch::{hist, ring, stats};
+
+/// Reaps the workers of an ended run and makes its outcome. `begun` is when the run began, and
+/// `switches_before` the children's context switches then.
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u64, u64)) -> Outcome {
+    // Once every worker's work is over and written down, its slot no longer changes: read them
+    // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
+    // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
+    let stopped = ended.interrupted.is_some() || ended.expired;
+    let early = (!stopped).then(|| Written::read(&ended.shared));
+    let (pids, exits) = ended.reaper.wait_all();
+    let reaped = now_ns();
+    let switches = child_switches();
+    tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
+    drop(ended.waiting);
+    let written = early.unwrap_or_else(|| Written::read(&ended.shared));
+    let final_value = ended.keeper.finish(&ended.shared);
+    let together = plan.start == crate::names::Start::Together;
+    // The window opens at the release, or (forked) at the first worker's start.
+    let origin = if together {
+        ended.release
+    } else {
+        written.slots.iter().map(|s| s.start).filter(|&t| t > 0).min().unwrap_or(ended.first_fork)
+    };
+    // A stopped run ends when runner stopped it (its killed workers wrote no end).
+    let last_end = written
+        .slots
+        .iter()
+        .map(|s| s.end)
+        .fold(if ended.served.is_some() || stopped { ended.owner_end } else { origin }, u64::max);
+    let workers = pids
+        .iter()
+        .zip(exits)
+        .zip(&written.slots)
+        .enumerate()
+        .map(|(index, ((pid, exit), slot))| slot.outcome(index as u32, pid.as_raw(), exit, origin))
+        .collect();
+    let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();
+    let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
+    Outcome {
+        final_value,
+        workers,
+        elapsed_seconds: seconds(origin, last_end),
+        memory_kib: peak_memory_kib(),
+        served: ended.served,
+        latency: Latency {
+            sample_every: ended.stride,
+            op: stats::percentiles(&written.op),
+            lock_wait: if plan.backend == crate::plan::BackendPlan::Mutex {
+                stats::percentiles(&written.wait)
+            } else {
+                None
+            },
+        },
+        events,
+        interrupted: ended.interrupted,
+        deadline: (ended.expired && ended.interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
+        recovery: mutex::recovery(&ended.shared),
+        stride: ended.stride,
+        phases: Phases {
+            setup_seconds: seconds(begun, ended.first_fork),
+            fork_seconds: seconds(ended.first_fork, ended.forked),
+            arrive_seconds: seconds(ended.forked, ended.release),
+            reap_seconds: seconds(last_end, reaped),
+            voluntary_switches: switches.0.saturating_sub(switches_before.0),
+            involuntary_switches: switches.1.saturating_sub(switches_before.1),
+        },
+    }
+}
+
+/// What the workers wrote into the shared mapping: their slots, latency histograms and trace
+/// events, by worker index.
+struct Written {
+    slots: Vec<SlotCopy>,
+    op: hdrhistogram::Histogram<u32>,
+    wait: hdrhistogram::Histogram<u32>,
+    events: Vec<Vec<crate::watch::ring::Event>>,
+}
+
+/// A worker's slot as it ended.
+struct SlotCopy {
+    start: u64,
+    end: u64,
+    ops: u64,
+    retries: u64,
+    recoveries: u64,
+}
+
+impl Written {
+    fn read(shared: &Shared) -> Written {
+        let workers = shared.workers();
+        let (mut op, mut wait) = (hist::merged(), hist::merged());
+        let mut slots = Vec::with_capacity(workers);
+        let mut events = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let slot = shared.slot(index);
+            slots.push(SlotCopy {
+                start: slot.start_ns.load(Ordering::Relaxed),
+                end: slot.end_ns.load(Ordering::Relaxed),
+                ops: slot.ops.load(Ordering::Relaxed),
+                retries: slot.retries.load(Ordering::Relaxed),
+                recoveries: slot.recoveries.load(Ordering::Relaxed),
+            });
+            hist::import(shared.hist(index), 0, &mut op);
+            hist::import(shared.hist(index), 1, &mut wait);
+            events.push(ring::read(shared.ring(index)));
+        }
+        Written { slots, op, wait, events }
+    }
+}
+
+/// Voluntary and involuntary context switches of every child reaped so far.
+pub(super) fn child_switches() -> (u64, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or((0, 0), |u| {
+        (u.voluntary_context_switches().max(0) as u64, u.involuntary_context_switches().max(0) as u64)
+    })
+}
+
+/// Peak resident memory (KiB, as Linux counts `ru_maxrss`) of runner and of its largest
+/// reaped child (the channel's waker included).
+fn peak_memory_kib() -> (u64, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let peak = |who| getrusage(who).map_or(0, |u| u.max_rss().max(0) as u64);
+    (peak(UsageWho::RUSAGE_SELF), peak(UsageWho::RUSAGE_CHILDREN))
+}
+
+impl SlotCopy {
+    /// Worker `index`'s outcome, its times from `origin`.
+    fn outcome(&self, index: u32, pid: i32, exit: Exit, origin: u64) -> WorkerOutcome {
+        WorkerOutcome {
+            index,
+            pid,
+            ops: self.ops,
+            seconds: self.end.saturating_sub(self.start) as f64 / 1e9,
+            started: self.start.saturating_sub(origin) as f64 / 1e9,
+            ended: self.end.saturating_sub(origin) as f64 / 1e9,
+            exit,
+            retries: self.retries,
+            recoveries: self.recoveries,
+        }
+    }
+}

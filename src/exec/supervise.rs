@@ -1,0 +1,162 @@
+//! The third phase: the run itself, from the barrier's release until every worker's work is
+//! over (or the run is stopped). Runner waits on the lifeline (or serves, as the channel's
+//! owner), and now and then ([`Watchman::tick`]) shows progress, lets an ordered schedule's
+//! workers stop waiting for a failed one, and looks at the deadline and at signals. A stopped
+//! run's workers are killed (a signal) or terminated with a grace (the deadline).
+
+use std::sync::atomic::Ordering;
+
+use super::error::ExecError;
+use super::interrupt::Interrupts;
+use super::lifeline::Wake;
+use super::reaper::Reaper;
+use super::spawn::Running;
+use crate::clock::now_ns;
+use crate::error::Interrupt;
+use crate::plan::Plan;
+use crate::shm::Shared;
+use crate::sync::{Keeper, Served};
+
+/// How often runner looks at the workers' progress while it waits.
+pub(super) const PROGRESS_EVERY_MS: u16 = 100;
+
+/// A run whose work is over, or stopped; its workers not yet all reaped.
+pub(super) struct Ended {
+    pub(super) shared: Shared,
+    pub(super) keeper: Keeper,
+    pub(super) reaper: Reaper,
+    pub(super) stride: u64,
+    /// What the channel owner received.
+    pub(super) served: Option<Served>,
+    pub(super) first_fork: u64,
+    pub(super) forked: u64,
+    /// The barrier's release (`start: forked`: when the forks were over).
+    pub(super) release: u64,
+    /// When the channel's owner was done, or (other backends) the work was over.
+    pub(super) owner_end: u64,
+    pub(super) interrupted: Option<Interrupt>,
+    /// The deadline stopped the run.
+    pub(super) expired: bool,
+    /// The trace's "wait" phase, which ends once every worker is reaped.
+    pub(super) waiting: tracing::span::EnteredSpan,
+}
+
+/// What runner does now and then while the workers run.
+struct Watchman<'a> {
+    shared: &'a Shared,
+    reaper: Reaper,
+    progress: &'a mut dyn FnMut(u64),
+    interrupts: &'a Interrupts,
+    /// With an ordered schedule the others would wait for a failed worker's turn forever.
+    ordered: bool,
+    deadline: u64,
+    last_tick: u64,
+    expired: bool,
+}
+
+impl Watchman<'_> {
+    /// Progress now and then; false once the run must stop (the deadline, a signal).
+    fn tick(&mut self) -> bool {
+        let now = now_ns();
+        if now >= self.deadline {
+            self.expired = true;
+            return false;
+        }
+        if now - self.last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
+            self.last_tick = now;
+            let shared = self.shared;
+            (self.progress)((0..shared.workers()).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum());
+            if self.ordered && self.reaper.any_failed() {
+                shared.abort().store(1, Ordering::Relaxed);
+            }
+        }
+        self.interrupts.caught().is_none()
+    }
+}
+
+/// Releases the workers and waits for their work to be over.
+pub(super) fn supervise(
+    plan: &Plan,
+    run: Running,
+    progress: &mut dyn FnMut(u64),
+    interrupts: &Interrupts,
+) -> Result<Ended, ExecError> {
+    let Running { shared, mut keeper, waker, mut barrier, lifeline, reaper, stride, first_fork, forked } = run;
+    // Every worker has arrived or died once this returns; a read error only loses the wait.
+    if let Some(barrier) = &mut barrier {
+        let releasing = tracing::info_span!("barrier release").entered();
+        let _ = barrier.wait_arrivals();
+        // The phase ends at the release: once it happens the woken workers may take both cores.
+        drop(releasing);
+    }
+    let release = now_ns();
+    if let Some(barrier) = &mut barrier {
+        barrier.release();
+    }
+    let waiting = tracing::info_span!("wait").entered();
+    // Forked workers are at work from their fork on.
+    let start = if barrier.is_some() { release } else { first_fork };
+    let mut watch = Watchman {
+        shared: &shared,
+        reaper,
+        progress,
+        interrupts,
+        ordered: plan.schedule != crate::names::Schedule::Concurrent,
+        deadline: start.saturating_add(plan.deadline.timeout_ns),
+        last_tick: now_ns(),
+        expired: false,
+    };
+    // A worker whose work is over waits to be dismissed: "alive" here means still at work.
+    let served = match &mut keeper {
+        Keeper::Owner(owner) => Some(owner.serve(shared.workers(), &mut || lifeline.working(), &mut || watch.tick())),
+        Keeper::InPlace { .. } => None,
+    };
+    // The channel's owner is done once it has applied everything: the window ends here or at a
+    // later worker's end.
+    let owner_end = now_ns();
+    let served = match served.transpose() {
+        Ok(served) => served,
+        Err(e) => {
+            watch.reaper.stop();
+            return Err(ExecError::Owner(e));
+        }
+    };
+    // Every worker's work is over (and its slot written) once the lifeline ends; a channel's
+    // worker may still be on its way back from its last send when the owner is done.
+    loop {
+        match lifeline.wait(PROGRESS_EVERY_MS, interrupts.fd()) {
+            Wake::Ended => break,
+            Wake::Interrupted if interrupts.caught().is_some() => break,
+            _ if !watch.tick() => break,
+            _ => {}
+        }
+    }
+    if let Some(barrier) = &mut barrier {
+        barrier.dismiss();
+    }
+    drop(waker);
+    let owner_end = if served.is_some() { owner_end } else { now_ns() };
+    let Watchman { mut reaper, expired, .. } = watch;
+    let interrupted = interrupts.caught();
+    if let Some(signal) = interrupted {
+        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
+        reaper.kill_all();
+    } else if expired {
+        tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
+        reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
+    }
+    Ok(Ended {
+        shared,
+        keeper,
+        reaper,
+        stride,
+        served,
+        first_fork,
+        forked,
+        release,
+        owner_end,
+        interrupted,
+        expired,
+        waiting,
+    })
+}

@@ -1,0 +1,178 @@
+//! The `mutex` backend: lock, read, write, unlock, on the engine's cell, with a futex lock that
+//! survives its holder's death ([`lock`]).
+//!
+//! Owns: its hot loop; the two things only this backend has, each reached by exec through its
+//! own type rather than a hook every backend carries: [`InsideLock`] (a fault's action run
+//! while holding the lock, mid-update, with the update marked so that the next locker can
+//! repair it) and [`Settle`] (runner's repair after the run, when the dead holder's lock was
+//! never taken over); the record of a recovery ([`recovery`]). Does not own: the cell and the
+//! lock word's place (`sync::engine`), the pace (`sync::pace`).
+
+pub(crate) mod lock;
+pub(crate) mod recovery;
+
+use std::sync::atomic::Ordering;
+
+use crate::clock::now_ns;
+use crate::shm::{Shared, Slot};
+use crate::sync::engine::Local;
+use crate::sync::hot::chunked;
+use crate::sync::pace::Pace;
+use crate::sync::{Backend, BackendError, Order, WorkerTally};
+use crate::value::{Operation, Scalar, Value};
+use crate::watch::probe::Probe;
+use lock::Acquired;
+use recovery::{Holder, Recovery};
+
+pub(crate) struct Mutex {
+    pub(crate) op: Operation,
+}
+
+impl Backend for Mutex {
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError> {
+        let slot = shared.slot(order.index as usize);
+        with_pace!(order, shared, pace => with_scalar!(order.operand, T, a => with_op!(self.op.kind, K =>
+            locked::<T, K, _>(shared, a, order, slot, probe, pace))))
+    }
+}
+
+/// Marker states: an update under way (its fate unknown if the holder dies), or none.
+const MARK_UPDATING: u64 = 1;
+
+/// mutex only: one operation whose holder runs an action between its update and the unlock.
+#[derive(Clone, Copy)]
+pub(crate) struct InsideLock {
+    pub(crate) op: Operation,
+}
+
+impl InsideLock {
+    /// One locked update, marked, with `act` run between the update and the unlock. A panic in
+    /// `act` unwinds through a guard that undoes the update, clears the marker and unlocks (so
+    /// a panic is not an owner death); a death in `act` leaves the marker for the next locker.
+    pub(crate) fn run(&self, order: &Order, shared: &Shared, act: &mut dyn FnMut()) -> Result<(), BackendError> {
+        with_scalar!(order.operand, T, a => with_op!(self.op.kind, K => marked_update::<T, K>(shared, a, order, act)))
+    }
+}
+
+fn marked_update<T: Scalar, const K: u8>(
+    shared: &Shared,
+    a: T,
+    order: &Order,
+    act: &mut dyn FnMut(),
+) -> Result<(), BackendError> {
+    let engine = Local::of(shared);
+    let (cell, marker) = (engine.cell::<T>(), engine.marker());
+    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
+    let mutex = engine.lock().locker(order.index, &pid_of);
+    if mutex.lock().map_err(BackendError::Lock)? == Acquired::Recovered {
+        repair::<T>(engine, Holder::Worker(order.index));
+    }
+    let old = T::load(cell);
+    marker[1].store(old.to_bits(), Ordering::Relaxed);
+    marker[0].store((order.index as u64 + 1) << 32 | MARK_UPDATING, Ordering::Release);
+    T::store(cell, old.apply::<K>(a));
+    struct Undo<'a, T: Scalar>(Local<'a>, T);
+    impl<T: Scalar> Drop for Undo<'_, T> {
+        fn drop(&mut self) {
+            T::store(self.0.cell::<T>(), self.1);
+            self.0.marker()[0].store(0, Ordering::Release);
+            self.0.lock().unlock();
+        }
+    }
+    let undo = Undo(engine, old);
+    act();
+    // `act` returned (a stall): the update stands.
+    std::mem::forget(undo);
+    marker[0].store(0, Ordering::Release);
+    mutex.unlock();
+    let slot = shared.slot(order.index as usize);
+    slot.ops.store(order.done_before + 1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// mutex only: runner's repair once every worker has ended.
+#[derive(Clone, Copy)]
+pub(crate) struct Settle {
+    /// The type the value has.
+    pub(crate) ty_of: Value,
+}
+
+impl Settle {
+    /// A lock still held belongs to a dead worker: runner repairs the value as a worker would.
+    pub(crate) fn run(&self, shared: &Shared) {
+        let engine = Local::of(shared);
+        if engine.lock().take_after_the_run() == Acquired::Recovered {
+            with_scalar!(self.ty_of, T, _v => repair::<T>(engine, Holder::Runner));
+        }
+        engine.lock().unlock();
+    }
+}
+
+/// The first recovery of the run, if any.
+pub(crate) fn recovery(shared: &Shared) -> Option<Recovery> {
+    recovery::read(Local::of(shared).recovery())
+}
+
+/// After a dead holder's lock was taken over: an update it had marked may or may not have been
+/// written, so the value goes back to what the marker saved (that operation is not applied); the
+/// first recovery is recorded for the report.
+fn repair<T: Scalar>(engine: Local<'_>, me: Holder) {
+    let marker = engine.marker();
+    let state = marker[0].load(Ordering::Acquire);
+    if state & MARK_UPDATING != 0 {
+        T::store(engine.cell::<T>(), T::from_bits(marker[1].load(Ordering::Relaxed)));
+        marker[0].store(0, Ordering::Release);
+    }
+    recovery::record(engine.recovery(), Recovery { died_holding_lock: recovery::marked(state), recovered_by: me });
+}
+
+fn locked<T: Scalar, const K: u8, P: Pace>(
+    shared: &Shared,
+    a: T,
+    order: &Order,
+    slot: &Slot,
+    probe: &mut Probe<'_>,
+    mut pace: P,
+) -> Result<WorkerTally, BackendError> {
+    let engine = Local::of(shared);
+    let cell = engine.cell::<T>();
+    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
+    let mutex = engine.lock().locker(order.index, &pid_of);
+    let mut recoveries = 0;
+    let mut lock = || {
+        match mutex.lock() {
+            Ok(Acquired::Clean) => {}
+            Ok(Acquired::Recovered) => {
+                repair::<T>(engine, Holder::Worker(order.index));
+                recoveries += 1;
+                slot.recoveries.store(recoveries, Ordering::Relaxed);
+            }
+            Err(e) => return Err(BackendError::Lock(e)),
+        }
+        Ok(())
+    };
+    // Relaxed is enough inside the lock: lock and unlock order the accesses.
+    let update = || T::store(cell, T::load(cell).apply::<K>(a));
+    let stride = probe.stride;
+    let ops = chunked::<BackendError>(order, stride, slot, |n| {
+        pace.before()?;
+        let t0 = now_ns();
+        lock()?;
+        let t1 = now_ns();
+        update();
+        pace.inside();
+        mutex.unlock();
+        probe.locked(t0, t1, now_ns());
+        pace.after();
+        for _ in 1..n {
+            pace.before()?;
+            lock()?;
+            update();
+            pace.inside();
+            mutex.unlock();
+            pace.after();
+        }
+        Ok(())
+    })?;
+    Ok(WorkerTally { ops, retries: 0, recoveries })
+}
