@@ -5,16 +5,22 @@
 
 use std::fmt::Write;
 
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
+use super::doc::{self, Cell, Params};
 use super::plot::{Chart, Series};
-use super::{Provenance, RunReport, json, rate};
+use super::{Provenance, RunReport, json, rate, to_json};
 use crate::outcome::Verdict;
 use crate::sweep::summary::{self, Summary};
 use crate::sweep::{CellResult, Run};
 
 /// A run's report, as in a single run's JSON document.
 pub fn run_json(cell: &CellResult, run: &Run, sha256: &str) -> Json {
+    to_json(&run_doc(cell, run, sha256))
+}
+
+/// A run's report document.
+pub(crate) fn run_doc(cell: &CellResult, run: &Run, sha256: &str) -> doc::Run {
     json::run(&RunReport {
         plan: &cell.job.plan,
         outcome: &run.outcome,
@@ -232,37 +238,46 @@ fn table(header: &[String], rows: &[Vec<String>], indent: &str) -> String {
     s
 }
 
-/// `{schema_version, file, name, cells: [...]}`: per cell its parameters, statistics, verdict,
-/// relative speed and every counted run's report.
+/// `{schema_version, runner, file, ..., cells: [...]}`: per cell its parameters, statistics,
+/// verdict, relative speed and every counted run's report.
 pub fn document(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -> Json {
+    to_json(&sweep_doc(file, sha256, cells, partial))
+}
+
+/// The sweep document.
+pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -> doc::Sweep {
     let (series, rel, _) = relative(cells);
-    let host = super::host();
-    json!({
-        "schema_version": json::SCHEMA_VERSION,
-        "runner": { "version": crate::version::VERSION, "commit": crate::version::COMMIT },
-        "file": file,
-        "file_sha256": sha256,
-        "host": { "cpu": host.cpu, "cores": host.cores, "kernel": host.kernel },
-        "partial": partial,
-        "compared_by": series,
-        "cells": cells.iter().zip(rel).map(|(c, r)| json!({
-            "cell": c.job.cell,
-            "params": c.job.params.iter().map(|(k, v)| (k.clone(), Json::from(v.clone()))).collect::<serde_json::Map<_, _>>(),
-            "job": c.job.plan.effective_job(),
-            "ops_per_second": c.summary,
-            "relative_to_best": r,
-            "lock_bound_ops_per_second": lock_bound(c),
-            "verdict": verdict(c),
-            "order_dependent": c.job.plan.order_matters,
-            "schedule": c.job.plan.schedule.name(),
-            "check": c.job.plan.check.describe(),
-            "finals": c.runs.iter().map(|r| r.outcome.final_value.to_json()).collect::<Vec<_>>(),
-            "error": c.error,
-            "trace": c.trace,
-            "exit_code": c.exit_code(),
-            "runs": c.runs.iter().map(|run| run_json(c, run, sha256)).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    })
+    doc::Sweep {
+        schema_version: doc::SchemaVersion,
+        runner: doc::RunnerHeader::this(),
+        file: file.to_string(),
+        file_sha256: sha256.to_string(),
+        host: doc::Host::this(),
+        partial,
+        compared_by: series,
+        cells: cells.iter().zip(rel).map(|(c, r)| cell_doc(c, r, sha256)).collect(),
+    }
+}
+
+fn cell_doc(c: &CellResult, relative_to_best: Option<f64>, sha256: &str) -> Cell {
+    let plan = &c.job.plan;
+    Cell {
+        cell: c.job.cell.clone(),
+        params: Params(c.job.params.clone()),
+        job: doc::Job::new(plan),
+        ops_per_second: c.summary.as_ref().map(doc::Summary::from),
+        relative_to_best,
+        lock_bound_ops_per_second: lock_bound(c),
+        verdict: verdict(c),
+        order_dependent: plan.order_matters,
+        schedule: plan.schedule,
+        check: plan.check.describe(),
+        finals: c.runs.iter().map(|r| doc::Num(r.outcome.final_value)).collect(),
+        error: c.error.clone(),
+        trace: c.trace.clone(),
+        exit_code: c.exit_code(),
+        runs: c.runs.iter().map(|run| run_doc(c, run, sha256)).collect(),
+    }
 }
 
 const CSV_FIXED: [&str; 10] = [
