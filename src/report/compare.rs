@@ -3,9 +3,9 @@
 //! noise (a Mann-Whitney U test, see `sweep::summary::change`).
 //!
 //! Reads sweep documents (`{cells: [...]}`, from `--export-json` or `--format json`) and single
-//! run reports alike. Owns: reading a report's text back ([`parse`]), matching cells
-//! ([`judge`]) and the comparison's layout ([`human`], [`document`]): pure functions from data
-//! to data or bytes. [`run`] is the thin command around them (it reads the two files and prints).
+//! run reports alike. Owns: reading a report's text back (`parse`), matching cells
+//! (`judge`) and the comparison's layout (`human`, `document`): pure functions from data
+//! to data or bytes. `run` is the thin command around them (it reads the two files and prints).
 
 use std::fmt::Write;
 
