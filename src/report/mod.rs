@@ -75,8 +75,8 @@ pub fn trace(
         "sampled": sampled,
         "sample_every": if watch.ops { Some(run.outcome.latency.sample_every) } else { None },
         "op_events_total": crate::watch::TRACE_OPS_TOTAL,
-        // A lock whose holder died: who died holding it, and who recovered it (-1: runner).
-        "recovery": run.outcome.recovery.map(|(dead, by)| serde_json::json!({ "died_holding_lock": dead, "recovered_by": by })),
+        // A lock whose holder died: who died holding it, and who recovered it, as in the report.
+        "recovery": run.outcome.recovery.map(doc::run::recovery),
         "faults": plan.faults.iter().map(|f| f.describe()).collect::<Vec<_>>(),
         "deadline_seconds": run.outcome.deadline,
     });

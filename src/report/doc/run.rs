@@ -366,7 +366,7 @@ impl Run {
 }
 
 /// The outcome's `(dead, by)`, -1 meaning unknown and runner.
-fn recovery((dead, by): (i64, i64)) -> Recovery {
+pub(crate) fn recovery((dead, by): (i64, i64)) -> Recovery {
     Recovery {
         died_holding_lock: (dead >= 0).then_some(dead),
         recovered_by: if by >= 0 { Recoverer::Worker(by) } else { Recoverer::Runner },
