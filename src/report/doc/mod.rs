@@ -179,10 +179,10 @@ pub(crate) struct ErrorDoc {
     /// `invalid job`, or the error's message.
     pub error: String,
     pub diagnostics: Vec<Diag>,
-    /// A job that expects a fork to fail: the outcome it declares ...
+    /// Only for a job that expects a fork to fail, and whose fork failed: the outcome it declares.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_outcome: Option<crate::spec::ExpectOutcome>,
-    /// ... and that it happened (the run passes).
+    /// Only with `expect_outcome`: true, the declared outcome happened (the run passes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_as_expected: Option<bool>,
 }
