@@ -1,9 +1,148 @@
-//! The JSON report validates against `schemas/report.schema.json`, for every backend, for a
-//! failed worker's run and for an invalid job; and it carries what reproduces the run.
+//! The JSON documents: every schema in `schemas/` (except the job's) is generated from the
+//! report's document types and held to them here (`RUNNER_BLESS=1 cargo test --test report`
+//! rewrites them); every document runner prints validates against its schema (a run of every
+//! backend, a sweep, a catalog, a plan, `validate` of a good and a bad file, `compare`,
+//! `compare-python`, an invalid job, an error); and a run report carries what reproduces it.
 
 mod common;
 
 use common::{assert_valid, job, job_file, runner, validator};
+
+/// The validator of `schemas/NAME`.
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = format!("{}/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    jsonschema::draft7::new(&serde_json::from_str(&text).unwrap()).expect("a valid draft-07 schema")
+}
+
+fn temp(name: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn the_schemas_are_generated_from_the_document_types() {
+    let mut drifted = Vec::new();
+    for (name, generated) in runner::report::doc::schemas() {
+        let path = format!("{}/schemas/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        if std::env::var_os("RUNNER_BLESS").is_some() {
+            std::fs::write(&path, text).unwrap();
+        } else {
+            drifted.push(name);
+        }
+    }
+    assert!(
+        drifted.is_empty(),
+        "{drifted:?} drifted from the document types in src/report/doc/: regenerate with `RUNNER_BLESS=1 cargo test --test report`"
+    );
+}
+
+#[test]
+fn a_closed_document_refuses_an_unknown_field() {
+    let mut doc = runner(&["jobs/increment.yaml", "--format", "json"]).json();
+    assert_valid(&validator(), &doc);
+    doc["colour"] = "blue".into();
+    assert!(!validator().is_valid(&doc));
+    let mut doc = runner(&["jobs/increment.yaml", "--format", "json"]).json();
+    doc["workers"][0]["colour"] = "blue".into();
+    assert!(!validator().is_valid(&doc));
+}
+
+#[test]
+fn plans_validate() {
+    let plan = schema("plan.schema.json");
+    for args in [
+        &["plan", "jobs/increment.yaml", "--format", "json"][..],
+        &["plan", "jobs/channel-batch.yaml", "--format", "json"],
+        &["plan", "jobs/backends-by-workers.yaml", "--format", "json"],
+        &["plan", "jobs/fault-recovery.yaml", "--format", "json"],
+    ] {
+        let out = runner(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert_valid(&plan, &out.json());
+    }
+    let out = runner(&["plan", &job_file("plan-invalid.yaml", "workers: 0\n"), "--format", "json"]);
+    assert_eq!(out.code, 2);
+    assert_valid(&plan, &out.json());
+    assert_valid(&schema("error.schema.json"), &out.json());
+}
+
+#[test]
+fn validate_documents_validate() {
+    let v = schema("validate.schema.json");
+    let bad = job_file("validate-bad.yaml", "workers: 0\nbackend: mutx\ncolour: red\n");
+    for (args, code) in [
+        (vec!["validate", "jobs/increment.yaml", "jobs/race.yaml", "--format", "json"], 0),
+        (vec!["validate", "jobs/increment.yaml", &bad, "no-such.yaml", "--format", "json"], 2),
+    ] {
+        let out = runner(&args);
+        assert_eq!(out.code, code, "{}", out.stderr);
+        let doc = out.json();
+        assert_valid(&v, &doc);
+        assert_eq!(doc["files"].as_array().unwrap().len(), args.len() - 3);
+    }
+}
+
+#[test]
+fn sweeps_catalogs_and_errors_validate() {
+    let export = temp("report-sweep.json");
+    let out = runner(&[
+        "jobs/channel-batch.yaml",
+        "--iterations",
+        "500",
+        "--repeat",
+        "2",
+        "--format",
+        "json",
+        "--export-json",
+        &export,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_valid(&validator(), &out.json());
+    let exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_valid(&schema("sweep.schema.json"), &exported);
+
+    let out = runner(&["jobs/increment.yaml", "jobs/fault-fork.yaml", "jobs/fault-recovery.yaml", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_valid(&validator(), &doc);
+    assert_eq!(doc["jobs"].as_array().unwrap().len(), 3);
+
+    // A run that cannot be set up, and an unreadable report: the error document.
+    let out = runner(&["compare", "no-such.json", "no-such.json", "--format", "json"]);
+    assert_eq!(out.code, 2);
+    assert_valid(&schema("error.schema.json"), &out.json());
+    assert_valid(&schema("compare.schema.json"), &out.json());
+}
+
+#[test]
+fn compare_documents_validate() {
+    let (old, new) = (temp("report-compare-old.json"), temp("report-compare-new.json"));
+    for path in [&old, &new] {
+        let out =
+            runner(&["jobs/critical-section.yaml", "--iterations", "300", "--repeat", "4", "--export-json", path]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = runner(&["compare", &old, &new, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_valid(&schema("compare.schema.json"), &doc);
+    assert!(!doc["cells"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn compare_python_documents_validate() {
+    if std::process::Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 not found: compare-python's document is not checked");
+        return;
+    }
+    let out = runner(&["compare-python", "jobs/increment.yaml", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_valid(&schema("compare-python.schema.json"), &out.json());
+}
 
 #[test]
 fn reports_of_every_backend_validate() {

@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 use common::{assert_valid, job_file, runner, validator};
 use serde_json::Value;
 
+/// The validator of `schemas/sweep.schema.json`: what `--export-json` writes.
+fn sweep_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/sweep.schema.json")).unwrap();
+    jsonschema::draft7::new(&serde_json::from_str(&text).unwrap()).expect("a valid draft-07 schema")
+}
+
 fn temp(name: &str) -> String {
     std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name).to_string_lossy().into_owned()
 }
@@ -41,6 +47,7 @@ fn a_backend_by_workers_sweep_for_i_and_d_writes_every_export() {
 
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_valid(&validator(), &doc);
+    assert_valid(&sweep_schema(), &doc);
     let cells = doc["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 24);
     assert_eq!(doc["compared_by"], "backend");

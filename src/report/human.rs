@@ -1,4 +1,5 @@
-//! The reports people read.
+//! The reports people read: a run's report (its sections, each a function, in the order they
+//! print) and a plan.
 
 use std::fmt::Write;
 
@@ -50,9 +51,21 @@ fn workload(plan: &Plan) -> String {
     s
 }
 
+/// A run's report: its sections, top to bottom.
 pub fn run(r: &RunReport<'_>) -> String {
-    let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let mut s = String::new();
+    verdict(&mut s, r);
+    incidents(&mut s, r);
+    speed(&mut s, r);
+    measurements(&mut s, r);
+    machine(&mut s, r);
+    workers(&mut s, r);
+    s
+}
+
+/// The job, its final and expected values, the verdict and how the order was checked.
+fn verdict(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let _ = writeln!(s, "{} ({}): {}", plan.name, plan.file, judgement.verdict.name());
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
@@ -72,6 +85,12 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(note) = plan.order_note() {
         let _ = writeln!(s, "  order     {note}");
     }
+}
+
+/// What stopped the run early or went wrong in it: a signal or the deadline, faults, a lock
+/// recovered, the outcome the job expects, and what a partial run was checked against.
+fn incidents(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let stopped = match (&outcome.interrupted, outcome.deadline) {
         (Some(signal), _) => Some(format!("interrupted by {signal}: the workers were stopped")),
         (None, Some(secs)) => Some(format!(
@@ -107,6 +126,11 @@ pub fn run(r: &RunReport<'_>) -> String {
     if let Some(check) = &judgement.partial_check {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }
+}
+
+/// The work window, the whole run, and operations per second.
+fn speed(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome) = (r.plan, r.outcome);
     let from = match plan.start {
         crate::names::Start::Together => "the barrier's release",
         crate::names::Start::Forked => "the first worker's start",
@@ -123,6 +147,11 @@ pub fn run(r: &RunReport<'_>) -> String {
         rate(outcome.ops_per_second()),
         plural(outcome.applied(), "operation")
     );
+}
+
+/// Latency percentiles, the lock's wait, fairness, and what the channel carried.
+fn measurements(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome) = (r.plan, r.outcome);
     let latency = &outcome.latency;
     if let Some(op) = &latency.op {
         let unit = if plan.backend.kind() == BackendKind::Channel { "message send / op" } else { "op" };
@@ -169,6 +198,11 @@ pub fn run(r: &RunReport<'_>) -> String {
             if plan.idle_workers() { ", workers at idle priority" } else { "" }
         );
     }
+}
+
+/// Memory, start-up and reaping, which runner ran the job, and on what machine.
+fn machine(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome) = (r.plan, r.outcome);
     let host = super::host();
     let commit =
         if crate::version::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::version::COMMIT) };
@@ -195,7 +229,7 @@ pub fn run(r: &RunReport<'_>) -> String {
     let _ = writeln!(
         s,
         "  run of    runner {}{commit}, job sha256 {}, started {}",
-        env!("CARGO_PKG_VERSION"),
+        crate::version::VERSION,
         r.provenance.file_sha256,
         r.provenance.started_at
     );
@@ -206,6 +240,11 @@ pub fn run(r: &RunReport<'_>) -> String {
         host.cores.map_or("?".to_string(), |c| c.to_string()),
         host.kernel.as_deref().unwrap_or("unknown kernel")
     );
+}
+
+/// One row per worker: pid, operations, time, the backend's own count, and how it ended.
+fn workers(s: &mut String, r: &RunReport<'_>) {
+    let (plan, outcome) = (r.plan, r.outcome);
     let extra = match plan.backend.kind() {
         BackendKind::Atomic => Some("retries"),
         BackendKind::Mutex => Some("recovered"),
@@ -230,7 +269,6 @@ pub fn run(r: &RunReport<'_>) -> String {
         let time = if w.exit.success() || w.seconds > 0.0 { seconds(w.seconds) } else { "-".to_string() };
         let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, time, extra, w.exit);
     }
-    s
 }
 
 pub fn plan(plan: &Plan) -> String {

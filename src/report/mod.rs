@@ -1,10 +1,12 @@
 //! Reports: what a run, a plan or a validation found, drawn for people (`human`) or programs
-//! (`json`). The only module that writes results to standard output.
+//! (`json`, as the typed documents of `doc`, whose schemas are in `schemas/`). The only module
+//! that writes results to standard output.
 //!
-//! Owns: layout and number formatting. Does not own: any decision (verdicts and exit codes come
-//! from `outcome`, diagnostics from `spec` and `plan`).
+//! Owns: layout, number formatting, the documents' shapes and their schemas. Does not own: any
+//! decision (verdicts and exit codes come from `outcome`, diagnostics from `spec` and `plan`).
 
 pub mod compare;
+pub mod doc;
 pub mod export;
 mod human;
 mod json;
@@ -66,16 +68,15 @@ pub fn trace(
     let applied = run.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
     let sampled = watch.ops && run.outcome.latency.sample_every > 1;
     let metadata = serde_json::json!({
-        "runner": { "version": crate::version::VERSION, "commit": crate::version::COMMIT },
-        "job": plan.effective_job(),
+        "runner": doc::RunnerHeader::this(),
+        "job": doc::Job::new(plan),
         "clock": "CLOCK_MONOTONIC; ts in microseconds from runner's start",
         "ops": watch.ops,
         "sampled": sampled,
         "sample_every": if watch.ops { Some(run.outcome.latency.sample_every) } else { None },
         "op_events_total": crate::watch::TRACE_OPS_TOTAL,
-        // A lock whose holder died: who died holding it (null: unknown), and who recovered it
-        // (a worker's index, or "runner"), as in the JSON report.
-        "recovery": run.outcome.recovery,
+        // A lock whose holder died: who died holding it, and who recovered it, as in the report.
+        "recovery": run.outcome.recovery.map(doc::run::recovery),
         "faults": plan.faults.iter().map(|f| f.describe()).collect::<Vec<_>>(),
         "deadline_seconds": run.outcome.deadline,
     });
@@ -108,10 +109,7 @@ pub fn plans(cells: &[(String, Plan)], format: Format) -> Result<(), Error> {
                 cells.iter().map(|(cell, plan)| format!("cell {cell}\n{}", human::plan(plan))).collect();
             emit(&text.join("\n"))
         }
-        (Format::Json, _) => emit_json(&serde_json::json!({
-            "schema_version": SCHEMA_VERSION,
-            "cells": cells.iter().map(|(cell, plan)| serde_json::json!({ "cell": cell, "plan": json::plan(plan) })).collect::<Vec<_>>(),
-        })),
+        (Format::Json, _) => emit_json(&json::plans(cells)),
     }
 }
 
@@ -136,7 +134,7 @@ pub fn validated(files: &[Validated], format: Format) -> Result<(), Error> {
 
 /// The JSON document of a job that could not be planned.
 pub fn invalid_doc(diagnostics: &[Diagnostic]) -> serde_json::Value {
-    json::invalid(diagnostics)
+    to_json(&json::invalid(diagnostics))
 }
 
 /// Diagnostics of a job that could not be run or planned: on standard error, and in JSON mode
@@ -151,11 +149,23 @@ pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> 
 
 /// In JSON mode, the document of a run that could not be set up.
 pub fn failed_doc(message: &str) -> serde_json::Value {
-    serde_json::json!({
-        "schema_version": json::SCHEMA_VERSION,
-        "error": message.trim_start_matches("error: ").trim_end(),
-        "diagnostics": [],
-    })
+    to_json(&doc::ErrorDoc::failed(message))
+}
+
+/// An error that ends a command: on standard error, and in JSON mode also as the one document
+/// on standard output (standard output is one document whatever happens). Returns the error's
+/// exit code.
+pub fn fail(e: &Error, format: Format) -> Result<i32, Error> {
+    eprint!("{}", e.render());
+    if format == Format::Json {
+        emit_json(&doc::ErrorDoc::failed(&e.render()))?;
+    }
+    Ok(e.exit_code())
+}
+
+/// A document as a JSON value (for a caller that still gathers documents as values).
+pub fn to_json<T: serde::Serialize>(doc: &T) -> serde_json::Value {
+    serde_json::to_value(doc).expect("a report document is plain data")
 }
 
 /// Writes `text` to standard output.
@@ -167,10 +177,15 @@ pub fn emit(text: &str) -> Result<(), Error> {
 }
 
 /// Writes one JSON document to standard output.
-pub fn emit_json(doc: &serde_json::Value) -> Result<(), Error> {
+pub fn emit_json<T: serde::Serialize + ?Sized>(doc: &T) -> Result<(), Error> {
+    emit(&json_text(doc)?)
+}
+
+/// One JSON document as pretty text with a final newline.
+pub fn json_text<T: serde::Serialize + ?Sized>(doc: &T) -> Result<String, Error> {
     let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;
     text.push('\n');
-    emit(&text)
+    Ok(text)
 }
 
 /// `1.23 ms`, `4.56 s`: three significant digits in a unit that fits.

@@ -1,0 +1,401 @@
+//! The run report: what `runner JOB --format json` prints for one run, and each counted run of
+//! a sweep's cell.
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Serialize, Serializer};
+
+use super::{Host, Job, Num, RunnerHeader, SchemaVersion, constant};
+use crate::error::Interrupt;
+use crate::names::{Schedule, Start, Transport};
+use crate::report::RunReport;
+use crate::spec::ExpectOutcome;
+
+constant!(Nanoseconds, "ns");
+constant!(Kibibytes, "KiB");
+
+/// One run of a job.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "A run of a job")]
+pub(crate) struct Run {
+    pub schema_version: SchemaVersion,
+    pub runner: RunnerHeader,
+    /// runner's own pid: the parent's track in the trace.
+    pub runner_pid: u32,
+    /// The job file as named on the command line (`-` for standard input).
+    pub file: String,
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub file_sha256: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub host: Host,
+    pub job: Job,
+    #[serde(rename = "final")]
+    pub final_value: Num,
+    pub expected: Num,
+    pub final_display: String,
+    pub expected_display: String,
+    /// True when a signal or the deadline stopped the run before its end.
+    pub partial: bool,
+    pub interrupted_by: Option<Signal>,
+    /// The deadline, in seconds, that stopped the run.
+    pub deadline_seconds: Option<f64>,
+    /// A run that did not apply every operation: how many it applied.
+    pub applied_range: Option<AppliedRange>,
+    /// A run that did not apply every operation: what the value was checked against.
+    pub partial_check: Option<String>,
+    /// mutex: a worker died holding the lock.
+    pub recovery: Option<Recovery>,
+    pub expect_outcome: Option<ExpectOutcome>,
+    pub verdict: Verdict,
+    pub correct: bool,
+    pub lost_updates: Option<u64>,
+    pub lost_updates_reason: Option<String>,
+    #[schemars(range(min = 1))]
+    pub total_operations: u64,
+    pub applied_operations: u64,
+    pub ops_per_second: f64,
+    /// From the barrier's release (`start: forked`: the first worker's start) to the last
+    /// worker's end (channel: the owner's).
+    pub elapsed_seconds: f64,
+    /// The whole run, from runner's start to the report.
+    pub wall_seconds: f64,
+    #[schemars(length(min = 1))]
+    pub workers: Vec<Worker>,
+    pub latency: Latency,
+    pub fairness: Option<Fairness>,
+    /// Failed compare-exchanges of every worker (atomic).
+    pub retries: u64,
+    pub memory: Memory,
+    pub phases: Phases,
+    pub context_switches: ContextSwitches,
+    /// Things the user should know that are not errors.
+    pub notices: Vec<String>,
+    pub order: Order,
+    /// channel only: what the owner received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+}
+
+/// The signal that stopped a run.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
+pub(crate) enum Signal {
+    #[serde(rename = "SIGINT")]
+    Sigint,
+    #[serde(rename = "SIGTERM")]
+    Sigterm,
+}
+
+impl From<Interrupt> for Signal {
+    fn from(i: Interrupt) -> Signal {
+        match i {
+            Interrupt::Sigint => Signal::Sigint,
+            Interrupt::Sigterm => Signal::Sigterm,
+        }
+    }
+}
+
+/// The verdict on the final value.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Verdict {
+    /// The planner's value, bit for bit.
+    Correct,
+    /// With `none` only: a value some interleaving of the updates gives.
+    LostUpdates,
+    /// A value no interleaving explains, or any mismatch with a synchronised backend.
+    Wrong,
+}
+
+impl From<crate::outcome::Verdict> for Verdict {
+    fn from(v: crate::outcome::Verdict) -> Verdict {
+        match v {
+            crate::outcome::Verdict::Correct => Verdict::Correct,
+            crate::outcome::Verdict::LostUpdates => Verdict::LostUpdates,
+            crate::outcome::Verdict::Wrong => Verdict::Wrong,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct AppliedRange {
+    pub min: u64,
+    pub max: u64,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Recovery {
+    /// The worker that died holding the lock; null when unknown.
+    pub died_holding_lock: Option<i64>,
+    pub recovered_by: Recoverer,
+}
+
+/// Who took a dead holder's lock over: a worker's index, or `"runner"` after every worker had
+/// ended.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Recoverer {
+    Worker(i64),
+    Runner,
+}
+
+impl Serialize for Recoverer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Recoverer::Worker(index) => s.serialize_i64(*index),
+            Recoverer::Runner => s.serialize_str("runner"),
+        }
+    }
+}
+
+impl JsonSchema for Recoverer {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Recoverer".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The worker (its index) that took the lock over, or runner after every worker had ended.",
+            "oneOf": [{ "type": "integer", "minimum": 0 }, { "const": "runner" }]
+        })
+    }
+}
+
+/// One worker process.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Worker {
+    pub index: u32,
+    pub pid: i32,
+    /// Operations completed (channel: sent).
+    pub ops: u64,
+    /// From its first operation to its last.
+    pub seconds: f64,
+    /// When it started, in seconds after the barrier's release.
+    pub started_seconds: f64,
+    pub ended_seconds: f64,
+    pub ops_per_second: f64,
+    /// Failed compare-exchanges (atomic).
+    pub retries: u64,
+    /// Locks taken over from a dead owner (mutex).
+    pub recoveries: u64,
+    pub exit: Exit,
+}
+
+/// How a worker ended: its exit status, or the signal that killed it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Exit {
+    pub code: Option<i32>,
+    /// `SIGKILL`.
+    pub signal: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Latency {
+    pub unit: Nanoseconds,
+    /// One operation (channel: one message) in this many is timed.
+    #[schemars(range(min = 1))]
+    pub sample_every: u64,
+    /// One operation; for channel a message's send time over its operations.
+    pub op: Option<Percentiles>,
+    /// mutex: the wait for the lock.
+    pub lock_wait: Option<Percentiles>,
+}
+
+/// Latency percentiles in nanoseconds, from HDR histograms (2 significant digits) merged
+/// across workers.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Percentiles {
+    #[schemars(range(min = 1))]
+    pub samples: u64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl From<&crate::watch::stats::Percentiles> for Percentiles {
+    fn from(p: &crate::watch::stats::Percentiles) -> Percentiles {
+        Percentiles { samples: p.samples, p50: p.p50, p90: p.p90, p99: p.p99, p999: p.p999, max: p.max }
+    }
+}
+
+/// How evenly the workers shared the work.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Fairness {
+    /// Jain's index over per-worker ops/s: 1 when all are equal, 1/n when one did everything.
+    #[schemars(range(min = 0.0, max = 1.000001))]
+    pub jain: f64,
+    /// Fastest over slowest worker's ops/s; null when the slowest did nothing.
+    #[schemars(with = "Option<f64>")]
+    pub max_min_ratio: f64,
+    /// From the first worker's end to the last's.
+    pub finish_spread_seconds: f64,
+}
+
+/// Peak resident memory (KiB, as Linux counts ru_maxrss): runner's own and the largest reaped
+/// child's (a worker, or the channel's waker).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Memory {
+    pub unit: Kibibytes,
+    pub runner_peak: u64,
+    pub worker_peak: u64,
+}
+
+/// Where the run's time went, measured by runner: start-up (setup, fork, arrival at the
+/// barrier: 0 with start forked), the work window, and reaping after the last worker's end.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Phases {
+    pub startup_seconds: f64,
+    pub setup_seconds: f64,
+    pub fork_seconds: f64,
+    pub arrive_seconds: f64,
+    pub work_seconds: f64,
+    pub reap_seconds: f64,
+}
+
+/// Context switches of the run's reaped children (workers and the channel's waker), from the
+/// kernel: voluntary (waiting) and involuntary (preempted).
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct ContextSwitches {
+    pub voluntary: u64,
+    pub involuntary: u64,
+}
+
+/// Whether the order of the operations matters, and how the final value was checked.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Order {
+    /// Whether another order of the operations could give another result (per-worker
+    /// operands, an operation that does not commute).
+    pub depends_on_order: bool,
+    pub schedule: Schedule,
+    pub start: Start,
+    /// How the final value was checked: exact, one of the operands, or within a rounding bound.
+    pub check: String,
+}
+
+/// What the channel's owner received.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Channel {
+    pub transport: Transport,
+    /// Whether the workers ran at idle priority (SCHED_IDLE) so that the owner kept a core: the
+    /// pipe transport with messages of 2 KiB or more.
+    pub idle_workers: bool,
+    pub messages: u64,
+    pub bytes: u64,
+    /// Operations applied, per worker.
+    pub applied: Vec<u64>,
+}
+
+impl Run {
+    pub fn new(r: &RunReport<'_>) -> Run {
+        let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
+        Run {
+            schema_version: SchemaVersion,
+            runner: RunnerHeader::this(),
+            runner_pid: std::process::id(),
+            file: plan.file.clone(),
+            file_sha256: r.provenance.file_sha256.clone(),
+            started_at: r.provenance.started_at.clone(),
+            host: Host::this(),
+            job: Job::new(plan),
+            final_value: Num(outcome.final_value),
+            expected: Num(plan.expected),
+            final_display: outcome.final_value.to_string(),
+            expected_display: plan.expected.to_string(),
+            partial: outcome.partial(),
+            interrupted_by: outcome.interrupted.map(Signal::from),
+            deadline_seconds: outcome.deadline,
+            applied_range: judgement.applied.map(|(min, max)| AppliedRange { min, max }),
+            partial_check: judgement.partial_check.clone(),
+            recovery: outcome.recovery.map(recovery),
+            expect_outcome: plan.expect_outcome,
+            verdict: judgement.verdict.into(),
+            correct: judgement.verdict == crate::outcome::Verdict::Correct,
+            lost_updates: judgement.lost_updates,
+            lost_updates_reason: judgement.lost_updates_reason.clone(),
+            total_operations: plan.total_ops(),
+            applied_operations: outcome.applied(),
+            ops_per_second: outcome.ops_per_second(),
+            elapsed_seconds: outcome.elapsed_seconds,
+            wall_seconds: r.wall_seconds,
+            workers: outcome.workers.iter().map(worker).collect(),
+            latency: Latency {
+                unit: Nanoseconds,
+                sample_every: outcome.latency.sample_every,
+                op: outcome.latency.op.as_ref().map(Percentiles::from),
+                lock_wait: outcome.latency.lock_wait.as_ref().map(Percentiles::from),
+            },
+            fairness: outcome.fairness().map(|f| Fairness {
+                jain: f.jain,
+                max_min_ratio: f.max_min_ratio,
+                finish_spread_seconds: f.finish_spread_seconds,
+            }),
+            retries: outcome.workers.iter().map(|w| w.retries).sum(),
+            memory: Memory { unit: Kibibytes, runner_peak: outcome.memory_kib.0, worker_peak: outcome.memory_kib.1 },
+            phases: phases(outcome),
+            context_switches: ContextSwitches {
+                voluntary: outcome.phases.voluntary_switches,
+                involuntary: outcome.phases.involuntary_switches,
+            },
+            notices: plan.notices.clone(),
+            order: Order {
+                depends_on_order: plan.order_matters,
+                schedule: plan.schedule,
+                start: plan.start,
+                check: plan.check.describe(),
+            },
+            channel: outcome.served.as_ref().map(|served| Channel {
+                transport: plan.backend.transport().unwrap_or_default(),
+                idle_workers: plan.idle_workers(),
+                messages: served.messages,
+                bytes: served.bytes,
+                applied: served.applied.clone(),
+            }),
+        }
+    }
+}
+
+/// The outcome's `(dead, by)`, -1 meaning unknown and runner.
+pub(crate) fn recovery((dead, by): (i64, i64)) -> Recovery {
+    Recovery {
+        died_holding_lock: (dead >= 0).then_some(dead),
+        recovered_by: if by >= 0 { Recoverer::Worker(by) } else { Recoverer::Runner },
+    }
+}
+
+fn worker(w: &crate::outcome::WorkerOutcome) -> Worker {
+    Worker {
+        index: w.index,
+        pid: w.pid,
+        ops: w.ops,
+        seconds: w.seconds,
+        started_seconds: w.started,
+        ended_seconds: w.ended,
+        ops_per_second: if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 },
+        retries: w.retries,
+        recoveries: w.recoveries,
+        exit: Exit { code: w.exit.code, signal: w.exit.signal.clone() },
+    }
+}
+
+fn phases(outcome: &crate::outcome::Outcome) -> Phases {
+    let p = &outcome.phases;
+    Phases {
+        startup_seconds: p.startup_seconds(),
+        setup_seconds: p.setup_seconds,
+        fork_seconds: p.fork_seconds,
+        arrive_seconds: p.arrive_seconds,
+        work_seconds: outcome.elapsed_seconds,
+        reap_seconds: p.reap_seconds,
+    }
+}

@@ -1,0 +1,138 @@
+//! The sweep document (every cell of a matrix, or repeated runs of one job) and the catalog
+//! document (several job files run at once).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Serialize, Serializer};
+
+use super::{ErrorDoc, Host, Job, Num, Run, RunnerHeader, SchemaVersion};
+use crate::names::Schedule;
+
+/// A sweep: every cell of a matrix, or repeated runs of one job.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "A sweep: every cell of a matrix, or repeated runs of one job")]
+pub(crate) struct Sweep {
+    pub schema_version: SchemaVersion,
+    pub runner: RunnerHeader,
+    pub file: String,
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub file_sha256: String,
+    pub host: Host,
+    /// Interrupted: the cells after the interrupted one did not run.
+    pub partial: bool,
+    /// The parameter cells are compared along (`backend` when it varies).
+    pub compared_by: Option<String>,
+    pub cells: Vec<Cell>,
+}
+
+/// One cell of a sweep: its parameters, statistics, verdict and every counted run.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Cell {
+    /// `key=value` pairs of the matrix; empty without a matrix.
+    pub cell: String,
+    /// The matrix's keys and this cell's values, in the matrix's order.
+    pub params: Params,
+    /// The effective job of the cell.
+    pub job: Job,
+    /// Ops/s over the cell's counted runs; null without any.
+    pub ops_per_second: Option<Summary>,
+    /// Median ops/s over the fastest correct cell of its group.
+    pub relative_to_best: Option<f64>,
+    /// Mutex with work inside the lock: 1/inside.
+    pub lock_bound_ops_per_second: Option<f64>,
+    /// `correct`, `lost_updates`, `wrong`, `failed`, `partial (SIGNAL)`, or `-` without runs.
+    pub verdict: String,
+    pub order_dependent: bool,
+    pub schedule: Schedule,
+    pub check: String,
+    /// The final value of each counted run.
+    pub finals: Vec<Num>,
+    /// Why the cell's runs stopped (a set-up failure).
+    pub error: Option<String>,
+    /// The trace file written for this cell.
+    pub trace: Option<String>,
+    pub exit_code: i32,
+    pub runs: Vec<Run>,
+}
+
+/// A cell's parameters: an object of strings, keys in the matrix's order.
+pub(crate) struct Params(pub Vec<(String, String)>);
+
+impl Serialize for Params {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl JsonSchema for Params {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Params".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        BTreeMap::<String, String>::json_schema(generator)
+    }
+}
+
+/// Statistics of ops/s over a cell's counted runs.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Summary {
+    pub runs: usize,
+    pub median: f64,
+    pub mean: f64,
+    /// Sample standard deviation (0 with one run).
+    pub stddev: f64,
+    pub min: f64,
+    pub max: f64,
+    /// Runs with a modified z-score above 3.5 (looked for from five runs up).
+    pub outliers: usize,
+}
+
+impl From<&crate::sweep::summary::Summary> for Summary {
+    fn from(s: &crate::sweep::summary::Summary) -> Summary {
+        Summary {
+            runs: s.runs,
+            median: s.median,
+            mean: s.mean,
+            stddev: s.stddev,
+            min: s.min,
+            max: s.max,
+            outliers: s.outliers,
+        }
+    }
+}
+
+/// Several job files run as a catalog.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "Several job files run as a catalog")]
+pub(crate) struct Catalog {
+    pub schema_version: SchemaVersion,
+    pub jobs: Vec<CatalogJob>,
+    /// Jobs whose exit code was not 0.
+    pub failed: usize,
+}
+
+/// One job file of a catalog.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct CatalogJob {
+    pub file: String,
+    pub exit_code: i32,
+    /// Its document; null when it failed before it had one.
+    pub report: Option<FileReport>,
+}
+
+/// The document of one job file.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code, reason = "the catalog's documents are still gathered as JSON values by the command line")]
+pub(crate) enum FileReport {
+    Run(Box<Run>),
+    Sweep(Sweep),
+    Error(ErrorDoc),
+}

@@ -1,0 +1,91 @@
+//! The exports of a sweep a program or a page reads: CSV (one row per cell: its parameters,
+//! then the statistics) and a Markdown table.
+
+use std::fmt::Write;
+
+use super::{keys, param, relative, verdict};
+use crate::report::rate;
+use crate::sweep::CellResult;
+use crate::sweep::summary::Summary;
+
+const CSV_FIXED: [&str; 10] = [
+    "cell",
+    "runs",
+    "median_ops_per_second",
+    "mean",
+    "stddev",
+    "min",
+    "max",
+    "outliers",
+    "relative_to_best",
+    "verdict",
+];
+
+/// One row per cell: its parameters, then the statistics.
+pub fn csv(cells: &[CellResult]) -> String {
+    let keys = keys(cells);
+    let (_, rel, _) = relative(cells);
+    let mut s = keys.iter().map(String::as_str).chain(CSV_FIXED).map(csv_field).collect::<Vec<_>>().join(",");
+    s.push('\n');
+    for (c, r) in cells.iter().zip(rel) {
+        let mut fields: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
+        fields.push(c.job.cell.clone());
+        fields.extend(stats_fields(c.summary.as_ref()));
+        fields.push(r.map_or(String::new(), |r| format!("{r:.4}")));
+        fields.push(verdict(c));
+        s.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
+    s
+}
+
+fn stats_fields(s: Option<&Summary>) -> Vec<String> {
+    match s {
+        Some(s) => vec![
+            s.runs.to_string(),
+            format!("{:.0}", s.median),
+            format!("{:.0}", s.mean),
+            format!("{:.0}", s.stddev),
+            format!("{:.0}", s.min),
+            format!("{:.0}", s.max),
+            s.outliers.to_string(),
+        ],
+        None => vec![
+            "0".to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            "0".to_string(),
+        ],
+    }
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
+}
+
+/// A Markdown table of the cells.
+pub fn markdown(name: &str, cells: &[CellResult]) -> String {
+    let keys = keys(cells);
+    let (_, rel, _) = relative(cells);
+    let mut header: Vec<String> = keys.clone();
+    header.extend(["runs", "median ops/s", "spread", "verdict", "vs best"].map(String::from));
+    let mut s = format!("## {name}\n\n| {} |\n|{}|\n", header.join(" | "), vec!["---"; header.len()].join("|"));
+    for (c, r) in cells.iter().zip(rel) {
+        let mut row: Vec<String> = keys.iter().map(|k| param(c, k).replace('|', "\\|")).collect();
+        match &c.summary {
+            Some(sm) => row.extend([
+                sm.runs.to_string(),
+                rate(sm.median).trim_end().to_string(),
+                format!("±{:.0}%", 50.0 * sm.spread()),
+            ]),
+            None => row.extend(["0", "-", "-"].map(String::from)),
+        }
+        row.push(verdict(c));
+        row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    s
+}

@@ -1,0 +1,157 @@
+//! The comparison table people read: a row per cell, the comparisons in words, then warnings
+//! and notes.
+
+use std::fmt::Write;
+
+use super::{keys, lock_bound, median, param, relative, verdict};
+use crate::outcome::Verdict;
+use crate::report::rate;
+use crate::sweep::CellResult;
+use crate::sweep::summary;
+
+/// The comparison table, comparisons in words, and warnings.
+pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
+    let (series, rel, groups) = relative(cells);
+    let mut s = String::new();
+    let _ = writeln!(s, "{name} ({file}): {} cells", cells.len());
+    s.push_str(&rows(cells, &rel));
+    if let Some(series) = &series {
+        let lines = comparisons(cells, series, &groups);
+        if !lines.is_empty() {
+            let _ = writeln!(s);
+            for line in lines {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+    noisy(&mut s, cells);
+    for c in cells {
+        notes(&mut s, c, cells.len());
+    }
+    s
+}
+
+/// The table: a row per cell, its parameters then its statistics.
+fn rows(cells: &[CellResult], rel: &[Option<f64>]) -> String {
+    let keys = keys(cells);
+    let mut header: Vec<String> = keys.clone();
+    header.extend(["runs", "median ops/s", "spread", "stddev", "verdict", "vs best"].map(String::from));
+    let rows: Vec<Vec<String>> = cells
+        .iter()
+        .zip(rel)
+        .map(|(c, r)| {
+            let mut row: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
+            match &c.summary {
+                Some(s) if s.runs > 1 => row.extend([
+                    s.runs.to_string(),
+                    rate(s.median).trim_end().to_string(),
+                    format!("±{:.0}%", 50.0 * s.spread()),
+                    rate(s.stddev).trim_end().to_string(),
+                ]),
+                Some(s) => row.extend(["1".to_string(), rate(s.median).trim_end().to_string(), "-".into(), "-".into()]),
+                None => row.extend(["0", "-", "-", "-"].map(String::from)),
+            }
+            row.push(verdict(c));
+            row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
+            row
+        })
+        .collect();
+    table(&header, &rows, "  ")
+}
+
+/// Outliers in several cells: one line, the cells by name.
+fn noisy(s: &mut String, cells: &[CellResult]) {
+    let noisy: Vec<String> = cells
+        .iter()
+        .filter(|c| c.summary.as_ref().is_some_and(|s| s.outliers > 0))
+        .map(|c| format!("{} ({})", c.job.cell, c.summary.as_ref().map_or(0, |s| s.outliers)))
+        .collect();
+    if cells.len() > 1 && !noisy.is_empty() {
+        let _ = writeln!(
+            s,
+            "  warning: the machine was noisy: {} of {} cells had outlier runs (modified z-score above {}; more repeats or iterations help): {}",
+            noisy.len(),
+            cells.len(),
+            summary::OUTLIER_Z,
+            noisy.join(", ")
+        );
+    }
+}
+
+/// A cell's error, outliers (the only cell), the lock's bound and the order's note.
+fn notes(s: &mut String, c: &CellResult, n_cells: usize) {
+    let label = if c.job.cell.is_empty() { "the job".to_string() } else { c.job.cell.clone() };
+    if let Some(e) = &c.error {
+        let _ = writeln!(s, "  error: {label}: {e}");
+    }
+    if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0 && n_cells == 1) {
+        let _ = writeln!(
+            s,
+            "  warning: {} of {} runs are outliers (modified z-score above {}): the machine was noisy",
+            sum.outliers,
+            sum.runs,
+            summary::OUTLIER_Z
+        );
+    }
+    if let Some(bound) = lock_bound(c) {
+        let got = c.summary.as_ref().map_or(0.0, |s| s.median);
+        let _ = writeln!(
+            s,
+            "  note: {label}: one critical section at a time caps mutex at 1/inside = {}ops/s; reached {:.0}%",
+            rate(bound),
+            100.0 * got / bound
+        );
+    }
+    if let Some(note) = c.job.plan.order_note() {
+        let _ = writeln!(s, "  note: {label}: {note}");
+    }
+}
+
+/// "atomic 3.1x faster than mutex at workers=8", one line per group and slower cell.
+fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let n_groups = groups.iter().copied().max().map_or(0, |g| g + 1);
+    for g in 0..n_groups {
+        let members: Vec<&CellResult> = cells
+            .iter()
+            .zip(groups)
+            .filter(|(_, gg)| **gg == g)
+            .map(|(c, _)| c)
+            .filter(|c| c.summary.is_some() && c.verdict() == Some(Verdict::Correct))
+            .collect();
+        let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
+        let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
+        let at: Vec<String> =
+            best.job.params.iter().filter(|(k, _)| k != series && shared(k)).map(|(k, v)| format!("{k}={v}")).collect();
+        let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
+        for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
+            let ratio = if median(other) > 0.0 { median(best) / median(other) } else { f64::INFINITY };
+            // `atomic` names itself; `2` needs its key.
+            let name = |c: &CellResult| {
+                if series == "backend" {
+                    param(c, series).to_string()
+                } else {
+                    format!("{series}={}", param(c, series))
+                }
+            };
+            lines.push(format!("{} {:.1}x faster than {}{at}", name(best), ratio, name(other)));
+        }
+    }
+    lines
+}
+
+/// Left-aligned text columns.
+fn table(header: &[String], rows: &[Vec<String>], indent: &str) -> String {
+    let width =
+        |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..header.len()).map(width).collect();
+    let line = |cells: &[String]| {
+        let text: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("{indent}{}\n", text.join("  ").trim_end())
+    };
+    let mut s = line(header);
+    for r in rows {
+        s.push_str(&line(r));
+    }
+    s
+}
