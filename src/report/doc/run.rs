@@ -365,11 +365,18 @@ impl Run {
     }
 }
 
-/// The outcome's `(dead, by)`, -1 meaning unknown and runner.
-pub(crate) fn recovery((dead, by): (i64, i64)) -> Recovery {
+/// The outcome's typed recovery, as the documents write it.
+pub(crate) fn recovery(r: crate::sync::Recovery) -> Recovery {
+    use crate::sync::Holder;
     Recovery {
-        died_holding_lock: (dead >= 0).then_some(dead),
-        recovered_by: if by >= 0 { Recoverer::Worker(by) } else { Recoverer::Runner },
+        died_holding_lock: match r.died_holding_lock {
+            Holder::Worker(i) => Some(i as i64),
+            Holder::Runner | Holder::Unknown => None,
+        },
+        recovered_by: match r.recovered_by {
+            Holder::Worker(i) => Recoverer::Worker(i as i64),
+            Holder::Runner | Holder::Unknown => Recoverer::Runner,
+        },
     }
 }
 
