@@ -34,7 +34,7 @@ pub(crate) struct RunOptions {
 /// What running one job file came to, before it is reported.
 enum FileRun {
     /// One run, reported as such; its trace is written after the report.
-    Single { cell: CellResult, trace: Option<PendingTrace> },
+    Single { cell: Box<CellResult>, trace: Option<PendingTrace> },
     /// The job declares that a fork fails (`expect_outcome: fork-failed`), and it did: a pass.
     ForkFailedAsExpected { name: String, error: String },
     /// Every cell of a sweep, in order.
@@ -107,7 +107,7 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
             Ok(FileRun::ForkFailedAsExpected { name: cell.job.plan.name.clone(), error: error.clone() })
         }
         Some(error) => Err(Error::Setup(error.clone())),
-        None => Ok(FileRun::Single { cell, trace }),
+        None => Ok(FileRun::Single { cell: Box::new(cell), trace }),
     }
 }
 
