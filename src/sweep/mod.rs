@@ -61,7 +61,7 @@ pub struct CellResult {
     /// Ops/s over the counted runs.
     pub summary: Option<Summary>,
     /// The trace file written for this cell.
-    pub trace: Option<String>,
+    pub(crate) trace: Option<String>,
     /// The signal that stopped the sweep before this cell's runs were done.
     pub stopped_by: Option<Interrupt>,
 }
@@ -122,10 +122,10 @@ impl CellResult {
 }
 
 /// What to watch: the trace asked for on the command line.
-pub struct Settings {
+pub(crate) struct Settings {
     /// The trace file asked for on the command line (the job's `trace` applies otherwise).
-    pub trace: Option<String>,
-    pub trace_ops: bool,
+    pub(crate) trace: Option<String>,
+    pub(crate) trace_ops: bool,
 }
 
 /// Runs every cell, telling `observer` how it goes. Stops after the cell in which runner was
@@ -235,7 +235,7 @@ fn watch_for(job: &Job, settings: &Settings, several: bool) -> Result<Watch, Err
 }
 
 /// `t.json` for cell `backend=mutex workers=8` is `t.backend-mutex.workers-8.json`.
-pub fn cell_path(path: &str, cell: &str) -> String {
+pub(crate) fn cell_path(path: &str, cell: &str) -> String {
     let safe: String = cell
         .replace(' ', ".")
         .replace('=', "-")
