@@ -6,7 +6,7 @@
 //! after it), stopping at an interrupt, and [`summary`] statistics. Does not own: running one
 //! job (see `exec`), judging it (see `outcome`), or drawing and writing anything: what the
 //! caller shows as the sweep goes (a progress bar, per-cell lines, the trace file, exports) it
-//! does in its [`Observer`], which sweep calls at each step and which runs on this thread, in
+//! does in its `Observer`, which sweep calls at each step and which runs on this thread, in
 //! runner's wait loop (sweep starts no thread, so nothing draws while a fork happens).
 
 pub mod summary;
