@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`spec`] (the file as written) -> [`plan`] (checked, with the expected
 //! value) -> [`exec`] (forked workers on a [`sync`] backend) -> [`outcome`] (plain data and the
-//! verdict) -> [`report`]. [`cli`] calls the stages in order. See ARCHITECTURE.md.
+//! verdict) -> [`report`]. [`cli`] parses the command line and hands each command to the
+//! application layer (`app`), which calls the stages in order. See ARCHITECTURE.md.
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("runner runs on Linux only: it relies on memfd, futexes, /proc and PR_SET_PDEATHSIG");
@@ -32,6 +33,8 @@ pub mod sweep;
 
 pub mod python;
 pub mod report;
+
+pub(crate) mod app;
 
 pub mod cli;
 

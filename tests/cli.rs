@@ -430,3 +430,26 @@ fn the_builder_compares_whole_outputs() {
     // The line without its newline is not the whole output.
     Test::new().args(&["validate", "jobs/increment.yaml"]).status(0).stdout("jobs/increment.yaml: ok").run();
 }
+
+#[test]
+fn json_mode_prints_one_document_whatever_fails() {
+    // Each failure: the error on standard error, and with --format json one document on
+    // standard output that says it (the diagnostics, or the error), with the failure's exit code.
+    let bad = job_file("json-failure.yaml", "workers: 0\n");
+    let matrix = job_file("json-matrix.yaml", format!("workers: 1\niterations: 1\n{REST}matrix:\n  workers: [1, 2]\n"));
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&["--format", "json", &bad], 2, "diagnostics"),
+        (&["compare-python", "--format", "json", &bad], 2, "diagnostics"),
+        (&["compare-python", "--format", "json", &matrix], 2, "error"),
+        (&["--format", "json", "--export-csv", "/nonexistent/runner/x.csv", &matrix], 2, "error"),
+    ];
+    for (args, code, key) in cases {
+        let out = runner(args);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        assert!(!out.stderr.is_empty(), "{args:?}: the error is on standard error");
+        let doc = out.json();
+        assert_eq!(doc["schema_version"], 1, "{args:?}");
+        let found = &doc[key];
+        assert!(found.as_array().is_some_and(|d| !d.is_empty()) || found.is_string(), "{args:?}: {doc:#}");
+    }
+}

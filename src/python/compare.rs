@@ -1,285 +1,37 @@
-//! `runner compare-python`: the job run by runner and by its Python equivalent, each as a whole
-//! process (runner itself, and `python3 PROGRAM`), then their final values, verdicts and speeds
-//! side by side.
+//! `runner compare-python`'s report: runner's and Python's final values, verdicts and speeds
+//! side by side, for people or as a JSON document.
 //!
-//! Owns: the temporary program file, the two child processes, reading their results and the
-//! comparison report. Does not own: the program's text (see the parent module), runner's run
-//! (a child process, as a user would start it) or the verdict rules (see `outcome`).
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+//! Owns: the two sides' result as data and the comparison's layout. Does not own: running
+//! either side or the exit code (see `app::python`).
 
 use serde_json::json;
 
-use crate::error::{Error, exit};
-use crate::names::BackendKind;
-use crate::outcome::{self, Verdict};
+use crate::outcome::Verdict;
 use crate::plan::Plan;
-use crate::report::{self, Format};
-use crate::value::{Value, ValueType};
-
-/// Lines of a failing child's standard error shown in the error.
-const TAIL_LINES: usize = 20;
+use crate::report;
+use crate::value::Value;
 
 /// One side's result.
-struct Side {
-    final_value: Value,
-    verdict: Verdict,
+pub(crate) struct Side {
+    pub(crate) final_value: Value,
+    pub(crate) verdict: Verdict,
     /// From spawn to exit.
-    wall_seconds: f64,
+    pub(crate) wall_seconds: f64,
     /// In the work window: from the barrier's release to the last worker's end.
-    ops_per_second: f64,
+    pub(crate) ops_per_second: f64,
 }
 
-/// Runs the job with runner and with python3, prints the comparison and returns the exit code:
-/// 0 when both verdicts are acceptable, 1 otherwise.
-/// In JSON mode a failure is also a JSON document on standard output.
-pub fn run(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Result<i32, Error> {
-    match (compare(plan, label, overrides, format), format) {
-        (Err(e), Format::Json) => {
-            eprint!("{}", e.render());
-            report::emit_json(&report::failed_doc(&e.render()))?;
-            Ok(e.exit_code())
-        }
-        (result, _) => result,
-    }
-}
-
-fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Result<i32, Error> {
-    let program = super::program(plan).map_err(Error::Usage)?;
-    if label == "-" {
-        return Err(Error::Usage("compare-python runs the job twice: give a job file, not standard input".to_string()));
-    }
-    let python = find_on_path("python3").ok_or_else(|| {
-        Error::Setup(
-            "python3 not found on PATH: compare-python runs the job's Python equivalent with it (install Python 3)"
-                .to_string(),
-        )
-    })?;
-    let file = TempProgram::write(&plan.name, &program)?;
-
-    let exe = std::env::current_exe().map_err(|e| Error::Setup(format!("cannot find runner's own executable: {e}")))?;
-    let mut command = Command::new(exe);
-    // One run, whatever the job's repeat and warmup: the Python program runs once too.
-    command.args(["-q", "--format", "json", label]).args(overrides).args(["--repeat", "1", "--warmup", "0"]);
-    // runner keeps its own deadline; this bound only guards against a runner that is stuck.
-    let runner_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_add(plan.deadline.grace_ns)) + SLACK;
-    let (out, wall) = timed(&mut command, "runner", runner_bound, false)?;
-    let runner = runner_side(plan, &out, wall)?;
-    forward_stderr("", &out);
-
-    // Python is one to two orders of magnitude slower than runner: give it 20 times runner's
-    // deadline. A Python worker that dies before the Barrier leaves the others waiting there
-    // for ever (Python's own behaviour): the bound ends that.
-    let python_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_mul(20)) + SLACK;
-    let (out, wall) = timed(Command::new(&python).arg(file.path()), "python3", python_bound, true)?;
-    let python = python_side(plan, &out, wall)?;
-    forward_stderr("python3: ", &out);
-    drop(file);
-
-    let whole = ratio(python.wall_seconds, runner.wall_seconds);
-    let speed = ratio(runner.ops_per_second, python.ops_per_second);
-    match format {
-        Format::Human => report::emit(&human(plan, label, &runner, &python, whole, speed))?,
-        Format::Json => report::emit_json(&json!({
-            "schema_version": report::SCHEMA_VERSION,
-            "file": label,
-            "runner": side_json(&runner),
-            "python": side_json(&python),
-            "ratios": { "whole_process": whole, "ops_per_second": speed },
-        }))?,
-    }
-    let ok =
-        |v: Verdict| v == Verdict::Correct || (v == Verdict::LostUpdates && plan.backend.kind() == BackendKind::None);
-    Ok(if ok(runner.verdict) && ok(python.verdict) { exit::OK } else { exit::WRONG })
-}
-
-/// The program in the temporary directory, removed when dropped.
-struct TempProgram(PathBuf);
-
-impl TempProgram {
-    fn write(name: &str, program: &str) -> Result<TempProgram, Error> {
-        let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        let path = std::env::temp_dir().join(format!("runner-{}-{safe}.py", std::process::id()));
-        std::fs::write(&path, program)
-            .map_err(|e| Error::Setup(format!("cannot write the Python program to {}: {e}", path.display())))?;
-        Ok(TempProgram(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempProgram {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// The first executable file named `name` in a directory of `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-}
-
-/// Beyond the deadlines, before a child is taken for stuck.
-const SLACK: Duration = Duration::from_secs(30);
-
-/// Runs `command` to its end, timing it from spawn to exit. Its output goes to temporary files
-/// (a pipe could fill up while nobody reads it). With `group` it runs in a process group of its
-/// own, so that past `bound` it is killed with every process it started (Python's workers do
-/// not die with their parent; runner's do).
-fn timed(command: &mut Command, what: &str, bound: Duration, group: bool) -> Result<(Output, f64), Error> {
-    use std::os::unix::process::CommandExt;
-    let setup = |e: std::io::Error| Error::Setup(format!("cannot start {what}: {e}"));
-    let (stdout, stderr) = (tempfile_for(what, "out").map_err(setup)?, tempfile_for(what, "err").map_err(setup)?);
-    let started = Instant::now();
-    let mut child = command
-        .stdout(stdout.0.try_clone().map_err(setup)?)
-        .stderr(stderr.0.try_clone().map_err(setup)?)
-        .process_group(if group { 0 } else { nix::unistd::getpgrp().as_raw() })
-        .spawn()
-        .map_err(setup)?;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(setup)? {
-            break status;
-        }
-        if started.elapsed() > bound {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let signal = nix::sys::signal::Signal::SIGKILL;
-            let _ = if group { nix::sys::signal::killpg(pid, signal) } else { nix::sys::signal::kill(pid, signal) };
-            let _ = child.wait();
-            return Err(Error::Setup(format!(
-                "{what} did not end within {} s: killed with its processes",
-                bound.as_secs()
-            )));
-        }
-        // Short naps at first: the whole-process time of a quick child is what is measured.
-        let nap = if started.elapsed() < Duration::from_millis(50) { 20 } else { 1000 };
-        std::thread::sleep(Duration::from_micros(nap));
-    };
-    let wall = started.elapsed().as_secs_f64();
-    let read = |f: &(std::fs::File, PathBuf)| std::fs::read(&f.1).unwrap_or_default();
-    let out = Output { status, stdout: read(&stdout), stderr: read(&stderr) };
-    let _ = std::fs::remove_file(&stdout.1);
-    let _ = std::fs::remove_file(&stderr.1);
-    Ok((out, wall))
-}
-
-/// A new file in the temporary folder for a child's output.
-fn tempfile_for(what: &str, stream: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
-    let path = std::env::temp_dir().join(format!("runner-{what}-{}-{stream}", std::process::id()));
-    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&path)?;
-    Ok((file, path))
-}
-
-/// The last lines of a child's standard error.
-fn stderr_tail(out: &Output) -> String {
-    let text = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
-}
-
-/// Passes on what a child said on standard error (runner's notices, Python's warnings).
-fn forward_stderr(prefix: &str, out: &Output) {
-    for line in String::from_utf8_lossy(&out.stderr).lines() {
-        eprintln!("{prefix}{line}");
-    }
-}
-
-fn exit_words(out: &Output) -> String {
-    match out.status.code() {
-        Some(code) => format!("exit {code}"),
-        None => "killed by a signal".to_string(),
-    }
-}
-
-/// runner's final value, verdict and speed from its JSON report.
-fn runner_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Error> {
-    let failed =
-        |why: &str| Error::Setup(format!("runner's own run failed ({}): {why}\n{}", exit_words(out), stderr_tail(out)));
-    let doc: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| failed(&format!("its report is not JSON: {e}")))?;
-    if let Some(error) = doc.get("error").and_then(|e| e.as_str()) {
-        return Err(failed(error));
-    }
-    if !matches!(out.status.code(), Some(exit::OK | exit::WRONG)) {
-        return Err(failed("a worker failed"));
-    }
-    // A double from its display (shortest round-trip text): serde_json's own float parsing is not
-    // always correctly rounded, and the comparison is bit for bit.
-    let text = match plan.value_type() {
-        ValueType::D => doc["final_display"].as_str().map(str::to_string),
-        _ => doc["final"].as_i64().map(|n| n.to_string()),
-    };
-    let final_value = text
-        .and_then(|t| parse_value(plan.value_type(), &t))
-        .ok_or_else(|| failed("its report has no final value of the job's type"))?;
-    let verdict = match doc["verdict"].as_str() {
-        Some("correct") => Verdict::Correct,
-        Some("lost_updates") => Verdict::LostUpdates,
-        Some("wrong") => Verdict::Wrong,
-        _ => return Err(failed("its report has no verdict")),
-    };
-    let ops_per_second = doc["ops_per_second"].as_f64().unwrap_or(0.0);
-    Ok(Side { final_value, verdict, wall_seconds, ops_per_second })
-}
-
-/// Python's final value and speed from its `RESULT` line; the verdict is runner's judgement.
-fn python_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Error> {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().rev().find_map(|l| l.strip_prefix("RESULT "));
-    let failed = |why: &str| {
-        Error::Setup(format!(
-            "python3 failed on the exported program ({}): {why}\n{}",
-            exit_words(out),
-            stderr_tail(out)
-        ))
-    };
-    if !out.status.success() {
-        return Err(failed("its standard error ends with:"));
-    }
-    let line = line.ok_or_else(|| failed("no RESULT line"))?;
-    let doc: serde_json::Value = serde_json::from_str(line).map_err(|e| failed(&format!("RESULT is not JSON: {e}")))?;
-    let final_value = raw_field(line, "final")
-        .and_then(|t| parse_value(plan.value_type(), t))
-        .ok_or_else(|| failed(&format!("RESULT has no final value of type {}: {line}", plan.value_type().name())))?;
-    let verdict = outcome::judge(plan, final_value).verdict;
-    let ops_per_second = doc["ops_per_second"].as_f64().unwrap_or(0.0);
-    Ok(Side { final_value, verdict, wall_seconds, ops_per_second })
-}
-
-/// The text of `key`'s value in a flat JSON object (a string without its quotes), so that a
-/// double is read by Rust's correctly rounded parser.
-fn raw_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = &line[line.find(&format!("\"{key}\":"))? + key.len() + 3..];
-    let rest = rest.trim_start();
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    Some(rest[..end].trim().trim_matches('"'))
-}
-
-/// A value of type `ty` from its text: an integer, or a double's shortest text, `inf`, `-inf`
-/// or `nan`.
-fn parse_value(ty: ValueType, text: &str) -> Option<Value> {
-    match ty {
-        ValueType::I => text.parse().ok().map(Value::I),
-        ValueType::C => text.parse().ok().map(Value::C),
-        ValueType::D => match text.to_ascii_lowercase().as_str() {
-            "nan" => Some(Value::D(f64::NAN)),
-            "inf" => Some(Value::D(f64::INFINITY)),
-            "-inf" => Some(Value::D(f64::NEG_INFINITY)),
-            _ => text.parse().ok().map(Value::D),
-        },
-    }
+/// Both sides, and the two ratios: Python's whole-process time over runner's, and runner's
+/// ops/s over Python's.
+pub(crate) struct Compared {
+    pub(crate) runner: Side,
+    pub(crate) python: Side,
+    pub(crate) whole: Option<f64>,
+    pub(crate) speed: Option<f64>,
 }
 
 /// `a / b`, when both are positive.
-fn ratio(a: f64, b: f64) -> Option<f64> {
+pub(crate) fn ratio(a: f64, b: f64) -> Option<f64> {
     (a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
 }
 
@@ -293,7 +45,9 @@ fn faster(r: Option<f64>) -> String {
     }
 }
 
-fn human(plan: &Plan, label: &str, runner: &Side, python: &Side, whole: Option<f64>, speed: Option<f64>) -> String {
+/// The comparison for people.
+pub(crate) fn human(plan: &Plan, label: &str, compared: &Compared) -> String {
+    let Compared { runner, python, whole, speed } = compared;
     let row = |name: &str, r: String, p: String, note: String| {
         format!("  {name:<10} {r:<16} {p:<16} {note}").trim_end().to_string() + "\n"
     };
@@ -305,13 +59,13 @@ fn human(plan: &Plan, label: &str, runner: &Side, python: &Side, whole: Option<f
         "process",
         report::seconds(runner.wall_seconds),
         report::seconds(python.wall_seconds),
-        format!("{} as a whole process (spawn to exit)", faster(whole)),
+        format!("{} as a whole process (spawn to exit)", faster(*whole)),
     );
     s += &row(
         "ops/s",
         format!("{}ops/s", report::rate(runner.ops_per_second)),
         format!("{}ops/s", report::rate(python.ops_per_second)),
-        format!("{} in the work window (barrier to last worker's end)", faster(speed)),
+        format!("{} in the work window (barrier to last worker's end)", faster(*speed)),
     );
     s
 }
@@ -325,29 +79,20 @@ fn side_json(side: &Side) -> serde_json::Value {
     })
 }
 
+/// The comparison's JSON document.
+pub(crate) fn document(label: &str, compared: &Compared) -> serde_json::Value {
+    json!({
+        "schema_version": report::SCHEMA_VERSION,
+        "file": label,
+        "runner": side_json(&compared.runner),
+        "python": side_json(&compared.python),
+        "ratios": { "whole_process": compared.whole, "ops_per_second": compared.speed },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_raw_fields() {
-        let line = r#"{"final": 1e+16, "work_seconds": 0.5, "ops": 3}"#;
-        assert_eq!(raw_field(line, "final"), Some("1e+16"));
-        assert_eq!(raw_field(line, "ops"), Some("3"));
-        assert_eq!(raw_field(r#"{"final": "-inf", "ops": 1}"#, "final"), Some("-inf"));
-        assert_eq!(raw_field(line, "missing"), None);
-    }
-
-    #[test]
-    fn parses_values_exactly() {
-        assert_eq!(parse_value(ValueType::D, "0.30000000000000004"), Some(Value::D(0.1 + 0.2)));
-        assert_eq!(parse_value(ValueType::D, "-0.0"), Some(Value::D(-0.0)));
-        assert_eq!(parse_value(ValueType::D, "NaN"), Some(Value::D(f64::NAN)));
-        assert_eq!(parse_value(ValueType::D, "-inf"), Some(Value::D(f64::NEG_INFINITY)));
-        assert_eq!(parse_value(ValueType::C, "255"), Some(Value::C(255)));
-        assert_eq!(parse_value(ValueType::C, "256"), None);
-        assert_eq!(parse_value(ValueType::I, "-2147483648"), Some(Value::I(i32::MIN)));
-    }
 
     #[test]
     fn ratios_read_as_speed() {

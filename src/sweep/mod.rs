@@ -2,9 +2,12 @@
 //! times, one after another, with statistics per cell. A single job with one run is the same
 //! path with one cell and one run.
 //!
-//! Owns: the order of runs, each run's trace file (one per cell, named after it), stopping at
-//! an interrupt, and [`summary`] statistics. Does not own: running one job (see `exec`),
-//! judging it (see `outcome`) or drawing anything (see `report`).
+//! Owns: the order of runs, which run of a cell is traced (the last, one file per cell, named
+//! after it), stopping at an interrupt, and [`summary`] statistics. Does not own: running one
+//! job (see `exec`), judging it (see `outcome`), or drawing and writing anything: what the
+//! caller shows as the sweep goes (a progress bar, per-cell lines, the trace file, exports) it
+//! does in its `Observer`, which sweep calls at each step and which runs on this thread, in
+//! runner's wait loop (sweep starts no thread, so nothing draws while a fork happens).
 
 pub mod summary;
 
@@ -18,6 +21,24 @@ use crate::spec::ExpectOutcome;
 use crate::watch::Watch;
 use summary::Summary;
 
+/// What the caller sees of a sweep while it runs, in this order for each run: `run_starts`,
+/// `progress` (any number of times), `executed`, then `run_done` when the run could be judged;
+/// and `cell_done` after each cell. An error from `run_starts` or `run_done` (a file that
+/// cannot be written) or from `cell_done` stops the sweep and is its result.
+pub(crate) trait Observer {
+    /// A run is about to start and will watch `watch` (its trace file, if any, is refused here
+    /// when it cannot be written, before anything runs).
+    fn run_starts(&mut self, plan: &Plan, watch: &Watch) -> Result<(), Error>;
+    /// `done` of the run's operations so far, called from runner's wait loop.
+    fn progress(&mut self, done: u64);
+    /// Every worker of the run is reaped (or the run could not be set up).
+    fn executed(&mut self);
+    /// The run is judged.
+    fn run_done(&mut self, plan: &Plan, run: &Run) -> Result<(), Error>;
+    /// A cell is over: `cells` are the results so far, the last one just finished.
+    fn cell_done(&mut self, cells: &[CellResult]) -> Result<(), Error>;
+}
+
 /// One run of a cell.
 pub struct Run {
     pub outcome: Outcome,
@@ -27,23 +48,6 @@ pub struct Run {
     pub started_at: String,
     /// CLOCK_MONOTONIC at the run's start: the trace's origin.
     pub origin: u64,
-    /// The trace still to write (a single run writes it after its report, so that the report
-    /// phase is in it): the file, created before the run, its path and what was watched.
-    pub pending_trace: Option<(crate::report::export::Pending, Watch)>,
-}
-
-impl Run {
-    /// Writes the run's trace, if it has one still to write.
-    pub fn write_trace(&mut self, plan: &Plan) -> Result<(), Error> {
-        match self.pending_trace.take() {
-            Some((mut pending, watch)) => {
-                let path = watch.trace.clone().unwrap_or_default();
-                crate::report::trace(&mut pending.file, &path, plan, self, &watch)?;
-                pending.commit()
-            }
-            None => Ok(()),
-        }
-    }
 }
 
 /// Every counted run of a cell, or why it could not run.
@@ -57,7 +61,7 @@ pub struct CellResult {
     /// Ops/s over the counted runs.
     pub summary: Option<Summary>,
     /// The trace file written for this cell.
-    pub trace: Option<String>,
+    pub(crate) trace: Option<String>,
     /// The signal that stopped the sweep before this cell's runs were done.
     pub stopped_by: Option<Interrupt>,
 }
@@ -117,24 +121,16 @@ impl CellResult {
     }
 }
 
-/// How to run: what to watch and show.
-pub struct Settings {
+/// What to watch: the trace asked for on the command line.
+pub(crate) struct Settings {
     /// The trace file asked for on the command line (the job's `trace` applies otherwise).
-    pub trace: Option<String>,
-    pub trace_ops: bool,
-    /// Draw a progress bar (a terminal, human format, not quiet).
-    pub progress: bool,
-    /// Leave a single run's trace for the caller to write after the report.
-    pub defer_trace: bool,
+    pub(crate) trace: Option<String>,
+    pub(crate) trace_ops: bool,
 }
 
-/// Runs every cell; `after_cell` sees the results so far after each cell (exports rewrite
-/// themselves there). Stops after the cell in which runner was interrupted.
-pub fn run(
-    jobs: Vec<Job>,
-    settings: &Settings,
-    after_cell: &mut dyn FnMut(&[CellResult]) -> Result<(), Error>,
-) -> Result<Vec<CellResult>, Error> {
+/// Runs every cell, telling `observer` how it goes. Stops after the cell in which runner was
+/// interrupted.
+pub(crate) fn run(jobs: Vec<Job>, settings: &Settings, observer: &mut dyn Observer) -> Result<Vec<CellResult>, Error> {
     let several = jobs.len() > 1;
     let interrupts =
         Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
@@ -150,43 +146,12 @@ pub fn run(
             stopped_by: None,
             job,
         };
-        let total = result.job.plan.warmup + result.job.plan.repeat;
-        for i in 0..total {
-            // A signal between two runs: no further run starts.
-            if let Some(signal) = interrupts.caught() {
-                result.stopped_by = Some(signal);
-                break;
-            }
-            // Only the last run writes the trace.
-            let watch = if i + 1 == total { watch.clone() } else { Watch::default() };
-            match once(&result.job.plan, &watch, settings.progress, &interrupts) {
-                Ok(mut run) => {
-                    if !settings.defer_trace {
-                        run.write_trace(&result.job.plan)?;
-                    }
-                    let stop = run.outcome.interrupted.is_some();
-                    if i >= result.job.plan.warmup || stop {
-                        result.runs.push(run);
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-                // A trace file that cannot be written or a usage error stops everything; a
-                // set-up failure stops this cell.
-                Err(e @ (Error::Output(_) | Error::Usage(_))) => return Err(e),
-                Err(e) => {
-                    result.fork_failed = matches!(e, Error::Fork(_));
-                    result.error = Some(e.render().trim_start_matches("error: ").trim_end().to_string());
-                    break;
-                }
-            }
-        }
+        run_cell(&mut result, &watch, observer, &interrupts)?;
         let rates: Vec<f64> = result.runs.iter().map(|r| r.outcome.ops_per_second()).collect();
         result.summary = Summary::of(&rates);
         let stop = result.interrupted().is_some();
         results.push(result);
-        after_cell(&results)?;
+        observer.cell_done(&results)?;
         if stop {
             break;
         }
@@ -194,28 +159,66 @@ pub fn run(
     Ok(results)
 }
 
-/// Runs a plan once and judges it; the trace `watch` asks for is left pending in the run.
-pub fn once(plan: &Plan, watch: &Watch, show_progress: bool, interrupts: &Interrupts) -> Result<Run, Error> {
+/// The runs of one cell, into `result`: warmups uncounted, then the counted ones, until a
+/// signal or a set-up failure.
+fn run_cell(
+    result: &mut CellResult,
+    watch: &Watch,
+    observer: &mut dyn Observer,
+    interrupts: &Interrupts,
+) -> Result<(), Error> {
+    let total = result.job.plan.warmup + result.job.plan.repeat;
+    for i in 0..total {
+        // A signal between two runs: no further run starts.
+        if let Some(signal) = interrupts.caught() {
+            result.stopped_by = Some(signal);
+            break;
+        }
+        // Only the last run writes the trace.
+        let watch = if i + 1 == total { watch.clone() } else { Watch::default() };
+        match once(&result.job.plan, &watch, observer, interrupts) {
+            Ok(run) => {
+                let stop = run.outcome.interrupted.is_some();
+                if i >= result.job.plan.warmup || stop {
+                    result.runs.push(run);
+                }
+                if stop {
+                    break;
+                }
+            }
+            // A trace file that cannot be written or a usage error stops everything; a
+            // set-up failure stops this cell.
+            Err(e @ (Error::Output(_) | Error::Usage(_))) => return Err(e),
+            Err(e) => {
+                result.fork_failed = matches!(e, Error::Fork(_));
+                result.error = Some(e.render().trim_start_matches("error: ").trim_end().to_string());
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a plan once and judges it, telling `observer` (which writes the trace `watch` asks for).
+pub(crate) fn once(
+    plan: &Plan,
+    watch: &Watch,
+    observer: &mut dyn Observer,
+    interrupts: &Interrupts,
+) -> Result<Run, Error> {
     let started = Instant::now();
     let origin = crate::clock::now_ns();
     let started_at = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-    // Refuse an unwritable trace file before running anything.
-    let trace_file = match &watch.trace {
-        Some(path) => Some(crate::report::export::Pending::create(path)?),
-        None => None,
-    };
-    let mut progress = crate::report::progress::Progress::new(plan.total_ops(), show_progress);
-    let executed = crate::exec::execute(plan, watch, &mut |done| progress.update(done), interrupts);
-    progress.finish();
+    observer.run_starts(plan, watch)?;
+    let executed = crate::exec::execute(plan, watch, &mut |done| observer.progress(done), interrupts);
+    observer.executed();
     let outcome = executed?;
     let verifying = tracing::info_span!("verify").entered();
     let judgement = outcome::judge_run(plan, &outcome);
     drop(verifying);
-    for w in outcome.failed_workers() {
-        eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
-    }
-    let pending_trace = trace_file.map(|pending| (pending, watch.clone()));
-    Ok(Run { outcome, judgement, wall_seconds: started.elapsed().as_secs_f64(), started_at, origin, pending_trace })
+    let run = Run { outcome, judgement, wall_seconds: started.elapsed().as_secs_f64(), started_at, origin };
+    observer.run_done(plan, &run)?;
+    Ok(run)
 }
 
 /// What to watch in a cell: the command line's trace over the job's; with several cells, one
@@ -232,7 +235,7 @@ fn watch_for(job: &Job, settings: &Settings, several: bool) -> Result<Watch, Err
 }
 
 /// `t.json` for cell `backend=mutex workers=8` is `t.backend-mutex.workers-8.json`.
-pub fn cell_path(path: &str, cell: &str) -> String {
+pub(crate) fn cell_path(path: &str, cell: &str) -> String {
     let safe: String = cell
         .replace(' ', ".")
         .replace('=', "-")

@@ -1,0 +1,87 @@
+//! `runner jobs/` and `runner A.yaml B.yaml`: a catalog, every job file of a folder (or each
+//! named) run in turn, with a summary; one file named alone runs as itself.
+//!
+//! Owns: finding the job files, the catalog's exit code (the worst of its jobs'), stopping at
+//! a signal, and where each file's report goes. Does not own: running a file (see `run`).
+
+use super::run::{RunOptions, run_file};
+use super::{Done, Format, failure};
+use crate::error::{Error, exit};
+use crate::report;
+
+/// Runs every job named: one file as itself, several (or a folder) as a catalog.
+pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
+    let (files, catalog) = job_files(&options.jobs)?;
+    if !catalog {
+        return run_file(&files[0], options);
+    }
+    if options.exports.any() || options.trace.is_some() {
+        return Err(Error::Usage("--export-*, --plot and --trace take one job file, not a catalog".to_string()));
+    }
+    let format = options.format;
+    let mut worst = exit::OK;
+    let mut docs = Vec::new();
+    let mut failed = Vec::new();
+    for file in &files {
+        if format == Format::Human {
+            report::emit(&format!("== {file}\n"))?;
+        }
+        let done =
+            run_file(file, options).unwrap_or_else(|e| Done { code: e.exit_code(), document: failure(&e, format) });
+        let code = done.code;
+        if code != exit::OK {
+            failed.push(format!("{file} (exit {code})"));
+        }
+        worst = worst.max(code);
+        docs.push(serde_json::json!({ "file": file, "exit_code": code, "report": done.document }));
+        if code == exit::SIGINT || code == exit::SIGTERM {
+            break;
+        }
+    }
+    match format {
+        Format::Human => {
+            let summary = if failed.is_empty() {
+                format!("catalog: {} jobs, all passed\n", files.len())
+            } else {
+                format!("catalog: {} jobs, {} failed: {}\n", files.len(), failed.len(), failed.join(", "))
+            };
+            report::emit(&summary)?;
+            Ok(Done::code(worst))
+        }
+        Format::Json => Ok(Done {
+            code: worst,
+            document: Some(serde_json::json!({
+                "schema_version": report::SCHEMA_VERSION,
+                "jobs": docs,
+                "failed": failed.len(),
+            })),
+        }),
+    }
+}
+
+/// The job files named on the command line, folders replaced by the `.yaml` files in them,
+/// and whether they make a catalog.
+fn job_files(names: &[String]) -> Result<(Vec<String>, bool), Error> {
+    let mut files = Vec::new();
+    let mut catalog = names.len() > 1;
+    for name in names {
+        let path = std::path::Path::new(name);
+        if !path.is_dir() {
+            files.push(name.clone());
+            continue;
+        }
+        catalog = true;
+        let entries = std::fs::read_dir(path).map_err(|e| Error::Usage(format!("{name}: {e}")))?;
+        let mut found: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        if found.is_empty() {
+            return Err(Error::Usage(format!("{name}: a folder with no job files (*.yaml)")));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok((files, catalog))
+}

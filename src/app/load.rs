@@ -1,0 +1,40 @@
+//! Reading and planning a job file for any command: one job per matrix cell, and the file's
+//! sha256 (reports carry it).
+//!
+//! Owns: the `load` and `plan` phases of the trace. Does not own: reading or planning rules
+//! (see `spec` and `plan`).
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Diagnostic, Error};
+use crate::plan::{Job, Overrides, Plan};
+use crate::spec;
+
+/// Reads, parses and plans a job file: one job per matrix cell, and the sha256 of its text.
+pub(crate) fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
+    let loading = tracing::info_span!("load").entered();
+    let source = spec::read_source(label).map_err(|d| vec![d])?;
+    let parsed = spec::parse(&source)?;
+    let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
+    drop(loading);
+    let _planning = tracing::info_span!("plan").entered();
+    let jobs = crate::plan::plan_cells(parsed, &source, overrides)?;
+    if let Some(first) = jobs.first() {
+        tracing::info!(
+            cells = jobs.len(),
+            workers = first.plan.workers,
+            backend = first.plan.backend.name(),
+            "planned"
+        );
+    }
+    Ok((jobs, sha256))
+}
+
+/// The one plan of a job file without a matrix (for `command`), or why there is none.
+pub(crate) fn single_plan(label: &str, overrides: &Overrides, command: &str) -> Result<Plan, Error> {
+    match load(label, overrides) {
+        Ok((mut jobs, _)) if jobs.len() == 1 => Ok(jobs.remove(0).plan),
+        Ok(_) => Err(Error::Usage(format!("{command} takes a job without a matrix (pick one cell with overrides)"))),
+        Err(diags) => Err(Error::Invalid(diags)),
+    }
+}

@@ -1,0 +1,189 @@
+//! `runner JOB`: one job file run and reported, as a single run or as a sweep (a matrix, or
+//! `repeat`/`warmup`).
+//!
+//! Owns: the notices before a run, the progress policy, single run or sweep, how a declared
+//! fork failure that happened counts (a pass), the report's place (standard output, or the
+//! document returned for the caller), and a single run's trace written after its report.
+//! Does not own: running the cells (see `sweep`) or the reports' layout (see `report`).
+
+use std::io::IsTerminal;
+
+use super::exports::Exports;
+use super::load::load;
+use super::observe::{PendingTrace, Showing, Shown};
+use super::{Done, Format};
+use crate::error::{Error, exit};
+use crate::plan::{Job, Overrides};
+use crate::report;
+use crate::sweep::{self, CellResult};
+
+/// What `runner run` was asked to do, whatever parsed it.
+pub(crate) struct RunOptions {
+    /// Job files, or folders of them.
+    pub(crate) jobs: Vec<String>,
+    pub(crate) overrides: Overrides,
+    pub(crate) format: Format,
+    /// `--trace FILE` and `--trace-ops`.
+    pub(crate) trace: Option<String>,
+    pub(crate) trace_ops: bool,
+    /// No progress bar or per-cell lines.
+    pub(crate) quiet: bool,
+    pub(crate) exports: Exports,
+}
+
+/// What running one job file came to, before it is reported.
+enum FileRun {
+    /// One run, reported as such; its trace is written after the report.
+    Single { cell: Box<CellResult>, trace: Option<PendingTrace> },
+    /// The job declares that a fork fails (`expect_outcome: fork-failed`), and it did: a pass.
+    ForkFailedAsExpected { name: String, error: String },
+    /// Every cell of a sweep, in order.
+    Sweep { name: String, cells: Vec<CellResult> },
+}
+
+/// Runs one job file (every cell, every repeat) and reports it: human reports are printed
+/// here, the JSON document is returned (a catalog gathers them into one).
+pub(crate) fn run_file(label: &str, options: &RunOptions) -> Result<Done, Error> {
+    let (jobs, sha256) = load(label, &options.overrides).map_err(Error::Invalid)?;
+    announce(&jobs);
+    let ran = execute(label, jobs, &sha256, options)?;
+    report_file(label, ran, &sha256, options.format)
+}
+
+/// The notices of a job file's cells on standard error, each once.
+fn announce(jobs: &[Job]) {
+    // The core count alone (one system call): the rest of the machine's description is read
+    // while the workers run.
+    let cores = crate::host::allowed_cpus().map_or(1, |c| c.len().max(1));
+    // A job of a few operations per worker is over before preemption can matter.
+    let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
+    if most > cores {
+        eprintln!(
+            "runner: notice: {most} workers on {cores} cores: workers take turns on the CPUs, and a lock holder may be preempted"
+        );
+    }
+    let mut notices: Vec<String> = Vec::new();
+    for job in jobs {
+        for n in &job.plan.notices {
+            let n = if job.cell.is_empty() { n.clone() } else { format!("{} ({})", n, job.cell) };
+            if !notices.contains(&n) {
+                eprintln!("runner: notice: {n}");
+                notices.push(n);
+            }
+        }
+    }
+}
+
+/// Runs the cells; a single run's set-up failure is the file's error, unless it is the fork
+/// failure the job expects.
+fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> Result<FileRun, Error> {
+    let one_run = jobs.len() == 1 && jobs[0].plan.repeat == 1 && jobs[0].plan.warmup == 0;
+    let single = one_run && !options.exports.any();
+    let name = jobs.first().map(|j| j.plan.name.clone()).unwrap_or_default();
+    let people = options.format == Format::Human && !options.quiet;
+    let mut shown = Shown::new(Showing {
+        progress: people && std::io::stderr().is_terminal(),
+        cell_lines: people && !one_run,
+        defer_trace: single,
+        name: &name,
+        label,
+        sha256,
+        cells: jobs.len(),
+        exports: &options.exports,
+    });
+    if !single {
+        // An export that cannot be written fails now, not after the first cell.
+        options.exports.write(&name, label, sha256, &[])?;
+    }
+    let settings = sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops };
+    let cells = sweep::run(jobs, &settings, &mut shown)?;
+    if !single {
+        return Ok(FileRun::Sweep { name, cells });
+    }
+    let trace = shown.take_trace();
+    let cell = cells.into_iter().next().expect("one cell");
+    match &cell.error {
+        Some(error) if cell.outcome_as_expected() == Some(true) => {
+            Ok(FileRun::ForkFailedAsExpected { name: cell.job.plan.name.clone(), error: error.clone() })
+        }
+        Some(error) => Err(Error::Setup(error.clone())),
+        None => Ok(FileRun::Single { cell: Box::new(cell), trace }),
+    }
+}
+
+/// Prints or returns the report of a file's runs, and its exit code.
+fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Result<Done, Error> {
+    match ran {
+        FileRun::Single { cell, trace } => report_single(&cell, trace, sha256, format),
+        FileRun::ForkFailedAsExpected { name, error } => {
+            eprintln!("runner: {error}");
+            eprintln!("runner: outcome fork_failed, as the job expects");
+            match format {
+                Format::Human => {
+                    report::emit(&format!("{name} ({label}): fork_failed, as expected\n"))?;
+                    Ok(Done::code(exit::OK))
+                }
+                Format::Json => Ok(Done { code: exit::OK, document: Some(expected_failure(&error)?) }),
+            }
+        }
+        FileRun::Sweep { name, cells } => {
+            let code = cells.iter().map(CellResult::exit_code).max().unwrap_or(exit::OK);
+            let partial = cells.iter().any(|c| c.interrupted().is_some());
+            match format {
+                Format::Human => {
+                    report::emit(&report::sweep::human(&name, label, &cells))?;
+                    Ok(Done::code(code))
+                }
+                Format::Json => {
+                    Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, partial)) })
+                }
+            }
+        }
+    }
+}
+
+/// A single run's report, then its trace (the report stands even when its trace cannot be
+/// written: in JSON one document still, and the trace's error raises the exit code).
+fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, format: Format) -> Result<Done, Error> {
+    let reporting = tracing::info_span!("report").entered();
+    let document = match format {
+        Format::Human => {
+            report::emit(&report::sweep::run_human(cell, &cell.runs[0], sha256))?;
+            None
+        }
+        Format::Json => Some(report::sweep::run_json(cell, &cell.runs[0], sha256)),
+    };
+    drop(reporting);
+    let mut code = cell.exit_code();
+    if let Some(trace) = trace
+        && let Err(e) = trace.write(&cell.job.plan, &cell.runs[0])
+    {
+        if format == Format::Human {
+            return Err(e);
+        }
+        eprint!("{}", e.render());
+        code = code.max(e.exit_code());
+    }
+    Ok(Done { code, document })
+}
+
+/// The JSON document of a job whose declared fork failure happened: the failure's document,
+/// and that it was expected.
+fn expected_failure(error: &str) -> Result<serde_json::Value, Error> {
+    #[derive(serde::Serialize)]
+    struct ExpectedFailure<'a> {
+        schema_version: u32,
+        error: &'a str,
+        diagnostics: [(); 0],
+        expect_outcome: &'static str,
+        outcome_as_expected: bool,
+    }
+    let doc = ExpectedFailure {
+        schema_version: report::SCHEMA_VERSION,
+        error: error.trim_start_matches("error: ").trim_end(),
+        diagnostics: [],
+        expect_outcome: "fork_failed",
+        outcome_as_expected: true,
+    };
+    serde_json::to_value(&doc).map_err(|e| Error::Output(e.to_string()))
+}
