@@ -35,27 +35,10 @@ pub(crate) fn export_python(label: &str, overrides: &Overrides) -> Result<Done, 
 /// `runner compare-python JOB`: 0 when both verdicts are acceptable, 1 otherwise.
 pub(crate) fn compare_python(label: &str, overrides: &Overrides, format: Format) -> Result<Done, Error> {
     let plan = single_plan(label, overrides, "compare-python")?;
-    compare(&plan, label, &override_words(overrides), format)
-}
-
-/// The overrides as command-line words, to hand on to runner's own run.
-// TODO(merge): `plan::Overrides::words()` (helper `model`) replaces this: one list of overrides.
-// Only these four are handed on today (not start, repeat, warmup or grace), as before.
-fn override_words(o: &Overrides) -> Vec<String> {
-    let mut words = Vec::new();
-    if let Some(w) = o.workers {
-        words.extend(["--workers".to_string(), w.to_string()]);
-    }
-    if let Some(m) = o.iterations {
-        words.extend(["--iterations".to_string(), m.to_string()]);
-    }
-    if let Some(b) = o.backend {
-        words.extend(["--backend".to_string(), b.name().to_string()]);
-    }
-    if let Some(t) = o.timeout_ns {
-        words.extend(["--timeout".to_string(), format!("{}ms", t / 1_000_000)]);
-    }
-    words
+    // runner's own run gets every override (start and grace too, so that it runs what the
+    // Python program runs), but its runs: compare-python sets one run, no warm-up.
+    let words = Overrides { repeat: None, warmup: None, ..overrides.clone() }.words();
+    compare(&plan, label, &words, format)
 }
 
 /// Runs the job with runner and with python3, and the comparison: printed for people, or the
