@@ -4,7 +4,6 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
-use super::rules::Counted;
 use super::{Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work};
 use crate::error::{Diagnostic, Pos};
 use crate::iterate::Steps;
@@ -311,4 +310,19 @@ struct Runs {
     fork_fail_at: Option<u32>,
     repeat: Option<u64>,
     warmup: Option<u64>,
+}
+
+/// A job whose counts, value and operation all read well: what the expected value needs.
+#[derive(Clone, Copy)]
+pub(super) struct Counted<'a> {
+    pub(super) workers: u64,
+    pub(super) iterations: u64,
+    /// `workers x iterations`.
+    pub(super) total: u64,
+    pub(super) operation: Operation,
+    pub(super) initial: Value,
+    /// One operand per worker, or the one operand.
+    pub(super) list: &'a [Value],
+    /// Whether `list` gives each worker its own operand.
+    pub(super) per_worker: bool,
 }

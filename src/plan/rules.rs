@@ -3,7 +3,7 @@
 //! operation per message, the expected value within the file's budget, and the value a job
 //! states it ends with.
 
-use super::planner::Planner;
+use super::planner::{Counted, Planner};
 use super::{BackendPlan, MAX_BATCH, Overrides};
 use crate::expect::{Check, expected};
 use crate::names::{BackendKind, Schedule, Transport};
@@ -141,19 +141,4 @@ impl Planner<'_> {
         }
         Some(stated)
     }
-}
-
-/// A job whose counts, value and operation all read well: what the expected value needs.
-#[derive(Clone, Copy)]
-pub(super) struct Counted<'a> {
-    pub(super) workers: u64,
-    pub(super) iterations: u64,
-    /// `workers x iterations`.
-    pub(super) total: u64,
-    pub(super) operation: Operation,
-    pub(super) initial: Value,
-    /// One operand per worker, or the one operand.
-    pub(super) list: &'a [Value],
-    /// Whether `list` gives each worker its own operand.
-    pub(super) per_worker: bool,
 }

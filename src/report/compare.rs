@@ -95,8 +95,8 @@ pub(crate) fn document(old: &str, new: &str, judged: &[Judged<'_>]) -> Compare {
             .iter()
             .map(|j| CompareCell {
                 cell: j.cell.clone(),
-                old: j.old.map(doc::Summary::from),
-                new: j.new.map(doc::Summary::from),
+                old: j.old.cloned(),
+                new: j.new.cloned(),
                 change: j.change,
                 p_value: j.p_value,
                 verdict: j.verdict.to_string(),

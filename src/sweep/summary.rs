@@ -9,8 +9,9 @@ use serde::Serialize;
 /// runs up.
 pub const OUTLIER_Z: f64 = 3.5;
 
-/// Summary of one cell's counted runs.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Statistics of ops/s over a cell's counted runs.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     pub runs: usize,
     pub median: f64,
@@ -19,7 +20,7 @@ pub struct Summary {
     pub stddev: f64,
     pub min: f64,
     pub max: f64,
-    /// Runs whose modified z-score exceeds [`OUTLIER_Z`].
+    /// Runs with a modified z-score above 3.5 (`OUTLIER_Z`; looked for from five runs up).
     pub outliers: usize,
 }
 

@@ -4,9 +4,12 @@
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-/// Percentiles of a latency histogram, in nanoseconds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Percentiles of a latency histogram, in nanoseconds (HDR histograms of 2 significant
+/// digits, merged across workers).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Percentiles {
+    #[schemars(range(min = 1))]
     pub samples: u64,
     pub p50: u64,
     pub p90: u64,

@@ -18,10 +18,11 @@ use serde::{Serialize, Serializer};
 use crate::error::Diagnostic;
 use crate::value::Value;
 
+pub(crate) use crate::sweep::summary::Summary;
 pub(crate) use compare::{Compare, CompareCell, ComparePython};
 pub(crate) use job::Job;
 pub(crate) use run::Run;
-pub(crate) use sweep::{Catalog, Cell, Params, Summary, Sweep};
+pub(crate) use sweep::{Catalog, Cell, Params, Sweep};
 
 /// The version of every JSON document runner prints: it changes when a field changes meaning
 /// or goes away; new fields may appear without it.

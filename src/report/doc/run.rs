@@ -198,29 +198,9 @@ pub(crate) struct Latency {
     #[schemars(range(min = 1))]
     pub sample_every: u64,
     /// One operation; for channel a message's send time over its operations.
-    pub op: Option<Percentiles>,
+    pub op: Option<crate::watch::stats::Percentiles>,
     /// mutex: the wait for the lock.
-    pub lock_wait: Option<Percentiles>,
-}
-
-/// Latency percentiles in nanoseconds, from HDR histograms (2 significant digits) merged
-/// across workers.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub(crate) struct Percentiles {
-    #[schemars(range(min = 1))]
-    pub samples: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-}
-
-impl From<&crate::watch::stats::Percentiles> for Percentiles {
-    fn from(p: &crate::watch::stats::Percentiles) -> Percentiles {
-        Percentiles { samples: p.samples, p50: p.p50, p90: p.p90, p99: p.p99, p999: p.p999, max: p.max }
-    }
+    pub lock_wait: Option<crate::watch::stats::Percentiles>,
 }
 
 /// How evenly the workers shared the work.
@@ -332,8 +312,8 @@ impl Run {
             latency: Latency {
                 unit: Nanoseconds,
                 sample_every: outcome.latency.sample_every,
-                op: outcome.latency.op.as_ref().map(Percentiles::from),
-                lock_wait: outcome.latency.lock_wait.as_ref().map(Percentiles::from),
+                op: outcome.latency.op.clone(),
+                lock_wait: outcome.latency.lock_wait.clone(),
             },
             fairness: outcome.fairness().map(|f| Fairness {
                 jain: f.jain,

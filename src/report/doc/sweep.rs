@@ -37,7 +37,7 @@ pub(crate) struct Cell {
     /// The effective job of the cell.
     pub job: Job,
     /// Ops/s over the cell's counted runs; null without any.
-    pub ops_per_second: Option<Summary>,
+    pub ops_per_second: Option<crate::sweep::summary::Summary>,
     /// Median ops/s over the fastest correct cell of its group.
     pub relative_to_best: Option<f64>,
     /// Mutex with work inside the lock: 1/inside.
@@ -75,35 +75,6 @@ impl JsonSchema for Params {
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         BTreeMap::<String, String>::json_schema(generator)
-    }
-}
-
-/// Statistics of ops/s over a cell's counted runs.
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub(crate) struct Summary {
-    pub runs: usize,
-    pub median: f64,
-    pub mean: f64,
-    /// Sample standard deviation (0 with one run).
-    pub stddev: f64,
-    pub min: f64,
-    pub max: f64,
-    /// Runs with a modified z-score above 3.5 (looked for from five runs up).
-    pub outliers: usize,
-}
-
-impl From<&crate::sweep::summary::Summary> for Summary {
-    fn from(s: &crate::sweep::summary::Summary) -> Summary {
-        Summary {
-            runs: s.runs,
-            median: s.median,
-            mean: s.mean,
-            stddev: s.stddev,
-            min: s.min,
-            max: s.max,
-            outliers: s.outliers,
-        }
     }
 }
 

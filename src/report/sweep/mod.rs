@@ -131,7 +131,7 @@ fn cell_doc(c: &CellResult, relative_to_best: Option<f64>, sha256: &str) -> Cell
         cell: c.job.cell.clone(),
         params: Params(c.job.params.clone()),
         job: doc::Job::new(plan),
-        ops_per_second: c.summary.as_ref().map(doc::Summary::from),
+        ops_per_second: c.summary.clone(),
         relative_to_best,
         lock_bound_ops_per_second: lock_bound(c),
         verdict: verdict(c),
