@@ -76,7 +76,7 @@ fn pipe_workers_with_large_messages_leave_the_cpu_to_the_owner() {
         let text = job(2, 100_000, "i", "0", "add", "1", "channel")
             + &format!("transport: pipe\nbatch: {batch}\nwork:\n  outside: 5us\n");
         let path = job_file(&format!("contention-idle-{batch}.yaml"), text);
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        let child = std::process::Command::new(common::runner_bin())
             .args([&path, "--format", "json"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -20,7 +20,7 @@ fn children(pid: u32) -> Vec<i32> {
 fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     let text = job(3, iterations, "i", "0", "add", "1", backend) + extra;
     let path = job_file(&format!("fault-kill-{backend}-{}.yaml", extra.replace(['\n', ' ', ':'], "")), text);
-    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(common::runner_bin())
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,7 +94,7 @@ fn a_killed_worker_does_not_hang_an_ordered_schedule() {
 #[test]
 fn an_ignored_sigchld_does_not_hide_how_workers_ended() {
     let out = Command::new("sh")
-        .args(["-c", "trap '' CHLD; exec \"$0\" jobs/increment.yaml --format json", env!("CARGO_BIN_EXE_runner")])
+        .args(["-c", "trap '' CHLD; exec \"$0\" jobs/increment.yaml --format json", &common::runner_bin().to_string_lossy()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("sh runs");
@@ -109,7 +109,7 @@ fn interrupt_mid_run(backend: &str, extra: &str, signal: &str, code: i32) {
     let tag = extra.split_whitespace().last().unwrap_or("");
     let text = job(2, 2_000_000_000, "i", "0", "add", "1", backend) + extra;
     let path = job_file(&format!("interrupt-{backend}{tag}-{signal}.yaml"), text);
-    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(common::runner_bin())
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -169,7 +169,7 @@ fn sigint_and_sigterm_reach_the_channel_owner_over_a_pipe() {
 fn run_declared(name: &str, text: &str) -> (i32, serde_json::Value, Duration) {
     let path = job_file(name, text);
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_runner")).args([&path, "--format", "json"]).output().expect("runs");
+    let out = Command::new(common::runner_bin()).args([&path, "--format", "json"]).output().expect("runs");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("one JSON document ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     assert_valid(&validator(), &report);
@@ -260,7 +260,7 @@ fn sigterm_to_a_stuck_channel(extra: &str) {
         "workers: 2\niterations: 1000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 0, at: 1, action: stall, for: 60s}}\n  - {{worker: 1, at: 1, action: stall, for: 60s}}\n{extra}"
     );
     let path = job_file(&format!("stuck-channel-{}.yaml", extra.len()), text);
-    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(common::runner_bin())
         .args([&path, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -255,7 +255,7 @@ fn an_interrupted_sweep_keeps_the_cells_it_finished() {
     let path = job_file("sweep-interrupted.yaml", text);
     let csv = temp("interrupted.csv");
     let _ = std::fs::remove_file(&csv);
-    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(common::runner_bin())
         .args([&path, "--export-csv", &csv, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -154,7 +154,7 @@ fn a_killed_worker_leaves_its_events_up_to_its_death() {
     let path = trace_path("killed-trace.json");
     let text = job(2, 30_000_000, "i", "0", "add", "1", "mutex");
     let job = job_file("killed-trace.yaml", text);
-    let child = Command::new(env!("CARGO_BIN_EXE_runner"))
+    let child = Command::new(common::runner_bin())
         .args([&job, "--trace", &path, "--trace-ops", "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -158,7 +158,7 @@ impl Test {
     #[track_caller]
     pub fn run(self) -> Output {
         let args: Vec<String> = self.args.iter().map(|a| self.expand(a)).collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
+        let mut child = Command::new(runner_bin())
             .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -236,4 +236,10 @@ pub fn validator() -> jsonschema::Validator {
 pub fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
     let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path)).collect();
     assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+}
+
+/// The binary under test: this build's, or the one `RUNNER_BIN` names, so that a new test can be
+/// shown to fail on an older runner (`RUNNER_BIN=/path/to/old/runner cargo test --test cli`).
+pub fn runner_bin() -> PathBuf {
+    std::env::var_os("RUNNER_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_runner")), PathBuf::from)
 }
