@@ -34,7 +34,10 @@ pub(crate) fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, Stri
 pub(crate) fn single_plan(label: &str, overrides: &Overrides, command: &str) -> Result<Plan, Error> {
     match load(label, overrides) {
         Ok((mut jobs, _)) if jobs.len() == 1 => Ok(jobs.remove(0).plan),
-        Ok(_) => Err(Error::Usage(format!("{command} takes a job without a matrix (pick one cell with overrides)"))),
+        Ok((jobs, _)) => Err(Error::Usage(format!(
+            "{command} takes one job, and this file's matrix has {} cells: pick one with overrides (--workers, --iterations, --backend and --start each collapse the matrix axis they name; an axis over another field needs a file without it)",
+            jobs.len()
+        ))),
         Err(diags) => Err(Error::Invalid(diags)),
     }
 }

@@ -63,9 +63,11 @@ fn announce(jobs: &[Job]) {
         );
     }
     let mut notices: Vec<String> = Vec::new();
+    // A notice every cell has is said once, for the file; the others name their cell.
+    let everywhere = |n: &String| jobs.iter().all(|j| j.plan.notices.contains(n));
     for job in jobs {
         for n in &job.plan.notices {
-            let n = if job.cell.is_empty() { n.clone() } else { format!("{} ({})", n, job.cell) };
+            let n = if job.cell.is_empty() || everywhere(n) { n.clone() } else { format!("{} ({})", n, job.cell) };
             if !notices.contains(&n) {
                 eprintln!("runner: notice: {n}");
                 notices.push(n);
@@ -77,13 +79,14 @@ fn announce(jobs: &[Job]) {
 /// Runs the cells; a single run's set-up failure is the file's error, unless it is the fork
 /// failure the job expects.
 fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> Result<FileRun, Error> {
-    let one_run = jobs.len() == 1 && jobs[0].plan.repeat == 1 && jobs[0].plan.warmup == 0;
-    let single = one_run && !options.exports.any();
+    // One run of one job keeps its own report (final and expected values, verdict), exports or
+    // not: the exports are written besides.
+    let single = jobs.len() == 1 && jobs[0].plan.repeat == 1 && jobs[0].plan.warmup == 0;
     let name = jobs.first().map(|j| j.plan.name.clone()).unwrap_or_default();
     let people = options.format == Format::Human && !options.quiet;
     let mut shown = Shown::new(Showing {
         progress: people && std::io::stderr().is_terminal(),
-        cell_lines: people && !one_run,
+        cell_lines: people && !single,
         defer_trace: single,
         name: &name,
         label,
@@ -91,7 +94,7 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
         cells: jobs.len(),
         exports: &options.exports,
     });
-    if !single {
+    if options.exports.any() {
         // An export that cannot be written fails now, not after the first cell.
         options.exports.write(&name, label, sha256, &[])?;
     }

@@ -14,6 +14,7 @@
 //! reads the `Plan`, never the raw spec.
 
 mod backend;
+mod cells;
 mod deadline;
 mod faults;
 mod literal;
@@ -290,8 +291,9 @@ pub(crate) fn plan_cells(
                 if plan.schedule == Schedule::RoundRobin && plan.order_matters {
                     simulated += plan.total_ops();
                 }
-                let params = p.cell.params.iter().map(|(k, v)| (k.clone(), matrix::render(v))).collect();
-                jobs.push(Job { cell: p.cell.name(), params, plan });
+                let written = p.cell.params.iter().map(|(k, v)| (k.clone(), matrix::render(v))).collect();
+                let params = cells::as_run(written, &plan, overrides);
+                jobs.push(Job { cell: cells::name(&params), params, plan });
             }
             Err(found) => {
                 // Every cell shares the job's lines: say which cell a problem is in once.
@@ -312,7 +314,7 @@ pub(crate) fn plan_cells(
         }
     }
     if diags.is_empty() {
-        Ok(jobs)
+        Ok(cells::collapse(jobs, overrides))
     } else {
         diags.truncate(MAX_DIAGNOSTICS);
         Err(diags)

@@ -300,8 +300,33 @@ pub fn plan(plan: &Plan) -> String {
     let _ = writeln!(s, "  work       {}", workload(plan));
     let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));
     let _ = writeln!(s, "  expected   {}", plan.expected);
+    plan_runs(&mut s, plan);
     for notice in &plan.notices {
         let _ = writeln!(s, "  notice     {notice}");
     }
     s
+}
+
+/// A plan's runs: the faults, the failing fork, the outcome the job expects, the deadline (the
+/// default said as such) and grace, and how many runs.
+fn plan_runs(s: &mut String, plan: &Plan) {
+    for fault in &plan.faults {
+        let _ = writeln!(s, "  fault      {}", fault.describe());
+    }
+    if let Some(k) = plan.fork_fail_at {
+        let _ = writeln!(s, "  fork fail  fork {k} of {} fails (fork_fail_at)", plan.workers);
+    }
+    if let Some(o) = plan.expect_outcome {
+        let _ = writeln!(s, "  outcome    expect_outcome {}: a run that ends so passes", o.name());
+    }
+    let d = plan.deadline;
+    let whose = if d.stated { "stated" } else { "the default: 30 s + 10 µs per operation + twice the busy work" };
+    let _ =
+        writeln!(s, "  timeout    {} ({whose}); grace {} from SIGTERM to SIGKILL", ns(d.timeout_ns), ns(d.grace_ns));
+    let warmup = match plan.warmup {
+        0 => "no warm-up run".to_string(),
+        w => format!("{w} warm-up {} before them", if w == 1 { "run" } else { "runs" }),
+    };
+    let _ =
+        writeln!(s, "  runs       {} counted {}, {warmup}", plan.repeat, if plan.repeat == 1 { "run" } else { "runs" });
 }

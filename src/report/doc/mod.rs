@@ -248,7 +248,32 @@ pub(crate) struct PlanDoc {
     pub total_operations: u64,
     pub expected: Num,
     pub expected_display: String,
+    /// When runner stops the workers, whether the job states it or not.
+    pub deadline: PlanDeadline,
+    /// The runs of the job (of every cell of a matrix).
+    pub runs: PlanRuns,
     pub notices: Vec<String>,
+}
+
+/// The deadline a run has, and the grace between SIGTERM and SIGKILL.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct PlanDeadline {
+    /// From the workers' start; past it they get SIGTERM.
+    pub timeout_ns: u64,
+    /// True when neither the job nor `--timeout` states one: 30 s + 10 µs per operation +
+    /// twice the busy work.
+    pub default: bool,
+    /// Between SIGTERM and SIGKILL (`--grace`, default 2 s).
+    pub grace_ns: u64,
+}
+
+/// Counted runs, and uncounted runs before them.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct PlanRuns {
+    pub repeat: u32,
+    pub warmup: u32,
 }
 
 impl PlanDoc {
@@ -265,6 +290,12 @@ impl PlanDoc {
             total_operations: plan.total_ops(),
             expected: Num(plan.expected),
             expected_display: plan.expected.to_string(),
+            deadline: PlanDeadline {
+                timeout_ns: plan.deadline.timeout_ns,
+                default: !plan.deadline.stated,
+                grace_ns: plan.deadline.grace_ns,
+            },
+            runs: PlanRuns { repeat: plan.repeat, warmup: plan.warmup },
             notices: plan.notices.clone(),
         }
     }
