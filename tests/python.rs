@@ -232,3 +232,56 @@ fn compare_python_judges_races_and_orders() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["python"]["verdict"], "correct");
 }
+
+/// A job whose faults, failing fork or expected outcome the Python program cannot carry is not
+/// compared (runner's side would run another job): refused, with the fields named; its
+/// program is still printed, with a notice naming what it leaves out.
+#[test]
+fn compare_python_refuses_a_job_python_cannot_run_as_runner_does() {
+    let out = runner(&["compare-python", "jobs/fault-recovery.yaml"]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.is_empty(), "no comparison of two different jobs:\n{}", out.stdout);
+    assert!(out.stderr.contains("faults") && out.stderr.contains("expect_outcome"), "{}", out.stderr);
+    let text = "workers: 3\niterations: 10\nvalue: {type: i}\noperation: add\nbackend: mutex\nfork_fail_at: 2\nexpect_outcome: fork_failed\n";
+    let path = job_file("python-fork-fail.yaml", text);
+    let out = runner(&["compare-python", &path]);
+    assert_eq!(out.code, 2, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("fork_fail_at"), "{}", out.stderr);
+
+    let out = runner(&["export-python", "jobs/fault-recovery.yaml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("not carried over") && out.stderr.contains("faults"), "{}", out.stderr);
+    assert!(out.stdout.contains("Not carried over"), "the program's header names it:\n{}", out.stdout);
+}
+
+/// compare-python hands its overrides to runner's own run (`--start`, `--grace`, the
+/// deadline), so both sides run the job the document names; what the program does not carry
+/// (the deadline, the transport, the runs) is in a notice.
+#[test]
+fn compare_python_runs_the_same_job_on_both_sides() {
+    let text = "workers: 2\niterations: 20\nvalue: {type: i}\noperation: add\nbackend: mutex\nstart: together\nrepeat: 2\ntimeout: 20s\n";
+    let path = job_file("python-same-job.yaml", text);
+    let out = runner(&["compare-python", &path, "--start", "forked", "--grace", "3s", "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["job"]["start"], "forked", "runner's own run must start as the program does: {doc:#}");
+    assert_eq!(doc["job"]["timeout"], "20000ms", "{doc:#}");
+    let notices = doc["notices"].to_string();
+    for field in ["timeout", "grace", "repeat"] {
+        assert!(notices.contains(field), "{field} not named: {notices}");
+    }
+    assert!(out.stderr.contains("not carried over"), "{}", out.stderr);
+}
+
+/// A NaN is judged on Python's side as on runner's: both NaN is the expected NaN (JSON's text
+/// of a NaN has no sign or payload).
+#[test]
+fn compare_python_judges_a_nan_as_runner_does() {
+    let text = "workers: 2\niterations: 2\nvalue: {type: d, initial: 1e308}\noperation: mul\noperand: [10, 0]\nschedule: sequential\nbackend: mutex\n";
+    let path = job_file("python-nan.yaml", text);
+    let out = runner(&["compare-python", &path, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["runner"]["verdict"], "correct", "{doc:#}");
+    assert_eq!(doc["python"]["verdict"], "correct", "{doc:#}");
+}

@@ -29,12 +29,23 @@ pub(crate) fn export_python(label: &str, overrides: &Overrides) -> Result<Done, 
     let plan = single_plan(label, overrides, "export-python")?;
     let program = crate::python::program(&plan).map_err(Error::Usage)?;
     report::emit(&program)?;
+    for missing in crate::python::not_carried(&plan) {
+        eprintln!("runner: notice: not carried over to the Python program: {missing}");
+    }
     Ok(Done::code(exit::OK))
 }
 
 /// `runner compare-python JOB`: 0 when both verdicts are acceptable, 1 otherwise.
 pub(crate) fn compare_python(label: &str, overrides: &Overrides, format: Format) -> Result<Done, Error> {
     let plan = single_plan(label, overrides, "compare-python")?;
+    // Both sides run the same job, or there is nothing to compare.
+    let other_job = crate::python::changes_the_result(&plan);
+    if !other_job.is_empty() {
+        return Err(Error::Usage(format!(
+            "compare-python runs the same job on both sides, and the Python program cannot carry this job's {}; not comparable (export-python prints the program, with what it leaves out named)",
+            other_job.join("; ")
+        )));
+    }
     // runner's own run gets every override (start and grace too, so that it runs what the
     // Python program runs), but its runs: compare-python sets one run, no warm-up.
     let words = Overrides { repeat: None, warmup: None, ..overrides.clone() }.words();
@@ -63,8 +74,12 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     // runner keeps its own deadline; this bound only guards against a runner that is stuck.
     let runner_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_add(plan.deadline.grace_ns)) + SLACK;
     let (out, wall) = timed(&mut command, "runner", runner_bound, false)?;
-    let runner = runner_side(plan, &out, wall)?;
+    let (runner, job) = runner_side(plan, &out, wall)?;
     forward_stderr("", &out);
+    let notices = crate::python::not_carried(plan);
+    for n in &notices {
+        eprintln!("runner: notice: not carried over to the Python program: {n}");
+    }
 
     // Python is one to two orders of magnitude slower than runner: give it 20 times runner's
     // deadline. A Python worker that dies before the Barrier leaves the others waiting there
@@ -80,6 +95,8 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
         speed: ratio(runner.ops_per_second, python.ops_per_second),
         runner,
         python,
+        job,
+        notices,
     };
     let ok =
         |v: Verdict| v == Verdict::Correct || (v == Verdict::LostUpdates && plan.backend.kind() == BackendKind::None);
@@ -198,8 +215,9 @@ fn exit_words(out: &Output) -> String {
     }
 }
 
-/// runner's final value, verdict and speed from its JSON report.
-fn runner_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Error> {
+/// runner's final value, verdict and speed from its JSON report, and the job it ran, which must
+/// be the job the Python program was written from (but its runs: one, no warm-up).
+fn runner_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<(Side, serde_json::Value), Error> {
     let failed =
         |why: &str| Error::Setup(format!("runner's own run failed ({}): {why}\n{}", exit_words(out), stderr_tail(out)));
     let doc: serde_json::Value =
@@ -226,7 +244,18 @@ fn runner_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Err
         _ => return Err(failed("its report has no verdict")),
     };
     let ops_per_second = doc["ops_per_second"].as_f64().unwrap_or(0.0);
-    Ok(Side { final_value, verdict, wall_seconds, ops_per_second })
+    let once = |mut job: serde_json::Value| {
+        if let Some(fields) = job.as_object_mut() {
+            fields.remove("repeat");
+            fields.remove("warmup");
+        }
+        job
+    };
+    let (ran, planned) = (once(doc["job"].clone()), once(plan.effective_job()));
+    if ran != planned {
+        return Err(failed(&format!("it ran another job than the Python program's: {ran} instead of {planned}")));
+    }
+    Ok((Side { final_value, verdict, wall_seconds, ops_per_second }, ran))
 }
 
 /// Python's final value and speed from its `RESULT` line; the verdict is runner's judgement.
@@ -248,7 +277,13 @@ fn python_side(plan: &Plan, out: &Output, wall_seconds: f64) -> Result<Side, Err
     let final_value = raw_field(line, "final")
         .and_then(|t| parse_value(plan.value_type(), t))
         .ok_or_else(|| failed(&format!("RESULT has no final value of type {}: {line}", plan.value_type().name())))?;
-    let verdict = outcome::judge(plan, final_value).verdict;
+    // JSON's text of a NaN has no sign and no payload: a NaN where runner expects a NaN is
+    // judged as runner's own run is, as that NaN (both are NaN).
+    let judged = match (final_value, plan.expected) {
+        (Value::D(f), Value::D(e)) if f.is_nan() && e.is_nan() => plan.expected,
+        _ => final_value,
+    };
+    let verdict = outcome::judge(plan, judged).verdict;
     let ops_per_second = doc["ops_per_second"].as_f64().unwrap_or(0.0);
     Ok(Side { final_value, verdict, wall_seconds, ops_per_second })
 }

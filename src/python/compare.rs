@@ -28,6 +28,10 @@ pub(crate) struct Compared {
     pub(crate) python: Side,
     pub(crate) whole: Option<f64>,
     pub(crate) speed: Option<f64>,
+    /// The job both sides ran, as runner's own run reported it.
+    pub(crate) job: serde_json::Value,
+    /// What of the job the Python program does not carry over.
+    pub(crate) notices: Vec<String>,
 }
 
 /// `a / b`, when both are positive.
@@ -47,7 +51,7 @@ fn faster(r: Option<f64>) -> String {
 
 /// The comparison for people.
 pub(crate) fn human(plan: &Plan, label: &str, compared: &Compared) -> String {
-    let Compared { runner, python, whole, speed } = compared;
+    let Compared { runner, python, whole, speed, notices, .. } = compared;
     let row = |name: &str, r: String, p: String, note: String| {
         format!("  {name:<10} {r:<16} {p:<16} {note}").trim_end().to_string() + "\n"
     };
@@ -67,6 +71,9 @@ pub(crate) fn human(plan: &Plan, label: &str, compared: &Compared) -> String {
         format!("{}ops/s", report::rate(python.ops_per_second)),
         format!("{} in the work window (barrier to last worker's end)", faster(*speed)),
     );
+    for n in notices {
+        s += &format!("  notice     not carried over to the Python program: {n}\n");
+    }
     s
 }
 
@@ -84,9 +91,11 @@ pub(crate) fn document(label: &str, compared: &Compared) -> serde_json::Value {
     json!({
         "schema_version": report::SCHEMA_VERSION,
         "file": label,
+        "job": compared.job,
         "runner": side_json(&compared.runner),
         "python": side_json(&compared.python),
         "ratios": { "whole_process": compared.whole, "ops_per_second": compared.speed },
+        "notices": compared.notices,
     })
 }
 

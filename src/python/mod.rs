@@ -5,12 +5,14 @@
 //!
 //! Owns: the text of the program (a few sections, each a small template: `prose.rs` the header,
 //! imports and constants, `prelude.rs` the arithmetic and helpers, `body.rs` the worker and
-//! `__main__`), what it says per backend (`backend.rs`, one table entry per backend) and Python
-//! literals for values (`literal.rs`). Does not own: running the program or judging its result
+//! `__main__`), what it says per backend (`backend.rs`, one table entry per backend), Python
+//! literals for values (`literal.rs`), and what of the job it does not carry over
+//! (`carried.rs`: every such field named, in the header and in notices). Does not own: running the program or judging its result
 //! (see `compare`).
 
 mod backend;
 mod body;
+mod carried;
 pub mod compare;
 mod literal;
 mod prelude;
@@ -19,6 +21,7 @@ mod prose;
 mod tests;
 
 pub use backend::NO_ATOMIC;
+pub(crate) use carried::{changes_the_result, not_carried};
 pub(crate) use literal::literal;
 use literal::{comment, initial_literal, string};
 

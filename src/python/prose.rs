@@ -67,14 +67,16 @@ impl Py<'_> {
         };
         let mut how = verdict;
         how.push_str(self.backend.verdict_note);
-        if p.repeat > 1 || p.warmup > 0 {
-            how.push_str(&format!(
-                " runner runs this job {} times (after {} warm-up runs); this program runs it once.",
-                p.repeat, p.warmup
-            ));
-        }
         parts.push("#".to_string());
         parts.push(comment(&how));
+        let missing = super::not_carried(p);
+        if !missing.is_empty() {
+            parts.push("#".to_string());
+            parts.push(comment("Not carried over from runner's job:"));
+            for m in &missing {
+                parts.push(comment(&format!("- {m}")));
+            }
+        }
         parts.push("#".to_string());
         parts.push(comment(
             "The fork start method, as runner forks its workers. The last line printed is `RESULT {json}` (final, work_seconds, ops, ops_per_second): what `runner compare-python` reads.",

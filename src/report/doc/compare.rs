@@ -42,9 +42,14 @@ pub(crate) struct CompareCell {
 pub(crate) struct ComparePython {
     pub schema_version: SchemaVersion,
     pub file: String,
+    /// The job both sides ran (runner's own run reported it; one run, no warm-up).
+    pub job: super::Job,
     pub runner: PythonSide,
     pub python: PythonSide,
     pub ratios: PythonRatios,
+    /// What of the job the Python program does not carry over (transport, deadline, runs,
+    /// trace), each in words.
+    pub notices: Vec<String>,
 }
 
 /// One side of `compare-python`.

@@ -356,7 +356,7 @@ pub(crate) enum CompareOutput {
 #[allow(dead_code, reason = "a schema's root: what a command may print, never built itself")]
 #[schemars(title = "runner compare-python")]
 pub(crate) enum ComparePythonOutput {
-    Compare(ComparePython),
+    Compare(Box<ComparePython>),
     Error(ErrorDoc),
 }
 
