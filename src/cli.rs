@@ -26,7 +26,7 @@ use tracing_subscriber::filter::LevelFilter;
     version = crate::version::long(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "`runner JOB` is `runner run JOB`. Exit codes: 0 correct (or lost updates with `none`), 1 wrong value, 2 invalid job or usage, 3 a worker or the set-up failed, 130/143 interrupted."
+    after_help = "`runner JOB` is `runner run JOB`. An override on a matrix rewrites the cells it touches: the axis it names collapses to its value, and cells that became the same job are dropped. Exit codes: 0 correct (or lost updates with `none`), 1 wrong value, 2 invalid job or usage, 3 a worker or the set-up failed, 130/143 interrupted."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -78,7 +78,8 @@ enum Command {
     },
     /// Print the equivalent Python program (multiprocessing, fork start method).
     ExportPython {
-        /// The job file (`-` for standard input); one without a matrix.
+        /// The job file (`-` for standard input): one job, so on a matrix overrides that
+        /// collapse every axis.
         #[arg(value_name = "JOB")]
         job: String,
         #[command(flatten)]
@@ -136,16 +137,19 @@ struct JobArgs {
 
 #[derive(Args, Debug, Clone)]
 struct OverrideArgs {
-    /// Replace the job's number of workers.
+    /// Replace the job's number of workers (on a matrix the workers axis collapses to N: the
+    /// cells say what ran, cells that became the same job are dropped, a notice says so).
     #[arg(long, value_name = "N")]
     workers: Option<u64>,
-    /// Replace the job's operations per worker.
+    /// Replace the job's operations per worker (on a matrix its axis collapses to M).
     #[arg(long, value_name = "M")]
     iterations: Option<u64>,
-    /// Replace the job's backend.
+    /// Replace the job's backend (on a matrix its axis collapses to BACKEND; batch and
+    /// transport leave the cells of another backend).
     #[arg(long, value_name = "BACKEND", value_parser = backend_parser())]
     backend: Option<BackendKind>,
-    /// Replace the job's start: `together` (at a barrier) or `forked` (each as it is forked).
+    /// Replace the job's start: `together` (at a barrier) or `forked` (each as it is forked);
+    /// on a matrix its axis collapses to START.
     #[arg(long, value_name = "START", value_parser = start_parser())]
     start: Option<crate::names::Start>,
     /// Replace the job's counted runs per cell (`repeat`).

@@ -1,4 +1,4 @@
-//! The files a sweep keeps up to date as it goes (`--export-json`, `--export-csv`,
+//! The files a sweep (or a single run, besides its report) keeps up to date (`--export-json`,
 //! `--export-markdown`, `--plot`), each rewritten whole after every cell.
 //!
 //! Owns: which files are asked for and rewriting them. Does not own: their contents (see

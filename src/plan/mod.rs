@@ -7,7 +7,8 @@
 //! Here: the [`Plan`] and what it holds, `plan_cells`. Beside it: `planner.rs` (one job's
 //! walk, in named steps), `rules.rs` (cross-field rules), `literal.rs` (literals against a
 //! type), `faults.rs`, `deadline.rs`, `backend.rs` ([`BackendPlan`]), `overrides.rs`
-//! ([`Overrides`], the command line's list, written once).
+//! ([`Overrides`], the command line's list, written once), `cells.rs` (how overrides meet a
+//! matrix: the cells' labels say what ran, duplicated cells are dropped).
 //!
 //! Pure: no I/O, no fork, no clock (nothing here imports nix, libc, `std::fs`, `std::process`
 //! or reads a clock); it imports only the floors below it (input, model, and the ground's `error`). Everything after the planner
