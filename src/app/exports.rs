@@ -1,5 +1,5 @@
 //! The files a sweep (or a single run, besides its report) keeps up to date (`--export-json`,
-//! `--export-markdown`, `--plot`), each rewritten whole after every cell.
+//! `--export-csv`, `--export-markdown`, `--plot`), each rewritten whole after every cell.
 //!
 //! Owns: which files are asked for and rewriting them. Does not own: their contents (see
 //! `report::sweep` and `report::plot`) or the atomic rewrite (see `report::export`).
