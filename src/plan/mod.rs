@@ -30,7 +30,7 @@ pub use deadline::DEFAULT_GRACE_NS;
 pub use deadline::Deadline;
 pub use faults::Fault;
 pub use literal::literal_value;
-pub use overrides::{OVERRIDE_FLAGS, Overrides};
+pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
 
 use crate::error::Diagnostic;
 use crate::expect::Check;
@@ -233,7 +233,7 @@ impl Plan {
             job["expect_outcome"] = o.name().into();
         }
         if self.deadline.stated {
-            job["timeout"] = format!("{}ms", self.deadline.timeout_ns / 1_000_000).into();
+            job["timeout"] = duration_word(self.deadline.timeout_ns).into();
         }
         if let Some(d) = &self.description {
             job["description"] = d.clone().into();

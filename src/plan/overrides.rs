@@ -75,7 +75,9 @@ fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, flag: &str, value: &st
     all.iter().copied().find(|&t| name(t) == value).ok_or_else(|| format!("{flag} {value}: unknown"))
 }
 
-fn duration_word(ns: u64) -> String {
+/// A duration as a word the command line and the job file read back exactly: whole
+/// milliseconds as `1500ms`, anything else in nanoseconds.
+pub fn duration_word(ns: u64) -> String {
     if ns.is_multiple_of(1_000_000) { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") }
 }
 

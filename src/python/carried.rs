@@ -41,14 +41,14 @@ pub(crate) fn not_carried(plan: &Plan) -> Vec<String> {
     }
     if plan.deadline.stated {
         out.push(format!(
-            "timeout: the program has no deadline (runner stops its workers after {} ms; compare-python stops the program after 20 times that)",
-            plan.deadline.timeout_ns / 1_000_000
+            "timeout: the program has no deadline (runner stops its workers after {}; compare-python stops the program after 20 times that)",
+            crate::plan::duration_word(plan.deadline.timeout_ns)
         ));
     }
     if plan.deadline.grace_ns != DEFAULT_GRACE_NS {
         out.push(format!(
-            "grace: the program has no deadline, so no grace between SIGTERM and SIGKILL (runner's: {} ms)",
-            plan.deadline.grace_ns / 1_000_000
+            "grace: the program has no deadline, so no grace between SIGTERM and SIGKILL (runner's: {})",
+            crate::plan::duration_word(plan.deadline.grace_ns)
         ));
     }
     if plan.repeat > 1 || plan.warmup > 0 {

@@ -51,7 +51,8 @@ pub(crate) struct Job {
     pub fork_fail_at: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect_outcome: Option<ExpectOutcome>,
-    /// The deadline the job or the command line states (`1500ms`).
+    /// The deadline the job or the command line states (`1500ms`; `1500ns` when not a whole
+    /// number of milliseconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -135,7 +136,7 @@ impl Job {
             faults: (!plan.faults.is_empty()).then(|| plan.faults.iter().map(|f| f.describe()).collect()),
             fork_fail_at: plan.fork_fail_at,
             expect_outcome: plan.expect_outcome,
-            timeout: plan.deadline.stated.then(|| format!("{}ms", plan.deadline.timeout_ns / 1_000_000)),
+            timeout: plan.deadline.stated.then(|| crate::plan::duration_word(plan.deadline.timeout_ns)),
             expect: plan.expect.map(Num),
             trace: plan.trace.as_ref().map(|t| Trace { file: t.file.clone(), ops: t.ops }),
         }
