@@ -6,8 +6,10 @@
 //! together, defaults or the expected value (see `plan`). Never forks, never writes.
 
 mod job;
+pub(crate) mod limits;
 pub mod matrix;
 mod read;
+mod schema;
 mod suggest;
 mod tree;
 
@@ -15,8 +17,9 @@ use std::io::Read;
 
 pub use job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
-    TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
+    TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };
+pub use schema::schema;
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
 pub(crate) use suggest::did_you_mean;
