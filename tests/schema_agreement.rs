@@ -136,11 +136,7 @@ fn the_schema_and_runner_agree_on_every_file() {
         if runner != schema {
             disagreements += 1;
             if listed.is_none() {
-                problems.push(format!(
-                    "{file}: runner {}, the schema {} {errors:?}",
-                    verdict(runner),
-                    verdict(schema)
-                ));
+                problems.push(format!("{file}: runner {}, the schema {} {errors:?}", verdict(runner), verdict(schema)));
             }
         } else if let Some((_, rule, _)) = listed {
             problems.push(format!("{file}: listed ({rule}), but runner and the schema agree"));

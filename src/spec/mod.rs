@@ -19,9 +19,9 @@ pub use job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
     TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };
-pub use schema::schema;
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
+pub use schema::schema;
 pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};

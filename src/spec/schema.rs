@@ -49,7 +49,11 @@ fn tidy(node: &mut Value) {
                 map.remove("default");
             }
             if let Some(Value::String(text)) = map.get_mut("description") {
-                *text = text.split("\n\n").map(|p| p.split('\n').collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n");
+                *text = text
+                    .split("\n\n")
+                    .map(|p| p.split('\n').collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
             }
             map.values_mut().for_each(tidy);
         }
@@ -185,7 +189,8 @@ fn rules() -> Vec<Value> {
     for ty in ValueType::ALL {
         let lit = json!({ "$ref": format!("#/definitions/Literal_{}", ty.name()) });
         let operand = json!({ "$ref": format!("#/definitions/Operand_{}", ty.name()) });
-        let mut then = vec![everywhere("value.initial", lit.clone()), everywhere("expect", lit), everywhere("operand", operand)];
+        let mut then =
+            vec![everywhere("value.initial", lit.clone()), everywhere("expect", lit), everywhere("operand", operand)];
         let unsupported: Vec<&str> = OpKind::ALL.iter().filter(|k| !k.supports(ty)).map(|k| k.name()).collect();
         if !unsupported.is_empty() {
             then.push(everywhere("operation", json!({ "not": { "enum": unsupported } })));
@@ -208,7 +213,9 @@ fn rules() -> Vec<Value> {
         rules.push(json!({ "if": given, "then": channel }));
     }
     // Round-robin hands the turn on after every operation: a message holds one.
-    rules.push(json!({ "if": in_play("schedule", &["round-robin"]), "then": everywhere("batch", json!({ "maximum": 1 })) }));
+    rules.push(
+        json!({ "if": in_play("schedule", &["round-robin"]), "then": everywhere("batch", json!({ "maximum": 1 })) }),
+    );
     // Only the mutex has a lock to act inside.
     let inside = json!({ "required": ["faults"], "properties": { "faults": {
         "contains": { "required": ["inside_lock"], "properties": { "inside_lock": { "const": true } } } } } });
