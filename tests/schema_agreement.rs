@@ -13,6 +13,16 @@ use std::path::Path;
 /// draft-07 cannot state it. Each must really disagree (a fixed rule leaves this list).
 const BEYOND_DRAFT_07: &[(&str, &str, &str)] = &[
     (
+        "tests/corpus/valid/timeout-minutes-exponent.yaml",
+        "minutes are any float, exponent included, at most a week",
+        "a pattern cannot bound a number written with an exponent; the schema takes minutes without one",
+    ),
+    (
+        "tests/corpus/valid/work-rounds-down-to-the-limit.yaml",
+        "a duration is rounded to whole nanoseconds before the limit is checked",
+        "the pattern bounds the number as written; less than half a nanosecond over the limit is beyond it",
+    ),
+    (
         "tests/corpus/invalid/operand-list-length.yaml",
         "a per-worker operand list has `workers` entries",
         "draft-07 cannot compare an array's length with another field's value",

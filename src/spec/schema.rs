@@ -150,8 +150,13 @@ fn matrix_gives(field: &str) -> Value {
     ] } } })
 }
 
-/// The job's `field` (a path such as `value.type`) is one of `values`, at the top or on a
-/// matrix axis.
+/// The matrix has an axis over `field`, which replaces the top-level value in every cell.
+fn axis(field: &str) -> Value {
+    json!({ "required": ["matrix"], "properties": { "matrix": { "required": [field] } } })
+}
+
+/// The job's `field` (a path such as `value.type`) is one of `values` in some cell: at the top
+/// (unless an axis replaces it) or on a matrix axis.
 fn in_play(field: &str, values: &[&str]) -> Value {
     let top = match field.split_once('.') {
         Some((head, rest)) => {
@@ -159,21 +164,23 @@ fn in_play(field: &str, values: &[&str]) -> Value {
         }
         None => json!({ "required": [field], "properties": { field: { "enum": values } } }),
     };
-    let axis = json!({ "required": ["matrix"], "properties": { "matrix": {
+    let on_axis = json!({ "required": ["matrix"], "properties": { "matrix": {
         "required": [field], "properties": { field: { "contains": { "enum": values } } } } } });
-    json!({ "anyOf": [top, axis] })
+    json!({ "anyOf": [{ "allOf": [top, { "not": axis(field) }] }, on_axis] })
 }
 
-/// Constrains `field` at the top and on its matrix axis and in includes to `schema`.
+/// Constrains `field` in every cell to `schema`: at the top (unless an axis replaces it), on
+/// its matrix axis and in includes.
 fn everywhere(field: &str, schema: Value) -> Value {
-    let matrix = json!({ "properties": {
+    let matrix = json!({ "properties": { "matrix": { "properties": {
         field: { "items": schema },
         "include": { "items": { "properties": { field: schema } } }
-    } });
-    match field.split_once('.') {
-        Some((head, rest)) => json!({ "properties": { head: { "properties": { rest: schema } }, "matrix": matrix } }),
-        None => json!({ "properties": { field: schema, "matrix": matrix } }),
-    }
+    } } } });
+    let top = match field.split_once('.') {
+        Some((head, rest)) => json!({ "properties": { head: { "properties": { rest: schema } } } }),
+        None => json!({ "properties": { field: schema } }),
+    };
+    json!({ "allOf": [matrix, { "if": axis(field), "else": top }] })
 }
 
 /// The rules between fields that draft-07 can state.
@@ -333,10 +340,12 @@ impl JsonSchema for Timeout {
         let mut units = DURATION_UNITS.to_vec();
         units.push(MINUTE);
         let names: Vec<&str> = units.iter().map(|(u, _)| *u).collect();
-        let pattern = duration_pattern(&units, |ns| at_most(MAX_TIMEOUT_NS / ns));
+        // Minutes are read as any float, so they may have a sign.
+        let sign = |ns| if ns == MINUTE.1 { r"\+?" } else { "" };
+        let pattern = duration_pattern(&units, |ns| format!("{}(?:{})", sign(ns), at_most(MAX_TIMEOUT_NS / ns)));
         // Rounded to whole nanoseconds (minutes: truncated), a timeout is more than 0.
         let zero = duration_pattern(&units, |ns| match ns {
-            ns if ns == MINUTE.1 => below(decimals(ns) + 1, 2),
+            ns if ns == MINUTE.1 => format!(r"\+?(?:{})", below(decimals(ns) + 1, 2)),
             ns => below(decimals(ns) + 1, 5),
         });
         json_schema!({
