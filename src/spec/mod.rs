@@ -4,6 +4,9 @@
 //! Owns: every check that needs only the file's shape (is it readable, UTF-8, small enough, YAML,
 //! a mapping with known fields of the right kinds). Does not own: what the values mean
 //! together, defaults or the expected value (see `plan`). Never forks, never writes.
+//!
+//! Also here: `limits.rs`, the limits the planner checks (so that the job schema can state them
+//! without importing the planner), and `schema.rs`, the job files' JSON Schema.
 
 mod job;
 pub(crate) mod limits;

@@ -166,7 +166,11 @@ fn in_play(field: &str, values: &[&str]) -> Value {
     };
     let on_axis = json!({ "required": ["matrix"], "properties": { "matrix": {
         "required": [field], "properties": { field: { "contains": { "enum": values } } } } } });
-    json!({ "anyOf": [{ "allOf": [top, { "not": axis(field) }] }, on_axis] })
+    // An include always makes a cell with its values (merged into others, or its own).
+    let included = json!({ "required": ["matrix"], "properties": { "matrix": {
+        "required": ["include"], "properties": { "include": {
+            "contains": { "required": [field], "properties": { field: { "enum": values } } } } } } } });
+    json!({ "anyOf": [{ "allOf": [top, { "not": axis(field) }] }, on_axis, included] })
 }
 
 /// Constrains `field` in every cell to `schema`: at the top (unless an axis replaces it), on
@@ -213,11 +217,17 @@ fn rules() -> Vec<Value> {
     // What only the channel takes.
     let channel = everywhere("backend", json!({ "const": "channel" }));
     for field in ["batch", "transport"] {
+        // At the top, on an axis, or by an include that keeps the cells' backends.
         let given = json!({ "anyOf": [
             { "required": [field] },
-            { "required": ["matrix"], "properties": { "matrix": { "required": [field] } } }
+            axis(field),
+            { "required": ["matrix"], "properties": { "matrix": { "required": ["include"], "properties": {
+                "include": { "contains": { "required": [field], "not": { "required": ["backend"] } } } } } } }
         ] });
         rules.push(json!({ "if": given, "then": channel }));
+        // An include that names both makes or changes cells with that backend.
+        let include = json!({ "items": { "if": { "required": [field] }, "then": { "properties": { "backend": { "const": "channel" } } } } });
+        rules.push(json!({ "properties": { "matrix": { "properties": { "include": include } } } }));
     }
     // Round-robin hands the turn on after every operation: a message holds one.
     rules.push(
