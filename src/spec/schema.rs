@@ -398,6 +398,65 @@ mod tests {
         }
     }
 
+    /// The string patterns accept what the reader accepts, over a grid of spellings (numbers
+    /// with an exponent and values within half a nanosecond over a limit aside: see
+    /// `tests/schema_agreement.rs`).
+    #[test]
+    fn patterns_agree_with_the_parsers() {
+        use crate::spec::{parse_duration, parse_timeout};
+        let string_schema = |schema: Schema| {
+            schema.to_value()["anyOf"].as_array().unwrap().iter().find(|s| s["type"] == "string").unwrap().clone()
+        };
+        let regex = |v: &Value| regex::Regex::new(v.as_str().unwrap()).unwrap();
+        let mut generator = SchemaGenerator::default();
+        let timeout = string_schema(Timeout::json_schema(&mut generator));
+        let (accept, zero) = (regex(&timeout["pattern"]), regex(&timeout["not"]["pattern"]));
+        let work = regex(&string_schema(Duration::json_schema(&mut generator))["pattern"]);
+        let numbers = [
+            "0",
+            "1",
+            "5",
+            "5.",
+            "0.5",
+            ".5",
+            ".",
+            "",
+            "1.2.3",
+            "00010",
+            "0.4",
+            "0.0000000005",
+            "0.0000000004",
+            "604800",
+            "604800.0",
+            "604800.1",
+            "10080",
+            "10080.5",
+            "1000",
+            "1000.1",
+            "1000000000",
+            "-5",
+            "+5",
+            " 5",
+            "0.00000000002",
+            "0.00000000001",
+            "1e2",
+        ];
+        let units = ["ns", "us", "µs", "ms", "s", "m", "h", "", " ms", "s ", "sec"];
+        for n in numbers {
+            for u in units {
+                let text = format!("{n}{u}");
+                if n.contains('e') && u == "m" {
+                    continue;
+                }
+                let schema = accept.is_match(&text) && !zero.is_match(&text);
+                let reader = parse_timeout(&text).is_ok_and(|ns| ns > 0 && ns <= MAX_TIMEOUT_NS);
+                assert_eq!(schema, reader, "timeout {text:?}");
+                let reader = parse_duration(&text).is_ok_and(|ns| ns <= MAX_WORK_NS);
+                assert_eq!(work.is_match(&text), reader, "work {text:?}");
+            }
+        }
+    }
+
     #[test]
     fn at_most_is_the_bound() {
         let re = |limit| regex::Regex::new(&format!("^(?:{})$", at_most(limit))).unwrap();
