@@ -35,6 +35,41 @@ fn schema_file_is_what_runner_prints() {
     assert_eq!(printed["$schema"], "http://json-schema.org/draft-07/schema#");
 }
 
+/// What an editor shows and inserts: no `default: null` (the YAML language server would insert
+/// `batch: null`, which runner refuses) and descriptions without hard line wraps (hover text
+/// must not break mid-sentence).
+#[test]
+fn the_schema_inserts_no_null_and_wraps_no_line() {
+    fn walk(node: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if map.get("default").is_some_and(serde_json::Value::is_null) {
+                    problems.push(format!("{path}: default null"));
+                }
+                if let Some(text) = map.get("description").and_then(|d| d.as_str())
+                    && text.replace("\n\n", "").contains('\n')
+                {
+                    problems.push(format!("{path}: a line break inside a paragraph: {text:?}"));
+                }
+                for (k, v) in map {
+                    walk(v, &format!("{path}/{k}"), problems);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{path}/{i}"), problems);
+                }
+            }
+            _ => {}
+        }
+    }
+    let out = runner(&["schema"]);
+    assert_eq!(out.code, 0);
+    let mut problems = Vec::new();
+    walk(&out.json(), "", &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_job_validates_against_the_schema() {
     let validator = jsonschema::draft7::new(&schema_file()).expect("a valid draft-07 schema");

@@ -1,8 +1,8 @@
 //! Injected faults: [`Fault`], and the planner's step that reads and checks the job's `faults`
 //! against its workers, iterations and backend.
 
-use super::MAX_WORKERS;
 use super::planner::Planner;
+use super::{EXIT_CODES, MAX_WORKERS};
 use crate::names::BackendKind;
 use crate::spec::{FaultAction, JobSpec};
 
@@ -81,7 +81,9 @@ impl Planner<'_> {
                 );
             }
             let code = match &f.code {
-                Some(_) => self.count(&f.code, None, "faults.code", 1, 255).unwrap_or(1) as i32,
+                Some(_) => {
+                    self.count(&f.code, None, "faults.code", *EXIT_CODES.start(), *EXIT_CODES.end()).unwrap_or(1) as i32
+                }
                 None => 1,
             };
             let (Some(worker), Some(at)) = (worker, at) else { continue };

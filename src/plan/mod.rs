@@ -39,10 +39,7 @@ use crate::names::{Schedule, Start};
 use crate::spec::{ExpectOutcome, Parsed, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
-pub(crate) const MAX_WORKERS: u64 = 1024;
-pub(crate) const MAX_BATCH: u64 = 65536;
-pub(crate) const MAX_REPEAT: u64 = 1000;
-pub(crate) const MAX_WARMUP: u64 = 100;
+pub(crate) use crate::spec::limits::{CPU_LIMIT, EXIT_CODES, MAX_BATCH, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS};
 /// Problems reported for one file at most; the rest are counted.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
 

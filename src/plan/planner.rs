@@ -4,7 +4,9 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
-use super::{Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work};
+use super::{
+    CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
+};
 use crate::error::{Diagnostic, Pos};
 use crate::iterate::Steps;
 use crate::names::{BackendKind, Schedule, Start};
@@ -257,8 +259,12 @@ impl Planner<'_> {
                 let mut list = Vec::new();
                 for cpu in cpus {
                     match usize::try_from(cpu.value) {
-                        Ok(c) if c < 4096 => list.push(c),
-                        _ => self.error(cpu.pos, "pin", format!("a CPU number is 0..4095, found {}", cpu.value)),
+                        Ok(c) if (c as u64) < CPU_LIMIT => list.push(c),
+                        _ => self.error(
+                            cpu.pos,
+                            "pin",
+                            format!("a CPU number is 0..{}, found {}", CPU_LIMIT - 1, cpu.value),
+                        ),
                     }
                 }
                 Some(PinPlan::Cpus(list))

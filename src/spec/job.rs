@@ -3,9 +3,11 @@
 //! these types, so the doc comments below are what editors show.
 
 use crate::value::named_enum;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
+use super::limits::{EXIT_CODES, MAX_BATCH, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS};
+use super::schema::{Duration, MatrixSchema, Timeout};
 use crate::error::Pos;
 use crate::names::{BackendKind, Schedule, Start, Transport};
 use crate::value::{OpKind, ValueType};
@@ -40,21 +42,6 @@ pub enum Literal {
     Str(String),
 }
 
-impl JsonSchema for Literal {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Literal".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A number for `i` and `d` (an integer for `i`); for `c` an integer 0..=255 or a one-character ASCII string meaning its code.",
-            "anyOf": [
-                { "type": "number" },
-                { "type": "string", "minLength": 1, "maxLength": 1 }
-            ]
-        })
-    }
-}
-
 /// A runner job: how many worker processes share one value, what each applies to it, and which
 /// synchronisation backend keeps it consistent.
 #[derive(Clone, Debug, Default, Serialize, JsonSchema)]
@@ -69,31 +56,35 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "String")]
     pub description: Option<At<String>>,
-    /// How many worker processes to fork (1..=1024).
-    #[schemars(required, with = "u32", range(min = 1, max = 1024))]
+    /// How many worker processes to fork (1..=1024); required, unless the matrix gives it.
+    #[serde(default)]
+    #[schemars(with = "u32", range(min = 1, max = MAX_WORKERS))]
     pub workers: Option<At<i128>>,
     /// Operations per worker (default 1); workers x iterations must fit in 64 bits.
     #[serde(default)]
-    #[schemars(with = "u64", range(min = 1))]
+    #[schemars(with = "u64", range(min = 1, max = u64::MAX))]
     pub iterations: Option<At<i128>>,
-    /// The shared value.
-    #[schemars(required, with = "ValueSpec")]
+    /// The shared value; required, unless the matrix gives `value.type`.
+    #[serde(default)]
+    #[schemars(with = "ValueSpec")]
     pub value: Option<At<ValueSpec>>,
-    /// The operation every worker applies.
-    #[schemars(required, with = "OpKind")]
+    /// The operation every worker applies; required, unless the matrix gives it.
+    #[serde(default)]
+    #[schemars(with = "OpKind")]
     pub operation: Option<At<OpKind>>,
     /// The operand; optional for add and sub (default 1), required for the others. A list gives
     /// one operand per worker (as many as `workers`), so that order can matter.
     #[serde(default)]
     #[schemars(with = "Operand")]
     pub operand: Option<At<Operand>>,
-    /// The mechanism that keeps the value consistent.
-    #[schemars(required, with = "BackendKind")]
+    /// The mechanism that keeps the value consistent; required, unless the matrix gives it.
+    #[serde(default)]
+    #[schemars(with = "BackendKind")]
     pub backend: Option<At<BackendKind>>,
     /// Channel only: operations per message (1..=65536, default 1); a last partial batch is sent.
     /// The pipe transport sends a batch over 4096 bytes as several messages.
     #[serde(default)]
-    #[schemars(with = "u32", range(min = 1, max = 65536))]
+    #[schemars(with = "u32", range(min = 1, max = MAX_BATCH))]
     pub batch: Option<At<i128>>,
     /// Channel only: how messages travel to the owner: `ipc` (default; ipc-channel over a Unix
     /// socket) or `pipe` (a plain pipe, each message one atomic write of at most 4096 bytes).
@@ -139,7 +130,7 @@ pub struct JobSpec {
     pub faults: Option<At<Vec<At<FaultSpec>>>>,
     /// Make the K-th fork (1-based) fail, as if the system refused it.
     #[serde(default)]
-    #[schemars(with = "u32", range(min = 1, max = 1024))]
+    #[schemars(with = "u32", range(min = 1, max = MAX_WORKERS))]
     pub fork_fail_at: Option<At<i128>>,
     /// The outcome a job with faults means to show; runner passes the job when it happens.
     #[serde(default)]
@@ -147,11 +138,11 @@ pub struct JobSpec {
     pub expect_outcome: Option<At<ExpectOutcome>>,
     /// Runs of the job (or of every matrix cell) that count (1..=1000, default 1).
     #[serde(default)]
-    #[schemars(with = "u32", range(min = 1, max = 1000))]
+    #[schemars(with = "u32", range(min = 1, max = MAX_REPEAT))]
     pub repeat: Option<At<i128>>,
     /// Runs before those, not counted (0..=100, default 0).
     #[serde(default)]
-    #[schemars(with = "u32", range(min = 0, max = 100))]
+    #[schemars(with = "u32", range(min = 0, max = MAX_WARMUP))]
     pub warmup: Option<At<i128>>,
     /// Run the job once per combination of these fields' values (a cross product), like
     /// GitHub Actions' matrix; keys are the job's field paths (`value.type`).
@@ -172,9 +163,10 @@ pub struct JobSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueSpec {
-    /// `i` (C int), `d` (C double) or `c` (one byte), as in Python's `multiprocessing.Value`.
-    #[serde(rename = "type")]
-    #[schemars(required, with = "ValueType")]
+    /// `i` (C int), `d` (C double) or `c` (one byte), as in Python's `multiprocessing.Value`;
+    /// required, unless the matrix gives it.
+    #[serde(rename = "type", default)]
+    #[schemars(with = "ValueType")]
     pub ty: Option<At<ValueType>>,
     /// The starting value (default 0).
     #[serde(default)]
@@ -213,19 +205,6 @@ pub enum Operand {
     PerWorker(Vec<At<Literal>>),
 }
 
-impl JsonSchema for Operand {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Operand".into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        let one = generator.subschema_for::<Literal>();
-        json_schema!({
-            "description": "One operand for every worker, or a list with one per worker.",
-            "anyOf": [one.clone(), { "type": "array", "items": one, "minItems": 1, "maxItems": 1024 }]
-        })
-    }
-}
-
 /// Busy work: a duration with a unit (`200ns`, `1us`, `1.5ms`), or 0.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -244,30 +223,12 @@ pub struct WorkSpec {
     pub pos: Pos,
 }
 
-/// A duration (nanoseconds once read).
-struct Duration;
-
-impl JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A duration with a unit: ns, us (or µs), ms or s, e.g. `200ns`, `1.5us`; or 0.",
-            "anyOf": [
-                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(ns|us|µs|ms|s)$" },
-                { "const": 0 }
-            ]
-        })
-    }
-}
-
 /// One injected fault.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// The worker's index (0-based).
-    #[schemars(required, with = "u32")]
+    /// The worker's index (0-based, below `workers`).
+    #[schemars(required, with = "u32", range(max = MAX_WORKERS - 1))]
     pub worker: Option<At<i128>>,
     /// After how many of its completed operations (0..=iterations).
     #[schemars(required, with = "u64")]
@@ -281,11 +242,11 @@ pub struct FaultSpec {
     pub inside_lock: Option<At<bool>>,
     /// exit only: the exit code (1..=255, default 1).
     #[serde(default)]
-    #[schemars(with = "u8")]
+    #[schemars(with = "u8", range(min = *EXIT_CODES.start(), max = *EXIT_CODES.end()))]
     pub code: Option<At<i128>>,
-    /// stall only: how long (`5s`, `500ms`; default 1s).
+    /// stall only: how long (`5s`, `500ms`, or seconds, as `timeout`; default 1s).
     #[serde(default, rename = "for")]
-    #[schemars(with = "String")]
+    #[schemars(with = "Timeout")]
     pub stall: Option<At<u64>>,
     #[serde(skip)]
     #[schemars(skip)]
@@ -323,64 +284,12 @@ named_enum! {
 /// The fields of a fault.
 pub const FAULT_FIELDS: [&str; 6] = ["worker", "at", "action", "inside_lock", "code", "for"];
 
-/// A timeout: seconds, or a duration with a unit (nanoseconds once read).
-struct Timeout;
-
-impl JsonSchema for Timeout {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Timeout".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "Seconds (a positive number), or a duration with a unit: ms, s or m (`500ms`, `30s`, `2m`).",
-            "anyOf": [
-                { "type": "number", "exclusiveMinimum": 0 },
-                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?\\s*(ms|s|m)$" }
-            ]
-        })
-    }
-}
-
 /// Which CPUs the workers run on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Pin {
     All(bool),
     Cpus(Vec<At<i128>>),
-}
-
-impl JsonSchema for Pin {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Pin".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "true: worker k on the k-th allowed CPU (cycling); a list: worker k on the (k mod n)-th CPU of the list.",
-            "anyOf": [{ "type": "boolean" }, { "type": "array", "items": { "type": "integer", "minimum": 0 }, "minItems": 1 }]
-        })
-    }
-}
-
-/// The schema of `matrix` (read by `matrix.rs` from the YAML tree, before the job).
-struct MatrixSchema;
-
-impl JsonSchema for MatrixSchema {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Matrix".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let keys: Vec<&str> = super::matrix::MATRIX_KEYS.to_vec();
-        json_schema!({
-            "description": "Field path -> list of values; the job runs once per combination. `include` adds combinations (or fields to matching ones), `exclude` removes those matching every field it names.",
-            "type": "object",
-            "propertyNames": { "enum": keys.iter().copied().chain(["include", "exclude"]).collect::<Vec<_>>() },
-            "properties": {
-                "include": { "type": "array", "items": { "type": "object" } },
-                "exclude": { "type": "array", "items": { "type": "object" } }
-            },
-            "additionalProperties": { "type": "array", "minItems": 1 }
-        })
-    }
 }
 
 /// The fields of `work`.
@@ -417,12 +326,6 @@ pub const JOB_FIELDS: [&str; 23] = [
 ];
 /// The fields of `value`.
 pub const VALUE_FIELDS: [&str; 2] = ["type", "initial"];
-
-/// The JSON Schema (draft-07, which editors' YAML support reads) of a job file.
-pub fn schema() -> Schema {
-    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
-    generator.into_root_schema_for::<JobSpec>()
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,15 @@
 //! Owns: every check that needs only the file's shape (is it readable, UTF-8, small enough, YAML,
 //! a mapping with known fields of the right kinds). Does not own: what the values mean
 //! together, defaults or the expected value (see `plan`). Never forks, never writes.
+//!
+//! Also here: `limits.rs`, the limits the planner checks (so that the job schema can state them
+//! without importing the planner), and `schema.rs`, the job files' JSON Schema.
 
 mod job;
+pub(crate) mod limits;
 pub mod matrix;
 mod read;
+mod schema;
 mod suggest;
 mod tree;
 
@@ -15,10 +20,11 @@ use std::io::Read;
 
 pub use job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
-    TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec, schema,
+    TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
+pub use schema::schema;
 pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};

@@ -8,6 +8,7 @@ use crate::spec::job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
     TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
+use crate::spec::limits::{DURATION_UNITS, MAX_TIMEOUT_NS, MAX_WORK_NS, MINUTE};
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::value::{OpKind, ValueType};
@@ -212,7 +213,7 @@ impl Reader<'_> {
             _ => Err(format!("expected a duration with a unit (200ns, 1us, 1.5ms), found {}", node.describe())),
         };
         match ns {
-            Ok(ns) if ns <= 1_000_000_000 => Some(At { value: ns, pos: node.pos }),
+            Ok(ns) if ns <= MAX_WORK_NS => Some(At { value: ns, pos: node.pos }),
             Ok(_) => {
                 self.error(node.pos, field, "at most 1s of busy work per operation");
                 None
@@ -281,7 +282,7 @@ impl Reader<'_> {
             )),
         };
         match ns {
-            Ok(ns) if ns > 0 && ns <= 7 * 24 * 3600 * 1_000_000_000 => Some(At { value: ns, pos: node.pos }),
+            Ok(ns) if ns > 0 && ns <= MAX_TIMEOUT_NS => Some(At { value: ns, pos: node.pos }),
             Ok(_) => {
                 self.error(node.pos, field, "must be more than 0 and at most a week (168h)");
                 None
@@ -386,9 +387,9 @@ impl Reader<'_> {
 /// A timeout: `500ms`, `30s`, `2m` (or a duration with a smaller unit) in nanoseconds.
 pub fn parse_timeout(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    if let Some(minutes) = t.strip_suffix('m').filter(|m| !m.ends_with(['n', 'u', 'µ'])) {
+    if let Some(minutes) = t.strip_suffix(MINUTE.0).filter(|m| !m.ends_with(['n', 'u', 'µ'])) {
         return match minutes.trim().parse::<f64>() {
-            Ok(n) if n.is_finite() && n > 0.0 => Ok((n * 60e9) as u64),
+            Ok(n) if n.is_finite() && n > 0.0 => Ok((n * MINUTE.1 as f64) as u64),
             _ => Err(format!("{text:?} is not a duration (a number, then ms, s or m)")),
         };
     }
@@ -400,13 +401,10 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (number, unit) = (&t[..split], t[split..].trim());
-    let scale = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        "" => return Err(format!("{text:?} has no unit: write e.g. {text}ns or {text}us")),
-        other => return Err(format!("unknown unit {other:?} in {text:?}; expected one of: ns, us, µs, ms, s")),
+    let scale = match DURATION_UNITS.iter().find(|(name, _)| *name == unit) {
+        Some((_, ns)) => *ns as f64,
+        None if unit.is_empty() => return Err(format!("{text:?} has no unit: write e.g. {text}ns or {text}us")),
+        None => return Err(format!("unknown unit {unit:?} in {text:?}; expected one of: ns, us, µs, ms, s")),
     };
     match number.parse::<f64>() {
         Ok(n) if n.is_finite() => Ok((n * scale).round() as u64),
