@@ -154,7 +154,7 @@ struct OverrideArgs {
     /// Replace the job's uncounted runs before them (`warmup`).
     #[arg(long, value_name = "K")]
     warmup: Option<u64>,
-    /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, or seconds).
+    /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, `1h`, or seconds; at most a week).
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     timeout: Option<u64>,
     /// Between SIGTERM and SIGKILL when the deadline passes (default 2s).
@@ -162,13 +162,10 @@ struct OverrideArgs {
     grace: Option<u64>,
 }
 
-/// `--timeout 30s`: a duration in nanoseconds (a bare number is seconds).
+/// `--timeout 30s`: a duration in nanoseconds (a bare number is seconds), read and limited as
+/// the job file's `timeout` is.
 fn duration_arg(text: &str) -> Result<u64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok((s * 1e9) as u64),
-        Ok(_) => Err("must be more than 0".to_string()),
-        Err(_) => spec::parse_timeout(text),
-    }
+    spec::parse_timeout(text)
 }
 
 fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {

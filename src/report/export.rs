@@ -1,10 +1,25 @@
 //! Files runner leaves behind (the trace, `--export-json`, `--export-csv`, `--export-markdown`,
-//! `--plot`): each written atomically, to a temporary file in the same folder, then renamed
-//! over the destination. A reader never sees half a file, an interrupted sweep keeps what it
-//! finished, and a symlink at the destination is replaced, never followed.
+//! `--plot`): each written atomically, then put in place by a rename over the destination. A
+//! reader never sees half a file, an interrupted sweep keeps what it finished, and a symlink at
+//! the destination is replaced, never followed.
+//!
+//! Owns: how the file being written is made, so that nothing can be planted in its way or left
+//! behind. It is an unnamed `O_TMPFILE` in the destination's folder, given a fresh random name
+//! with `linkat` (which never follows or replaces what is there) only when complete, then renamed
+//! over the destination; where the file system has no `O_TMPFILE`, a file created with `O_EXCL`
+//! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`,
+//! `/dev/stdout`, a named pipe), and anything under `/dev/` or `/proc/`, is written in place
+//! instead: it is opened without blocking, so that a FIFO nobody reads is an error at once, not
+//! a wait for ever.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag};
+use nix::sys::stat::Mode;
 
 use crate::error::Error;
 
@@ -15,56 +30,143 @@ pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
     pending.commit()
 }
 
-/// A file being written: a temporary file beside its destination until [`Pending::commit`];
-/// dropped uncommitted, the temporary file goes away and the destination is untouched.
+/// A file being written: invisible, or under a fresh random name, beside its destination until
+/// [`Pending::commit`]; dropped uncommitted, it goes away and the destination is untouched.
 pub struct Pending {
-    pub file: std::fs::File,
-    /// `None` when writing straight to a device or a pipe, which cannot be replaced.
-    temp: Option<std::path::PathBuf>,
+    pub file: File,
+    how: How,
     target: String,
 }
 
+/// How the file being written reaches its destination.
+enum How {
+    /// An unnamed `O_TMPFILE` in this folder, linked under a fresh name when committed.
+    Unnamed(PathBuf),
+    /// A file created with `O_EXCL` under a random name (no `O_TMPFILE` on this file system).
+    Named(tempfile::NamedTempFile),
+    /// Written straight to a device, a FIFO or a socket, which cannot be replaced.
+    InPlace,
+}
+
 impl Pending {
-    /// Creates the temporary file now, so that an unwritable destination fails early.
+    /// Creates the file now, so that an unwritable destination fails early.
     pub fn create(path: &str) -> Result<Pending, Error> {
         let target = Path::new(path);
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
-        // A device or a pipe (`/dev/null`, a FIFO) is written in place: renaming over it would
-        // replace the device.
-        if let Ok(meta) = std::fs::symlink_metadata(target) {
-            use std::os::unix::fs::FileTypeExt;
-            let kind = meta.file_type();
-            if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket() {
-                let file = std::fs::OpenOptions::new().write(true).open(target).map_err(fail)?;
-                return Ok(Pending { file, temp: None, target: path.to_string() });
-            }
+        if written_in_place(target) {
+            let file = open_in_place(path)?;
+            return Ok(Pending { file, how: How::InPlace, target: path.to_string() });
         }
         let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&temp).map_err(fail)?;
-        Ok(Pending { file, temp: Some(temp), target: path.to_string() })
+        let flags = OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+        match nix::fcntl::open(dir, flags, Mode::from_bits_truncate(0o666)) {
+            Ok(fd) => {
+                Ok(Pending { file: File::from(fd), how: How::Unnamed(dir.to_path_buf()), target: path.to_string() })
+            }
+            // No O_TMPFILE here (an old kernel, a file system without it).
+            Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => {
+                use std::os::unix::fs::PermissionsExt;
+                let named = tempfile::Builder::new()
+                    .prefix(&format!(".{}.", file_name(target)))
+                    .suffix(".tmp")
+                    .permissions(std::fs::Permissions::from_mode(0o666))
+                    .tempfile_in(dir)
+                    .map_err(fail)?;
+                let file = named.as_file().try_clone().map_err(fail)?;
+                Ok(Pending { file, how: How::Named(named), target: path.to_string() })
+            }
+            Err(e) => Err(fail(e.into())),
+        }
     }
 
-    /// Flushes the file and renames it over the destination.
+    /// Flushes the file and puts it in place of the destination.
     pub fn commit(self) -> Result<(), Error> {
         let fail = |e: std::io::Error| Error::Output(format!("{}: {e}", self.target));
-        if let Some(temp) = &self.temp {
-            self.file.sync_all().map_err(fail)?;
-            std::fs::rename(temp, &self.target).map_err(fail)?;
+        match self.how {
+            How::InPlace => Ok(()),
+            How::Named(named) => {
+                self.file.sync_all().map_err(fail)?;
+                named.persist(&self.target).map_err(|e| fail(e.error))?;
+                Ok(())
+            }
+            How::Unnamed(ref dir) => {
+                self.file.sync_all().map_err(fail)?;
+                let fresh = link_fresh(&self.file, dir, &file_name(Path::new(&self.target))).map_err(fail)?;
+                std::fs::rename(&fresh, &self.target).map_err(|e| {
+                    let _ = std::fs::remove_file(&fresh);
+                    fail(e)
+                })
+            }
         }
-        let mut done = self;
-        done.temp = None;
-        Ok(())
     }
 }
 
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Some(temp) = &self.temp {
-            let _ = std::fs::remove_file(temp);
+/// The destination's file name, for the temporary names beside it.
+fn file_name(target: &Path) -> String {
+    target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Whether `target` is written in place: it is (or a symlink leads to) a device, a FIFO or a
+/// socket, or it lies under `/dev/` or `/proc/` (`/dev/stdout` leads to whatever standard output
+/// is, and must not be replaced even when that is a regular file).
+fn written_in_place(target: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    if target.starts_with("/dev") || target.starts_with("/proc") {
+        return true;
+    }
+    std::fs::metadata(target).is_ok_and(|meta| {
+        let kind = meta.file_type();
+        kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket()
+    })
+}
+
+/// Opens a device or a FIFO for writing without waiting: a FIFO that nobody has open for reading
+/// is refused at once (`ENXIO`) rather than blocking runner; once open, writes block as usual.
+fn open_in_place(path: &str) -> Result<File, Error> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file =
+        std::fs::OpenOptions::new().append(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).map_err(
+            |e| match e.raw_os_error() {
+                Some(libc::ENXIO) => Error::Output(format!(
+                    "{path}: a FIFO that nothing is reading: start its reader first (runner does not wait for one)"
+                )),
+                _ => Error::Output(format!("{path}: {e}")),
+            },
+        )?;
+    let flags = nix::fcntl::fcntl(&file, FcntlArg::F_GETFL).map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    Ok(file)
+}
+
+/// Gives the unnamed file a fresh random name in `dir` and returns it. `linkat` never follows
+/// nor replaces what is at the new name (`EEXIST`): another random name is tried instead.
+fn link_fresh(file: &File, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let proc_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    for attempt in 0..64u32 {
+        let fresh = dir.join(format!(".{name}.{:016x}.tmp", random(attempt)));
+        let linked = nix::unistd::linkat(AT_FDCWD, proc_path.as_str(), AT_FDCWD, &fresh, AtFlags::AT_SYMLINK_FOLLOW)
+            // Without /proc: by the descriptor itself (needs CAP_DAC_READ_SEARCH).
+            .or_else(|e| match e {
+                Errno::EEXIST => Err(e),
+                _ => nix::unistd::linkat(file, "", AT_FDCWD, &fresh, AtFlags::AT_EMPTY_PATH),
+            });
+        match linked {
+            Ok(()) => return Ok(fresh),
+            Err(Errno::EEXIST) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no free temporary name beside it"))
+}
+
+/// 64 unpredictable bits (std's per-process random hash keys, the time and the attempt).
+fn random(attempt: u32) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(attempt);
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    hasher.finish()
 }
 
 #[cfg(test)]
