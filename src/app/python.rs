@@ -102,7 +102,8 @@ impl TempProgram {
     fn write(name: &str, program: &str) -> Result<TempProgram, Error> {
         use std::io::Write;
         let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        let fail = |e: std::io::Error| Error::Setup(format!("cannot write the Python program to a temporary file: {e}"));
+        let fail =
+            |e: std::io::Error| Error::Setup(format!("cannot write the Python program to a temporary file: {e}"));
         let mut file =
             tempfile::Builder::new().prefix(&format!("runner-{safe}-")).suffix(".py").tempfile().map_err(fail)?;
         file.write_all(program.as_bytes()).map_err(fail)?;

@@ -64,19 +64,23 @@ impl Pending {
                 Ok(Pending { file: File::from(fd), how: How::Unnamed(dir.to_path_buf()), target: path.to_string() })
             }
             // No O_TMPFILE here (an old kernel, a file system without it).
-            Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => {
-                use std::os::unix::fs::PermissionsExt;
-                let named = tempfile::Builder::new()
-                    .prefix(&format!(".{}.", file_name(target)))
-                    .suffix(".tmp")
-                    .permissions(std::fs::Permissions::from_mode(0o666))
-                    .tempfile_in(dir)
-                    .map_err(fail)?;
-                let file = named.as_file().try_clone().map_err(fail)?;
-                Ok(Pending { file, how: How::Named(named), target: path.to_string() })
-            }
+            Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => Pending::named(path, dir),
             Err(e) => Err(fail(e.into())),
         }
+    }
+
+    /// The fallback: a file created with `O_EXCL` under a random name beside the destination.
+    fn named(path: &str, dir: &Path) -> Result<Pending, Error> {
+        use std::os::unix::fs::PermissionsExt;
+        let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
+        let named = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(Path::new(path))))
+            .suffix(".tmp")
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)
+            .map_err(fail)?;
+        let file = named.as_file().try_clone().map_err(fail)?;
+        Ok(Pending { file, how: How::Named(named), target: path.to_string() })
     }
 
     /// Flushes the file and puts it in place of the destination.
@@ -178,6 +182,9 @@ mod tests {
     fn replaces_whole_files() {
         let dir = std::env::temp_dir().join(format!("runner-export-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // An uncommitted file leaves nothing.
+        drop(super::Pending::create(&dir.join("never").to_string_lossy()).unwrap());
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         let path = dir.join("out.csv").to_string_lossy().into_owned();
         atomic_write(&path, b"one").unwrap();
         atomic_write(&path, b"two").unwrap();
@@ -194,6 +201,15 @@ mod tests {
         assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
         std::fs::remove_file(&link).unwrap();
         std::fs::remove_file(&elsewhere).unwrap();
+        // Without O_TMPFILE: the same, through a file created with O_EXCL.
+        let fallback = dir.join("fallback.csv").to_string_lossy().into_owned();
+        let mut pending = super::Pending::named(&fallback, &dir).unwrap();
+        std::io::Write::write_all(&mut pending.file, b"three").unwrap();
+        pending.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three");
+        drop(super::Pending::named(&fallback, &dir).unwrap());
+        assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three", "an uncommitted file changes nothing");
+        std::fs::remove_file(&fallback).unwrap();
         // A device is written in place, never replaced.
         atomic_write("/dev/null", b"x").unwrap();
         assert!(std::fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
