@@ -8,8 +8,8 @@
 //! with `linkat` (which never follows or replaces what is there) only when complete, then renamed
 //! over the destination; where the file system has no `O_TMPFILE`, a file created with `O_EXCL`
 //! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`,
-//! `/dev/stdout`, a named pipe), and anything under `/dev/` or `/proc/`, is written in place
-//! instead: it is opened without blocking, so that a FIFO nobody reads is an error at once, not
+//! `/dev/stdout`, a named pipe), and a name of one of runner's own descriptors (`/dev/fd/N`), is
+//! written in place instead (appended to): it is opened without blocking, so that a FIFO nobody reads is an error at once, not
 //! a wait for ever.
 
 use std::fs::File;
@@ -53,6 +53,9 @@ impl Pending {
     pub fn create(path: &str) -> Result<Pending, Error> {
         let target = Path::new(path);
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
+        if let Some(file) = own_stream(target) {
+            return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string() });
+        }
         if written_in_place(target) {
             let file = open_in_place(path)?;
             return Ok(Pending { file, how: How::InPlace, target: path.to_string() });
@@ -110,12 +113,37 @@ fn file_name(target: &Path) -> String {
     target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
 }
 
+/// `/dev/stdout` or `/dev/stderr` (or `/dev/fd/1`, `/proc/self/fd/2`, ...): runner's own stream,
+/// duplicated rather than opened again, so that the export and the report share one file offset
+/// (when standard output is a file, a second opening would write over the report). What runner
+/// printed so far is flushed first.
+fn own_stream(target: &Path) -> Option<std::io::Result<File>> {
+    use std::os::fd::AsFd;
+    let name = target.to_str()?;
+    let number = match name {
+        "/dev/stdout" => "1",
+        "/dev/stderr" => "2",
+        _ => ["/dev/fd/", "/proc/self/fd/"].iter().find_map(|p| name.strip_prefix(p))?,
+    };
+    let fd = match number {
+        "1" => {
+            let _ = std::io::stdout().flush();
+            std::io::stdout().as_fd().try_clone_to_owned()
+        }
+        "2" => std::io::stderr().as_fd().try_clone_to_owned(),
+        _ => return None,
+    };
+    Some(fd.map(File::from))
+}
+
 /// Whether `target` is written in place: it is (or a symlink leads to) a device, a FIFO or a
-/// socket, or it lies under `/dev/` or `/proc/` (`/dev/stdout` leads to whatever standard output
-/// is, and must not be replaced even when that is a regular file).
+/// socket, or it names one of runner's own descriptors (`/dev/stdout` leads to whatever standard
+/// output is, and must not be replaced even when that is a regular file: it is appended to).
 fn written_in_place(target: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;
-    if target.starts_with("/dev") || target.starts_with("/proc") {
+    let own = ["/dev/stdout", "/dev/stderr"].iter().any(|p| target == Path::new(p))
+        || ["/dev/fd", "/proc/self/fd", "/proc/thread-self/fd"].iter().any(|p| target.starts_with(p));
+    if own {
         return true;
     }
     std::fs::metadata(target).is_ok_and(|meta| {
