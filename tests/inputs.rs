@@ -91,19 +91,24 @@ fn a_fifo_without_a_reader_is_an_error_not_a_hang() {
 
 /// Item 12. `/dev/stdout` is written in place, through runner's own standard output, and never
 /// replaced: with standard output a file, the export and the report share it, neither written
-/// over the other.
+/// over the other, and the export is there once.
 #[test]
 fn dev_stdout_is_written_in_place() {
     let dir = folder("stdout");
+    let job = dir.join("sweep.yaml");
+    std::fs::write(&job, format!("{JOB}matrix:\n  workers: [1, 2, 3]\n")).unwrap();
     let file = std::fs::File::create(dir.join("out.txt")).unwrap();
     let status = Command::new(runner_bin())
-        .args([&increment(), "--format", "json", "--export-csv", "/dev/stdout"])
+        .args([&job.to_string_lossy(), "--format", "json", "--export-csv", "/dev/stdout"])
         .stdout(file)
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
     let text = std::fs::read_to_string(dir.join("out.txt")).unwrap();
-    assert!(text.starts_with("cell,runs,"), "{text}");
+    // A stream cannot be rewritten after every cell as a file is: it is written once, whole.
+    assert!(text.starts_with("workers,"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("workers,")).count(), 1, "{text}");
+    assert_eq!(text.lines().filter(|l| l.ends_with(",correct")).count(), 3, "{text}");
     let report = &text[text.find('{').unwrap()..];
     serde_json::from_str::<serde_json::Value>(report).unwrap_or_else(|e| panic!("{e}: {text}"));
     assert!(std::fs::symlink_metadata("/dev/stdout").unwrap().file_type().is_symlink());

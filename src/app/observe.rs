@@ -117,6 +117,6 @@ impl Observer for Shown<'_> {
             let label = if last.job.cell.is_empty() { s.name } else { last.job.cell.as_str() };
             eprintln!("runner: [{}/{}] {label}: {speed}, {}", cells.len(), s.cells, report::sweep::verdict_of(last));
         }
-        s.exports.write(s.name, s.label, s.sha256, cells)
+        s.exports.write_cell(s.name, s.label, s.sha256, cells, s.cells)
     }
 }

@@ -113,27 +113,41 @@ fn file_name(target: &Path) -> String {
     target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
 }
 
+/// Whether `path` is a stream (a device, a FIFO, a socket, runner's own standard output), which
+/// is written in place: each write adds to what was written before rather than replacing it.
+pub fn is_stream(path: &str) -> bool {
+    own_stream_number(Path::new(path)).is_some() || written_in_place(Path::new(path))
+}
+
 /// `/dev/stdout` or `/dev/stderr` (or `/dev/fd/1`, `/proc/self/fd/2`, ...): runner's own stream,
 /// duplicated rather than opened again, so that the export and the report share one file offset
 /// (when standard output is a file, a second opening would write over the report). What runner
 /// printed so far is flushed first.
 fn own_stream(target: &Path) -> Option<std::io::Result<File>> {
     use std::os::fd::AsFd;
+    let fd = match own_stream_number(target)? {
+        1 => {
+            let _ = std::io::stdout().flush();
+            std::io::stdout().as_fd().try_clone_to_owned()
+        }
+        _ => std::io::stderr().as_fd().try_clone_to_owned(),
+    };
+    Some(fd.map(File::from))
+}
+
+/// 1 or 2 when `target` names runner's standard output or error.
+fn own_stream_number(target: &Path) -> Option<u8> {
     let name = target.to_str()?;
     let number = match name {
         "/dev/stdout" => "1",
         "/dev/stderr" => "2",
         _ => ["/dev/fd/", "/proc/self/fd/"].iter().find_map(|p| name.strip_prefix(p))?,
     };
-    let fd = match number {
-        "1" => {
-            let _ = std::io::stdout().flush();
-            std::io::stdout().as_fd().try_clone_to_owned()
-        }
-        "2" => std::io::stderr().as_fd().try_clone_to_owned(),
-        _ => return None,
-    };
-    Some(fd.map(File::from))
+    match number {
+        "1" => Some(1),
+        "2" => Some(2),
+        _ => None,
+    }
 }
 
 /// Whether `target` is written in place: it is (or a symlink leads to) a device, a FIFO or a
