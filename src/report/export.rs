@@ -7,10 +7,10 @@
 //! behind. It is an unnamed `O_TMPFILE` in the destination's folder, given a fresh random name
 //! with `linkat` (which never follows or replaces what is there) only when complete, then renamed
 //! over the destination; where the file system has no `O_TMPFILE`, a file created with `O_EXCL`
-//! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`,
-//! `/dev/stdout`, a named pipe), and a name of one of runner's own descriptors (`/dev/fd/N`), is
-//! written in place instead (appended to): it is opened without blocking, so that a FIFO nobody reads is an error at once, not
-//! a wait for ever.
+//! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`, a named
+//! pipe; not a symlink to one, which is replaced like any other), and runner's own descriptors
+//! (`/dev/stdout`, `/dev/fd/N`), are written in place instead (appended to), opened without
+//! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever.
 
 use std::fs::File;
 use std::io::Write;
@@ -56,8 +56,8 @@ impl Pending {
         if let Some(file) = own_stream(target) {
             return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string() });
         }
-        if written_in_place(target) {
-            let file = open_in_place(path)?;
+        if let Some(follow) = in_place(target) {
+            let file = open_in_place(path, follow)?;
             return Ok(Pending { file, how: How::InPlace, target: path.to_string() });
         }
         let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -116,7 +116,7 @@ fn file_name(target: &Path) -> String {
 /// Whether `path` is a stream (a device, a FIFO, a socket, runner's own standard output), which
 /// is written in place: each write adds to what was written before rather than replacing it.
 pub fn is_stream(path: &str) -> bool {
-    own_stream_number(Path::new(path)).is_some() || written_in_place(Path::new(path))
+    own_stream_number(Path::new(path)).is_some() || in_place(Path::new(path)).is_some()
 }
 
 /// `/dev/stdout` or `/dev/stderr` (or `/dev/fd/1`, `/proc/self/fd/2`, ...): runner's own stream,
@@ -150,35 +150,35 @@ fn own_stream_number(target: &Path) -> Option<u8> {
     }
 }
 
-/// Whether `target` is written in place: it is (or a symlink leads to) a device, a FIFO or a
-/// socket, or it names one of runner's own descriptors (`/dev/stdout` leads to whatever standard
-/// output is, and must not be replaced even when that is a regular file: it is appended to).
-fn written_in_place(target: &Path) -> bool {
+/// How `target` is written in place, if it is: `Some(true)` when it names one of runner's own
+/// descriptors (`/dev/fd/N`, which leads through a link by design), `Some(false)` when it is
+/// itself a device, a FIFO or a socket (a symlink there is not followed: a link planted at the
+/// destination is replaced, whatever it leads to, as for a regular file), `None` otherwise.
+fn in_place(target: &Path) -> Option<bool> {
     use std::os::unix::fs::FileTypeExt;
-    let own = ["/dev/stdout", "/dev/stderr"].iter().any(|p| target == Path::new(p))
-        || ["/dev/fd", "/proc/self/fd", "/proc/thread-self/fd"].iter().any(|p| target.starts_with(p));
-    if own {
-        return true;
+    if ["/dev/fd", "/proc/self/fd", "/proc/thread-self/fd"].iter().any(|p| target.starts_with(p)) {
+        return Some(true);
     }
-    std::fs::metadata(target).is_ok_and(|meta| {
-        let kind = meta.file_type();
-        kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket()
-    })
+    let kind = std::fs::symlink_metadata(target).ok()?.file_type();
+    (kind.is_char_device() || kind.is_block_device() || kind.is_fifo() || kind.is_socket()).then_some(false)
 }
 
 /// Opens a device or a FIFO for writing without waiting: a FIFO that nobody has open for reading
 /// is refused at once (`ENXIO`) rather than blocking runner; once open, writes block as usual.
-fn open_in_place(path: &str) -> Result<File, Error> {
+fn open_in_place(path: &str, follow: bool) -> Result<File, Error> {
     use std::os::unix::fs::OpenOptionsExt;
-    let file =
-        std::fs::OpenOptions::new().append(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).map_err(
-            |e| match e.raw_os_error() {
-                Some(libc::ENXIO) => Error::Output(format!(
-                    "{path}: a FIFO that nothing is reading: start its reader first (runner does not wait for one)"
-                )),
-                _ => Error::Output(format!("{path}: {e}")),
-            },
-        )?;
+    // Not following a link: one swapped in since the look is refused (ELOOP), not followed.
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => Error::Output(format!(
+                "{path}: a FIFO that nothing is reading: start its reader first (runner does not wait for one)"
+            )),
+            _ => Error::Output(format!("{path}: {e}")),
+        })?;
     let flags = nix::fcntl::fcntl(&file, FcntlArg::F_GETFL).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
     nix::fcntl::fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(|e| Error::Output(format!("{path}: {e}")))?;
@@ -252,6 +252,17 @@ mod tests {
         drop(super::Pending::named(&fallback, &dir).unwrap());
         assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three", "an uncommitted file changes nothing");
         std::fs::remove_file(&fallback).unwrap();
+        // A symlink at the destination leading to a FIFO (or a device) is replaced too, never
+        // followed; the FIFO itself, without a reader, is refused at once.
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        atomic_write(&link.to_string_lossy(), b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_file());
+        let refused = atomic_write(&fifo.to_string_lossy(), b"x").unwrap_err();
+        assert!(format!("{refused:?}").contains("a FIFO that nothing is reading"), "{refused:?}");
+        std::fs::remove_file(&link).unwrap();
+        std::fs::remove_file(&fifo).unwrap();
         // A device is written in place, never replaced.
         atomic_write("/dev/null", b"x").unwrap();
         assert!(std::fs::symlink_metadata("/dev/null").unwrap().file_type().is_char_device());
