@@ -31,7 +31,7 @@ use tracing_subscriber::filter::LevelFilter;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Log what runner does on standard error (-v info, -vv debug); RUST_LOG=LEVEL also works.
+    /// Log what runner does on standard error (-v info; -vv debug: also each phase's duration); RUST_LOG=LEVEL or runner=LEVEL also works.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(flatten)]
@@ -56,7 +56,7 @@ enum Command {
     Run(RunArgs),
     /// Check job files without running them: `FILE: ok`, or every problem found.
     Validate {
-        /// Job files (`-` for standard input).
+        /// Job files (`-` for standard input), or folders of them (each `*.yaml` file in it).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
@@ -158,7 +158,7 @@ struct OverrideArgs {
     /// Replace the job's uncounted runs before them (`warmup`).
     #[arg(long, value_name = "K")]
     warmup: Option<u64>,
-    /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, or seconds).
+    /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, `1h`, or seconds; at most a week).
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     timeout: Option<u64>,
     /// Between SIGTERM and SIGKILL when the deadline passes (default 2s).
@@ -166,13 +166,10 @@ struct OverrideArgs {
     grace: Option<u64>,
 }
 
-/// `--timeout 30s`: a duration in nanoseconds (a bare number is seconds).
+/// `--timeout 30s`: a duration in nanoseconds (a bare number is seconds), read and limited as
+/// the job file's `timeout` is.
 fn duration_arg(text: &str) -> Result<u64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok((s * 1e9) as u64),
-        Ok(_) => Err("must be more than 0".to_string()),
-        Err(_) => spec::parse_timeout(text),
-    }
+    spec::parse_timeout(text)
 }
 
 fn backend_parser() -> impl TypedValueParser<Value = BackendKind> {
@@ -307,17 +304,48 @@ fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
 }
 
 /// Installs the `tracing` subscriber: the phase layer always (it feeds the trace file), and
-/// human logs on standard error with `-v` or `RUST_LOG` (a level: `info`, `debug`, `trace`).
+/// human logs on standard error with `-v` (info: what runner does), `-vv` (debug: also how long
+/// each phase took, and details; more `v`s are the same) or `RUST_LOG` (see [`rust_log`]).
 /// Neither starts a thread. A level, not `tracing-subscriber`'s directive filter: that one
-/// brings a regex engine, a fifth of the binary that every run and every worker maps in.
+/// brings a regex engine, a seventh of the binary that every run and every worker maps in.
 fn logging(verbose: u8) {
+    use tracing_subscriber::fmt::format::FmtSpan;
     use tracing_subscriber::prelude::*;
-    let filter = match verbose {
-        0 => std::env::var("RUST_LOG").ok().and_then(|l| l.trim().parse().ok()).unwrap_or(LevelFilter::OFF),
+    let (from_env, ignored) = std::env::var("RUST_LOG").map_or((LevelFilter::OFF, Vec::new()), |l| rust_log(&l));
+    for directive in ignored {
+        eprintln!(
+            "runner: RUST_LOG: ignored {directive:?}: runner takes a level (off, error, warn, info, debug, trace) \
+             or runner=LEVEL"
+        );
+    }
+    let from_flag = match verbose {
+        0 => LevelFilter::OFF,
         1 => LevelFilter::INFO,
-        2 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
+        _ => LevelFilter::DEBUG,
     };
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(filter);
+    let filter = from_flag.max(from_env);
+    // At debug, each phase's span says how long it took when it closes.
+    let spans = if filter >= LevelFilter::DEBUG { FmtSpan::CLOSE } else { FmtSpan::NONE };
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_span_events(spans)
+        .with_filter(filter);
     let _ = tracing_subscriber::registry().with(PhaseLayer).with(logs).try_init();
+}
+
+/// `RUST_LOG` as runner reads it: comma-separated directives, each a level (`debug`) or
+/// `runner=LEVEL`; the most verbose one counts. The directives it cannot honour (another
+/// target's, a span filter) are returned, to be warned about rather than silently dropped.
+fn rust_log(value: &str) -> (LevelFilter, Vec<String>) {
+    let mut level = LevelFilter::OFF;
+    let mut ignored = Vec::new();
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let wanted = directive.strip_prefix("runner=").unwrap_or(directive);
+        match wanted.parse::<LevelFilter>() {
+            Ok(l) => level = level.max(l),
+            Err(_) => ignored.push(directive.to_string()),
+        }
+    }
+    (level, ignored)
 }

@@ -281,7 +281,7 @@ fn catalog_summary() {
     // unless the machine is loaded enough that it too is still running then (seen).
     let stderr = replace(
         &stderr,
-        r"(?m)^(runner: worker 0 \(pid \d+\) failed: exit killed by SIGTERM\n)(?:runner: worker 1 \(pid \d+\) failed: exit killed by SIGTERM\n)?",
+        r"(?m)^(runner: worker 0 \(pid \d+\) failed: killed by SIGTERM\n)(?:runner: worker 1 \(pid \d+\) failed: killed by SIGTERM\n)?",
         "${1}[and the same of worker 1 if it was still running at the deadline]\n",
     );
     assert_snapshot!(shown(&out, &headlines, &stderr));

@@ -61,7 +61,7 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
 
 /// The job files named on the command line, folders replaced by the `.yaml` files in them,
 /// and whether they make a catalog.
-fn job_files(names: &[String]) -> Result<(Vec<String>, bool), Error> {
+pub(super) fn job_files(names: &[String]) -> Result<(Vec<String>, bool), Error> {
     let mut files = Vec::new();
     let mut catalog = names.len() > 1;
     for name in names {

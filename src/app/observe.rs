@@ -92,7 +92,12 @@ impl Observer for Shown<'_> {
 
     fn run_done(&mut self, plan: &Plan, run: &Run) -> Result<(), Error> {
         for w in run.outcome.failed_workers() {
-            eprintln!("runner: worker {} (pid {}) failed: exit {}", w.index, w.pid, w.exit);
+            // `exited with code 3`, `killed by SIGKILL`.
+            let how = match (&w.exit.code, &w.exit.signal) {
+                (Some(code), None) => format!("exited with code {code}"),
+                _ => w.exit.to_string(),
+            };
+            eprintln!("runner: worker {} (pid {}) failed: {how}", w.index, w.pid);
         }
         match self.trace.take() {
             Some(trace) if !self.showing.defer_trace => trace.write(plan, run),
@@ -112,6 +117,6 @@ impl Observer for Shown<'_> {
             let label = if last.job.cell.is_empty() { s.name } else { last.job.cell.as_str() };
             eprintln!("runner: [{}/{}] {label}: {speed}, {}", cells.len(), s.cells, report::sweep::verdict_of(last));
         }
-        s.exports.write(s.name, s.label, s.sha256, cells)
+        s.exports.write_cell(s.name, s.label, s.sha256, cells, s.cells)
     }
 }

@@ -111,26 +111,24 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     Ok(Done { code, document })
 }
 
-/// The program in the temporary directory, removed when dropped.
-struct TempProgram(PathBuf);
+/// The program in the temporary directory, under a random name created with `O_EXCL` (a
+/// predictable name there could be a symlink planted by another user), removed when dropped.
+struct TempProgram(tempfile::TempPath);
 
 impl TempProgram {
     fn write(name: &str, program: &str) -> Result<TempProgram, Error> {
+        use std::io::Write;
         let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-        let path = std::env::temp_dir().join(format!("runner-{}-{safe}.py", std::process::id()));
-        std::fs::write(&path, program)
-            .map_err(|e| Error::Setup(format!("cannot write the Python program to {}: {e}", path.display())))?;
-        Ok(TempProgram(path))
+        let fail =
+            |e: std::io::Error| Error::Setup(format!("cannot write the Python program to a temporary file: {e}"));
+        let mut file =
+            tempfile::Builder::new().prefix(&format!("runner-{safe}-")).suffix(".py").tempfile().map_err(fail)?;
+        file.write_all(program.as_bytes()).map_err(fail)?;
+        Ok(TempProgram(file.into_temp_path()))
     }
 
     fn path(&self) -> &Path {
         &self.0
-    }
-}
-
-impl Drop for TempProgram {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -156,8 +154,8 @@ fn timed(command: &mut Command, what: &str, bound: Duration, group: bool) -> Res
     let (stdout, stderr) = (tempfile_for(what, "out").map_err(setup)?, tempfile_for(what, "err").map_err(setup)?);
     let started = Instant::now();
     let mut child = command
-        .stdout(stdout.0.try_clone().map_err(setup)?)
-        .stderr(stderr.0.try_clone().map_err(setup)?)
+        .stdout(stdout.as_file().try_clone().map_err(setup)?)
+        .stderr(stderr.as_file().try_clone().map_err(setup)?)
         .process_group(if group { 0 } else { nix::unistd::getpgrp().as_raw() })
         .spawn()
         .map_err(setup)?;
@@ -180,18 +178,16 @@ fn timed(command: &mut Command, what: &str, bound: Duration, group: bool) -> Res
         std::thread::sleep(Duration::from_micros(nap));
     };
     let wall = started.elapsed().as_secs_f64();
-    let read = |f: &(std::fs::File, PathBuf)| std::fs::read(&f.1).unwrap_or_default();
+    let read = |f: &tempfile::NamedTempFile| std::fs::read(f.path()).unwrap_or_default();
     let out = Output { status, stdout: read(&stdout), stderr: read(&stderr) };
-    let _ = std::fs::remove_file(&stdout.1);
-    let _ = std::fs::remove_file(&stderr.1);
     Ok((out, wall))
 }
 
-/// A new file in the temporary folder for a child's output.
-fn tempfile_for(what: &str, stream: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
-    let path = std::env::temp_dir().join(format!("runner-{what}-{}-{stream}", std::process::id()));
-    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&path)?;
-    Ok((file, path))
+/// A new file in the temporary folder for a child's output, under a random name created with
+/// `O_EXCL`; removed when dropped.
+fn tempfile_for(what: &str, stream: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let what: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    tempfile::Builder::new().prefix(&format!("runner-{what}-{stream}-")).tempfile()
 }
 
 /// The last lines of a child's standard error.

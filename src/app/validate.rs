@@ -1,7 +1,8 @@
 //! The commands that read job files without running them: `runner validate`, `runner plan`,
 //! and `runner schema` (the job files' JSON Schema).
 //!
-//! Owns: their exit codes. Does not own: the checks (see `spec` and `plan`) or the layout (see
+//! Owns: their exit codes, and which files `validate` reads (a folder's job files, as a
+//! catalog runs them). Does not own: the checks (see `spec` and `plan`) or the layout (see
 //! `report`).
 
 use super::load::load;
@@ -11,8 +12,10 @@ use crate::plan::{Overrides, Plan};
 use crate::report::{self, Validated};
 use crate::spec;
 
-/// `runner validate FILE...`: every file loaded and planned; 2 when any has a problem.
-pub(crate) fn validate(files: &[String], format: Format) -> Result<Done, Error> {
+/// `runner validate FILE...`: every file loaded and planned (a folder: each `*.yaml` file in
+/// it, as `runner FOLDER` runs them); 2 when any has a problem.
+pub(crate) fn validate(names: &[String], format: Format) -> Result<Done, Error> {
+    let (files, _) = super::catalog::job_files(names)?;
     let results: Vec<Validated> = files
         .iter()
         .map(|file| Validated {

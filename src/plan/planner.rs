@@ -77,6 +77,11 @@ impl Planner<'_> {
         let at = written.as_ref()?;
         match u64::try_from(at.value) {
             Ok(v) if v >= lo && v <= hi => Some(v),
+            // Beyond 64 bits: too large, with the maximum (not "at least 1").
+            _ if hi == u64::MAX && at.value > i128::from(hi) => {
+                self.error(at.pos, field, format!("too large: at most {hi}, found {}", at.value));
+                None
+            }
             _ => {
                 self.error(at.pos, field, format!("must be {range}, found {}", at.value));
                 None

@@ -8,7 +8,7 @@ use crate::spec::job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
     TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
-use crate::spec::limits::{DURATION_UNITS, MAX_TIMEOUT_NS, MAX_WORK_NS, MINUTE};
+use crate::spec::limits::{MAX_TIMEOUT_NS, MAX_WORK_NS};
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::value::{OpKind, ValueType};
@@ -209,6 +209,7 @@ impl Reader<'_> {
     fn duration(&mut self, node: &Node, field: &str) -> Option<At<u64>> {
         let ns = match &node.kind {
             Kind::Int(Some(0)) => Ok(0),
+            Kind::Int(Some(i)) if *i < 0 => Err(format!("{i}: negative durations are not allowed")),
             Kind::Str(s) => parse_duration(s),
             _ => Err(format!("expected a duration with a unit (200ns, 1us, 1.5ms), found {}", node.describe())),
         };
@@ -270,23 +271,20 @@ impl Reader<'_> {
         self.timeout_as(node, "timeout")
     }
 
-    /// Seconds, or a duration with a unit of ms, s or m; more than zero, at most a week.
+    /// Seconds, or a duration with a unit (see [`parse_timeout`]); more than zero, at most a week.
     fn timeout_as(&mut self, node: &Node, field: &str) -> Option<At<u64>> {
         let ns = match &node.kind {
-            Kind::Int(Some(s)) if *s > 0 => Ok((*s as f64 * 1e9) as u64),
-            Kind::Float(s) if s.is_finite() && *s > 0.0 => Ok((s * 1e9) as u64),
+            Kind::Int(Some(s)) if *s < 0 => Err(format!("{s}: negative durations are not allowed")),
+            Kind::Float(s) if *s < 0.0 => Err(format!("{s:?}: negative durations are not allowed")),
+            Kind::Int(Some(s)) => {
+                timeout_in_range(*s as f64 * 1e9).ok_or_else(|| format!("{s}: must be {}", timeout_rule()))
+            }
+            Kind::Float(s) => timeout_in_range(s * 1e9).ok_or_else(|| format!("{s:?}: must be {}", timeout_rule())),
             Kind::Str(s) => parse_timeout(s),
-            _ => Err(format!(
-                "expected seconds (a positive number) or a duration such as 30s, 500ms, 2m; found {}",
-                node.describe()
-            )),
+            _ => Err(format!("expected seconds or a duration such as 30s, 500ms, 2m, 1h; found {}", node.describe())),
         };
         match ns {
-            Ok(ns) if ns > 0 && ns <= MAX_TIMEOUT_NS => Some(At { value: ns, pos: node.pos }),
-            Ok(_) => {
-                self.error(node.pos, field, "must be more than 0 and at most a week (168h)");
-                None
-            }
+            Ok(ns) => Some(At { value: ns, pos: node.pos }),
             Err(message) => {
                 self.error(node.pos, field, message);
                 None
@@ -384,37 +382,75 @@ impl Reader<'_> {
     }
 }
 
-/// A timeout: `500ms`, `30s`, `2m` (or a duration with a smaller unit) in nanoseconds.
+/// The units a timeout takes, and their length in nanoseconds.
+const TIMEOUT_UNITS: [(&str, f64); 7] =
+    [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)];
+
+/// The units of busy work.
+const WORK_UNITS: [(&str, f64); 5] = [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)];
+
+/// The units, listed for a message: `ns, us, µs, ms, s, m, h`.
+fn unit_list(units: &[(&str, f64)]) -> String {
+    units.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ")
+}
+
+/// What a timeout may be, for messages.
+pub fn timeout_rule() -> String {
+    format!("more than 0 and at most a week (168h), in seconds or with a unit ({})", unit_list(&TIMEOUT_UNITS))
+}
+
+/// A timeout in nanoseconds: a number of seconds (`30`, `0.5`) or a number with a unit of
+/// [`TIMEOUT_UNITS`] (`500ms`, `2m`, `1h`); more than zero, at most a week. The job file's
+/// `timeout` and `stall`, and `--timeout`/`--grace`, all read it here.
 pub fn parse_timeout(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    if let Some(minutes) = t.strip_suffix(MINUTE.0).filter(|m| !m.ends_with(['n', 'u', 'µ'])) {
-        return match minutes.trim().parse::<f64>() {
-            Ok(n) if n.is_finite() && n > 0.0 => Ok((n * MINUTE.1 as f64) as u64),
-            _ => Err(format!("{text:?} is not a duration (a number, then ms, s or m)")),
-        };
-    }
-    parse_duration(t)
+    let ns = match t.parse::<f64>() {
+        Ok(seconds) if !t.ends_with(|c: char| c.is_ascii_alphabetic()) => check_sign(text, seconds)? * 1e9,
+        _ => with_unit(text, &TIMEOUT_UNITS)?,
+    };
+    timeout_in_range(ns).ok_or_else(|| format!("{text:?}: must be {}", timeout_rule()))
+}
+
+/// `ns` as a timeout, when it is more than 0 and at most a week.
+pub fn timeout_in_range(ns: f64) -> Option<u64> {
+    (ns >= 1.0 && ns <= MAX_TIMEOUT_NS as f64).then_some(ns.round() as u64)
 }
 
 /// `200ns`, `1us`, `1µs`, `1.5ms`, `2s` in nanoseconds (rounded to the nearest).
 pub fn parse_duration(text: &str) -> Result<u64, String> {
+    with_unit(text, &WORK_UNITS).map(|ns| ns.round() as u64)
+}
+
+/// A non-negative number followed by one of `units`, in nanoseconds.
+fn with_unit(text: &str, units: &[(&str, f64)]) -> Result<f64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let list = unit_list(units);
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(t.len());
     let (number, unit) = (&t[..split], t[split..].trim());
-    let scale = match DURATION_UNITS.iter().find(|(name, _)| *name == unit) {
-        Some((_, ns)) => *ns as f64,
-        None if unit.is_empty() => return Err(format!("{text:?} has no unit: write e.g. {text}ns or {text}us")),
-        None => return Err(format!("unknown unit {unit:?} in {text:?}; expected one of: ns, us, µs, ms, s")),
+    let Some(&(_, scale)) = units.iter().find(|(u, _)| *u == unit) else {
+        return Err(match unit {
+            "" => format!("{text:?} has no unit: write a number, then one of: {list}"),
+            other => format!("unknown unit {other:?} in {text:?}; expected a number, then one of: {list}"),
+        });
     };
     match number.parse::<f64>() {
-        Ok(n) if n.is_finite() => Ok((n * scale).round() as u64),
-        _ => Err(format!("{text:?} is not a duration (a number, then ns, us, ms or s)")),
+        Ok(n) if n.is_finite() => Ok(check_sign(text, n)? * scale),
+        _ => Err(format!("{text:?} is not a duration (a number, then one of: {list})")),
+    }
+}
+
+/// `n`, unless it is negative.
+fn check_sign(text: &str, n: f64) -> Result<f64, String> {
+    if n < 0.0 || (n == 0.0 && n.is_sign_negative()) {
+        Err(format!("{text:?}: negative durations are not allowed"))
+    } else {
+        Ok(n)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::*;
 
     #[test]
     fn durations() {
@@ -425,5 +461,25 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("x ns").is_err());
+        assert!(parse_duration("-1us").unwrap_err().contains("negative durations are not allowed"));
+    }
+
+    #[test]
+    fn timeouts_take_every_unit_up_to_a_week() {
+        assert_eq!(parse_timeout("1h"), Ok(3_600_000_000_000));
+        assert_eq!(parse_timeout("168h"), Ok(MAX_TIMEOUT_NS));
+        assert_eq!(parse_timeout("2m"), Ok(120_000_000_000));
+        assert_eq!(parse_timeout(".5s"), Ok(500_000_000));
+        assert_eq!(parse_timeout("500us"), Ok(500_000));
+        assert_eq!(parse_timeout("1.5"), Ok(1_500_000_000));
+        for unit in TIMEOUT_UNITS.map(|(u, _)| u) {
+            assert!(parse_timeout(&format!("1{unit}")).is_ok(), "{unit}");
+            assert!(timeout_rule().contains(unit), "{unit}");
+        }
+        assert!(parse_timeout("169h").unwrap_err().contains("at most a week (168h)"));
+        assert!(parse_timeout("0s").unwrap_err().contains("more than 0"));
+        assert!(parse_timeout("-1s").unwrap_err().contains("negative durations are not allowed"));
+        assert!(parse_timeout("-1").unwrap_err().contains("negative durations are not allowed"));
+        assert!(parse_timeout("1d").unwrap_err().contains("unknown unit"));
     }
 }

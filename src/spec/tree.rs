@@ -8,7 +8,7 @@
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
-use serde_saphyr::budget::Budget;
+use serde_saphyr::budget::{Budget, BudgetBreach};
 use serde_saphyr::options::{DuplicateKeyPolicy, NonFiniteFloatPolicy, Options};
 
 use crate::error::Pos;
@@ -48,31 +48,84 @@ impl Node {
     }
 }
 
+/// The budgets a job file is parsed within: a job is a few dozen nodes, so these are far below
+/// serde-saphyr's defaults and refuse alias bombs, deep nesting and huge documents in
+/// milliseconds. The messages name them.
+const MAX_EVENTS: usize = 100_000;
+const MAX_NODES: usize = 20_000;
+const MAX_ALIASES: usize = 1_000;
+const MAX_ANCHORS: usize = 1_000;
+/// Nodes copied by expanding aliases (what an alias bomb multiplies).
+const MAX_EXPANDED: usize = 20_000;
+const MAX_DEPTH: usize = 32;
+
 /// Parses `text`. The error is a message and, when known, its position.
 pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     options.non_finite_float_policy = NonFiniteFloatPolicy::PassThrough;
     options.strict_booleans = true;
-    // A job is a few dozen nodes: budgets far below the defaults refuse alias bombs, deep
-    // nesting and huge documents in milliseconds.
     let mut budget = Budget::default();
-    budget.max_events = 100_000;
-    budget.max_nodes = 20_000;
-    budget.max_aliases = 1_000;
-    budget.max_anchors = 1_000;
-    budget.max_recorded_anchor_events = 20_000;
-    budget.max_depth = 32;
-    budget.flow_nesting_limit = 32;
+    budget.max_events = MAX_EVENTS;
+    budget.max_nodes = MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_anchors = MAX_ANCHORS;
+    budget.max_recorded_anchor_events = MAX_EXPANDED;
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
     options.budget = Some(budget);
     let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
         let pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).filter(|p| p.line > 0);
-        (pos, plain_message(&e.without_snippet().to_string()))
+        (pos, message(&e))
     })?;
     Ok(convert(raw, text))
 }
 
-/// serde-saphyr's message without its own `error: line L column C:` prefix (we print ours).
+/// What went wrong, in runner's words: serde-saphyr's budgets and its single-document rule are
+/// said in terms of the job file (never its Rust names or API), and its own position, which
+/// the diagnostic already gives, is left out.
+fn message(e: &serde_saphyr::Error) -> String {
+    let mut e = e;
+    // An error met while expanding an alias, or with a snippet of the source: the error itself.
+    while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } = e {
+        e = error;
+    }
+    match e {
+        serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
+        serde_saphyr::Error::MultipleDocuments { .. } => {
+            "a second YAML document starts here: a job file holds one document (a `---` line separates documents; \
+             put each job in a file of its own, or sweep values with `matrix`)"
+                .to_string()
+        }
+        other => plain_message(&other.to_string()),
+    }
+}
+
+/// A breached budget, with the limit.
+fn budget_message(breach: &BudgetBreach) -> String {
+    let bomb = format!(
+        "too many aliases: a job file may use at most {MAX_ALIASES} aliases (`*name`) of at most {MAX_ANCHORS} anchors \
+         (`&name`), expanding to at most {MAX_EXPANDED} nodes in all (an alias bomb?)"
+    );
+    let huge = format!("too large a document for a job file: at most {MAX_NODES} nodes ({MAX_EVENTS} YAML events)");
+    match breach {
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::MergeKeys { .. } => bomb,
+        BudgetBreach::Depth { .. } => nested(),
+        _ => huge,
+    }
+}
+
+fn nested() -> String {
+    format!("nested too deeply: a job file nests at most {MAX_DEPTH} levels")
+}
+
+/// serde-saphyr's message without its position (`error: line L column C: ...` before it,
+/// `... at line L, column C` after it): the diagnostic prints the position once, in front.
 fn plain_message(rendered: &str) -> String {
     let first = rendered.lines().next().unwrap_or(rendered).trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
@@ -80,13 +133,24 @@ fn plain_message(rendered: &str) -> String {
         Some((_, message)) => message,
         None => first,
     };
+    let message = without_trailing_position(message);
     if message.starts_with("recursion limit exceeded") || message.contains("nesting") || message.contains("Depth {") {
-        "nested too deeply: a job file nests at most 32 levels".to_string()
-    } else if let Some(detail) = message.strip_prefix("budget breached: ") {
-        let detail = detail.split(" at line").next().unwrap_or(detail);
-        format!("too much for a job file (an alias bomb or a huge document?): limit reached: {detail}")
+        nested()
     } else {
         message.to_string()
+    }
+}
+
+/// `text` without a trailing ` at line L, column C` (or ` at line L column C`).
+fn without_trailing_position(text: &str) -> &str {
+    let Some(at) = text.rfind(" at line ") else { return text };
+    let rest = &text[at + " at line ".len()..];
+    let shape: String = rest.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect();
+    let squeezed = shape.split('9').filter(|s| !s.is_empty()).collect::<Vec<_>>();
+    if matches!(squeezed.as_slice(), [", column "] | [" column "]) && rest.starts_with(|c: char| c.is_ascii_digit()) {
+        &text[..at]
+    } else {
+        text
     }
 }
 
