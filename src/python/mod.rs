@@ -22,7 +22,6 @@ pub use backend::NO_ATOMIC;
 pub(crate) use literal::literal;
 use literal::{comment, initial_literal, string};
 
-use crate::expect::Check;
 use crate::names::Schedule;
 use crate::plan::{PinPlan, Plan};
 use crate::value::{OpKind, ValueType};
@@ -62,7 +61,7 @@ impl Py<'_> {
     }
 
     fn exact(&self) -> bool {
-        self.plan.check == Check::Exact
+        self.plan.check.is_exact()
     }
 
     fn short_type(&self) -> &'static str {
