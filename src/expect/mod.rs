@@ -146,7 +146,7 @@ pub(crate) fn expected(
     steps: &mut Steps,
 ) -> Result<Option<(Value, Check)>, String> {
     let Some((value, rule)) = rule(kind, initial, operands, iterations, schedule, steps)? else { return Ok(None) };
-    let job = blind::Job { kind, initial, operands, iterations, expected: value };
+    let job = blind::Job { kind, initial, operands, iterations, schedule, expected: value };
     let blind = blind::blind(&job, &rule, steps);
     Ok(Some((value, Check { rule, blind })))
 }
