@@ -182,19 +182,35 @@ fn a_none_run_whose_workers_never_overlapped_is_no_race() {
         assert_eq!(run["lost_updates"], 0);
         assert!(run["verdict_reason"].as_str().unwrap().contains("no race could occur"));
     }
-    let out = runner(&[&job_file("checks-turns-human.yaml", job(2, 1000, "i", "0", "add", "1", "none") + "schedule: sequential\n")]);
-    assert!(out.stdout.contains("\n  verdict   no_race: the workers' windows never overlapped: no race could occur\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("\n  overlap   none: the workers' windows (first operation to last) never overlapped\n"), "{}", out.stdout);
+    let out = runner(&[&job_file(
+        "checks-turns-human.yaml",
+        job(2, 1000, "i", "0", "add", "1", "none") + "schedule: sequential\n",
+    )]);
+    assert!(
+        out.stdout.contains("\n  verdict   no_race: the workers' windows never overlapped: no race could occur\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\n  overlap   none: the workers' windows (first operation to last) never overlapped\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn every_verdict_is_in_the_readmes_exit_codes() {
-    let schema: Json =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json")).unwrap())
-            .unwrap();
+    let schema: Json = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/report.schema.json")).unwrap(),
+    )
+    .unwrap();
     let verdicts: Vec<String> = schema["definitions"]["Verdict"]["oneOf"]
         .as_array()
-        .map(|all| all.iter().flat_map(|v| v["enum"].as_array().cloned().unwrap_or_else(|| vec![v["const"].clone()])).collect::<Vec<_>>())
+        .map(|all| {
+            all.iter()
+                .flat_map(|v| v["enum"].as_array().cloned().unwrap_or_else(|| vec![v["const"].clone()]))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .iter()
         .filter_map(|v| v.as_str().map(String::from))

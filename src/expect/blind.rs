@@ -43,13 +43,9 @@ impl Job<'_> {
 
 pub(super) fn blind(job: &Job<'_>, rule: &Rule, steps: &mut Steps) -> Option<String> {
     match rule {
-        Rule::OneOf(_) => {
-            Some("a lost update leaves one of the operands, which the check accepts".to_string())
-        }
+        Rule::OneOf(_) => Some("a lost update leaves one of the operands, which the check accepts".to_string()),
         Rule::Interval { lo, hi, reference, .. } => interval(job, hi - lo, *reference),
-        Rule::Exact if order_independent(job.kind, job.initial, job.operands, job.iterations) => {
-            commuting(job, steps)
-        }
+        Rule::Exact if order_independent(job.kind, job.initial, job.operands, job.iterations) => commuting(job, steps),
         Rule::Exact if job.schedule == Schedule::Sequential => each_dropped(job, steps),
         Rule::Exact => round_robin(job),
     }

@@ -148,7 +148,12 @@ fn extremes(x0: f64, operands: &[f64], iterations: u64) -> (f64, f64) {
 /// A product of `iterations` copies of each operand onto `x0`, in any order: within
 /// `2 gamma(n)` of the reference order's result, as long as no order leaves the range of
 /// normal doubles on the way (the bound says nothing then, so such a job must fix its order).
-pub(super) fn product_rule(x0: f64, operands: &[f64], iterations: u64, reference: crate::value::Value) -> Result<Rule, String> {
+pub(super) fn product_rule(
+    x0: f64,
+    operands: &[f64],
+    iterations: u64,
+    reference: crate::value::Value,
+) -> Result<Rule, String> {
     let crate::value::Value::D(r) = reference else { unreachable!("a d job") };
     // From zero, every order stays at a zero whose sign is the product of the signs.
     if x0 == 0.0 {

@@ -193,7 +193,9 @@ fn rule(
                     }
                     Rule::OneOf(values)
                 }
-                (OpKind::Add | OpKind::Sub, Value::D(x0)) => bounds::sum_rule(kind, x0, &doubles(operands), iterations)?,
+                (OpKind::Add | OpKind::Sub, Value::D(x0)) => {
+                    bounds::sum_rule(kind, x0, &doubles(operands), iterations)?
+                }
                 (OpKind::Mul, Value::D(x0)) => bounds::product_rule(x0, &doubles(operands), iterations, reference)?,
                 _ => Rule::Exact,
             };

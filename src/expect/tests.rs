@@ -64,7 +64,8 @@ fn integers_commute() {
 #[test]
 fn sums_whose_partial_sums_are_all_exact_do_not_depend_on_the_order() {
     // Small integers and dyadic fractions: every partial sum is a double.
-    for ops in [d(&[1.0, 2.0]), d(&[0.5, -0.25, 3.0]), d(&[3.0, -5.0, 0.125]), d(&[2f64.powi(900), -(2f64.powi(901))])] {
+    for ops in [d(&[1.0, 2.0]), d(&[0.5, -0.25, 3.0]), d(&[3.0, -5.0, 0.125]), d(&[2f64.powi(900), -(2f64.powi(901))])]
+    {
         assert!(!order_matters(OpKind::Add, Value::D(0.0), &ops, 1000), "{ops:?}");
         let (_, check) = run(OpKind::Add, Value::D(0.0), &ops, 1000, Schedule::Concurrent);
         assert!(check.is_exact(), "{ops:?}");

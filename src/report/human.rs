@@ -73,7 +73,9 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
     let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.reason) {
         (Verdict::Correct, ..) => "correct".to_string(),
-        (v @ Verdict::LostUpdates, Some(lost), _) => format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops()),
+        (v @ Verdict::LostUpdates, Some(lost), _) => {
+            format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops())
+        }
         (v, _, Some(reason)) => format!("{}: {reason}", v.name()),
         (v, _, None) => match &judgement.lost_updates_reason {
             Some(reason) => format!("{}: {reason}", v.name()),
@@ -86,7 +88,7 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     }
     if plan.workers > 1 {
         let overlap = match judgement.overlap_seconds {
-            Some(o) if o == 0.0 => "none: the workers' windows (first operation to last) never overlapped".to_string(),
+            Some(0.0) => "none: the workers' windows (first operation to last) never overlapped".to_string(),
             Some(o) => format!(
                 "{}: how long at least two workers' windows (first operation to last) overlapped; window overlap, not proof that they ran at once",
                 seconds(o)

@@ -347,11 +347,7 @@ impl Run {
                 involuntary: outcome.phases.involuntary_switches,
             },
             notices: plan.notices.clone(),
-            order: Order {
-                depends_on_order: plan.order_matters,
-                schedule: plan.schedule,
-                start: plan.start,
-            },
+            order: Order { depends_on_order: plan.order_matters, schedule: plan.schedule, start: plan.start },
             channel: outcome.served.as_ref().map(|served| Channel {
                 transport: plan.backend.transport().unwrap_or_default(),
                 idle_workers: plan.idle_workers(),
