@@ -1,4 +1,4 @@
-//! The race: the catalog's race job (4 workers x 100M unsynchronised additions, pinned two to a
+//! The race: the catalog's race job (4 workers x 200M unsynchronised additions, pinned two to a
 //! CPU) loses updates wherever two workers really run at once, and its report says how long
 //! the workers' windows overlapped. Its own test binary, so that `cargo test` runs it alone,
 //! without the other tests' processes taking the second core.
@@ -53,7 +53,7 @@ fn none_loses_updates_on_two_cores() {
         eprintln!("one core: updates may or may not be lost");
         return;
     }
-    // Pinned two to a CPU, the workers overlap for about half a second; a few tries
+    // Pinned two to a CPU, the workers overlap for most of a second; a few tries
     // make a machine that ran them one at a time all along unlikely, while a backend that never
     // races fails every one.
     let mut seen = Vec::new();
