@@ -1,7 +1,8 @@
 //! What a run produced, as plain data, and the verdict on it.
 //!
-//! Owns: [`Outcome`] (filled by `exec`), [`judge`] (the final value against the planner's) and
-//! the exit code of a run. Does not own: running anything or drawing the report.
+//! Owns: [`Outcome`] (filled by `exec`), the workers' window overlap, [`judge_run`] (the final
+//! value against the planner's check: [`Verdict`], with why when the check could not see
+//! everything) and the exit code of a run. Does not own: running anything or drawing the report.
 
 use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
@@ -172,27 +173,61 @@ impl Outcome {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// The final value is the planner's, bit for bit.
+    /// The final value is the planner's, bit for bit (or, `set`, one of the operands), and the
+    /// check would have seen one lost update.
     Correct,
+    /// The final value is within the check's interval (the rounding bound of any order): not
+    /// shown to be the value of a correct run, only consistent with one.
+    WithinBound,
     /// With `none` only: another value, one that some interleaving of the updates gives.
     LostUpdates,
+    /// With `none` only: the check accepts the value, but it cannot detect the loss of one
+    /// update, so the run may have lost some.
+    Inconclusive,
+    /// With `none` only: the workers' windows never overlapped, so no race could occur (the
+    /// value passes the check).
+    NoRace,
     /// A value no interleaving explains, or any mismatch with a synchronised backend.
     Wrong,
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Correct,
+        Verdict::WithinBound,
+        Verdict::LostUpdates,
+        Verdict::Inconclusive,
+        Verdict::NoRace,
+        Verdict::Wrong,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Correct => "correct",
+            Verdict::WithinBound => "within_bound",
             Verdict::LostUpdates => "lost_updates",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NoRace => "no_race",
             Verdict::Wrong => "wrong",
         }
     }
+
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The value passed a check that holds it to a correct run's: `correct` or `within_bound`.
+    pub fn passed(self) -> bool {
+        matches!(self, Verdict::Correct | Verdict::WithinBound)
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Judgement {
     pub verdict: Verdict,
+    /// Why the verdict is `within_bound`, `inconclusive` or `no_race`: what the check could not
+    /// detect, or that no race could occur.
+    pub reason: Option<String>,
     /// How many updates did not survive; `None` when that cannot be counted, with the reason.
     pub lost_updates: Option<u64>,
     pub lost_updates_reason: Option<String>,
@@ -200,14 +235,48 @@ pub struct Judgement {
     /// operations applied (`min..=max`), and what the value was checked against.
     pub applied: Option<(u64, u64)>,
     pub partial_check: Option<String>,
+    /// How long at least two workers' windows (from a worker's first operation to its last)
+    /// overlapped, in seconds; `None` when a worker's window is not known (it failed).
+    pub overlap_seconds: Option<f64>,
+}
+
+impl Outcome {
+    /// How long at least two workers' windows overlapped, in seconds: a race needs this to be
+    /// more than zero, though an overlap does not prove that two workers ran at once.
+    /// `None` when a worker's window is not known (it failed, or the run stopped early).
+    pub fn window_overlap(&self) -> Option<f64> {
+        if self.partial() || self.failed_workers().next().is_some() {
+            return None;
+        }
+        let mut edges: Vec<(f64, i32)> = Vec::with_capacity(self.workers.len() * 2);
+        for w in &self.workers {
+            if w.ended < w.started {
+                return None;
+            }
+            edges.push((w.started, 1));
+            edges.push((w.ended, -1));
+        }
+        // Ends before starts at one instant: touching windows do not overlap.
+        edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (mut open, mut since, mut overlap) = (0, 0.0, 0.0);
+        for (t, step) in edges {
+            if open >= 2 {
+                overlap += t - since;
+            }
+            open += step;
+            since = t;
+        }
+        Some(overlap)
+    }
 }
 
 /// Judges a run: a complete one against the planner's value; one that stopped early (a failed
 /// worker, a signal, the deadline) against the value its applied operations give.
 pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
+    let overlap = outcome.window_overlap();
     let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
     if complete || plan.operands.is_some() || !plan.backend.kind().synchronised() {
-        return judge(plan, outcome.final_value);
+        return judge_value(plan, outcome.final_value, overlap);
     }
     let (lo, hi) = outcome.applied_range(plan);
     let found = depth(&plan.operation, plan.initial, outcome.final_value, lo, hi);
@@ -220,36 +289,69 @@ pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     };
     Judgement {
         verdict,
+        reason: None,
         lost_updates: (verdict == Verdict::Correct).then_some(0),
         lost_updates_reason: None,
         applied: Some((lo, hi)),
         partial_check: Some(check),
+        overlap_seconds: overlap,
     }
 }
 
-/// Compares the final value with the planner's and, when they differ, asks how many updates
-/// would explain it.
+/// Judges a final value without the run's windows (Python's side of `compare-python`).
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
+    judge_value(plan, final_value, None)
+}
+
+/// A value the check accepts: `correct`, unless the check is an interval (`within_bound`), or,
+/// with `none`, the workers never overlapped (`no_race`) or the check could not have seen a
+/// lost update (`inconclusive`).
+fn accepted(plan: &Plan, overlap: Option<f64>) -> (Verdict, Option<String>) {
+    let unsynchronised = !plan.backend.kind().synchronised();
+    let blind = plan.check.blind.as_deref();
+    if unsynchronised && overlap == Some(0.0) {
+        let why = if plan.workers == 1 { "one worker" } else { "the workers' windows never overlapped" };
+        return (Verdict::NoRace, Some(format!("{why}: no race could occur")));
+    }
+    if let (true, Some(blind)) = (unsynchronised, blind) {
+        return (Verdict::Inconclusive, Some(format!("the check cannot detect a lost update: {blind}")));
+    }
+    if let Some((lo, hi)) = plan.check.interval() {
+        let what = format!(
+            "the value is within [{lo:?}, {hi:?}], the rounding bound of any order: the interval cannot tell one order's roundings from another's"
+        );
+        return (Verdict::WithinBound, Some(blind.map_or(what.clone(), |b| format!("{what}; {b}"))));
+    }
+    (Verdict::Correct, blind.map(|b| format!("the check cannot detect a lost update: {b}")))
+}
+
+/// Compares the final value with the planner's check and, when it fails, asks how many
+/// updates would explain it.
+fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgement {
+    let judgement = |verdict, reason, lost_updates, lost_updates_reason| Judgement {
+        verdict,
+        reason,
+        lost_updates,
+        lost_updates_reason,
+        applied: None,
+        partial_check: None,
+        overlap_seconds: overlap,
+    };
     if plan.check.accepts(final_value, plan.expected) {
-        return Judgement {
-            verdict: Verdict::Correct,
-            lost_updates: Some(0),
-            lost_updates_reason: None,
-            applied: None,
-            partial_check: None,
+        let (verdict, reason) = accepted(plan, overlap);
+        // No lost update: none could occur, or the check would have seen one.
+        let none_lost = verdict == Verdict::NoRace || (verdict.passed() && plan.check.blind.is_none());
+        return if none_lost {
+            judgement(verdict, reason, Some(0), None)
+        } else {
+            judgement(verdict, reason.clone(), None, reason)
         };
     }
     if plan.operands.is_some() {
         // Different operands per worker: which updates were lost cannot be told from the value.
         let verdict = if plan.backend.kind().synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
         let reason = format!("the final value fails the check ({})", plan.check.describe());
-        return Judgement {
-            verdict,
-            lost_updates: None,
-            lost_updates_reason: Some(reason),
-            applied: None,
-            partial_check: None,
-        };
+        return judgement(verdict, None, None, Some(reason));
     }
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
@@ -266,10 +368,11 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
         Depth::Unreachable => (None, Some(format!("no number of updates between {kmin} and {high} gives this value"))),
         Depth::Unknown => (None, Some("the search for the number of surviving updates was too long".to_string())),
     };
-    Judgement { verdict, lost_updates: lost, lost_updates_reason: reason, applied: None, partial_check: None }
+    judgement(verdict, None, lost, reason)
 }
 
-/// The exit code of a run, highest first: a failed worker, then a wrong value.
+/// The exit code of a run, highest first: a failed worker, then a wrong value (`wrong` is the
+/// one verdict that fails: every other verdict exits 0).
 pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
     if let Some(signal) = outcome.interrupted {
         return signal.exit_code();

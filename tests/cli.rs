@@ -327,7 +327,7 @@ fn plan_answers_without_running() {
     let text = "workers: 1024\niterations: 1000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n";
     let report = runner(&["plan", &job_file("huge-add.yaml", text), "--format", "json"]).json();
     // 1.024e15 mod 2^32, as a signed 32-bit int.
-    assert_eq!(report["expected"], (1_024_000_000_000_000u64 as u32) as i32);
+    assert_eq!(report["expected"]["value"], (1_024_000_000_000_000u64 as u32) as i32);
 }
 
 #[test]
@@ -449,7 +449,7 @@ fn json_mode_prints_one_document_whatever_fails() {
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
         assert!(!out.stderr.is_empty(), "{args:?}: the error is on standard error");
         let doc = out.json();
-        assert_eq!(doc["schema_version"], 1, "{args:?}");
+        assert_eq!(doc["schema_version"], 2, "{args:?}");
         let found = &doc[key];
         assert!(found.as_array().is_some_and(|d| !d.is_empty()) || found.is_string(), "{args:?}: {doc:#}");
     }

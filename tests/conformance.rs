@@ -152,8 +152,10 @@ fn conformance(backend: &str, extra: &str) {
                 || (report["channel"]["applied"] == serde_json::json!(vec![ITERATIONS; workers as usize])
                     && report["channel"]["transport"] == report["job"]["transport"]);
             if !expected.matches(&report["final"])
-                || !expected.matches(&report["expected"])
-                || report["verdict"] != "correct"
+                || report["expected"]["kind"] != "exact"
+                || !expected.matches(&report["expected"]["value"])
+                // One worker alone: no race could occur.
+                || report["verdict"] != if backend == "none" { "no_race" } else { "correct" }
                 || ops != workers * ITERATIONS
                 || !exits_ok
                 || !ends_ok
@@ -210,7 +212,10 @@ fn none_with_several_workers_is_never_wrong() {
         let out = runner(&[&path, "--format", "json"]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let verdict = out.json()["verdict"].as_str().unwrap().to_string();
-        assert!(verdict == "correct" || verdict == "lost_updates", "{op}: {verdict}");
+        // `max 7` ends at 7 whatever is lost: its check cannot see a lost update.
+        let fine = ["correct", "lost_updates", "no_race", "inconclusive"];
+        assert!(fine.contains(&verdict.as_str()), "{op}: {verdict}");
+        assert_eq!(verdict == "inconclusive", op == "max" && verdict != "no_race", "{op}: {verdict}");
     }
 }
 

@@ -39,6 +39,8 @@ fn redact_report(text: &str) -> String {
             false => format!("{line}\n"),
         })
         .collect();
+    // How long the workers' windows overlapped, if at all, is the scheduler's.
+    let text = replace(&text, r"(?m)^(  overlap   ).+$", "$1[overlap]");
     let text = replace(&text, r"(?m)^(  speed     )\d+(?:\.\d+)? [kMG]?ops/s", "$1[rate]");
     let text = replace(&text, r"switched out \d+ times?, \d+ preempted", "switched out [n] times, [n] preempted");
     let text = replace(
@@ -265,17 +267,18 @@ fn catalog_summary() {
     let out = Test::new().args(&["jobs/"]).status(0).run();
     let headlines: String =
         out.stdout.lines().filter(|l| !l.is_empty() && !l.starts_with(' ')).map(|l| format!("{l}\n")).collect();
-    // Without synchronisation, whether updates are lost is the scheduler's (but never `wrong`).
+    // Without synchronisation, whether updates are lost (or the workers overlapped at all) is the
+    // scheduler's (but never `wrong`).
     let headlines = replace(
         &headlines,
-        r"(?m)^(race \(jobs/race\.yaml\)): (?:correct|lost_updates)$",
-        "$1: [correct or lost_updates]",
+        r"(?m)^(race \(jobs/race\.yaml\)): (?:correct|lost_updates|no_race)$",
+        "$1: [correct, lost_updates or no_race]",
     );
     let stderr = replace(&out.stderr, r"(?m)^(runner: \[\d+/\d+\] .*: )\d+(?:\.\d+)? [kMG]?ops/s, ", "$1[rate], ");
     let stderr = replace(
         &stderr,
-        r"(?m)^(runner: \[\d+/\d+\] .*backend=none.*: \[rate\], )(?:correct|lost_updates)$",
-        "$1[correct or lost_updates]",
+        r"(?m)^(runner: \[\d+/\d+\] .*backend=none.*: \[rate\], )(?:correct|lost_updates|no_race)$",
+        "$1[correct, lost_updates or no_race]",
     );
     // fault-deadline.yaml: worker 0 stalls past the deadline; worker 1 is done long before it,
     // unless the machine is loaded enough that it too is still running then (seen).

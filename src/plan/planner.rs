@@ -120,6 +120,7 @@ impl Planner<'_> {
         let counted =
             Counted { workers, iterations, total, operation, initial, list: &list, per_worker: operands.is_some() };
         let (expected, check) = self.expected(spec, &counted, how.schedule)?;
+        let each = if operands.is_some() { iterations } else { total };
         let expect = self.stated(spec, overrides, &counted, (expected, &check), &mut notices);
 
         Some(Plan {
@@ -144,7 +145,7 @@ impl Planner<'_> {
                 stated: runs.timeout.is_some(),
                 grace_ns: overrides.grace_ns.unwrap_or(DEFAULT_GRACE_NS),
             },
-            order_matters: crate::expect::order_matters(kind, initial, &list),
+            order_matters: crate::expect::order_matters(kind, initial, &list, each),
             faults: runs.faults,
             fork_fail_at: runs.fork_fail_at,
             expect_outcome: spec.expect_outcome.as_ref().map(|o| o.value),

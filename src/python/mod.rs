@@ -25,7 +25,6 @@ pub(crate) use carried::{changes_the_result, not_carried};
 pub(crate) use literal::literal;
 use literal::{comment, initial_literal, string};
 
-use crate::expect::Check;
 use crate::names::Schedule;
 use crate::plan::{PinPlan, Plan};
 use crate::value::{OpKind, ValueType};
@@ -65,7 +64,7 @@ impl Py<'_> {
     }
 
     fn exact(&self) -> bool {
-        self.plan.check == Check::Exact
+        self.plan.check.is_exact()
     }
 
     fn short_type(&self) -> &'static str {

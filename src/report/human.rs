@@ -70,18 +70,33 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
-    let expected = match &plan.check {
-        crate::expect::Check::Exact => plan.expected.to_string(),
-        check => check.describe(),
-    };
-    let _ = writeln!(s, "  expected  {expected}");
-    let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.lost_updates_reason) {
+    let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
+    let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.reason) {
         (Verdict::Correct, ..) => "correct".to_string(),
-        (v, Some(lost), _) => format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops()),
-        (v, None, Some(reason)) => format!("{}: {reason}", v.name()),
-        (v, None, None) => v.name().to_string(),
+        (v @ Verdict::LostUpdates, Some(lost), _) => {
+            format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops())
+        }
+        (v, _, Some(reason)) => format!("{}: {reason}", v.name()),
+        (v, _, None) => match &judgement.lost_updates_reason {
+            Some(reason) => format!("{}: {reason}", v.name()),
+            None => v.name().to_string(),
+        },
     };
     let _ = writeln!(s, "  verdict   {verdict}");
+    if let Some(blind) = &plan.check.blind {
+        let _ = writeln!(s, "  limits    the check cannot detect every lost update: {blind}");
+    }
+    if plan.workers > 1 {
+        let overlap = match judgement.overlap_seconds {
+            Some(0.0) => "none: the workers' windows (first operation to last) never overlapped".to_string(),
+            Some(o) => format!(
+                "{}: how long at least two workers' windows (first operation to last) overlapped; window overlap, not proof that they ran at once",
+                seconds(o)
+            ),
+            None => "unknown: a worker's window is not known".to_string(),
+        };
+        let _ = writeln!(s, "  overlap   {overlap}");
+    }
     if let Some(note) = plan.order_note() {
         let _ = writeln!(s, "  order     {note}");
     }
@@ -299,7 +314,10 @@ pub fn plan(plan: &Plan) -> String {
     }
     let _ = writeln!(s, "  work       {}", workload(plan));
     let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));
-    let _ = writeln!(s, "  expected   {}", plan.expected);
+    let _ = writeln!(s, "  expected   {}", plan.check.expected_text(plan.expected));
+    if let Some(blind) = &plan.check.blind {
+        let _ = writeln!(s, "  limits     the check cannot detect every lost update: {blind}");
+    }
     plan_runs(&mut s, plan);
     for notice in &plan.notices {
         let _ = writeln!(s, "  notice     {notice}");

@@ -67,13 +67,17 @@ pub struct CellResult {
 }
 
 impl CellResult {
-    /// The worst verdict of its runs: wrong over lost updates over correct.
+    /// The worst verdict of its runs: wrong over lost updates over inconclusive over no race
+    /// over within the bound over correct.
     pub fn verdict(&self) -> Option<Verdict> {
         let verdicts = self.runs.iter().map(|r| r.judgement.verdict);
         verdicts.max_by_key(|v| match v {
             Verdict::Correct => 0,
-            Verdict::LostUpdates => 1,
-            Verdict::Wrong => 2,
+            Verdict::WithinBound => 1,
+            Verdict::NoRace => 2,
+            Verdict::Inconclusive => 3,
+            Verdict::LostUpdates => 4,
+            Verdict::Wrong => 5,
         })
     }
 
@@ -86,7 +90,7 @@ impl CellResult {
         let run = self.runs.last()?;
         if run.outcome.deadline.is_some() {
             Some(ExpectOutcome::Deadline)
-        } else if run.outcome.recovery.is_some() && run.judgement.verdict == Verdict::Correct {
+        } else if run.outcome.recovery.is_some() && run.judgement.verdict.passed() {
             Some(ExpectOutcome::Recovered)
         } else if run.outcome.failed_workers().next().is_some() {
             Some(ExpectOutcome::WorkerFailed)

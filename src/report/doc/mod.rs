@@ -7,6 +7,7 @@
 //! version, a value of the job's type, a diagnostic, the error document). Does not own: any
 //! decision (verdicts, exit codes) or where the bytes go.
 
+pub(crate) mod check;
 pub(crate) mod compare;
 pub(crate) mod job;
 pub(crate) mod run;
@@ -19,14 +20,16 @@ use crate::error::Diagnostic;
 use crate::value::Value;
 
 pub(crate) use crate::sweep::summary::Summary;
+pub(crate) use check::Expected;
 pub(crate) use compare::{Compare, CompareCell, ComparePython};
 pub(crate) use job::Job;
 pub(crate) use run::Run;
 pub(crate) use sweep::{Catalog, Cell, Params, Sweep};
 
 /// The version of every JSON document runner prints: it changes when a field changes meaning
-/// or goes away; new fields may appear without it.
-pub const SCHEMA_VERSION: u32 = 1;
+/// or goes away; new fields may appear without it. 2: `expected` is the check, typed by its
+/// kind (exact, one of a set, an interval), in every document; new verdicts.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `schema_version`, always [`SCHEMA_VERSION`].
 #[derive(Clone, Copy, Debug, Default)]
@@ -246,8 +249,8 @@ pub(crate) struct PlanDoc {
     /// channel: the messages each worker sends; null for the other backends.
     pub messages_per_worker: Option<u64>,
     pub total_operations: u64,
-    pub expected: Num,
-    pub expected_display: String,
+    /// How the final value will be checked.
+    pub expected: Expected,
     /// When runner stops the workers, whether the job states it or not.
     pub deadline: PlanDeadline,
     /// The runs of the job (of every cell of a matrix).
@@ -288,8 +291,7 @@ impl PlanDoc {
             operations_per_worker: plan.iterations,
             messages_per_worker: channel.then(|| plan.messages_per_worker()),
             total_operations: plan.total_ops(),
-            expected: Num(plan.expected),
-            expected_display: plan.expected.to_string(),
+            expected: Expected::new(plan),
             deadline: PlanDeadline {
                 timeout_ns: plan.deadline.timeout_ns,
                 default: !plan.deadline.stated,

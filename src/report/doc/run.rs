@@ -31,9 +31,9 @@ pub(crate) struct Run {
     pub job: Job,
     #[serde(rename = "final")]
     pub final_value: Num,
-    pub expected: Num,
     pub final_display: String,
-    pub expected_display: String,
+    /// How the final value was checked: exactly one value, one of a set, or an interval.
+    pub expected: super::Expected,
     /// True when a signal or the deadline stopped the run before its end.
     pub partial: bool,
     pub interrupted_by: Option<Signal>,
@@ -47,7 +47,15 @@ pub(crate) struct Run {
     pub recovery: Option<Recovery>,
     pub expect_outcome: Option<ExpectOutcome>,
     pub verdict: Verdict,
+    /// Why the verdict is `within_bound`, `inconclusive` or `no_race` (or what a `correct`
+    /// check could not detect); null otherwise.
+    pub verdict_reason: Option<String>,
+    /// The verdict is `correct`.
     pub correct: bool,
+    /// How long at least two workers' windows (from a worker's first operation to its last)
+    /// overlapped, in seconds: window overlap, not proof that they ran at once on two CPUs.
+    /// Null when a worker's window is not known (it failed, or the run stopped early).
+    pub window_overlap_seconds: Option<f64>,
     pub lost_updates: Option<u64>,
     pub lost_updates_reason: Option<String>,
     #[schemars(range(min = 1))]
@@ -98,20 +106,32 @@ impl From<Interrupt> for Signal {
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Verdict {
-    /// The planner's value, bit for bit.
+    /// The planner's value, bit for bit (`set`: one of the operands), with a check that would
+    /// have seen one lost update.
     Correct,
+    /// Within the check's interval, the rounding bound of any order: consistent with a correct
+    /// run, not shown to be one (`verdict_reason` says what the interval cannot detect).
+    WithinBound,
     /// With `none` only: a value some interleaving of the updates gives.
     LostUpdates,
+    /// With `none` only: the check accepts the value but cannot detect the loss of one update.
+    Inconclusive,
+    /// With `none` only: the workers' windows never overlapped, so no race could occur.
+    NoRace,
     /// A value no interleaving explains, or any mismatch with a synchronised backend.
     Wrong,
 }
 
 impl From<crate::outcome::Verdict> for Verdict {
     fn from(v: crate::outcome::Verdict) -> Verdict {
+        use crate::outcome::Verdict as V;
         match v {
-            crate::outcome::Verdict::Correct => Verdict::Correct,
-            crate::outcome::Verdict::LostUpdates => Verdict::LostUpdates,
-            crate::outcome::Verdict::Wrong => Verdict::Wrong,
+            V::Correct => Verdict::Correct,
+            V::WithinBound => Verdict::WithinBound,
+            V::LostUpdates => Verdict::LostUpdates,
+            V::Inconclusive => Verdict::Inconclusive,
+            V::NoRace => Verdict::NoRace,
+            V::Wrong => Verdict::Wrong,
         }
     }
 }
@@ -258,8 +278,6 @@ pub(crate) struct Order {
     pub depends_on_order: bool,
     pub schedule: Schedule,
     pub start: Start,
-    /// How the final value was checked: exact, one of the operands, or within a rounding bound.
-    pub check: String,
 }
 
 /// What the channel's owner received.
@@ -289,9 +307,8 @@ impl Run {
             host: Host::this(),
             job: Job::new(plan),
             final_value: Num(outcome.final_value),
-            expected: Num(plan.expected),
             final_display: outcome.final_value.to_string(),
-            expected_display: plan.expected.to_string(),
+            expected: super::Expected::new(plan),
             partial: outcome.partial(),
             interrupted_by: outcome.interrupted.map(Signal::from),
             deadline_seconds: outcome.deadline,
@@ -300,6 +317,8 @@ impl Run {
             recovery: outcome.recovery.map(recovery),
             expect_outcome: plan.expect_outcome,
             verdict: judgement.verdict.into(),
+            verdict_reason: judgement.reason.clone(),
+            window_overlap_seconds: judgement.overlap_seconds,
             correct: judgement.verdict == crate::outcome::Verdict::Correct,
             lost_updates: judgement.lost_updates,
             lost_updates_reason: judgement.lost_updates_reason.clone(),
@@ -328,12 +347,7 @@ impl Run {
                 involuntary: outcome.phases.involuntary_switches,
             },
             notices: plan.notices.clone(),
-            order: Order {
-                depends_on_order: plan.order_matters,
-                schedule: plan.schedule,
-                start: plan.start,
-                check: plan.check.describe(),
-            },
+            order: Order { depends_on_order: plan.order_matters, schedule: plan.schedule, start: plan.start },
             channel: outcome.served.as_ref().map(|served| Channel {
                 transport: plan.backend.transport().unwrap_or_default(),
                 idle_workers: plan.idle_workers(),

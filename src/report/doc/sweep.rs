@@ -42,11 +42,13 @@ pub(crate) struct Cell {
     pub relative_to_best: Option<f64>,
     /// Mutex with work inside the lock: 1/inside.
     pub lock_bound_ops_per_second: Option<f64>,
-    /// `correct`, `lost_updates`, `wrong`, `failed`, `partial (SIGNAL)`, or `-` without runs.
+    /// The worst verdict of its runs (`correct`, `within_bound`, `no_race`, `inconclusive`,
+    /// `lost_updates`, `wrong`), or `failed`, `partial (SIGNAL)`, or `-` without runs.
     pub verdict: String,
     pub order_dependent: bool,
     pub schedule: Schedule,
-    pub check: String,
+    /// How each run's final value is checked.
+    pub expected: super::Expected,
     /// The final value of each counted run.
     pub finals: Vec<Num>,
     /// Why the cell's runs stopped (a set-up failure).

@@ -67,7 +67,7 @@ pub(super) fn relative(cells: &[CellResult]) -> (Option<String>, Vec<Option<f64>
     // The best of a group is its fastest correct cell: losing updates is no way to win.
     let best = |g: usize| {
         let members = || cells.iter().zip(&groups).zip(&medians).filter(move |((_, gg), _)| **gg == g);
-        let correct = members().filter(|((c, _), _)| c.verdict() == Some(Verdict::Correct)).filter_map(|(_, m)| *m);
+        let correct = members().filter(|((c, _), _)| c.verdict().is_some_and(Verdict::passed)).filter_map(|(_, m)| *m);
         let fastest = correct.fold(0.0, f64::max);
         if fastest > 0.0 { fastest } else { members().filter_map(|(_, m)| *m).fold(0.0, f64::max) }
     };
@@ -137,7 +137,7 @@ fn cell_doc(c: &CellResult, relative_to_best: Option<f64>, sha256: &str) -> Cell
         verdict: verdict(c),
         order_dependent: plan.order_matters,
         schedule: plan.schedule,
-        check: plan.check.describe(),
+        expected: doc::Expected::new(plan),
         finals: c.runs.iter().map(|r| doc::Num(r.outcome.final_value)).collect(),
         error: c.error.clone(),
         trace: c.trace.clone(),

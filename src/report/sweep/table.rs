@@ -117,7 +117,7 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
             .zip(groups)
             .filter(|(_, gg)| **gg == g)
             .map(|(c, _)| c)
-            .filter(|c| c.summary.is_some() && c.verdict() == Some(Verdict::Correct))
+            .filter(|c| c.summary.is_some() && c.verdict().is_some_and(Verdict::passed))
             .collect();
         let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
         let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));

@@ -1,0 +1,78 @@
+//! The check on a final value, as every document writes it (`runner plan`, a run, a sweep's
+//! cell): typed by its kind, so that no tool compares `final == expected` where the check is a
+//! set or an interval.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::Num;
+use crate::expect::{Reference, Rule};
+use crate::value::Value;
+
+/// How the final value is checked: exactly one value, one of a set, or an interval.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub(crate) enum Expected {
+    /// The final value must be `value`, bit for bit.
+    Exact {
+        value: Num,
+        /// The check in words, the line the human report and `runner plan` print.
+        text: String,
+        /// What the check cannot detect (the loss of one operation that leaves a value it
+        /// accepts); null when the loss of any one operation fails the check.
+        blind: Option<String>,
+    },
+    /// The final value must be one of `values` (`set` in any order: the last writer wins).
+    OneOf {
+        #[schemars(length(min = 1))]
+        values: Vec<Num>,
+        text: String,
+        blind: Option<String>,
+    },
+    /// `lo <= final <= hi`: `reference` within `bound`, the bound of any order's roundings,
+    /// rounded outwards.
+    Interval {
+        lo: Num,
+        hi: Num,
+        reference: Num,
+        /// What `reference` is.
+        reference_is: ReferenceIs,
+        bound: f64,
+        text: String,
+        blind: Option<String>,
+    },
+}
+
+/// What an interval is centred on.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReferenceIs {
+    /// The real sum of every term, rounded once.
+    ExactSum,
+    /// The product in the sequential order.
+    SequentialProduct,
+}
+
+impl Expected {
+    pub fn new(plan: &crate::plan::Plan) -> Expected {
+        let check = &plan.check;
+        let text = check.expected_text(plan.expected);
+        let blind = check.blind.clone();
+        match &check.rule {
+            Rule::Exact => Expected::Exact { value: Num(plan.expected), text, blind },
+            Rule::OneOf(values) => Expected::OneOf { values: values.iter().map(|v| Num(*v)).collect(), text, blind },
+            Rule::Interval { reference, bound, lo, hi, of } => Expected::Interval {
+                lo: Num(Value::D(*lo)),
+                hi: Num(Value::D(*hi)),
+                reference: Num(Value::D(*reference)),
+                reference_is: match of {
+                    Reference::ExactSum => ReferenceIs::ExactSum,
+                    Reference::SequentialProduct => ReferenceIs::SequentialProduct,
+                },
+                bound: *bound,
+                text,
+                blind,
+            },
+        }
+    }
+}
