@@ -1,138 +1,431 @@
 //! `runner compare OLD.json NEW.json`: did a change make a cell faster? Per cell (matched by
 //! name), the change in median ops/s, each side's spread, and whether the change is beyond the
-//! noise (a Mann-Whitney U test, see `sweep::summary::change`).
+//! noise: a Mann-Whitney U test per cell (`sweep::summary::mann_whitney_p`), corrected for the
+//! number of cells tested (Holm-Bonferroni, `sweep::summary::holm`).
+//!
+//! Only the same job is compared: a cell whose effective job differs between the two reports
+//! (workers, iterations, value, operation, operands, backend and its settings, schedule,
+//! start, work, pin, faults, ...; not its name, description, repeat, warm-up, deadline or
+//! expected value) is not compared, and the fields that differ are named.
 //!
 //! Reads sweep documents (`{cells: [...]}`, from `--export-json` or `--format json`) and single
-//! run reports alike. Owns: reading a report's text back (`parse`), matching cells
-//! (`judge`) and the comparison's layout (`human`, `document`): pure functions from data
-//! to data or bytes. `run` is the thin command around them (it reads the two files and prints).
+//! run reports alike. Owns: reading a report's text back (`parse`), matching and judging cells
+//! (`judge`, a pure function of the two read reports) and the comparison's layout (`human`,
+//! `document`). Does not own: reading the files or the exit code (see `app::compare`).
 
 use std::fmt::Write;
 
 use serde_json::Value as Json;
 
-use super::doc::{self, Compare, CompareCell};
-use super::{Format, emit, emit_json, rate};
-use crate::error::{Error, exit};
-use crate::sweep::summary::{Summary, change};
+use super::doc::{self, Compare, CompareCell, JobDifference, SCHEMA_VERSION};
+use super::rate;
+use crate::error::Error;
+use crate::sweep::summary::{self, ALPHA, Change, MIN_CHANGE, MIN_RUNS_TO_COMPARE, Summary};
 
-/// One cell of a report as read back: its name and the ops/s of its counted runs.
+/// Fields of the effective job that do not change the work a run does: two reports that
+/// differ only in these ran the same job.
+const NOT_THE_WORK: [&str; 7] = ["name", "description", "repeat", "warmup", "timeout", "expect", "expect_outcome"];
+
+/// A report as read back.
+pub(crate) struct Report {
+    pub path: String,
+    /// `None` when the document has none.
+    pub schema_version: Option<u64>,
+    pub host: Option<Json>,
+    /// An interrupted sweep: the cells after the interrupted one did not run.
+    pub partial: bool,
+    pub cells: Vec<Side>,
+}
+
+/// One cell of a report as read back: its name, the ops/s of its counted runs, its job.
 pub(crate) struct Side {
     pub cell: String,
     pub rates: Vec<f64>,
     /// `None` for a cell with no counted run (its set-up failed, or it was interrupted).
     pub summary: Option<Summary>,
+    /// The cell's effective job; `None` when the report does not carry it.
+    pub job: Option<Json>,
+    /// The cell's verdict as the report says it (`correct`, `lost_updates`, `failed`, ...).
+    pub verdict: Option<String>,
+}
+
+/// What became of one cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Status {
+    /// Tested (or too few runs to test): what the runs say.
+    Change(Change),
+    /// The same job, but a side has no counted run, or old's median is 0.
+    NoRuns,
+    /// The effective jobs differ: not compared.
+    DifferentJob,
+    /// A side does not record its job: whether it is the same cannot be told, not compared.
+    JobNotRecorded,
+    OnlyInOld,
+    OnlyInNew,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Change(c) => c.name(),
+            Status::NoRuns => "no runs to compare",
+            Status::DifferentJob => "different job",
+            Status::JobNotRecorded => "job not recorded",
+            Status::OnlyInOld => "only in old",
+            Status::OnlyInNew => "only in new",
+        }
+    }
+
+    /// Present on both sides but not comparable as the same job.
+    pub fn refused(self) -> bool {
+        matches!(self, Status::DifferentJob | Status::JobNotRecorded)
+    }
 }
 
 /// One cell of the comparison: each side's statistics, and what the test found.
 pub(crate) struct Judged<'a> {
     pub cell: String,
-    pub old: Option<&'a Summary>,
-    pub new: Option<&'a Summary>,
-    /// New median over old, minus one.
+    pub old: Option<&'a Side>,
+    pub new: Option<&'a Side>,
+    /// New median over old, minus one (only for the same job).
     pub change: Option<f64>,
     pub p_value: Option<f64>,
-    pub verdict: &'static str,
+    /// After the Holm-Bonferroni correction over every tested cell.
+    pub p_adjusted: Option<f64>,
+    pub status: Status,
+    pub differences: Vec<JobDifference>,
+    /// Significantly slower by more than the threshold.
+    pub regression: bool,
 }
 
-/// `runner compare`: reads both files, prints the comparison, returns the exit code (0; an
-/// unreadable file is the error's code, and in JSON mode also an error document).
-pub fn run(old: &str, new: &str, format: Format) -> Result<i32, Error> {
-    let read_both = read(old).and_then(|o| read(new).map(|n| (o, n)));
-    let (old_cells, new_cells) = match read_both {
-        Ok(both) => both,
-        Err(e) if format == Format::Json => return super::fail(&e, format),
-        Err(e) => return Err(e),
-    };
-    let judged = judge(&old_cells, &new_cells);
-    match format {
-        Format::Json => emit_json(&document(old, new, &judged))?,
-        Format::Human => emit(&human(old, new, &judged))?,
+/// The whole comparison.
+pub(crate) struct Comparison<'a> {
+    pub old: &'a str,
+    pub new: &'a str,
+    pub cells: Vec<Judged<'a>>,
+    /// Cells with a p-value: the family the correction is over.
+    pub tested: usize,
+    /// `--fail-on-regression`, as a fraction.
+    pub threshold: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+impl Comparison<'_> {
+    /// Cells present on both sides that were not compared because their jobs differ.
+    pub fn refused(&self) -> Vec<&str> {
+        self.cells.iter().filter(|j| j.status.refused()).map(|j| j.cell.as_str()).collect()
     }
-    Ok(exit::OK)
+
+    /// Cells significantly slower by more than the threshold.
+    pub fn regressions(&self) -> Vec<&str> {
+        self.cells.iter().filter(|j| j.regression).map(|j| j.cell.as_str()).collect()
+    }
+
+    /// Whether any tested cell could come out faster or slower at all: after the correction
+    /// the smallest p-value must be below alpha / tested, and few runs cannot go that low.
+    pub fn can_detect(&self) -> bool {
+        self.cells.iter().filter(|j| j.p_value.is_some()).any(|j| {
+            let runs = |s: Option<&Side>| s.map_or(0, |s| s.rates.len());
+            summary::smallest_p(runs(j.old), runs(j.new)) * (self.tested as f64) < ALPHA
+        })
+    }
+
+    /// The correction, in words.
+    pub fn correction(&self) -> String {
+        format!(
+            "Holm-Bonferroni over {}: at most a {:.0}% chance of any false faster or slower among them",
+            plural(self.tested, "tested cell"),
+            100.0 * ALPHA
+        )
+    }
 }
 
-/// Every cell of either side, old's order first, each judged.
-pub(crate) fn judge<'a>(old: &'a [Side], new: &'a [Side]) -> Vec<Judged<'a>> {
+/// `1 run`, `2 runs`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+/// `5%`, `0.5%`: a fraction as a percentage, without float noise.
+pub(crate) fn percent(fraction: f64) -> String {
+    format!("{}%", (fraction * 1e6).round() / 1e4)
+}
+
+/// The test, in words.
+pub(crate) fn test() -> String {
+    format!(
+        "two-sided Mann-Whitney U per cell (tied runs at their mean rank; exact up to 30 runs a side), at {:.0}% after the correction, and a change of at least {:.0}% in the median; {} a side at least",
+        100.0 * ALPHA,
+        100.0 * MIN_CHANGE,
+        plural(MIN_RUNS_TO_COMPARE, "run")
+    )
+}
+
+/// Every cell of either side, old's order first, each judged; `threshold` is
+/// `--fail-on-regression` as a fraction.
+pub(crate) fn judge<'a>(old: &'a Report, new: &'a Report, threshold: Option<f64>) -> Comparison<'a> {
     let mut rows: Vec<(&str, Option<&Side>, Option<&Side>)> = Vec::new();
-    for o in old {
-        rows.push((&o.cell, Some(o), new.iter().find(|n| n.cell == o.cell)));
+    for o in &old.cells {
+        rows.push((&o.cell, Some(o), new.cells.iter().find(|n| n.cell == o.cell)));
     }
-    for n in new.iter().filter(|n| !old.iter().any(|o| o.cell == n.cell)) {
+    for n in new.cells.iter().filter(|n| !old.cells.iter().any(|o| o.cell == n.cell)) {
         rows.push((&n.cell, None, Some(n)));
     }
-    rows.into_iter()
-        .map(|(cell, o, n)| {
-            let (delta, p_value, verdict) = match (o.map(|o| (o, &o.summary)), n.map(|n| (n, &n.summary))) {
-                (Some((o, Some(os))), Some((n, Some(ns)))) if os.median > 0.0 => {
-                    let (verdict, p) = change(&o.rates, &n.rates);
-                    (Some(ns.median / os.median - 1.0), p, verdict.name())
+    let mut cells: Vec<Judged<'a>> = rows.into_iter().map(|(cell, o, n)| pair(cell, o, n)).collect();
+    // The correction over every cell that was tested, then each verdict from its adjusted p.
+    let tested: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].p_value.is_some()).collect();
+    let raw: Vec<f64> = tested.iter().filter_map(|&i| cells[i].p_value).collect();
+    for (&i, adjusted) in tested.iter().zip(summary::holm(&raw)) {
+        cells[i].p_adjusted = Some(adjusted);
+    }
+    for j in cells.iter_mut().filter(|j| j.status == Status::Change(Change::TooFewRuns) && j.p_value.is_some()) {
+        let medians = j.old.zip(j.new).and_then(|(o, n)| o.summary.as_ref().zip(n.summary.as_ref()));
+        if let Some((o, n)) = medians {
+            j.status = Status::Change(summary::change(j.p_adjusted, o.median, n.median));
+        }
+        j.regression =
+            j.status == Status::Change(Change::Slower) && threshold.is_some_and(|t| j.change.is_some_and(|c| -c > t));
+    }
+    let mut comparison =
+        Comparison { old: &old.path, new: &new.path, cells, tested: tested.len(), threshold, notes: Vec::new() };
+    comparison.notes = notes(old, new, &comparison);
+    comparison
+}
+
+/// One row: the jobs checked first, then the runs tested (the verdict waits for the correction).
+fn pair<'a>(cell: &str, o: Option<&'a Side>, n: Option<&'a Side>) -> Judged<'a> {
+    let mut j = Judged {
+        cell: cell.to_string(),
+        old: o,
+        new: n,
+        change: None,
+        p_value: None,
+        p_adjusted: None,
+        status: Status::OnlyInNew,
+        differences: Vec::new(),
+        regression: false,
+    };
+    let (Some(o), Some(n)) = (o, n) else {
+        j.status = if o.is_some() { Status::OnlyInOld } else { Status::OnlyInNew };
+        return j;
+    };
+    let (Some(old_job), Some(new_job)) = (&o.job, &n.job) else {
+        j.status = Status::JobNotRecorded;
+        return j;
+    };
+    j.differences = job_differences(old_job, new_job);
+    if !j.differences.is_empty() {
+        j.status = Status::DifferentJob;
+        return j;
+    }
+    match (&o.summary, &n.summary) {
+        (Some(os), Some(ns)) if os.median > 0.0 => {
+            j.change = Some(ns.median / os.median - 1.0);
+            j.p_value = summary::p_value(&o.rates, &n.rates);
+            j.status = Status::Change(Change::TooFewRuns);
+        }
+        _ => j.status = Status::NoRuns,
+    }
+    j
+}
+
+/// The fields in which two effective jobs differ, by path, leaving out what does not change
+/// the work (`NOT_THE_WORK`, and the trace's file name).
+pub(crate) fn job_differences(old: &Json, new: &Json) -> Vec<JobDifference> {
+    let mut out = Vec::new();
+    diff("", &the_work(old), &the_work(new), &mut out);
+    out
+}
+
+fn the_work(job: &Json) -> Json {
+    let mut job = job.clone();
+    if let Some(map) = job.as_object_mut() {
+        for key in NOT_THE_WORK {
+            map.remove(key);
+        }
+        if let Some(trace) = map.get_mut("trace").and_then(Json::as_object_mut) {
+            trace.remove("file");
+        }
+    }
+    job
+}
+
+fn diff(path: &str, old: &Json, new: &Json, out: &mut Vec<JobDifference>) {
+    let text = |v: Option<&Json>| v.map_or("default".to_string(), |v| v.to_string());
+    match (old.as_object(), new.as_object()) {
+        (Some(o), Some(n)) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.extend(n.keys().filter(|k| !o.contains_key(*k)));
+            for key in keys {
+                let field = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match (o.get(key), n.get(key)) {
+                    (Some(a), Some(b)) => diff(&field, a, b, out),
+                    (a, b) => out.push(JobDifference { field, old: text(a), new: text(b) }),
                 }
-                (Some(_), Some(_)) => (None, None, "no runs to compare"),
-                (Some(_), None) => (None, None, "only in old"),
-                _ => (None, None, "only in new"),
-            };
-            Judged {
-                cell: cell.to_string(),
-                old: o.and_then(|o| o.summary.as_ref()),
-                new: n.and_then(|n| n.summary.as_ref()),
-                change: delta,
-                p_value,
-                verdict,
             }
-        })
-        .collect()
+        }
+        _ if old != new => {
+            out.push(JobDifference { field: path.to_string(), old: text(Some(old)), new: text(Some(new)) })
+        }
+        _ => {}
+    }
+}
+
+/// What the reader must know before believing the comparison.
+fn notes(old: &Report, new: &Report, c: &Comparison<'_>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (side, r) in [("old", old), ("new", new)] {
+        match r.schema_version {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => notes.push(format!(
+                "{side} ({}) is a schema version {v} document; this runner writes version {SCHEMA_VERSION}: read as far as the fields agree",
+                r.path
+            )),
+            None => notes.push(format!("{side} ({}) has no schema_version: read as far as the fields agree", r.path)),
+        }
+        if r.partial {
+            notes.push(format!("{side} ({}) is an interrupted sweep: the cells it did not run are missing", r.path));
+        }
+    }
+    if old.host != new.host {
+        let host = |h: &Option<Json>| h.as_ref().map_or("unknown".to_string(), Json::to_string);
+        notes.push(format!(
+            "the two reports come from different machines (old {}, new {}): a change may be the machine's",
+            host(&old.host),
+            host(&new.host)
+        ));
+    }
+    if c.tested > 0 && !c.can_detect() {
+        notes.push(format!(
+            "with these runs no cell can come out faster or slower: after the correction over {} a p-value must be below {:.4}, and the runs are too few to go that low (repeat more)",
+            plural(c.tested, "tested cell"),
+            ALPHA / c.tested as f64
+        ));
+    }
+    notes
 }
 
 /// The comparison's JSON document.
-pub(crate) fn document(old: &str, new: &str, judged: &[Judged<'_>]) -> Compare {
+pub(crate) fn document(c: &Comparison<'_>) -> Compare {
     Compare {
         schema_version: doc::SchemaVersion,
-        old: old.to_string(),
-        new: new.to_string(),
-        test: "two-sided Mann-Whitney U at 5%, and a change of at least 2% in the median".to_string(),
-        cells: judged
+        old: c.old.to_string(),
+        new: c.new.to_string(),
+        test: test(),
+        correction: c.correction(),
+        tested: c.tested,
+        fail_on_regression: c.threshold,
+        regressions: c.regressions().into_iter().map(String::from).collect(),
+        different_jobs: c.refused().into_iter().map(String::from).collect(),
+        notes: c.notes.clone(),
+        cells: c
+            .cells
             .iter()
             .map(|j| CompareCell {
                 cell: j.cell.clone(),
-                old: j.old.cloned(),
-                new: j.new.cloned(),
+                old: j.old.and_then(|s| s.summary.clone()),
+                new: j.new.and_then(|s| s.summary.clone()),
                 change: j.change,
                 p_value: j.p_value,
-                verdict: j.verdict.to_string(),
+                p_adjusted: j.p_adjusted,
+                verdict: j.status.name().to_string(),
+                job_differences: j.differences.clone(),
+                regression: j.regression,
+                old_verdict: j.old.and_then(|s| s.verdict.clone()),
+                new_verdict: j.new.and_then(|s| s.verdict.clone()),
             })
             .collect(),
     }
 }
 
-/// The comparison for people: one line per cell.
-pub(crate) fn human(old: &str, new: &str, judged: &[Judged<'_>]) -> String {
-    let mut s = format!("compare {old} -> {new}\n");
-    let side = |x: Option<&Summary>| {
-        x.map_or("-".to_string(), |x| format!("{}ops/s ±{:.0}% ({} runs)", rate(x.median), 50.0 * x.spread(), x.runs))
+/// The comparison for people: one line per cell, then the notes and the gate.
+pub(crate) fn human(c: &Comparison<'_>) -> String {
+    let mut s = format!("compare {} -> {}\n", c.old, c.new);
+    let _ = writeln!(
+        s,
+        "  test: Mann-Whitney U per cell, Holm-Bonferroni over {} at {}, and a change of at least {} in the median",
+        plural(c.tested, "tested cell"),
+        percent(ALPHA),
+        percent(MIN_CHANGE)
+    );
+    let side = |x: Option<&Side>| {
+        x.and_then(|x| x.summary.as_ref()).map_or("-".to_string(), |x| {
+            format!("{}ops/s ±{:.0}% ({})", rate(x.median), 50.0 * x.spread(), plural(x.runs, "run"))
+        })
     };
-    let width = judged.iter().map(|r| r.cell.len()).max().unwrap_or(0).max(4);
-    for j in judged {
-        let name = if j.cell.is_empty() { "the job" } else { j.cell.as_str() };
+    let width = c.cells.iter().map(|r| name(&r.cell).len()).max().unwrap_or(0);
+    for j in &c.cells {
+        let name = name(&j.cell);
+        if j.status.refused() {
+            let why = match j.status {
+                Status::DifferentJob => j
+                    .differences
+                    .iter()
+                    .map(|d| format!("{} {} -> {}", d.field, d.old, d.new))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => format!(
+                    "{} does not record the cell's job",
+                    if j.old.is_some_and(|o| o.job.is_none()) { "old" } else { "new" }
+                ),
+            };
+            let _ = writeln!(s, "  {name:<width$}  {}, not compared: {why}", j.status.name());
+            continue;
+        }
         let change = j.change.map_or(String::new(), |c| format!("{:+.1}%  ", 100.0 * c));
-        let p = j.p_value.map_or(String::new(), |p| format!(" (p = {p:.3})"));
-        let _ = writeln!(s, "  {name:<width$}  {} -> {}  {change}{}{p}", side(j.old), side(j.new), j.verdict);
+        let p = match (j.p_value, j.p_adjusted) {
+            (Some(p), Some(a)) => format!(" (p = {p:.3}, {a:.3} after the correction)"),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "  {name:<width$}  {} -> {}  {change}{}{p}", side(j.old), side(j.new), j.status.name());
+        let verdicts = (j.old.and_then(|o| o.verdict.as_deref()), j.new.and_then(|n| n.verdict.as_deref()));
+        if let (Some(o), Some(n)) = verdicts
+            && o != n
+        {
+            let _ = writeln!(s, "  {:width$}  note: its verdict changed: {o} -> {n}", "");
+        }
+    }
+    for note in &c.notes {
+        let _ = writeln!(s, "  note: {note}");
+    }
+    if let Some(t) = c.threshold {
+        let _ = writeln!(s, "  {}", gate(c, t));
     }
     s
 }
 
-/// The cells of a report file, each with the statistics of its runs.
-fn read(path: &str) -> Result<Vec<Side>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Usage(format!("{path}: {e}")))?;
-    parse(path, &text)
+/// The gate's line: which cells failed it, or what it checked.
+fn gate(c: &Comparison<'_>, threshold: f64) -> String {
+    let pct = percent(threshold);
+    let failed: Vec<String> = c
+        .cells
+        .iter()
+        .filter(|j| j.regression)
+        .map(|j| format!("{} ({:+.1}%)", name(&j.cell), 100.0 * j.change.unwrap_or(0.0)))
+        .collect();
+    if !failed.is_empty() {
+        return format!("regression gate {pct}: failed: slower by more than {pct}: {}", failed.join(", "));
+    }
+    if c.tested == 0 || !c.can_detect() {
+        return format!("regression gate {pct}: nothing checked: no cell could be tested");
+    }
+    format!(
+        "regression gate {pct}: passed: no cell significantly slower by more than {pct} ({} tested of {})",
+        c.tested,
+        plural(c.cells.len(), "cell")
+    )
+}
+
+fn name(cell: &str) -> &str {
+    if cell.is_empty() { "the job" } else { cell }
 }
 
 /// The cells of a report's text (`path` names it in errors).
-pub(crate) fn parse(path: &str, text: &str) -> Result<Vec<Side>, Error> {
+pub(crate) fn parse(path: &str, text: &str) -> Result<Report, Error> {
     let doc: Json = serde_json::from_str(text).map_err(|e| Error::Usage(format!("{path}: not a JSON report: {e}")))?;
     let bad = || Error::Usage(format!("{path}: not a runner report (no `cells` and no `ops_per_second`)"));
-    if let Some(cells) = doc.get("cells").and_then(Json::as_array) {
-        return Ok(cells
+    let verdict = |d: &Json| d.get("verdict").and_then(Json::as_str).map(String::from);
+    let cells = if let Some(cells) = doc.get("cells").and_then(Json::as_array) {
+        cells
             .iter()
             .map(|c| {
                 let cell = c.get("cell").and_then(Json::as_str).unwrap_or_default().to_string();
@@ -142,10 +435,76 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Vec<Side>, Error> {
                     .map(|runs| runs.iter().filter_map(|r| r.get("ops_per_second").and_then(Json::as_f64)).collect())
                     .unwrap_or_default();
                 let summary = Summary::of(&rates);
-                Side { cell, rates, summary }
+                Side { cell, rates, summary, job: c.get("job").cloned(), verdict: verdict(c) }
             })
-            .collect());
+            .collect()
+    } else {
+        let rate = doc.get("ops_per_second").and_then(Json::as_f64).ok_or_else(bad)?;
+        let job = doc.get("job").cloned();
+        vec![Side {
+            cell: String::new(),
+            rates: vec![rate],
+            summary: Summary::of(&[rate]),
+            job,
+            verdict: verdict(&doc),
+        }]
+    };
+    Ok(Report {
+        path: path.to_string(),
+        schema_version: doc.get("schema_version").and_then(Json::as_u64),
+        host: doc.get("host").cloned(),
+        partial: doc.get("partial").and_then(Json::as_bool).unwrap_or(false),
+        cells,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(path: &str, job: Json, rates: &[f64]) -> Report {
+        let side = Side {
+            cell: "c".to_string(),
+            rates: rates.to_vec(),
+            summary: Summary::of(rates),
+            job: Some(job),
+            verdict: Some("correct".to_string()),
+        };
+        Report {
+            path: path.to_string(),
+            schema_version: Some(u64::from(SCHEMA_VERSION)),
+            host: None,
+            partial: false,
+            cells: vec![side],
+        }
     }
-    let rate = doc.get("ops_per_second").and_then(Json::as_f64).ok_or_else(bad)?;
-    Ok(vec![Side { cell: String::new(), rates: vec![rate], summary: Summary::of(&[rate]) }])
+
+    #[test]
+    fn different_jobs_are_named_and_not_compared() {
+        let a = json!({"name": "a", "workers": 2, "iterations": 20000, "work": {"inside": "0ns", "outside": "5ns"}, "repeat": 5});
+        let b = json!({"name": "b", "workers": 2, "iterations": 200, "work": {"inside": "0ns", "outside": "9ns"}, "schedule": "round-robin"});
+        let (old, new) = (report("o", a, &[1.0; 5]), report("n", b, &[2.0; 5]));
+        let c = judge(&old, &new, Some(0.05));
+        assert_eq!(c.cells[0].status, Status::DifferentJob);
+        let fields: Vec<&str> = c.cells[0].differences.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["iterations", "work.outside", "schedule"]);
+        assert_eq!(c.cells[0].differences[2].old, "default");
+        assert_eq!((c.tested, c.cells[0].change, c.refused()), (0, None, vec!["c"]));
+    }
+
+    #[test]
+    fn the_gate_reads_the_corrected_verdict() {
+        let job = json!({"workers": 1, "iterations": 100});
+        let old = report("o", job.clone(), &[100.0, 101.0, 102.0, 103.0, 104.0]);
+        let new = report("n", job.clone(), &[80.0, 81.0, 82.0, 83.0, 84.0]);
+        let c = judge(&old, &new, Some(0.05));
+        assert_eq!(c.cells[0].status, Status::Change(Change::Slower));
+        assert_eq!(c.regressions(), ["c"]);
+        // A 20% drop does not fail a 25% gate.
+        assert!(judge(&old, &new, Some(0.25)).regressions().is_empty());
+        // Against itself: within noise, no regression.
+        let c = judge(&old, &old, Some(0.0));
+        assert_eq!((c.cells[0].status, c.regressions().len()), (Status::Change(Change::WithinNoise), 0));
+    }
 }
