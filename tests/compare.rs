@@ -1,7 +1,8 @@
 //! `runner compare OLD.json NEW.json`: only the same job is compared (a cell whose effective
 //! job differs is named, with the fields, and the command exits 2), the verdicts are corrected
 //! for the number of cells tested (Holm-Bonferroni), and `--fail-on-regression PCT` exits 1 on
-//! a significant regression beyond PCT, so that CI can gate on it.
+//! a significant regression beyond PCT, so that CI can gate on it. And the wording of sweeps,
+//! summaries and reports: one of a thing in the singular, no ratio over nothing.
 
 mod common;
 
@@ -168,4 +169,39 @@ fn compare_says_when_an_input_is_of_another_schema_version_or_machine() {
     // Against a report of its own version and machine, nothing to note.
     let out = runner(&["compare", &old, &old]);
     assert!(!out.stdout.contains("note:"), "{}", out.stdout);
+}
+
+/// Item 13's wording: one of a thing is singular, and no ratio divides by nothing.
+#[test]
+fn one_cell_one_run_and_one_sample_read_in_the_singular() {
+    let text = "workers: 1\niterations: 1\nvalue: {type: i}\noperation: add\nbackend: mutex\nwork: {inside: 1us}\n";
+    let job = job_file("compare-one.yaml", text);
+    let out = runner(&[&job]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("(1 in 4096 timed, 1 sample)"), "{}", out.stdout);
+    // No busy work outside is not "0.00 ns outside"; one worker has no fairness to report.
+    assert!(out.stdout.contains("; busy work 1.00 µs inside\n"), "{}", out.stdout);
+    assert!(!out.stdout.contains("outside") && !out.stdout.contains("fastest/slowest"), "{}", out.stdout);
+
+    let out = runner(&[&job, "--repeat", "2", "-q"]);
+    assert!(out.stdout.starts_with("compare-one (") && out.stdout.contains("): 1 cell\n"), "{}", out.stdout);
+
+    let one = export("one-run.json", &job, &[]);
+    let out = runner(&["compare", &one, &one]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("(1 run) -> ") && !out.stdout.contains("1 runs"), "{}", out.stdout);
+
+    let dir = std::path::PathBuf::from(temp("catalog-of-one"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("one.yaml"), text).unwrap();
+    let out = runner(&[dir.to_str().unwrap()]);
+    assert!(out.stdout.contains("catalog: 1 job, "), "{}", out.stdout);
+}
+
+#[test]
+fn a_worker_without_a_speed_gives_no_infinite_ratio() {
+    // Worker 1 is killed: it has operations but no time, so no speed.
+    let out = runner(&["jobs/fault-recovery.yaml"]);
+    assert!(!out.stdout.contains("infx"), "{}", out.stdout);
+    assert!(out.stdout.contains("fastest/slowest - (1 of 3 workers without a measured speed)"), "{}", out.stdout);
 }

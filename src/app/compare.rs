@@ -58,7 +58,7 @@ pub(crate) fn compare(old: &str, new: &str, threshold: Option<f64>, format: Form
 /// ` in cell a`, ` in 2 cells (a, b)`; nothing for a job without a matrix.
 fn cells(names: &[&str]) -> String {
     match names {
-        [one] if one.is_empty() => String::new(),
+        [""] => String::new(),
         [one] => format!(" in cell {one}"),
         _ => format!(" in {} cells ({})", names.len(), names.join(", ")),
     }

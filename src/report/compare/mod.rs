@@ -10,17 +10,18 @@
 //!
 //! Reads sweep documents (`{cells: [...]}`, from `--export-json` or `--format json`) and single
 //! run reports alike. Owns: reading a report's text back (`parse`), matching and judging cells
-//! (`judge`, a pure function of the two read reports) and the comparison's layout (`human`,
-//! `document`). Does not own: reading the files or the exit code (see `app::compare`).
+//! (`judge`, a pure function of the two read reports) and the comparison's layout (`layout.rs`:
+//! `human`, `document`). Does not own: reading the files or the exit code (see `app::compare`).
 
-use std::fmt::Write;
+mod layout;
 
 use serde_json::Value as Json;
 
-use super::doc::{self, Compare, CompareCell, JobDifference, SCHEMA_VERSION};
-use super::rate;
+use super::doc::{JobDifference, SCHEMA_VERSION};
 use crate::error::Error;
-use crate::sweep::summary::{self, ALPHA, Change, MIN_CHANGE, MIN_RUNS_TO_COMPARE, Summary};
+use crate::sweep::summary::{self, ALPHA, Change, Summary};
+
+pub(crate) use layout::{document, human, percent, plural};
 
 /// Fields of the effective job that do not change the work a run does: two reports that
 /// differ only in these ran the same job.
@@ -138,26 +139,6 @@ impl Comparison<'_> {
             100.0 * ALPHA
         )
     }
-}
-
-/// `1 run`, `2 runs`.
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
-}
-
-/// `5%`, `0.5%`: a fraction as a percentage, without float noise.
-pub(crate) fn percent(fraction: f64) -> String {
-    format!("{}%", (fraction * 1e6).round() / 1e4)
-}
-
-/// The test, in words.
-pub(crate) fn test() -> String {
-    format!(
-        "two-sided Mann-Whitney U per cell (tied runs at their mean rank; exact up to 30 runs a side), at {:.0}% after the correction, and a change of at least {:.0}% in the median; {} a side at least",
-        100.0 * ALPHA,
-        100.0 * MIN_CHANGE,
-        plural(MIN_RUNS_TO_COMPARE, "run")
-    )
 }
 
 /// Every cell of either side, old's order first, each judged; `threshold` is
@@ -302,121 +283,6 @@ fn notes(old: &Report, new: &Report, c: &Comparison<'_>) -> Vec<String> {
         ));
     }
     notes
-}
-
-/// The comparison's JSON document.
-pub(crate) fn document(c: &Comparison<'_>) -> Compare {
-    Compare {
-        schema_version: doc::SchemaVersion,
-        old: c.old.to_string(),
-        new: c.new.to_string(),
-        test: test(),
-        correction: c.correction(),
-        tested: c.tested,
-        fail_on_regression: c.threshold,
-        regressions: c.regressions().into_iter().map(String::from).collect(),
-        different_jobs: c.refused().into_iter().map(String::from).collect(),
-        notes: c.notes.clone(),
-        cells: c
-            .cells
-            .iter()
-            .map(|j| CompareCell {
-                cell: j.cell.clone(),
-                old: j.old.and_then(|s| s.summary.clone()),
-                new: j.new.and_then(|s| s.summary.clone()),
-                change: j.change,
-                p_value: j.p_value,
-                p_adjusted: j.p_adjusted,
-                verdict: j.status.name().to_string(),
-                job_differences: j.differences.clone(),
-                regression: j.regression,
-                old_verdict: j.old.and_then(|s| s.verdict.clone()),
-                new_verdict: j.new.and_then(|s| s.verdict.clone()),
-            })
-            .collect(),
-    }
-}
-
-/// The comparison for people: one line per cell, then the notes and the gate.
-pub(crate) fn human(c: &Comparison<'_>) -> String {
-    let mut s = format!("compare {} -> {}\n", c.old, c.new);
-    let _ = writeln!(
-        s,
-        "  test: Mann-Whitney U per cell, Holm-Bonferroni over {} at {}, and a change of at least {} in the median",
-        plural(c.tested, "tested cell"),
-        percent(ALPHA),
-        percent(MIN_CHANGE)
-    );
-    let side = |x: Option<&Side>| {
-        x.and_then(|x| x.summary.as_ref()).map_or("-".to_string(), |x| {
-            format!("{}ops/s ±{:.0}% ({})", rate(x.median), 50.0 * x.spread(), plural(x.runs, "run"))
-        })
-    };
-    let width = c.cells.iter().map(|r| name(&r.cell).len()).max().unwrap_or(0);
-    for j in &c.cells {
-        let name = name(&j.cell);
-        if j.status.refused() {
-            let why = match j.status {
-                Status::DifferentJob => j
-                    .differences
-                    .iter()
-                    .map(|d| format!("{} {} -> {}", d.field, d.old, d.new))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => format!(
-                    "{} does not record the cell's job",
-                    if j.old.is_some_and(|o| o.job.is_none()) { "old" } else { "new" }
-                ),
-            };
-            let _ = writeln!(s, "  {name:<width$}  {}, not compared: {why}", j.status.name());
-            continue;
-        }
-        let change = j.change.map_or(String::new(), |c| format!("{:+.1}%  ", 100.0 * c));
-        let p = match (j.p_value, j.p_adjusted) {
-            (Some(p), Some(a)) => format!(" (p = {p:.3}, {a:.3} after the correction)"),
-            _ => String::new(),
-        };
-        let _ = writeln!(s, "  {name:<width$}  {} -> {}  {change}{}{p}", side(j.old), side(j.new), j.status.name());
-        let verdicts = (j.old.and_then(|o| o.verdict.as_deref()), j.new.and_then(|n| n.verdict.as_deref()));
-        if let (Some(o), Some(n)) = verdicts
-            && o != n
-        {
-            let _ = writeln!(s, "  {:width$}  note: its verdict changed: {o} -> {n}", "");
-        }
-    }
-    for note in &c.notes {
-        let _ = writeln!(s, "  note: {note}");
-    }
-    if let Some(t) = c.threshold {
-        let _ = writeln!(s, "  {}", gate(c, t));
-    }
-    s
-}
-
-/// The gate's line: which cells failed it, or what it checked.
-fn gate(c: &Comparison<'_>, threshold: f64) -> String {
-    let pct = percent(threshold);
-    let failed: Vec<String> = c
-        .cells
-        .iter()
-        .filter(|j| j.regression)
-        .map(|j| format!("{} ({:+.1}%)", name(&j.cell), 100.0 * j.change.unwrap_or(0.0)))
-        .collect();
-    if !failed.is_empty() {
-        return format!("regression gate {pct}: failed: slower by more than {pct}: {}", failed.join(", "));
-    }
-    if c.tested == 0 || !c.can_detect() {
-        return format!("regression gate {pct}: nothing checked: no cell could be tested");
-    }
-    format!(
-        "regression gate {pct}: passed: no cell significantly slower by more than {pct} ({} tested of {})",
-        c.tested,
-        plural(c.cells.len(), "cell")
-    )
-}
-
-fn name(cell: &str) -> &str {
-    if cell.is_empty() { "the job" } else { cell }
 }
 
 /// The cells of a report's text (`path` names it in errors).
