@@ -43,11 +43,8 @@ pub(crate) fn compare(old: &str, new: &str, threshold: Option<f64>, format: Form
         );
         return Ok(Done::code(REGRESSION));
     }
-    if comparison.tested == 0 || !comparison.can_detect() {
-        let e = Error::Usage(format!(
-            "--fail-on-regression checked nothing: no cell has enough runs on both sides for a change to be significant ({} runs a side at least, more with many cells)",
-            crate::sweep::summary::MIN_RUNS_TO_COMPARE
-        ));
+    if let Some(why) = comparison.undetectable() {
+        let e = Error::Usage(format!("--fail-on-regression checked nothing: {why}"));
         // The comparison is already the document on standard output.
         eprint!("{}", e.render());
         return Ok(Done::code(e.exit_code()));

@@ -132,8 +132,13 @@ fn gate(c: &Comparison<'_>, threshold: f64) -> String {
     if !failed.is_empty() {
         return format!("regression gate {pct}: failed: slower by more than {pct}: {}", failed.join(", "));
     }
-    if c.tested == 0 || !c.can_detect() {
-        return format!("regression gate {pct}: nothing checked: no cell could be tested");
+    if let Some(why) = c.undetectable() {
+        let why = if c.tested == 0 {
+            why
+        } else {
+            "too few runs for any change to be significant (see the note)".to_string()
+        };
+        return format!("regression gate {pct}: checked nothing: {why}");
     }
     format!(
         "regression gate {pct}: passed: no cell significantly slower by more than {pct} ({} tested of {})",

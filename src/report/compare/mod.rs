@@ -131,6 +131,30 @@ impl Comparison<'_> {
         })
     }
 
+    /// The runs a side (the same on both) with which the smallest p-value survives the
+    /// correction over the cells tested (at least one cell).
+    pub fn runs_needed(&self) -> usize {
+        let family = self.tested.max(1) as f64;
+        (summary::MIN_RUNS_TO_COMPARE..).find(|&n| summary::smallest_p(n, n) * family < ALPHA).unwrap_or(usize::MAX)
+    }
+
+    /// Why nothing could come out faster or slower, if so: no cell tested, or too few runs
+    /// for the correction.
+    pub fn undetectable(&self) -> Option<String> {
+        if self.tested == 0 {
+            Some(format!("no cell has {} of the same job on both sides", plural(summary::MIN_RUNS_TO_COMPARE, "run")))
+        } else if !self.can_detect() {
+            Some(format!(
+                "with these runs no cell can come out faster or slower: after the correction over {} a p-value must be below {:.4}, which takes {} a side at least",
+                plural(self.tested, "tested cell"),
+                ALPHA / self.tested as f64,
+                plural(self.runs_needed(), "run")
+            ))
+        } else {
+            None
+        }
+    }
+
     /// The correction, in words.
     pub fn correction(&self) -> String {
         format!(
@@ -275,12 +299,8 @@ fn notes(old: &Report, new: &Report, c: &Comparison<'_>) -> Vec<String> {
             host(&new.host)
         ));
     }
-    if c.tested > 0 && !c.can_detect() {
-        notes.push(format!(
-            "with these runs no cell can come out faster or slower: after the correction over {} a p-value must be below {:.4}, and the runs are too few to go that low (repeat more)",
-            plural(c.tested, "tested cell"),
-            ALPHA / c.tested as f64
-        ));
+    if let Some(why) = c.undetectable().filter(|_| c.tested > 0) {
+        notes.push(why);
     }
     notes
 }
