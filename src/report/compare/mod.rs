@@ -55,8 +55,10 @@ pub(crate) struct Side {
 pub(crate) enum Status {
     /// Tested (or too few runs to test): what the runs say.
     Change(Change),
-    /// The same job, but a side has no counted run, or old's median is 0.
+    /// The same job, but a side has no counted run.
     NoRuns,
+    /// The same job, but old's median is 0 ops/s: no ratio to it.
+    OldAtZero,
     /// The effective jobs differ: not compared.
     DifferentJob,
     /// A side does not record its job: whether it is the same cannot be told, not compared.
@@ -70,6 +72,7 @@ impl Status {
         match self {
             Status::Change(c) => c.name(),
             Status::NoRuns => "no runs to compare",
+            Status::OldAtZero => "no change to tell: old ran at 0 ops/s",
             Status::DifferentJob => "different job",
             Status::JobNotRecorded => "job not recorded",
             Status::OnlyInOld => "only in old",
@@ -228,6 +231,7 @@ fn pair<'a>(cell: &str, o: Option<&'a Side>, n: Option<&'a Side>) -> Judged<'a> 
             j.p_value = summary::p_value(&o.rates, &n.rates);
             j.status = Status::Change(Change::TooFewRuns);
         }
+        (Some(_), Some(_)) => j.status = Status::OldAtZero,
         _ => j.status = Status::NoRuns,
     }
     j
@@ -389,6 +393,9 @@ mod tests {
         assert_eq!(c.regressions(), ["c"]);
         // A 20% drop does not fail a 25% gate.
         assert!(judge(&old, &new, Some(0.25)).regressions().is_empty());
+        // No ratio to 0 ops/s.
+        let stopped = report("o", job.clone(), &[0.0; 5]);
+        assert_eq!(judge(&stopped, &new, None).cells[0].status, Status::OldAtZero);
         // Against itself: within noise, no regression.
         let c = judge(&old, &old, Some(0.0));
         assert_eq!((c.cells[0].status, c.regressions().len()), (Status::Change(Change::WithinNoise), 0));

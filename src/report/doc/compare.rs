@@ -50,8 +50,8 @@ pub(crate) struct CompareCell {
     /// reads this one.
     pub p_adjusted: Option<f64>,
     /// `faster`, `slower`, `within noise`, `too few runs to tell (repeat 4 or more)`,
-    /// `no runs to compare`, `different job`, `job not recorded`, `only in old` or
-    /// `only in new`.
+    /// `no runs to compare`, `no change to tell: old ran at 0 ops/s`, `different job`,
+    /// `job not recorded`, `only in old` or `only in new`.
     pub verdict: String,
     /// The fields of the effective job that differ between the two sides (`different job`).
     pub job_differences: Vec<JobDifference>,
