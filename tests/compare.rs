@@ -6,8 +6,14 @@
 
 mod common;
 
-use common::{job_file, runner};
+use common::{assert_valid, job_file, runner};
 use serde_json::Value;
+
+/// The validator of `schemas/compare.schema.json`.
+fn compare_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/compare.schema.json")).unwrap();
+    jsonschema::draft7::new(&serde_json::from_str(&text).unwrap()).expect("a valid draft-07 schema")
+}
 
 fn temp(name: &str) -> String {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compare");
@@ -56,6 +62,7 @@ fn compare_refuses_cells_that_ran_different_jobs() {
     let out = runner(&["compare", &old, &new, "--format", "json"]);
     assert_eq!(out.code, 2);
     let doc = out.json();
+    assert_valid(&compare_schema(), &doc);
     let cell = &doc["cells"][0];
     assert_eq!(cell["verdict"], "different job");
     assert_eq!(cell["change"], Value::Null);
@@ -98,6 +105,7 @@ fn a_regression_beyond_the_threshold_fails_the_gate() {
     let out = runner(&["compare", &old, &half, "--fail-on-regression", "10", "--format", "json"]);
     assert_eq!(out.code, 1);
     let doc = out.json();
+    assert_valid(&compare_schema(), &doc);
     assert_eq!(doc["regressions"], serde_json::json!([""]));
     assert_eq!(doc["fail_on_regression"], 0.1);
     assert_eq!(doc["cells"][0]["regression"], true);
