@@ -67,12 +67,18 @@ enum Command {
     /// Print the JSON Schema (draft-07) of job files.
     Schema,
     /// Compare two JSON reports of the same sweep (`--export-json` or `--format json`): per cell,
-    /// the change in median ops/s and whether it is beyond the noise.
+    /// the change in median ops/s and whether it is beyond the noise (Mann-Whitney U per cell,
+    /// Holm-Bonferroni over the cells). Exit codes: 0 compared; 1 a regression beyond
+    /// --fail-on-regression; 2 an unreadable report, a cell that ran a different job on the two
+    /// sides (not compared), or a gate that could check no cell.
     Compare {
         /// The earlier report.
         old: String,
         /// The later report.
         new: String,
+        /// Exit 1 when a cell is significantly slower by more than PCT percent (`5` or `5%`).
+        #[arg(long, value_name = "PCT", value_parser = app::compare::parse_percent)]
+        fail_on_regression: Option<f64>,
         #[arg(long, value_enum, default_value_t = FormatArg::Human)]
         format: FormatArg,
     },
@@ -264,7 +270,9 @@ pub fn main() -> i32 {
             (app::validate::plan(&job, &overrides.into(), format.into()), format)
         }
         Some(Command::Schema) => (app::validate::schema(), FormatArg::Human),
-        Some(Command::Compare { old, new, format }) => (app::compare::compare(&old, &new, format.into()), format),
+        Some(Command::Compare { old, new, fail_on_regression, format }) => {
+            (app::compare::compare(&old, &new, fail_on_regression, format.into()), format)
+        }
         Some(Command::ExportPython { job, overrides }) => {
             (app::python::export_python(&job, &overrides.into()), FormatArg::Human)
         }

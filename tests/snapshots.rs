@@ -48,11 +48,11 @@ fn redact_report(text: &str) -> String {
         &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest \d+(?:\.\d+)?x, finish spread {TIME}$"),
         "${1}Jain [index], fastest/slowest [ratio]x, finish spread [time]",
     );
-    // A ratio with a worker that did nothing is not a number: keep it, only the spread varies.
+    // No ratio with a worker without a measured speed: keep the words, only the spread varies.
     let text = replace(
         &text,
-        &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest infx, finish spread {TIME}$"),
-        "${1}Jain [index], fastest/slowest infx, finish spread [time]",
+        &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest (- \(.+\)), finish spread {TIME}$"),
+        "${1}Jain [index], fastest/slowest $2, finish spread [time]",
     );
     let text = replace(
         &text,

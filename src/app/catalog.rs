@@ -40,10 +40,16 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
     }
     match format {
         Format::Human => {
+            // A signal stops the catalog: say how many of its jobs ran.
+            let jobs = match docs.len() {
+                ran if ran < files.len() => format!("{ran} of {} jobs ran (interrupted)", files.len()),
+                1 => "1 job".to_string(),
+                n => format!("{n} jobs"),
+            };
             let summary = if failed.is_empty() {
-                format!("catalog: {} jobs, all passed\n", files.len())
+                format!("catalog: {jobs}, all passed\n")
             } else {
-                format!("catalog: {} jobs, {} failed: {}\n", files.len(), failed.len(), failed.join(", "))
+                format!("catalog: {jobs}, {} failed: {}\n", failed.len(), failed.join(", "))
             };
             report::emit(&summary)?;
             Ok(Done::code(worst))

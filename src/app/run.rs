@@ -59,7 +59,8 @@ fn announce(jobs: &[Job]) {
     let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {
         eprintln!(
-            "runner: notice: {most} workers on {cores} cores: workers take turns on the CPUs, and a lock holder may be preempted"
+            "runner: notice: {most} workers on {cores} core{}: workers take turns on the CPUs, and a lock holder may be preempted",
+            if cores == 1 { "" } else { "s" }
         );
     }
     let mut notices: Vec<String> = Vec::new();

@@ -42,8 +42,14 @@ fn workload(plan: &Plan) -> String {
     if plan.start == crate::names::Start::Forked {
         s.push_str("; each worker starts as it is forked");
     }
-    if !plan.work.is_none() {
-        let _ = write!(s, "; busy work {} inside, {} outside", ns(plan.work.inside_ns), ns(plan.work.outside_ns));
+    // Only the busy work the job has: none is not "0.00 ns".
+    let work: Vec<String> = [(plan.work.inside_ns, "inside"), (plan.work.outside_ns, "outside")]
+        .iter()
+        .filter(|(t, _)| *t > 0)
+        .map(|(t, place)| format!("{} {place}", ns(*t)))
+        .collect();
+    if !work.is_empty() {
+        let _ = write!(s, "; busy work {}", work.join(", "));
     }
     if plan.pin.is_some() {
         s.push_str("; pinned to CPUs");
@@ -172,14 +178,14 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
         let unit = if plan.backend.kind() == BackendKind::Channel { "message send / op" } else { "op" };
         let _ = writeln!(
             s,
-            "  latency   {unit}: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (1 in {} timed, {} samples)",
+            "  latency   {unit}: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (1 in {} timed, {})",
             ns(op.p50),
             ns(op.p90),
             ns(op.p99),
             ns(op.p999),
             ns(op.max),
             latency.sample_every,
-            op.samples
+            plural(op.samples, "sample")
         );
     }
     if let Some(wait) = &latency.lock_wait {
@@ -193,12 +199,19 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
             ns(wait.max)
         );
     }
-    if let Some(f) = outcome.fairness() {
+    // Among one worker there is nothing to be fair about.
+    if let Some(f) = outcome.fairness().filter(|_| outcome.workers.len() > 1) {
+        // A worker without a measured speed (no operation, or no time: killed) has no ratio.
+        let unmeasured = outcome.workers.iter().filter(|w| w.ops == 0 || w.seconds <= 0.0).count();
+        let ratio = if f.max_min_ratio.is_finite() {
+            format!("{:.2}x", f.max_min_ratio)
+        } else {
+            format!("- ({unmeasured} of {} without a measured speed)", plural(outcome.workers.len() as u64, "worker"))
+        };
         let _ = writeln!(
             s,
-            "  fairness  Jain {:.3}, fastest/slowest {:.2}x, finish spread {}",
+            "  fairness  Jain {:.3}, fastest/slowest {ratio}, finish spread {}",
             f.jain,
-            f.max_min_ratio,
             seconds(f.finish_spread_seconds)
         );
     }
@@ -234,11 +247,11 @@ fn machine(s: &mut String, r: &RunReport<'_>) {
     };
     let _ = writeln!(
         s,
-        "  start-up  {} (fork {}{barrier}), reap {}; workers switched out {} times, {} preempted",
+        "  start-up  {} (fork {}{barrier}), reap {}; workers switched out {}, {} preempted",
         seconds(phases.startup_seconds()),
         seconds(phases.fork_seconds),
         seconds(phases.reap_seconds),
-        phases.voluntary_switches + phases.involuntary_switches,
+        plural(phases.voluntary_switches + phases.involuntary_switches, "time"),
         phases.involuntary_switches
     );
     let _ = writeln!(
@@ -250,9 +263,9 @@ fn machine(s: &mut String, r: &RunReport<'_>) {
     );
     let _ = writeln!(
         s,
-        "  on        {}, {} cores, {}",
+        "  on        {}, {}, {}",
         host.cpu.as_deref().unwrap_or("unknown CPU"),
-        host.cores.map_or("?".to_string(), |c| c.to_string()),
+        host.cores.map_or("? cores".to_string(), |c| plural(c as u64, "core")),
         host.kernel.as_deref().unwrap_or("unknown kernel")
     );
 }

@@ -77,12 +77,18 @@ fn median_of(mut v: Vec<f64>) -> f64 {
 /// fully separated runs happen by chance one time in ten.
 pub const MIN_RUNS_TO_COMPARE: usize = 4;
 
+/// The significance level of `runner compare`, after the correction for several cells.
+pub const ALPHA: f64 = 0.05;
+
+/// The smallest change in the median that counts as faster or slower, whatever the p-value.
+pub const MIN_CHANGE: f64 = 0.02;
+
 /// How two sets of runs compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     /// Too few runs on a side to tell.
     TooFewRuns,
-    /// The difference is within the noise (Mann-Whitney p >= 0.05, or under 2%).
+    /// The difference is within the noise (corrected p >= 0.05, or under 2%).
     WithinNoise,
     Faster,
     Slower,
@@ -99,78 +105,105 @@ impl Change {
     }
 }
 
-/// Whether `new` differs from `old` beyond the noise: a two-sided Mann-Whitney U test at 5%
-/// (no assumption about the shape of the noise) and a change of at least 2% in the median.
-pub fn change(old: &[f64], new: &[f64]) -> (Change, Option<f64>) {
-    if old.len() < MIN_RUNS_TO_COMPARE || new.len() < MIN_RUNS_TO_COMPARE {
-        return (Change::TooFewRuns, None);
-    }
-    let p = mann_whitney_p(old, new);
-    let (mo, mn) = (median(old), median(new));
-    let change = if p >= 0.05 || (mn / mo - 1.0).abs() < 0.02 {
-        Change::WithinNoise
-    } else if mn > mo {
-        Change::Faster
-    } else {
-        Change::Slower
-    };
-    (change, Some(p))
+/// The two-sided Mann-Whitney p-value of `old` against `new`, or `None` below
+/// [`MIN_RUNS_TO_COMPARE`] runs a side.
+pub fn p_value(old: &[f64], new: &[f64]) -> Option<f64> {
+    (old.len() >= MIN_RUNS_TO_COMPARE && new.len() >= MIN_RUNS_TO_COMPARE).then(|| mann_whitney_p(old, new))
 }
 
-/// The two-sided p-value of the Mann-Whitney U test: exact for small samples (ties counted as
-/// half), the normal approximation beyond 30 runs a side.
+/// What a p-value (corrected for the number of cells tested) and the two medians say: faster
+/// or slower when p < [`ALPHA`] and the median changed by at least [`MIN_CHANGE`]; no test
+/// (`None`) is too few runs.
+pub fn change(p: Option<f64>, old_median: f64, new_median: f64) -> Change {
+    match p {
+        None => Change::TooFewRuns,
+        Some(p) if p >= ALPHA || (new_median / old_median - 1.0).abs() < MIN_CHANGE => Change::WithinNoise,
+        Some(_) if new_median > old_median => Change::Faster,
+        Some(_) => Change::Slower,
+    }
+}
+
+/// Holm-Bonferroni adjusted p-values (in the input's order): the smallest of m p-values times
+/// m, the next times m - 1, ..., never below an earlier one, at most 1. Rejecting where the
+/// adjusted value is below alpha keeps the chance of any false "faster" or "slower" among all
+/// the cells at alpha.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![1.0; m];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+/// The smallest p-value `m` runs against `n` can give (every run of one side below every run
+/// of the other, no ties): with it, whether any change could be found at all.
+pub fn smallest_p(m: usize, n: usize) -> f64 {
+    let a: Vec<f64> = (0..m).map(|i| i as f64).collect();
+    let b: Vec<f64> = (m..m + n).map(|i| i as f64).collect();
+    mann_whitney_p(&a, &b)
+}
+
+/// The two-sided p-value of the Mann-Whitney U test, with ties: exact up to 30 runs a side
+/// (the distribution of the rank sum over every way to split the pooled runs, tied runs
+/// sharing their mean rank), the normal approximation with the tie-corrected variance beyond.
 pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     let (m, n) = (a.len(), b.len());
     if m == 0 || n == 0 {
         return 1.0;
     }
-    // U counts the pairs where a's run is below b's; twice it, to keep halves whole.
-    let u2: usize = a
-        .iter()
-        .map(|x| {
-            b.iter()
-                .map(|y| {
-                    if x < y {
-                        2
-                    } else if x == y {
-                        1
-                    } else {
-                        0
-                    }
-                })
-                .sum::<usize>()
-        })
-        .sum();
-    let u = u2 as f64 / 2.0;
-    let mean = (m * n) as f64 / 2.0;
+    // The pooled runs in order, each with twice its (mean) rank: whole numbers even with ties.
+    let mut pooled: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&y| (y, false))).collect();
+    pooled.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let total = m + n;
+    let mut ranks2 = vec![0usize; total];
+    let mut ties = 0f64;
+    let mut i = 0;
+    while i < total {
+        let mut j = i;
+        while j + 1 < total && pooled[j + 1].0 == pooled[i].0 {
+            j += 1;
+        }
+        // Ranks i+1 ..= j+1 share their mean: twice it is i + j + 2.
+        ranks2[i..=j].fill(i + j + 2);
+        let t = (j - i + 1) as f64;
+        ties += t * t * t - t;
+        i = j + 1;
+    }
+    let w2: usize = pooled.iter().zip(&ranks2).filter(|((_, in_a), _)| *in_a).map(|(_, r)| r).sum();
+    // The rank sum's mean, doubled: m (N + 1).
+    let mean2 = (m * (total + 1)) as f64;
+    let observed = (w2 as f64 - mean2).abs();
     if m > 30 || n > 30 {
-        let sd = ((m * n * (m + n + 1)) as f64 / 12.0).sqrt();
-        let z = ((u - mean).abs() - 0.5).max(0.0) / sd;
+        let (mf, nf, nn) = (m as f64, n as f64, total as f64);
+        let var = mf * nf / 12.0 * ((nn + 1.0) - ties / (nn * (nn - 1.0)));
+        if var <= 0.0 {
+            return 1.0;
+        }
+        let z = (observed / 2.0 - 0.5).max(0.0) / var.sqrt();
         return (2.0 * normal_tail(z)).min(1.0);
     }
-    // ways[k][u]: arrangements of k a-runs among the b-runs with statistic u (built up in n).
-    let max_u = m * n;
-    let mut ways = vec![vec![0f64; max_u + 1]; m + 1];
-    for row in ways.iter_mut() {
-        row[0] = 1.0;
-    }
-    for j in 1..=n {
-        let mut next = vec![vec![0f64; max_u + 1]; m + 1];
-        next[0][0] = 1.0;
-        for i in 1..=m {
-            for u in 0..=max_u {
-                // The largest value is an a-run (adds j pairs) or a b-run (adds none).
-                next[i][u] = ways[i][u] + if u >= j { next[i - 1][u - j] } else { 0.0 };
+    // ways[k][s]: subsets of k of the pooled runs seen so far whose doubled ranks sum to s.
+    let max_sum: usize = ranks2.iter().sum();
+    let mut ways = vec![vec![0f64; max_sum + 1]; m + 1];
+    ways[0][0] = 1.0;
+    for (seen, &r) in ranks2.iter().enumerate() {
+        for k in (1..=m.min(seen + 1)).rev() {
+            let (lower, upper) = ways.split_at_mut(k);
+            for s in (r..=max_sum).rev() {
+                upper[0][s] += lower[k - 1][s - r];
             }
         }
-        ways = next;
     }
     let counts = &ways[m];
-    let total: f64 = counts.iter().sum();
-    let extreme = (u - mean).abs();
+    let all: f64 = counts.iter().sum();
     let tail: f64 =
-        counts.iter().enumerate().filter(|(k, _)| (*k as f64 - mean).abs() >= extreme - 1e-9).map(|(_, c)| c).sum();
-    (tail / total).min(1.0)
+        counts.iter().enumerate().filter(|(s, _)| (*s as f64 - mean2).abs() >= observed - 1e-9).map(|(_, c)| c).sum();
+    (tail / all).min(1.0)
 }
 
 /// P(Z > z) for a standard normal (Abramowitz and Stegun 26.2.17, error below 1e-7).
@@ -232,13 +265,73 @@ mod tests {
         let a = [10.0, 11.0, 12.0, 10.5, 11.5];
         let b = [10.2, 11.3, 12.4, 10.1, 11.9];
         let c = [20.0, 21.0, 22.0, 20.5, 21.5];
-        assert_eq!(change(&a, &b).0, Change::WithinNoise);
-        assert_eq!(change(&a, &c).0, Change::Faster);
-        assert_eq!(change(&c, &a).0, Change::Slower);
-        assert_eq!(change(&a[..3], &c[..3]).0, Change::TooFewRuns);
+        let judge = |x: &[f64], y: &[f64]| change(p_value(x, y), median(x), median(y));
+        assert_eq!(judge(&a, &b), Change::WithinNoise);
+        assert_eq!(judge(&a, &c), Change::Faster);
+        assert_eq!(judge(&c, &a), Change::Slower);
+        assert_eq!(judge(&a[..3], &c[..3]), Change::TooFewRuns);
         // Fully separated 4 against 4: p = 2/70.
         assert!((mann_whitney_p(&a[..4], &c[..4]) - 2.0 / 70.0).abs() < 1e-12);
         assert!((mann_whitney_p(&a, &a) - 1.0).abs() < 1e-12);
+        assert!((smallest_p(5, 5) - 2.0 / 252.0).abs() < 1e-12);
+    }
+
+    /// With ties the exact test counts the splits of the pooled runs with their mean ranks:
+    /// [1, 1, 1, 2] against [2, 3, 3, 3] is as extreme as it gets but for the shared 2s.
+    #[test]
+    fn ties() {
+        // Pooled mean ranks: the 1s 2 each, the 2s 4.5, the 3s 7: a's rank sum, 10.5, is the
+        // smallest any 4 of them can have; 2 splits of 70 reach it, 2 its mirror (25.5).
+        let p = mann_whitney_p(&[1.0, 1.0, 1.0, 2.0], &[2.0, 3.0, 3.0, 3.0]);
+        assert!((p - 4.0 / 70.0).abs() < 1e-12, "{p}");
+        assert!((p - brute(&[1.0, 1.0, 1.0, 2.0], &[2.0, 3.0, 3.0, 3.0])).abs() < 1e-12, "{p}");
+        let (a, b) = ([3.0, 1.0, 2.0, 2.0, 5.0], [2.0, 4.0, 4.0, 6.0, 5.0]);
+        assert!((mann_whitney_p(&a, &b) - brute(&a, &b)).abs() < 1e-12);
+        // All tied: nothing to tell.
+        assert_eq!(mann_whitney_p(&[5.0; 6], &[5.0; 6]), 1.0);
+        // The normal approximation beyond 30 runs a side, tie-corrected: all tied is p = 1.
+        assert_eq!(mann_whitney_p(&[5.0; 31], &[5.0; 31]), 1.0);
+        let low: Vec<f64> = (0..31).map(|i| (i / 3) as f64).collect();
+        let high: Vec<f64> = low.iter().map(|x| x + 100.0).collect();
+        assert!(mann_whitney_p(&low, &high) < 1e-9);
+    }
+
+    /// Every split of the pooled runs, its rank sum with mean ranks, counted by hand.
+    fn brute(a: &[f64], b: &[f64]) -> f64 {
+        let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
+        let rank = |x: f64| {
+            let below = pooled.iter().filter(|y| **y < x).count() as f64;
+            let equal = pooled.iter().filter(|y| **y == x).count() as f64;
+            below + (equal + 1.0) / 2.0
+        };
+        let ranks: Vec<f64> = pooled.iter().map(|x| rank(*x)).collect();
+        let n = pooled.len();
+        let mean = a.len() as f64 * (n as f64 + 1.0) / 2.0;
+        let observed = (ranks[..a.len()].iter().sum::<f64>() - mean).abs();
+        let (mut hit, mut all) = (0u32, 0u32);
+        for mask in 0u32..(1 << n) {
+            if mask.count_ones() as usize != a.len() {
+                continue;
+            }
+            all += 1;
+            let sum: f64 = (0..n).filter(|i| mask & (1 << i) != 0).map(|i| ranks[i]).sum();
+            if (sum - mean).abs() >= observed - 1e-9 {
+                hit += 1;
+            }
+        }
+        f64::from(hit) / f64::from(all)
+    }
+
+    #[test]
+    fn holm_bonferroni() {
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.5]);
+        // Sorted 0.01, 0.03, 0.04, 0.5: times 4, 3, 2, 1, never decreasing.
+        let want = [0.04, 0.09, 0.09, 0.5];
+        for (a, w) in adjusted.iter().zip(want) {
+            assert!((a - w).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert!(holm(&[]).is_empty());
+        assert_eq!(holm(&[0.9, 0.8]), [1.0, 1.0]);
     }
 
     #[test]

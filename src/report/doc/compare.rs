@@ -16,6 +16,21 @@ pub(crate) struct Compare {
     pub new: String,
     /// The test that tells a change from noise, in words.
     pub test: String,
+    /// The correction for testing several cells at once, in words (Holm-Bonferroni over the
+    /// cells tested).
+    pub correction: String,
+    /// Cells whose runs were tested (the same job on both sides, enough runs on each).
+    pub tested: usize,
+    /// `--fail-on-regression`, as a fraction (0.05 for 5%); null without it.
+    pub fail_on_regression: Option<f64>,
+    /// Cells significantly slower by more than `fail_on_regression` (the command exits 1).
+    pub regressions: Vec<String>,
+    /// Cells present on both sides whose effective jobs differ (or are not recorded): their
+    /// speeds are not compared, and the command exits 2.
+    pub different_jobs: Vec<String>,
+    /// What the reader must know to trust the comparison: documents of another schema version,
+    /// different machines, an interrupted sweep, too few runs for any change to be significant.
+    pub notes: Vec<String>,
     pub cells: Vec<CompareCell>,
 }
 
@@ -27,13 +42,34 @@ pub(crate) struct CompareCell {
     /// Ops/s over the old report's runs of the cell; null when it has none.
     pub old: Option<Summary>,
     pub new: Option<Summary>,
-    /// New median over old, minus one.
+    /// New median over old, minus one; null when the cell was not compared.
     pub change: Option<f64>,
-    /// The Mann-Whitney U test's two-sided p-value.
+    /// The Mann-Whitney U test's two-sided p-value, for this cell alone.
     pub p_value: Option<f64>,
-    /// `faster`, `slower`, `within noise`, `too few runs to tell`, `no runs to compare`,
-    /// `only in old` or `only in new`.
+    /// The p-value after the Holm-Bonferroni correction over every tested cell: the verdict
+    /// reads this one.
+    pub p_adjusted: Option<f64>,
+    /// `faster`, `slower`, `within noise`, `too few runs to tell (repeat 4 or more)`,
+    /// `no runs to compare`, `no change to tell: old ran at 0 ops/s`, `different job`,
+    /// `job not recorded`, `only in old` or `only in new`.
     pub verdict: String,
+    /// The fields of the effective job that differ between the two sides (`different job`).
+    pub job_differences: Vec<JobDifference>,
+    /// Significantly slower by more than `--fail-on-regression`.
+    pub regression: bool,
+    /// The cell's verdict on each side (`correct`, `lost_updates`, ...), as its report says.
+    pub old_verdict: Option<String>,
+    pub new_verdict: Option<String>,
+}
+
+/// A field of the effective job that differs: its path (`work.inside`) and each side's
+/// value as JSON text (`default` when the job leaves it at its default).
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct JobDifference {
+    pub field: String,
+    pub old: String,
+    pub new: String,
 }
 
 /// `runner compare-python JOB`.

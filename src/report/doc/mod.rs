@@ -21,7 +21,7 @@ use crate::value::Value;
 
 pub(crate) use crate::sweep::summary::Summary;
 pub(crate) use check::Expected;
-pub(crate) use compare::{Compare, CompareCell, ComparePython};
+pub(crate) use compare::{Compare, CompareCell, ComparePython, JobDifference};
 pub(crate) use job::Job;
 pub(crate) use run::Run;
 pub(crate) use sweep::{Catalog, Cell, Params, Sweep};

@@ -38,7 +38,8 @@ pub(crate) struct Cell {
     pub job: Job,
     /// Ops/s over the cell's counted runs; null without any.
     pub ops_per_second: Option<crate::sweep::summary::Summary>,
-    /// Median ops/s over the fastest correct cell of its group.
+    /// Median ops/s over the fastest correct cell of its group; null without runs, or when
+    /// that best is 0 ops/s.
     pub relative_to_best: Option<f64>,
     /// Mutex with work inside the lock: 1/inside.
     pub lock_bound_ops_per_second: Option<f64>,

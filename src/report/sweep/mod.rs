@@ -71,8 +71,8 @@ pub(super) fn relative(cells: &[CellResult]) -> (Option<String>, Vec<Option<f64>
         let fastest = correct.fold(0.0, f64::max);
         if fastest > 0.0 { fastest } else { members().filter_map(|(_, m)| *m).fold(0.0, f64::max) }
     };
-    let rel =
-        groups.iter().zip(&medians).map(|(g, m)| m.map(|m| if best(*g) > 0.0 { m / best(*g) } else { 0.0 })).collect();
+    // No ratio to a best of 0 ops/s.
+    let rel = groups.iter().zip(&medians).map(|(g, m)| m.filter(|_| best(*g) > 0.0).map(|m| m / best(*g))).collect();
     (Some(series), rel, groups)
 }
 

@@ -13,7 +13,7 @@ use crate::sweep::summary;
 pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
     let (series, rel, groups) = relative(cells);
     let mut s = String::new();
-    let _ = writeln!(s, "{name} ({file}): {} cells", cells.len());
+    let _ = writeln!(s, "{name} ({file}): {}", plural(cells.len(), "cell"));
     s.push_str(&rows(cells, &rel));
     if let Some(series) = &series {
         let lines = comparisons(cells, series, &groups);
@@ -69,9 +69,9 @@ fn noisy(s: &mut String, cells: &[CellResult]) {
     if cells.len() > 1 && !noisy.is_empty() {
         let _ = writeln!(
             s,
-            "  warning: the machine was noisy: {} of {} cells had outlier runs (modified z-score above {}; more repeats or iterations help): {}",
+            "  warning: the machine was noisy: {} of {} had outlier runs (modified z-score above {}; more repeats or iterations help): {}",
             noisy.len(),
-            cells.len(),
+            plural(cells.len(), "cell"),
             summary::OUTLIER_Z,
             noisy.join(", ")
         );
@@ -87,9 +87,10 @@ fn notes(s: &mut String, c: &CellResult, n_cells: usize) {
     if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0 && n_cells == 1) {
         let _ = writeln!(
             s,
-            "  warning: {} of {} runs are outliers (modified z-score above {}): the machine was noisy",
+            "  warning: {} of {} {} (modified z-score above {}): the machine was noisy",
             sum.outliers,
-            sum.runs,
+            plural(sum.runs, "run"),
+            if sum.outliers == 1 { "is an outlier" } else { "are outliers" },
             summary::OUTLIER_Z
         );
     }
@@ -125,7 +126,6 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
             best.job.params.iter().filter(|(k, _)| k != series && shared(k)).map(|(k, v)| format!("{k}={v}")).collect();
         let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
-            let ratio = if median(other) > 0.0 { median(best) / median(other) } else { f64::INFINITY };
             // `atomic` names itself; `2` needs its key.
             let name = |c: &CellResult| {
                 if series == "backend" {
@@ -134,10 +134,20 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
                     format!("{series}={}", param(c, series))
                 }
             };
-            lines.push(format!("{} {:.1}x faster than {}{at}", name(best), ratio, name(other)));
+            // A ratio only between two speeds: 0 ops/s is no speed to divide by.
+            lines.push(match (median(best), median(other)) {
+                (b, o) if b > 0.0 && o > 0.0 => format!("{} {:.1}x faster than {}{at}", name(best), b / o, name(other)),
+                (b, _) if b > 0.0 => format!("{} ran at {}ops/s, {} at 0 ops/s{at}", name(best), rate(b), name(other)),
+                _ => format!("{} and {}: both at 0 ops/s{at}", name(best), name(other)),
+            });
         }
     }
     lines
+}
+
+/// `1 cell`, `2 cells`.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
 
 /// Left-aligned text columns.
