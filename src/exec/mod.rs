@@ -41,6 +41,7 @@ pub(crate) fn execute(
     interrupts: &interrupt::Interrupts,
 ) -> Result<Outcome, Error> {
     let begun = now_ns();
+    collect::reset_peak();
     let switches_before = collect::child_switches();
     let setting_up = tracing::info_span!("set up the backend").entered();
     let prepared = prepare::prepare(plan, watch, interrupts)?;
