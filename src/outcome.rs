@@ -86,6 +86,10 @@ pub struct Outcome {
     /// began: not what the process that started runner used), and the largest of this run's
     /// workers' peaks (see [`WorkerOutcome::peak_kib`]).
     pub memory_kib: (u64, u64),
+    /// runner's resident memory (KiB) when the run began: part of its peak, and shared by
+    /// every worker from its fork on (so part of theirs). Large only when runner holds what
+    /// earlier runs left (a catalog's reports and traces).
+    pub memory_start_kib: u64,
     /// Operations each worker may have done beyond its published count when it was stopped
     /// (it publishes once per chunk of this many).
     pub stride: u64,

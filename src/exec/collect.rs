@@ -18,7 +18,8 @@ use crate::watch::{hist, ring, stats};
 
 /// Reaps the workers of an ended run and makes its outcome. `begun` is when the run began, and
 /// `switches_before` the children's context switches then.
-pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u64, u64)) -> Outcome {
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_before: (u64, u64)) -> Outcome {
+    let (begun, held_kib) = begun;
     // Once every worker's work is over and written down, its slot no longer changes: read them
     // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
@@ -61,6 +62,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         workers,
         elapsed_seconds: seconds(origin, last_end),
         memory_kib: (runner_peak_kib(), largest_worker),
+        memory_start_kib: held_kib,
         served: ended.served,
         latency: Latency {
             sample_every: ended.stride,
@@ -143,9 +145,11 @@ pub(super) fn child_switches() -> (u64, u64) {
 
 /// Resets runner's high-water mark of resident memory to what it holds now (Linux 4.0 and
 /// later), so that [`runner_peak_kib`] is the peak of this run, not of an earlier run in the
-/// same process. Where it cannot be reset, the peak is the process's so far.
-pub(super) fn reset_peak() {
+/// same process; returns what runner holds now (KiB), which the workers share from the fork
+/// on. Where it cannot be reset, the peak is the process's so far.
+pub(super) fn reset_peak() -> u64 {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    runner_peak_kib()
 }
 
 /// runner's own peak resident memory (KiB) since [`reset_peak`]: `VmHWM` of its address space,

@@ -12,6 +12,10 @@ fn ns(v: u64) -> String {
     seconds(v as f64 / 1e9)
 }
 
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
 fn plural(n: u64, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
@@ -277,9 +281,10 @@ fn machine(s: &mut String, r: &RunReport<'_>) {
         if crate::version::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::version::COMMIT) };
     let _ = writeln!(
         s,
-        "  memory    peak resident: runner {:.1} MiB during the run, largest worker {:.1} MiB (with the pages it shares with runner)",
-        outcome.memory_kib.0 as f64 / 1024.0,
-        outcome.memory_kib.1 as f64 / 1024.0
+        "  memory    peak resident: runner {}, largest worker {}; runner held {} when the run began (the workers share part of it from their fork)",
+        mib(outcome.memory_kib.0),
+        mib(outcome.memory_kib.1),
+        mib(outcome.memory_start_kib)
     );
     let phases = &outcome.phases;
     let barrier = match plan.start {

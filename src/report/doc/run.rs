@@ -281,6 +281,9 @@ pub(crate) struct Memory {
     pub unit: Kibibytes,
     pub runner_peak: u64,
     pub worker_peak: u64,
+    /// runner's resident memory when the run began: part of `runner_peak`, and shared by
+    /// every worker from its fork on (part of `worker_peak`).
+    pub runner_at_start: u64,
 }
 
 /// Where the run's time went, measured by runner: start-up (setup, fork, arrival at the
@@ -385,7 +388,12 @@ impl Run {
                 finish_spread_seconds: f.finish_spread_seconds,
             }),
             retries: outcome.workers.iter().map(|w| w.retries).sum(),
-            memory: Memory { unit: Kibibytes, runner_peak: outcome.memory_kib.0, worker_peak: outcome.memory_kib.1 },
+            memory: Memory {
+                unit: Kibibytes,
+                runner_peak: outcome.memory_kib.0,
+                worker_peak: outcome.memory_kib.1,
+                runner_at_start: outcome.memory_start_kib,
+            },
             phases: phases(outcome),
             context_switches: ContextSwitches {
                 voluntary: outcome.phases.voluntary_switches,
