@@ -126,3 +126,47 @@ fn reap(pid: Pid, hang: bool) -> Option<(Exit, u64)> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+
+    /// Waits until `pid` runs `comm` (it has exec'd, so its signal dispositions are set).
+    fn wait_for_exec(pid: u32, comm: &str) {
+        for _ in 0..10_000 {
+            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{pid} never ran {comm}");
+    }
+
+    #[test]
+    fn sigkill_goes_only_to_those_that_outlive_the_grace() {
+        // One child ends at SIGTERM; the other ignores it (an ignored signal stays ignored
+        // across exec) and needs the SIGKILL.
+        let polite = Command::new("sleep").arg("30").spawn().unwrap();
+        let stubborn = Command::new("sh").args(["-c", "trap '' TERM; exec sleep 31"]).spawn().unwrap();
+        wait_for_exec(polite.id(), "sleep");
+        wait_for_exec(stubborn.id(), "sleep");
+        let mut reaper = Reaper::with_capacity(2);
+        reaper.add(Pid::from_raw(polite.id() as i32));
+        reaper.add(Pid::from_raw(stubborn.id() as i32));
+        let stopped = reaper.terminate(200_000_000, &|| false);
+        assert_eq!((stopped.termed, stopped.killed), (2, 1), "{stopped:?}");
+        let (_, exits) = reaper.wait_all();
+        assert_eq!(exits[0].0.signal.as_deref(), Some("SIGTERM"));
+        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
+
+        // Both end at SIGTERM: no SIGKILL.
+        let mut reaper = Reaper::with_capacity(1);
+        let polite = Command::new("sleep").arg("30").spawn().unwrap();
+        wait_for_exec(polite.id(), "sleep");
+        reaper.add(Pid::from_raw(polite.id() as i32));
+        let stopped = reaper.terminate(10_000_000_000, &|| false);
+        assert_eq!((stopped.termed, stopped.killed), (1, 0), "{stopped:?}");
+    }
+}
