@@ -94,7 +94,11 @@ fn a_killed_worker_does_not_hang_an_ordered_schedule() {
 #[test]
 fn an_ignored_sigchld_does_not_hide_how_workers_ended() {
     let out = Command::new("sh")
-        .args(["-c", "trap '' CHLD; exec \"$0\" jobs/increment.yaml --format json", &common::runner_bin().to_string_lossy()])
+        .args([
+            "-c",
+            "trap '' CHLD; exec \"$0\" jobs/increment.yaml --format json",
+            &common::runner_bin().to_string_lossy(),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("sh runs");

@@ -188,8 +188,11 @@ fn a_catalogs_memory_figures_are_each_runs_own() {
         ),
     )
     .unwrap();
-    std::fs::write(dir.join("b.yaml"), "workers: 2\niterations: 100\nvalue: {type: i}\noperation: add\nbackend: atomic\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("b.yaml"),
+        "workers: 2\niterations: 100\nvalue: {type: i}\noperation: add\nbackend: atomic\n",
+    )
+    .unwrap();
     let out = run(&[dir.to_str().unwrap(), "--format", "json"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

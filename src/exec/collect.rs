@@ -51,8 +51,9 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
         .zip(exits)
         .zip(&written.slots)
         .enumerate()
-        .map(|(index, ((pid, (exit, peak_kib)), slot))| {
-            WorkerOutcome { peak_kib, ..slot.outcome(index as u32, pid.as_raw(), exit, origin) }
+        .map(|(index, ((pid, (exit, peak_kib)), slot))| WorkerOutcome {
+            peak_kib,
+            ..slot.outcome(index as u32, pid.as_raw(), exit, origin)
         })
         .collect();
     let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();

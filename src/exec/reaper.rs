@@ -62,7 +62,9 @@ impl Reaper {
             .pids
             .iter()
             .zip(self.exits.iter_mut())
-            .map(|(pid, exit)| exit.take().or_else(|| reap(*pid, true)).unwrap_or((Exit { code: None, signal: None }, 0)))
+            .map(|(pid, exit)| {
+                exit.take().or_else(|| reap(*pid, true)).unwrap_or((Exit { code: None, signal: None }, 0))
+            })
             .collect();
         (self.pids, exits)
     }

@@ -90,7 +90,8 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
         (v, None, Some(reason)) => format!("{}: {reason}", v.name()),
         (v, None, None) => v.name().to_string(),
     };
-    let _ = writeln!(s, "  verdict   {verdict}{}", failure.map_or(String::new(), |why| format!("; the run failed: {why}")));
+    let _ =
+        writeln!(s, "  verdict   {verdict}{}", failure.map_or(String::new(), |why| format!("; the run failed: {why}")));
     if let Some(note) = plan.order_note() {
         let _ = writeln!(s, "  order     {note}");
     }
@@ -167,7 +168,12 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
             let _ = writeln!(s, "  outcome   {}, as the job expects", expected.name());
         }
         (Some(expected), Some(false)) => {
-            let _ = writeln!(s, "  outcome   NOT as expected: the job expects {}; {}", expected.name(), happened(plan, outcome, e.happened));
+            let _ = writeln!(
+                s,
+                "  outcome   NOT as expected: the job expects {}; {}",
+                expected.name(),
+                happened(plan, outcome, e.happened)
+            );
         }
         (Some(expected), None) => {
             let _ = writeln!(s, "  outcome   unknown (interrupted); the job expects {}", expected.name());
@@ -192,7 +198,10 @@ fn deadline(secs: f64, plan: &Plan, outcome: &Outcome) -> String {
     let late = seconds(stop.late_seconds);
     let ended = match (stop.terminated, stop.killed) {
         (0, _) => format!("no worker was still running when runner looked, {late} after it"),
-        (n, 0) => format!("runner sent SIGTERM {late} after it to {}, and every one ended within the grace of {grace}", plural(n as u64, "worker")),
+        (n, 0) => format!(
+            "runner sent SIGTERM {late} after it to {}, and every one ended within the grace of {grace}",
+            plural(n as u64, "worker")
+        ),
         (n, k) => format!(
             "runner sent SIGTERM {late} after it to {}; {k} still running after the grace of {grace} got SIGKILL",
             plural(n as u64, "worker")
