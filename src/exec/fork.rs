@@ -75,7 +75,12 @@ pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<P
             // The default hook would print a backtrace with RUST_BACKTRACE set (and symbolise
             // it: tens of MiB and milliseconds); one line says what happened.
             std::panic::set_hook(Box::new(|info| {
-                let message = info.payload_as_str().unwrap_or("(no message)");
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
                 eprintln!("runner: worker process {} panicked: {message}", std::process::id());
             }));
             let code = match catch_unwind(AssertUnwindSafe(body)) {
