@@ -1,7 +1,8 @@
 //! What a run produced, as plain data, and the verdict on it.
 //!
-//! Owns: [`Outcome`] (filled by `exec`), [`judge`] (the final value against the planner's) and
-//! the exit code of a run. Does not own: running anything or drawing the report.
+//! Owns: [`Outcome`] (filled by `exec`), [`judge`] (the final value against the planner's),
+//! [`Expectation`] (what a run came to, against the outcome its job declares or, declaring none,
+//! completing) and the exit code of a run. Does not own: running anything or drawing the report.
 
 use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
