@@ -198,9 +198,11 @@ fn deadline(secs: f64, plan: &Plan, outcome: &Outcome) -> String {
     let late = seconds(stop.late_seconds);
     let ended = match (stop.terminated, stop.killed) {
         (0, _) => format!("no worker was still running when runner looked, {late} after it"),
+        (1, 0) => format!(
+            "runner sent SIGTERM {late} after it to the one worker still running, which ended within the grace of {grace}"
+        ),
         (n, 0) => format!(
-            "runner sent SIGTERM {late} after it to {}, and every one ended within the grace of {grace}",
-            plural(n as u64, "worker")
+            "runner sent SIGTERM {late} after it to {n} workers, and every one ended within the grace of {grace}"
         ),
         (n, k) => format!(
             "runner sent SIGTERM {late} after it to {}; {k} still running after the grace of {grace} got SIGKILL",
