@@ -2,7 +2,9 @@
 //!
 //! Owns: [`Outcome`] (filled by `exec`), the workers' window overlap, [`judge_run`] (the final
 //! value against the planner's check: [`Verdict`], with why when the check could not see
-//! everything) and the exit code of a run. Does not own: running anything or drawing the report.
+//! everything), [`Expectation`] (what a run came to, against the outcome its job declares or,
+//! declaring none, completing) and the exit code of a run. Does not own: running anything or
+//! drawing the report.
 
 use crate::error::{Interrupt, exit};
 use crate::iterate::{Depth, depth};
@@ -12,6 +14,9 @@ pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
 use crate::watch::ring::Event;
 use crate::watch::stats::{Fairness, Percentiles, fairness};
+
+/// A worker's exit status when its body panicked (as Rust's own panic exit code).
+pub const EXIT_PANIC: i32 = 101;
 
 /// How a worker process ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +59,10 @@ pub struct WorkerOutcome {
     pub retries: u64,
     /// Locks recovered from a dead owner (mutex).
     pub recoveries: u64,
+    /// The worker's peak resident memory (KiB, from `wait4` when it was reaped): its own
+    /// high-water mark, which counts the pages it shared with runner from the fork on (runner's
+    /// resident memory then, a few MiB); 0 when it could not be reaped.
+    pub peak_kib: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -71,17 +80,35 @@ pub struct Outcome {
     pub interrupted: Option<Interrupt>,
     /// The deadline (in seconds) that stopped the run before its end: a partial run.
     pub deadline: Option<f64>,
+    /// How runner stopped the run at its deadline, as it measured it.
+    pub deadline_stop: Option<DeadlineStop>,
     /// mutex: the worker that died holding the lock and the one that recovered it (or runner,
     /// after every worker had ended), the first time it happened.
     pub recovery: Option<Recovery>,
-    /// Peak resident memory in KiB: runner's own, and the largest worker's (of every worker
-    /// runner has reaped so far).
+    /// Peak resident memory in KiB: runner's own during this run (`VmHWM`, reset when the run
+    /// began: not what the process that started runner used), and the largest of this run's
+    /// workers' peaks (see [`WorkerOutcome::peak_kib`]).
     pub memory_kib: (u64, u64),
+    /// runner's resident memory (KiB) when the run began: part of its peak, and shared by
+    /// every worker from its fork on (so part of theirs). Large only when runner holds what
+    /// earlier runs left (a catalog's reports and traces).
+    pub memory_start_kib: u64,
     /// Operations each worker may have done beyond its published count when it was stopped
     /// (it publishes once per chunk of this many).
     pub stride: u64,
     /// Where the time around the work went, and how often the workers were switched out.
     pub phases: Phases,
+}
+
+/// How runner stopped a run whose deadline passed, as it measured it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DeadlineStop {
+    /// From the deadline to runner's SIGTERMs: how late the deadline was enforced.
+    pub late_seconds: f64,
+    /// Workers still running at the deadline, that got SIGTERM.
+    pub terminated: u32,
+    /// Of those, the ones still running after the grace, that got SIGKILL.
+    pub killed: u32,
 }
 
 /// The run's start-up and tear-down, measured by runner, and the workers' context switches.
@@ -168,6 +195,74 @@ impl Outcome {
             .map(|w| self.stride.min(plan.iterations.saturating_sub(w.ops)))
             .sum();
         (lo, lo + slack)
+    }
+}
+
+/// What a run came to, in the terms of a job's `expect_outcome`: the outcome a job declares,
+/// or, when it declares none, that the run completes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Happened {
+    /// Every worker ended well and nothing stopped the run.
+    Completed,
+    /// A worker died holding the lock, and the lock and the value were recovered.
+    Recovered,
+    /// A worker failed (killed, panicked, exited non-zero) and no lock was recovered.
+    WorkerFailed,
+    /// The deadline stopped the run.
+    Deadline,
+    /// A signal (SIGINT, SIGTERM) stopped runner's run: no outcome to compare.
+    Interrupted,
+}
+
+impl Happened {
+    /// As `expect_outcome` names it (`completed` and `interrupted` are no declared outcome).
+    pub fn name(self) -> &'static str {
+        match self {
+            Happened::Completed => "completed",
+            Happened::Recovered => "recovered",
+            Happened::WorkerFailed => "worker_failed",
+            Happened::Deadline => "deadline",
+            Happened::Interrupted => "interrupted",
+        }
+    }
+
+    /// What happened, as a run's report says it.
+    pub fn of(outcome: &Outcome) -> Happened {
+        if outcome.interrupted.is_some() {
+            Happened::Interrupted
+        } else if outcome.deadline.is_some() {
+            Happened::Deadline
+        } else if outcome.recovery.is_some() {
+            Happened::Recovered
+        } else if outcome.failed_workers().next().is_some() {
+            Happened::WorkerFailed
+        } else {
+            Happened::Completed
+        }
+    }
+}
+
+/// The outcome a run was to have and the one it had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// The job's `expect_outcome`, or `completed` when it declares none.
+    pub expected: &'static str,
+    pub happened: Happened,
+    /// Whether `happened` is `expected`; `None` when a signal interrupted the run.
+    pub as_expected: Option<bool>,
+}
+
+impl Expectation {
+    pub fn of(plan: &Plan, outcome: &Outcome) -> Expectation {
+        let expected = plan.expect_outcome.map_or(Happened::Completed.name(), |e| e.name());
+        let happened = Happened::of(outcome);
+        let as_expected = (happened != Happened::Interrupted).then(|| happened.name() == expected);
+        Expectation { expected, happened, as_expected }
+    }
+
+    /// The run failed its declared outcome (or, declaring none, did not complete).
+    pub fn failed(&self) -> bool {
+        self.as_expected == Some(false)
     }
 }
 

@@ -221,9 +221,10 @@ fn a_stalled_worker_meets_the_deadline() {
         let text = format!(
             "workers: 2\niterations: 100000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\ntimeout: 300ms\nfaults:\n  - {{worker: 0, at: 10, action: stall, for: 60s}}\n{extra}"
         );
-        let (code, report, took) = run_declared(&format!("deadline-{backend}-{}.yaml", extra.len()), &text);
+        // Stopped, not waited for: worker 0's 60 s stall ends at the deadline's SIGTERM (below),
+        // which the report's exits show without timing the run.
+        let (code, report, _) = run_declared(&format!("deadline-{backend}-{}.yaml", extra.len()), &text);
         assert_eq!(code, 3, "{report}");
-        assert!(took < Duration::from_secs(30), "{took:?}");
         assert_eq!(report["partial"], true);
         assert_eq!(report["deadline_seconds"], 0.3);
         assert_eq!(report["workers"][0]["ops"], 10);
@@ -271,10 +272,9 @@ fn sigterm_to_a_stuck_channel(extra: &str) {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Instant::now();
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    // Not timed: a run that waited out the 60 s stalls would end with 2000 applied, exit 0.
     let out = child.wait_with_output().unwrap();
-    assert!(sent.elapsed() < Duration::from_secs(10), "took {:?}", sent.elapsed());
     assert_eq!(out.status.code(), Some(143));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["partial"], true);

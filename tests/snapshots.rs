@@ -56,8 +56,8 @@ fn redact_report(text: &str) -> String {
     );
     let text = replace(
         &text,
-        r"(?m)^(  memory    )runner \d+(?:\.\d+)? [KMG]iB peak, largest worker \d+(?:\.\d+)? [KMG]iB$",
-        "${1}runner [memory] peak, largest worker [memory]",
+        r"(?m)^(  memory    peak resident: )runner \d+(?:\.\d+)? MiB, largest worker \d+(?:\.\d+)? MiB; runner held \d+(?:\.\d+)? MiB (when the run began.*)$",
+        "${1}runner [memory], largest worker [memory]; runner held [memory] ${2}",
     );
     let text = replace(
         &text,

@@ -1,12 +1,16 @@
 //! The last phase: reaping every worker, reading what they wrote into the shared mapping (their
 //! slots, histograms and trace events), the backend's final value, and the window arithmetic:
-//! when the run began and ended, for the rates, and each worker's times within it.
+//! when the run began and ended, for the rates, and each worker's times within it. Also the
+//! run's memory: runner's own peak during the run (`VmHWM`, its high-water mark reset when the
+//! run began) and each worker's (from `wait4`), never `ru_maxrss` of runner itself, which Linux
+//! carries over `exec` from whatever started runner, nor `RUSAGE_CHILDREN`, which accumulates
+//! over every child runner ever reaped.
 
 use std::sync::atomic::Ordering;
 
 use super::supervise::Ended;
 use crate::clock::now_ns;
-use crate::outcome::{Exit, Latency, Outcome, Phases, WorkerOutcome};
+use crate::outcome::{DeadlineStop, Exit, Latency, Outcome, Phases, WorkerOutcome};
 use crate::plan::Plan;
 use crate::shm::Shared;
 use crate::sync::mutex;
@@ -14,7 +18,8 @@ use crate::watch::{hist, ring, stats};
 
 /// Reaps the workers of an ended run and makes its outcome. `begun` is when the run began, and
 /// `switches_before` the children's context switches then.
-pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u64, u64)) -> Outcome {
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_before: (u64, u64)) -> Outcome {
+    let (begun, held_kib) = begun;
     // Once every worker's work is over and written down, its slot no longer changes: read them
     // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
@@ -23,7 +28,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
     let (pids, exits) = ended.reaper.wait_all();
     let reaped = now_ns();
     let switches = child_switches();
-    tracing::info!(failed = exits.iter().filter(|e| !e.success()).count(), "every worker reaped");
+    tracing::info!(failed = exits.iter().filter(|(e, _)| !e.success()).count(), "every worker reaped");
     drop(ended.waiting);
     let written = early.unwrap_or_else(|| Written::read(&ended.shared));
     let final_value = ended.keeper.finish(&ended.shared);
@@ -40,12 +45,16 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         .iter()
         .map(|s| s.end)
         .fold(if ended.served.is_some() || stopped { ended.owner_end } else { origin }, u64::max);
+    let largest_worker = exits.iter().map(|(_, kib)| *kib).max().unwrap_or(0);
     let workers = pids
         .iter()
         .zip(exits)
         .zip(&written.slots)
         .enumerate()
-        .map(|(index, ((pid, exit), slot))| slot.outcome(index as u32, pid.as_raw(), exit, origin))
+        .map(|(index, ((pid, (exit, peak_kib)), slot))| WorkerOutcome {
+            peak_kib,
+            ..slot.outcome(index as u32, pid.as_raw(), exit, origin)
+        })
         .collect();
     let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();
     let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
@@ -53,7 +62,8 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         final_value,
         workers,
         elapsed_seconds: seconds(origin, last_end),
-        memory_kib: peak_memory_kib(),
+        memory_kib: (runner_peak_kib(), largest_worker),
+        memory_start_kib: held_kib,
         served: ended.served,
         latency: Latency {
             sample_every: ended.stride,
@@ -67,6 +77,11 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         events,
         interrupted: ended.interrupted,
         deadline: (ended.expired && ended.interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
+        deadline_stop: ended.terminated.filter(|_| ended.interrupted.is_none()).map(|t| DeadlineStop {
+            late_seconds: t.at.saturating_sub(ended.deadline) as f64 / 1e9,
+            terminated: t.termed,
+            killed: t.killed,
+        }),
         recovery: mutex::recovery(&ended.shared),
         stride: ended.stride,
         phases: Phases {
@@ -129,12 +144,25 @@ pub(super) fn child_switches() -> (u64, u64) {
     })
 }
 
-/// Peak resident memory (KiB, as Linux counts `ru_maxrss`) of runner and of its largest
-/// reaped child (the channel's waker included).
-fn peak_memory_kib() -> (u64, u64) {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let peak = |who| getrusage(who).map_or(0, |u| u.max_rss().max(0) as u64);
-    (peak(UsageWho::RUSAGE_SELF), peak(UsageWho::RUSAGE_CHILDREN))
+/// Resets runner's high-water mark of resident memory to what it holds now (Linux 4.0 and
+/// later), so that [`runner_peak_kib`] is the peak of this run, not of an earlier run in the
+/// same process; returns what runner holds now (KiB), which the workers share from the fork
+/// on. Where it cannot be reset, the peak is the process's so far.
+pub(super) fn reset_peak() -> u64 {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    runner_peak_kib()
+}
+
+/// runner's own peak resident memory (KiB) since [`reset_peak`]: `VmHWM` of its address space,
+/// which starts afresh at `exec` (unlike `ru_maxrss`, which keeps the peak of the process that
+/// ran runner: `cargo run`, a shell, Python holding 500 MB). 0 where /proc cannot say.
+fn runner_peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 impl SlotCopy {
@@ -150,6 +178,7 @@ impl SlotCopy {
             exit,
             retries: self.retries,
             recoveries: self.recoveries,
+            peak_kib: 0,
         }
     }
 }

@@ -5,8 +5,10 @@
 //! child inherits and repeats it; a child runs its body inside `catch_unwind` and leaves only
 //! through `_exit` ([`leave`], also the way out of a fault's `exit` in the middle of the body),
 //! so it never returns into the parent's code, runs its destructors or flushes its copies of the
-//! parent's buffers. Also the one change a child may make to how the kernel
-//! schedules it ([`idle_priority`]).
+//! parent's buffers. A child's panic prints one line, never a backtrace (whatever
+//! `RUST_BACKTRACE` says): an injected panic is an event of the run, not a bug in runner. Also
+//! the one change a child may make to how the kernel schedules it ([`idle_priority`]), and the
+//! reaping of a child with its resource usage ([`wait`]).
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,7 +17,7 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::unistd::{ForkResult, Pid, fork};
 
 /// A child's exit status when its body panicked (as Rust's own panic exit code).
-pub(crate) const EXIT_PANIC: i32 = 101;
+pub(crate) const EXIT_PANIC: i32 = crate::outcome::EXIT_PANIC;
 
 /// Proof that the process may fork now: it has one thread and nothing buffered to repeat.
 /// Made once before a batch of forks (nothing prints between them), so the loop itself writes as
@@ -70,6 +72,17 @@ pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<P
     match unsafe { fork() }? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {
+            // The default hook would print a backtrace with RUST_BACKTRACE set (and symbolise
+            // it: tens of MiB and milliseconds); one line says what happened.
+            std::panic::set_hook(Box::new(|info| {
+                let payload = info.payload();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .copied()
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(no message)");
+                eprintln!("runner: worker process {} panicked: {message}", std::process::id());
+            }));
             let code = match catch_unwind(AssertUnwindSafe(body)) {
                 Ok(code) => code,
                 Err(payload) => {
@@ -102,4 +115,31 @@ pub(crate) fn idle_priority() -> std::io::Result<()> {
     // changes only this process's scheduling policy.
     let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
     if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+/// How a reaped child ended and its peak resident memory (KiB), from `wait4`: the child's own
+/// high-water mark, which counts the pages it shared with runner from the fork on.
+pub(crate) struct Reaped {
+    pub(crate) status: nix::sys::wait::WaitStatus,
+    pub(crate) peak_kib: u64,
+}
+
+/// Waits for child `pid` (without blocking when `hang` is false: `None` while it runs), and
+/// returns how it ended with its own resource usage, which `waitpid` does not give.
+pub(crate) fn wait(pid: Pid, hang: bool) -> nix::Result<Option<Reaped>> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let flags = if hang { 0 } else { libc::WNOHANG };
+    // SAFETY: `status` and `usage` are valid, writable and outlive the call; `wait4` writes
+    // only into them.
+    let rc = unsafe { libc::wait4(pid.as_raw(), &mut status, flags, &mut usage) };
+    match rc {
+        0 => Ok(None),
+        rc if rc < 0 => Err(nix::errno::Errno::last()),
+        rc => Ok(Some(Reaped {
+            status: nix::sys::wait::WaitStatus::from_raw(Pid::from_raw(rc), status)?,
+            peak_kib: usage.ru_maxrss.max(0) as u64,
+        })),
+    }
 }

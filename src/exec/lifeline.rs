@@ -7,7 +7,8 @@
 use std::io::{PipeReader, PipeWriter};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll, ppoll};
+use nix::sys::time::TimeSpec;
 
 pub struct Lifeline {
     read: PipeReader,
@@ -42,10 +43,12 @@ impl Lifeline {
         let _ = std::io::Read::read_to_end(&mut &self.read, &mut rest);
     }
 
-    /// Waits up to `millis` ms for every worker to end, or for `interrupt` to become readable.
-    pub fn wait(&self, millis: u16, interrupt: BorrowedFd<'_>) -> Wake {
+    /// Waits up to `nanos` ns (to the kernel's timer slack, not rounded to milliseconds) for
+    /// every worker to end, or for `interrupt` to become readable.
+    pub fn wait(&self, nanos: u64, interrupt: BorrowedFd<'_>) -> Wake {
         let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN), PollFd::new(interrupt, PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(millis)) {
+        let timeout = TimeSpec::from_duration(std::time::Duration::from_nanos(nanos));
+        match ppoll(&mut fds, Some(timeout), None) {
             Ok(0) | Err(_) => Wake::Timeout,
             Ok(_) if fds[1].revents().is_some_and(|r| !r.is_empty()) => Wake::Interrupted,
             Ok(_) if fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)) => {

@@ -1,18 +1,30 @@
 //! The workers forked so far and how they ended: reaping without waiting while they run,
-//! stopping them (SIGTERM with a grace, SIGKILL), and waiting for every one at the end.
+//! stopping them (SIGTERM with a grace, SIGKILL only to those still running after it, counted),
+//! and waiting for every one at the end, with each one's own peak resident memory.
 
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
 use crate::clock::now_ns;
 use crate::outcome::Exit;
 
-/// The workers forked so far, and how those already reaped ended.
+/// The workers forked so far, and how those already reaped ended (with their peak memory).
 #[derive(Default)]
 pub(super) struct Reaper {
     pids: Vec<Pid>,
-    exits: Vec<Option<Exit>>,
+    exits: Vec<Option<(Exit, u64)>>,
+}
+
+/// How runner stopped the workers at the deadline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Terminated {
+    /// When the SIGTERMs were sent.
+    pub(super) at: u64,
+    /// Workers still running then, that got SIGTERM.
+    pub(super) termed: u32,
+    /// Of those, the ones still running after the grace, that got SIGKILL.
+    pub(super) killed: u32,
 }
 
 impl Reaper {
@@ -30,7 +42,7 @@ impl Reaper {
         let mut alive = false;
         for (pid, exit) in self.pids.iter().zip(self.exits.iter_mut()) {
             if exit.is_none() {
-                *exit = reap(*pid, WaitPidFlag::WNOHANG);
+                *exit = reap(*pid, false);
                 alive |= exit.is_none();
             }
         }
@@ -40,64 +52,125 @@ impl Reaper {
     /// Reaps the workers that have ended, without waiting; true when any of them failed.
     pub(super) fn any_failed(&mut self) -> bool {
         self.any_alive();
-        self.exits.iter().flatten().any(|e| !e.success())
+        self.exits.iter().flatten().any(|(e, _)| !e.success())
     }
 
-    /// Waits for every worker; returns the pids and how each ended.
-    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<Exit>) {
+    /// Waits for every worker; returns the pids, how each ended and its peak resident memory
+    /// (KiB; 0 when it could not be reaped).
+    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>) {
         let exits = self
             .pids
             .iter()
             .zip(self.exits.iter_mut())
             .map(|(pid, exit)| {
-                exit.take().or_else(|| reap(*pid, WaitPidFlag::empty())).unwrap_or(Exit { code: None, signal: None })
+                exit.take().or_else(|| reap(*pid, true)).unwrap_or((Exit { code: None, signal: None }, 0))
             })
             .collect();
         (self.pids, exits)
     }
 
     /// SIGTERM to every worker still running, then SIGKILL to those still running after
-    /// `grace_ns`, or at once when `hurry` says so (a Ctrl-C during the grace).
-    pub(super) fn terminate(&mut self, grace_ns: u64, hurry: &dyn Fn() -> bool) {
+    /// `grace_ns`, or at once when `hurry` says so (a Ctrl-C during the grace). Says how many
+    /// got each.
+    pub(super) fn terminate(&mut self, grace_ns: u64, hurry: &dyn Fn() -> bool) -> Terminated {
+        self.any_alive();
+        let at = now_ns();
+        let mut termed = 0;
         for (pid, exit) in self.pids.iter().zip(&self.exits) {
             if exit.is_none() {
                 let _ = kill(*pid, Signal::SIGTERM);
+                termed += 1;
             }
         }
-        let until = now_ns().saturating_add(grace_ns);
+        let until = at.saturating_add(grace_ns);
         while self.any_alive() && now_ns() < until && !hurry() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        self.kill_all();
+        Terminated { at, termed, killed: self.kill_all() }
     }
 
-    /// Kills every worker still running.
-    pub(super) fn kill_all(&self) {
+    /// Kills every worker still running; returns how many.
+    pub(super) fn kill_all(&mut self) -> u32 {
+        // Those that ended since the last look are not killed (nor counted).
+        self.any_alive();
+        let mut killed = 0;
         for (pid, exit) in self.pids.iter().zip(&self.exits) {
             if exit.is_none() {
                 let _ = kill(*pid, Signal::SIGKILL);
+                killed += 1;
             }
         }
+        killed
     }
 
     /// Kills and reaps every worker after a failure, so that none is left behind.
-    pub(super) fn stop(self) {
+    pub(super) fn stop(mut self) {
         self.kill_all();
         self.wait_all();
     }
 }
 
-/// Reaps a worker and says how it ended; `None` when `WNOHANG` finds it still running.
-fn reap(pid: Pid, flags: WaitPidFlag) -> Option<Exit> {
+/// Reaps a worker and says how it ended, with its peak resident memory (KiB); `None` when it
+/// is still running and `hang` is false.
+fn reap(pid: Pid, hang: bool) -> Option<(Exit, u64)> {
     loop {
-        match waitpid(pid, Some(flags)) {
-            Ok(WaitStatus::Exited(_, code)) => return Some(Exit { code: Some(code), signal: None }),
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                return Some(Exit { code: None, signal: Some(signal.as_str().to_string()) });
-            }
-            Ok(WaitStatus::StillAlive) => return None,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return Some(Exit { code: None, signal: None }),
+        match super::fork::wait(pid, hang) {
+            Ok(None) => return None,
+            Ok(Some(reaped)) => match reaped.status {
+                WaitStatus::Exited(_, code) => return Some((Exit { code: Some(code), signal: None }, reaped.peak_kib)),
+                WaitStatus::Signaled(_, signal, _) => {
+                    return Some((Exit { code: None, signal: Some(signal.as_str().to_string()) }, reaped.peak_kib));
+                }
+                _ => continue,
+            },
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return Some((Exit { code: None, signal: None }, 0)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+
+    /// Waits until `pid` runs `comm` (it has exec'd, so its signal dispositions are set).
+    fn wait_for_exec(pid: u32, comm: &str) {
+        for _ in 0..10_000 {
+            if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{pid} never ran {comm}");
+    }
+
+    // The reaper under test reaps the children, not their `Child` handles.
+    #[allow(clippy::zombie_processes)]
+    #[test]
+    fn sigkill_goes_only_to_those_that_outlive_the_grace() {
+        // One child ends at SIGTERM; the other ignores it (an ignored signal stays ignored
+        // across exec) and needs the SIGKILL.
+        let polite = Command::new("sleep").arg("30").spawn().unwrap();
+        let stubborn = Command::new("sh").args(["-c", "trap '' TERM; exec sleep 31"]).spawn().unwrap();
+        wait_for_exec(polite.id(), "sleep");
+        wait_for_exec(stubborn.id(), "sleep");
+        let mut reaper = Reaper::with_capacity(2);
+        reaper.add(Pid::from_raw(polite.id() as i32));
+        reaper.add(Pid::from_raw(stubborn.id() as i32));
+        let stopped = reaper.terminate(200_000_000, &|| false);
+        assert_eq!((stopped.termed, stopped.killed), (2, 1), "{stopped:?}");
+        let (_, exits) = reaper.wait_all();
+        assert_eq!(exits[0].0.signal.as_deref(), Some("SIGTERM"));
+        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
+
+        // Both end at SIGTERM: no SIGKILL.
+        let mut reaper = Reaper::with_capacity(1);
+        let polite = Command::new("sleep").arg("30").spawn().unwrap();
+        wait_for_exec(polite.id(), "sleep");
+        reaper.add(Pid::from_raw(polite.id() as i32));
+        let stopped = reaper.terminate(10_000_000_000, &|| false);
+        assert_eq!((stopped.termed, stopped.killed), (1, 0), "{stopped:?}");
     }
 }

@@ -1,15 +1,19 @@
 //! The third phase: the run itself, from the barrier's release until every worker's work is
 //! over (or the run is stopped). Runner waits on the lifeline (or serves, as the channel's
 //! owner), and now and then ([`Watchman::tick`]) shows progress, lets an ordered schedule's
-//! workers stop waiting for a failed one, and looks at the deadline and at signals. A stopped
-//! run's workers are killed (a signal) or terminated with a grace (the deadline).
+//! workers stop waiting for a failed one, and looks at the deadline and at signals. The wait on
+//! the lifeline ends at the next progress tick or at the deadline, whichever comes first, so a
+//! deadline is enforced when it passes, not at the next tick (the channel's owner looks at it
+//! when it ticks: every few messages, or every `TICK_EVERY_MS` when none come). A stopped run's
+//! workers are killed (a signal) or terminated with a grace (the deadline); how late the
+//! SIGTERMs went out, and how many workers needed the SIGKILL after the grace, are measured.
 
 use std::sync::atomic::Ordering;
 
 use super::error::ExecError;
 use super::interrupt::Interrupts;
 use super::lifeline::Wake;
-use super::reaper::Reaper;
+use super::reaper::{Reaper, Terminated};
 use super::spawn::Running;
 use crate::clock::now_ns;
 use crate::error::Interrupt;
@@ -37,6 +41,9 @@ pub(super) struct Ended {
     pub(super) interrupted: Option<Interrupt>,
     /// The deadline stopped the run.
     pub(super) expired: bool,
+    /// When the deadline passed, and how runner stopped the workers then.
+    pub(super) deadline: u64,
+    pub(super) terminated: Option<Terminated>,
     /// The trace's "wait" phase, which ends once every worker is reaped.
     pub(super) waiting: tracing::span::EnteredSpan,
 }
@@ -54,7 +61,17 @@ struct Watchman<'a> {
     expired: bool,
 }
 
+/// [`PROGRESS_EVERY_MS`] in nanoseconds.
+const PROGRESS_EVERY_NS: u64 = PROGRESS_EVERY_MS as u64 * 1_000_000;
+
 impl Watchman<'_> {
+    /// How long to wait from now before the next look: until the next progress tick or the
+    /// deadline, whichever comes first.
+    fn until_next(&self) -> u64 {
+        let next = self.last_tick.saturating_add(PROGRESS_EVERY_NS).min(self.deadline);
+        next.saturating_sub(now_ns())
+    }
+
     /// Progress now and then; false once the run must stop (the deadline, a signal).
     fn tick(&mut self) -> bool {
         let now = now_ns();
@@ -62,7 +79,7 @@ impl Watchman<'_> {
             self.expired = true;
             return false;
         }
-        if now - self.last_tick >= PROGRESS_EVERY_MS as u64 * 1_000_000 {
+        if now - self.last_tick >= PROGRESS_EVERY_NS {
             self.last_tick = now;
             let shared = self.shared;
             (self.progress)((0..shared.workers()).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum());
@@ -124,7 +141,7 @@ pub(super) fn supervise(
     // Every worker's work is over (and its slot written) once the lifeline ends; a channel's
     // worker may still be on its way back from its last send when the owner is done.
     loop {
-        match lifeline.wait(PROGRESS_EVERY_MS, interrupts.fd()) {
+        match lifeline.wait(watch.until_next(), interrupts.fd()) {
             Wake::Ended => break,
             Wake::Interrupted if interrupts.caught().is_some() => break,
             _ if !watch.tick() => break,
@@ -136,14 +153,15 @@ pub(super) fn supervise(
     }
     drop(waker);
     let owner_end = if served.is_some() { owner_end } else { now_ns() };
-    let Watchman { mut reaper, expired, .. } = watch;
+    let Watchman { mut reaper, expired, deadline, .. } = watch;
     let interrupted = interrupts.caught();
+    let mut terminated = None;
     if let Some(signal) = interrupted {
         tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
         reaper.kill_all();
     } else if expired {
         tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
-        reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
+        terminated = Some(reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some()));
     }
     Ok(Ended {
         shared,
@@ -157,6 +175,8 @@ pub(super) fn supervise(
         owner_end,
         interrupted,
         expired,
+        deadline,
+        terminated,
         waiting,
     })
 }

@@ -5,11 +5,15 @@ use std::fmt::Write;
 
 use super::{RunReport, rate, seconds};
 use crate::names::BackendKind;
-use crate::outcome::{Holder, Verdict};
+use crate::outcome::{Expectation, Happened, Holder, Outcome, Verdict};
 use crate::plan::Plan;
 
 fn ns(v: u64) -> String {
     seconds(v as f64 / 1e9)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 fn plural(n: u64, word: &str) -> String {
@@ -72,7 +76,12 @@ pub fn run(r: &RunReport<'_>) -> String {
 /// The job, its final and expected values, the verdict and how the order was checked.
 fn verdict(s: &mut String, r: &RunReport<'_>) {
     let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
-    let _ = writeln!(s, "{} ({}): {}", plan.name, plan.file, judgement.verdict.name());
+    let failure = run_failure(plan, outcome);
+    let header = match &failure {
+        Some(why) => format!("; RUN FAILED: {why}"),
+        None => String::new(),
+    };
+    let _ = writeln!(s, "{} ({}): {}{header}", plan.name, plan.file, judgement.verdict.name());
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
@@ -88,7 +97,8 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
             None => v.name().to_string(),
         },
     };
-    let _ = writeln!(s, "  verdict   {verdict}");
+    let _ =
+        writeln!(s, "  verdict   {verdict}{}", failure.map_or(String::new(), |why| format!("; the run failed: {why}")));
     if let Some(blind) = &plan.check.blind {
         let _ = writeln!(s, "  limits    the check cannot detect every lost update: {blind}");
     }
@@ -108,17 +118,49 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     }
 }
 
+/// Why a run failed its declared outcome (or, declaring none, did not complete); `None` when it
+/// did not fail (or a signal interrupted it: the report says so).
+fn run_failure(plan: &Plan, outcome: &Outcome) -> Option<String> {
+    let e = Expectation::of(plan, outcome);
+    if !e.failed() {
+        return None;
+    }
+    let happened = happened(plan, outcome, e.happened);
+    Some(match plan.expect_outcome {
+        Some(expected) => format!("the job expects {}, but {happened}", expected.name()),
+        None => happened,
+    })
+}
+
+/// What happened to a run, in words: which workers failed and how.
+fn happened(plan: &Plan, outcome: &Outcome, happened: Happened) -> String {
+    // A fault's `exit` may use the panic's code too.
+    let exits_so = |w: u32| plan.faults.iter().any(|f| f.worker == w && f.action == crate::spec::FaultAction::Exit);
+    let failed: Vec<String> = outcome
+        .failed_workers()
+        .map(|w| match (w.exit.code, &w.exit.signal) {
+            (Some(crate::outcome::EXIT_PANIC), None) if !exits_so(w.index) => format!("worker {} panicked", w.index),
+            (_, Some(signal)) => format!("worker {} was killed by {signal}", w.index),
+            (Some(code), None) => format!("worker {} exited with {code}", w.index),
+            (None, None) => format!("worker {} ended in an unknown way", w.index),
+        })
+        .collect();
+    match happened {
+        Happened::Completed => "the run completed".to_string(),
+        Happened::Recovered => "a worker died holding the lock and the lock was recovered".to_string(),
+        Happened::WorkerFailed => format!("{} (no lock was recovered)", failed.join(", ")),
+        Happened::Deadline => "the deadline stopped the run".to_string(),
+        Happened::Interrupted => "a signal interrupted the run".to_string(),
+    }
+}
+
 /// What stopped the run early or went wrong in it: a signal or the deadline, faults, a lock
 /// recovered, the outcome the job expects, and what a partial run was checked against.
 fn incidents(s: &mut String, r: &RunReport<'_>) {
     let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
     let stopped = match (&outcome.interrupted, outcome.deadline) {
         (Some(signal), _) => Some(format!("interrupted by {signal}: the workers were stopped")),
-        (None, Some(secs)) => Some(format!(
-            "the deadline of {} passed: the workers got SIGTERM, then SIGKILL after {}",
-            seconds(secs),
-            seconds(plan.deadline.grace_ns as f64 / 1e9)
-        )),
+        (None, Some(secs)) => Some(deadline(secs, plan, outcome)),
         _ => None,
     };
     if let Some(why) = stopped {
@@ -141,12 +183,54 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
             "  recovery  {dead} died holding the lock; {by} took the lock over and restored the value from the update marker"
         );
     }
-    if let Some(expected) = plan.expect_outcome {
-        let _ = writeln!(s, "  outcome   the job expects {}", expected.name());
+    let e = Expectation::of(plan, outcome);
+    match (plan.expect_outcome, e.as_expected) {
+        (Some(expected), Some(true)) => {
+            let _ = writeln!(s, "  outcome   {}, as the job expects", expected.name());
+        }
+        (Some(expected), Some(false)) => {
+            let _ = writeln!(
+                s,
+                "  outcome   NOT as expected: the job expects {}; {}",
+                expected.name(),
+                happened(plan, outcome, e.happened)
+            );
+        }
+        (Some(expected), None) => {
+            let _ = writeln!(s, "  outcome   unknown (interrupted); the job expects {}", expected.name());
+        }
+        (None, Some(false)) => {
+            let _ = writeln!(s, "  outcome   the run did not complete: {}", happened(plan, outcome, e.happened));
+        }
+        (None, _) => {}
     }
     if let Some(check) = &judgement.partial_check {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
     }
+}
+
+/// What the deadline did, as runner measured it: how late it stopped the workers, and whether
+/// any needed the SIGKILL after the grace.
+fn deadline(secs: f64, plan: &Plan, outcome: &Outcome) -> String {
+    let grace = seconds(plan.deadline.grace_ns as f64 / 1e9);
+    let Some(stop) = outcome.deadline_stop else {
+        return format!("the deadline of {} passed", seconds(secs));
+    };
+    let late = seconds(stop.late_seconds);
+    let ended = match (stop.terminated, stop.killed) {
+        (0, _) => format!("no worker was still running when runner looked, {late} after it"),
+        (1, 0) => format!(
+            "runner sent SIGTERM {late} after it to the one worker still running, which ended within the grace of {grace}"
+        ),
+        (n, 0) => format!(
+            "runner sent SIGTERM {late} after it to {n} workers, and every one ended within the grace of {grace}"
+        ),
+        (n, k) => format!(
+            "runner sent SIGTERM {late} after it to {}; {k} still running after the grace of {grace} got SIGKILL",
+            plural(n as u64, "worker")
+        ),
+    };
+    format!("the deadline of {} passed: {ended}", seconds(secs))
 }
 
 /// The work window, the whole run, and operations per second.
@@ -236,9 +320,10 @@ fn machine(s: &mut String, r: &RunReport<'_>) {
         if crate::version::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::version::COMMIT) };
     let _ = writeln!(
         s,
-        "  memory    runner {:.1} MiB peak, largest worker {:.1} MiB",
-        outcome.memory_kib.0 as f64 / 1024.0,
-        outcome.memory_kib.1 as f64 / 1024.0
+        "  memory    peak resident: runner {}, largest worker {}; runner held {} when the run began (the workers share part of it from their fork)",
+        mib(outcome.memory_kib.0),
+        mib(outcome.memory_kib.1),
+        mib(outcome.memory_start_kib)
     );
     let phases = &outcome.phases;
     let barrier = match plan.start {

@@ -39,6 +39,8 @@ pub(crate) struct Run {
     pub interrupted_by: Option<Signal>,
     /// The deadline, in seconds, that stopped the run.
     pub deadline_seconds: Option<f64>,
+    /// How runner stopped the run at its deadline, as it measured it.
+    pub deadline_stop: Option<DeadlineStop>,
     /// A run that did not apply every operation: how many it applied.
     pub applied_range: Option<AppliedRange>,
     /// A run that did not apply every operation: what the value was checked against.
@@ -46,6 +48,13 @@ pub(crate) struct Run {
     /// mutex: a worker died holding the lock.
     pub recovery: Option<Recovery>,
     pub expect_outcome: Option<ExpectOutcome>,
+    /// What the run came to, in the terms of `expect_outcome`.
+    pub outcome: Happened,
+    /// Whether `outcome` is the one the job declares in `expect_outcome`, or, declaring none,
+    /// `completed`: false means the run failed (a worker was lost, the deadline passed, the
+    /// declared outcome did not happen), whatever the verdict on the value says. Null only when
+    /// a signal interrupted the run (`interrupted_by`): no outcome to compare.
+    pub outcome_as_expected: Option<bool>,
     pub verdict: Verdict,
     /// Why the verdict is `within_bound`, `inconclusive` or `no_race` (or what a `correct`
     /// check could not detect); null otherwise.
@@ -100,6 +109,48 @@ impl From<Interrupt> for Signal {
             Interrupt::Sigterm => Signal::Sigterm,
         }
     }
+}
+
+/// What a run came to.
+#[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Happened {
+    /// Every worker ended well and nothing stopped the run.
+    Completed,
+    /// A worker died holding the lock, and the lock and the value were recovered.
+    Recovered,
+    /// A worker failed (killed, panicked, exited non-zero) and no lock was recovered.
+    WorkerFailed,
+    /// The deadline stopped the run.
+    Deadline,
+    /// A signal stopped the run.
+    Interrupted,
+}
+
+impl From<crate::outcome::Happened> for Happened {
+    fn from(h: crate::outcome::Happened) -> Happened {
+        use crate::outcome::Happened as H;
+        match h {
+            H::Completed => Happened::Completed,
+            H::Recovered => Happened::Recovered,
+            H::WorkerFailed => Happened::WorkerFailed,
+            H::Deadline => Happened::Deadline,
+            H::Interrupted => Happened::Interrupted,
+        }
+    }
+}
+
+/// How runner stopped a run at its deadline, as it measured it.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct DeadlineStop {
+    /// From the deadline to runner's SIGTERMs: how late the deadline was enforced (runner waits
+    /// for the deadline itself; the rest is how soon the system ran runner again).
+    pub late_seconds: f64,
+    /// Workers still running at the deadline, which got SIGTERM.
+    pub terminated: u32,
+    /// Of those, the ones still running after the grace, which got SIGKILL (0: none needed it).
+    pub killed: u32,
 }
 
 /// The verdict on the final value.
@@ -199,6 +250,9 @@ pub(crate) struct Worker {
     /// Locks taken over from a dead owner (mutex).
     pub recoveries: u64,
     pub exit: Exit,
+    /// Its peak resident memory (KiB, from `wait4`), which counts the pages it shared with
+    /// runner from the fork on; 0 when it could not be reaped.
+    pub peak_memory_kib: u64,
 }
 
 /// How a worker ended: its exit status, or the signal that killed it.
@@ -237,14 +291,19 @@ pub(crate) struct Fairness {
     pub finish_spread_seconds: f64,
 }
 
-/// Peak resident memory (KiB, as Linux counts ru_maxrss): runner's own and the largest reaped
-/// child's (a worker, or the channel's waker).
+/// Peak resident memory (KiB): runner's own during this run (its `VmHWM`, reset when the run
+/// began: not inherited from whatever started runner, nor from earlier runs), and the largest
+/// of this run's workers' own peaks (each from `wait4`, counting the pages it shared with
+/// runner from the fork on).
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub(crate) struct Memory {
     pub unit: Kibibytes,
     pub runner_peak: u64,
     pub worker_peak: u64,
+    /// runner's resident memory when the run began: part of `runner_peak`, and shared by
+    /// every worker from its fork on (part of `worker_peak`).
+    pub runner_at_start: u64,
 }
 
 /// Where the run's time went, measured by runner: start-up (setup, fork, arrival at the
@@ -297,6 +356,7 @@ pub(crate) struct Channel {
 impl Run {
     pub fn new(r: &RunReport<'_>) -> Run {
         let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
+        let expectation = crate::outcome::Expectation::of(plan, outcome);
         Run {
             schema_version: SchemaVersion,
             runner: RunnerHeader::this(),
@@ -312,10 +372,17 @@ impl Run {
             partial: outcome.partial(),
             interrupted_by: outcome.interrupted.map(Signal::from),
             deadline_seconds: outcome.deadline,
+            deadline_stop: outcome.deadline_stop.map(|d| DeadlineStop {
+                late_seconds: d.late_seconds,
+                terminated: d.terminated,
+                killed: d.killed,
+            }),
             applied_range: judgement.applied.map(|(min, max)| AppliedRange { min, max }),
             partial_check: judgement.partial_check.clone(),
             recovery: outcome.recovery.map(recovery),
             expect_outcome: plan.expect_outcome,
+            outcome: expectation.happened.into(),
+            outcome_as_expected: expectation.as_expected,
             verdict: judgement.verdict.into(),
             verdict_reason: judgement.reason.clone(),
             window_overlap_seconds: judgement.overlap_seconds,
@@ -340,7 +407,12 @@ impl Run {
                 finish_spread_seconds: f.finish_spread_seconds,
             }),
             retries: outcome.workers.iter().map(|w| w.retries).sum(),
-            memory: Memory { unit: Kibibytes, runner_peak: outcome.memory_kib.0, worker_peak: outcome.memory_kib.1 },
+            memory: Memory {
+                unit: Kibibytes,
+                runner_peak: outcome.memory_kib.0,
+                worker_peak: outcome.memory_kib.1,
+                runner_at_start: outcome.memory_start_kib,
+            },
             phases: phases(outcome),
             context_switches: ContextSwitches {
                 voluntary: outcome.phases.voluntary_switches,
@@ -386,6 +458,7 @@ fn worker(w: &crate::outcome::WorkerOutcome) -> Worker {
         retries: w.retries,
         recoveries: w.recoveries,
         exit: Exit { code: w.exit.code, signal: w.exit.signal.clone() },
+        peak_memory_kib: w.peak_kib,
     }
 }
 
