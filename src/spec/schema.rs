@@ -1,9 +1,10 @@
 //! The job file's JSON Schema (draft-07, which editors' YAML support reads), generated from the
 //! [`JobSpec`] types and from the same limits and units the reader and the planner check
 //! (`limits.rs`, `matrix.rs`'s keys), so that an editor flags what runner refuses and accepts
-//! what it accepts. Owns: the schemas of the hand-read values (literals, durations, timeouts,
-//! `pin`, `matrix`), the rules between fields that draft-07 can state (`if`/`then`), and the
-//! tidying of the generated text (no `default: null`, descriptions without hard line wraps).
+//! what it accepts. Owns: the schemas of the hand-read values (literals, `pin`, `matrix`; the
+//! durations and timeouts in `schema/durations.rs`), the rules between fields that draft-07
+//! can state (`if`/`then`), and the tidying of the generated text (no `default: null`,
+//! descriptions without hard line wraps).
 //! What draft-07 cannot state (a count against `workers`, the expected value) is listed by
 //! `tests/schema_agreement.rs`.
 
@@ -11,9 +12,14 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value, json};
 
 use super::job::{JobSpec, Literal, Operand, Pin};
-use super::limits::{CPU_LIMIT, DURATION_UNITS, MAX_TIMEOUT_NS, MAX_WORK_NS, MAX_WORKERS, TIMEOUT_UNITS, unit_list};
+use super::limits::{CPU_LIMIT, MAX_WORKERS};
 use super::matrix::{MATRIX_KEYS, MAX_CELLS};
 use crate::value::{OpKind, ValueType};
+
+mod durations;
+#[cfg(test)]
+use durations::at_most;
+pub(super) use durations::{Duration, Timeout};
 
 /// The JSON Schema (draft-07) of a job file.
 pub fn schema() -> Schema {
@@ -283,111 +289,6 @@ impl JsonSchema for Pin {
     }
 }
 
-/// A decimal number as the duration parser reads it (digits with an optional fraction, or a
-/// fraction alone), at most `limit`: a regular expression without anchors.
-fn at_most(limit: u64) -> String {
-    let b = limit.to_string();
-    let frac = r"(?:\.[0-9]*)?";
-    let mut alts = vec![r"0*\.[0-9]+".to_string(), format!(r"0+{frac}")];
-    if b.len() > 1 {
-        alts.push(format!(r"0*[0-9]{{1,{}}}{frac}", b.len() - 1));
-    }
-    for (i, d) in b.bytes().map(|c| c - b'0').enumerate() {
-        let lo = u8::from(i == 0);
-        if d > lo {
-            alts.push(format!(r"0*{}[{lo}-{}][0-9]{{{}}}{frac}", &b[..i], d - 1, b.len() - i - 1));
-        }
-    }
-    alts.push(format!(r"0*{b}(?:\.0*)?"));
-    alts.join("|")
-}
-
-/// A decimal number (as [`at_most`] reads them) that is less than half a nanosecond in a unit
-/// of `ns` nanoseconds, so that it rounds to 0 ns: below 1 / (2 `ns`), whose decimal digits
-/// come from a long division (40 of them when they do not end: closer than any float).
-fn rounds_to_zero(ns: u64) -> String {
-    let divisor = 2 * u128::from(ns);
-    let (mut digits, mut rest) = (Vec::new(), 1u128);
-    while rest != 0 && digits.len() < 40 {
-        rest *= 10;
-        digits.push((rest / divisor) as u8);
-        rest %= divisor;
-    }
-    // The fraction's digits from position i on, those before agreeing with the bound's: below
-    // it when they stop (the bound's later digits are not all 0), or when a digit is less.
-    let mut tail = if rest == 0 { String::new() } else { "[0-9]*".to_string() };
-    for (i, &d) in digits.iter().enumerate().rev() {
-        let last = rest == 0 && i + 1 == digits.len();
-        let mut alts = Vec::new();
-        if d > 0 {
-            alts.push(format!("[0-{}][0-9]*", d - 1));
-        }
-        if !last {
-            alts.push(format!("{d}{tail}"));
-        }
-        tail = format!("(?:{})?", alts.join("|"));
-    }
-    format!(r"0*(?:\.{tail})?")
-}
-
-/// A duration string in `units`, at most `max_ns` (the parser rounds to whole nanoseconds).
-fn duration_pattern(units: &[(&str, u64)], number: impl Fn(u64) -> String) -> String {
-    let alts: Vec<String> = units.iter().map(|(unit, ns)| format!(r"\+?(?:{})\s*{unit}", number(*ns))).collect();
-    format!(r"^\s*(?:{})\s*$", alts.join("|"))
-}
-
-/// A duration (nanoseconds once read).
-pub(super) struct Duration;
-
-impl JsonSchema for Duration {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Duration".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        let pattern = duration_pattern(&DURATION_UNITS, |ns| at_most(MAX_WORK_NS / ns));
-        json_schema!({
-            "description": format!("A duration with a unit: {} (`200ns`, `1.5us`, `.5ms`), or 0; at most {} s.", units_in_words(&DURATION_UNITS), MAX_WORK_NS / 1_000_000_000),
-            "anyOf": [
-                { "type": "string", "pattern": pattern },
-                { "const": 0 }
-            ]
-        })
-    }
-}
-
-/// `ns, us, µs, ms or s`.
-fn units_in_words(units: &[(&str, u64)]) -> String {
-    let list = unit_list(units);
-    match list.rsplit_once(", ") {
-        Some((head, last)) => format!("{head} or {last}"),
-        None => list,
-    }
-}
-
-/// A timeout: seconds, or a duration with a unit (nanoseconds once read).
-pub(super) struct Timeout;
-
-impl JsonSchema for Timeout {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Timeout".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        // A string without a unit is seconds, as a number is.
-        let mut units = TIMEOUT_UNITS.to_vec();
-        units.push(("", 1_000_000_000));
-        let pattern = duration_pattern(&units, |ns| at_most(MAX_TIMEOUT_NS / ns));
-        // Rounded to whole nanoseconds, a timeout is more than 0.
-        let zero = duration_pattern(&units, rounds_to_zero);
-        json_schema!({
-            "description": format!("Seconds (a positive number), or a duration with a unit: {} (`500ms`, `30s`, `2m`, `1h`); more than 0, at most a week ({}h).", units_in_words(&TIMEOUT_UNITS), MAX_TIMEOUT_NS / 3_600_000_000_000),
-            "anyOf": [
-                { "type": "number", "minimum": 0.5 / 1e9, "maximum": MAX_TIMEOUT_NS / 1_000_000_000 },
-                { "type": "string", "pattern": pattern, "not": { "pattern": zero } }
-            ]
-        })
-    }
-}
-
 /// The schema of `matrix` (read by `matrix.rs` from the YAML tree, before the job): its axes
 /// are filled in by [`schema`] from the fields' own schemas.
 pub(super) struct MatrixSchema;
@@ -407,6 +308,7 @@ impl JsonSchema for MatrixSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::limits::{DURATION_UNITS, MAX_TIMEOUT_NS, MAX_WORK_NS, TIMEOUT_UNITS};
 
     #[test]
     fn limits_divide_into_every_unit() {
