@@ -55,6 +55,8 @@ impl Overrides {
         while let Some(flag) = rest.next() {
             let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let count = || value.parse::<u64>().map_err(|_| format!("{flag} {value}: not a count"));
+            // As the command line and the job file's `timeout` read it, limits included.
+            let duration = |v: &str| crate::spec::parse_timeout(v).map_err(|e| format!("{flag} {value}: {e}"));
             match flag {
                 "--workers" => o.workers = Some(count()?),
                 "--iterations" => o.iterations = Some(count()?),
@@ -62,8 +64,8 @@ impl Overrides {
                 "--start" => o.start = Some(named(&Start::ALL, Start::name, flag, value)?),
                 "--repeat" => o.repeat = Some(count()?),
                 "--warmup" => o.warmup = Some(count()?),
-                "--timeout" => o.timeout_ns = Some(duration_ns(value).map_err(|e| format!("{flag} {value}: {e}"))?),
-                "--grace" => o.grace_ns = Some(duration_ns(value).map_err(|e| format!("{flag} {value}: {e}"))?),
+                "--timeout" => o.timeout_ns = Some(duration(value)?),
+                "--grace" => o.grace_ns = Some(duration(value)?),
                 other => return Err(format!("{other}: not an override")),
             }
         }
@@ -81,21 +83,6 @@ pub fn duration_word(ns: u64) -> String {
     if ns.is_multiple_of(1_000_000) { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") }
 }
 
-/// A duration as the command line takes it: a whole number of ns, us, ms or s is read exactly;
-/// anything else as the job file's `timeout` (a bare number is seconds, as on the command line).
-fn duration_ns(text: &str) -> Result<u64, String> {
-    for (unit, scale) in [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)] {
-        if let Some(n) = text.strip_suffix(unit).and_then(|n| n.parse::<u64>().ok()) {
-            return n.checked_mul(scale).ok_or_else(|| "too long".to_string());
-        }
-    }
-    match text.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok((s * 1e9) as u64),
-        Ok(_) => Err("must be more than 0".to_string()),
-        Err(_) => crate::spec::parse_timeout(text),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -104,9 +91,11 @@ mod tests {
 
     fn any_overrides() -> impl Strategy<Value = Overrides> {
         let n = || proptest::option::of(any::<u64>());
+        // What the command line can give: more than 0, at most a week.
+        let d = || proptest::option::of(1..=crate::spec::limits::MAX_TIMEOUT_NS);
         let backend = proptest::option::of(proptest::sample::select(BackendKind::ALL.to_vec()));
         let start = proptest::option::of(proptest::sample::select(Start::ALL.to_vec()));
-        (n(), n(), backend, start, n(), n(), n(), n()).prop_map(
+        (n(), n(), backend, start, n(), n(), d(), d()).prop_map(
             |(workers, iterations, backend, start, repeat, warmup, timeout_ns, grace_ns)| Overrides {
                 workers,
                 iterations,
@@ -143,5 +132,10 @@ mod tests {
         assert!(Overrides::from_words(&["--workers"]).is_err());
         assert!(Overrides::from_words(&["--backend", "spinlock"]).is_err());
         assert!(Overrides::from_words(&["--batch", "2"]).is_err());
+        // The same parser and limits as `--timeout` and the job file's `timeout`.
+        assert_eq!(Overrides::from_words(&["--grace", "1h"]).map(|o| o.grace_ns), Ok(Some(3_600_000_000_000)));
+        for refused in ["169h", "0", "0ns", "-1s", "1d"] {
+            assert!(Overrides::from_words(&["--timeout", refused]).is_err(), "{refused}");
+        }
     }
 }

@@ -118,9 +118,10 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "Pin")]
     pub pin: Option<At<Pin>>,
-    /// How long a run may take from the start barrier (`30s`, `500ms`, `2m`, or a number of
-    /// seconds); then the workers get SIGTERM, and SIGKILL after a grace. Default: 30 s plus
-    /// 10 µs per operation plus twice the busy work.
+    /// How long a run may take from the start barrier: seconds (a positive number), or a
+    /// duration with a unit: ns, us, µs, ms, s, m or h (`500ms`, `30s`, `2m`, `1h`); more than
+    /// 0, at most a week (168h). Then the workers get SIGTERM, and SIGKILL after a grace.
+    /// Default: 30 s plus 10 µs per operation plus twice the busy work.
     #[serde(default)]
     #[schemars(with = "Timeout")]
     pub timeout: Option<At<u64>>,
@@ -244,7 +245,8 @@ pub struct FaultSpec {
     #[serde(default)]
     #[schemars(with = "u8", range(min = *EXIT_CODES.start(), max = *EXIT_CODES.end()))]
     pub code: Option<At<i128>>,
-    /// stall only: how long (`5s`, `500ms`, or seconds, as `timeout`; default 1s).
+    /// stall only: how long the worker stalls: seconds, or a number with ns, us, µs, ms, s, m
+    /// or h; more than 0, at most a week; default 1s.
     #[serde(default, rename = "for")]
     #[schemars(with = "Timeout")]
     pub stall: Option<At<u64>>,

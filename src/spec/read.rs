@@ -8,7 +8,7 @@ use crate::spec::job::{
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
     TraceSpec, VALUE_FIELDS, ValueSpec, WORK_FIELDS, WorkSpec,
 };
-use crate::spec::limits::{MAX_TIMEOUT_NS, MAX_WORK_NS};
+use crate::spec::limits::{DURATION_UNITS, MAX_TIMEOUT_NS, MAX_WORK_NS, TIMEOUT_UNITS, unit_list};
 use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::value::{OpKind, ValueType};
@@ -382,18 +382,6 @@ impl Reader<'_> {
     }
 }
 
-/// The units a timeout takes, and their length in nanoseconds.
-const TIMEOUT_UNITS: [(&str, f64); 7] =
-    [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)];
-
-/// The units of busy work.
-const WORK_UNITS: [(&str, f64); 5] = [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)];
-
-/// The units, listed for a message: `ns, us, µs, ms, s, m, h`.
-fn unit_list(units: &[(&str, f64)]) -> String {
-    units.iter().map(|(u, _)| *u).collect::<Vec<_>>().join(", ")
-}
-
 /// What a timeout may be, for messages.
 pub fn timeout_rule() -> String {
     format!("more than 0 and at most a week (168h), in seconds or with a unit ({})", unit_list(&TIMEOUT_UNITS))
@@ -411,18 +399,20 @@ pub fn parse_timeout(text: &str) -> Result<u64, String> {
     timeout_in_range(ns).ok_or_else(|| format!("{text:?}: must be {}", timeout_rule()))
 }
 
-/// `ns` as a timeout, when it is more than 0 and at most a week.
+/// `ns` as a timeout, when it is more than 0 (rounded to whole nanoseconds, as every duration
+/// is) and at most a week.
 pub fn timeout_in_range(ns: f64) -> Option<u64> {
-    (ns >= 1.0 && ns <= MAX_TIMEOUT_NS as f64).then_some(ns.round() as u64)
+    let rounded = ns.round();
+    (rounded >= 1.0 && ns <= MAX_TIMEOUT_NS as f64).then_some(rounded as u64)
 }
 
 /// `200ns`, `1us`, `1µs`, `1.5ms`, `2s` in nanoseconds (rounded to the nearest).
 pub fn parse_duration(text: &str) -> Result<u64, String> {
-    with_unit(text, &WORK_UNITS).map(|ns| ns.round() as u64)
+    with_unit(text, &DURATION_UNITS).map(|ns| ns.round() as u64)
 }
 
 /// A non-negative number followed by one of `units`, in nanoseconds.
-fn with_unit(text: &str, units: &[(&str, f64)]) -> Result<f64, String> {
+fn with_unit(text: &str, units: &[(&str, u64)]) -> Result<f64, String> {
     let t = text.trim();
     let list = unit_list(units);
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(t.len());
@@ -434,7 +424,7 @@ fn with_unit(text: &str, units: &[(&str, f64)]) -> Result<f64, String> {
         });
     };
     match number.parse::<f64>() {
-        Ok(n) if n.is_finite() => Ok(check_sign(text, n)? * scale),
+        Ok(n) if n.is_finite() => Ok(check_sign(text, n)? * scale as f64),
         _ => Err(format!("{text:?} is not a duration (a number, then one of: {list})")),
     }
 }
@@ -478,6 +468,10 @@ mod tests {
         }
         assert!(parse_timeout("169h").unwrap_err().contains("at most a week (168h)"));
         assert!(parse_timeout("0s").unwrap_err().contains("more than 0"));
+        // Rounded to whole nanoseconds, as busy work is: half a nanosecond is 1 ns.
+        assert_eq!(parse_timeout("0.5ns"), Ok(1));
+        assert!(parse_timeout("0.4ns").unwrap_err().contains("more than 0"));
+        assert_eq!(parse_timeout("+1h"), Ok(3_600_000_000_000));
         assert!(parse_timeout("-1s").unwrap_err().contains("negative durations are not allowed"));
         assert!(parse_timeout("-1").unwrap_err().contains("negative durations are not allowed"));
         assert!(parse_timeout("1d").unwrap_err().contains("unknown unit"));
