@@ -2,11 +2,11 @@
 //!
 //! Owns: [`Outcome`] (filled by `exec`), the workers' window overlap, [`judge_run`] (the final
 //! value against the planner's check: [`Verdict`], with why when the check could not see
-//! everything), [`Expectation`] (what a run came to, against the outcome its job declares or,
-//! declaring none, completing) and the exit code of a run. Does not own: running anything or
-//! drawing the report.
+//! everything), and, in `expectation`, the one rule for whether a run came to the outcome its
+//! job declares (or, declaring none, completed) and the exit code of a run. Does not own:
+//! running anything or drawing the report.
 
-use crate::error::{Interrupt, exit};
+use crate::error::Interrupt;
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
 use crate::sync::Served;
@@ -14,6 +14,10 @@ pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
 use crate::watch::ring::Event;
 use crate::watch::stats::{Fairness, Percentiles, fairness};
+
+mod expectation;
+
+pub use expectation::{Expectation, Happened, exit_code};
 
 /// A worker's exit status when its body panicked (as Rust's own panic exit code).
 pub const EXIT_PANIC: i32 = 101;
@@ -195,74 +199,6 @@ impl Outcome {
             .map(|w| self.stride.min(plan.iterations.saturating_sub(w.ops)))
             .sum();
         (lo, lo + slack)
-    }
-}
-
-/// What a run came to, in the terms of a job's `expect_outcome`: the outcome a job declares,
-/// or, when it declares none, that the run completes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Happened {
-    /// Every worker ended well and nothing stopped the run.
-    Completed,
-    /// A worker died holding the lock, and the lock and the value were recovered.
-    Recovered,
-    /// A worker failed (killed, panicked, exited non-zero) and no lock was recovered.
-    WorkerFailed,
-    /// The deadline stopped the run.
-    Deadline,
-    /// A signal (SIGINT, SIGTERM) stopped runner's run: no outcome to compare.
-    Interrupted,
-}
-
-impl Happened {
-    /// As `expect_outcome` names it (`completed` and `interrupted` are no declared outcome).
-    pub fn name(self) -> &'static str {
-        match self {
-            Happened::Completed => "completed",
-            Happened::Recovered => "recovered",
-            Happened::WorkerFailed => "worker_failed",
-            Happened::Deadline => "deadline",
-            Happened::Interrupted => "interrupted",
-        }
-    }
-
-    /// What happened, as a run's report says it.
-    pub fn of(outcome: &Outcome) -> Happened {
-        if outcome.interrupted.is_some() {
-            Happened::Interrupted
-        } else if outcome.deadline.is_some() {
-            Happened::Deadline
-        } else if outcome.recovery.is_some() {
-            Happened::Recovered
-        } else if outcome.failed_workers().next().is_some() {
-            Happened::WorkerFailed
-        } else {
-            Happened::Completed
-        }
-    }
-}
-
-/// The outcome a run was to have and the one it had.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Expectation {
-    /// The job's `expect_outcome`, or `completed` when it declares none.
-    pub expected: &'static str,
-    pub happened: Happened,
-    /// Whether `happened` is `expected`; `None` when a signal interrupted the run.
-    pub as_expected: Option<bool>,
-}
-
-impl Expectation {
-    pub fn of(plan: &Plan, outcome: &Outcome) -> Expectation {
-        let expected = plan.expect_outcome.map_or(Happened::Completed.name(), |e| e.name());
-        let happened = Happened::of(outcome);
-        let as_expected = (happened != Happened::Interrupted).then(|| happened.name() == expected);
-        Expectation { expected, happened, as_expected }
-    }
-
-    /// The run failed its declared outcome (or, declaring none, did not complete).
-    pub fn failed(&self) -> bool {
-        self.as_expected == Some(false)
     }
 }
 
@@ -464,19 +400,4 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgeme
         Depth::Unknown => (None, Some("the search for the number of surviving updates was too long".to_string())),
     };
     judgement(verdict, None, lost, reason)
-}
-
-/// The exit code of a run, highest first: a failed worker, then a wrong value (`wrong` is the
-/// one verdict that fails: every other verdict exits 0).
-pub fn exit_code(outcome: &Outcome, judgement: &Judgement) -> i32 {
-    if let Some(signal) = outcome.interrupted {
-        return signal.exit_code();
-    }
-    if outcome.deadline.is_some() || outcome.failed_workers().next().is_some() {
-        exit::FAILED
-    } else if judgement.verdict == Verdict::Wrong {
-        exit::WRONG
-    } else {
-        exit::OK
-    }
 }

@@ -115,7 +115,12 @@ impl Observer for Shown<'_> {
         {
             let speed = last.summary.as_ref().map_or("-".to_string(), |s| format!("{}ops/s", report::rate(s.median)));
             let label = if last.job.cell.is_empty() { s.name } else { last.job.cell.as_str() };
-            eprintln!("runner: [{}/{}] {label}: {speed}, {}", cells.len(), s.cells, report::sweep::verdict_of(last));
+            let outcome = match last.outcome_as_expected() {
+                Some(false) => format!(", {}", report::sweep::outcome_of(last)),
+                _ => String::new(),
+            };
+            let verdict = report::sweep::verdict_of(last);
+            eprintln!("runner: [{}/{}] {label}: {speed}, {verdict}{outcome}", cells.len(), s.cells);
         }
         s.exports.write_cell(s.name, s.label, s.sha256, cells, s.cells)
     }

@@ -76,7 +76,7 @@ pub fn run(r: &RunReport<'_>) -> String {
 /// The job, its final and expected values, the verdict and how the order was checked.
 fn verdict(s: &mut String, r: &RunReport<'_>) {
     let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
-    let failure = run_failure(plan, outcome);
+    let failure = run_failure(plan, outcome, judgement.verdict);
     let header = match &failure {
         Some(why) => format!("; RUN FAILED: {why}"),
         None => String::new(),
@@ -120,13 +120,16 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
 
 /// Why a run failed its declared outcome (or, declaring none, did not complete); `None` when it
 /// did not fail (or a signal interrupted it: the report says so).
-fn run_failure(plan: &Plan, outcome: &Outcome) -> Option<String> {
-    let e = Expectation::of(plan, outcome);
+fn run_failure(plan: &Plan, outcome: &Outcome, verdict: Verdict) -> Option<String> {
+    let e = Expectation::of(plan, outcome, verdict);
     if !e.failed() {
         return None;
     }
     let happened = happened(plan, outcome, e.happened);
     Some(match plan.expect_outcome {
+        Some(expected) if e.value_wrong => {
+            format!("the job expects {} with a value that checks out, but the final value is wrong", expected.name())
+        }
         Some(expected) => format!("the job expects {}, but {happened}", expected.name()),
         None => happened,
     })
@@ -183,10 +186,17 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
             "  recovery  {dead} died holding the lock; {by} took the lock over and restored the value from the update marker"
         );
     }
-    let e = Expectation::of(plan, outcome);
+    let e = Expectation::of(plan, outcome, judgement.verdict);
     match (plan.expect_outcome, e.as_expected) {
         (Some(expected), Some(true)) => {
             let _ = writeln!(s, "  outcome   {}, as the job expects", expected.name());
+        }
+        (Some(expected), Some(false)) if e.value_wrong => {
+            let _ = writeln!(
+                s,
+                "  outcome   NOT as expected: {}, but the job expects it with a value that checks out, and the final value is wrong",
+                expected.name()
+            );
         }
         (Some(expected), Some(false)) => {
             let _ = writeln!(

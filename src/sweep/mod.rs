@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Interrupt, exit};
 use crate::exec::interrupt::Interrupts;
-use crate::outcome::{self, Judgement, Outcome, Verdict};
+use crate::outcome::{self, Expectation, Judgement, Outcome, Verdict};
 use crate::plan::{Job, Plan};
 use crate::spec::ExpectOutcome;
 use crate::watch::Watch;
@@ -81,43 +81,44 @@ impl CellResult {
         })
     }
 
-    /// What happened, in the terms of `expect_outcome` (of the last run; `None`: it completed
-    /// without a fault showing).
-    pub fn observed(&self) -> Option<ExpectOutcome> {
-        if self.fork_failed {
-            return Some(ExpectOutcome::ForkFailed);
-        }
-        let run = self.runs.last()?;
-        if run.outcome.deadline.is_some() {
-            Some(ExpectOutcome::Deadline)
-        } else if run.outcome.recovery.is_some() && run.judgement.verdict.passed() {
-            Some(ExpectOutcome::Recovered)
-        } else if run.outcome.failed_workers().next().is_some() {
-            Some(ExpectOutcome::WorkerFailed)
-        } else {
-            None
-        }
+    /// Each counted run's expectation, by `outcome`'s one rule: what it came to against the
+    /// outcome the job declares (or, declaring none, completing).
+    pub fn expectations(&self) -> Vec<Expectation> {
+        self.runs.iter().map(|r| Expectation::of(&self.job.plan, &r.outcome, r.judgement.verdict)).collect()
     }
 
-    /// With `expect_outcome`: whether every run showed it, with a value that checks out.
+    /// How many counted runs came to the expected outcome.
+    pub fn runs_as_expected(&self) -> usize {
+        self.expectations().iter().filter(|e| e.as_expected == Some(true)).count()
+    }
+
+    /// Whether the cell came to the outcome its job declares (or, declaring none, completed):
+    /// true only when every counted run did (or the job declares a fork failure, and a fork
+    /// failed); false when one run did not, or a set-up failure stopped the cell; `None` when
+    /// a signal stopped the cell before any run failed, or nothing ran.
     pub fn outcome_as_expected(&self) -> Option<bool> {
-        let expected = self.job.plan.expect_outcome?;
-        let wrong = self.runs.iter().any(|r| r.judgement.verdict == Verdict::Wrong);
-        let interrupted = self.runs.iter().any(|r| r.outcome.interrupted.is_some()) || self.stopped_by.is_some();
-        Some(!wrong && !interrupted && self.observed() == Some(expected))
+        let expectations = self.expectations();
+        if self.error.is_some() {
+            let declared = self.fork_failed && self.job.plan.expect_outcome == Some(ExpectOutcome::ForkFailed);
+            return Some(declared && expectations.iter().all(|e| e.as_expected == Some(true)));
+        }
+        if expectations.iter().any(Expectation::failed) {
+            return Some(false);
+        }
+        if self.interrupted().is_some() || expectations.is_empty() {
+            return None;
+        }
+        Some(true)
     }
 
-    /// The highest exit code of its runs (a set-up failure is 3); a job whose declared outcome
-    /// happened as expected passes (0), and one whose declared outcome did not, fails (3).
+    /// The highest exit code of its runs (each by `outcome::exit_code`), of the signal that
+    /// stopped it, and of a set-up failure (3, unless it is the fork failure the job declares).
     pub fn exit_code(&self) -> i32 {
-        match self.outcome_as_expected() {
-            Some(true) => return exit::OK,
-            Some(false) if self.stopped_by.is_none() && self.interrupted().is_none() => return exit::FAILED,
-            _ => {}
-        }
-        let runs = self.runs.iter().map(|r| outcome::exit_code(&r.outcome, &r.judgement)).max().unwrap_or(exit::OK);
+        let plan = &self.job.plan;
+        let runs = self.runs.iter().map(|r| outcome::exit_code(plan, &r.outcome, &r.judgement)).max();
+        let runs = runs.unwrap_or(exit::OK);
         let runs = self.stopped_by.map_or(runs, |signal| runs.max(signal.exit_code()));
-        if self.error.is_some() { runs.max(exit::FAILED) } else { runs }
+        if self.error.is_some() && self.outcome_as_expected() != Some(true) { runs.max(exit::FAILED) } else { runs }
     }
 
     pub fn interrupted(&self) -> Option<Interrupt> {

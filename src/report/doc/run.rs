@@ -50,10 +50,11 @@ pub(crate) struct Run {
     pub expect_outcome: Option<ExpectOutcome>,
     /// What the run came to, in the terms of `expect_outcome`.
     pub outcome: Happened,
-    /// Whether `outcome` is the one the job declares in `expect_outcome`, or, declaring none,
-    /// `completed`: false means the run failed (a worker was lost, the deadline passed, the
-    /// declared outcome did not happen), whatever the verdict on the value says. Null only when
-    /// a signal interrupted the run (`interrupted_by`): no outcome to compare.
+    /// Whether `outcome` is the one the job declares in `expect_outcome` with a value that
+    /// checks out (a `wrong` verdict makes it false), or, declaring none, `completed` (a wrong
+    /// value then is the verdict's to say): false means the run failed (a worker was lost, the
+    /// deadline passed, the declared outcome did not happen or its value is wrong). Null only
+    /// when a signal interrupted the run (`interrupted_by`): no outcome to compare.
     pub outcome_as_expected: Option<bool>,
     pub verdict: Verdict,
     /// Why the verdict is `within_bound`, `inconclusive` or `no_race` (or what a `correct`
@@ -356,7 +357,7 @@ pub(crate) struct Channel {
 impl Run {
     pub fn new(r: &RunReport<'_>) -> Run {
         let (plan, outcome, judgement) = (r.plan, r.outcome, r.judgement);
-        let expectation = crate::outcome::Expectation::of(plan, outcome);
+        let expectation = crate::outcome::Expectation::of(plan, outcome, judgement.verdict);
         Run {
             schema_version: SchemaVersion,
             runner: RunnerHeader::this(),

@@ -38,8 +38,9 @@ pub(crate) struct Cell {
     pub job: Job,
     /// Ops/s over the cell's counted runs; null without any.
     pub ops_per_second: Option<crate::sweep::summary::Summary>,
-    /// Median ops/s over the fastest correct cell of its group; null without runs, or when
-    /// that best is 0 ops/s.
+    /// Median ops/s over the fastest correct cell of its group (one whose value passed and
+    /// whose runs came to the expected outcome); null without runs, or when that best is
+    /// 0 ops/s.
     pub relative_to_best: Option<f64>,
     /// Mutex with work inside the lock: 1/inside.
     pub lock_bound_ops_per_second: Option<f64>,
@@ -56,6 +57,17 @@ pub(crate) struct Cell {
     pub error: Option<String>,
     /// The trace file written for this cell.
     pub trace: Option<String>,
+    /// The cell's outcome in a few words: the expected outcome (`completed`, or the one the
+    /// job declares) when every run came to it; else `FAILED K/N runs: ` and what they came to
+    /// (`completed (expects deadline)`, `recovered with a wrong value`); `interrupted`; `-`.
+    pub outcome: String,
+    /// Whether every counted run came to the outcome the job declares (with a value that
+    /// checks out) or, declaring none, completed, as each run's `outcome_as_expected`; false
+    /// too after a set-up failure (unless it is the fork failure the job declares). Null when
+    /// a signal stopped the cell before any run failed, or nothing ran.
+    pub outcome_as_expected: Option<bool>,
+    /// How many counted runs came to the expected outcome (of `runs`).
+    pub runs_as_expected: usize,
     pub exit_code: i32,
     pub runs: Vec<Run>,
 }

@@ -1,14 +1,14 @@
 //! The exports of a sweep a program or a page reads: CSV (one row per cell: its parameters,
-//! then the statistics) and a Markdown table.
+//! then the statistics, the verdict and the outcome) and a Markdown table.
 
 use std::fmt::Write;
 
-use super::{keys, param, relative, verdict};
+use super::{keys, outcome_of, param, relative, verdict};
 use crate::report::rate;
 use crate::sweep::CellResult;
 use crate::sweep::summary::Summary;
 
-const CSV_FIXED: [&str; 10] = [
+const CSV_FIXED: [&str; 12] = [
     "cell",
     "runs",
     "median_ops_per_second",
@@ -19,6 +19,8 @@ const CSV_FIXED: [&str; 10] = [
     "outliers",
     "relative_to_best",
     "verdict",
+    "outcome",
+    "runs_as_expected",
 ];
 
 /// One row per cell: its parameters, then the statistics.
@@ -33,6 +35,8 @@ pub fn csv(cells: &[CellResult]) -> String {
         fields.extend(stats_fields(c.summary.as_ref()));
         fields.push(r.map_or(String::new(), |r| format!("{r:.4}")));
         fields.push(verdict(c));
+        fields.push(outcome_of(c));
+        fields.push(c.runs_as_expected().to_string());
         s.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         s.push('\n');
     }
@@ -71,7 +75,7 @@ pub fn markdown(name: &str, cells: &[CellResult]) -> String {
     let keys = keys(cells);
     let (_, rel, _) = relative(cells);
     let mut header: Vec<String> = keys.clone();
-    header.extend(["runs", "median ops/s", "spread", "verdict", "vs best"].map(String::from));
+    header.extend(["runs", "median ops/s", "spread", "verdict", "outcome", "vs best"].map(String::from));
     let mut s = format!("## {name}\n\n| {} |\n|{}|\n", header.join(" | "), vec!["---"; header.len()].join("|"));
     for (c, r) in cells.iter().zip(rel) {
         let mut row: Vec<String> = keys.iter().map(|k| param(c, k).replace('|', "\\|")).collect();
@@ -84,6 +88,7 @@ pub fn markdown(name: &str, cells: &[CellResult]) -> String {
             None => row.extend(["0", "-", "-"].map(String::from)),
         }
         row.push(verdict(c));
+        row.push(outcome_of(c).replace('|', "\\|"));
         row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
         let _ = writeln!(s, "| {} |", row.join(" | "));
     }

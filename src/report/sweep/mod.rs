@@ -3,7 +3,7 @@
 //! and the chart's data (`chart`).
 //!
 //! Owns: layout, and what the parts share (each cell's speed relative to the best of its group,
-//! its verdict in a word, the matrix's keys). Does not own: the statistics (see
+//! its verdict in a word, its outcome in a few words, the matrix's keys). Does not own: the statistics (see
 //! `sweep::summary`) or where the bytes go.
 
 mod chart;
@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use super::doc::{self, Cell, Params};
 use super::{Provenance, RunReport, json, to_json};
-use crate::outcome::Verdict;
+use crate::outcome::{Expectation, Verdict};
 use crate::sweep::summary;
 use crate::sweep::{CellResult, Run};
 
@@ -64,10 +64,11 @@ pub(super) fn relative(cells: &[CellResult]) -> (Option<String>, Vec<Option<f64>
         .collect();
     let groups = summary::groups(&common, &series);
     let medians: Vec<Option<f64>> = cells.iter().map(|c| c.summary.as_ref().map(|s| s.median)).collect();
-    // The best of a group is its fastest correct cell: losing updates is no way to win.
+    // The best of a group is its fastest correct cell: losing updates, or a worker, is no way to
+    // win.
     let best = |g: usize| {
         let members = || cells.iter().zip(&groups).zip(&medians).filter(move |((_, gg), _)| **gg == g);
-        let correct = members().filter(|((c, _), _)| c.verdict().is_some_and(Verdict::passed)).filter_map(|(_, m)| *m);
+        let correct = members().filter(|((c, _), _)| passes(c)).filter_map(|(_, m)| *m);
         let fastest = correct.fold(0.0, f64::max);
         if fastest > 0.0 { fastest } else { members().filter_map(|(_, m)| *m).fold(0.0, f64::max) }
     };
@@ -92,6 +93,51 @@ pub(super) fn verdict(cell: &CellResult) -> String {
         (_, Some(v), _) => v.name().to_string(),
         (_, None, _) => "-".to_string(),
     }
+}
+
+/// The cell's outcome in a few words: the expected one (`completed`, or the one the job
+/// declares) when every run came to it; else how many runs failed and what they came to
+/// (`FAILED 2/6 runs: completed (expects deadline)`); `interrupted`, or `-` without runs.
+pub fn outcome_of(cell: &CellResult) -> String {
+    let expected = cell.job.plan.expect_outcome.map_or("completed", |e| e.name());
+    let expectations = cell.expectations();
+    let failed: Vec<&Expectation> = expectations.iter().filter(|e| e.failed()).collect();
+    match cell.outcome_as_expected() {
+        Some(true) => return expected.to_string(),
+        None if cell.interrupted().is_some() => return "interrupted".to_string(),
+        None => return "-".to_string(),
+        Some(false) if failed.is_empty() => return "FAILED: set-up".to_string(),
+        Some(false) => {}
+    }
+    let expects = match cell.job.plan.expect_outcome {
+        Some(expected) if failed.iter().any(|e| !e.value_wrong) => format!(" (expects {})", expected.name()),
+        _ => String::new(),
+    };
+    format!("FAILED {}/{} runs: {}{expects}", failed.len(), expectations.len(), came_to(&failed))
+}
+
+/// What the failed runs came to, each kind once, with its count when they differ:
+/// `completed`, `recovered with a wrong value`, `worker_failed 2, deadline 1`.
+pub(super) fn came_to(failed: &[&Expectation]) -> String {
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for e in failed {
+        let kind =
+            if e.value_wrong { format!("{} with a wrong value", e.happened.name()) } else { e.happened.name().to_string() };
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((kind, 1)),
+        }
+    }
+    match kinds.as_slice() {
+        [(kind, _)] => kind.clone(),
+        _ => kinds.iter().map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join(", "),
+    }
+}
+
+/// The cell counts as a result: its value passed the check and every run came to the outcome
+/// its job expects (a cell whose worker died or whose deadline passed is no speed to compare).
+pub(super) fn passes(c: &CellResult) -> bool {
+    c.verdict().is_some_and(Verdict::passed) && c.outcome_as_expected() != Some(false)
 }
 
 /// For mutex with busy work inside the lock: 1/inside, the most ops/s one lock allows.
@@ -141,6 +187,9 @@ fn cell_doc(c: &CellResult, relative_to_best: Option<f64>, sha256: &str) -> Cell
         finals: c.runs.iter().map(|r| doc::Num(r.outcome.final_value)).collect(),
         error: c.error.clone(),
         trace: c.trace.clone(),
+        outcome: outcome_of(c),
+        outcome_as_expected: c.outcome_as_expected(),
+        runs_as_expected: c.runs_as_expected(),
         exit_code: c.exit_code(),
         runs: c.runs.iter().map(|run| run_doc(c, run, sha256)).collect(),
     }

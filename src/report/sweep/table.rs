@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{keys, lock_bound, median, param, relative, verdict};
-use crate::outcome::Verdict;
+use super::{came_to, keys, lock_bound, median, outcome_of, param, passes, relative, verdict};
 use crate::report::rate;
 use crate::sweep::CellResult;
 use crate::sweep::summary;
@@ -13,7 +12,13 @@ use crate::sweep::summary;
 pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
     let (series, rel, groups) = relative(cells);
     let mut s = String::new();
-    let _ = writeln!(s, "{name} ({file}): {}", plural(cells.len(), "cell"));
+    // A cell whose runs failed is said in the first line, not only in its row.
+    let failed = cells.iter().filter(|c| c.outcome_as_expected() == Some(false)).count();
+    let failed = match failed {
+        0 => String::new(),
+        n => format!("; RUN FAILED in {n} of {}", plural(cells.len(), "cell")),
+    };
+    let _ = writeln!(s, "{name} ({file}): {}{failed}", plural(cells.len(), "cell"));
     s.push_str(&rows(cells, &rel));
     if let Some(series) = &series {
         let lines = comparisons(cells, series, &groups);
@@ -35,7 +40,7 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
 fn rows(cells: &[CellResult], rel: &[Option<f64>]) -> String {
     let keys = keys(cells);
     let mut header: Vec<String> = keys.clone();
-    header.extend(["runs", "median ops/s", "spread", "stddev", "verdict", "vs best"].map(String::from));
+    header.extend(["runs", "median ops/s", "spread", "stddev", "verdict", "outcome", "vs best"].map(String::from));
     let rows: Vec<Vec<String>> = cells
         .iter()
         .zip(rel)
@@ -52,6 +57,7 @@ fn rows(cells: &[CellResult], rel: &[Option<f64>]) -> String {
                 None => row.extend(["0", "-", "-", "-"].map(String::from)),
             }
             row.push(verdict(c));
+            row.push(outcome_of(c));
             row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
             row
         })
@@ -78,11 +84,27 @@ fn noisy(s: &mut String, cells: &[CellResult]) {
     }
 }
 
-/// A cell's error, outliers (the only cell), the lock's bound and the order's note.
+/// A cell's error, its failed runs, outliers (the only cell), the lock's bound and the order's
+/// note.
 fn notes(s: &mut String, c: &CellResult, n_cells: usize) {
     let label = if c.job.cell.is_empty() { "the job".to_string() } else { c.job.cell.clone() };
     if let Some(e) = &c.error {
         let _ = writeln!(s, "  error: {label}: {e}");
+    }
+    let expectations = c.expectations();
+    let failed: Vec<_> = expectations.iter().filter(|e| e.failed()).collect();
+    if !failed.is_empty() {
+        let expects = match c.job.plan.expect_outcome {
+            Some(expected) => format!("come to the outcome the job declares ({}, with a value that checks out)", expected.name()),
+            None => "complete".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  FAILED: {label}: {} of {} did not {expects}: {}",
+            failed.len(),
+            plural(expectations.len(), "run"),
+            came_to(&failed)
+        );
     }
     if let Some(sum) = c.summary.as_ref().filter(|s| s.outliers > 0 && n_cells == 1) {
         let _ = writeln!(
@@ -118,7 +140,7 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
             .zip(groups)
             .filter(|(_, gg)| **gg == g)
             .map(|(c, _)| c)
-            .filter(|c| c.summary.is_some() && c.verdict().is_some_and(Verdict::passed))
+            .filter(|c| c.summary.is_some() && passes(c))
             .collect();
         let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
         let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
