@@ -114,7 +114,7 @@ pub fn exit_code(plan: &Plan, outcome: &Outcome, judgement: &Judgement) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Expectation, ExpectOutcome, Happened, Verdict};
+    use super::{ExpectOutcome, Expectation, Happened, Verdict};
 
     fn as_expected(declared: Option<ExpectOutcome>, happened: Happened, verdict: Verdict) -> Option<bool> {
         Expectation::rule(declared, happened, verdict).as_expected

@@ -258,7 +258,66 @@ pub(crate) fn cell_path(path: &str, cell: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cell_path;
+    use super::{CellResult, Run, cell_path};
+    use crate::outcome::{Latency, Outcome, Phases, judge_run};
+    use crate::plan::{Job, Overrides, Plan};
+    use crate::spec::{Source, parse};
+
+    /// The one job of `text`, planned.
+    fn job(text: &str) -> Job {
+        let source = Source { label: "t.yaml".to_string(), text: text.to_string() };
+        let parsed = parse(&source).expect("parses");
+        crate::plan::plan_cells(parsed, &source, &Overrides::default()).expect("plans").remove(0)
+    }
+
+    /// A run that completed with the planned value, or that its deadline stopped before any
+    /// operation (its value the initial one): judged as runner judges it.
+    fn run(plan: &Plan, deadline: bool) -> Run {
+        let outcome = Outcome {
+            final_value: if deadline { plan.initial } else { plan.expected },
+            workers: Vec::new(),
+            elapsed_seconds: 0.01,
+            served: None,
+            latency: Latency { sample_every: 1, op: None, lock_wait: None },
+            events: Vec::new(),
+            interrupted: None,
+            deadline: deadline.then_some(0.02),
+            deadline_stop: None,
+            recovery: None,
+            memory_kib: (0, 0),
+            memory_start_kib: 0,
+            stride: 4096,
+            phases: Phases::default(),
+        };
+        let judgement = judge_run(plan, &outcome);
+        Run { outcome, judgement, wall_seconds: 0.01, started_at: String::new(), origin: 0 }
+    }
+
+    fn cell(deadlines: &[bool]) -> CellResult {
+        let job = job(
+            "workers: 2\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: mutex\nrepeat: 3\ntimeout: 20ms\nexpect_outcome: deadline\n",
+        );
+        let runs = deadlines.iter().map(|&d| run(&job.plan, d)).collect();
+        CellResult { job, runs, error: None, fork_failed: false, summary: None, trace: None, stopped_by: None }
+    }
+
+    #[test]
+    fn a_cell_shows_its_declared_outcome_only_when_every_run_did() {
+        // The last run showed it, an earlier one did not: the cell did not.
+        let mixed = cell(&[true, false, true]);
+        assert_eq!((mixed.outcome_as_expected(), mixed.runs_as_expected()), (Some(false), 2));
+        assert_eq!(mixed.exit_code(), crate::error::exit::FAILED);
+        let every = cell(&[true, true, true]);
+        assert_eq!((every.outcome_as_expected(), every.runs_as_expected()), (Some(true), 3));
+        assert_eq!(every.exit_code(), crate::error::exit::OK);
+        let none = cell(&[false, false, false]);
+        assert_eq!((none.outcome_as_expected(), none.runs_as_expected()), (Some(false), 0));
+        assert_eq!(none.exit_code(), crate::error::exit::FAILED);
+        // A signal before any run failed: nothing to compare.
+        let mut stopped = cell(&[true]);
+        stopped.stopped_by = Some(crate::error::Interrupt::Sigint);
+        assert_eq!(stopped.outcome_as_expected(), None);
+    }
 
     #[test]
     fn cell_paths() {

@@ -121,8 +121,11 @@ pub fn outcome_of(cell: &CellResult) -> String {
 pub(super) fn came_to(failed: &[&Expectation]) -> String {
     let mut kinds: Vec<(String, usize)> = Vec::new();
     for e in failed {
-        let kind =
-            if e.value_wrong { format!("{} with a wrong value", e.happened.name()) } else { e.happened.name().to_string() };
+        let kind = if e.value_wrong {
+            format!("{} with a wrong value", e.happened.name())
+        } else {
+            e.happened.name().to_string()
+        };
         match kinds.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, n)) => *n += 1,
             None => kinds.push((kind, 1)),

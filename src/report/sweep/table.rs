@@ -95,7 +95,9 @@ fn notes(s: &mut String, c: &CellResult, n_cells: usize) {
     let failed: Vec<_> = expectations.iter().filter(|e| e.failed()).collect();
     if !failed.is_empty() {
         let expects = match c.job.plan.expect_outcome {
-            Some(expected) => format!("come to the outcome the job declares ({}, with a value that checks out)", expected.name()),
+            Some(expected) => {
+                format!("come to the outcome the job declares ({}, with a value that checks out)", expected.name())
+            }
             None => "complete".to_string(),
         };
         let _ = writeln!(
