@@ -12,7 +12,6 @@
 use super::{Judgement, Outcome, Verdict};
 use crate::error::exit;
 use crate::plan::Plan;
-use crate::spec::ExpectOutcome;
 
 /// What a run came to, in the terms of a job's `expect_outcome`: the outcome a job declares,
 /// or, when it declares none, that the run completes.
@@ -78,12 +77,13 @@ impl Expectation {
     /// A run's expectation: its plan's `expect_outcome`, what happened, and the verdict on its
     /// final value.
     pub fn of(plan: &Plan, outcome: &Outcome, verdict: Verdict) -> Expectation {
-        Expectation::rule(plan.expect_outcome, Happened::of(outcome), verdict)
+        Expectation::rule(plan.expect_outcome.map(|e| e.name()), Happened::of(outcome), verdict)
     }
 
-    /// The rule itself, on what it looks at.
-    pub fn rule(declared: Option<ExpectOutcome>, happened: Happened, verdict: Verdict) -> Expectation {
-        let expected = declared.map_or(Happened::Completed.name(), |e| e.name());
+    /// The rule itself, on what it looks at: the declared outcome's name (`recovered`), what
+    /// happened, and the verdict.
+    pub fn rule(declared: Option<&'static str>, happened: Happened, verdict: Verdict) -> Expectation {
+        let expected = declared.unwrap_or(Happened::Completed.name());
         let came_to = happened.name() == expected;
         let value_wrong = declared.is_some() && came_to && verdict == Verdict::Wrong;
         let as_expected = (happened != Happened::Interrupted).then_some(came_to && !value_wrong);
@@ -114,22 +114,22 @@ pub fn exit_code(plan: &Plan, outcome: &Outcome, judgement: &Judgement) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{ExpectOutcome, Expectation, Happened, Verdict};
+    use super::{Expectation, Happened, Verdict};
 
-    fn as_expected(declared: Option<ExpectOutcome>, happened: Happened, verdict: Verdict) -> Option<bool> {
+    fn as_expected(declared: Option<&'static str>, happened: Happened, verdict: Verdict) -> Option<bool> {
         Expectation::rule(declared, happened, verdict).as_expected
     }
 
     #[test]
     fn a_declared_outcome_counts_only_with_a_value_that_checks_out() {
-        let recovered = Some(ExpectOutcome::Recovered);
+        let recovered = Some("recovered");
         assert_eq!(as_expected(recovered, Happened::Recovered, Verdict::Correct), Some(true));
         assert_eq!(as_expected(recovered, Happened::Recovered, Verdict::WithinBound), Some(true));
         // A recovery whose value is wrong is no recovery the job can pass with.
         let wrong = Expectation::rule(recovered, Happened::Recovered, Verdict::Wrong);
         assert_eq!((wrong.as_expected, wrong.value_wrong), (Some(false), true));
         assert!(wrong.failed());
-        let deadline = Some(ExpectOutcome::Deadline);
+        let deadline = Some("deadline");
         assert_eq!(as_expected(deadline, Happened::Deadline, Verdict::Wrong), Some(false));
         assert_eq!(as_expected(deadline, Happened::Deadline, Verdict::Correct), Some(true));
     }
@@ -137,13 +137,13 @@ mod tests {
     #[test]
     fn another_outcome_than_the_declared_one_is_not_as_expected_whatever_the_value() {
         for verdict in Verdict::ALL {
-            assert_eq!(as_expected(Some(ExpectOutcome::Recovered), Happened::WorkerFailed, verdict), Some(false));
-            assert_eq!(as_expected(Some(ExpectOutcome::Deadline), Happened::Completed, verdict), Some(false));
-            assert_eq!(as_expected(Some(ExpectOutcome::ForkFailed), Happened::Completed, verdict), Some(false));
+            assert_eq!(as_expected(Some("recovered"), Happened::WorkerFailed, verdict), Some(false));
+            assert_eq!(as_expected(Some("deadline"), Happened::Completed, verdict), Some(false));
+            assert_eq!(as_expected(Some("fork_failed"), Happened::Completed, verdict), Some(false));
             assert_eq!(as_expected(None, Happened::WorkerFailed, verdict), Some(false));
             assert_eq!(as_expected(None, Happened::Deadline, verdict), Some(false));
             assert_eq!(as_expected(None, Happened::Recovered, verdict), Some(false));
-            assert_eq!(as_expected(Some(ExpectOutcome::Deadline), Happened::Interrupted, verdict), None);
+            assert_eq!(as_expected(Some("deadline"), Happened::Interrupted, verdict), None);
         }
     }
 
