@@ -142,7 +142,8 @@ fn a_check_says_what_losing_one_update_would_leave() {
 
 #[test]
 fn a_product_every_order_drives_to_zero_is_blind_to_lost_updates() {
-    let blind = |x0: f64, ops: &[f64], n: u64, schedule: Schedule| run(OpKind::Mul, Value::D(x0), &d(ops), n, schedule).1;
+    let blind =
+        |x0: f64, ops: &[f64], n: u64, schedule: Schedule| run(OpKind::Mul, Value::D(x0), &d(ops), n, schedule).1;
     for schedule in [Schedule::Concurrent, Schedule::RoundRobin, Schedule::Sequential] {
         // From zero: every lost update leaves zero.
         let check = blind(0.0, &[2.0, 3.0], 1000, schedule);
