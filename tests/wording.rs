@@ -85,7 +85,10 @@ fn faults_say_their_counts_and_durations_in_words() {
 #[test]
 fn export_python_says_its_runs_in_the_singular() {
     let out = Test::new()
-        .job("rw.yaml", "workers: 2\niterations: 10\nvalue: {type: i}\noperation: add\nbackend: mutex\nrepeat: 1\nwarmup: 1\n")
+        .job(
+            "rw.yaml",
+            "workers: 2\niterations: 10\nvalue: {type: i}\noperation: add\nbackend: mutex\nrepeat: 1\nwarmup: 1\n",
+        )
         .args(&["export-python", "{job}"])
         .status(0)
         .run();
@@ -137,7 +140,8 @@ fn the_preemption_notice_is_for_the_mutex_only() {
 fn plan_of_a_failing_fork_says_what_happens() {
     let out = Test::new().args(&["plan", "jobs/fault-fork.yaml"]).status(0).run();
     assert!(
-        out.stdout.contains("runner and 4 workers planned; fork 3 fails, so 2 workers are forked, then stopped and reaped"),
+        out.stdout
+            .contains("runner and 4 workers planned; fork 3 fails, so 2 workers are forked, then stopped and reaped"),
         "{}",
         out.stdout
     );
@@ -147,14 +151,20 @@ fn plan_of_a_failing_fork_says_what_happens() {
 #[test]
 fn the_default_timeout_is_capped_at_a_week() {
     let out = Test::new()
-        .job("huge.yaml", "workers: 2\niterations: 9000000000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n")
+        .job(
+            "huge.yaml",
+            "workers: 2\niterations: 9000000000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n",
+        )
         .args(&["plan", "{job}", "--format", "json"])
         .status(0)
         .run();
     let doc = out.json();
     assert_eq!(doc["deadline"]["timeout_ns"], 604_800_000_000_000u64, "{doc:#}");
     let out = Test::new()
-        .job("huge.yaml", "workers: 2\niterations: 9000000000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n")
+        .job(
+            "huge.yaml",
+            "workers: 2\niterations: 9000000000000000000\nvalue: {type: i}\noperation: add\nbackend: atomic\n",
+        )
         .args(&["plan", "{job}"])
         .status(0)
         .run();

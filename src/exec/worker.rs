@@ -140,7 +140,11 @@ fn with_fault(
             let _ = nix::sys::signal::raise(Signal::SIGKILL);
         }
         FaultAction::Panic => {
-            panic!("injected fault: worker {} panics after {}", fault.worker, crate::plan::plural(fault.at, "operation"))
+            panic!(
+                "injected fault: worker {} panics after {}",
+                fault.worker,
+                crate::plan::plural(fault.at, "operation")
+            )
         }
         // Straight out, as a process calling exit() mid-update would: through fork's `_exit`.
         FaultAction::Exit => super::fork::leave(fault.code),
