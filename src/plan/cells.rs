@@ -3,7 +3,8 @@
 //! value that ran, never the one written), settings the run no longer has leave the label
 //! (`batch` and `transport` once `--backend` is not the channel, `expect` once `--workers` or
 //! `--iterations` leave it unchecked), and a cell that has become the same job as an earlier
-//! one is dropped. A notice says which axes collapsed and how many cells were dropped.
+//! one is dropped (a cell with no axis left is labelled by the overrides that ran). A notice
+//! says which axes collapsed or no longer apply and how many cells were dropped.
 //!
 //! Owns: the cells' labels after overrides, and the dropping of duplicated cells. Does not own:
 //! applying the overrides to a job (see `planner.rs`) or expanding the matrix (see
