@@ -26,7 +26,7 @@ use tracing_subscriber::filter::LevelFilter;
     version = crate::version::long(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "`runner JOB` is `runner run JOB`. An override on a matrix rewrites the cells it touches: the axis it names collapses to its value, and cells that became the same job are dropped. Exit codes: 0 correct (or lost updates with `none`), 1 wrong value, 2 invalid job or usage, 3 a worker or the set-up failed, 130/143 interrupted."
+    after_help = "`runner JOB` is `runner run JOB`. An override on a matrix rewrites the cells it touches: the axis it names collapses to its value, and cells that became the same job are dropped. Exit codes: 0 correct or within_bound (with `none` also lost_updates, inconclusive or no_race), or the job's expect_outcome happened; 1 wrong; 2 invalid job or usage; 3 a worker, the deadline or the set-up failed, or expect_outcome did not happen; 130/143 interrupted."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -64,7 +64,7 @@ fn compare_refuses_cells_that_ran_different_jobs() {
     let doc = out.json();
     assert_valid(&compare_schema(), &doc);
     let cell = &doc["cells"][0];
-    assert_eq!(cell["verdict"], "different job");
+    assert_eq!(cell["comparison"], "different job");
     assert_eq!(cell["change"], Value::Null);
     assert_eq!(cell["job_differences"][0]["field"], "iterations");
     assert_eq!(
@@ -133,7 +133,7 @@ fn the_verdicts_are_corrected_for_the_number_of_cells() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
     for cell in doc["cells"].as_array().unwrap() {
-        assert_eq!(cell["verdict"], "within noise", "{cell}");
+        assert_eq!(cell["comparison"], "within noise", "{cell}");
         assert!((cell["p_value"].as_f64().unwrap() - 2.0 / 70.0).abs() < 1e-9, "{cell}");
         assert!((cell["p_adjusted"].as_f64().unwrap() - 4.0 / 70.0).abs() < 1e-9, "{cell}");
     }
@@ -156,7 +156,7 @@ fn the_verdicts_are_corrected_for_the_number_of_cells() {
     let out = runner(&["compare", &old, &one, "--format", "json"]);
     let doc = out.json();
     let verdict =
-        |name: &str| doc["cells"].as_array().unwrap().iter().find(|c| c["cell"] == name).unwrap()["verdict"].clone();
+        |name: &str| doc["cells"].as_array().unwrap().iter().find(|c| c["cell"] == name).unwrap()["comparison"].clone();
     assert_eq!(verdict("workers=2"), "slower", "{doc}");
     assert_eq!(verdict("workers=1"), "within noise", "{doc}");
 }

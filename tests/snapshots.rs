@@ -89,7 +89,7 @@ fn redact_report(text: &str) -> String {
 fn redact_stderr(text: &str) -> String {
     let text = replace(
         text,
-        r"(?m)^runner: notice: \d+ workers on \d+ cores?: workers take turns on the CPUs, and a lock holder may be preempted\n",
+        r"(?m)^runner: notice: \d+ workers on \d+ cores?: workers take turns on the CPUs(?:, and a lock holder may be preempted)?\n",
         "",
     );
     replace(&text, r"\(pid \d+\)", "(pid [pid])")

@@ -240,8 +240,8 @@ fn compare_tells_change_from_noise() {
     let cells = doc["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 3, "{doc}");
     let by = |name: &str| cells.iter().find(|c| c["cell"] == name).unwrap().clone();
-    assert_eq!(by("work.inside=2us")["verdict"], "only in old");
-    assert_eq!(by("work.inside=20us")["verdict"], "only in new");
+    assert_eq!(by("work.inside=2us")["comparison"], "only in old");
+    assert_eq!(by("work.inside=20us")["comparison"], "only in new");
     assert!(by("work.inside=0ns")["p_value"].is_number());
     // Against itself nothing changed.
     let out = runner(&["compare", &old, &old]);

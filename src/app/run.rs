@@ -56,11 +56,15 @@ fn announce(jobs: &[Job]) {
     // while the workers run.
     let cores = crate::host::allowed_cpus().map_or(1, |c| c.len().max(1));
     // A job of a few operations per worker is over before preemption can matter.
-    let most = jobs.iter().filter(|j| j.plan.iterations >= 1000).map(|j| j.plan.workers as usize).max().unwrap_or(0);
+    let crowded = |j: &&Job| j.plan.iterations >= 1000 && j.plan.workers as usize > cores;
+    let most = jobs.iter().filter(crowded).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {
+        // Only the mutex holds a lock across an update, so only it has a holder to preempt.
+        let lock = jobs.iter().filter(crowded).any(|j| j.plan.backend.kind() == crate::names::BackendKind::Mutex);
         eprintln!(
-            "runner: notice: {most} workers on {cores} core{}: workers take turns on the CPUs, and a lock holder may be preempted",
-            if cores == 1 { "" } else { "s" }
+            "runner: notice: {most} workers on {cores} core{}: workers take turns on the CPUs{}",
+            if cores == 1 { "" } else { "s" },
+            if lock { ", and a lock holder may be preempted" } else { "" }
         );
     }
     let mut notices: Vec<String> = Vec::new();

@@ -54,11 +54,18 @@ impl std::fmt::Display for ExecError {
             ExecError::ForkWorker { index, workers, errno } => {
                 write!(f, "cannot fork worker {index} of {workers}: {errno}")
             }
-            ExecError::ForkInjected { index, workers } => write!(
-                f,
-                "cannot fork worker {index} of {workers}: EAGAIN (injected by fork_fail_at: {}); the {index} workers already forked were stopped and reaped",
-                index + 1
-            ),
+            ExecError::ForkInjected { index, workers } => {
+                let before = match index {
+                    0 => "no worker had been forked".to_string(),
+                    1 => "the 1 worker already forked was stopped and reaped".to_string(),
+                    n => format!("the {n} workers already forked were stopped and reaped"),
+                };
+                write!(
+                    f,
+                    "cannot fork worker {index} of {workers}: EAGAIN (injected by fork_fail_at: {}); {before}",
+                    index + 1
+                )
+            }
         }
     }
 }

@@ -139,7 +139,13 @@ fn with_fault(
         FaultAction::Kill => {
             let _ = nix::sys::signal::raise(Signal::SIGKILL);
         }
-        FaultAction::Panic => panic!("injected fault: worker {} panics after {} operations", fault.worker, fault.at),
+        FaultAction::Panic => {
+            panic!(
+                "injected fault: worker {} panics after {}",
+                fault.worker,
+                crate::plan::plural(fault.at, "operation")
+            )
+        }
         // Straight out, as a process calling exit() mid-update would: through fork's `_exit`.
         FaultAction::Exit => super::fork::leave(fault.code),
         FaultAction::Stall => std::thread::sleep(std::time::Duration::from_nanos(fault.stall_ns)),

@@ -53,7 +53,7 @@ pub(super) fn blind(job: &Job<'_>, rule: &Rule, steps: &mut Steps) -> Option<Str
         Rule::Exact if job.schedule == Schedule::Sequential && job.operands.len() <= SEQUENTIAL_COMPUTED => {
             each_dropped(job, steps)
         }
-        Rule::Exact => round_robin(job),
+        Rule::Exact => round_robin(job, steps),
     }
 }
 
@@ -101,10 +101,13 @@ fn dropped(job: &Job<'_>, steps: &mut Steps, commuting: bool) -> Option<String> 
     None
 }
 
-/// Round-robin's order (or a sequential one of many workers) of operations that do not commute: `set` keeps only its last write; a
-/// `d` sum or product may absorb an update as well as any order can (the rounding bound of any
-/// order says how much), which is not computed one order at a time.
-fn round_robin(job: &Job<'_>) -> Option<String> {
+/// Round-robin's order (or a sequential one of many workers) of operations that do not
+/// commute: `set` keeps only its last write; a `d` sum or product may absorb an update as well
+/// as any order can (the rounding bound of any order says how much), which is not computed one
+/// order at a time; a `d` product that every order drives to the same zero (initial 0, or a
+/// zero factor) keeps it whichever updates are lost, unless the lost one was the only zero
+/// factor or flips the sign.
+fn round_robin(job: &Job<'_>, steps: &mut Steps) -> Option<String> {
     let total = job.iterations.saturating_mul(job.operands.len() as u64);
     match (job.kind, job.initial) {
         (OpKind::Set, _) if total > 1 => {
@@ -124,7 +127,10 @@ fn round_robin(job: &Job<'_>) -> Option<String> {
                         hi - lo
                     )
                 }),
-                Ok(_) => None,
+                // An exact check here means every order ends at the same zero (from zero, or
+                // through a zero factor): losing an update usually leaves that zero too, so what
+                // each lost update leaves is computed as for operations that commute.
+                Ok(_) => commuting(job, steps),
                 Err(_) => Some("whether one update can be absorbed by the roundings is not bounded".to_string()),
             }
         }

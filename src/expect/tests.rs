@@ -139,3 +139,29 @@ fn a_check_says_what_losing_one_update_would_leave() {
     let (_, check) = run(OpKind::Add, Value::D(0.0), &d(&[0.1, 0.2]), 1000, Schedule::Concurrent);
     assert!(matches!(check.rule, Rule::Interval { .. }) && check.blind.is_none(), "{check:?}");
 }
+
+#[test]
+fn a_product_every_order_drives_to_zero_is_blind_to_lost_updates() {
+    let blind =
+        |x0: f64, ops: &[f64], n: u64, schedule: Schedule| run(OpKind::Mul, Value::D(x0), &d(ops), n, schedule).1;
+    for schedule in [Schedule::Concurrent, Schedule::RoundRobin, Schedule::Sequential] {
+        // From zero: every lost update leaves zero.
+        let check = blind(0.0, &[2.0, 3.0], 1000, schedule);
+        assert!(check.is_exact() && check.blind.as_deref().unwrap().contains("mul 2"), "{schedule:?} {check:?}");
+        // Through a zero factor applied many times: the same.
+        let check = blind(1.0, &[0.0, 0.5], 1000, schedule);
+        assert!(check.blind.is_some(), "{schedule:?} {check:?}");
+    }
+    // From zero, a lost negative factor flips the sign, which the exact check sees; a
+    // positive one does not.
+    let check = blind(0.0, &[-2.0, -3.0], 10, Schedule::Concurrent);
+    assert_eq!(check.blind, None, "{check:?}");
+    let check = blind(0.0, &[-2.0, 3.0], 10, Schedule::Concurrent);
+    assert!(check.blind.as_deref().unwrap().contains("mul 3"), "{check:?}");
+    // The only zero factor, applied once: losing it leaves a nonzero value (seen), losing
+    // the other factor leaves zero (not seen).
+    let check = blind(1.0, &[0.0, 0.5], 1, Schedule::Concurrent);
+    assert!(check.blind.as_deref().unwrap().contains("mul 0.5"), "{check:?}");
+    let check = blind(1.0, &[0.0], 1, Schedule::Concurrent);
+    assert_eq!(check.blind, None, "{check:?}");
+}

@@ -3,7 +3,8 @@
 //! value that ran, never the one written), settings the run no longer has leave the label
 //! (`batch` and `transport` once `--backend` is not the channel, `expect` once `--workers` or
 //! `--iterations` leave it unchecked), and a cell that has become the same job as an earlier
-//! one is dropped. A notice says which axes collapsed and how many cells were dropped.
+//! one is dropped (a cell with no axis left is labelled by the overrides that ran). A notice
+//! says which axes collapsed or no longer apply and how many cells were dropped.
 //!
 //! Owns: the cells' labels after overrides, and the dropping of duplicated cells. Does not own:
 //! applying the overrides to a job (see `planner.rs`) or expanding the matrix (see
@@ -59,41 +60,78 @@ pub(super) fn as_run(written: Vec<(String, String)>, plan: &Plan, overrides: &Ov
 }
 
 /// Drops every cell that is the same job as an earlier one (same label, same effective job),
-/// and tells every cell left, in a notice, which axes the overrides collapsed.
-pub(super) fn collapse(jobs: Vec<Job>, overrides: &Overrides) -> Vec<Job> {
+/// and tells every cell left, in a notice, which axes the overrides collapsed and which they
+/// made irrelevant (`batch` and `transport` once the backend is not the channel). `axes` are
+/// the matrix's axes as written. A cell whose every axis left is labelled by the overrides
+/// that ran, never by an empty label.
+pub(super) fn collapse(jobs: Vec<Job>, axes: &[String], overrides: &Overrides) -> Vec<Job> {
     let total = jobs.len();
-    let collapsed: Vec<(&str, String)> = overridden(overrides)
-        .into_iter()
-        .filter(|(axis, _)| jobs.iter().any(|j| j.params.iter().any(|(k, _)| k == axis)))
+    let collapsed: Vec<(&str, String)> =
+        overridden(overrides).into_iter().filter(|(axis, _)| axes.iter().any(|a| a == axis)).collect();
+    let left: Vec<&str> = axes
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !collapsed.iter().any(|(c, _)| c == a))
+        .filter(|a| !jobs.iter().any(|j| j.params.iter().any(|(k, _)| k == a)))
         .collect();
     let mut kept: Vec<Job> = Vec::with_capacity(total);
     for job in jobs {
-        let again = kept.iter().any(|k| {
-            !k.params.is_empty() && k.params == job.params && k.plan.effective_job() == job.plan.effective_job()
-        });
+        let again = kept.iter().any(|k| k.params == job.params && k.plan.effective_job() == job.plan.effective_job());
         if !again {
             kept.push(job);
         }
     }
-    if collapsed.is_empty() {
+    if collapsed.is_empty() && left.is_empty() {
         return kept;
     }
-    let flags = collapsed.iter().map(|(axis, value)| format!("--{axis} {value}")).collect::<Vec<_>>().join(", ");
-    let axes = collapsed.iter().map(|(axis, _)| *axis).collect::<Vec<_>>().join(", ");
-    let dropped = total - kept.len();
-    let what = if dropped == 0 {
-        format!("no cell is dropped ({total} left)")
-    } else {
-        format!("{dropped} of {total} cells became the same job as another and are dropped ({} left)", kept.len())
-    };
-    let axis_word = if collapsed.len() == 1 { "axis" } else { "axes" };
-    let notice = format!(
-        "{flags} overrides the matrix's {axes} {axis_word}: every cell runs that value and is labelled so; {what}"
-    );
+    let ran: Vec<(String, String)> =
+        overridden(overrides).into_iter().map(|(axis, value)| (axis.to_string(), value)).collect();
+    for job in &mut kept {
+        if job.params.is_empty() {
+            job.params = ran.clone();
+            job.cell = name(&job.params);
+        }
+    }
+    let notice = notice(&collapsed, &left, overrides, total, kept.len());
     for job in &mut kept {
         job.plan.notices.push(notice.clone());
     }
     kept
+}
+
+/// The one notice of what the overrides did to the matrix.
+fn notice(collapsed: &[(&str, String)], left: &[&str], overrides: &Overrides, total: usize, kept: usize) -> String {
+    let flags = |axes: &[(&str, String)]| {
+        axes.iter().map(|(axis, value)| format!("--{axis} {value}")).collect::<Vec<_>>().join(", ")
+    };
+    let axes_word = |n: usize| if n == 1 { "axis" } else { "axes" };
+    let mut said = Vec::new();
+    if !collapsed.is_empty() {
+        let axes = collapsed.iter().map(|(axis, _)| *axis).collect::<Vec<_>>().join(", ");
+        said.push(format!(
+            "{} overrides the matrix's {axes} {}: every cell runs that value and is labelled so",
+            flags(collapsed),
+            axes_word(collapsed.len())
+        ));
+    }
+    if !left.is_empty() {
+        said.push(format!(
+            "with {} the matrix's {} {} no longer {} to the job and {} the labels",
+            flags(&overridden(overrides)),
+            left.join(", "),
+            axes_word(left.len()),
+            if left.len() == 1 { "applies" } else { "apply" },
+            if left.len() == 1 { "leaves" } else { "leave" },
+        ));
+    }
+    let dropped = total - kept;
+    let what = if dropped == 0 {
+        format!("no cell is dropped ({total} left)")
+    } else {
+        let cells = if dropped == 1 { "cell" } else { "cells" };
+        format!("{dropped} of {total} {cells} became the same job as another and are dropped ({kept} left)")
+    };
+    format!("{}; {what}", said.join("; "))
 }
 
 #[cfg(test)]

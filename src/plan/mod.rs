@@ -30,7 +30,7 @@ pub use deadline::DEFAULT_GRACE_NS;
 pub use deadline::Deadline;
 pub use faults::Fault;
 pub use literal::literal_value;
-pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
+pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word, exact_duration, plural};
 
 use crate::error::Diagnostic;
 use crate::expect::Check;
@@ -254,7 +254,7 @@ impl Plan {
 pub struct Job {
     /// `backend=mutex workers=8`; empty without a matrix.
     pub cell: String,
-    /// The matrix's values for this cell, as written.
+    /// The matrix's values for this cell, as run (see `cells::as_run`).
     pub params: Vec<(String, String)>,
     pub plan: Plan,
 }
@@ -276,7 +276,13 @@ pub(crate) fn plan_cells(
     // Round-robin cells with order-dependent operands are computed one operation at a time:
     // bound the work across the whole matrix, not only per cell.
     let mut simulated = 0u64;
+    let mut axes: Vec<String> = Vec::new();
     for p in parsed {
+        for (axis, _) in &p.cell.params {
+            if !axes.contains(axis) {
+                axes.push(axis.clone());
+            }
+        }
         if simulated > MATRIX_SIMULATION_BUDGET {
             diags.push(Diagnostic::file(
                 &source.label,
@@ -312,7 +318,7 @@ pub(crate) fn plan_cells(
         }
     }
     if diags.is_empty() {
-        Ok(cells::collapse(jobs, overrides))
+        Ok(cells::collapse(jobs, &axes, overrides))
     } else {
         diags.truncate(MAX_DIAGNOSTICS);
         Err(diags)

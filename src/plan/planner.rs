@@ -218,7 +218,11 @@ impl Planner<'_> {
                     self.error(
                         *pos,
                         "operand",
-                        format!("{} operands for {w} workers: a list gives one operand per worker", values.len()),
+                        format!(
+                            "{} for {}: a list gives one operand per worker",
+                            super::plural(values.len() as u64, "operand"),
+                            super::plural(w, "worker")
+                        ),
                     );
                 }
                 let first = read.as_ref().map(|v| v[0]);

@@ -99,8 +99,12 @@ impl Planner<'_> {
                 None
             }
             Err(why) => {
-                let pos = spec.schedule.as_ref().map_or(operand_pos, |s| s.pos);
-                self.error(pos, "schedule", why);
+                // At the schedule when the file gives one (it chose the order), else at the
+                // operands whose order matters.
+                match &spec.schedule {
+                    Some(s) => self.error(s.pos, "schedule", why),
+                    None => self.error(operand_pos, "operand", why),
+                }
                 None
             }
         }

@@ -53,8 +53,12 @@ pub(crate) fn not_carried(plan: &Plan) -> Vec<String> {
     }
     if plan.repeat > 1 || plan.warmup > 0 {
         out.push(format!(
-            "repeat and warmup: the program runs the job once (runner: {} counted runs after {} warm-up runs)",
-            plan.repeat, plan.warmup
+            "repeat and warmup: the program runs the job once (runner: {}{})",
+            crate::plan::plural(plan.repeat.into(), "counted run"),
+            match plan.warmup {
+                0 => String::new(),
+                w => format!(" after {}", crate::plan::plural(w.into(), "warm-up run")),
+            }
         ));
     }
     if let Some(t) = &plan.trace {

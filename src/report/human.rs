@@ -400,7 +400,19 @@ pub fn plan(plan: &Plan) -> String {
     if let Some(d) = &plan.description {
         let _ = writeln!(s, "  {}", d.trim());
     }
-    let _ = writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker"));
+    let _ = match plan.fork_fail_at {
+        Some(k) => writeln!(
+            s,
+            "  processes  runner and {} planned; fork {k} fails, so {}",
+            plural(plan.workers as u64, "worker"),
+            match k - 1 {
+                0 => "no worker is forked".to_string(),
+                1 => "1 worker is forked, then stopped and reaped".to_string(),
+                n => format!("{n} workers are forked, then stopped and reaped"),
+            }
+        ),
+        None => writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker")),
+    };
     let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend_setup());
     if plan.backend.kind() == BackendKind::Channel {
         let messages = plan.messages_per_worker();
@@ -446,7 +458,13 @@ fn plan_runs(s: &mut String, plan: &Plan) {
         let _ = writeln!(s, "  outcome    expect_outcome {}: a run that ends so passes", o.name());
     }
     let d = plan.deadline;
-    let whose = if d.stated { "stated" } else { "the default: 30 s + 10 µs per operation + twice the busy work" };
+    let whose = if d.stated {
+        "stated"
+    } else if d.capped() {
+        "the default: 30 s + 10 µs per operation + twice the busy work, capped at the one-week limit"
+    } else {
+        "the default: 30 s + 10 µs per operation + twice the busy work"
+    };
     let _ =
         writeln!(s, "  timeout    {} ({whose}); grace {} from SIGTERM to SIGKILL", ns(d.timeout_ns), ns(d.grace_ns));
     let warmup = match plan.warmup {

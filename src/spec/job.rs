@@ -121,7 +121,7 @@ pub struct JobSpec {
     /// How long a run may take from the start barrier: seconds (a positive number), or a
     /// duration with a unit: ns, us, µs, ms, s, m or h (`500ms`, `30s`, `2m`, `1h`); more than
     /// 0, at most a week (168h). Then the workers get SIGTERM, and SIGKILL after a grace.
-    /// Default: 30 s plus 10 µs per operation plus twice the busy work.
+    /// Default: 30 s plus 10 µs per operation plus twice the busy work, at most a week.
     #[serde(default)]
     #[schemars(with = "Timeout")]
     pub timeout: Option<At<u64>>,

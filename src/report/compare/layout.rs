@@ -50,7 +50,7 @@ pub(crate) fn document(c: &Comparison<'_>) -> Compare {
                 change: j.change,
                 p_value: j.p_value,
                 p_adjusted: j.p_adjusted,
-                verdict: j.status.name().to_string(),
+                comparison: j.status.name().to_string(),
                 job_differences: j.differences.clone(),
                 regression: j.regression,
                 old_verdict: j.old.and_then(|s| s.verdict.clone()),

@@ -46,13 +46,14 @@ pub(crate) struct CompareCell {
     pub change: Option<f64>,
     /// The Mann-Whitney U test's two-sided p-value, for this cell alone.
     pub p_value: Option<f64>,
-    /// The p-value after the Holm-Bonferroni correction over every tested cell: the verdict
+    /// The p-value after the Holm-Bonferroni correction over every tested cell: `comparison`
     /// reads this one.
     pub p_adjusted: Option<f64>,
     /// `faster`, `slower`, `within noise`, `too few runs to tell (repeat 4 or more)`,
     /// `no runs to compare`, `no change to tell: old ran at 0 ops/s`, `different job`,
-    /// `job not recorded`, `only in old` or `only in new`.
-    pub verdict: String,
+    /// `job not recorded`, `only in old` or `only in new`: how the speed compares, not whether
+    /// the value was correct (that is `old_verdict` and `new_verdict`).
+    pub comparison: String,
     /// The fields of the effective job that differ between the two sides (`different job`).
     pub job_differences: Vec<JobDifference>,
     /// Significantly slower by more than `--fail-on-regression`.

@@ -265,7 +265,7 @@ pub(crate) struct PlanDeadline {
     /// From the workers' start; past it they get SIGTERM.
     pub timeout_ns: u64,
     /// True when neither the job nor `--timeout` states one: 30 s + 10 µs per operation +
-    /// twice the busy work.
+    /// twice the busy work, at most a week.
     pub default: bool,
     /// Between SIGTERM and SIGKILL (`--grace`, default 2 s).
     pub grace_ns: u64,
