@@ -85,11 +85,23 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
-    let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
+    match &judgement.partial_expected {
+        Some(applied) => {
+            let _ = writeln!(
+                s,
+                "  expected  {applied} (not every operation ran: this replaces the planned check, {})",
+                plan.check.expected_text(plan.expected)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
+        }
+    }
     let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.reason) {
         (Verdict::Correct, ..) => "correct".to_string(),
         (v @ Verdict::LostUpdates, Some(lost), _) => {
-            format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops())
+            let of = judgement.applied.map_or(plan.total_ops(), |(_, hi)| hi);
+            format!("{}: {} of {} updates lost", v.name(), lost, of)
         }
         (v, _, Some(reason)) => format!("{}: {reason}", v.name()),
         (v, _, None) => match &judgement.lost_updates_reason {
@@ -101,6 +113,9 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
         writeln!(s, "  verdict   {verdict}{}", failure.map_or(String::new(), |why| format!("; the run failed: {why}")));
     if let Some(blind) = &plan.check.blind {
         let _ = writeln!(s, "  limits    the check cannot detect every lost update: {blind}");
+    }
+    if let Some(limits) = &judgement.limits {
+        let _ = writeln!(s, "  limits    {limits}");
     }
     if plan.workers > 1 {
         let overlap = match judgement.overlap_seconds {
@@ -246,12 +261,20 @@ fn speed(s: &mut String, r: &RunReport<'_>) {
         seconds(outcome.elapsed_seconds),
         seconds(r.wall_seconds)
     );
-    let _ = writeln!(
-        s,
-        "  speed     {}ops/s ({} applied)",
-        rate(outcome.ops_per_second()),
-        plural(outcome.applied(), "operation")
-    );
+    // The count the check established is more precise than the published one; without it, a
+    // partial run's applied operations are a range.
+    let (lo, hi) = match (r.judgement.established, r.judgement.applied) {
+        (Some(n), _) => (n, n),
+        (None, Some(range)) => range,
+        (None, None) => (outcome.applied(), outcome.applied()),
+    };
+    let (slow, fast) = (rate(outcome.rate_of(lo)), rate(outcome.rate_of(hi)));
+    let speed = match (lo == hi, slow == fast) {
+        (true, _) => format!("{slow}ops/s ({} applied)", plural(lo, "operation")),
+        (false, true) => format!("{slow}ops/s ({lo} to {hi} operations applied)"),
+        (false, false) => format!("{slow}ops/s to {fast}ops/s ({lo} to {hi} operations applied)"),
+    };
+    let _ = writeln!(s, "  speed     {speed}");
 }
 
 /// Latency percentiles, the lock's wait, fairness, and what the channel carried.
@@ -284,17 +307,22 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
         );
     }
     // Among one worker there is nothing to be fair about.
-    if let Some(f) = outcome.fairness().filter(|_| outcome.workers.len() > 1) {
-        // A worker without a measured speed (no operation, or no time: killed) has no ratio.
-        let unmeasured = outcome.workers.iter().filter(|w| w.ops == 0 || w.seconds <= 0.0).count();
+    // Over the measured workers only (a worker killed before it published a time has no speed);
+    // fewer than two measured: nothing to be fair about.
+    if let Some(f) = outcome.fairness() {
         let ratio = if f.max_min_ratio.is_finite() {
             format!("{:.2}x", f.max_min_ratio)
         } else {
-            format!("- ({unmeasured} of {} without a measured speed)", plural(outcome.workers.len() as u64, "worker"))
+            "- (a measured worker did no operation)".to_string()
+        };
+        let covered = if f.measured < f.workers {
+            format!(" ({} of {} measured)", f.measured, plural(f.workers as u64, "worker"))
+        } else {
+            String::new()
         };
         let _ = writeln!(
             s,
-            "  fairness  Jain {:.3}, fastest/slowest {ratio}, finish spread {}",
+            "  fairness  Jain {:.3}, fastest/slowest {ratio}, finish spread {}{covered}",
             f.jain,
             seconds(f.finish_spread_seconds)
         );
