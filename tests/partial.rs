@@ -21,7 +21,9 @@ expect_outcome: recovered
 
 /// Far more work than a 10 ms deadline lets run.
 fn endless(backend: &str, operand: &str) -> String {
-    format!("workers: 2\niterations: 500000000\nvalue: {{type: i}}\noperation: add\noperand: {operand}\nbackend: {backend}\n")
+    format!(
+        "workers: 2\niterations: 500000000\nvalue: {{type: i}}\noperation: add\noperand: {operand}\nbackend: {backend}\n"
+    )
 }
 
 fn json_run(name: &str, text: &str, extra: &[&str]) -> Value {

@@ -115,6 +115,7 @@ pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>
         overlap_seconds: overlap,
     };
     let explained = |k: Option<u64>| match k {
+        Some(k) if lo == hi => format!("the value of {k} applied operations"),
         Some(k) => format!("the value of {k} applied operations (of {range} possible)"),
         None => format!("the value of some number of applied operations in {range}"),
     };
