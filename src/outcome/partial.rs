@@ -287,3 +287,43 @@ fn per_worker(plan: &Plan, operands: &[Value], ranges: &[(u64, u64)], target: Va
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(yaml: &str) -> Plan {
+        crate::plan_text("t.yaml", yaml).unwrap().remove(0)
+    }
+
+    fn search(yaml: &str, ranges: &[(u64, u64)], target: Value) -> Found {
+        let plan = plan(yaml);
+        per_worker(&plan, plan.operands.as_deref().unwrap(), ranges, target)
+    }
+
+    const ADD: &str =
+        "workers: 3\niterations: 100000\nvalue: {type: i}\noperation: add\noperand: [1, 2, 3]\nbackend: mutex\n";
+
+    #[test]
+    fn per_worker_counts_explain_a_value_or_prove_it_impossible() {
+        let ranges = [(100000, 100000), (5000, 9096), (100000, 100000)];
+        assert_eq!(search(ADD, &ranges, Value::I(410000)), Found::Exactly(205000));
+        assert_eq!(search(ADD, &ranges, Value::I(410001)), Found::Unreachable);
+        // Above what the most any worker can have applied gives.
+        assert_eq!(search(ADD, &ranges, Value::I(400000 + 2 * 9097)), Found::Unreachable);
+        // Two stopped workers: 1*a + 3*c = 30 has several answers.
+        assert_eq!(search(ADD, &[(0, 100), (0, 0), (0, 100)], Value::I(30)), Found::Several);
+        assert_eq!(search(ADD, &[(0, 100), (0, 0), (10, 100)], Value::I(30)), Found::Exactly(10));
+    }
+
+    #[test]
+    fn per_worker_search_is_bounded_and_refuses_order_dependent_operations() {
+        let wide = [(0, 1 << 12), (0, 1 << 12), (0, 1 << 12)];
+        assert!(matches!(search(ADD, &wide, Value::I(7)), Found::Unknown(_)));
+        let d = "workers: 2\niterations: 10\nvalue: {type: d}\noperation: add\noperand: [0.1, 0.2]\nbackend: mutex\n";
+        assert!(matches!(search(d, &[(0, 5), (0, 5)], Value::D(0.3)), Found::Unknown(_)));
+        let mul = "workers: 2\niterations: 10\nvalue: {type: i, initial: 1}\noperation: mul\noperand: [2, 3]\nbackend: mutex\n";
+        assert_eq!(search(mul, &[(0, 5), (0, 5)], Value::I(2 * 2 * 3)), Found::Exactly(3));
+        assert_eq!(search(mul, &[(0, 5), (0, 5)], Value::I(5)), Found::Unreachable);
+    }
+}
