@@ -59,12 +59,27 @@ pub(crate) fn worker_ranges(plan: &Plan, outcome: &Outcome) -> Vec<(u64, u64)> {
                 // Killed inside the lock with no recovery: its update may have stayed.
                 Some(f) if f.inside_lock && f.action == FaultAction::Kill && outcome.recovery.is_none() => f.at + 1,
                 Some(f) => f.at,
+                None if stopped_in_stall(plan, outcome, w.index, w.ops) => w.ops,
                 None => plan.iterations,
             };
             let slack = if w.exit.success() { 0 } else { outcome.stride.min(cap.saturating_sub(w.ops)) };
             (w.ops, w.ops + slack)
         })
         .collect()
+}
+
+/// Whether worker `index`, stopped at the deadline with `ops` published, was still in its
+/// stall: it published exactly its stall's `at`, and the stall outlasts everything from the
+/// release to the last signal runner sent (the deadline, how late it was, the grace).
+fn stopped_in_stall(plan: &Plan, outcome: &Outcome, index: u32, ops: u64) -> bool {
+    let (Some(deadline), Some(stop)) = (outcome.deadline, outcome.deadline_stop) else { return false };
+    let grace = if stop.killed > 0 { plan.deadline.grace_ns as f64 / 1e9 } else { 0.0 };
+    plan.faults.iter().any(|f| {
+        f.worker == index
+            && f.action == FaultAction::Stall
+            && f.at == ops
+            && f.stall_ns as f64 / 1e9 > deadline + stop.late_seconds + grace
+    })
 }
 
 fn range_text(lo: u64, hi: u64) -> String {
