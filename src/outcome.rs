@@ -282,13 +282,16 @@ pub enum Verdict {
     /// The final value is the planner's, bit for bit (or, `set`, one of the operands), and the
     /// check would have seen one lost update.
     Correct,
-    /// The final value is within the check's interval (the rounding bound of any order): not
-    /// shown to be the value of a correct run, only consistent with one.
+    /// The final value is within the check's interval (the rounding bound of any order), or, for
+    /// a run that stopped early, is the value of a count within the range of operations it
+    /// can have applied (a range that can hide lost updates): not shown to be the value of a
+    /// correct run, only consistent with one.
     WithinBound,
     /// With `none` only: another value, one that some interleaving of the updates gives.
     LostUpdates,
-    /// With `none` only: the check accepts the value, but it cannot detect the loss of one
-    /// update, so the run may have lost some.
+    /// With `none`: the check accepts the value, but it cannot detect the loss of one update,
+    /// so the run may have lost some. With any backend, for a run that stopped early: the value
+    /// could not be checked against the operations applied (the reason says why).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur (the
     /// value passes the check).

@@ -163,12 +163,15 @@ pub(crate) enum Verdict {
     /// The planner's value, bit for bit (`set`: one of the operands), with a check that would
     /// have seen one lost update.
     Correct,
-    /// Within the check's interval, the rounding bound of any order: consistent with a correct
-    /// run, not shown to be one (`verdict_reason` says what the interval cannot detect).
+    /// Within the check's interval, the rounding bound of any order, or (a run that stopped
+    /// early) the value of a count in the range of operations it can have applied: consistent
+    /// with a correct run, not shown to be one (`verdict_reason` says what it cannot detect).
     WithinBound,
     /// With `none` only: a value some interleaving of the updates gives.
     LostUpdates,
-    /// With `none` only: the check accepts the value but cannot detect the loss of one update.
+    /// With `none`: the check accepts the value but cannot detect the loss of one update; with
+    /// any backend, a run that stopped early whose value could not be checked against the
+    /// operations applied (`verdict_reason` says why).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur.
     NoRace,
