@@ -150,3 +150,15 @@ fn the_speed_uses_the_count_the_check_established() {
     assert!((doc["ops_per_second"].as_f64().unwrap() - rate).abs() <= rate * 1e-9, "{doc:#}");
     valid(&doc);
 }
+
+#[test]
+fn one_stopped_worker_without_a_lock_loses_nothing() {
+    let text = "workers: 1\niterations: 500000000\nvalue: {type: i}\noperation: add\nbackend: none\n";
+    let path = job_file("partial-one-none.yaml", text);
+    let doc = runner(&[&path, "--format", "json", "--timeout", "10ms"]).json();
+    assert_eq!(doc["verdict"], "no_race", "{doc:#}");
+    assert_eq!(doc["lost_updates"], 0, "{doc:#}");
+    assert_eq!(doc["applied_operations"], doc["final"], "{doc:#}");
+    assert!(doc["expected"]["blind"].is_null(), "nothing to hide: {doc:#}");
+    valid(&doc);
+}

@@ -141,6 +141,10 @@ pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>
             let exact = lo == hi && plan.check.blind.is_none();
             let (verdict, reason) = match (exact, synchronised) {
                 (true, _) => (Verdict::Correct, None),
+                // One worker loses nothing: only the count is uncertain.
+                (false, false) if plan.workers == 1 => {
+                    (Verdict::NoRace, Some(format!("one worker: no race could occur; the final value is {check}")))
+                }
                 (false, true) => {
                     (Verdict::WithinBound, Some(format!("not every operation ran: the final value is {check}")))
                 }
@@ -154,10 +158,12 @@ pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>
             Judgement {
                 verdict,
                 reason,
-                lost_updates: exact.then_some(0),
-                lost_updates_reason: lost_reason,
+                lost_updates: (exact || verdict == Verdict::NoRace).then_some(0),
+                lost_updates_reason: lost_reason.filter(|_| verdict != Verdict::NoRace),
                 partial_check: Some(check),
-                established: if synchronised { k } else { None },
+                // Without a loss (synchronised, or one worker) the value counts the operations.
+                established: if synchronised || verdict == Verdict::NoRace { k } else { None },
+                limits: if verdict == Verdict::NoRace { None } else { base.limits.clone() },
                 ..base
             }
         }
