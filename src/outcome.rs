@@ -6,6 +6,8 @@
 //! job declares (or, declaring none, completed) and the exit code of a run. Does not own:
 //! running anything or drawing the report.
 
+mod partial;
+
 use crate::error::Interrupt;
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
@@ -29,6 +31,23 @@ pub struct Exit {
     pub code: Option<i32>,
     /// The signal's name (`SIGKILL`), when a signal killed it.
     pub signal: Option<String>,
+}
+
+impl WorkerOutcome {
+    /// Whether the worker published its end time (a worker killed before it did has none).
+    pub fn measured(&self) -> bool {
+        self.seconds > 0.0 && self.ended >= self.started
+    }
+
+    /// Its ops/s from its first operation to its last; `None` when it was never measured.
+    pub fn ops_per_second(&self) -> Option<f64> {
+        self.measured().then(|| self.ops as f64 / self.seconds)
+    }
+
+    /// When it ended, after the barrier's release; `None` when it was never measured.
+    pub fn ended_seconds(&self) -> Option<f64> {
+        self.measured().then_some(self.ended)
+    }
 }
 
 impl Exit {
@@ -164,14 +183,17 @@ impl Outcome {
         if self.elapsed_seconds > 0.0 { self.applied() as f64 / self.elapsed_seconds } else { 0.0 }
     }
 
-    /// Fairness over the workers' ops/s and finish times.
+    /// `n` operations over the work window, in ops/s (0 without a window).
+    pub fn rate_of(&self, n: u64) -> f64 {
+        if self.elapsed_seconds > 0.0 { n as f64 / self.elapsed_seconds } else { 0.0 }
+    }
+
+    /// Fairness over the measured workers' ops/s and finish times (a worker killed before it
+    /// published a time is left out); `None` with fewer than two measured workers.
     pub fn fairness(&self) -> Option<Fairness> {
-        let rates: Vec<(f64, f64)> = self
-            .workers
-            .iter()
-            .map(|w| (if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 }, w.ended))
-            .collect();
-        fairness(&rates)
+        let rates: Vec<(f64, f64)> =
+            self.workers.iter().filter_map(|w| Some((w.ops_per_second()?, w.ended_seconds()?))).collect();
+        fairness(&rates, self.workers.len())
     }
 
     pub fn failed_workers(&self) -> impl Iterator<Item = &WorkerOutcome> {
@@ -187,18 +209,7 @@ impl Outcome {
     /// owner counts), otherwise the workers' published counts plus what a worker stopped
     /// mid-chunk may have done since its last count.
     pub fn applied_range(&self, plan: &Plan) -> (u64, u64) {
-        if let Some(served) = &self.served {
-            let n = served.applied.iter().sum();
-            return (n, n);
-        }
-        let lo: u64 = self.workers.iter().map(|w| w.ops).sum();
-        let slack: u64 = self
-            .workers
-            .iter()
-            .filter(|w| !w.exit.success())
-            .map(|w| self.stride.min(plan.iterations.saturating_sub(w.ops)))
-            .sum();
-        (lo, lo + slack)
+        partial::worker_ranges(plan, self).iter().fold((0, 0), |(a, b), (lo, hi)| (a + lo, b + hi))
     }
 }
 
@@ -207,13 +218,16 @@ pub enum Verdict {
     /// The final value is the planner's, bit for bit (or, `set`, one of the operands), and the
     /// check would have seen one lost update.
     Correct,
-    /// The final value is within the check's interval (the rounding bound of any order): not
-    /// shown to be the value of a correct run, only consistent with one.
+    /// The final value is within the check's interval (the rounding bound of any order), or, for
+    /// a run that stopped early, is the value of a count within the range of operations it
+    /// can have applied (a range that can hide lost updates): not shown to be the value of a
+    /// correct run, only consistent with one.
     WithinBound,
     /// With `none` only: another value, one that some interleaving of the updates gives.
     LostUpdates,
-    /// With `none` only: the check accepts the value, but it cannot detect the loss of one
-    /// update, so the run may have lost some.
+    /// With `none`: the check accepts the value, but it cannot detect the loss of one update,
+    /// so the run may have lost some. With any backend, for a run that stopped early: the value
+    /// could not be checked against the operations applied (the reason says why).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur (the
     /// value passes the check).
@@ -266,6 +280,13 @@ pub struct Judgement {
     /// operations applied (`min..=max`), and what the value was checked against.
     pub applied: Option<(u64, u64)>,
     pub partial_check: Option<String>,
+    /// A partial run: what the value was held to instead of the planned check.
+    pub partial_expected: Option<String>,
+    /// A partial run with a synchronised backend: the number of applied operations the value
+    /// shows, when exactly one count in the range gives it (more precise than the counts).
+    pub established: Option<u64>,
+    /// A partial run: what the check could not detect (lost updates hidden in the range).
+    pub limits: Option<String>,
     /// How long at least two workers' windows (from a worker's first operation to its last)
     /// overlapped, in seconds; `None` when a worker's window is not known (it failed).
     pub overlap_seconds: Option<f64>,
@@ -302,31 +323,14 @@ impl Outcome {
 }
 
 /// Judges a run: a complete one against the planner's value; one that stopped early (a failed
-/// worker, a signal, the deadline) against the value its applied operations give.
+/// worker, a signal, the deadline) against the values its applied operations can give.
 pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     let overlap = outcome.window_overlap();
     let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
-    if complete || plan.operands.is_some() || !plan.backend.kind().synchronised() {
+    if complete {
         return judge_value(plan, outcome.final_value, overlap);
     }
-    let (lo, hi) = outcome.applied_range(plan);
-    let found = depth(&plan.operation, plan.initial, outcome.final_value, lo, hi);
-    let range = if lo == hi { format!("{lo}") } else { format!("{lo} to {hi}") };
-    let (verdict, check) = match found {
-        Depth::Exactly(k) => (Verdict::Correct, format!("the value of {k} applied operations (of {range} possible)")),
-        Depth::Several => (Verdict::Correct, format!("the value of some number of applied operations in {range}")),
-        Depth::Unreachable => (Verdict::Wrong, format!("no number of applied operations in {range} gives this value")),
-        Depth::Unknown => (Verdict::Wrong, format!("the search over {range} applied operations was too long")),
-    };
-    Judgement {
-        verdict,
-        reason: None,
-        lost_updates: (verdict == Verdict::Correct).then_some(0),
-        lost_updates_reason: None,
-        applied: Some((lo, hi)),
-        partial_check: Some(check),
-        overlap_seconds: overlap,
-    }
+    partial::judge_partial(plan, outcome, overlap)
 }
 
 /// Judges a final value without the run's windows (Python's side of `compare-python`).
@@ -366,6 +370,9 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgeme
         lost_updates_reason,
         applied: None,
         partial_check: None,
+        partial_expected: None,
+        established: None,
+        limits: None,
         overlap_seconds: overlap,
     };
     if plan.check.accepts(final_value, plan.expected) {

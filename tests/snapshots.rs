@@ -45,8 +45,8 @@ fn redact_report(text: &str) -> String {
     let text = replace(&text, r"switched out \d+ times?, \d+ preempted", "switched out [n] times, [n] preempted");
     let text = replace(
         &text,
-        &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest \d+(?:\.\d+)?x, finish spread {TIME}$"),
-        "${1}Jain [index], fastest/slowest [ratio]x, finish spread [time]",
+        &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest \d+(?:\.\d+)?x, finish spread {TIME}( \(.+\))?$"),
+        "${1}Jain [index], fastest/slowest [ratio]x, finish spread [time]$2",
     );
     // No ratio with a worker without a measured speed: keep the words, only the spread varies.
     let text = replace(

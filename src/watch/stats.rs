@@ -37,13 +37,17 @@ pub struct Fairness {
     pub jain: f64,
     /// The fastest worker's ops/s over the slowest's.
     pub max_min_ratio: f64,
-    /// From the first worker's end to the last's, in seconds.
+    /// From the first measured worker's end to the last's, in seconds.
     pub finish_spread_seconds: f64,
+    /// The workers these figures cover (the ones that published a time), of `workers`.
+    pub measured: usize,
+    pub workers: usize,
 }
 
-/// Fairness of workers given as `(ops per second, end in seconds)`; `None` without workers.
-pub(crate) fn fairness(workers: &[(f64, f64)]) -> Option<Fairness> {
-    if workers.is_empty() {
+/// Fairness of the measured workers given as `(ops per second, end in seconds)`, of `of` in
+/// all; `None` with fewer than two measured workers (nothing to compare).
+pub(crate) fn fairness(workers: &[(f64, f64)], of: usize) -> Option<Fairness> {
+    if workers.len() < 2 {
         return None;
     }
     let rates: Vec<f64> = workers.iter().map(|w| w.0).collect();
@@ -57,6 +61,8 @@ pub(crate) fn fairness(workers: &[(f64, f64)]) -> Option<Fairness> {
         jain,
         max_min_ratio: if lo > 0.0 { hi / lo } else { f64::INFINITY },
         finish_spread_seconds: (last - first).max(0.0),
+        measured: workers.len(),
+        workers: of,
     })
 }
 
@@ -66,11 +72,12 @@ mod tests {
 
     #[test]
     fn jain_index_spans_one_over_n_to_one() {
-        let equal = fairness(&[(10.0, 1.0), (10.0, 1.5)]).unwrap();
+        let equal = fairness(&[(10.0, 1.0), (10.0, 1.5)], 2).unwrap();
         assert!((equal.jain - 1.0).abs() < 1e-12);
         assert_eq!(equal.max_min_ratio, 1.0);
         assert!((equal.finish_spread_seconds - 0.5).abs() < 1e-12);
-        let one = fairness(&[(10.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]).unwrap();
+        let one = fairness(&[(10.0, 1.0), (0.0, 1.0), (0.0, 1.0), (0.0, 1.0)], 4).unwrap();
+        assert!(fairness(&[(10.0, 1.0)], 3).is_none());
         assert!((one.jain - 0.25).abs() < 1e-12);
         assert!(one.max_min_ratio.is_infinite());
     }

@@ -41,6 +41,21 @@ pub(crate) enum Expected {
         text: String,
         blind: Option<String>,
     },
+    /// A run that stopped before every operation ran: the final value was held to the values
+    /// its applied operations can give (each worker's published count, plus what a stopped
+    /// worker may have done since), not to the planned check (`planned`).
+    Applied {
+        /// The fewest and most operations applied, in all.
+        min_operations: u64,
+        max_operations: u64,
+        /// The applied operations the value shows, when exactly one count gives it.
+        established_operations: Option<u64>,
+        text: String,
+        /// The planned check this one replaced (`runner plan` shows it).
+        planned: String,
+        /// What the check could not detect: lost updates hidden in the range.
+        blind: Option<String>,
+    },
 }
 
 /// What an interval is centred on.
@@ -54,6 +69,22 @@ pub(crate) enum ReferenceIs {
 }
 
 impl Expected {
+    /// What a run was checked against: the planned check, or, for a partial run, the values of
+    /// the operations it applied.
+    pub fn of_run(plan: &crate::plan::Plan, judgement: &crate::outcome::Judgement) -> Expected {
+        match (judgement.applied, &judgement.partial_expected) {
+            (Some((min, max)), Some(text)) => Expected::Applied {
+                min_operations: min,
+                max_operations: max,
+                established_operations: judgement.established,
+                text: text.clone(),
+                planned: plan.check.expected_text(plan.expected),
+                blind: judgement.limits.clone(),
+            },
+            _ => Expected::new(plan),
+        }
+    }
+
     pub fn new(plan: &crate::plan::Plan) -> Expected {
         let check = &plan.check;
         let text = check.expected_text(plan.expected);

@@ -32,7 +32,8 @@ pub(crate) struct Run {
     #[serde(rename = "final")]
     pub final_value: Num,
     pub final_display: String,
-    /// How the final value was checked: exactly one value, one of a set, or an interval.
+    /// How the final value was checked: exactly one value, one of a set, an interval, or, for
+    /// a run that stopped early, the values of the operations it applied (`applied`).
     pub expected: super::Expected,
     /// True when a signal or the deadline stopped the run before its end.
     pub partial: bool,
@@ -70,6 +71,8 @@ pub(crate) struct Run {
     pub lost_updates_reason: Option<String>,
     #[schemars(range(min = 1))]
     pub total_operations: u64,
+    /// Operations applied: the count the check established when it is more precise than the
+    /// workers' published counts (a partial run: see `applied_range`).
     pub applied_operations: u64,
     pub ops_per_second: f64,
     /// From the barrier's release (`start: forked`: the first worker's start) to the last
@@ -161,12 +164,15 @@ pub(crate) enum Verdict {
     /// The planner's value, bit for bit (`set`: one of the operands), with a check that would
     /// have seen one lost update.
     Correct,
-    /// Within the check's interval, the rounding bound of any order: consistent with a correct
-    /// run, not shown to be one (`verdict_reason` says what the interval cannot detect).
+    /// Within the check's interval, the rounding bound of any order, or (a run that stopped
+    /// early) the value of a count in the range of operations it can have applied: consistent
+    /// with a correct run, not shown to be one (`verdict_reason` says what it cannot detect).
     WithinBound,
     /// With `none` only: a value some interleaving of the updates gives.
     LostUpdates,
-    /// With `none` only: the check accepts the value but cannot detect the loss of one update.
+    /// With `none`: the check accepts the value but cannot detect the loss of one update; with
+    /// any backend, a run that stopped early whose value could not be checked against the
+    /// operations applied (`verdict_reason` says why).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur.
     NoRace,
@@ -240,12 +246,13 @@ pub(crate) struct Worker {
     pub pid: i32,
     /// Operations completed (channel: sent).
     pub ops: u64,
-    /// From its first operation to its last.
-    pub seconds: f64,
+    /// From its first operation to its last; null when it was never measured (killed before it
+    /// published its end), as are `ended_seconds` and `ops_per_second`.
+    pub seconds: Option<f64>,
     /// When it started, in seconds after the barrier's release.
     pub started_seconds: f64,
-    pub ended_seconds: f64,
-    pub ops_per_second: f64,
+    pub ended_seconds: Option<f64>,
+    pub ops_per_second: Option<f64>,
     /// Failed compare-exchanges (atomic).
     pub retries: u64,
     /// Locks taken over from a dead owner (mutex).
@@ -278,18 +285,24 @@ pub(crate) struct Latency {
     pub lock_wait: Option<crate::watch::stats::Percentiles>,
 }
 
-/// How evenly the workers shared the work.
+/// How evenly the measured workers (the ones that published a time) shared the work; null with
+/// fewer than two measured workers.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub(crate) struct Fairness {
-    /// Jain's index over per-worker ops/s: 1 when all are equal, 1/n when one did everything.
+    /// Jain's index over the measured workers' ops/s: 1 when all are equal, 1/n when one did
+    /// everything.
     #[schemars(range(min = 0.0, max = 1.000001))]
     pub jain: f64,
     /// Fastest over slowest worker's ops/s; null when the slowest did nothing.
     #[schemars(with = "Option<f64>")]
     pub max_min_ratio: f64,
-    /// From the first worker's end to the last's.
+    /// From the first measured worker's end to the last's.
     pub finish_spread_seconds: f64,
+    /// The workers these figures cover, of `workers`.
+    #[schemars(range(min = 2))]
+    pub workers_measured: u32,
+    pub workers: u32,
 }
 
 /// Peak resident memory (KiB): runner's own during this run (its `VmHWM`, reset when the run
@@ -369,7 +382,7 @@ impl Run {
             job: Job::new(plan),
             final_value: Num(outcome.final_value),
             final_display: outcome.final_value.to_string(),
-            expected: super::Expected::new(plan),
+            expected: super::Expected::of_run(plan, judgement),
             partial: outcome.partial(),
             interrupted_by: outcome.interrupted.map(Signal::from),
             deadline_seconds: outcome.deadline,
@@ -391,8 +404,8 @@ impl Run {
             lost_updates: judgement.lost_updates,
             lost_updates_reason: judgement.lost_updates_reason.clone(),
             total_operations: plan.total_ops(),
-            applied_operations: outcome.applied(),
-            ops_per_second: outcome.ops_per_second(),
+            applied_operations: judgement.established.unwrap_or(outcome.applied()),
+            ops_per_second: outcome.rate_of(judgement.established.unwrap_or(outcome.applied())),
             elapsed_seconds: outcome.elapsed_seconds,
             wall_seconds: r.wall_seconds,
             workers: outcome.workers.iter().map(worker).collect(),
@@ -406,6 +419,8 @@ impl Run {
                 jain: f.jain,
                 max_min_ratio: f.max_min_ratio,
                 finish_spread_seconds: f.finish_spread_seconds,
+                workers_measured: f.measured as u32,
+                workers: f.workers as u32,
             }),
             retries: outcome.workers.iter().map(|w| w.retries).sum(),
             memory: Memory {
@@ -452,10 +467,10 @@ fn worker(w: &crate::outcome::WorkerOutcome) -> Worker {
         index: w.index,
         pid: w.pid,
         ops: w.ops,
-        seconds: w.seconds,
+        seconds: w.measured().then_some(w.seconds),
         started_seconds: w.started,
-        ended_seconds: w.ended,
-        ops_per_second: if w.seconds > 0.0 { w.ops as f64 / w.seconds } else { 0.0 },
+        ended_seconds: w.ended_seconds(),
+        ops_per_second: w.ops_per_second(),
         retries: w.retries,
         recoveries: w.recoveries,
         exit: Exit { code: w.exit.code, signal: w.exit.signal.clone() },

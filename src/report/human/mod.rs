@@ -1,5 +1,7 @@
 //! The reports people read: a run's report (its sections, each a function, in the order they
-//! print) and a plan.
+//! print); `plan.rs`: a plan.
+
+mod plan;
 
 use std::fmt::Write;
 
@@ -8,7 +10,9 @@ use crate::names::BackendKind;
 use crate::outcome::{Expectation, Happened, Holder, Outcome, Verdict};
 use crate::plan::Plan;
 
-fn ns(v: u64) -> String {
+pub use plan::plan;
+
+pub(super) fn ns(v: u64) -> String {
     seconds(v as f64 / 1e9)
 }
 
@@ -16,13 +20,13 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-fn plural(n: u64, word: &str) -> String {
+pub(super) fn plural(n: u64, word: &str) -> String {
     if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
 
 /// `5 workers x 1 iteration, type i (C int), add 1 from 0`, then the schedule, busy work and
 /// pinning when the job sets them.
-fn workload(plan: &Plan) -> String {
+pub(super) fn workload(plan: &Plan) -> String {
     let ty = plan.value_type();
     let operand = match &plan.operands {
         Some(list) => {
@@ -85,11 +89,23 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
-    let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
+    match &judgement.partial_expected {
+        Some(applied) => {
+            let _ = writeln!(
+                s,
+                "  expected  {applied} (not every operation ran: this replaces the planned check, {})",
+                plan.check.expected_text(plan.expected)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  expected  {}", plan.check.expected_text(plan.expected));
+        }
+    }
     let verdict = match (judgement.verdict, judgement.lost_updates, &judgement.reason) {
         (Verdict::Correct, ..) => "correct".to_string(),
         (v @ Verdict::LostUpdates, Some(lost), _) => {
-            format!("{}: {} of {} updates lost", v.name(), lost, plan.total_ops())
+            let of = judgement.applied.map_or(plan.total_ops(), |(_, hi)| hi);
+            format!("{}: {} of {} updates lost", v.name(), lost, of)
         }
         (v, _, Some(reason)) => format!("{}: {reason}", v.name()),
         (v, _, None) => match &judgement.lost_updates_reason {
@@ -101,6 +117,9 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
         writeln!(s, "  verdict   {verdict}{}", failure.map_or(String::new(), |why| format!("; the run failed: {why}")));
     if let Some(blind) = &plan.check.blind {
         let _ = writeln!(s, "  limits    the check cannot detect every lost update: {blind}");
+    }
+    if let Some(limits) = &judgement.limits {
+        let _ = writeln!(s, "  limits    {limits}");
     }
     if plan.workers > 1 {
         let overlap = match judgement.overlap_seconds {
@@ -256,12 +275,20 @@ fn speed(s: &mut String, r: &RunReport<'_>) {
         seconds(outcome.elapsed_seconds),
         seconds(r.wall_seconds)
     );
-    let _ = writeln!(
-        s,
-        "  speed     {}ops/s ({} applied)",
-        rate(outcome.ops_per_second()),
-        plural(outcome.applied(), "operation")
-    );
+    // The count the check established is more precise than the published one; without it, a
+    // partial run's applied operations are a range.
+    let (lo, hi) = match (r.judgement.established, r.judgement.applied) {
+        (Some(n), _) => (n, n),
+        (None, Some(range)) => range,
+        (None, None) => (outcome.applied(), outcome.applied()),
+    };
+    let (slow, fast) = (rate(outcome.rate_of(lo)), rate(outcome.rate_of(hi)));
+    let speed = match (lo == hi, slow == fast) {
+        (true, _) => format!("{slow}ops/s ({} applied)", plural(lo, "operation")),
+        (false, true) => format!("{slow}ops/s ({lo} to {hi} operations applied)"),
+        (false, false) => format!("{slow}ops/s to {fast}ops/s ({lo} to {hi} operations applied)"),
+    };
+    let _ = writeln!(s, "  speed     {speed}");
 }
 
 /// Latency percentiles, the lock's wait, fairness, and what the channel carried.
@@ -294,17 +321,22 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
         );
     }
     // Among one worker there is nothing to be fair about.
-    if let Some(f) = outcome.fairness().filter(|_| outcome.workers.len() > 1) {
-        // A worker without a measured speed (no operation, or no time: killed) has no ratio.
-        let unmeasured = outcome.workers.iter().filter(|w| w.ops == 0 || w.seconds <= 0.0).count();
+    // Over the measured workers only (a worker killed before it published a time has no speed);
+    // fewer than two measured: nothing to be fair about.
+    if let Some(f) = outcome.fairness() {
         let ratio = if f.max_min_ratio.is_finite() {
             format!("{:.2}x", f.max_min_ratio)
         } else {
-            format!("- ({unmeasured} of {} without a measured speed)", plural(outcome.workers.len() as u64, "worker"))
+            "- (a measured worker did no operation)".to_string()
+        };
+        let covered = if f.measured < f.workers {
+            format!(" ({} of {} measured)", f.measured, plural(f.workers as u64, "worker"))
+        } else {
+            String::new()
         };
         let _ = writeln!(
             s,
-            "  fairness  Jain {:.3}, fastest/slowest {ratio}, finish spread {}",
+            "  fairness  Jain {:.3}, fastest/slowest {ratio}, finish spread {}{covered}",
             f.jain,
             seconds(f.finish_spread_seconds)
         );
@@ -392,85 +424,4 @@ fn workers(s: &mut String, r: &RunReport<'_>) {
         let time = if w.exit.success() || w.seconds > 0.0 { seconds(w.seconds) } else { "-".to_string() };
         let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, time, extra, w.exit);
     }
-}
-
-pub fn plan(plan: &Plan) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{} ({})", plan.name, plan.file);
-    if let Some(d) = &plan.description {
-        let _ = writeln!(s, "  {}", d.trim());
-    }
-    let _ = match plan.fork_fail_at {
-        Some(k) => writeln!(
-            s,
-            "  processes  runner and {} planned; fork {k} fails, so {}",
-            plural(plan.workers as u64, "worker"),
-            match k - 1 {
-                0 => "no worker is forked".to_string(),
-                1 => "1 worker is forked, then stopped and reaped".to_string(),
-                n => format!("{n} workers are forked, then stopped and reaped"),
-            }
-        ),
-        None => writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker")),
-    };
-    let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend_setup());
-    if plan.backend.kind() == BackendKind::Channel {
-        let messages = plan.messages_per_worker();
-        let batches = plan.iterations.div_ceil(plan.backend.batch() as u64);
-        let split = if messages > batches { ", a batch split across writes of at most 4096 bytes" } else { "" };
-        let _ = writeln!(
-            s,
-            "  messages   {} per worker over the {} transport ({} per batch{split})",
-            messages,
-            plan.backend.transport().unwrap_or_default().name(),
-            plural(plan.backend.batch() as u64, "operation")
-        );
-        if plan.idle_workers() {
-            let _ = writeln!(
-                s,
-                "  priority   workers at idle priority (SCHED_IDLE): the owner keeps a core for large messages"
-            );
-        }
-    }
-    let _ = writeln!(s, "  work       {}", workload(plan));
-    let _ = writeln!(s, "  total      {}", plural(plan.total_ops(), "operation"));
-    let _ = writeln!(s, "  expected   {}", plan.check.expected_text(plan.expected));
-    if let Some(blind) = &plan.check.blind {
-        let _ = writeln!(s, "  limits     the check cannot detect every lost update: {blind}");
-    }
-    plan_runs(&mut s, plan);
-    for notice in &plan.notices {
-        let _ = writeln!(s, "  notice     {notice}");
-    }
-    s
-}
-
-/// A plan's runs: the faults, the failing fork, the outcome the job expects, the deadline (the
-/// default said as such) and grace, and how many runs.
-fn plan_runs(s: &mut String, plan: &Plan) {
-    for fault in &plan.faults {
-        let _ = writeln!(s, "  fault      {}", fault.describe());
-    }
-    if let Some(k) = plan.fork_fail_at {
-        let _ = writeln!(s, "  fork fail  fork {k} of {} fails (fork_fail_at)", plan.workers);
-    }
-    if let Some(o) = plan.expect_outcome {
-        let _ = writeln!(s, "  outcome    expect_outcome {}: a run that ends so passes", o.name());
-    }
-    let d = plan.deadline;
-    let whose = if d.stated {
-        "stated"
-    } else if d.capped() {
-        "the default: 30 s + 10 µs per operation + twice the busy work, capped at the one-week limit"
-    } else {
-        "the default: 30 s + 10 µs per operation + twice the busy work"
-    };
-    let _ =
-        writeln!(s, "  timeout    {} ({whose}); grace {} from SIGTERM to SIGKILL", ns(d.timeout_ns), ns(d.grace_ns));
-    let warmup = match plan.warmup {
-        0 => "no warm-up run".to_string(),
-        w => format!("{w} warm-up {} before them", if w == 1 { "run" } else { "runs" }),
-    };
-    let _ =
-        writeln!(s, "  runs       {} counted {}, {warmup}", plan.repeat, if plan.repeat == 1 { "run" } else { "runs" });
 }
