@@ -108,8 +108,8 @@ pub struct Outcome {
     /// mutex: the worker that died holding the lock and the one that recovered it (or runner,
     /// after every worker had ended), the first time it happened.
     pub recovery: Option<Recovery>,
-    /// Peak resident memory in KiB: runner's own during this run (`VmHWM`, reset when the run
-    /// began: not what the process that started runner used), and the largest of this run's
+    /// Peak resident memory in KiB: runner's own during this run (`VmHWM`, afresh at exec and
+    /// reset before each later run: not what the process that started runner used), and the largest of this run's
     /// workers' peaks (see [`WorkerOutcome::peak_kib`]).
     pub memory_kib: (u64, u64),
     /// runner's resident memory (KiB) when the run began: part of its peak, and shared by

@@ -305,8 +305,9 @@ pub(crate) struct Fairness {
     pub workers: u32,
 }
 
-/// Peak resident memory (KiB): runner's own during this run (its `VmHWM`, reset when the run
-/// began: not inherited from whatever started runner, nor from earlier runs), and the largest
+/// Peak resident memory (KiB): runner's own during this run (its `VmHWM`, which starts afresh
+/// at exec and is reset before each later run of the same process: not inherited from whatever
+/// started runner, nor from earlier runs), and the largest
 /// of this run's workers' own peaks (each from `wait4`, counting the pages it shared with
 /// runner from the fork on).
 #[derive(Clone, Debug, Serialize, JsonSchema)]
