@@ -136,12 +136,13 @@ impl Error {
 
     /// The text for standard error: one line per problem.
     pub fn render(&self) -> String {
-        match self {
+        let text: String = match self {
             Error::Invalid(diags) => diags.iter().map(|d| format!("{d}\n")).collect(),
             Error::Usage(m) => format!("error: {m}\n"),
             Error::Output(m) => format!("error: cannot write output: {m}\n"),
             Error::Setup(m) | Error::Fork(m) => format!("error: {m}\n"),
-        }
+        };
+        crate::terminal::for_people(&text).into_owned()
     }
 }
 

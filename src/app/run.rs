@@ -74,7 +74,7 @@ fn announce(jobs: &[Job]) {
         for n in &job.plan.notices {
             let n = if job.cell.is_empty() || everywhere(n) { n.clone() } else { format!("{} ({})", n, job.cell) };
             if !notices.contains(&n) {
-                eprintln!("runner: notice: {n}");
+                eprintln!("runner: notice: {}", crate::terminal::for_people(&n));
                 notices.push(n);
             }
         }
@@ -124,7 +124,7 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
     match ran {
         FileRun::Single { cell, trace } => report_single(&cell, trace, sha256, format),
         FileRun::ForkFailedAsExpected { name, error } => {
-            eprintln!("runner: {error}");
+            eprintln!("runner: {}", crate::terminal::for_people(&error.to_string()));
             eprintln!("runner: outcome fork_failed, as the job expects");
             match format {
                 Format::Human => {

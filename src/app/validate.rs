@@ -37,7 +37,6 @@ pub(crate) fn plan(label: &str, overrides: &Overrides, format: Format) -> Result
 
 /// `runner schema`: the JSON Schema of job files.
 pub(crate) fn schema() -> Result<Done, Error> {
-    let text = serde_json::to_string_pretty(&spec::schema()).map_err(|e| Error::Output(e.to_string()))?;
-    report::emit(&format!("{text}\n"))?;
+    report::emit_json(&spec::schema())?;
     Ok(Done::code(exit::OK))
 }

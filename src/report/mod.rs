@@ -168,8 +168,14 @@ pub fn to_json<T: serde::Serialize>(doc: &T) -> serde_json::Value {
     serde_json::to_value(doc).expect("a report document is plain data")
 }
 
-/// Writes `text` to standard output.
+/// Writes `text`, for people, to standard output: what a job file put in it cannot act on the
+/// terminal (see [`crate::terminal`]).
 pub fn emit(text: &str) -> Result<(), Error> {
+    emit_raw(&crate::terminal::for_people(text))
+}
+
+/// Writes `text` to standard output as it is (JSON: serde has escaped its strings).
+fn emit_raw(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
@@ -178,7 +184,7 @@ pub fn emit(text: &str) -> Result<(), Error> {
 
 /// Writes one JSON document to standard output.
 pub fn emit_json<T: serde::Serialize + ?Sized>(doc: &T) -> Result<(), Error> {
-    emit(&json_text(doc)?)
+    emit_raw(&json_text(doc)?)
 }
 
 /// One JSON document as pretty text with a final newline.
