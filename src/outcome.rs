@@ -213,7 +213,9 @@ impl Outcome {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The verdict on the final value, as reports print it and JSON carries it (`within_bound`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The final value is the planner's, bit for bit (or, `set`, one of the operands), and the
     /// check would have seen one lost update.

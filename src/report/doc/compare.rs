@@ -4,8 +4,8 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::run::Verdict;
 use super::{Num, SchemaVersion, Summary};
+use crate::outcome::Verdict;
 
 /// `runner compare OLD.json NEW.json`.
 #[derive(Serialize, JsonSchema)]

@@ -7,6 +7,7 @@ use serde::{Serialize, Serializer};
 use super::{Host, Job, Num, RunnerHeader, SchemaVersion, constant};
 use crate::error::Interrupt;
 use crate::names::{Schedule, Start, Transport};
+use crate::outcome::Verdict;
 use crate::report::RunReport;
 use crate::spec::ExpectOutcome;
 
@@ -155,43 +156,6 @@ pub(crate) struct DeadlineStop {
     pub terminated: u32,
     /// Of those, the ones still running after the grace, which got SIGKILL (0: none needed it).
     pub killed: u32,
-}
-
-/// The verdict on the final value.
-#[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Verdict {
-    /// The planner's value, bit for bit (`set`: one of the operands), with a check that would
-    /// have seen one lost update.
-    Correct,
-    /// Within the check's interval, the rounding bound of any order, or (a run that stopped
-    /// early) the value of a count in the range of operations it can have applied: consistent
-    /// with a correct run, not shown to be one (`verdict_reason` says what it cannot detect).
-    WithinBound,
-    /// With `none` only: a value some interleaving of the updates gives.
-    LostUpdates,
-    /// With `none`: the check accepts the value but cannot detect the loss of one update; with
-    /// any backend, a run that stopped early whose value could not be checked against the
-    /// operations applied (`verdict_reason` says why).
-    Inconclusive,
-    /// With `none` only: the workers' windows never overlapped, so no race could occur.
-    NoRace,
-    /// A value no interleaving explains, or any mismatch with a synchronised backend.
-    Wrong,
-}
-
-impl From<crate::outcome::Verdict> for Verdict {
-    fn from(v: crate::outcome::Verdict) -> Verdict {
-        use crate::outcome::Verdict as V;
-        match v {
-            V::Correct => Verdict::Correct,
-            V::WithinBound => Verdict::WithinBound,
-            V::LostUpdates => Verdict::LostUpdates,
-            V::Inconclusive => Verdict::Inconclusive,
-            V::NoRace => Verdict::NoRace,
-            V::Wrong => Verdict::Wrong,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]
@@ -398,10 +362,10 @@ impl Run {
             expect_outcome: plan.expect_outcome,
             outcome: expectation.happened.into(),
             outcome_as_expected: expectation.as_expected,
-            verdict: judgement.verdict.into(),
+            verdict: judgement.verdict,
             verdict_reason: judgement.reason.clone(),
             window_overlap_seconds: judgement.overlap_seconds,
-            correct: judgement.verdict == crate::outcome::Verdict::Correct,
+            correct: judgement.verdict == Verdict::Correct,
             lost_updates: judgement.lost_updates,
             lost_updates_reason: judgement.lost_updates_reason.clone(),
             total_operations: plan.total_ops(),
