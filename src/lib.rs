@@ -15,6 +15,7 @@ pub mod host;
 pub mod shm;
 pub mod terminal;
 pub mod version;
+pub mod words;
 
 #[macro_use]
 pub mod value;

@@ -143,7 +143,7 @@ fn with_fault(
             panic!(
                 "injected fault: worker {} panics after {}",
                 fault.worker,
-                crate::plan::plural(fault.at, "operation")
+                crate::words::plural(fault.at, "operation")
             )
         }
         // Straight out, as a process calling exit() mid-update would: through fork's `_exit`.

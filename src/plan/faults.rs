@@ -26,10 +26,10 @@ impl Fault {
             FaultAction::Kill => "kills itself (SIGKILL)".to_string(),
             FaultAction::Panic => "panics".to_string(),
             FaultAction::Exit => format!("exits with code {}", self.code),
-            FaultAction::Stall => format!("stalls for {}", super::exact_duration(self.stall_ns)),
+            FaultAction::Stall => format!("stalls for {}", crate::words::exact_duration(self.stall_ns)),
         };
         let inside = if self.inside_lock { " while holding the lock, mid-update" } else { "" };
-        format!("worker {} {what} after {}{inside}", self.worker, super::plural(self.at, "operation"))
+        format!("worker {} {what} after {}{inside}", self.worker, crate::words::plural(self.at, "operation"))
     }
 }
 

@@ -30,7 +30,7 @@ pub use deadline::DEFAULT_GRACE_NS;
 pub use deadline::Deadline;
 pub use faults::Fault;
 pub use literal::literal_value;
-pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word, exact_duration, plural};
+pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
 
 use crate::error::Diagnostic;
 use crate::expect::Check;

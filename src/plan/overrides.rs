@@ -83,20 +83,6 @@ pub fn duration_word(ns: u64) -> String {
     if ns.is_multiple_of(1_000_000) { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") }
 }
 
-/// `1 operation`, `2 operations`: a count and its noun, plural unless the count is 1.
-pub fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
-}
-
-/// A duration in the largest unit that says it exactly: `60 s`, `1500 ms`, `250 µs`, `7 ns`.
-pub fn exact_duration(ns: u64) -> String {
-    let units = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")];
-    match units.iter().find(|(size, _)| ns > 0 && ns.is_multiple_of(*size)) {
-        Some((size, unit)) => format!("{} {unit}", ns / size),
-        None => format!("{ns} ns"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

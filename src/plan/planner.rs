@@ -220,8 +220,8 @@ impl Planner<'_> {
                         "operand",
                         format!(
                             "{} for {}: a list gives one operand per worker",
-                            super::plural(values.len() as u64, "operand"),
-                            super::plural(w, "worker")
+                            crate::words::plural(values.len(), "operand"),
+                            crate::words::plural(w, "worker")
                         ),
                     );
                 }

@@ -54,10 +54,10 @@ pub(crate) fn not_carried(plan: &Plan) -> Vec<String> {
     if plan.repeat > 1 || plan.warmup > 0 {
         out.push(format!(
             "repeat and warmup: the program runs the job once (runner: {}{})",
-            crate::plan::plural(plan.repeat.into(), "counted run"),
+            crate::words::plural(plan.repeat, "counted run"),
             match plan.warmup {
                 0 => String::new(),
-                w => format!(" after {}", crate::plan::plural(w.into(), "warm-up run")),
+                w => format!(" after {}", crate::words::plural(w, "warm-up run")),
             }
         ));
     }

@@ -1,16 +1,12 @@
 //! The comparison's layout: the lines people read and the JSON document.
 
+use crate::words::plural;
 use std::fmt::Write;
 
 use super::{Comparison, Side, Status};
 use crate::report::doc::{self, Compare, CompareCell};
 use crate::report::rate;
 use crate::sweep::summary::{ALPHA, MIN_CHANGE, MIN_RUNS_TO_COMPARE};
-
-/// `1 run`, `2 runs`.
-pub(crate) fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
-}
 
 /// `5%`, `0.5%`: a fraction as a percentage, without float noise.
 pub(crate) fn percent(fraction: f64) -> String {

@@ -21,7 +21,8 @@ use super::doc::{JobDifference, SCHEMA_VERSION};
 use crate::error::Error;
 use crate::sweep::summary::{self, ALPHA, Change, Summary};
 
-pub(crate) use layout::{document, human, percent, plural};
+use crate::words::plural;
+pub(crate) use layout::{document, human, percent};
 
 /// Fields of the effective job that do not change the work a run does: two reports that
 /// differ only in these ran the same job.

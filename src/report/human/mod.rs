@@ -3,6 +3,7 @@
 
 mod plan;
 
+use crate::words::plural;
 use std::fmt::Write;
 
 use super::{RunReport, rate, seconds};
@@ -18,10 +19,6 @@ pub(super) fn ns(v: u64) -> String {
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-pub(super) fn plural(n: u64, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
 
 /// `5 workers x 1 iteration, type i (C int), add 1 from 0`, then the schedule, busy work and

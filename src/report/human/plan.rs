@@ -2,9 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{ns, plural, workload};
+use super::{ns, workload};
 use crate::names::BackendKind;
 use crate::plan::Plan;
+use crate::words::plural;
 
 pub fn plan(plan: &Plan) -> String {
     let mut s = String::new();

@@ -1,6 +1,7 @@
 //! The comparison table people read: a row per cell, the comparisons in words, then warnings
 //! and notes.
 
+use crate::words::plural;
 use std::fmt::Write;
 
 use super::{came_to, keys, lock_bound, median, outcome_of, param, passes, relative, verdict};
@@ -167,11 +168,6 @@ fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<Stri
         }
     }
     lines
-}
-
-/// `1 cell`, `2 cells`.
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
 }
 
 /// Left-aligned text columns.
