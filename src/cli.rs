@@ -26,7 +26,7 @@ use tracing_subscriber::filter::LevelFilter;
     version = crate::version::long(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = "`runner JOB` is `runner run JOB`. An override on a matrix rewrites the cells it touches: the axis it names collapses to its value, and cells that became the same job are dropped. Exit codes: 0 correct or within_bound (with `none` also lost_updates, inconclusive or no_race), or the job's expect_outcome happened; 1 wrong; 2 invalid job or usage; 3 a worker, the deadline or the set-up failed, or expect_outcome did not happen; 130/143 interrupted."
+    after_help = "`runner JOB` is `runner run JOB`. An override on a matrix rewrites the cells it touches: the axis it names collapses to its value, and cells that became the same job are dropped. Exit codes: 0 correct or within_bound (with `none` also lost_updates, inconclusive or no_race), or the job's expect_outcome happened; 1 wrong; 2 invalid job or usage; 3 a worker, the deadline or the set-up failed, or expect_outcome did not happen; 129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM: interrupted (by the first signal; the partial report is printed)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -294,9 +294,11 @@ fn run(args: RunArgs) -> i32 {
 /// rendered in the command's format; the exit code.
 fn finish(result: Result<Done, Error>, format: Format) -> i32 {
     let done = result.unwrap_or_else(|e| Done::failed(&e, format));
+    let code = done.code;
+    // A report that could not be written does not hide a signal's code.
     done.print().unwrap_or_else(|e| {
         eprint!("{}", e.render());
-        e.exit_code()
+        e.exit_code().max(code)
     })
 }
 

@@ -12,8 +12,12 @@ use serde::Serialize;
 pub mod exit {
     /// Interrupted by SIGTERM.
     pub const SIGTERM: i32 = 143;
+    /// Interrupted by SIGQUIT.
+    pub const SIGQUIT: i32 = 131;
     /// Interrupted by SIGINT.
     pub const SIGINT: i32 = 130;
+    /// Interrupted by SIGHUP.
+    pub const SIGHUP: i32 = 129;
     /// A worker or the set-up (fork, shared memory, channel) failed.
     pub const FAILED: i32 = 3;
     /// Invalid job file, usage, or an output that cannot be written.
@@ -79,28 +83,59 @@ impl fmt::Display for Diagnostic {
 }
 
 /// A signal that stopped a run: runner stops its workers, reports what they did, and exits
-/// with the signal's code.
+/// with the signal's code (128 + its number). SIGHUP and SIGQUIT are taken as SIGTERM is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Interrupt {
+    #[serde(rename = "SIGHUP")]
+    Sighup,
     #[serde(rename = "SIGINT")]
     Sigint,
+    #[serde(rename = "SIGQUIT")]
+    Sigquit,
     #[serde(rename = "SIGTERM")]
     Sigterm,
 }
 
 impl Interrupt {
+    /// Every signal runner takes as an interrupt, in the order of their numbers.
+    pub const ALL: [Interrupt; 4] = [Interrupt::Sighup, Interrupt::Sigint, Interrupt::Sigquit, Interrupt::Sigterm];
+
     pub fn name(self) -> &'static str {
         match self {
+            Interrupt::Sighup => "SIGHUP",
             Interrupt::Sigint => "SIGINT",
+            Interrupt::Sigquit => "SIGQUIT",
             Interrupt::Sigterm => "SIGTERM",
         }
     }
 
+    /// The signal's number (Linux's: 1, 2, 3, 15).
+    pub fn number(self) -> i32 {
+        match self {
+            Interrupt::Sighup => 1,
+            Interrupt::Sigint => 2,
+            Interrupt::Sigquit => 3,
+            Interrupt::Sigterm => 15,
+        }
+    }
+
+    /// The signal numbered `n`, if runner takes it as an interrupt.
+    pub fn from_number(n: i32) -> Option<Interrupt> {
+        Interrupt::ALL.into_iter().find(|i| i.number() == n)
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
+            Interrupt::Sighup => exit::SIGHUP,
             Interrupt::Sigint => exit::SIGINT,
+            Interrupt::Sigquit => exit::SIGQUIT,
             Interrupt::Sigterm => exit::SIGTERM,
         }
+    }
+
+    /// The interrupt whose exit code is `code`, if it is one.
+    pub fn from_exit_code(code: i32) -> Option<Interrupt> {
+        Interrupt::ALL.into_iter().find(|i| i.exit_code() == code)
     }
 }
 
@@ -124,6 +159,8 @@ pub enum Error {
     /// A worker (or the channel's waker) could not be forked; those already forked were
     /// stopped and reaped.
     Fork(String),
+    /// A signal came before anything ran: nothing to report but that.
+    Interrupted(Interrupt),
 }
 
 impl Error {
@@ -131,6 +168,7 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Usage(_) | Error::Output(_) => exit::INVALID,
             Error::Setup(_) | Error::Fork(_) => exit::FAILED,
+            Error::Interrupted(signal) => signal.exit_code(),
         }
     }
 
@@ -141,6 +179,9 @@ impl Error {
             Error::Usage(m) => format!("error: {m}\n"),
             Error::Output(m) => format!("error: cannot write output: {m}\n"),
             Error::Setup(m) | Error::Fork(m) => format!("error: {m}\n"),
+            Error::Interrupted(signal) => {
+                format!("error: interrupted by {signal} before the first run started: nothing ran\n")
+            }
         };
         crate::terminal::for_people(&text).into_owned()
     }

@@ -6,7 +6,7 @@
 
 use super::run::{RunOptions, run_file};
 use super::{Done, Format, failure};
-use crate::error::{Error, exit};
+use crate::error::{Error, Interrupt, exit};
 use crate::report;
 
 /// Runs every job named: one file as itself, several (or a folder) as a catalog.
@@ -22,7 +22,7 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
     let mut worst = exit::OK;
     let mut docs = Vec::new();
     let mut failed = Vec::new();
-    for file in &files {
+    for (n, file) in files.iter().enumerate() {
         if format == Format::Human {
             report::emit(&format!("== {file}\n"))?;
         }
@@ -34,7 +34,11 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
         }
         worst = worst.max(code);
         docs.push(serde_json::json!({ "file": file, "exit_code": code, "report": done.document }));
-        if code == exit::SIGINT || code == exit::SIGTERM {
+        // A signal stops the catalog (its later files do not run), whenever it came.
+        let later = n + 1 < files.len();
+        let caught = crate::exec::interrupt::Interrupts::armed().and_then(|i| i.caught()).filter(|_| later);
+        if Interrupt::from_exit_code(code).is_some() || caught.is_some() {
+            worst = worst.max(caught.map_or(code, Interrupt::exit_code));
             break;
         }
     }

@@ -58,6 +58,6 @@ pub(crate) fn failure(e: &Error, format: Format) -> Option<Json> {
     eprint!("{}", e.render());
     (format == Format::Json).then(|| match e {
         Error::Invalid(diagnostics) => report::invalid_doc(diagnostics),
-        _ => report::failed_doc(&e.render()),
+        _ => report::error_doc(e),
     })
 }

@@ -13,6 +13,7 @@ use super::load::load;
 use super::observe::{PendingTrace, Showing, Shown};
 use super::{Done, Format};
 use crate::error::{Error, exit};
+use crate::exec::interrupt::Interrupts;
 use crate::plan::{Job, Overrides};
 use crate::report;
 use crate::sweep::{self, CellResult};
@@ -44,11 +45,32 @@ enum FileRun {
 /// Runs one job file (every cell, every repeat) and reports it: human reports are printed
 /// here, the JSON document is returned (a catalog gathers them into one).
 pub(crate) fn run_file(label: &str, options: &RunOptions) -> Result<Done, Error> {
-    let (jobs, sha256) = load(label, &options.overrides).map_err(Error::Invalid)?;
+    let (jobs, sha256) = load_interruptibly(label, &options.overrides)?.map_err(Error::Invalid)?;
     announce(&jobs);
     let ran = execute(label, jobs, &sha256, options)?;
     report_file(label, ran, &sha256, options.format)
 }
+
+/// [`load`], where a signal can still end it: once runner watches for signals (a catalog's
+/// later files) they are blocked, which a regular file's read does not mind; a file that may
+/// keep runner waiting (standard input, a FIFO) is read with them unblocked. A signal that
+/// came before is the file's error.
+fn load_interruptibly(label: &str, overrides: &Overrides) -> Result<Loaded, Error> {
+    let Some(interrupts) = Interrupts::armed() else {
+        return Ok(load(label, overrides));
+    };
+    if let Some(signal) = interrupts.caught() {
+        return Err(Error::Interrupted(signal));
+    }
+    let regular = label != "-" && std::fs::metadata(label).is_ok_and(|m| m.is_file());
+    if regular {
+        return Ok(load(label, overrides));
+    }
+    interrupts.unblocked(|| load(label, overrides)).map_err(Error::Interrupted)
+}
+
+/// What [`load`] returns.
+type Loaded = Result<(Vec<Job>, String), Vec<crate::error::Diagnostic>>;
 
 /// The notices of a job file's cells on standard error, each once.
 fn announce(jobs: &[Job]) {
@@ -109,12 +131,16 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
         return Ok(FileRun::Sweep { name, cells });
     }
     let trace = shown.take_trace();
-    let cell = cells.into_iter().next().expect("one cell");
+    let Some(cell) = cells.into_iter().next() else {
+        return Err(Error::Setup("no cell ran".to_string()));
+    };
     match &cell.error {
         Some(error) if cell.outcome_as_expected() == Some(true) => {
             Ok(FileRun::ForkFailedAsExpected { name: cell.job.plan.name.clone(), error: error.clone() })
         }
         Some(error) => Err(Error::Setup(error.clone())),
+        // A signal before the one run started: nothing to report but that.
+        None if cell.runs.is_empty() => Err(nothing_ran(&cell)),
         None => Ok(FileRun::Single { cell: Box::new(cell), trace }),
     }
 }
@@ -153,18 +179,21 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
 /// A single run's report, then its trace (the report stands even when its trace cannot be
 /// written: in JSON one document still, and the trace's error raises the exit code).
 fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, format: Format) -> Result<Done, Error> {
+    let Some(run) = cell.runs.first() else {
+        return Err(nothing_ran(cell));
+    };
     let reporting = tracing::info_span!("report").entered();
     let document = match format {
         Format::Human => {
-            report::emit(&report::sweep::run_human(cell, &cell.runs[0], sha256))?;
+            report::emit(&report::sweep::run_human(cell, run, sha256))?;
             None
         }
-        Format::Json => Some(report::sweep::run_json(cell, &cell.runs[0], sha256)),
+        Format::Json => Some(report::sweep::run_json(cell, run, sha256)),
     };
     drop(reporting);
     let mut code = cell.exit_code();
     if let Some(trace) = trace
-        && let Err(e) = trace.write(&cell.job.plan, &cell.runs[0])
+        && let Err(e) = trace.write(&cell.job.plan, run)
     {
         if format == Format::Human {
             return Err(e);
@@ -173,6 +202,14 @@ fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, f
         code = code.max(e.exit_code());
     }
     Ok(Done { code, document })
+}
+
+/// Why a single run's cell has no run: a signal came before it started.
+fn nothing_ran(cell: &CellResult) -> Error {
+    match cell.interrupted() {
+        Some(signal) => Error::Interrupted(signal),
+        None => Error::Setup("the run did not start".to_string()),
+    }
 }
 
 /// The JSON document of a job whose declared fork failure happened: the failure's document,

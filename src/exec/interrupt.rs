@@ -1,34 +1,71 @@
-//! SIGINT and SIGTERM while runs are under way. runner blocks both before its first fork (for
-//! a whole sweep, so that a signal between two runs is not lost either) and reads them from a
-//! signalfd in its wait loop, so it reacts wherever it waits: it stops the workers, reaps them
-//! and reports what they did (a partial run). Workers unblock both right after the fork, so a
-//! Ctrl-C on the terminal (sent to the whole process group) stops them as it would any
-//! program. Once the runs are over the signals are unblocked again, so a second Ctrl-C kills
-//! runner at once.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT (SIGHUP and SIGQUIT taken as SIGTERM is): runner's one
+//! watcher of them, from just before its first fork to its exit.
+//!
+//! Owns: when the signals are blocked, the signalfd they are read from, the first of them
+//! (which names the partial report and the exit code: 130 SIGINT, 143 SIGTERM, 129 SIGHUP,
+//! 131 SIGQUIT, whatever came after it), and the waits that must still end at a signal.
+//!
+//! [`Interrupts::arm`] blocks the four signals before the first fork (for a whole sweep, and
+//! a whole catalog, so that a signal between two runs is not lost either) and opens a signalfd
+//! for them; runner reads it in its wait loops, so it reacts wherever it waits: it stops the
+//! workers at once (SIGKILL; a deadline's grace is cut short), reaps them and reports what they
+//! did (a partial run). Workers unblock the signals right after the fork, so a Ctrl-C on the
+//! terminal (sent to the whole process group) stops them as it would any program.
+//!
+//! The signals stay blocked until runner exits: a second signal, or a storm of them, can no
+//! longer kill runner between the runs' end and its report, so the report (in JSON one
+//! document) is always printed and the exit code is the first signal's. Blocked signals must
+//! not leave runner waiting for ever with Ctrl-C ignored, so what runner may wait on after
+//! arming waits here, with the signalfd beside it: the report's write to standard output
+//! ([`Interrupts::wait_writable`]: a signal that comes while standard output takes nothing
+//! ends the wait within [`GIVE_UP_MS`]); a catalog's job file read from standard input or a
+//! FIFO is read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and in
+//! any command that runs nothing, the signals keep their default dispositions.
 
-use std::cell::Cell;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Instant;
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::error::Interrupt;
 
+/// How long a write to standard output may still wait once a signal came while it waited.
+pub const GIVE_UP_MS: u16 = 1000;
+
+/// The signals and the signalfd they are read from, once armed (runner starts no thread: the
+/// mask is the main thread's).
 pub struct Interrupts {
     mask: SigSet,
     fd: SignalFd,
-    caught: Cell<Option<Interrupt>>,
+    /// The first signal read, by number; 0 before.
+    first: AtomicI32,
 }
 
+static ARMED: OnceLock<Interrupts> = OnceLock::new();
+
 impl Interrupts {
-    /// Blocks SIGINT and SIGTERM in runner and opens a signalfd for them.
-    pub fn new() -> nix::Result<Interrupts> {
+    /// Blocks the four signals in runner (for the rest of its life) and opens the signalfd the
+    /// first time; the same watcher afterwards.
+    pub fn arm() -> nix::Result<&'static Interrupts> {
         let mut mask = SigSet::empty();
-        mask.add(Signal::SIGINT);
-        mask.add(Signal::SIGTERM);
+        for signal in Interrupt::ALL {
+            mask.add(Signal::try_from(signal.number())?);
+        }
         mask.thread_block()?;
+        if let Some(armed) = ARMED.get() {
+            return Ok(armed);
+        }
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(Interrupts { mask, fd, caught: Cell::new(None) })
+        Ok(ARMED.get_or_init(|| Interrupts { mask, fd, first: AtomicI32::new(0) }))
+    }
+
+    /// The watcher, once armed.
+    pub fn armed() -> Option<&'static Interrupts> {
+        ARMED.get()
     }
 
     /// In a worker, right after the fork: the default dispositions again.
@@ -36,27 +73,61 @@ impl Interrupts {
         let _ = self.mask.thread_unblock();
     }
 
-    /// The signal that interrupted the run, if one came (reads any pending one).
+    /// The first signal that came, if one did (reads every pending one: later ones change
+    /// nothing).
     pub fn caught(&self) -> Option<Interrupt> {
-        if self.caught.get().is_none()
-            && let Ok(Some(info)) = self.fd.read_signal()
-        {
-            self.caught.set(match Signal::try_from(info.ssi_signo as i32) {
-                Ok(Signal::SIGINT) => Some(Interrupt::Sigint),
-                Ok(_) => Some(Interrupt::Sigterm),
-                Err(_) => None,
-            });
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            let _ = self.first.compare_exchange(0, info.ssi_signo as i32, Ordering::Relaxed, Ordering::Relaxed);
         }
-        self.caught.get()
+        Interrupt::from_number(self.first.load(Ordering::Relaxed))
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
 
-impl Drop for Interrupts {
-    fn drop(&mut self) {
+    /// Runs `f` with the signals unblocked (their default dispositions), for a wait that only
+    /// they can end (a job file on standard input, a FIFO); blocked again afterwards. A signal
+    /// already caught is left for the caller to see: `f` does not run then.
+    pub fn unblocked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Interrupt> {
+        if let Some(signal) = self.caught() {
+            return Err(signal);
+        }
         let _ = self.mask.thread_unblock();
+        let result = f();
+        let _ = self.mask.thread_block();
+        Ok(result)
+    }
+
+    /// Waits until `out` can take a write without blocking for ever: true when it can (or
+    /// polling fails: the write says why), false when a signal came while it took nothing and
+    /// it still took nothing [`GIVE_UP_MS`] later.
+    pub fn wait_writable(&self, out: BorrowedFd<'_>) -> bool {
+        let mut signalled: Option<Instant> = None;
+        loop {
+            let timeout = match signalled {
+                None => PollTimeout::NONE,
+                Some(at) => {
+                    let left = u128::from(GIVE_UP_MS).saturating_sub(at.elapsed().as_millis());
+                    if left == 0 {
+                        return false;
+                    }
+                    PollTimeout::try_from(left as u16).unwrap_or(PollTimeout::NONE)
+                }
+            };
+            let mut fds = [PollFd::new(out, PollFlags::POLLOUT), PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return true,
+            }
+            if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                return true;
+            }
+            if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+                self.caught();
+                signalled.get_or_insert_with(Instant::now);
+            }
+        }
     }
 }

@@ -33,7 +33,7 @@ use crate::watch::Watch;
 
 /// Runs the plan on forked workers and reports what happened. `progress` is told the
 /// operations done so far, every tenth of a second or so while the workers run. `interrupts`
-/// (made once for a whole sweep) carries SIGINT and SIGTERM.
+/// (armed once, before the first run) carries SIGINT, SIGTERM, SIGHUP and SIGQUIT.
 pub(crate) fn execute(
     plan: &Plan,
     watch: &Watch,

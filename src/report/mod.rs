@@ -152,13 +152,22 @@ pub fn failed_doc(message: &str) -> serde_json::Value {
     to_json(&doc::ErrorDoc::failed(message))
 }
 
+/// In JSON mode, the document of a command that failed with `e` (other than an invalid job):
+/// its message, and the signal when one came before anything ran.
+pub fn error_doc(e: &Error) -> serde_json::Value {
+    match e {
+        Error::Interrupted(signal) => to_json(&doc::ErrorDoc::interrupted(*signal, &e.render())),
+        _ => failed_doc(&e.render()),
+    }
+}
+
 /// An error that ends a command: on standard error, and in JSON mode also as the one document
 /// on standard output (standard output is one document whatever happens). Returns the error's
 /// exit code.
 pub fn fail(e: &Error, format: Format) -> Result<i32, Error> {
     eprint!("{}", e.render());
     if format == Format::Json {
-        emit_json(&doc::ErrorDoc::failed(&e.render()))?;
+        emit_json(&error_doc(e))?;
     }
     Ok(e.exit_code())
 }
@@ -174,12 +183,29 @@ pub fn emit(text: &str) -> Result<(), Error> {
     emit_raw(&crate::terminal::for_people(text))
 }
 
-/// Writes `text` to standard output as it is (JSON: serde has escaped its strings).
+/// Writes `text` to standard output as it is (JSON: serde has escaped its strings). Once runner
+/// watches for signals (they are blocked then: see `exec::interrupt`), in pieces small enough
+/// for a pipe or a terminal that has room to take at once, each after a wait that a signal
+/// ends when standard output takes nothing, so that a reader that never reads cannot keep
+/// runner waiting for ever.
 fn emit_raw(text: &str) -> Result<(), Error> {
+    use std::os::fd::AsFd;
+    /// A terminal with room for a write of this many bytes says so (Linux's WAKEUP_CHARS).
+    const PIECE: usize = 256;
+    let failed = |e: std::io::Error| Error::Output(format!("standard output: {e}"));
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Output(format!("standard output: {e}")))
+    let Some(interrupts) = crate::exec::interrupt::Interrupts::armed() else {
+        return out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(failed);
+    };
+    out.flush().map_err(failed)?;
+    for piece in text.as_bytes().chunks(PIECE) {
+        if !interrupts.wait_writable(out.as_fd()) {
+            let signal = interrupts.caught().map_or("a signal", |s| s.name());
+            return Err(Error::Output(format!("standard output: took nothing, and {signal} came")));
+        }
+        out.write_all(piece).and_then(|()| out.flush()).map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// Writes one JSON document to standard output.

@@ -137,8 +137,8 @@ pub(crate) struct Settings {
 /// interrupted.
 pub(crate) fn run(jobs: Vec<Job>, settings: &Settings, observer: &mut dyn Observer) -> Result<Vec<CellResult>, Error> {
     let several = jobs.len() > 1;
-    let interrupts =
-        Interrupts::new().map_err(|e| Error::Setup(format!("cannot watch for SIGINT and SIGTERM: {e}")))?;
+    // Blocked from here to runner's exit: see `exec::interrupt`.
+    let interrupts = Interrupts::arm().map_err(|e| Error::Setup(format!("cannot watch for signals: {e}")))?;
     let mut results: Vec<CellResult> = Vec::new();
     for job in jobs {
         let watch = watch_for(&job, settings, several)?;
@@ -151,7 +151,7 @@ pub(crate) fn run(jobs: Vec<Job>, settings: &Settings, observer: &mut dyn Observ
             stopped_by: None,
             job,
         };
-        run_cell(&mut result, &watch, observer, &interrupts)?;
+        run_cell(&mut result, &watch, observer, interrupts)?;
         let rates: Vec<f64> = result.runs.iter().map(|r| r.outcome.ops_per_second()).collect();
         result.summary = Summary::of(&rates);
         let stop = result.interrupted().is_some();

@@ -189,6 +189,9 @@ pub(crate) struct ErrorDoc {
     /// Only with `expect_outcome`: true, the declared outcome happened (the run passes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome_as_expected: Option<bool>,
+    /// Only when a signal came before anything ran: the signal (nothing ran, nothing to report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<run::Signal>,
 }
 
 impl ErrorDoc {
@@ -200,6 +203,7 @@ impl ErrorDoc {
             diagnostics: diags(diagnostics),
             expect_outcome: None,
             outcome_as_expected: None,
+            interrupted_by: None,
         }
     }
 
@@ -212,7 +216,13 @@ impl ErrorDoc {
             diagnostics: Vec::new(),
             expect_outcome: None,
             outcome_as_expected: None,
+            interrupted_by: None,
         }
+    }
+
+    /// A run that a signal stopped before anything ran (`message` as for [`ErrorDoc::failed`]).
+    pub fn interrupted(signal: crate::error::Interrupt, message: &str) -> ErrorDoc {
+        ErrorDoc { interrupted_by: Some(signal.into()), ..ErrorDoc::failed(message) }
     }
 }
 

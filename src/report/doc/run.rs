@@ -101,8 +101,12 @@ pub(crate) struct Run {
 /// The signal that stopped a run.
 #[derive(Clone, Copy, Debug, Serialize, JsonSchema)]
 pub(crate) enum Signal {
+    #[serde(rename = "SIGHUP")]
+    Sighup,
     #[serde(rename = "SIGINT")]
     Sigint,
+    #[serde(rename = "SIGQUIT")]
+    Sigquit,
     #[serde(rename = "SIGTERM")]
     Sigterm,
 }
@@ -110,7 +114,9 @@ pub(crate) enum Signal {
 impl From<Interrupt> for Signal {
     fn from(i: Interrupt) -> Signal {
         match i {
+            Interrupt::Sighup => Signal::Sighup,
             Interrupt::Sigint => Signal::Sigint,
+            Interrupt::Sigquit => Signal::Sigquit,
             Interrupt::Sigterm => Signal::Sigterm,
         }
     }
