@@ -204,3 +204,74 @@ fn sigterm_before_the_first_run_reports_that_nothing_ran() {
         }
     }
 }
+
+/// A standard output that takes nothing (a full pipe nobody reads) cannot keep runner waiting
+/// for ever with its signals blocked: after a SIGINT stopped the run, the report's write waits,
+/// and a second signal ends the wait (within a second); the code is still the first signal's.
+#[test]
+fn a_signal_ends_the_wait_on_a_standard_output_that_takes_nothing() {
+    for format in ["json", "human"] {
+        stuck_stdout(format);
+    }
+}
+
+fn stuck_stdout(format: &str) {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).expect("pipe");
+    fcntl(&write, FcntlArg::F_SETPIPE_SZ(4096)).expect("a one-page pipe");
+    let page = [b'x'; 4096];
+    while nix::unistd::write(&write, &page).is_ok() {}
+    fcntl(&write, FcntlArg::F_SETFL(OFlag::empty())).expect("blocking again");
+    let path = job_file("signals-stuck-stdout.yaml", job(3, 2_000_000_000, "i", "0", "add", "1", "atomic"));
+    let child = Command::new(common::runner_bin())
+        .args([&path, "--format", format])
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    let begun = Instant::now();
+    while children(child.id()).len() < 3 {
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner forked no 3 workers in 30 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    send(&child, Signal::SIGINT);
+    // The run stops, and runner waits on the full pipe (how long it takes to get there does not
+    // matter: the second signal is read in either place).
+    std::thread::sleep(Duration::from_millis(200));
+    send(&child, Signal::SIGTERM);
+    let out = child.wait_with_output().expect("runner ends");
+    drop(read);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{format}: ended by {:?}; stderr:\n{stderr}", out.status);
+    assert!(stderr.contains("standard output"), "{stderr}");
+}
+
+/// Waits until `pid` is blocked reading its standard input (system call 0, `read`, on fd 0).
+fn reading_stdin(pid: u32) {
+    let begun = Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{pid}/syscall")).is_ok_and(|s| s.starts_with("0 0x0 ")) {
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner {pid} did not read its standard input in 30 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Ctrl-C still ends runner where it waits for a job file on standard input: alone (before any
+/// run), and as a catalog's second file (after a run, when runner watches for signals).
+#[test]
+fn sigint_ends_runner_waiting_for_a_job_on_standard_input() {
+    use std::os::unix::process::ExitStatusExt;
+    let first = job_file("signals-catalog-first.yaml", job(1, 1000, "i", "0", "add", "1", "atomic"));
+    for args in [vec!["-"], vec![first.as_str(), "-"]] {
+        let child = Command::new(common::runner_bin())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runner starts");
+        reading_stdin(child.id());
+        send(&child, Signal::SIGINT);
+        let out = child.wait_with_output().expect("runner ends");
+        assert_eq!(out.status.signal(), Some(libc::SIGINT), "{args:?}: {:?}", out.status);
+    }
+}

@@ -164,10 +164,7 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
             let code = cells.iter().map(CellResult::exit_code).max().unwrap_or(exit::OK);
             let partial = cells.iter().any(|c| c.interrupted().is_some());
             match format {
-                Format::Human => {
-                    report::emit(&report::sweep::human(&name, label, &cells))?;
-                    Ok(Done::code(code))
-                }
+                Format::Human => Ok(emitted(&report::sweep::human(&name, label, &cells), code)),
                 Format::Json => {
                     Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, partial)) })
                 }
@@ -185,7 +182,10 @@ fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, f
     let reporting = tracing::info_span!("report").entered();
     let document = match format {
         Format::Human => {
-            report::emit(&report::sweep::run_human(cell, run, sha256))?;
+            if let Err(e) = report::emit(&report::sweep::run_human(cell, run, sha256)) {
+                eprint!("{}", e.render());
+                return Ok(Done::code(cell.exit_code().max(e.exit_code())));
+            }
             None
         }
         Format::Json => Some(report::sweep::run_json(cell, run, sha256)),
@@ -202,6 +202,19 @@ fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, f
         code = code.max(e.exit_code());
     }
     Ok(Done { code, document })
+}
+
+/// A human report printed, and the exit code `code` of what it reports; when standard output
+/// cannot take it, the error on standard error and the higher of the two codes (a signal's
+/// code stays).
+fn emitted(text: &str, code: i32) -> Done {
+    match report::emit(text) {
+        Ok(()) => Done::code(code),
+        Err(e) => {
+            eprint!("{}", e.render());
+            Done::code(code.max(e.exit_code()))
+        }
+    }
 }
 
 /// Why a single run's cell has no run: a signal came before it started.
