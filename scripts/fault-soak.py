@@ -3,6 +3,7 @@
 minutes), not by CI:
 
     cargo build --release && scripts/fault-soak.py [--recoveries 100] [--interrupts 50] [--kills 20]
+        [--close-signals 50] [--runner PATH]
 
 1. Recoveries: mutex jobs in which a worker kills itself inside the lock at a random operation
    (a declared fault). Each must complete (exit 0 with `expect_outcome: recovered`), report the
@@ -10,6 +11,12 @@ minutes), not by CI:
 2. Interrupts: long runs on every backend, SIGINT at a random moment. Each must exit 130 within
    1 s of the signal, leave no worker alive, and print one JSON document with `partial: true`.
 3. Kills: the same, but SIGKILL to runner itself: no worker may survive it.
+4. Close signals: three patterns, each run --close-signals times in JSON and in human mode, on a
+   3-worker job (every backend in turn) at a random moment of its run: a storm of 20 SIGINTs
+   0.5 ms apart; SIGINT then SIGTERM at once; two signals (of SIGINT, SIGTERM, SIGHUP, SIGQUIT)
+   0-5 ms apart (a random gap). Each must print its partial report (JSON: one document that
+   parses, with `partial: true`) and exit with a signal's code; the first signal's code is
+   counted apart (two signals pending together are read lowest number first).
 
 Prints one line per failure and a summary; exits 1 if anything failed.
 """
@@ -18,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -141,13 +149,81 @@ def interrupted(n, directory, failures, signal_name):
     return reactions
 
 
+SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "TERM": 15}
+
+
+def close_signals(n, directory, failures, pattern, fmt):
+    """Counts of (runs, reports printed, reports that parse, first signal's code)."""
+    counts = {"runs": 0, "printed": 0, "parsed": 0, "first_code": 0}
+    for i in range(n):
+        backend = BACKENDS[i % len(BACKENDS)]
+        text = f"workers: 3\niterations: 100000000000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\n"
+        path = write_job(directory, f"close-{pattern}-{fmt}-{i}.yaml", text)
+        child = subprocess.Popen([RUNNER, path, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while len(children(child.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(random.uniform(0.0, 0.2))
+        if pattern == "storm":
+            sent = ["INT"] * 20
+            for _ in sent:
+                os.kill(child.pid, signal.SIGINT)
+                time.sleep(0.0005)
+        elif pattern == "int-term":
+            sent = ["INT", "TERM"]
+            os.kill(child.pid, signal.SIGINT)
+            os.kill(child.pid, signal.SIGTERM)
+        else:
+            sent = random.sample(sorted(SIGNALS), 2)
+            os.kill(child.pid, SIGNALS[sent[0]])
+            time.sleep(random.uniform(0.0, 0.005))
+            os.kill(child.pid, SIGNALS[sent[1]])
+        try:
+            stdout, stderr = child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            failures.append(f"{pattern} {fmt} {i} ({backend}): runner did not end")
+            continue
+        counts["runs"] += 1
+        problems = []
+        codes = {128 + SIGNALS[s] for s in sent}
+        if child.returncode not in codes:
+            problems.append(f"exit {child.returncode}, not one of {sorted(codes)}")
+        if child.returncode == 128 + SIGNALS[sent[0]]:
+            counts["first_code"] += 1
+        text = stdout.decode(errors="replace")
+        if fmt == "json":
+            if stdout.strip():
+                counts["printed"] += 1
+            try:
+                report = json.loads(stdout)
+                counts["parsed"] += 1
+                if report.get("partial") is not True:
+                    problems.append("partial is not true")
+            except json.JSONDecodeError:
+                problems.append(f"stdout is not one JSON document: {stdout[:200]!r}")
+        elif "interrupted by SIG" in text:
+            counts["printed"] += 1
+            counts["parsed"] += 1
+        else:
+            problems.append(f"no report: {text[:200]!r}")
+        if problems:
+            failures.append(f"{pattern} {fmt} {i} ({backend}, {'+'.join(sent[:2])}): " + "; ".join(problems))
+    return counts
+
+
 def main():
+    global RUNNER
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recoveries", type=int, default=100)
     parser.add_argument("--interrupts", type=int, default=50)
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--close-signals", type=int, default=50)
+    parser.add_argument("--runner", default=None, help="the runner binary (default: the release build)")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
+    RUNNER = args.runner or RUNNER
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
     random.seed(seed)
     if not os.access(RUNNER, os.X_OK):
@@ -157,6 +233,11 @@ def main():
         rec = recoveries(args.recoveries, directory, failures)
         ints = interrupted(args.interrupts, directory, failures, "INT")
         kills = interrupted(args.kills, directory, failures, "KILL")
+        close = {
+            (pattern, fmt): close_signals(args.close_signals, directory, failures, pattern, fmt)
+            for pattern in ("storm", "int-term", "two-apart")
+            for fmt in ("json", "human")
+        }
     for f in failures:
         print("FAIL", f)
 
@@ -167,6 +248,11 @@ def main():
     print(f"recoveries: {len(rec)} runs completed ({span(rec)} each)")
     print(f"SIGINT: {len(ints)} runs, reaction {span(ints)}")
     print(f"SIGKILL to runner: {len(kills)} runs")
+    for (pattern, fmt), c in close.items():
+        print(
+            f"{pattern} ({fmt}): {c['runs']} runs, {c['printed']} reports printed, {c['parsed']} parseable, "
+            f"{c['first_code']} exits with the first signal's code"
+        )
     print(f"{len(failures)} failures")
     sys.exit(1 if failures else 0)
 
