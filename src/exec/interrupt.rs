@@ -112,7 +112,7 @@ impl Interrupts {
                     if left == 0 {
                         return false;
                     }
-                    PollTimeout::try_from(left as u16).unwrap_or(PollTimeout::NONE)
+                    PollTimeout::from(left as u16)
                 }
             };
             let mut fds = [PollFd::new(out, PollFlags::POLLOUT), PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
