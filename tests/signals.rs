@@ -275,3 +275,33 @@ fn sigint_ends_runner_waiting_for_a_job_on_standard_input() {
         assert_eq!(out.status.signal(), Some(libc::SIGINT), "{args:?}: {:?}", out.status);
     }
 }
+
+/// The same for a trace written to a FIFO whose reader reads nothing: a second signal ends the
+/// wait, the report is printed (in JSON one document) and the code is the first signal's.
+#[test]
+fn a_signal_ends_the_wait_on_a_trace_fifo_that_takes_nothing() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("signals-fifo");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fifo = dir.join("trace.json");
+    let _ = std::fs::remove_file(&fifo);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    // A reader that never reads (read and write: the open does not wait for a writer).
+    let _held = std::fs::OpenOptions::new().read(true).write(true).open(&fifo).expect("open the FIFO");
+    let path = job_file("signals-fifo.yaml", job(3, 2_000_000_000, "i", "0", "add", "1", "atomic"));
+    let child = Command::new(common::runner_bin())
+        .args([&path, "--format", "json", "--trace", &fifo.to_string_lossy(), "--trace-ops"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    let begun = Instant::now();
+    while children(child.id()).len() < 3 {
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner forked no 3 workers in 30 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    send(&child, Signal::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    send(&child, Signal::SIGTERM);
+    partial_report(child, "json", "SIGINT", 130, "a trace FIFO that takes nothing");
+}

@@ -174,7 +174,8 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
 }
 
 /// A single run's report, then its trace (the report stands even when its trace cannot be
-/// written: in JSON one document still, and the trace's error raises the exit code).
+/// written: in JSON one document still, and the trace's error raises the exit code, in both
+/// formats to the higher of the two).
 fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, format: Format) -> Result<Done, Error> {
     let Some(run) = cell.runs.first() else {
         return Err(nothing_ran(cell));
@@ -195,9 +196,7 @@ fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, f
     if let Some(trace) = trace
         && let Err(e) = trace.write(&cell.job.plan, run)
     {
-        if format == Format::Human {
-            return Err(e);
-        }
+        // The report stands: the trace's error raises the code (a signal's code stays).
         eprint!("{}", e.render());
         code = code.max(e.exit_code());
     }

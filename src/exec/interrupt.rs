@@ -131,3 +131,48 @@ impl Interrupts {
         }
     }
 }
+
+/// A terminal with room for a write of this many bytes says so (Linux's WAKEUP_CHARS); a pipe
+/// with room has a page.
+const PIECE: usize = 256;
+
+/// A writer that a signal can still stop once runner watches for signals (they are blocked
+/// then): to anything but a regular file (a pipe, a FIFO, a terminal, a socket), each write is
+/// a piece that it has room for, after [`Interrupts::wait_writable`], and fails when a signal
+/// came while it took nothing. Before arming, or to a regular file, writes go straight through.
+pub struct Interruptible<W> {
+    inner: W,
+    waits: Option<&'static Interrupts>,
+    /// A signal ended a wait: every later write fails at once (a buffered writer's drop would
+    /// otherwise wait again).
+    gave_up: bool,
+}
+
+impl<W: std::io::Write + AsFd> Interruptible<W> {
+    pub fn new(inner: W) -> Interruptible<W> {
+        let regular =
+            nix::sys::stat::fstat(inner.as_fd()).is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG);
+        let waits = if regular { None } else { Interrupts::armed() };
+        Interruptible { inner, waits, gave_up: false }
+    }
+}
+
+impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(interrupts) = self.waits else {
+            return self.inner.write(buf);
+        };
+        if self.gave_up || !interrupts.wait_writable(self.inner.as_fd()) {
+            self.gave_up = true;
+            return Err(std::io::Error::other("nothing took what was left to write, and a signal came"));
+        }
+        let written = self.inner.write(&buf[..buf.len().min(PIECE)])?;
+        // A buffered writer (standard output's) writes its piece now.
+        self.inner.flush()?;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -26,7 +26,8 @@ use crate::error::Error;
 /// Replaces `path` with `contents` in one step.
 pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
     let mut pending = Pending::create(path)?;
-    pending.file.write_all(contents).map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    let mut out = crate::exec::interrupt::Interruptible::new(&mut pending.file);
+    out.write_all(contents).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     pending.commit()
 }
 

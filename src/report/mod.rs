@@ -88,7 +88,8 @@ pub fn trace(
         applied: &applied,
         metadata,
     };
-    crate::watch::trace::write(&input, file).map_err(|e| Error::Output(format!("{path}: {e}")))
+    crate::watch::trace::write(&input, crate::exec::interrupt::Interruptible::new(file))
+        .map_err(|e| Error::Output(format!("{path}: {e}")))
 }
 
 /// One file's result in `runner validate`.
@@ -183,29 +184,14 @@ pub fn emit(text: &str) -> Result<(), Error> {
     emit_raw(&crate::terminal::for_people(text))
 }
 
-/// Writes `text` to standard output as it is (JSON: serde has escaped its strings). Once runner
-/// watches for signals (they are blocked then: see `exec::interrupt`), in pieces small enough
-/// for a pipe or a terminal that has room to take at once, each after a wait that a signal
-/// ends when standard output takes nothing, so that a reader that never reads cannot keep
-/// runner waiting for ever.
+/// Writes `text` to standard output as it is (JSON: serde has escaped its strings); once runner
+/// watches for signals, a signal ends a wait on a standard output that takes nothing (see
+/// `exec::interrupt::Interruptible`).
 fn emit_raw(text: &str) -> Result<(), Error> {
-    use std::os::fd::AsFd;
-    /// A terminal with room for a write of this many bytes says so (Linux's WAKEUP_CHARS).
-    const PIECE: usize = 256;
-    let failed = |e: std::io::Error| Error::Output(format!("standard output: {e}"));
-    let mut out = std::io::stdout().lock();
-    let Some(interrupts) = crate::exec::interrupt::Interrupts::armed() else {
-        return out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(failed);
-    };
-    out.flush().map_err(failed)?;
-    for piece in text.as_bytes().chunks(PIECE) {
-        if !interrupts.wait_writable(out.as_fd()) {
-            let signal = interrupts.caught().map_or("a signal", |s| s.name());
-            return Err(Error::Output(format!("standard output: took nothing, and {signal} came")));
-        }
-        out.write_all(piece).and_then(|()| out.flush()).map_err(failed)?;
-    }
-    Ok(())
+    let mut out = crate::exec::interrupt::Interruptible::new(std::io::stdout().lock());
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Output(format!("standard output: {e}")))
 }
 
 /// Writes one JSON document to standard output.
