@@ -16,11 +16,15 @@
 //! longer kill runner between the runs' end and its report, so the report (in JSON one
 //! document) is always printed and the exit code is the first signal's. Blocked signals must
 //! not leave runner waiting for ever with Ctrl-C ignored, so what runner may wait on after
-//! arming waits here, with the signalfd beside it: the report's write to standard output
-//! ([`Interrupts::wait_writable`]: a signal that comes while standard output takes nothing
-//! ends the wait within [`GIVE_UP_MS`]); a catalog's job file read from standard input or a
-//! FIFO is read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and in
-//! any command that runs nothing, the signals keep their default dispositions.
+//! arming waits here, with the signalfd beside it: a write to anything but a regular file (the
+//! report on standard output, a trace or an export to a pipe, a FIFO, a terminal) goes through
+//! [`Interruptible`], whose wait ([`Interrupts::wait_writable`]) a signal that comes while
+//! nothing is taken ends within [`GIVE_UP_MS`]; a catalog's job file read from standard input
+//! or a FIFO is read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and
+//! in any command that runs nothing, the signals keep their default dispositions.
+//!
+//! Two signals that are both pending when runner reads them are read lowest number first, as
+//! the kernel hands them out (SIGHUP, SIGINT, SIGQUIT, SIGTERM): "first" is the first read.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
