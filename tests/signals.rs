@@ -173,16 +173,7 @@ fn sigterm_before_the_first_run_reports_that_nothing_ran() {
                 .spawn()
                 .expect("strace starts");
             // runner, strace's child, is held in signalfd4 (after the block) from its start.
-            let begun = Instant::now();
-            let runner = loop {
-                if let Some(&pid) = children(child.id()).first()
-                    && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("runner"))
-                {
-                    break pid;
-                }
-                assert!(begun.elapsed() < Duration::from_secs(30), "{case}: runner did not start under strace");
-                std::thread::sleep(Duration::from_millis(2));
-            };
+            let runner = runner_under(&child);
             std::thread::sleep(Duration::from_millis(150));
             kill(Pid::from_raw(runner), Signal::SIGTERM).expect("kill");
             let out = child.wait_with_output().expect("strace ends");
@@ -304,4 +295,67 @@ fn a_signal_ends_the_wait_on_a_trace_fifo_that_takes_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     send(&child, Signal::SIGTERM);
     partial_report(child, "json", "SIGINT", 130, "a trace FIFO that takes nothing");
+}
+
+/// A signal between two runs of a sweep is not lost: strace holds the second run's
+/// `memfd_create` (its first step) while a SIGTERM comes; the sweep stops there and reports the
+/// run that ran and the one the signal stopped, exit 143.
+#[test]
+fn a_signal_between_two_runs_stops_the_sweep_with_its_report() {
+    let strace = strace();
+    let memfd_create = match std::env::consts::ARCH {
+        "x86_64" => "319 ",
+        "aarch64" => "279 ",
+        other => panic!("this test knows memfd_create's number on x86_64 and aarch64, not on {other}"),
+    };
+    let text = job(2, 1000, "i", "0", "add", "1", "atomic") + "repeat: 3\n";
+    let path = job_file("signals-between-runs.yaml", text);
+    let child = Command::new(strace)
+        .args(["-f", "-o", "/dev/null", "-e", "inject=memfd_create:delay_enter=400000:when=2"])
+        .arg(common::runner_bin())
+        .args([&path, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strace starts");
+    let runner = runner_under(&child);
+    // The first run's memfd_create takes microseconds; the second is held for 0.4 s: seen in it
+    // twice 50 ms apart, runner is between the two runs.
+    let begun = Instant::now();
+    let in_memfd =
+        || std::fs::read_to_string(format!("/proc/{runner}/syscall")).is_ok_and(|s| s.starts_with(memfd_create));
+    loop {
+        if in_memfd() {
+            std::thread::sleep(Duration::from_millis(50));
+            if in_memfd() {
+                break;
+            }
+        }
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner did not reach its second run");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    kill(Pid::from_raw(runner), Signal::SIGTERM).expect("kill");
+    let out = child.wait_with_output().expect("strace ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_valid(&validator(), &doc);
+    assert_eq!(doc["partial"], true);
+    let runs = doc["cells"][0]["runs"].as_array().expect("runs");
+    assert!(runs.len() < 3, "the third run did not start: {doc}");
+    assert!(runs[0]["interrupted_by"].is_null(), "{doc}");
+}
+
+/// runner, strace's child, once it runs runner's code.
+fn runner_under(strace: &Child) -> i32 {
+    let begun = Instant::now();
+    loop {
+        if let Some(&pid) = children(strace.id()).first()
+            && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("runner"))
+        {
+            return pid;
+        }
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner did not start under strace");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
