@@ -27,7 +27,7 @@ impl PendingTrace {
     /// Writes the run's trace and puts the file in place.
     pub(crate) fn write(mut self, plan: &Plan, run: &Run) -> Result<(), Error> {
         let path = self.watch.trace.clone().unwrap_or_default();
-        report::trace(&mut self.file.file, &path, plan, run, &self.watch)?;
+        report::trace(&mut self.file, &path, plan, run, &self.watch)?;
         self.file.commit()
     }
 }

@@ -10,7 +10,10 @@
 //! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`, a named
 //! pipe; not a symlink to one, which is replaced like any other), and runner's own descriptors
 //! (`/dev/stdout`, `/dev/fd/N`), are written in place instead (appended to), opened without
-//! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever.
+//! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever; and written
+//! a pipe's atomic chunk at a time, each when the stream can take it, so that a reader that has
+//! it open but does not read holds runner only until a signal runner has blocked (SIGINT,
+//! SIGTERM) arrives: the write then fails and the signal is left for the run to see.
 
 use std::fs::File;
 use std::io::Write;
@@ -18,7 +21,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag};
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag};
 use nix::sys::stat::Mode;
 
 use crate::error::Error;
@@ -26,7 +29,7 @@ use crate::error::Error;
 /// Replaces `path` with `contents` in one step.
 pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
     let mut pending = Pending::create(path)?;
-    pending.file.write_all(contents).map_err(|e| Error::Output(format!("{path}: {e}")))?;
+    pending.write_all(contents).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     pending.commit()
 }
 
@@ -108,6 +111,52 @@ impl Pending {
     }
 }
 
+impl Write for Pending {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self.how {
+            How::InPlace => write_stream(&self.file, bytes),
+            _ => self.file.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Writes at most one pipe's atomic chunk (`PIPE_BUF`) of `bytes` to a stream, once it can take
+/// it, without ever blocking with a signal pending that runner blocks (it waits for the stream
+/// and for those signals at once, through a signalfd that it only polls, never reads, so the
+/// signal stays pending for the run's own watch). A stream opened here is non-blocking (a write
+/// that finds it full waits again); runner's own standard output is left as it is.
+fn write_stream(file: &File, bytes: &[u8]) -> std::io::Result<usize> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use nix::sys::signal::SigSet;
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    use std::os::fd::AsFd;
+    let blocked = SigSet::thread_get_mask()?;
+    let signals = SignalFd::with_flags(&blocked, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let chunk = &bytes[..bytes.len().min(libc::PIPE_BUF)];
+    loop {
+        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLOUT), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => {}
+        }
+        if fds[1].any().unwrap_or(false) {
+            return Err(std::io::Error::other("interrupted by a signal while waiting for its reader to read"));
+        }
+        if fds[0].any().unwrap_or(false) {
+            match nix::unistd::write(file, chunk) {
+                Ok(n) => return Ok(n),
+                Err(Errno::EAGAIN | Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
 /// The destination's file name, for the temporary names beside it.
 fn file_name(target: &Path) -> String {
     target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
@@ -164,7 +213,8 @@ fn in_place(target: &Path) -> Option<bool> {
 }
 
 /// Opens a device or a FIFO for writing without waiting: a FIFO that nobody has open for reading
-/// is refused at once (`ENXIO`) rather than blocking runner; once open, writes block as usual.
+/// is refused at once (`ENXIO`) rather than blocking runner. It stays non-blocking: each write
+/// waits for it in [`write_stream`].
 fn open_in_place(path: &str, follow: bool) -> Result<File, Error> {
     use std::os::unix::fs::OpenOptionsExt;
     // Not following a link: one swapped in since the look is refused (ELOOP), not followed.
@@ -179,9 +229,6 @@ fn open_in_place(path: &str, follow: bool) -> Result<File, Error> {
             )),
             _ => Error::Output(format!("{path}: {e}")),
         })?;
-    let flags = nix::fcntl::fcntl(&file, FcntlArg::F_GETFL).map_err(|e| Error::Output(format!("{path}: {e}")))?;
-    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     Ok(file)
 }
 

@@ -50,7 +50,7 @@ pub use crate::host::{Host, host};
 
 /// Writes the Chrome trace of a run to `file` (created at `path` before the run).
 pub fn trace(
-    file: &mut std::fs::File,
+    file: &mut impl std::io::Write,
     path: &str,
     plan: &Plan,
     run: &crate::sweep::Run,
