@@ -241,6 +241,15 @@ const SUBCOMMANDS: [&str; 7] = ["run", "validate", "plan", "schema", "compare", 
 
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
+    // Started with standard output closed (`>&-`): whatever runner prints would go to the
+    // `/dev/null` the runtime put there, and the report would be lost without a word.
+    if crate::stdio::at_start().stdout_closed {
+        // Lost too if standard error was closed as well; the exit code still says it.
+        eprintln!(
+            "error: cannot write output: standard output is closed: the report would be lost (to discard it, send it to /dev/null)"
+        );
+        return exit::INVALID;
+    }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(code) = misspelt_subcommand(&args) {
         return code;

@@ -1,8 +1,9 @@
-//! Where runner reads and writes something other than a regular file (issue 16, item 4): a FIFO
-//! or a pipe never holds runner for ever with Ctrl-C ignored. An output FIFO nobody reads is an
-//! error at once, whichever way it is named (`--trace`, the job's `trace: {file: ...}`,
-//! `--export-*`); one whose reader stops reading holds runner only until a signal; an input FIFO
-//! or pipe nobody writes waits, as `cat` would, with Ctrl-C working.
+//! Where runner reads and writes something other than a regular file (issue 16, item 4), and
+//! standard descriptors closed at start (item 10). A FIFO or a pipe never holds runner for ever
+//! with Ctrl-C ignored: an output FIFO nobody reads is an error at once, whichever way it is
+//! named (`--trace`, the job's `trace: {file: ...}`, `--export-*`); one whose reader stops
+//! reading holds runner only until a signal; an input FIFO or pipe nobody writes waits, as `cat`
+//! would, with Ctrl-C working. A closed standard output is an error, not a lost report.
 //!
 //! Every wait here is bounded at a minute (each run takes milliseconds): past it, runner is killed
 //! and the test fails.
@@ -193,4 +194,53 @@ fn a_job_on_standard_input_that_never_comes_gives_way_to_sigint() {
     let stdin = child.stdin.take();
     interrupted_while_reading(child, "runner -");
     drop(stdin);
+}
+
+/// Runs `runner ARGS` through `sh -c 'exec runner ARGS REDIRECTIONS'`, so that runner starts
+/// with the descriptors the redirections closed; returns its exit code, stdout and stderr.
+fn with_closed(args: &str, redirections: &str) -> (Option<i32>, String, String) {
+    let script = format!("exec '{}' {args} {redirections}", runner_bin().display());
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Item 10. Started with standard output closed (`>&-`), runner printed its report into the
+/// `/dev/null` Rust's runtime puts on a closed descriptor and exited 0 on 7dd154f: the report
+/// lost without a word. Now it refuses at once, exit 2, as for a full disk.
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_lost_report() {
+    for args in ["jobs/increment.yaml", "jobs/increment.yaml --format json", "validate jobs/increment.yaml"] {
+        let (code, _, stderr) = with_closed(args, ">&-");
+        assert_eq!(code, Some(2), "runner {args} >&-: {stderr}");
+        assert!(stderr.contains("standard output is closed"), "runner {args} >&-: {stderr}");
+    }
+    // Standard error closed too: nowhere to say it, and still exit 2.
+    let (code, _, stderr) = with_closed("jobs/increment.yaml", ">&- 2>&-");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr, "");
+    // Standard error closed alone: the report is printed (what runner would say on standard
+    // error is lost, as for any program) and the run succeeds.
+    let (code, stdout, _) = with_closed("jobs/increment.yaml --format json", "2>&-");
+    assert_eq!(code, Some(0));
+    serde_json::from_str::<serde_json::Value>(&stdout).expect("the report");
+}
+
+/// Item 10. `runner -` with standard input closed read the runtime's `/dev/null` and said the
+/// job file was empty; now it says why there is no job.
+#[test]
+fn a_closed_standard_input_is_named_as_such() {
+    for args in ["-", "validate -"] {
+        let (code, _, stderr) = with_closed(args, "<&-");
+        assert_eq!(code, Some(2), "runner {args} <&-: {stderr}");
+        assert!(stderr.contains("-: standard input is closed"), "runner {args} <&-: {stderr}");
+    }
 }
