@@ -1,7 +1,8 @@
 //! A worker's life after the fork: make sure it cannot outlive runner, make itself the OOM
 //! killer's first choice (before runner), wait at the barrier (if the workers start together),
-//! do its operations, write what it did into its slot, wait at the exit gate (the same). Returns the exit code; a declared fault's `exit` leaves at once through
-//! `fork::leave` (`_exit`), like every other way out of a child.
+//! do its operations, write what it did into its slot, wait at the exit gate (the same).
+//! Returns the exit code; a declared fault's `exit` leaves at once through `fork::leave`
+//! (`_exit`), like every other way out of a child.
 
 use std::sync::atomic::Ordering;
 

@@ -144,15 +144,17 @@ fn write_stream(file: &File, bytes: &[u8]) -> std::io::Result<usize> {
             Err(e) => return Err(e.into()),
             Ok(_) => {}
         }
-        if fds[1].any().unwrap_or(false) {
-            return Err(std::io::Error::other("interrupted by a signal while waiting for its reader to read"));
-        }
+        // A stream that can take the chunk gets it, signal or not; one that cannot gives way to
+        // a signal.
         if fds[0].any().unwrap_or(false) {
             match nix::unistd::write(file, chunk) {
                 Ok(n) => return Ok(n),
-                Err(Errno::EAGAIN | Errno::EINTR) => continue,
+                Err(Errno::EAGAIN | Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if fds[1].any().unwrap_or(false) {
+            return Err(std::io::Error::other("interrupted by a signal while waiting for its reader to read"));
         }
     }
 }
