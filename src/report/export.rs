@@ -17,7 +17,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -114,7 +114,7 @@ impl Pending {
 impl Write for Pending {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         match self.how {
-            How::InPlace => write_stream(&self.file, bytes),
+            How::InPlace => write_stream(self.file.as_fd(), bytes),
             _ => self.file.write(bytes),
         }
     }
@@ -128,17 +128,17 @@ impl Write for Pending {
 /// it, without ever blocking with a signal pending that runner blocks (it waits for the stream
 /// and for those signals at once, through a signalfd that it only polls, never reads, so the
 /// signal stays pending for the run's own watch). A stream opened here is non-blocking (a write
-/// that finds it full waits again); runner's own standard output is left as it is.
-fn write_stream(file: &File, bytes: &[u8]) -> std::io::Result<usize> {
+/// that finds it full waits again); runner's own standard output is left as it is. The report
+/// on standard output is written so too (`report::emit`).
+pub(crate) fn write_stream(file: BorrowedFd<'_>, bytes: &[u8]) -> std::io::Result<usize> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use nix::sys::signal::SigSet;
     use nix::sys::signalfd::{SfdFlags, SignalFd};
-    use std::os::fd::AsFd;
     let blocked = SigSet::thread_get_mask()?;
     let signals = SignalFd::with_flags(&blocked, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
     let chunk = &bytes[..bytes.len().min(libc::PIPE_BUF)];
     loop {
-        let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLOUT), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(file, PollFlags::POLLOUT), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),

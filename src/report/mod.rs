@@ -174,12 +174,22 @@ pub fn emit(text: &str) -> Result<(), Error> {
     emit_raw(&crate::terminal::for_people(text))
 }
 
-/// Writes `text` to standard output as it is (JSON: serde has escaped its strings).
+/// Writes `text` to standard output as it is (JSON: serde has escaped its strings), as a stream
+/// is written (`export::write_stream`): a reader that stops reading holds runner only until a
+/// signal it has blocked.
 fn emit_raw(text: &str) -> Result<(), Error> {
+    use std::os::fd::AsFd;
+    let fail = |e: std::io::Error| Error::Output(format!("standard output: {e}"));
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Output(format!("standard output: {e}")))
+    out.flush().map_err(fail)?;
+    let mut rest = text.as_bytes();
+    while !rest.is_empty() {
+        match export::write_stream(out.as_fd(), rest).map_err(fail)? {
+            0 => return Err(fail(std::io::ErrorKind::WriteZero.into())),
+            n => rest = &rest[n..],
+        }
+    }
+    Ok(())
 }
 
 /// Writes one JSON document to standard output.
