@@ -241,6 +241,15 @@ const SUBCOMMANDS: [&str; 7] = ["run", "validate", "plan", "schema", "compare", 
 
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
+    // Started with standard output closed (`>&-`): whatever runner prints would go to the
+    // `/dev/null` the runtime put there, and the report would be lost without a word.
+    if crate::stdio::at_start().stdout_closed {
+        // Lost too if standard error was closed as well; the exit code still says it.
+        eprintln!(
+            "error: cannot write output: standard output is closed: the report would be lost (to discard it, send it to /dev/null)"
+        );
+        return exit::INVALID;
+    }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(code) = misspelt_subcommand(&args) {
         return code;
@@ -296,10 +305,16 @@ fn finish(result: Result<Done, Error>, format: Format) -> i32 {
     let done = result.unwrap_or_else(|e| Done::failed(&e, format));
     let code = done.code;
     // A report that could not be written does not hide a signal's code.
-    done.print().unwrap_or_else(|e| {
+    let code = done.print().unwrap_or_else(|e| {
         eprint!("{}", e.render());
         e.exit_code().max(code)
-    })
+    });
+    // A signal that came after the runs (while the report or an export was written) is still
+    // the way runner ends: its code, as if it had come during a run.
+    match crate::exec::interrupt::Interrupts::armed().and_then(|i| i.caught()) {
+        Some(signal) => code.max(signal.exit_code()),
+        None => code,
+    }
 }
 
 /// `runner valdate x.yaml`: the first word is no file but close to a command's name.

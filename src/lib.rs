@@ -13,6 +13,7 @@ pub mod clock;
 pub mod error;
 pub mod host;
 pub mod shm;
+pub mod stdio;
 pub mod terminal;
 pub mod version;
 pub mod words;

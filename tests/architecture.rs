@@ -24,7 +24,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("planner", &["plan"]),
     ("input", &["spec"]),
     ("model", &["value", "iterate", "expect", "names"]),
-    ("ground", &["clock", "error", "host", "shm", "terminal", "version", "words"]),
+    ("ground", &["clock", "error", "host", "shm", "stdio", "terminal", "version", "words"]),
 ];
 
 /// The longest a source file may be, in lines.

@@ -87,6 +87,21 @@ const BEYOND_DRAFT_07: &[(&str, &str, &str)] = &[
         "a top-level value that every cell replaces is never read",
         "draft-07 cannot tell that an axis replaces the field in every cell",
     ),
+    (
+        "tests/corpus/invalid/tag-custom.yaml",
+        "a job file takes no YAML tags",
+        "a JSON validator sees the value the YAML reader made of the tagged scalar (or the scalar with its tag dropped), never the tag itself",
+    ),
+    (
+        "tests/corpus/invalid/tag-float-for-int.yaml",
+        "a job file takes no YAML tags",
+        "a JSON validator sees the value the YAML reader made of the tagged scalar (or the scalar with its tag dropped), never the tag itself",
+    ),
+    (
+        "tests/corpus/invalid/tag-int.yaml",
+        "a job file takes no YAML tags",
+        "a JSON validator sees the value the YAML reader made of the tagged scalar (or the scalar with its tag dropped), never the tag itself",
+    ),
 ];
 
 /// The files of the catalog and of the corpus, sorted.

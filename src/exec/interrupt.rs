@@ -166,14 +166,23 @@ impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
         let Some(interrupts) = self.waits else {
             return self.inner.write(buf);
         };
-        if self.gave_up || !interrupts.wait_writable(self.inner.as_fd()) {
-            self.gave_up = true;
-            return Err(std::io::Error::other("nothing took what was left to write, and a signal came"));
+        loop {
+            if self.gave_up || !interrupts.wait_writable(self.inner.as_fd()) {
+                self.gave_up = true;
+                return Err(std::io::Error::other("nothing took what was left to write, and a signal came"));
+            }
+            match self.inner.write(&buf[..buf.len().min(PIECE)]) {
+                // A non-blocking stream (a FIFO opened in place) with less room than the piece:
+                // wait again.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
+                Ok(written) => {
+                    // A buffered writer (standard output's) writes its piece now.
+                    self.inner.flush()?;
+                    return Ok(written);
+                }
+            }
         }
-        let written = self.inner.write(&buf[..buf.len().min(PIECE)])?;
-        // A buffered writer (standard output's) writes its piece now.
-        self.inner.flush()?;
-        Ok(written)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -1,7 +1,8 @@
-//! A worker's life after the fork: make sure it cannot outlive runner, wait at the barrier (if
-//! the workers start together), do its operations, write what it did into its slot, wait at the
-//! exit gate (the same). Returns the exit code; a declared fault's `exit` leaves at once through
-//! `fork::leave` (`_exit`), like every other way out of a child.
+//! A worker's life after the fork: make sure it cannot outlive runner, make itself the OOM
+//! killer's first choice (before runner), wait at the barrier (if the workers start together),
+//! do its operations, write what it did into its slot, wait at the exit gate (the same).
+//! Returns the exit code; a declared fault's `exit` leaves at once through `fork::leave`
+//! (`_exit`), like every other way out of a child.
 
 use std::sync::atomic::Ordering;
 
@@ -52,15 +53,40 @@ pub(crate) struct Hands {
     pub(crate) inside_lock: Option<InsideLock>,
 }
 
+/// What a worker writes to its own `oom_score_adj`: the most, so that under memory pressure
+/// the kernel's OOM killer takes a worker (whose death runner reports) before runner (whose
+/// death loses the report). Any process may raise its own score; none may lower it unprivileged.
+pub(crate) const OOM_SCORE_ADJ: &[u8] = b"1000";
+
+/// Makes this worker the OOM killer's first choice, through `/proc/self` (the process's own
+/// entry, whatever pid namespace `/proc` was mounted for; never `/proc/<pid>` from the parent).
+/// A system that refuses (no `/proc`, a read-only one) still runs the job: worker 0 says once
+/// per run what is at stake, so that a lost report under memory pressure is explained.
+fn first_to_go(index: usize) {
+    use std::io::Write;
+    let raised = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/oom_score_adj")
+        .and_then(|mut f| f.write_all(OOM_SCORE_ADJ));
+    if let Err(e) = raised
+        && index == 0
+    {
+        eprintln!(
+            "runner: notice: worker 0 cannot raise its oom_score_adj (/proc/self/oom_score_adj: {e}): under memory pressure the kernel may kill runner before the workers, and the report with it"
+        );
+    }
+}
+
 pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barrier>, lifeline: &mut Lifeline) -> i32 {
     // Die with runner; the parent may have died before the request, so check it is still ours.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != cx.parent {
         return EXIT_ORPHAN;
     }
+    let index = cx.order.index as usize;
+    first_to_go(index);
     if cx.idle {
         let _ = super::fork::idle_priority();
     }
-    let index = cx.order.index as usize;
     cx.shared.slot(index).pid.store(std::process::id(), Ordering::Relaxed);
     cx.shared.attach();
     if let Some(cpu) = cx.cpu {

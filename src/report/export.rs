@@ -10,7 +10,9 @@
 //! under a random name (the `tempfile` crate). A device, a FIFO or a socket (`/dev/null`, a named
 //! pipe; not a symlink to one, which is replaced like any other), and runner's own descriptors
 //! (`/dev/stdout`, `/dev/fd/N`), are written in place instead (appended to), opened without
-//! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever.
+//! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever; and written
+//! through `exec::interrupt::Interruptible`, so that a reader that has it open but does not read
+//! holds runner only until a signal runner has blocked arrives.
 
 use std::fs::File;
 use std::io::Write;
@@ -18,7 +20,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{AT_FDCWD, AtFlags, FcntlArg, OFlag};
+use nix::fcntl::{AT_FDCWD, AtFlags, OFlag};
 use nix::sys::stat::Mode;
 
 use crate::error::Error;
@@ -109,6 +111,16 @@ impl Pending {
     }
 }
 
+impl Write for Pending {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.file.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// The destination's file name, for the temporary names beside it.
 fn file_name(target: &Path) -> String {
     target.file_name().map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned())
@@ -165,7 +177,8 @@ fn in_place(target: &Path) -> Option<bool> {
 }
 
 /// Opens a device or a FIFO for writing without waiting: a FIFO that nobody has open for reading
-/// is refused at once (`ENXIO`) rather than blocking runner; once open, writes block as usual.
+/// is refused at once (`ENXIO`) rather than blocking runner. It stays non-blocking: each write
+/// waits for it in `exec::interrupt::Interruptible`.
 fn open_in_place(path: &str, follow: bool) -> Result<File, Error> {
     use std::os::unix::fs::OpenOptionsExt;
     // Not following a link: one swapped in since the look is refused (ELOOP), not followed.
@@ -180,9 +193,6 @@ fn open_in_place(path: &str, follow: bool) -> Result<File, Error> {
             )),
             _ => Error::Output(format!("{path}: {e}")),
         })?;
-    let flags = nix::fcntl::fcntl(&file, FcntlArg::F_GETFL).map_err(|e| Error::Output(format!("{path}: {e}")))?;
-    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
-    nix::fcntl::fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     Ok(file)
 }
 

@@ -56,6 +56,10 @@ impl Source {
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
     let mut bytes = Vec::new();
     let read = if label == "-" {
+        if crate::stdio::at_start().stdin_closed {
+            // The runtime put `/dev/null` there: an empty job, for a reason the file cannot show.
+            return Err(Diagnostic::file(label, "standard input is closed: there is no job to read"));
+        }
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
     } else {
         match std::fs::metadata(label) {

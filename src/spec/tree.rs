@@ -4,7 +4,7 @@
 //! bombs and deep nesting at once) and hands every node to us with its position; keeping the
 //! tree generic lets the reader report every problem of a file at once instead of stopping at
 //! the first as a derived `Deserialize` would. Duplicate keys are passed through so that the
-//! reader can point at the second occurrence.
+//! reader can point at the second occurrence. YAML tags are refused (see [`refuse_tags`]).
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -78,7 +78,39 @@ pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
         let pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).filter(|p| p.line > 0);
         (pos, message(&e))
     })?;
+    refuse_tags(text)?;
     Ok(convert(raw, text))
+}
+
+/// A job file takes no YAML tags (`!!float 1`, `!!str 5`, `!custom x`, `!!null 1`): every field
+/// has one type, which the job schema gives and editors check, and the schema cannot see a tag.
+/// Honouring the core schema's tags would only give a second, invisible way to spell what the
+/// value already says (`!!int 5`) or contradict it (`!!float 1` for an integer field); any
+/// other tag has no meaning here. So every tag is refused, at its own position; quoting a
+/// value is the way to make it a string.
+fn refuse_tags(text: &str) -> Result<(), (Option<Pos>, String)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    for event in Parser::new_from_str(text) {
+        // A syntax error here was already reported by the parse itself.
+        let Ok((event, span)) = event else { return Ok(()) };
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag) | Event::SequenceStart(_, _, tag) | Event::MappingStart(_, _, tag) => tag,
+            _ => continue,
+        };
+        if let Some(tag) = tag {
+            let at = span.tag_start.unwrap_or(span.start);
+            let pos = Pos { line: at.line() as u64, column: at.col() as u64 + 1 };
+            return Err((
+                Some(pos),
+                format!(
+                    "the YAML tag `{}`: a job file takes no tags (each field has one type, which the job schema gives); \
+                     write the value without it (quoted, for a string)",
+                    tag.original()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What went wrong, in runner's words: serde-saphyr's budgets and its single-document rule are

@@ -1,0 +1,209 @@
+//! Memory pressure (issue 16, item 9): each worker raises its own `oom_score_adj` right after
+//! the fork, so that the kernel's OOM killer takes a worker (whose death runner reports) before
+//! runner (whose death loses the report).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{job_file, runner_bin};
+
+fn oom_score_adj(pid: u32) -> Option<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).ok()?.trim().parse().ok()
+}
+
+/// Reads the score of runner's live workers while worker 0 stalls: each is 1000, above runner's.
+/// On 7dd154f a worker inherited runner's score, so the OOM killer chose runner, the biggest.
+#[test]
+fn workers_are_the_oom_killers_first_choice() {
+    let own = oom_score_adj(std::process::id()).expect("/proc/self/oom_score_adj");
+    assert!(
+        own < 1000,
+        "this test runs with oom_score_adj {own}: runner would inherit 1000 and no worker could rank above it"
+    );
+    let job = job_file(
+        "oom-score.yaml",
+        "workers: 3\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\n\
+         faults:\n  - {worker: 0, at: 10, action: stall, for: 2s}\n",
+    );
+    let mut child = Command::new(runner_bin())
+        .args([&job, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    let pid = child.id();
+    let started = Instant::now();
+    let mut seen: Vec<(u32, i32)> = Vec::new();
+    let mut runner_score = None;
+    // Until runner ends (2 s of stall; bounded at a minute): its children and their scores.
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("runner still runs after a minute");
+        }
+        runner_score = runner_score.or(oom_score_adj(pid));
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for worker in children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+            if let Some(score) = oom_score_adj(worker)
+                && !seen.contains(&(worker, score))
+            {
+                seen.push((worker, score));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let runner_score = runner_score.expect("runner's own score");
+    assert_eq!(runner_score, own, "runner keeps the score it was started with");
+    let workers: Vec<u32> =
+        report["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_u64().unwrap() as u32).collect();
+    // Worker 0 stalls for 2 s, after its own write: its score is read while it lives.
+    let stalled = seen.iter().filter(|(p, _)| *p == workers[0]).map(|(_, s)| *s).max();
+    assert_eq!(stalled, Some(1000), "worker 0's score (runner's: {runner_score}); seen {seen:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("oom_score_adj"), "no notice where /proc is writable");
+}
+
+/// Where a worker cannot write its score (a read-only `/proc`, in a mount namespace of the
+/// test's own: needs root and `unshare`), the run goes on, and worker 0 says once what is at
+/// stake. On 7dd154f nothing was written and nothing said.
+#[test]
+fn a_read_only_proc_is_a_notice_not_a_failure() {
+    let job = job_file(
+        "oom-read-only.yaml",
+        "workers: 3\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\n",
+    );
+    let script = format!("mount -o remount,bind,ro /proc && exec '{}' '{job}' --format json", runner_bin().display());
+    let out = Command::new("unshare")
+        .args(["--mount", "sh", "-c", &script])
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs `unshare` (util-linux): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("unshare failed") && !stderr.contains("mount:"),
+        "this test needs root, a mount namespace and a remount of /proc read-only:\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(report["verdict"], "correct", "{report}");
+    let notices: Vec<&str> = stderr.lines().filter(|l| l.contains("cannot raise its oom_score_adj")).collect();
+    assert_eq!(notices.len(), 1, "one notice, from worker 0:\n{stderr}");
+    assert!(notices[0].contains("Read-only file system"), "{stderr}");
+}
+
+/// A memory cgroup of this test's own, removed when dropped: v2 (`memory.max`) under the root of
+/// `/sys/fs/cgroup` (where processes and controllers may coexist), or v1 (`memory.limit_in_bytes`)
+/// under this process's own group of `/sys/fs/cgroup/memory`.
+struct MemoryCgroup(std::path::PathBuf);
+
+impl MemoryCgroup {
+    fn new(limit: &str) -> Result<MemoryCgroup, String> {
+        let name = format!("runner-oom-{}", std::process::id());
+        let write = |path: std::path::PathBuf, value: &str| {
+            std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let v2 = Path::new("/sys/fs/cgroup");
+        if std::fs::read_to_string(v2.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
+        {
+            let subtree = std::fs::read_to_string(v2.join("cgroup.subtree_control")).unwrap_or_default();
+            if !subtree.split_whitespace().any(|c| c == "memory") {
+                write(v2.join("cgroup.subtree_control"), "+memory")?;
+            }
+            let dir = v2.join(name);
+            std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let group = MemoryCgroup(dir.clone());
+            write(dir.join("memory.max"), limit)?;
+            if dir.join("memory.swap.max").exists() {
+                write(dir.join("memory.swap.max"), "0")?;
+            }
+            return Ok(group);
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+        let path = own
+            .lines()
+            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.trim_start_matches('/').to_string()))
+            .ok_or("no memory controller in /proc/self/cgroup")?;
+        let dir = Path::new("/sys/fs/cgroup/memory").join(path).join(name);
+        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let group = MemoryCgroup(dir.clone());
+        write(dir.join("memory.limit_in_bytes"), limit)?;
+        if dir.join("memory.memsw.limit_in_bytes").exists() {
+            write(dir.join("memory.memsw.limit_in_bytes"), limit)?;
+        }
+        Ok(group)
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        // Its last processes may take a moment to be freed.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The real thing: 256 workers (about 40 MiB in all, runner alone about 1 MiB) in a memory
+/// cgroup of 16 MiB, so that the OOM killer must choose, again and again. It takes workers,
+/// whose deaths the report shows (exit 3); on 7dd154f its first choice was runner, the
+/// biggest, and the report was lost (killed by SIGKILL, stdout empty). Needs root and a memory
+/// cgroup (v2, or v1's memory hierarchy).
+#[test]
+fn under_a_memory_cgroup_the_report_survives_the_oom_killer() {
+    let group = MemoryCgroup::new("16M")
+        .unwrap_or_else(|e| panic!("this test needs root and a memory cgroup (v2 at /sys/fs/cgroup, or v1): {e}"));
+    let job = job_file(
+        "oom-cgroup.yaml",
+        "workers: 256\niterations: 20000\nvalue: {type: i}\noperation: add\nbackend: atomic\n",
+    );
+    let script = format!(
+        "echo $$ > '{}/cgroup.procs' && exec '{}' '{job}' --format json",
+        group.0.display(),
+        runner_bin().display()
+    );
+    // Into files, read once runner has ended: a report of 256 workers fills a pipe.
+    let stdout_path = format!("{job}.stdout");
+    let stderr_path = format!("{job}.stderr");
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("sh starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("runner still runs after a minute in a 16 MiB cgroup");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: std::fs::read(&stdout_path).unwrap(),
+        stderr: std::fs::read(&stderr_path).unwrap(),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.lines().all(|l| !l.starts_with("sh: ")), "could not enter the cgroup: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "runner did not end with its report of failed workers ({:?}): the OOM killer chose runner?\n{stderr}",
+        out.status
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let killed = report["workers"].as_array().unwrap().iter().filter(|w| w["exit"]["signal"] == "SIGKILL").count();
+    assert!(killed > 0, "no worker was killed: 16 MiB did not make the OOM killer choose\n{report}");
+}
