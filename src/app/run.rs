@@ -15,6 +15,8 @@ use super::{Done, Format};
 use crate::error::{Error, exit};
 use crate::plan::{Job, Overrides};
 use crate::report;
+use crate::report::doc::sweep::Unwritten;
+use crate::report::sweep::Stage;
 use crate::sweep::{self, CellResult};
 
 /// What `runner run` was asked to do, whatever parsed it.
@@ -33,12 +35,13 @@ pub(crate) struct RunOptions {
 
 /// What running one job file came to, before it is reported.
 enum FileRun {
-    /// One run, reported as such; its trace is written after the report.
-    Single { cell: Box<CellResult>, trace: Option<PendingTrace> },
+    /// One run, reported as such; its trace is written after the report; its exports that
+    /// could not be written.
+    Single { cell: Box<CellResult>, trace: Option<PendingTrace>, unwritten: Vec<Unwritten> },
     /// The job declares that a fork fails (`expect_outcome: fork-failed`), and it did: a pass.
     ForkFailedAsExpected { name: String, error: String },
-    /// Every cell of a sweep, in order.
-    Sweep { name: String, cells: Vec<CellResult> },
+    /// Every cell of a sweep, in order, and the outputs that could not be written.
+    Sweep { name: String, cells: Vec<CellResult>, unwritten: Vec<Unwritten> },
 }
 
 /// Runs one job file (every cell, every repeat) and reports it: human reports are printed
@@ -101,12 +104,13 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
     });
     if options.exports.any() {
         // An export that cannot be written fails now, not after the first cell.
-        options.exports.write(&name, label, sha256, &[])?;
+        options.exports.start(&name, label, sha256, jobs.len())?;
     }
     let settings = sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops };
     let cells = sweep::run(jobs, &settings, &mut shown)?;
+    let unwritten = shown.unwritten().to_vec();
     if !single {
-        return Ok(FileRun::Sweep { name, cells });
+        return Ok(FileRun::Sweep { name, cells, unwritten });
     }
     let trace = shown.take_trace();
     let cell = cells.into_iter().next().expect("one cell");
@@ -115,14 +119,14 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
             Ok(FileRun::ForkFailedAsExpected { name: cell.job.plan.name.clone(), error: error.clone() })
         }
         Some(error) => Err(Error::Setup(error.clone())),
-        None => Ok(FileRun::Single { cell: Box::new(cell), trace }),
+        None => Ok(FileRun::Single { cell: Box::new(cell), trace, unwritten }),
     }
 }
 
 /// Prints or returns the report of a file's runs, and its exit code.
 fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Result<Done, Error> {
     match ran {
-        FileRun::Single { cell, trace } => report_single(&cell, trace, sha256, format),
+        FileRun::Single { cell, trace, unwritten } => report_single(&cell, trace, &unwritten, sha256, format),
         FileRun::ForkFailedAsExpected { name, error } => {
             eprintln!("runner: {}", crate::terminal::for_people(&error.to_string()));
             eprintln!("runner: outcome fork_failed, as the job expects");
@@ -134,41 +138,56 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
                 Format::Json => Ok(Done { code: exit::OK, document: Some(expected_failure(&error)?) }),
             }
         }
-        FileRun::Sweep { name, cells } => {
+        FileRun::Sweep { name, cells, unwritten } => {
             let code = cells.iter().map(CellResult::exit_code).max().unwrap_or(exit::OK);
-            let partial = cells.iter().any(|c| c.interrupted().is_some());
+            let code = if unwritten.is_empty() { code } else { code.max(exit::INVALID) };
             match format {
                 Format::Human => {
-                    report::emit(&report::sweep::human(&name, label, &cells))?;
+                    report::emit(&(report::sweep::human(&name, label, &cells) + &unwritten_lines(&unwritten)))?;
                     Ok(Done::code(code))
                 }
                 Format::Json => {
-                    Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, partial)) })
+                    let stage = Stage::over(cells.len(), &unwritten);
+                    Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, &stage)) })
                 }
             }
         }
     }
 }
 
-/// A single run's report, then its trace (the report stands even when its trace cannot be
-/// written: in JSON one document still, and the trace's error raises the exit code).
-fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, format: Format) -> Result<Done, Error> {
+/// The outputs that could not be written, for the end of a human report.
+fn unwritten_lines(unwritten: &[Unwritten]) -> String {
+    let lines = unwritten.iter().map(|u| format!("  not written: {}\n", crate::terminal::for_people(&u.error)));
+    let lines: String = lines.collect();
+    if lines.is_empty() { lines } else { format!("\n{lines}") }
+}
+
+/// A single run's report, then its trace (the report stands even when its trace or an export
+/// cannot be written: in JSON one document still; the error is said on standard error, and
+/// in the human report for an export, and raises the exit code to at least 2).
+fn report_single(
+    cell: &CellResult,
+    trace: Option<PendingTrace>,
+    unwritten: &[Unwritten],
+    sha256: &str,
+    format: Format,
+) -> Result<Done, Error> {
     let reporting = tracing::info_span!("report").entered();
     let document = match format {
         Format::Human => {
-            report::emit(&report::sweep::run_human(cell, &cell.runs[0], sha256))?;
+            report::emit(&(report::sweep::run_human(cell, &cell.runs[0], sha256) + &unwritten_lines(unwritten)))?;
             None
         }
         Format::Json => Some(report::sweep::run_json(cell, &cell.runs[0], sha256)),
     };
     drop(reporting);
     let mut code = cell.exit_code();
+    if !unwritten.is_empty() {
+        code = code.max(exit::INVALID);
+    }
     if let Some(trace) = trace
         && let Err(e) = trace.write(&cell.job.plan, &cell.runs[0])
     {
-        if format == Format::Human {
-            return Err(e);
-        }
         eprint!("{}", e.render());
         code = code.max(e.exit_code());
     }

@@ -11,6 +11,13 @@
 //! pipe; not a symlink to one, which is replaced like any other), and runner's own descriptors
 //! (`/dev/stdout`, `/dev/fd/N`), are written in place instead (appended to), opened without
 //! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever.
+//!
+//! No temporary file outlives runner, whatever signal ends it: the file is made only when its
+//! contents are ready ([`check`] tries the destination earlier without leaving anything), an
+//! unnamed one has no name until `linkat`, and the moments a named one exists (from `linkat`
+//! to the rename; the fallback's whole life) run with every signal that can be blocked held
+//! back, so that SIGUSR1, SIGALRM, a second SIGINT or SIGHUP takes effect after the rename (or
+//! the removal). Only SIGKILL can still land in the fallback's life.
 
 use std::fs::File;
 use std::io::Write;
@@ -30,12 +37,47 @@ pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
     pending.commit()
 }
 
+/// Checks now that `path` can be written (before a run, whose trace is written after it),
+/// leaving nothing behind: a stream is opened and returned, to be written later (a FIFO's
+/// reader would take a closing for the end); for a file, its temporary is made and dropped.
+pub fn check(path: &str) -> Result<Option<Pending>, Error> {
+    let pending = Pending::create(path)?;
+    Ok(matches!(pending.how, How::InPlace).then_some(pending))
+}
+
 /// A file being written: invisible, or under a fresh random name, beside its destination until
 /// [`Pending::commit`]; dropped uncommitted, it goes away and the destination is untouched.
 pub struct Pending {
     pub file: File,
     how: How,
     target: String,
+    /// Signals held back while a named temporary file exists (the fallback's): dropped last.
+    _held: Option<Held>,
+}
+
+/// Every signal that can be blocked, held back until this is dropped (then the mask runner had
+/// is restored, and what arrived meanwhile takes effect).
+struct Held(nix::sys::signal::SigSet);
+
+impl Held {
+    fn now() -> Held {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut all = SigSet::all();
+        // Faults the process itself raises are not held (the kernel would kill it at once).
+        for fault in [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGFPE, Signal::SIGILL, Signal::SIGTRAP] {
+            all.remove(fault);
+        }
+        let mut old = SigSet::empty();
+        let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&all), Some(&mut old));
+        Held(old)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        use nix::sys::signal::{SigmaskHow, pthread_sigmask};
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.0), None);
+    }
 }
 
 /// How the file being written reaches its destination.
@@ -54,18 +96,21 @@ impl Pending {
         let target = Path::new(path);
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
         if let Some(file) = own_stream(target) {
-            return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string() });
+            return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string(), _held: None });
         }
         if let Some(follow) = in_place(target) {
             let file = open_in_place(path, follow)?;
-            return Ok(Pending { file, how: How::InPlace, target: path.to_string() });
+            return Ok(Pending { file, how: How::InPlace, target: path.to_string(), _held: None });
         }
         let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let flags = OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
         match nix::fcntl::open(dir, flags, Mode::from_bits_truncate(0o666)) {
-            Ok(fd) => {
-                Ok(Pending { file: File::from(fd), how: How::Unnamed(dir.to_path_buf()), target: path.to_string() })
-            }
+            Ok(fd) => Ok(Pending {
+                file: File::from(fd),
+                how: How::Unnamed(dir.to_path_buf()),
+                target: path.to_string(),
+                _held: None,
+            }),
             // No O_TMPFILE here (an old kernel, a file system without it).
             Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => Pending::named(path, dir),
             Err(e) => Err(fail(e.into())),
@@ -76,6 +121,7 @@ impl Pending {
     fn named(path: &str, dir: &Path) -> Result<Pending, Error> {
         use std::os::unix::fs::PermissionsExt;
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
+        let held = Held::now();
         let named = tempfile::Builder::new()
             .prefix(&format!(".{}.", file_name(Path::new(path))))
             .suffix(".tmp")
@@ -83,7 +129,7 @@ impl Pending {
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = named.as_file().try_clone().map_err(fail)?;
-        Ok(Pending { file, how: How::Named(named), target: path.to_string() })
+        Ok(Pending { file, how: How::Named(named), target: path.to_string(), _held: Some(held) })
     }
 
     /// Flushes the file and puts it in place of the destination.
@@ -98,6 +144,8 @@ impl Pending {
             }
             How::Unnamed(ref dir) => {
                 self.file.sync_all().map_err(fail)?;
+                // From the link to the rename the file has a temporary name: no signal then.
+                let _held = Held::now();
                 let fresh = link_fresh(&self.file, dir, &file_name(Path::new(&self.target))).map_err(fail)?;
                 std::fs::rename(&fresh, &self.target).map_err(|e| {
                     let _ = std::fs::remove_file(&fresh);

@@ -286,6 +286,7 @@ mod tests {
             recovery: None,
             memory_kib: (0, 0),
             memory_start_kib: 0,
+            events_lost: None,
             stride: 4096,
             phases: Phases::default(),
         };
