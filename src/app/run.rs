@@ -37,7 +37,7 @@ pub(crate) struct RunOptions {
 enum FileRun {
     /// One run, reported as such; its trace is written after the report; its exports that
     /// could not be written.
-    Single { cell: Box<CellResult>, trace: Option<PendingTrace>, unwritten: Vec<Unwritten> },
+    Single { cell: Box<CellResult>, trace: Option<Box<PendingTrace>>, unwritten: Vec<Unwritten> },
     /// The job declares that a fork fails (`expect_outcome: fork-failed`), and it did: a pass.
     ForkFailedAsExpected { name: String, error: String },
     /// Every cell of a sweep, in order, and the outputs that could not be written.
@@ -112,7 +112,7 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
     if !single {
         return Ok(FileRun::Sweep { name, cells, unwritten });
     }
-    let trace = shown.take_trace();
+    let trace = shown.take_trace().map(Box::new);
     let cell = cells.into_iter().next().expect("one cell");
     match &cell.error {
         Some(error) if cell.outcome_as_expected() == Some(true) => {
@@ -167,7 +167,7 @@ fn unwritten_lines(unwritten: &[Unwritten]) -> String {
 /// in the human report for an export, and raises the exit code to at least 2).
 fn report_single(
     cell: &CellResult,
-    trace: Option<PendingTrace>,
+    trace: Option<Box<PendingTrace>>,
     unwritten: &[Unwritten],
     sha256: &str,
     format: Format,
