@@ -270,6 +270,8 @@ fn a_trace_that_does_not_fit_in_memory_fails_alone() {
             Some(2) => {
                 assert!(stderr.contains(&format!("{}:", trace.display())), "{stderr}");
                 assert!(!trace.exists(), "a refused trace is not written");
+                assert_eq!(doc["unwritten"][0]["path"], trace.to_string_lossy().as_ref(), "{doc:#}");
+                common::assert_valid(&common::validator(), &doc);
                 refused += 1;
             }
             _ => panic!("ulimit -v {limit_kib}: exit {code:?}\n{stderr}"),

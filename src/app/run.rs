@@ -163,8 +163,9 @@ fn unwritten_lines(unwritten: &[Unwritten]) -> String {
 }
 
 /// A single run's report, then its trace (the report stands even when its trace or an export
-/// cannot be written: in JSON one document still; the error is said on standard error, and
-/// in the human report for an export, and raises the exit code to at least 2).
+/// cannot be written: in JSON one document still, which names them in `unwritten`; the error is
+/// said on standard error, in the human report for an export, and raises the exit code to at
+/// least 2).
 fn report_single(
     cell: &CellResult,
     trace: Option<Box<PendingTrace>>,
@@ -178,19 +179,23 @@ fn report_single(
             report::emit(&(report::sweep::run_human(cell, &cell.runs[0], sha256) + &unwritten_lines(unwritten)))?;
             None
         }
-        Format::Json => Some(report::sweep::run_json(cell, &cell.runs[0], sha256)),
+        // Printed after the trace is written: so that it can say when the trace was not.
+        Format::Json => Some(report::sweep::run_doc(cell, &cell.runs[0], sha256)),
     };
     drop(reporting);
-    let mut code = cell.exit_code();
-    if !unwritten.is_empty() {
-        code = code.max(exit::INVALID);
+    let mut unwritten = unwritten.to_vec();
+    if let Some(trace) = trace {
+        let path = trace.path().to_string();
+        if let Err(e) = trace.write(&cell.job.plan, &cell.runs[0]) {
+            eprint!("{}", e.render());
+            unwritten.push(Unwritten { path, error: super::observe::message(e) });
+        }
     }
-    if let Some(trace) = trace
-        && let Err(e) = trace.write(&cell.job.plan, &cell.runs[0])
-    {
-        eprint!("{}", e.render());
-        code = code.max(e.exit_code());
-    }
+    let code = if unwritten.is_empty() { cell.exit_code() } else { cell.exit_code().max(exit::INVALID) };
+    let document = document.map(|mut doc| {
+        doc.unwritten = unwritten;
+        report::to_json(&doc)
+    });
     Ok(Done { code, document })
 }
 
