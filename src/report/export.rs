@@ -272,9 +272,11 @@ mod tests {
     fn replaces_whole_files() {
         let dir = std::env::temp_dir().join(format!("runner-export-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // An uncommitted file leaves nothing.
+        // An uncommitted file leaves nothing, nor does a check.
         drop(super::Pending::create(&dir.join("never").to_string_lossy()).unwrap());
+        assert!(super::check(&dir.join("checked").to_string_lossy()).unwrap().is_none());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(super::check(&dir.join("missing/x").to_string_lossy()).is_err());
         let path = dir.join("out.csv").to_string_lossy().into_owned();
         atomic_write(&path, b"one").unwrap();
         atomic_write(&path, b"two").unwrap();
@@ -295,7 +297,11 @@ mod tests {
         let fallback = dir.join("fallback.csv").to_string_lossy().into_owned();
         let mut pending = super::Pending::named(&fallback, &dir).unwrap();
         std::io::Write::write_all(&mut pending.file, b"three").unwrap();
+        // While the named file exists, signals are held back; after it, runner's mask again.
+        let blocked = || nix::sys::signal::SigSet::thread_get_mask().unwrap().contains(nix::sys::signal::SIGUSR1);
+        assert!(blocked());
         pending.commit().unwrap();
+        assert!(!blocked());
         assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three");
         drop(super::Pending::named(&fallback, &dir).unwrap());
         assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three", "an uncommitted file changes nothing");
