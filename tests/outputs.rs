@@ -280,4 +280,28 @@ fn a_trace_that_does_not_fit_in_memory_fails_alone() {
     }
     // Not required: which limits refuse depends on the build; said for the record.
     eprintln!("traces refused: {refused}");
+    // A sweep's cell whose trace does not fit: every cell runs and is reported, the trace is
+    // named as not written, exit 2.
+    std::fs::write(&job, format!("{}matrix:\n  workers: [4, 3]\n", std::fs::read_to_string(&job).unwrap())).unwrap();
+    for limit_kib in [14_000, 16_000, 20_000, 25_000] {
+        let script = format!(
+            "ulimit -v {limit_kib} && exec '{}' '{job}' --quiet --trace-ops --trace '{}'",
+            runner_bin().display(),
+            trace.display()
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if stderr.contains("cannot map shared memory") {
+            continue;
+        }
+        assert!(stdout.starts_with("ops (") && stdout.contains("2 cells"), "ulimit -v {limit_kib}: {stdout}\n{stderr}");
+        match out.status.code() {
+            Some(0) => {}
+            Some(2) => {
+                assert!(stdout.contains("not written: ") && stdout.contains("did not fit in memory"), "{stdout}")
+            }
+            code => panic!("ulimit -v {limit_kib}: exit {code:?}\n{stderr}"),
+        }
+        assert!(temporaries(&dir).is_empty());
+    }
 }

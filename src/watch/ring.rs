@@ -105,7 +105,7 @@ pub(crate) fn read(words: &[AtomicU64]) -> Result<Vec<Event>, String> {
     let mut events = Vec::new();
     events.try_reserve_exact(len).map_err(|_| {
         let bytes = len * std::mem::size_of::<Event>();
-        format!("not written: a worker's {len} trace events ({bytes} bytes) did not fit in memory")
+        format!("a worker's {len} trace events ({bytes} bytes) did not fit in memory: not written")
     })?;
     events.extend((0..len).filter_map(|i| {
         let at = 1 + i * WORDS_PER_EVENT;
