@@ -99,6 +99,9 @@ pub struct Outcome {
     pub latency: Latency,
     /// Per worker: its pid and the trace events it published.
     pub events: Vec<(i32, Vec<Event>)>,
+    /// Why the trace events could not be kept (their copy did not fit in memory): the run and
+    /// its report stand, its trace is refused rather than written without them.
+    pub events_lost: Option<String>,
     /// The signal that stopped the run before its end (`SIGINT`, `SIGTERM`): a partial run.
     pub interrupted: Option<Interrupt>,
     /// The deadline (in seconds) that stopped the run before its end: a partial run.

@@ -108,7 +108,7 @@ fn dev_stdout_is_written_in_place() {
     // A stream cannot be rewritten after every cell as a file is: it is written once, whole.
     assert!(text.starts_with("workers,"), "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("workers,")).count(), 1, "{text}");
-    assert_eq!(text.lines().filter(|l| l.ends_with(",correct,completed,1")).count(), 3, "{text}");
+    assert_eq!(text.lines().filter(|l| l.ends_with(",correct,completed,1,complete")).count(), 3, "{text}");
     let report = &text[text.find('{').unwrap()..];
     serde_json::from_str::<serde_json::Value>(report).unwrap_or_else(|e| panic!("{e}: {text}"));
     assert!(std::fs::symlink_metadata("/dev/stdout").unwrap().file_type().is_symlink());

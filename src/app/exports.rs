@@ -2,11 +2,20 @@
 //! `--export-csv`, `--export-markdown`, `--plot`), each rewritten whole after every cell; a
 //! stream (`/dev/stdout`, a FIFO) is written once, after the last cell.
 //!
-//! Owns: which files are asked for and rewriting them. Does not own: their contents (see
-//! `report::sweep` and `report::plot`) or the atomic rewrite (see `report::export`).
+//! Every rewrite before the last says that the sweep was still running (`in_progress: true`,
+//! the CSV's `sweep` column, a line above the Markdown table, the plot's title), so that a file
+//! left by a killed runner cannot pass for a whole sweep. A file that cannot be rewritten after
+//! a cell (a full disk) is given up: it keeps its last rewrite, which says it is in progress,
+//! the failure is said on standard error and in the report, and the sweep goes on.
+//!
+//! Owns: which files are asked for, rewriting them, and giving one up. Does not own: their
+//! contents (see `report::sweep` and `report::plot`) or the atomic rewrite (see
+//! `report::export`).
 
 use crate::error::Error;
 use crate::report;
+use crate::report::doc::sweep::Unwritten;
+use crate::report::sweep::Stage;
 use crate::sweep::CellResult;
 
 /// The export files asked for on the command line.
@@ -18,58 +27,90 @@ pub(crate) struct Exports {
     pub(crate) plot: Option<String>,
 }
 
+/// What a rewrite shows: the job's name, the file's label and digest, the cells so far.
+pub(crate) struct Contents<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) file: &'a str,
+    pub(crate) sha256: &'a str,
+    pub(crate) cells: &'a [CellResult],
+    pub(crate) stage: Stage<'a>,
+}
+
 impl Exports {
     /// Whether any file is asked for.
     pub(crate) fn any(&self) -> bool {
         [&self.json, &self.csv, &self.markdown, &self.plot].iter().any(|e| e.is_some())
     }
 
-    /// Rewrites every file asked for with the cells finished so far (before the first cell: so
-    /// that an unwritable file fails early). A stream (`/dev/stdout`, a FIFO) cannot be rewritten,
-    /// only added to: it is written once, by [`Exports::write_cell`] after the last cell.
-    pub(crate) fn write(&self, name: &str, file: &str, sha256: &str, cells: &[CellResult]) -> Result<(), Error> {
-        self.write_some(name, file, sha256, cells, false)
+    /// Writes every file asked for before the first cell (no cell, in progress), so that an
+    /// unwritable file fails now, before anything runs. A stream is not written yet.
+    pub(crate) fn start(&self, name: &str, file: &str, sha256: &str, planned: usize) -> Result<(), Error> {
+        let stage = Stage { planned, in_progress: true, unwritten: &[] };
+        let contents = Contents { name, file, sha256, cells: &[], stage };
+        match self.rewrite(&contents, false, &[]).into_iter().next() {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
     }
 
-    /// After a cell: the files rewritten, and the streams written after the last of `total`.
-    pub(crate) fn write_cell(
-        &self,
-        name: &str,
-        file: &str,
-        sha256: &str,
-        cells: &[CellResult],
-        total: usize,
-    ) -> Result<(), Error> {
-        self.write_some(name, file, sha256, cells, cells.len() >= total)
+    /// After a cell (`last`: the sweep's last, or the one a signal stopped it in): every file
+    /// not given up rewritten, the streams written after the last. Returns the files that could
+    /// not be, to give up: each keeps its last rewrite.
+    pub(crate) fn write_cell(&self, contents: &Contents<'_>, last: bool, given_up: &[Unwritten]) -> Vec<Unwritten> {
+        let failed = self.rewrite(contents, last, given_up);
+        failed.into_iter().map(|(path, e)| Unwritten { path: path.to_string(), error: give_up(e) }).collect()
     }
 
-    fn write_some(
-        &self,
-        name: &str,
-        file: &str,
-        sha256: &str,
-        cells: &[CellResult],
-        streams: bool,
-    ) -> Result<(), Error> {
-        let atomic_write = |path: &str, bytes: &[u8]| {
-            if streams || !report::export::is_stream(path) { report::export::atomic_write(path, bytes) } else { Ok(()) }
-        };
-        let partial = cells.iter().any(|c| c.interrupted().is_some());
-        if let Some(path) = &self.json {
-            let doc = report::sweep::document(file, sha256, cells, partial);
-            let mut text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Output(e.to_string()))?;
-            text.push('\n');
-            atomic_write(path, text.as_bytes())?;
+    /// Rewrites each file, returning those that failed.
+    fn rewrite<'p>(&'p self, c: &Contents<'_>, streams: bool, given_up: &[Unwritten]) -> Vec<(&'p str, Error)> {
+        let mut failed = Vec::new();
+        let files = [
+            (&self.json, Kind::Json),
+            (&self.csv, Kind::Csv),
+            (&self.markdown, Kind::Markdown),
+            (&self.plot, Kind::Plot),
+        ];
+        for (path, kind) in files {
+            let Some(path) = path.as_deref() else { continue };
+            if given_up.iter().any(|u| u.path == path) || (!streams && report::export::is_stream(path)) {
+                continue;
+            }
+            if let Err(e) = report::export::atomic_write(path, &kind.bytes(c)) {
+                failed.push((path, e));
+            }
         }
-        if let Some(path) = &self.csv {
-            atomic_write(path, report::sweep::csv(cells).as_bytes())?;
-        }
-        if let Some(path) = &self.markdown {
-            atomic_write(path, report::sweep::markdown(name, cells).as_bytes())?;
-        }
-        if let Some(path) = &self.plot {
-            atomic_write(path, report::plot::svg(&report::sweep::chart(name, cells)).as_bytes())?;
-        }
-        Ok(())
+        failed
     }
+}
+
+/// The four kinds of export.
+#[derive(Clone, Copy)]
+enum Kind {
+    Json,
+    Csv,
+    Markdown,
+    Plot,
+}
+
+impl Kind {
+    fn bytes(self, c: &Contents<'_>) -> Vec<u8> {
+        match self {
+            Kind::Json => {
+                let doc = report::sweep::document(c.file, c.sha256, c.cells, &c.stage);
+                let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                text.push('\n');
+                text.into_bytes()
+            }
+            Kind::Csv => report::sweep::csv(c.cells, &c.stage).into_bytes(),
+            Kind::Markdown => report::sweep::markdown(c.name, c.cells, &c.stage).into_bytes(),
+            Kind::Plot => report::plot::svg(&report::sweep::chart(c.name, c.cells, &c.stage)).into_bytes(),
+        }
+    }
+}
+
+/// A failed rewrite's message, for the report: what went wrong (naming the file) and what the
+/// file holds instead.
+fn give_up(e: Error) -> String {
+    let text = super::observe::message(e);
+    format!("{text}; given up: the file holds its last rewrite, which says the sweep was in progress")
 }

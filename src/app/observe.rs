@@ -6,29 +6,52 @@
 //! parent is single-threaded at every fork; output is flushed as it is written.
 //!
 //! Owns: when the progress bar shows, the per-cell lines, a failed worker's line, when the
-//! trace file is created, written and committed (a single run's after its report, so that the
-//! report phase is in it), rewriting the exports after each cell. Does not own: their layout
-//! (see `report`).
+//! trace file is checked (before the run), created, written and committed (all three after
+//! the run, a single run's after its report, so that the report phase is in it, and so that no
+//! temporary file exists while the workers run), rewriting the exports after each cell, and
+//! the outputs that could not be written: each said on standard error and kept for the report,
+//! while the sweep goes on (only a file that cannot be written before anything ran stops it).
+//! Does not own: their layout (see `report`).
 
 use super::exports::Exports;
 use crate::error::Error;
 use crate::plan::Plan;
+use crate::report::doc::sweep::Unwritten;
+use crate::report::sweep::Stage;
 use crate::report::{self, export::Pending, progress::Progress};
 use crate::sweep::{CellResult, Observer, Run};
 use crate::watch::Watch;
 
-/// A run's trace file, created before the run and written after it.
+/// A run's trace file, checked before the run and created, written and put in place after it
+/// (a stream, which has no temporary file, is opened before the run and kept open).
 pub(crate) struct PendingTrace {
-    file: Pending,
+    path: String,
+    stream: Option<Pending>,
     watch: Watch,
 }
 
 impl PendingTrace {
+    /// Checks that the trace can be written, leaving nothing behind.
+    fn check(path: &str, watch: &Watch) -> Result<PendingTrace, Error> {
+        let stream = report::export::check(path)?;
+        Ok(PendingTrace { path: path.to_string(), stream, watch: watch.clone() })
+    }
+
     /// Writes the run's trace and puts the file in place.
-    pub(crate) fn write(mut self, plan: &Plan, run: &Run) -> Result<(), Error> {
-        let path = self.watch.trace.clone().unwrap_or_default();
-        report::trace(&mut self.file.file, &path, plan, run, &self.watch)?;
-        self.file.commit()
+    pub(crate) fn write(self, plan: &Plan, run: &Run) -> Result<(), Error> {
+        if let Some(lost) = &run.outcome.events_lost {
+            return Err(Error::Output(format!("{}: {lost}", self.path)));
+        }
+        let mut file = match self.stream {
+            Some(stream) => stream,
+            None => Pending::create(&self.path)?,
+        };
+        report::trace(&mut file.file, &self.path, plan, run, &self.watch)?;
+        file.commit()
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.path
     }
 }
 
@@ -54,11 +77,26 @@ pub(crate) struct Shown<'a> {
     bar: Option<Progress>,
     /// The current run's trace file; after a deferred run, the one left to write.
     trace: Option<PendingTrace>,
+    /// Whether a run has started (a file that cannot be written stops nothing after that).
+    started: bool,
+    /// The outputs that could not be written, in order.
+    unwritten: Vec<Unwritten>,
 }
 
 impl<'a> Shown<'a> {
     pub(crate) fn new(showing: Showing<'a>) -> Shown<'a> {
-        Shown { showing, bar: None, trace: None }
+        Shown { showing, bar: None, trace: None, started: false, unwritten: Vec::new() }
+    }
+
+    /// The outputs that could not be written so far.
+    pub(crate) fn unwritten(&self) -> &[Unwritten] {
+        &self.unwritten
+    }
+
+    /// An output that could not be written: said now, kept for the report.
+    fn failed(&mut self, unwritten: Unwritten) {
+        eprintln!("runner: not written: {}", crate::terminal::for_people(&unwritten.error));
+        self.unwritten.push(unwritten);
     }
 
     /// The last run's trace, still to write (with `defer_trace`).
@@ -69,11 +107,20 @@ impl<'a> Shown<'a> {
 
 impl Observer for Shown<'_> {
     fn run_starts(&mut self, plan: &Plan, watch: &Watch) -> Result<(), Error> {
-        // Refuse an unwritable trace file before running anything.
+        // Refuse an unwritable trace file before running anything; after that, a trace that
+        // cannot be written is one output lost, not the sweep.
         self.trace = match &watch.trace {
-            Some(path) => Some(PendingTrace { file: Pending::create(path)?, watch: watch.clone() }),
+            Some(path) => match PendingTrace::check(path, watch) {
+                Ok(trace) => Some(trace),
+                Err(e) if !self.started => return Err(e),
+                Err(e) => {
+                    self.failed(Unwritten { path: path.clone(), error: message(e) });
+                    None
+                }
+            },
             None => None,
         };
+        self.started = true;
         self.bar = Some(Progress::new(plan.total_ops(), self.showing.progress));
         Ok(())
     }
@@ -100,12 +147,15 @@ impl Observer for Shown<'_> {
             eprintln!("runner: worker {} (pid {}) failed: {how}", w.index, w.pid);
         }
         match self.trace.take() {
-            Some(trace) if !self.showing.defer_trace => trace.write(plan, run),
-            kept => {
-                self.trace = kept;
-                Ok(())
+            Some(trace) if !self.showing.defer_trace => {
+                let path = trace.path().to_string();
+                if let Err(e) = trace.write(plan, run) {
+                    self.failed(Unwritten { path, error: message(e) });
+                }
             }
+            kept => self.trace = kept,
         }
+        Ok(())
     }
 
     fn cell_done(&mut self, cells: &[CellResult]) -> Result<(), Error> {
@@ -122,6 +172,22 @@ impl Observer for Shown<'_> {
             let verdict = report::sweep::verdict_of(last);
             eprintln!("runner: [{}/{}] {label}: {speed}, {verdict}{outcome}", cells.len(), s.cells);
         }
-        s.exports.write_cell(s.name, s.label, s.sha256, cells, s.cells)
+        // The last rewrite: after the sweep's last cell, or the one a signal stopped it in.
+        let last = cells.len() >= s.cells || cells.last().is_some_and(|c| c.interrupted().is_some());
+        let stage = Stage { planned: s.cells, in_progress: !last, unwritten: &self.unwritten };
+        let contents = super::exports::Contents { name: s.name, file: s.label, sha256: s.sha256, cells, stage };
+        let failed = s.exports.write_cell(&contents, last, &self.unwritten);
+        for unwritten in failed {
+            self.failed(unwritten);
+        }
+        Ok(())
+    }
+}
+
+/// An output's error as the report says it (its text names the file).
+pub(crate) fn message(e: Error) -> String {
+    match e {
+        Error::Output(text) => text,
+        other => other.render().trim_start_matches("error: ").trim_end().to_string(),
     }
 }

@@ -16,6 +16,8 @@ use crate::error::{Error, exit};
 use crate::exec::interrupt::Interrupts;
 use crate::plan::{Job, Overrides};
 use crate::report;
+use crate::report::doc::sweep::Unwritten;
+use crate::report::sweep::Stage;
 use crate::sweep::{self, CellResult};
 
 /// What `runner run` was asked to do, whatever parsed it.
@@ -34,12 +36,13 @@ pub(crate) struct RunOptions {
 
 /// What running one job file came to, before it is reported.
 enum FileRun {
-    /// One run, reported as such; its trace is written after the report.
-    Single { cell: Box<CellResult>, trace: Option<PendingTrace> },
+    /// One run, reported as such; its trace is written after the report; its exports that
+    /// could not be written.
+    Single { cell: Box<CellResult>, trace: Option<Box<PendingTrace>>, unwritten: Vec<Unwritten> },
     /// The job declares that a fork fails (`expect_outcome: fork-failed`), and it did: a pass.
     ForkFailedAsExpected { name: String, error: String },
-    /// Every cell of a sweep, in order.
-    Sweep { name: String, cells: Vec<CellResult> },
+    /// Every cell of a sweep, in order, and the outputs that could not be written.
+    Sweep { name: String, cells: Vec<CellResult>, unwritten: Vec<Unwritten> },
 }
 
 /// Runs one job file (every cell, every repeat) and reports it: human reports are printed
@@ -123,14 +126,15 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
     });
     if options.exports.any() {
         // An export that cannot be written fails now, not after the first cell.
-        options.exports.write(&name, label, sha256, &[])?;
+        options.exports.start(&name, label, sha256, jobs.len())?;
     }
     let settings = sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops };
     let cells = sweep::run(jobs, &settings, &mut shown)?;
+    let unwritten = shown.unwritten().to_vec();
     if !single {
-        return Ok(FileRun::Sweep { name, cells });
+        return Ok(FileRun::Sweep { name, cells, unwritten });
     }
-    let trace = shown.take_trace();
+    let trace = shown.take_trace().map(Box::new);
     let Some(cell) = cells.into_iter().next() else {
         return Err(Error::Setup("no cell ran".to_string()));
     };
@@ -141,14 +145,14 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
         Some(error) => Err(Error::Setup(error.clone())),
         // A signal before the one run started: nothing to report but that.
         None if cell.runs.is_empty() => Err(nothing_ran(&cell)),
-        None => Ok(FileRun::Single { cell: Box::new(cell), trace }),
+        None => Ok(FileRun::Single { cell: Box::new(cell), trace, unwritten }),
     }
 }
 
 /// Prints or returns the report of a file's runs, and its exit code.
 fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Result<Done, Error> {
     match ran {
-        FileRun::Single { cell, trace } => report_single(&cell, trace, sha256, format),
+        FileRun::Single { cell, trace, unwritten } => report_single(&cell, trace, &unwritten, sha256, format),
         FileRun::ForkFailedAsExpected { name, error } => {
             eprintln!("runner: {}", crate::terminal::for_people(&error.to_string()));
             eprintln!("runner: outcome fork_failed, as the job expects");
@@ -160,46 +164,69 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
                 Format::Json => Ok(Done { code: exit::OK, document: Some(expected_failure(&error)?) }),
             }
         }
-        FileRun::Sweep { name, cells } => {
+        FileRun::Sweep { name, cells, unwritten } => {
             let code = cells.iter().map(CellResult::exit_code).max().unwrap_or(exit::OK);
-            let partial = cells.iter().any(|c| c.interrupted().is_some());
+            let code = if unwritten.is_empty() { code } else { code.max(exit::INVALID) };
             match format {
-                Format::Human => Ok(emitted(&report::sweep::human(&name, label, &cells), code)),
+                Format::Human => {
+                    Ok(emitted(&(report::sweep::human(&name, label, &cells) + &unwritten_lines(&unwritten)), code))
+                }
                 Format::Json => {
-                    Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, partial)) })
+                    let stage = Stage::over(cells.len(), &unwritten);
+                    Ok(Done { code, document: Some(report::sweep::document(label, sha256, &cells, &stage)) })
                 }
             }
         }
     }
 }
 
-/// A single run's report, then its trace (the report stands even when its trace cannot be
-/// written: in JSON one document still, and the trace's error raises the exit code, in both
-/// formats to the higher of the two).
-fn report_single(cell: &CellResult, trace: Option<PendingTrace>, sha256: &str, format: Format) -> Result<Done, Error> {
+/// The outputs that could not be written, for the end of a human report.
+fn unwritten_lines(unwritten: &[Unwritten]) -> String {
+    let lines = unwritten.iter().map(|u| format!("  not written: {}\n", crate::terminal::for_people(&u.error)));
+    let lines: String = lines.collect();
+    if lines.is_empty() { lines } else { format!("\n{lines}") }
+}
+
+/// A single run's report, then its trace (the report stands even when its trace or an export
+/// cannot be written: in JSON one document still, which names them in `unwritten`; the error is
+/// said on standard error, in the human report for an export, and raises the exit code to at
+/// least 2; a signal's code stays).
+fn report_single(
+    cell: &CellResult,
+    trace: Option<Box<PendingTrace>>,
+    unwritten: &[Unwritten],
+    sha256: &str,
+    format: Format,
+) -> Result<Done, Error> {
     let Some(run) = cell.runs.first() else {
         return Err(nothing_ran(cell));
     };
     let reporting = tracing::info_span!("report").entered();
     let document = match format {
         Format::Human => {
-            if let Err(e) = report::emit(&report::sweep::run_human(cell, run, sha256)) {
+            if let Err(e) = report::emit(&(report::sweep::run_human(cell, run, sha256) + &unwritten_lines(unwritten))) {
                 eprint!("{}", e.render());
                 return Ok(Done::code(cell.exit_code().max(e.exit_code())));
             }
             None
         }
-        Format::Json => Some(report::sweep::run_json(cell, run, sha256)),
+        // Printed after the trace is written: so that it can say when the trace was not.
+        Format::Json => Some(report::sweep::run_doc(cell, run, sha256)),
     };
     drop(reporting);
-    let mut code = cell.exit_code();
-    if let Some(trace) = trace
-        && let Err(e) = trace.write(&cell.job.plan, run)
-    {
-        // The report stands: the trace's error raises the code (a signal's code stays).
-        eprint!("{}", e.render());
-        code = code.max(e.exit_code());
+    let mut unwritten = unwritten.to_vec();
+    if let Some(trace) = trace {
+        let path = trace.path().to_string();
+        if let Err(e) = trace.write(&cell.job.plan, run) {
+            eprint!("{}", e.render());
+            unwritten.push(Unwritten { path, error: super::observe::message(e) });
+        }
     }
+    let code = if unwritten.is_empty() { cell.exit_code() } else { cell.exit_code().max(exit::INVALID) };
+    let document = document.map(|mut doc| {
+        doc.unwritten = unwritten;
+        report::to_json(&doc)
+    });
     Ok(Done { code, document })
 }
 

@@ -75,6 +75,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
             },
         },
         events,
+        events_lost: written.events_lost,
         interrupted: ended.interrupted,
         deadline: (ended.expired && ended.interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),
         deadline_stop: ended.terminated.filter(|_| ended.interrupted.is_none()).map(|t| DeadlineStop {
@@ -102,6 +103,8 @@ struct Written {
     op: hdrhistogram::Histogram<u32>,
     wait: hdrhistogram::Histogram<u32>,
     events: Vec<Vec<crate::watch::ring::Event>>,
+    /// Why the events were dropped (a copy that did not fit in memory).
+    events_lost: Option<String>,
 }
 
 /// A worker's slot as it ended.
@@ -132,7 +135,14 @@ impl Written {
             hist::import(shared.hist(index), 1, &mut wait);
             events.push(ring::read(shared.ring(index)));
         }
-        Written { slots, op, wait, events }
+        // Events that did not fit are dropped, all of them (a trace without some workers' events
+        // would claim they did nothing), which frees what the others took: the report goes on.
+        let events_lost = events.iter().find_map(|e| e.as_ref().err().cloned());
+        let events = match events_lost {
+            None => events.into_iter().map(Result::unwrap_or_default).collect(),
+            Some(_) => vec![Vec::new(); workers],
+        };
+        Written { slots, op, wait, events, events_lost }
     }
 }
 

@@ -13,6 +13,13 @@
 //! blocking, so that a FIFO nobody reads is an error at once, not a wait for ever; and written
 //! through `exec::interrupt::Interruptible`, so that a reader that has it open but does not read
 //! holds runner only until a signal runner has blocked arrives.
+//!
+//! No temporary file outlives runner, whatever signal ends it: the file is made only when its
+//! contents are ready ([`check`] tries the destination earlier without leaving anything), an
+//! unnamed one has no name until `linkat`, and the moments a named one exists (from `linkat`
+//! to the rename; the fallback's whole life) run with every signal that can be blocked held
+//! back, so that SIGUSR1, SIGALRM, a second SIGINT or SIGHUP takes effect after the rename (or
+//! the removal). Only SIGKILL can still land in the fallback's life.
 
 use std::fs::File;
 use std::io::Write;
@@ -33,12 +40,47 @@ pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
     pending.commit()
 }
 
+/// Checks now that `path` can be written (before a run, whose trace is written after it),
+/// leaving nothing behind: a stream is opened and returned, to be written later (a FIFO's
+/// reader would take a closing for the end); for a file, its temporary is made and dropped.
+pub fn check(path: &str) -> Result<Option<Pending>, Error> {
+    let pending = Pending::create(path)?;
+    Ok(matches!(pending.how, How::InPlace).then_some(pending))
+}
+
 /// A file being written: invisible, or under a fresh random name, beside its destination until
 /// [`Pending::commit`]; dropped uncommitted, it goes away and the destination is untouched.
 pub struct Pending {
     pub file: File,
     how: How,
     target: String,
+    /// Signals held back while a named temporary file exists (the fallback's): dropped last.
+    _held: Option<Held>,
+}
+
+/// Every signal that can be blocked, held back until this is dropped (then the mask runner had
+/// is restored, and what arrived meanwhile takes effect).
+struct Held(nix::sys::signal::SigSet);
+
+impl Held {
+    fn now() -> Held {
+        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+        let mut all = SigSet::all();
+        // Faults the process itself raises are not held (the kernel would kill it at once).
+        for fault in [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGFPE, Signal::SIGILL, Signal::SIGTRAP] {
+            all.remove(fault);
+        }
+        let mut old = SigSet::empty();
+        let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&all), Some(&mut old));
+        Held(old)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        use nix::sys::signal::{SigmaskHow, pthread_sigmask};
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.0), None);
+    }
 }
 
 /// How the file being written reaches its destination.
@@ -57,18 +99,21 @@ impl Pending {
         let target = Path::new(path);
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
         if let Some(file) = own_stream(target) {
-            return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string() });
+            return Ok(Pending { file: file.map_err(fail)?, how: How::InPlace, target: path.to_string(), _held: None });
         }
         if let Some(follow) = in_place(target) {
             let file = open_in_place(path, follow)?;
-            return Ok(Pending { file, how: How::InPlace, target: path.to_string() });
+            return Ok(Pending { file, how: How::InPlace, target: path.to_string(), _held: None });
         }
         let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let flags = OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
         match nix::fcntl::open(dir, flags, Mode::from_bits_truncate(0o666)) {
-            Ok(fd) => {
-                Ok(Pending { file: File::from(fd), how: How::Unnamed(dir.to_path_buf()), target: path.to_string() })
-            }
+            Ok(fd) => Ok(Pending {
+                file: File::from(fd),
+                how: How::Unnamed(dir.to_path_buf()),
+                target: path.to_string(),
+                _held: None,
+            }),
             // No O_TMPFILE here (an old kernel, a file system without it).
             Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => Pending::named(path, dir),
             Err(e) => Err(fail(e.into())),
@@ -79,6 +124,7 @@ impl Pending {
     fn named(path: &str, dir: &Path) -> Result<Pending, Error> {
         use std::os::unix::fs::PermissionsExt;
         let fail = |e: std::io::Error| Error::Output(format!("{path}: {e}"));
+        let held = Held::now();
         let named = tempfile::Builder::new()
             .prefix(&format!(".{}.", file_name(Path::new(path))))
             .suffix(".tmp")
@@ -86,7 +132,7 @@ impl Pending {
             .tempfile_in(dir)
             .map_err(fail)?;
         let file = named.as_file().try_clone().map_err(fail)?;
-        Ok(Pending { file, how: How::Named(named), target: path.to_string() })
+        Ok(Pending { file, how: How::Named(named), target: path.to_string(), _held: Some(held) })
     }
 
     /// Flushes the file and puts it in place of the destination.
@@ -101,6 +147,8 @@ impl Pending {
             }
             How::Unnamed(ref dir) => {
                 self.file.sync_all().map_err(fail)?;
+                // From the link to the rename the file has a temporary name: no signal then.
+                let _held = Held::now();
                 let fresh = link_fresh(&self.file, dir, &file_name(Path::new(&self.target))).map_err(fail)?;
                 std::fs::rename(&fresh, &self.target).map_err(|e| {
                     let _ = std::fs::remove_file(&fresh);
@@ -235,9 +283,11 @@ mod tests {
     fn replaces_whole_files() {
         let dir = std::env::temp_dir().join(format!("runner-export-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // An uncommitted file leaves nothing.
+        // An uncommitted file leaves nothing, nor does a check.
         drop(super::Pending::create(&dir.join("never").to_string_lossy()).unwrap());
+        assert!(super::check(&dir.join("checked").to_string_lossy()).unwrap().is_none());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(super::check(&dir.join("missing/x").to_string_lossy()).is_err());
         let path = dir.join("out.csv").to_string_lossy().into_owned();
         atomic_write(&path, b"one").unwrap();
         atomic_write(&path, b"two").unwrap();
@@ -258,7 +308,11 @@ mod tests {
         let fallback = dir.join("fallback.csv").to_string_lossy().into_owned();
         let mut pending = super::Pending::named(&fallback, &dir).unwrap();
         std::io::Write::write_all(&mut pending.file, b"three").unwrap();
+        // While the named file exists, signals are held back; after it, runner's mask again.
+        let blocked = || nix::sys::signal::SigSet::thread_get_mask().unwrap().contains(nix::sys::signal::SIGUSR1);
+        assert!(blocked());
         pending.commit().unwrap();
+        assert!(!blocked());
         assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three");
         drop(super::Pending::named(&fallback, &dir).unwrap());
         assert_eq!(std::fs::read_to_string(&fallback).unwrap(), "three", "an uncommitted file changes nothing");

@@ -56,6 +56,9 @@ pub fn trace(
     run: &crate::sweep::Run,
     watch: &Watch,
 ) -> Result<(), Error> {
+    if let Some(lost) = &run.outcome.events_lost {
+        return Err(Error::Output(format!("{path}: {lost}")));
+    }
     let origin = run.origin;
     // The phases of this run (runner's load and plan come before the first run's origin).
     let mut phases = crate::watch::layer::phases();
@@ -65,7 +68,7 @@ pub fn trace(
         phases[..first].iter().filter(|p| !earlier_run && (p.name == "load" || p.name == "plan")).cloned().collect();
     phases = before.into_iter().chain(phases[first..].iter().cloned()).collect();
     let origin = phases.first().map_or(origin, |p| p.start.min(origin));
-    let applied = run.outcome.served.as_ref().map(|s| s.events.clone()).unwrap_or_default();
+    let applied: &[(u64, u32)] = run.outcome.served.as_ref().map_or(&[], |s| &s.events);
     let sampled = watch.ops && run.outcome.latency.sample_every > 1;
     let metadata = serde_json::json!({
         "runner": doc::RunnerHeader::this(),
@@ -85,7 +88,7 @@ pub fn trace(
         parent_pid: std::process::id() as i32,
         phases: &phases,
         workers: &run.outcome.events,
-        applied: &applied,
+        applied,
         metadata,
     };
     crate::watch::trace::write(&input, crate::exec::interrupt::Interruptible::new(file))

@@ -24,7 +24,8 @@ use summary::Summary;
 /// What the caller sees of a sweep while it runs, in this order for each run: `run_starts`,
 /// `progress` (any number of times), `executed`, then `run_done` when the run could be judged;
 /// and `cell_done` after each cell. An error from `run_starts` or `run_done` (a file that
-/// cannot be written) or from `cell_done` stops the sweep and is its result.
+/// cannot be written) or from `cell_done` stops the sweep and is its result (runner's observer
+/// returns one only before anything ran: later, a file lost is said and the sweep goes on).
 pub(crate) trait Observer {
     /// A run is about to start and will watch `watch` (its trace file, if any, is refused here
     /// when it cannot be written, before anything runs).
@@ -286,6 +287,7 @@ mod tests {
             recovery: None,
             memory_kib: (0, 0),
             memory_start_kib: 0,
+            events_lost: None,
             stride: 4096,
             phases: Phases::default(),
         };

@@ -96,21 +96,26 @@ impl<'a> Ring<'a> {
     }
 }
 
-/// Reads the events a worker published.
-pub(crate) fn read(words: &[AtomicU64]) -> Vec<Event> {
-    let Some(count) = words.first() else { return Vec::new() };
+/// Reads the events a worker published, into memory taken at once and fallibly: when it cannot
+/// be had (`ulimit -v`), an error that says so rather than an abort of runner.
+pub(crate) fn read(words: &[AtomicU64]) -> Result<Vec<Event>, String> {
+    let Some(count) = words.first() else { return Ok(Vec::new()) };
     let capacity = (words.len() - 1) / WORDS_PER_EVENT;
     let len = (count.load(Ordering::Acquire) as usize).min(capacity);
-    (0..len)
-        .filter_map(|i| {
-            let at = 1 + i * WORDS_PER_EVENT;
-            let packed = words[at + 2].load(Ordering::Relaxed);
-            Some(Event {
-                ts: words[at].load(Ordering::Relaxed),
-                dur: words[at + 1].load(Ordering::Relaxed),
-                kind: Kind::from_u32((packed >> 32) as u32)?,
-                arg: packed as u32,
-            })
+    let mut events = Vec::new();
+    events.try_reserve_exact(len).map_err(|_| {
+        let bytes = len * std::mem::size_of::<Event>();
+        format!("a worker's {len} trace events ({bytes} bytes) did not fit in memory: not written")
+    })?;
+    events.extend((0..len).filter_map(|i| {
+        let at = 1 + i * WORDS_PER_EVENT;
+        let packed = words[at + 2].load(Ordering::Relaxed);
+        Some(Event {
+            ts: words[at].load(Ordering::Relaxed),
+            dur: words[at + 1].load(Ordering::Relaxed),
+            kind: Kind::from_u32((packed >> 32) as u32)?,
+            arg: packed as u32,
         })
-        .collect()
+    }));
+    Ok(events)
 }

@@ -54,45 +54,65 @@ impl<'a> TraceEvent<'a> {
     }
 }
 
-fn name_track(out: &mut Vec<TraceEvent<'_>>, pid: i32, name: &str, order: i64) {
-    out.push(TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "process_name", pid) });
-    out.push(TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "thread_name", pid) });
-    out.push(TraceEvent {
+/// Writes events one at a time, each as soon as it is made: the trace is never held whole in
+/// memory (131,072 per-operation events would take 17 MB, and an allocation that fails aborts
+/// the process), so what it costs is a buffer, whatever the number of events.
+struct Events<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> Events<W> {
+    fn push(&mut self, event: &TraceEvent<'_>) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",\n")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, event)?;
+        Ok(())
+    }
+}
+
+fn name_track(out: &mut Events<impl Write>, pid: i32, name: &str, order: i64) -> std::io::Result<()> {
+    out.push(&TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "process_name", pid) })?;
+    out.push(&TraceEvent { args: Some(json!({ "name": name })), ..TraceEvent::new("M", "thread_name", pid) })?;
+    out.push(&TraceEvent {
         args: Some(json!({ "sort_index": order })),
         ..TraceEvent::new("M", "process_sort_index", pid)
-    });
+    })
 }
 
 /// Writes the trace as one JSON object, event by event.
 pub fn write(input: &TraceInput<'_>, out: impl Write) -> std::io::Result<()> {
     let o = input.origin;
-    let mut events = Vec::new();
+    let mut out = std::io::BufWriter::new(out);
+    out.write_all(b"{\"traceEvents\":[\n")?;
+    let mut events = Events { out: &mut out, first: true };
     let parent = input.parent_pid;
-    name_track(&mut events, parent, "runner", -1);
+    name_track(&mut events, parent, "runner", -1)?;
     for phase in input.phases {
-        events.push(TraceEvent {
+        events.push(&TraceEvent {
             cat: Some("phase"),
             ts: Some(micros(o, phase.start)),
             dur: Some(phase.end.saturating_sub(phase.start) as f64 / 1e3),
             ..TraceEvent::new("X", phase.name, parent)
-        });
+        })?;
     }
     for &(ts, worker) in input.applied {
-        events.push(TraceEvent {
+        events.push(&TraceEvent {
             cat: Some("op"),
             ts: Some(micros(o, ts)),
             s: Some("t"),
             args: Some(json!({ "worker": worker })),
             ..TraceEvent::new("i", "applied", parent)
-        });
+        })?;
     }
-    let names: Vec<String> = (0..input.workers.len()).map(|i| format!("worker {i}")).collect();
     for (index, (pid, worker_events)) in input.workers.iter().enumerate() {
-        name_track(&mut events, *pid, &names[index], index as i64);
+        name_track(&mut events, *pid, &format!("worker {index}"), index as i64)?;
         for e in worker_events {
             let lifecycle = matches!(e.kind, Kind::Attach | Kind::Barrier | Kind::Run | Kind::End);
             let instant = e.dur == 0 && matches!(e.kind, Kind::Attach | Kind::End);
-            events.push(TraceEvent {
+            events.push(&TraceEvent {
                 cat: Some(if lifecycle { "worker" } else { "op" }),
                 ts: Some(micros(o, e.ts)),
                 dur: (!instant).then(|| e.dur as f64 / 1e3),
@@ -103,16 +123,8 @@ pub fn write(input: &TraceInput<'_>, out: impl Write) -> std::io::Result<()> {
                     _ => None,
                 },
                 ..TraceEvent::new(if instant { "i" } else { "X" }, e.kind.name(), *pid)
-            });
+            })?;
         }
-    }
-    let mut out = std::io::BufWriter::new(out);
-    out.write_all(b"{\"traceEvents\":[\n")?;
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",\n")?;
-        }
-        serde_json::to_writer(&mut out, event)?;
     }
     out.write_all(b"\n],\"displayTimeUnit\":\"ns\",\"metadata\":")?;
     serde_json::to_writer(&mut out, &input.metadata)?;

@@ -96,6 +96,11 @@ pub(crate) struct Run {
     /// channel only: what the owner received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// A single run's outputs (its trace, its exports) that could not be written: the report
+    /// stands, and the exit code is at least 2. Absent when every output was written (and in a
+    /// sweep's runs: the sweep's document says it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unwritten: Vec<super::sweep::Unwritten>,
 }
 
 /// The signal that stopped a run.
@@ -414,6 +419,7 @@ impl Run {
                 bytes: served.bytes,
                 applied: served.applied.clone(),
             }),
+            unwritten: Vec::new(),
         }
     }
 }

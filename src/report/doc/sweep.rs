@@ -21,9 +21,29 @@ pub(crate) struct Sweep {
     pub host: Host,
     /// Interrupted: the cells after the interrupted one did not run.
     pub partial: bool,
+    /// Written while the sweep was still running: an export's rewrite after a cell, before the
+    /// last. Found true once runner has ended, the sweep was killed, or this file could not be
+    /// rewritten after that cell (see `unwritten` in the report): the cells after these are
+    /// missing. False in the last rewrite and in the report.
+    pub in_progress: bool,
+    /// The cells the sweep has, run or not (`cells` holds those run so far).
+    pub cells_planned: usize,
+    /// Outputs (traces, exports, the plot) that could not be written so far: the sweep went on
+    /// without them, and the exit code is at least 2.
+    pub unwritten: Vec<Unwritten>,
     /// The parameter cells are compared along (`backend` when it varies).
     pub compared_by: Option<String>,
     pub cells: Vec<Cell>,
+}
+
+/// An output that could not be written.
+#[derive(Serialize, JsonSchema, Clone, Debug, PartialEq)]
+#[schemars(deny_unknown_fields)]
+pub struct Unwritten {
+    /// The file as named on the command line (a trace: the cell's file).
+    pub path: String,
+    /// Why, and what the file holds instead.
+    pub error: String,
 }
 
 /// One cell of a sweep: its parameters, statistics, verdict and every counted run.

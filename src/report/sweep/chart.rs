@@ -1,13 +1,14 @@
 //! The chart's data: median ops/s against the swept dimension (drawn by `report::plot`).
 
-use super::{keys, param};
+use super::{Stage, keys, param};
 use crate::report::plot::{Chart, Series};
 use crate::sweep::CellResult;
 use crate::sweep::summary;
 
 /// The chart: median ops/s against the swept dimension, one line per value of the series
-/// parameter (`backend` when it varies) and of any other swept parameter.
-pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
+/// parameter (`backend` when it varies) and of any other swept parameter; while the sweep
+/// still runs, its title says so.
+pub fn chart(name: &str, cells: &[CellResult], stage: &Stage<'_>) -> Chart {
     let params: Vec<Vec<(String, String)>> = cells.iter().map(|c| c.job.params.clone()).collect();
     let keys = keys(cells);
     let series_key = summary::series_key(&params);
@@ -72,7 +73,10 @@ pub fn chart(name: &str, cells: &[CellResult]) -> Chart {
     }
     let x_is_duration = xs.first().is_some_and(|v| v.parse::<f64>().is_err() && crate::spec::parse_duration(v).is_ok());
     Chart {
-        title: format!("{name}: operations per second"),
+        title: match stage.in_progress(cells.len()) {
+            Some(note) => format!("{name}: operations per second ({note})"),
+            None => format!("{name}: operations per second"),
+        },
         x_label: if x_is_duration { format!("{x_key} (ns)") } else { x_key.clone() },
         y_label: "operations per second (median)".to_string(),
         x_categories: (!all_numeric).then_some(categories),

@@ -1,14 +1,15 @@
 //! The exports of a sweep a program or a page reads: CSV (one row per cell: its parameters,
-//! then the statistics, the verdict and the outcome) and a Markdown table.
+//! then the statistics, the verdict, the outcome and where the sweep stood) and a Markdown
+//! table (under a line saying so while the sweep is still running).
 
 use std::fmt::Write;
 
-use super::{keys, outcome_of, param, relative, verdict};
+use super::{Stage, keys, outcome_of, param, relative, verdict};
 use crate::report::rate;
 use crate::sweep::CellResult;
 use crate::sweep::summary::Summary;
 
-const CSV_FIXED: [&str; 12] = [
+const CSV_FIXED: [&str; 13] = [
     "cell",
     "runs",
     "median_ops_per_second",
@@ -21,10 +22,16 @@ const CSV_FIXED: [&str; 12] = [
     "verdict",
     "outcome",
     "runs_as_expected",
+    "sweep",
 ];
 
-/// One row per cell: its parameters, then the statistics.
-pub fn csv(cells: &[CellResult]) -> String {
+/// One row per cell: its parameters, then the statistics; the last column, `sweep`, says in
+/// every row whether the file was written while the sweep still ran (`in progress: 2 of 6
+/// cells`) or after it (`complete`, or `interrupted` when a signal stopped it).
+pub fn csv(cells: &[CellResult], stage: &Stage<'_>) -> String {
+    let interrupted = cells.iter().any(|c| c.interrupted().is_some());
+    let sweep =
+        stage.in_progress(cells.len()).unwrap_or_else(|| (if interrupted { "interrupted" } else { "complete" }).into());
     let keys = keys(cells);
     let (_, rel, _) = relative(cells);
     let mut s = keys.iter().map(String::as_str).chain(CSV_FIXED).map(csv_field).collect::<Vec<_>>().join(",");
@@ -37,6 +44,7 @@ pub fn csv(cells: &[CellResult]) -> String {
         fields.push(verdict(c));
         fields.push(outcome_of(c));
         fields.push(c.runs_as_expected().to_string());
+        fields.push(sweep.clone());
         s.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         s.push('\n');
     }
@@ -70,13 +78,17 @@ fn csv_field(f: &str) -> String {
     if f.contains([',', '"', '\n']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
 }
 
-/// A Markdown table of the cells.
-pub fn markdown(name: &str, cells: &[CellResult]) -> String {
+/// A Markdown table of the cells; while the sweep still runs, a line above it says so.
+pub fn markdown(name: &str, cells: &[CellResult], stage: &Stage<'_>) -> String {
     let keys = keys(cells);
     let (_, rel, _) = relative(cells);
     let mut header: Vec<String> = keys.clone();
     header.extend(["runs", "median ops/s", "spread", "verdict", "outcome", "vs best"].map(String::from));
-    let mut s = format!("## {name}\n\n| {} |\n|{}|\n", header.join(" | "), vec!["---"; header.len()].join("|"));
+    let mut s = format!("## {name}\n\n");
+    if let Some(note) = stage.in_progress(cells.len()) {
+        let _ = writeln!(s, "**Sweep {note}**: written while it ran; the cells after these had not run yet.\n");
+    }
+    let _ = write!(s, "| {} |\n|{}|\n", header.join(" | "), vec!["---"; header.len()].join("|"));
     for (c, r) in cells.iter().zip(rel) {
         let mut row: Vec<String> = keys.iter().map(|k| param(c, k).replace('|', "\\|")).collect();
         match &c.summary {

@@ -153,15 +153,39 @@ pub(super) fn median(c: &CellResult) -> f64 {
     c.summary.as_ref().map_or(0.0, |s| s.median)
 }
 
+/// Where a sweep stands when a document or an export of it is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Stage<'a> {
+    /// The cells the sweep has, run or not.
+    pub planned: usize,
+    /// Written after a cell before the last: more cells are to come.
+    pub in_progress: bool,
+    /// The outputs that could not be written so far.
+    pub unwritten: &'a [doc::sweep::Unwritten],
+}
+
+impl Stage<'_> {
+    /// The sweep is over (its report, its last rewrite).
+    pub fn over(planned: usize, unwritten: &[doc::sweep::Unwritten]) -> Stage<'_> {
+        Stage { planned, in_progress: false, unwritten }
+    }
+
+    /// `in progress: 2 of 6 cells`, for the CSV, the Markdown and the plot; `None` once over.
+    pub fn in_progress(&self, done: usize) -> Option<String> {
+        self.in_progress.then(|| format!("in progress: {done} of {}", crate::words::plural(self.planned, "cell")))
+    }
+}
+
 /// `{schema_version, runner, file, ..., cells: [...]}`: per cell its parameters, statistics,
 /// verdict, relative speed and every counted run's report.
-pub fn document(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -> Json {
-    to_json(&sweep_doc(file, sha256, cells, partial))
+pub fn document(file: &str, sha256: &str, cells: &[CellResult], stage: &Stage<'_>) -> Json {
+    to_json(&sweep_doc(file, sha256, cells, stage))
 }
 
 /// The sweep document.
-pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], partial: bool) -> doc::Sweep {
+pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], stage: &Stage<'_>) -> doc::Sweep {
     let (series, rel, _) = relative(cells);
+    let partial = cells.iter().any(|c| c.interrupted().is_some());
     doc::Sweep {
         schema_version: doc::SchemaVersion,
         runner: doc::RunnerHeader::this(),
@@ -169,6 +193,9 @@ pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], partial:
         file_sha256: sha256.to_string(),
         host: doc::Host::this(),
         partial,
+        in_progress: stage.in_progress,
+        cells_planned: stage.planned,
+        unwritten: stage.unwritten.to_vec(),
         compared_by: series,
         cells: cells.iter().zip(rel).map(|(c, r)| cell_doc(c, r, sha256)).collect(),
     }
