@@ -191,6 +191,44 @@ mod tests {
         panic!("{pid} never ran {comm}");
     }
 
+    /// Waits until `pid` has ended and is not yet reaped.
+    fn wait_for_zombie(pid: u32) {
+        for _ in 0..10_000 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{pid} never ended");
+    }
+
+    // The reaper under test reaps the workers, not their `Child` handles.
+    #[allow(clippy::zombie_processes)]
+    #[test]
+    fn ended_workers_are_reaped_even_behind_a_child_that_is_no_worker() {
+        // A child that is no worker (as the channel's waker) ends first and stays unreaped.
+        let mut stranger = Command::new("true").spawn().unwrap();
+        let quick = Command::new("true").spawn().unwrap();
+        let slow = Command::new("sleep").arg("30").spawn().unwrap();
+        wait_for_zombie(stranger.id());
+        wait_for_zombie(quick.id());
+        let mut reaper = Reaper::with_capacity(2);
+        reaper.add(Pid::from_raw(quick.id() as i32));
+        reaper.add(Pid::from_raw(slow.id() as i32));
+        reaper.reap_ended();
+        assert_eq!(reaper.take_ended(), vec![0], "the ended worker, and only it");
+        assert_eq!(reaper.take_ended(), Vec::<usize>::new());
+        let _ = kill(Pid::from_raw(slow.id() as i32), Signal::SIGKILL);
+        wait_for_zombie(slow.id());
+        reaper.reap_ended();
+        assert_eq!(reaper.take_ended(), vec![1]);
+        assert!(stranger.try_wait().unwrap().is_some(), "the stranger is left to its owner");
+        let (_, exits) = reaper.wait_all();
+        assert_eq!(exits[0].0.code, Some(0));
+        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
+    }
+
     // The reaper under test reaps the children, not their `Child` handles.
     #[allow(clippy::zombie_processes)]
     #[test]
