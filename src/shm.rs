@@ -68,10 +68,10 @@ pub struct Header {
     pub marker: Line<[AtomicU64; 2]>,
 }
 
-/// What one worker reports about itself, written by that worker while it lives; after its
-/// death, runner marks it `ended`, and (mutex) the one that took over the lock it died
-/// holding writes the record of that recovery here: each worker dies at most once, so the
-/// slots are the list of every death inside the lock.
+/// What one worker reports about itself, written by that worker while it lives; once runner
+/// has reaped it (mid-run), runner marks it `ended`, and (mutex) the one that took over the
+/// lock it died holding writes the record of that recovery here: each worker dies at most
+/// once, so the slots are the list of every death inside the lock.
 #[repr(C)]
 #[derive(Default)]
 pub struct Slot {
