@@ -112,6 +112,13 @@ pub(crate) fn recoveries(shared: &Shared) -> Vec<Recovery> {
     recovery::read(shared)
 }
 
+/// The hot loop's way to [`repair`], out of line.
+#[cold]
+#[inline(never)]
+fn recovered<T: Scalar>(shared: &Shared, dead: u32, me: u32) {
+    repair::<T>(shared, dead, Holder::Worker(me));
+}
+
 /// After the lock worker `dead` died holding was taken over: an update it had marked may or may
 /// not have been written, so the value goes back to what the marker saved (that operation is
 /// not applied); the recovery is recorded for the report.
@@ -138,13 +145,14 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
     let engine = Local::of(shared);
     let cell = engine.cell::<T>();
     let mutex = engine.lock().locker(order.index);
-    let lock = || {
-        match mutex.lock() {
-            Ok(Acquired::Clean) => {}
-            Ok(Acquired::Recovered { from }) => repair::<T>(shared, from, Holder::Worker(order.index)),
-            Err(e) => return Err(BackendError::Lock(e)),
+    // The recovery stays out of line, so that the loop's lock is the compare-exchange alone.
+    let lock = || match mutex.lock() {
+        Ok(Acquired::Clean) => Ok(()),
+        Ok(Acquired::Recovered { from }) => {
+            recovered::<T>(shared, from, order.index);
+            Ok(())
         }
-        Ok(())
+        Err(e) => Err(BackendError::Lock(e)),
     };
     // Relaxed is enough inside the lock: lock and unlock order the accesses.
     let update = || T::store(cell, T::load(cell).apply::<K>(a));
