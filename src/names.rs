@@ -37,7 +37,7 @@ impl BackendKind {
     pub fn describe(self) -> &'static str {
         match self {
             BackendKind::Mutex => {
-                "the value and a process-shared futex lock in a shared memfd mapping; each operation locks, reads, writes, unlocks; a waiter that finds the holder dead (its pid in /proc, looked at after each 10 ms sleep in which the lock did not change hands) takes the lock over"
+                "the value and a process-shared futex lock in a shared memfd mapping; each operation locks, reads, writes, unlocks; once runner has reaped a holder that died (waitpid, no pid or /proc looked at), it marks the lock and the next locker takes it over"
             }
             BackendKind::Atomic => {
                 "the value as a lock-free atomic in a shared memfd mapping; each operation is one atomic read-modify-write (compare-exchange loop where the hardware has no instruction)"

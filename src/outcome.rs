@@ -80,7 +80,8 @@ pub struct WorkerOutcome {
     pub exit: Exit,
     /// Failed compare-exchanges (atomic).
     pub retries: u64,
-    /// Locks recovered from a dead owner (mutex).
+    /// Locks this worker took over from a dead holder (mutex): its entries in
+    /// [`Outcome::recoveries`].
     pub recoveries: u64,
     /// The worker's peak resident memory (KiB, from `wait4` when it was reaped): its own
     /// high-water mark, which counts the pages it shared with runner from the fork on (runner's
@@ -108,9 +109,10 @@ pub struct Outcome {
     pub deadline: Option<f64>,
     /// How runner stopped the run at its deadline, as it measured it.
     pub deadline_stop: Option<DeadlineStop>,
-    /// mutex: the worker that died holding the lock and the one that recovered it (or runner,
-    /// after every worker had ended), the first time it happened.
-    pub recovery: Option<Recovery>,
+    /// mutex: every lock taken over from a worker that died holding it, in the order it
+    /// happened: who died, who recovered it (or runner, after every worker had ended), and
+    /// whether the value was restored. Each worker dies at most once: at most one per worker.
+    pub recoveries: Vec<Recovery>,
     /// Peak resident memory in KiB: runner's own during this run (`VmHWM`, afresh at exec and
     /// reset before each later run: not what the process that started runner used), and the largest of this run's
     /// workers' peaks (see [`WorkerOutcome::peak_kib`]).

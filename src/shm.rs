@@ -39,15 +39,11 @@ unsafe impl Shareable for AtomicU8 {}
 /// operation on it in `sync/mutex/lock.rs`. All zero is a free lock.
 #[repr(C)]
 pub struct RobustLock {
-    /// 0, or the holder and `sync::mutex::lock::CONTENDED`.
+    /// 0, or the holder, `sync::mutex::lock::CONTENDED` and `sync::mutex::lock::DIED`.
     pub(crate) word: AtomicU32,
-    /// Unlocks of a contended word so far (wrapping): a waiter that wakes from its timeout and
-    /// finds it unchanged knows that the lock has not changed hands since it went to sleep, and
-    /// only then looks at the holder's pid.
-    pub(crate) handoffs: AtomicU32,
 }
 
-// SAFETY: two plain atomic integers: valid at zero (a free lock), no pointers, interior
+// SAFETY: a plain atomic integer: valid at zero (a free lock), no pointers, interior
 // mutability only.
 unsafe impl Shareable for RobustLock {}
 
@@ -70,12 +66,12 @@ pub struct Header {
     /// mutex, for an update made where its holder may die: `(worker + 1) << 32 | state`, and
     /// the value's bits before the update. The next locker repairs from it.
     pub marker: Line<[AtomicU64; 2]>,
-    /// mutex: the first recovery from a dead holder, encoded and decoded in
-    /// `sync/mutex/recovery.rs`.
-    pub recovery: Line<AtomicU64>,
 }
 
-/// What one worker reports about itself; written by that worker only.
+/// What one worker reports about itself, written by that worker while it lives; once runner
+/// has reaped it (mid-run), runner marks it `ended`, and (mutex) the one that took over the
+/// lock it died holding writes the record of that recovery here: each worker dies at most
+/// once, so the slots are the list of every death inside the lock.
 #[repr(C)]
 #[derive(Default)]
 pub struct Slot {
@@ -86,13 +82,18 @@ pub struct Slot {
     pub end_ns: AtomicU64,
     /// Failed compare-exchanges (atomic backend).
     pub retries: AtomicU64,
-    /// Locks taken over from a dead holder (mutex backend).
-    pub recoveries: AtomicU64,
+    /// mutex: when (CLOCK_MONOTONIC ns) the lock this worker died holding was taken over.
+    pub recovered_ns: AtomicU64,
     /// 1 once the worker has written its results.
     pub done: AtomicU32,
-    /// The worker's pid, written first thing after its fork, before the start barrier (ordered
-    /// schedules and the mutex's waiters look at it to tell a slow holder from a dead one).
-    pub pid: AtomicU32,
+    /// Set by runner once it has reaped this worker (however it ended): an ordered schedule's
+    /// waiters read it to tell a slow worker whose turn it is from a dead one. No pid is read
+    /// for that: a pid means one thing to runner and another to a `/proc` mounted for another
+    /// PID namespace.
+    pub ended: AtomicU32,
+    /// mutex: who took over the lock this worker died holding, and whether the value was
+    /// restored (`sync/mutex/recovery.rs` encodes it); 0 while nobody did.
+    pub recovered_by: AtomicU32,
 }
 
 /// Per-worker areas besides the slot, in 64-bit words: the exported latency histograms and the
@@ -156,7 +157,7 @@ impl Shared {
     /// Maps the header's page into this process, by reading a word of it, so that a worker's
     /// first operation does not take the page fault inside its timed window.
     pub fn attach(&self) {
-        let _ = self.recovery().load(std::sync::atomic::Ordering::Relaxed);
+        let _ = self.abort().load(std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn turn(&self) -> &AtomicU64 {
@@ -170,10 +171,6 @@ impl Shared {
     /// The update marker: `[owner and state, old bits]`.
     pub fn marker(&self) -> &[AtomicU64; 2] {
         self.at(std::mem::offset_of!(Header, marker))
-    }
-
-    pub fn recovery(&self) -> &AtomicU64 {
-        self.at(std::mem::offset_of!(Header, recovery))
     }
 
     pub fn mutex(&self) -> &RobustLock {

@@ -224,6 +224,9 @@ fn the_trace_names_a_recovery_as_the_json_report_does() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     let trace = read_trace(&file);
-    assert_eq!(report["recovery"], serde_json::json!({ "died_holding_lock": 0, "recovered_by": "runner" }));
+    let recovery = serde_json::json!({ "died_holding_lock": 0, "recovered_by": "runner", "restored": true });
+    assert_eq!(report["recovery"], recovery);
+    assert_eq!(report["recoveries"], serde_json::json!([recovery]));
     assert_eq!(trace["metadata"]["recovery"], report["recovery"]);
+    assert_eq!(trace["metadata"]["recoveries"], report["recoveries"]);
 }

@@ -46,6 +46,11 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
         .map(|s| s.end)
         .fold(if ended.served.is_some() || stopped { ended.owner_end } else { origin }, u64::max);
     let largest_worker = exits.iter().map(|(_, kib)| *kib).max().unwrap_or(0);
+    // After `finish`: runner's own recovery, if it made one, is in the list.
+    let recoveries = mutex::recoveries(&ended.shared);
+    let recovered_by = |index: usize| {
+        recoveries.iter().filter(|r| r.recovered_by == crate::sync::Holder::Worker(index as u32)).count() as u64
+    };
     let workers = pids
         .iter()
         .zip(exits)
@@ -53,6 +58,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
         .enumerate()
         .map(|(index, ((pid, (exit, peak_kib)), slot))| WorkerOutcome {
             peak_kib,
+            recoveries: recovered_by(index),
             ..slot.outcome(index as u32, pid.as_raw(), exit, origin)
         })
         .collect();
@@ -83,7 +89,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
             terminated: t.termed,
             killed: t.killed,
         }),
-        recovery: mutex::recovery(&ended.shared),
+        recoveries,
         stride: ended.stride,
         phases: Phases {
             setup_seconds: seconds(begun, ended.first_fork),
@@ -113,7 +119,6 @@ struct SlotCopy {
     end: u64,
     ops: u64,
     retries: u64,
-    recoveries: u64,
 }
 
 impl Written {
@@ -129,7 +134,6 @@ impl Written {
                 end: slot.end_ns.load(Ordering::Relaxed),
                 ops: slot.ops.load(Ordering::Relaxed),
                 retries: slot.retries.load(Ordering::Relaxed),
-                recoveries: slot.recoveries.load(Ordering::Relaxed),
             });
             hist::import(shared.hist(index), 0, &mut op);
             hist::import(shared.hist(index), 1, &mut wait);
@@ -200,7 +204,7 @@ impl SlotCopy {
             ended: self.end.saturating_sub(origin) as f64 / 1e9,
             exit,
             retries: self.retries,
-            recoveries: self.recoveries,
+            recoveries: 0,
             peak_kib: 0,
         }
     }

@@ -21,6 +21,8 @@ pub(crate) enum ExecError {
     Lifeline(std::io::Error),
     /// SIGCHLD's default disposition could not be restored.
     Sigchld(Errno),
+    /// SIGCHLD could not be blocked and read from a signalfd (`deaths.rs`).
+    Deaths(Errno),
     /// The process may not fork now.
     Prepare(super::fork::ForkError),
     /// `pin`: the CPUs runner may use could not be read.
@@ -44,6 +46,7 @@ impl std::fmt::Display for ExecError {
             ExecError::Barrier(e) => write!(f, "cannot create the start barrier: {e}"),
             ExecError::Lifeline(e) => write!(f, "cannot create a pipe: {e}"),
             ExecError::Sigchld(e) => write!(f, "cannot restore SIGCHLD: {e}"),
+            ExecError::Deaths(e) => write!(f, "cannot watch for the workers' deaths (SIGCHLD on a signalfd): {e}"),
             ExecError::Prepare(e) => write!(f, "{e}"),
             ExecError::PinRead(e) => write!(f, "pin: cannot read the CPUs runner may use: {e}"),
             ExecError::PinCpu { bad, usable } => {

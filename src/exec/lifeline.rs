@@ -44,16 +44,23 @@ impl Lifeline {
     }
 
     /// Waits up to `nanos` ns (to the kernel's timer slack, not rounded to milliseconds) for
-    /// every worker to end, or for `interrupt` to become readable.
-    pub fn wait(&self, nanos: u64, interrupt: BorrowedFd<'_>) -> Wake {
-        let mut fds = [PollFd::new(self.read.as_fd(), PollFlags::POLLIN), PollFd::new(interrupt, PollFlags::POLLIN)];
+    /// every worker to end, for `interrupt` to become readable, or for `died` to (a worker
+    /// ended while the others run).
+    pub fn wait(&self, nanos: u64, interrupt: BorrowedFd<'_>, died: BorrowedFd<'_>) -> Wake {
+        let mut fds = [
+            PollFd::new(self.read.as_fd(), PollFlags::POLLIN),
+            PollFd::new(interrupt, PollFlags::POLLIN),
+            PollFd::new(died, PollFlags::POLLIN),
+        ];
         let timeout = TimeSpec::from_duration(std::time::Duration::from_nanos(nanos));
+        let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
         match ppoll(&mut fds, Some(timeout), None) {
             Ok(0) | Err(_) => Wake::Timeout,
-            Ok(_) if fds[1].revents().is_some_and(|r| !r.is_empty()) => Wake::Interrupted,
+            Ok(_) if ready(&fds[1]) => Wake::Interrupted,
             Ok(_) if fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)) => {
                 Wake::Ended
             }
+            Ok(_) if ready(&fds[2]) => Wake::Died,
             Ok(_) => Wake::Timeout,
         }
     }
@@ -66,6 +73,8 @@ pub enum Wake {
     Ended,
     /// The interrupt descriptor is readable.
     Interrupted,
+    /// A worker ended while others may still work.
+    Died,
     /// Time to look at progress.
     Timeout,
 }

@@ -15,6 +15,7 @@
 
 pub mod barrier;
 mod collect;
+mod deaths;
 mod error;
 pub(crate) mod fork;
 pub(crate) mod interrupt;

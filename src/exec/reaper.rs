@@ -2,8 +2,10 @@
 //! stopping them (SIGTERM with a grace, SIGKILL only to those still running after it, counted),
 //! and waiting for every one at the end, with each one's own peak resident memory.
 
+use std::collections::HashMap;
+
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::WaitStatus;
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 use crate::clock::now_ns;
@@ -14,6 +16,10 @@ use crate::outcome::Exit;
 pub(super) struct Reaper {
     pids: Vec<Pid>,
     exits: Vec<Option<(Exit, u64)>>,
+    /// Each worker's index by pid.
+    index: HashMap<Pid, usize>,
+    /// The workers reaped since the last [`Reaper::take_ended`], by index.
+    ended: Vec<usize>,
 }
 
 /// How runner stopped the workers at the deadline.
@@ -29,10 +35,16 @@ pub(super) struct Terminated {
 
 impl Reaper {
     pub(super) fn with_capacity(workers: usize) -> Reaper {
-        Reaper { pids: Vec::with_capacity(workers), exits: Vec::with_capacity(workers) }
+        Reaper {
+            pids: Vec::with_capacity(workers),
+            exits: Vec::with_capacity(workers),
+            index: HashMap::with_capacity(workers),
+            ended: Vec::new(),
+        }
     }
 
     pub(super) fn add(&mut self, pid: Pid) {
+        self.index.insert(pid, self.pids.len());
         self.pids.push(pid);
         self.exits.push(None);
     }
@@ -40,13 +52,46 @@ impl Reaper {
     /// Reaps the workers that have ended, without waiting; true while any still runs.
     fn any_alive(&mut self) -> bool {
         let mut alive = false;
-        for (pid, exit) in self.pids.iter().zip(self.exits.iter_mut()) {
+        for (index, (pid, exit)) in self.pids.iter().zip(self.exits.iter_mut()).enumerate() {
             if exit.is_none() {
                 *exit = reap(*pid, false);
                 alive |= exit.is_none();
+                if exit.is_some() {
+                    self.ended.push(index);
+                }
             }
         }
         alive
+    }
+
+    /// Reaps the workers that have ended, without waiting and without asking each worker: the
+    /// kernel names an ended child without reaping it (`waitid` with `WNOWAIT`), and a worker
+    /// so named is reaped, until none is left. A child that is no worker (the channel's
+    /// waker, its owner's to reap) stops the naming; then every worker is asked in turn.
+    pub(super) fn reap_ended(&mut self) {
+        loop {
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+            let Ok(status) = waitid(Id::All, flags) else { return };
+            let Some(pid) = status.pid() else { return };
+            match self.index.get(&pid) {
+                Some(&index) if self.exits[index].is_none() => match reap(pid, false) {
+                    Some(exit) => {
+                        self.exits[index] = Some(exit);
+                        self.ended.push(index);
+                    }
+                    None => return,
+                },
+                _ => {
+                    self.any_alive();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The workers reaped since the last call, by index.
+    pub(super) fn take_ended(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.ended)
     }
 
     /// Reaps the workers that have ended, without waiting; true when any of them failed.
@@ -144,6 +189,44 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         panic!("{pid} never ran {comm}");
+    }
+
+    /// Waits until `pid` has ended and is not yet reaped.
+    fn wait_for_zombie(pid: u32) {
+        for _ in 0..10_000 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("{pid} never ended");
+    }
+
+    // The reaper under test reaps the workers, not their `Child` handles.
+    #[allow(clippy::zombie_processes)]
+    #[test]
+    fn ended_workers_are_reaped_even_behind_a_child_that_is_no_worker() {
+        // A child that is no worker (as the channel's waker) ends first and stays unreaped.
+        let mut stranger = Command::new("true").spawn().unwrap();
+        let quick = Command::new("true").spawn().unwrap();
+        let slow = Command::new("sleep").arg("30").spawn().unwrap();
+        wait_for_zombie(stranger.id());
+        wait_for_zombie(quick.id());
+        let mut reaper = Reaper::with_capacity(2);
+        reaper.add(Pid::from_raw(quick.id() as i32));
+        reaper.add(Pid::from_raw(slow.id() as i32));
+        reaper.reap_ended();
+        assert_eq!(reaper.take_ended(), vec![0], "the ended worker, and only it");
+        assert_eq!(reaper.take_ended(), Vec::<usize>::new());
+        let _ = kill(Pid::from_raw(slow.id() as i32), Signal::SIGKILL);
+        wait_for_zombie(slow.id());
+        reaper.reap_ended();
+        assert_eq!(reaper.take_ended(), vec![1]);
+        assert!(stranger.try_wait().unwrap().is_some(), "the stranger is left to its owner");
+        let (_, exits) = reaper.wait_all();
+        assert_eq!(exits[0].0.code, Some(0));
+        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
     }
 
     // The reaper under test reaps the children, not their `Child` handles.

@@ -3,6 +3,7 @@
 //! drops what only workers may hold: the backend's workers' side and the lifeline's write end.
 
 use super::barrier::Barrier;
+use super::deaths::Deaths;
 use super::error::ExecError;
 use super::interrupt::Interrupts;
 use super::lifeline::Lifeline;
@@ -22,6 +23,8 @@ pub(super) struct Running {
     pub(super) barrier: Option<Barrier>,
     pub(super) lifeline: Lifeline,
     pub(super) reaper: Reaper,
+    /// Says when a worker ends while the others run.
+    pub(super) deaths: Deaths,
     pub(super) stride: u64,
     /// When the first fork began and the last one returned.
     pub(super) first_fork: u64,
@@ -32,6 +35,7 @@ pub(super) struct Running {
 pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Result<Running, ExecError> {
     let first_fork = now_ns();
     fork::default_sigchld().map_err(ExecError::Sigchld)?;
+    let deaths = Deaths::new().map_err(ExecError::Deaths)?;
     let ready = fork::prepare().map_err(ExecError::Prepare)?;
     let mut reaper = Reaper::with_capacity(plan.workers as usize);
     for index in 0..plan.workers {
@@ -43,6 +47,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
         }
         let spawned = fork::spawn(&ready, || {
             interrupts.in_child();
+            deaths.in_child();
             // Only the parent owns the value's side (channel: the receiving end).
             drop(p.keeper.take());
             let Some(backend) = p.workers.take() else { return worker::EXIT_ERROR };
@@ -65,7 +70,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
     let Prepared { keeper, waker, barrier, lifeline, given, .. } = p;
     let (shared, stride) = (given.shared, given.stride);
     let keeper = keeper.expect("the parent keeps the backend's parent side");
-    Ok(Running { shared, keeper, waker, barrier, lifeline, reaper, stride, first_fork, forked })
+    Ok(Running { shared, keeper, waker, barrier, lifeline, reaper, deaths, stride, first_fork, forked })
 }
 
 /// What worker `index` is to do, and with what.

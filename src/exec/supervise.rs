@@ -1,7 +1,10 @@
 //! The third phase: the run itself, from the barrier's release until every worker's work is
 //! over (or the run is stopped). Runner waits on the lifeline (or serves, as the channel's
 //! owner), and now and then ([`Watchman::tick`]) shows progress, lets an ordered schedule's
-//! workers stop waiting for a failed one, and looks at the deadline and at signals. The wait on
+//! workers stop waiting for a failed one, and looks at the deadline and at signals. A worker's
+//! death wakes the wait at once (`deaths.rs`): runner reaps it and tells the backends, so that
+//! a lock it held is taken over by the next locker without delay (the channel's owner looks
+//! when it ticks). The wait on
 //! the lifeline ends at the next progress tick or at the deadline, whichever comes first, so a
 //! deadline is enforced when it passes, not at the next tick (the channel's owner looks at it
 //! when it ticks: every few messages, or every `TICK_EVERY_MS` when none come). A stopped run's
@@ -10,6 +13,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::deaths::Deaths;
 use super::error::ExecError;
 use super::interrupt::Interrupts;
 use super::lifeline::Wake;
@@ -54,6 +58,7 @@ struct Watchman<'a> {
     reaper: Reaper,
     progress: &'a mut dyn FnMut(u64),
     interrupts: &'a Interrupts,
+    deaths: &'a Deaths,
     /// With an ordered schedule the others would wait for a failed worker's turn forever.
     ordered: bool,
     deadline: u64,
@@ -72,6 +77,11 @@ impl Watchman<'_> {
         next.saturating_sub(now_ns())
     }
 
+    /// Reaps the workers that died since the last look and tells the backends.
+    fn mourn(&mut self) {
+        self.deaths.mourn(&mut self.reaper, self.shared);
+    }
+
     /// Progress now and then; false once the run must stop (the deadline, a signal).
     fn tick(&mut self) -> bool {
         let now = now_ns();
@@ -81,6 +91,7 @@ impl Watchman<'_> {
         }
         if now - self.last_tick >= PROGRESS_EVERY_NS {
             self.last_tick = now;
+            self.mourn();
             let shared = self.shared;
             (self.progress)((0..shared.workers()).map(|i| shared.slot(i).ops.load(Ordering::Relaxed)).sum());
             if self.ordered && self.reaper.any_failed() {
@@ -98,7 +109,7 @@ pub(super) fn supervise(
     progress: &mut dyn FnMut(u64),
     interrupts: &Interrupts,
 ) -> Result<Ended, ExecError> {
-    let Running { shared, mut keeper, waker, mut barrier, lifeline, reaper, stride, first_fork, forked } = run;
+    let Running { shared, mut keeper, waker, mut barrier, lifeline, reaper, deaths, stride, first_fork, forked } = run;
     // Every worker has arrived or died once this returns; a read error only loses the wait.
     if let Some(barrier) = &mut barrier {
         let releasing = tracing::info_span!("barrier release").entered();
@@ -118,6 +129,7 @@ pub(super) fn supervise(
         reaper,
         progress,
         interrupts,
+        deaths: &deaths,
         ordered: plan.schedule != crate::names::Schedule::Concurrent,
         deadline: start.saturating_add(plan.deadline.timeout_ns),
         last_tick: now_ns(),
@@ -140,12 +152,16 @@ pub(super) fn supervise(
     };
     // Every worker's work is over (and its slot written) once the lifeline ends; a channel's
     // worker may still be on its way back from its last send when the owner is done.
+    watch.mourn();
     loop {
-        match lifeline.wait(watch.until_next(), interrupts.fd()) {
+        match lifeline.wait(watch.until_next(), interrupts.fd(), deaths.fd()) {
             Wake::Ended => break,
             Wake::Interrupted if interrupts.caught().is_some() => break,
-            _ if !watch.tick() => break,
+            Wake::Died => watch.mourn(),
             _ => {}
+        }
+        if !watch.tick() {
+            break;
         }
     }
     if let Some(barrier) = &mut barrier {

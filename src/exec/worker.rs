@@ -87,7 +87,6 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     if cx.idle {
         let _ = super::fork::idle_priority();
     }
-    cx.shared.slot(index).pid.store(std::process::id(), Ordering::Relaxed);
     cx.shared.attach();
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();
@@ -107,8 +106,8 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     }
     let slot = cx.shared.slot(index);
     let sequential = cx.order.pacing.schedule == Schedule::Sequential;
-    let pids = |turn: u64| cx.shared.slot((turn as usize).min(cx.shared.workers() - 1)).pid.load(Ordering::Relaxed);
-    if sequential && let Err(e) = pace::wait_turn(cx.shared.turn(), index as u64, cx.shared.abort(), &pids) {
+    let whose = |turn: u64| (turn as usize).min(cx.shared.workers() - 1);
+    if sequential && let Err(e) = pace::wait_turn(cx.shared, index as u64, &whose) {
         eprintln!("runner: worker {index}: {e}");
         return EXIT_ERROR;
     }
@@ -194,7 +193,6 @@ fn with_fault(
         let rest = backend.work(&after, cx.shared, probe)?;
         tally.ops += rest.ops;
         tally.retries += rest.retries;
-        tally.recoveries += rest.recoveries;
     }
     Ok(tally)
 }

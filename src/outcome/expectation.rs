@@ -48,7 +48,7 @@ impl Happened {
             Happened::Interrupted
         } else if outcome.deadline.is_some() {
             Happened::Deadline
-        } else if outcome.recovery.is_some() {
+        } else if !outcome.recoveries.is_empty() {
             Happened::Recovered
         } else if outcome.failed_workers().next().is_some() {
             Happened::WorkerFailed

@@ -56,8 +56,8 @@ pub(crate) fn worker_ranges(plan: &Plan, outcome: &Outcome) -> Vec<(u64, u64)> {
                 f.worker == w.index && matches!(f.action, FaultAction::Kill | FaultAction::Panic | FaultAction::Exit)
             });
             let cap = match ends {
-                // Killed inside the lock with no recovery: its update may have stayed.
-                Some(f) if f.inside_lock && f.action == FaultAction::Kill && outcome.recovery.is_none() => f.at + 1,
+                // Killed inside the lock and its lock not recovered: its update may have stayed.
+                Some(f) if f.inside_lock && f.action == FaultAction::Kill && !recovered(outcome, w.index) => f.at + 1,
                 Some(f) => f.at,
                 None if stopped_in_stall(plan, outcome, w.index, w.ops) => w.ops,
                 None => plan.iterations,
@@ -80,6 +80,11 @@ fn stopped_in_stall(plan: &Plan, outcome: &Outcome, index: u32, ops: u64) -> boo
             && f.at == ops
             && f.stall_ns as f64 / 1e9 > deadline + stop.late_seconds + grace
     })
+}
+
+/// Whether the lock worker `index` died holding was taken over and its marked update undone.
+fn recovered(outcome: &Outcome, index: u32) -> bool {
+    outcome.recoveries.iter().any(|r| r.died_holding_lock == index && r.restored)
 }
 
 fn range_text(lo: u64, hi: u64) -> String {

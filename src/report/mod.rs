@@ -78,8 +78,9 @@ pub fn trace(
         "sampled": sampled,
         "sample_every": if watch.ops { Some(run.outcome.latency.sample_every) } else { None },
         "op_events_total": crate::watch::TRACE_OPS_TOTAL,
-        // A lock whose holder died: who died holding it, and who recovered it, as in the report.
-        "recovery": run.outcome.recovery.map(doc::run::recovery),
+        // Locks whose holder died: who died holding each, and who recovered it, as in the report.
+        "recovery": run.outcome.recoveries.first().copied().map(doc::run::recovery),
+        "recoveries": run.outcome.recoveries.iter().copied().map(doc::run::recovery).collect::<Vec<_>>(),
         "faults": plan.faults.iter().map(|f| f.describe()).collect::<Vec<_>>(),
         "deadline_seconds": run.outcome.deadline,
     });

@@ -284,7 +284,7 @@ mod tests {
             interrupted: None,
             deadline: deadline.then_some(0.02),
             deadline_stop: None,
-            recovery: None,
+            recoveries: Vec::new(),
             memory_kib: (0, 0),
             memory_start_kib: 0,
             events_lost: None,

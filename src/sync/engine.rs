@@ -1,7 +1,7 @@
 //! The engine: where the value lives, beneath every backend.
 //!
-//! Today there is one engine, [`Local`]: the value's cell, the mutex's lock word, its update
-//! marker and the recovery record, all in the run's shared mapping (`shm`), reached by the
+//! Today there is one engine, [`Local`]: the value's cell, the mutex's lock word and its update
+//! marker, all in the run's shared mapping (`shm`), reached by the
 //! workers through plain atomics. The backends say *how* the value is kept consistent (a lock,
 //! a read-modify-write, nothing, an owner); the engine says *where* it is. A backend touches the
 //! value only through the engine, never through `Shared`'s header directly, so that another
@@ -54,11 +54,5 @@ impl<'a> Local<'a> {
     #[inline(always)]
     pub(crate) fn marker(&self) -> &'a [AtomicU64; 2] {
         self.shared.marker()
-    }
-
-    /// The mutex's record of the first recovery (`mutex/recovery.rs` encodes it).
-    #[inline(always)]
-    pub(crate) fn recovery(&self) -> &'a AtomicU64 {
-        self.shared.recovery()
     }
 }

@@ -15,7 +15,7 @@ pub(crate) enum BackendError {
     /// An ordered schedule's wait ended because runner saw another worker fail.
     TurnAborted,
     /// An ordered schedule's wait ended because the worker whose turn it is died.
-    TurnHolderDied { pid: u32 },
+    TurnHolderDied { worker: usize },
     /// A fault inside the lock on a backend without one (the planner forbids it).
     NoLock { backend: &'static str },
     /// channel: the owner could not receive (ipc-channel's error).
@@ -41,8 +41,8 @@ impl std::fmt::Display for BackendError {
             BackendError::Io { doing, error } => write!(f, "{doing}: {error}"),
             BackendError::Lock(errno) => write!(f, "cannot lock the mutex: {errno}"),
             BackendError::TurnAborted => write!(f, "stopped waiting for its turn: another worker failed"),
-            BackendError::TurnHolderDied { pid } => {
-                write!(f, "stopped waiting for its turn: the worker whose turn it is (pid {pid}) died")
+            BackendError::TurnHolderDied { worker } => {
+                write!(f, "stopped waiting for its turn: the worker whose turn it is (worker {worker}) died")
             }
             BackendError::NoLock { backend } => write!(f, "the {backend} backend has no lock to act inside"),
             BackendError::Receive(e) => write!(f, "cannot receive from the workers: {e:?}"),

@@ -17,8 +17,7 @@ macro_rules! with_pace {
             let $pace = $crate::sync::pace::Free;
             $body
         } else {
-            let pids = |i: usize| $shared.slot(i).pid.load(::std::sync::atomic::Ordering::Relaxed);
-            let $pace = $order.pacing.paced($order.index, $shared.turn(), $shared.abort(), &pids);
+            let $pace = $order.pacing.paced($order.index, $shared);
             $body
         }
     }};

@@ -14,6 +14,8 @@
 //! receiving end).
 //!
 //! Where the value lives is a seam of its own, `engine`: today the run's shared mapping.
+//! When runner reaps a worker while the others run, it tells the backends through
+//! `worker_ended`: a turn that worker holds never comes, a lock it holds is the next locker's.
 //!
 //! Owns: the mechanisms (`mutex/`, `atomic/`, `none/`, `channel/`), the hot loops' shared
 //! parts (`hot.rs`, `pace.rs`), the engine. Does not own: the plan (exec hands over a
@@ -68,8 +70,6 @@ pub(crate) struct WorkerTally {
     pub(crate) ops: u64,
     /// Failed compare-exchanges (atomic).
     pub(crate) retries: u64,
-    /// Locks recovered from a dead owner (mutex).
-    pub(crate) recoveries: u64,
 }
 
 /// What the channel owner received.
@@ -145,4 +145,13 @@ pub(crate) fn setup(setup: &Setup, shared: &Shared) -> Result<Parts, BackendErro
             Parts { workers: Box::new(sender), inside_lock: None, keeper: Keeper::Owner(owner) }
         }
     })
+}
+
+/// In runner, once it has reaped worker `index` (however it ended), while the others may still
+/// run: marks it ended in its slot (an ordered schedule's waiters stop waiting for its turn)
+/// and, if it held the mutex's lock, marks the lock's holder dead and wakes a waiter to take it
+/// over (`mutex/lock.rs`). Nothing here reads a pid.
+pub(crate) fn worker_ended(shared: &Shared, index: usize) {
+    shared.slot(index).ended.store(1, std::sync::atomic::Ordering::Release);
+    engine::Local::of(shared).lock().holder_ended(index as u32);
 }

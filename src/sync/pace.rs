@@ -5,11 +5,12 @@
 //! without work or schedule runs the bare loop; [`Paced`] carries the loop counts and the turn.
 //! Owns: the busy loop, its calibration and turn-taking. Does not own: the operations.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use crate::clock::now_ns;
 use crate::names::Schedule;
 use crate::plan::Work;
+use crate::shm::Shared;
 use crate::sync::BackendError;
 
 /// Around each operation: `before` (wait for the turn), `inside` (in the critical section),
@@ -56,15 +57,9 @@ impl Pacing {
         self.inside == 0 && self.outside == 0 && self.schedule != Schedule::RoundRobin
     }
 
-    /// The pace of worker `index`; `pids` gives each worker's pid.
-    pub(crate) fn paced<'a>(
-        &self,
-        index: u32,
-        turn: &'a AtomicU64,
-        abort: &'a AtomicU32,
-        pids: &'a dyn Fn(usize) -> u32,
-    ) -> Paced<'a> {
-        Paced { pacing: *self, next: index as u64, turn, abort, pids }
+    /// The pace of worker `index`, whose turns are in `shared`.
+    pub(crate) fn paced<'a>(&self, index: u32, shared: &'a Shared) -> Paced<'a> {
+        Paced { pacing: *self, next: index as u64, shared }
     }
 }
 
@@ -73,10 +68,8 @@ pub(crate) struct Paced<'a> {
     pacing: Pacing,
     /// The number of this worker's next operation in the round-robin order.
     next: u64,
-    turn: &'a AtomicU64,
-    abort: &'a AtomicU32,
-    /// Each worker's pid, by index (from the shared slots).
-    pids: &'a dyn Fn(usize) -> u32,
+    /// The turn, the abort word, and each worker's slot (whether runner saw it end).
+    shared: &'a Shared,
 }
 
 impl Pace for Paced<'_> {
@@ -84,8 +77,7 @@ impl Pace for Paced<'_> {
     fn before(&mut self) -> Result<(), BackendError> {
         if self.pacing.schedule == Schedule::RoundRobin {
             let workers = self.pacing.workers as u64;
-            let pids = self.pids;
-            wait_turn(self.turn, self.next, self.abort, &|turn| pids((turn % workers) as usize))?;
+            wait_turn(self.shared, self.next, &|turn| (turn % workers) as usize)?;
         }
         Ok(())
     }
@@ -96,25 +88,21 @@ impl Pace for Paced<'_> {
     #[inline]
     fn after(&mut self) {
         if self.pacing.schedule == Schedule::RoundRobin {
-            self.turn.store(self.next + 1, Ordering::Release);
+            self.shared.turn().store(self.next + 1, Ordering::Release);
             self.next += self.pacing.workers as u64;
         }
         spin(self.pacing.outside);
     }
 }
 
-/// Waits until `turn` reads `mine`: spins a little, then yields the CPU (a worker whose turn
-/// it is may need this core). Gives up when runner sets `abort` (another worker failed), or
-/// when the worker whose turn it is (`holder(turn)` gives its pid) has died: runner may be
-/// blocked receiving from a channel and unable to say so.
-pub(crate) fn wait_turn(
-    turn: &AtomicU64,
-    mine: u64,
-    abort: &AtomicU32,
-    holder: &dyn Fn(u64) -> u32,
-) -> Result<(), BackendError> {
+/// Waits until the turn reads `mine`: spins a little, then yields the CPU (a worker whose turn
+/// it is may need this core). Gives up when runner sets the abort word (another worker failed),
+/// or when runner has marked the worker whose turn it is (`whose(turn)`, an index) as ended:
+/// runner may be blocked receiving from a channel and unable to set the abort word at once. No
+/// pid is read: runner, which reaps every worker, says which have ended.
+pub(crate) fn wait_turn(shared: &Shared, mine: u64, whose: &dyn Fn(u64) -> usize) -> Result<(), BackendError> {
+    let (turn, abort) = (shared.turn(), shared.abort());
     let mut spins = 0u32;
-    let mut last_look = 0;
     loop {
         let now = turn.load(Ordering::Acquire);
         if now == mine {
@@ -128,35 +116,14 @@ pub(crate) fn wait_turn(
             spins += 1;
             continue;
         }
-        std::thread::yield_now();
-        spins += 1;
-        // Every few thousand yields (milliseconds), look whether the turn's holder still lives.
-        if spins - last_look >= 4096 {
-            last_look = spins;
-            let pid = holder(now);
-            if pid != 0 && !alive(pid) {
-                return Err(BackendError::TurnHolderDied { pid });
-            }
+        let worker = whose(now);
+        // A worker marks its turn passed before it ends; a turn that stays with one that ended
+        // never comes.
+        if shared.slot(worker).ended.load(Ordering::Acquire) != 0 && turn.load(Ordering::Acquire) == now {
+            return Err(BackendError::TurnHolderDied { worker });
         }
+        std::thread::yield_now();
     }
-}
-
-/// Whether worker `pid` runs: it exists, is no zombie (a dead child runner has not reaped yet
-/// still answers `kill(pid, 0)`), and is a child of this process's parent, runner. Runner forks
-/// nothing while workers run, so a worker's pid that runner has reaped early (ordered schedules
-/// reap failed workers as they go) and the system has reused reads as dead, not as alive. When
-/// `/proc` cannot tell (not mounted), only a pid that no longer exists reads as dead: the mutex's
-/// waiters take a lock over on this answer, so "dead" must never be a guess.
-pub(crate) fn alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        let gone =
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None) == Err(nix::errno::Errno::ESRCH);
-        return !gone;
-    };
-    // After the command's closing parenthesis: the state, then the parent's pid.
-    let mut fields = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_ascii_whitespace();
-    let running = !matches!(fields.next(), None | Some("Z" | "X"));
-    running && fields.next().and_then(|p| p.parse::<u32>().ok()) == Some(std::os::unix::process::parent_id())
 }
 
 /// `n` iterations of a loop the compiler cannot remove.

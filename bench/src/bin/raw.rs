@@ -276,9 +276,7 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
                     }
                 }
                 Primitive::Mutex => {
-                    // No worker dies here, so no holder's pid is ever looked up.
-                    let pid_of = |_: usize| 0;
-                    let mutex = shared.mutex().locker(index as u32, &pid_of);
+                    let mutex = shared.mutex().locker(index as u32);
                     for _ in 0..iterations {
                         if mutex.lock().is_err() {
                             return 70;

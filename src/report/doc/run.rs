@@ -47,8 +47,12 @@ pub(crate) struct Run {
     pub applied_range: Option<AppliedRange>,
     /// A run that did not apply every operation: what the value was checked against.
     pub partial_check: Option<String>,
-    /// mutex: a worker died holding the lock.
+    /// mutex: a worker died holding the lock: the first such recovery (all of them are in
+    /// `recoveries`).
     pub recovery: Option<Recovery>,
+    /// mutex: every lock taken over from a worker that died holding it, in the order they
+    /// happened (at most one per worker: each dies once). Empty for the other backends.
+    pub recoveries: Vec<Recovery>,
     pub expect_outcome: Option<ExpectOutcome>,
     /// What the run came to, in the terms of `expect_outcome`.
     pub outcome: Happened,
@@ -182,6 +186,11 @@ pub(crate) struct Recovery {
     /// The worker that died holding the lock; null when unknown.
     pub died_holding_lock: Option<i64>,
     pub recovered_by: Recoverer,
+    /// Whether the dead holder had marked an update (a fault inside the lock) and the
+    /// recoverer put the value back as it was before it (that operation is not applied).
+    /// False: no update was marked, and the holder's last update may or may not have been
+    /// written.
+    pub restored: bool,
 }
 
 /// Who took a dead holder's lock over: a worker's index, or `"runner"` after every worker had
@@ -369,7 +378,8 @@ impl Run {
             }),
             applied_range: judgement.applied.map(|(min, max)| AppliedRange { min, max }),
             partial_check: judgement.partial_check.clone(),
-            recovery: outcome.recovery.map(recovery),
+            recovery: outcome.recoveries.first().copied().map(recovery),
+            recoveries: outcome.recoveries.iter().copied().map(recovery).collect(),
             expect_outcome: plan.expect_outcome,
             outcome: expectation.happened.into(),
             outcome_as_expected: expectation.as_expected,
@@ -428,14 +438,12 @@ impl Run {
 pub(crate) fn recovery(r: crate::sync::Recovery) -> Recovery {
     use crate::sync::Holder;
     Recovery {
-        died_holding_lock: match r.died_holding_lock {
-            Holder::Worker(i) => Some(i as i64),
-            Holder::Runner | Holder::Unknown => None,
-        },
+        died_holding_lock: Some(r.died_holding_lock as i64),
         recovered_by: match r.recovered_by {
             Holder::Worker(i) => Recoverer::Worker(i as i64),
-            Holder::Runner | Holder::Unknown => Recoverer::Runner,
+            Holder::Runner => Recoverer::Runner,
         },
+        restored: r.restored,
     }
 }
 

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::{RunReport, rate, seconds};
 use crate::names::BackendKind;
-use crate::outcome::{Expectation, Happened, Holder, Outcome, Verdict};
+use crate::outcome::{Expectation, Happened, Holder, Outcome, Recovery, Verdict};
 use crate::plan::Plan;
 
 pub use plan::plan;
@@ -188,20 +188,7 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
     for fault in &plan.faults {
         let _ = writeln!(s, "  fault     {}", fault.describe());
     }
-    if let Some(recovery) = outcome.recovery {
-        let dead = match recovery.died_holding_lock {
-            Holder::Worker(dead) => format!("worker {dead}"),
-            Holder::Runner | Holder::Unknown => "a worker".to_string(),
-        };
-        let by = match recovery.recovered_by {
-            Holder::Worker(by) => format!("worker {by}"),
-            Holder::Runner | Holder::Unknown => "runner (no worker locked after it)".to_string(),
-        };
-        let _ = writeln!(
-            s,
-            "  recovery  {dead} died holding the lock; {by} took the lock over and restored the value from the update marker"
-        );
-    }
+    recoveries(s, &outcome.recoveries);
     let e = Expectation::of(plan, outcome, judgement.verdict);
     match (plan.expect_outcome, e.as_expected) {
         (Some(expected), Some(true)) => {
@@ -232,6 +219,54 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
     }
     if let Some(check) = &judgement.partial_check {
         let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
+    }
+}
+
+/// Recoveries shown one by one at most; the JSON report lists every one.
+const RECOVERIES_SHOWN: usize = 8;
+
+/// Every lock taken over from a dead holder: one in a sentence; several as a count, whether the
+/// value was restored, and the first [`RECOVERIES_SHOWN`] pairs.
+fn recoveries(s: &mut String, list: &[Recovery]) {
+    let by = |h: Holder| match h {
+        Holder::Worker(by) => format!("worker {by}"),
+        Holder::Runner => "runner".to_string(),
+    };
+    match list {
+        [] => {}
+        [one] => {
+            let who = match one.recovered_by {
+                Holder::Runner => "runner (no worker locked after it)".to_string(),
+                worker => by(worker),
+            };
+            let value = if one.restored {
+                "restored the value from the update marker"
+            } else {
+                "found no update marked (the holder's last update may or may not have been written)"
+            };
+            let dead = one.died_holding_lock;
+            let _ =
+                writeln!(s, "  recovery  worker {dead} died holding the lock; {who} took the lock over and {value}");
+        }
+        many => {
+            let restored = many.iter().filter(|r| r.restored).count();
+            let value = match restored {
+                r if r == many.len() => "each time the value was restored from the update marker".to_string(),
+                0 => "no update was marked (each holder's last update may or may not have been written)".to_string(),
+                r => format!("the value was restored from the update marker {r} times"),
+            };
+            let _ = writeln!(s, "  recovery  {} workers died holding the lock; {value}:", many.len());
+            let pairs: Vec<String> = many
+                .iter()
+                .take(RECOVERIES_SHOWN)
+                .map(|r| format!("worker {} by {}", r.died_holding_lock, by(r.recovered_by)))
+                .collect();
+            let rest = match many.len().saturating_sub(RECOVERIES_SHOWN) {
+                0 => String::new(),
+                n => format!(", and {n} more (--format json lists every one)"),
+            };
+            let _ = writeln!(s, "            taken over: {}{rest}", pairs.join(", "));
+        }
     }
 }
 

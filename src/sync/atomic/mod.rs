@@ -54,5 +54,5 @@ fn lock_free<T: Scalar, const K: u8, P: Pace>(
         slot.retries.store(retries, Ordering::Relaxed);
         Ok(())
     })?;
-    Ok(WorkerTally { ops, retries, recoveries: 0 })
+    Ok(WorkerTally { ops, retries })
 }

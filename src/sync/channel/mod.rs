@@ -157,9 +157,7 @@ fn send_all(
     mut send: impl FnMut(u64) -> Result<(), BackendError>,
 ) -> Result<WorkerTally, BackendError> {
     let (index, iterations) = (order.index, order.iterations);
-    let pids = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
-    let mut pace: Option<Paced<'_>> =
-        (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared.turn(), shared.abort(), &pids));
+    let mut pace: Option<Paced<'_>> = (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared));
     let slot = shared.slot(index as usize);
     let batch = batch as u64;
     let mut sent = 0;
@@ -188,7 +186,7 @@ fn send_all(
         sent += n;
         slot.ops.store(order.done_before + sent, Ordering::Relaxed);
     }
-    Ok(WorkerTally { ops: sent, retries: 0, recoveries: 0 })
+    Ok(WorkerTally { ops: sent, retries: 0 })
 }
 
 /// The owner's books, whatever the transport: what it applied per worker, the messages and

@@ -1,28 +1,31 @@
 //! The `mutex` backend's lock: a futex-based process-shared lock in shared memory, robust to
 //! its holder's death: the `get_lock()` of Python's `multiprocessing.Value`, minus its failure
-//! mode (a holder that dies leaves Python's lock locked for good; here a waiter that finds the
-//! holder dead takes the lock over and reports it as `Recovered`).
+//! mode (a holder that dies leaves Python's lock locked for good; here, once runner has reaped
+//! the dead holder, a waiter takes the lock over and reports it as `Recovered`).
 //!
 //! The lock is one 32-bit word: 0 when free, else the holder (`index + 1`, or runner's own
-//! mark) in the low 30 bits and [`CONTENDED`] once someone may be asleep on it (Drepper's
-//! "mutex2", "Futexes Are Tricky", with the holder's identity in place of the 1). Locking is one
-//! compare-exchange when the lock is free; otherwise a short spin, then `FUTEX_WAIT` on the word
-//! (process-shared: no `FUTEX_PRIVATE_FLAG`) with a timeout of [`WAIT_MS`]. Unlocking swaps 0 in
+//! mark) in the low 30 bits, [`DIED`] once runner has reaped that holder, and [`CONTENDED`]
+//! once someone may be asleep on it (Drepper's "mutex2", "Futexes Are Tricky", with the
+//! holder's identity in place of the 1). Locking is one compare-exchange when the lock is free;
+//! otherwise a short spin, then `FUTEX_WAIT` on the word (process-shared: no
+//! `FUTEX_PRIVATE_FLAG`). Unlocking swaps 0 in
 //! and wakes one sleeper if the word was contended. A waiter that acquires after contention
 //! keeps the bit, so that no sleeper is forgotten.
 //!
 //! Owner death: the kernel's robust list belongs to glibc (one per thread), so this lock cannot
-//! use it. A waiter whose sleep times out while the lock has not changed hands (a count of
-//! contended unlocks beside the word tells) reads the holder's pid from its slot and looks at
-//! `/proc` (`sync::pace::alive`): gone, a zombie, or no longer runner's child means
-//! dead, and the waiter swaps the dead holder's word for its own with a compare-exchange (so
-//! only one waiter wins) and reports `Recovered`. A waiter that sees the lock change hands
-//! while it sleeps doubles its next sleep, up to [`WAIT_MAX_MS`]: a thousand waiters would
-//! otherwise wake a hundred thousand times a second between them. A dead worker stays a zombie
-//! until runner reaps it, and runner forks nothing while workers run, so a worker's pid cannot
-//! pass for a live worker even once reaped and reused. Runner, once every worker has ended,
-//! takes the lock without looking at any pid ([`RobustLock::take_after_the_run`]): a word still
-//! held then belongs to a dead worker.
+//! use it, and no pid is looked at either (a pid means one thing to runner and another to a
+//! `/proc` mounted for another PID namespace). Runner learns of every worker's end from
+//! `waitpid` as it happens (`exec/deaths.rs`); once it has reaped a worker that the word names
+//! as its holder, it sets [`DIED`] in the word ([`RobustLock::holder_ended`]) and wakes one
+//! waiter. Since the word changed, no waiter can sleep through it: one about to sleep finds the
+//! word changed (`FUTEX_WAIT` returns at once), one asleep is woken, and a locker that comes
+//! later sees the mark. A locker that sees [`DIED`] swaps the dead holder's word for its own
+//! with a compare-exchange (so only one wins) and reports `Recovered`, naming the dead holder.
+//! Only runner sets [`DIED`], and only once the holder is reaped, so a live holder, however
+//! long it stalls, is never taken for dead. A waiter sleeps until the word changes (an unlock,
+//! or runner's mark), with no timeout: nothing else could change its answer. Runner, once
+//! every worker has ended, takes the lock without waiting ([`RobustLock::take_after_the_run`]):
+//! a word still held then belongs to a dead worker.
 //!
 //! `RobustLock::locker`, `Locker` and `Acquired` are public for the benchmark's raw loop, which
 //! measures this lock bare.
@@ -40,48 +43,78 @@ use crate::shm::RobustLock;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Acquired {
     Clean,
-    /// The previous holder died holding it; the lock is now the caller's.
-    Recovered,
+    /// Worker `from` died holding it; the lock is now the caller's.
+    Recovered {
+        from: u32,
+    },
 }
 
 /// Set in the word when a locker may be asleep on it: the unlock must wake one.
 pub(crate) const CONTENDED: u32 = 1 << 31;
+/// Set in the word by runner once it has reaped the holder the word names: the lock is the next
+/// locker's to take over.
+pub(crate) const DIED: u32 = 1 << 30;
 /// The holder's part of the word.
-const HOLDER: u32 = (1 << 30) - 1;
+const HOLDER: u32 = DIED - 1;
 /// Runner's own mark in the word (after the run, in `settle`).
 const RUNNER: u32 = HOLDER;
 /// Compare-exchanges tried, with a pause between them, before sleeping: a few microseconds,
 /// longer than most critical sections, shorter than a futex round trip.
 const SPINS: u32 = 100;
-/// How long a waiter first sleeps before it looks whether the holder still lives.
-pub(crate) const WAIT_MS: u64 = 10;
-/// The longest sleep: a waiter that saw the lock change hands while it slept doubles its sleep
-/// up to this, so that a thousand waiters do not wake a hundred times a second each.
-pub(crate) const WAIT_MAX_MS: u64 = 160;
 
-/// A worker's handle on the lock: who it is, and how to find a holder's pid.
+/// A worker's handle on the lock: who it is.
 pub struct Locker<'a> {
     lock: &'a RobustLock,
     /// This worker in the word: its index + 1.
     me: u32,
-    /// A worker's pid by index, from the shared slots (0 until the worker wrote it).
-    pid_of: &'a dyn Fn(usize) -> u32,
+}
+
+/// The worker a held word names (`None` for runner's own mark).
+fn holder(word: u32) -> Option<u32> {
+    match word & HOLDER {
+        0 | RUNNER => None,
+        h => Some(h - 1),
+    }
 }
 
 impl RobustLock {
-    /// Worker `index`'s handle; `pid_of` gives each worker's pid.
-    pub fn locker<'a>(&'a self, index: u32, pid_of: &'a dyn Fn(usize) -> u32) -> Locker<'a> {
+    /// Worker `index`'s handle.
+    pub fn locker(&self, index: u32) -> Locker<'_> {
         assert!(index < RUNNER - 1, "worker index {index} does not fit the lock word");
-        Locker { lock: self, me: index + 1, pid_of }
+        Locker { lock: self, me: index + 1 }
     }
 
     /// In runner, once every worker has ended: takes the lock at once. A word still held then
-    /// belongs to a dead worker (`Recovered`); no pid is looked at, so a reaped and reused pid
-    /// cannot mislead it.
+    /// belongs to a dead worker, which it names.
     pub(crate) fn take_after_the_run(&self) -> Acquired {
-        match self.word.swap(RUNNER, Ordering::Acquire) {
-            0 => Acquired::Clean,
-            _ => Acquired::Recovered,
+        match holder(self.word.swap(RUNNER, Ordering::Acquire)) {
+            None => Acquired::Clean,
+            Some(from) => Acquired::Recovered { from },
+        }
+    }
+
+    /// In runner, once it has reaped worker `index` (however it ended): if the word names it as
+    /// the holder, marks the holder dead and wakes one waiter to take the lock over; true then.
+    /// A word that already says its holder died gets another waiter woken: the one woken
+    /// before may have died before it took the lock over.
+    pub(crate) fn holder_ended(&self, index: u32) -> bool {
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if holder(word) == Some(index) && word & DIED == 0 {
+                match self.word.compare_exchange(word, word | DIED, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => {
+                        wake_one(&self.word);
+                        return true;
+                    }
+                    // A waiter marked the word contended meanwhile: the holder is the same.
+                    Err(now) => word = now,
+                }
+            } else {
+                if word & DIED != 0 {
+                    wake_one(&self.word);
+                }
+                return false;
+            }
         }
     }
 
@@ -95,13 +128,13 @@ impl RobustLock {
 
     #[inline(never)]
     fn hand_off(&self) {
-        self.handoffs.fetch_add(1, Ordering::Relaxed);
         wake_one(&self.word);
     }
 }
 
 impl Locker<'_> {
-    /// Locks; a lock whose holder died is taken over and reported as `Recovered`.
+    /// Locks; a lock whose holder died (runner says so in the word) is taken over and reported
+    /// as `Recovered`.
     #[inline]
     pub fn lock(&self) -> Result<Acquired, Errno> {
         if self.lock.word.compare_exchange(0, self.me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
@@ -120,26 +153,36 @@ impl Locker<'_> {
     fn lock_contended(&self) -> Result<Acquired, Errno> {
         let word = &self.lock.word;
         // The holder is likely running on another core and about to unlock: spin a little,
-        // unless others already sleep (then the lock will be handed to them first).
+        // unless others already sleep (then the lock will be handed to them first) or runner
+        // says the holder died.
         for _ in 0..SPINS {
             std::hint::spin_loop();
             let held = word.load(Ordering::Relaxed);
             if held == 0 && word.compare_exchange(0, self.me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                 return Ok(Acquired::Clean);
             }
-            if held & CONTENDED != 0 {
+            if held & (CONTENDED | DIED) != 0 {
                 break;
             }
         }
         // From here on this locker may sleep: it marks the word contended, and keeps the mark
         // when it acquires (mutex2's rule), since others may sleep too.
         let mine = self.me | CONTENDED;
-        let mut sleep_ms = WAIT_MS;
         let mut seen = word.load(Ordering::Relaxed);
         loop {
             if seen == 0 {
                 match word.compare_exchange(0, mine, Ordering::Acquire, Ordering::Relaxed) {
                     Ok(_) => return Ok(Acquired::Clean),
+                    Err(now) => {
+                        seen = now;
+                        continue;
+                    }
+                }
+            }
+            if seen & DIED != 0 {
+                // Runner reaped the holder: take its lock over (one waiter wins).
+                match word.compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed) {
+                    Ok(_) => return Ok(Acquired::Recovered { from: holder(seen).unwrap_or(0) }),
                     Err(now) => {
                         seen = now;
                         continue;
@@ -153,53 +196,23 @@ impl Locker<'_> {
                 }
                 seen |= CONTENDED;
             }
-            // Read before the sleep: the word is contended from before the sleep on, so every
-            // unlock from then on counts a handoff.
-            let handoffs = self.lock.handoffs.load(Ordering::Relaxed);
-            match wait(word, seen, sleep_ms) {
+            // Until the word changes: an unlock, or runner's mark of a dead holder.
+            match wait(word, seen) {
                 Ok(()) | Err(Errno::EAGAIN | Errno::EINTR) => {}
-                Err(Errno::ETIMEDOUT) if self.lock.handoffs.load(Ordering::Relaxed) != handoffs => {
-                    // The lock changes hands, only not to this waiter: sleep longer.
-                    sleep_ms = (sleep_ms * 2).min(WAIT_MAX_MS);
-                }
-                Err(Errno::ETIMEDOUT) => {
-                    // Held by one holder all along: is it still alive?
-                    let now = word.load(Ordering::Relaxed);
-                    if now != 0 && self.holder_died(now) {
-                        match word.compare_exchange(now, mine, Ordering::AcqRel, Ordering::Relaxed) {
-                            Ok(_) => return Ok(Acquired::Recovered),
-                            Err(later) => {
-                                seen = later;
-                                continue;
-                            }
-                        }
-                    }
-                }
                 Err(e) => return Err(e),
             }
             seen = word.load(Ordering::Relaxed);
         }
     }
-
-    /// Whether the holder named in `word` has died (a pid not yet written counts as alive).
-    fn holder_died(&self, word: u32) -> bool {
-        let holder = word & HOLDER;
-        if holder == 0 || holder == RUNNER {
-            return false;
-        }
-        let pid = (self.pid_of)(holder as usize - 1);
-        pid != 0 && !crate::sync::pace::alive(pid)
-    }
 }
 
-/// `FUTEX_WAIT` on `word` while it holds `expected`, for at most `ms` milliseconds.
-fn wait(word: &AtomicU32, expected: u32, ms: u64) -> Result<(), Errno> {
-    let timeout = libc::timespec { tv_sec: (ms / 1000) as libc::time_t, tv_nsec: ((ms % 1000) * 1_000_000) as _ };
-    // SAFETY: `word` is a live, aligned 32-bit atomic in a mapping every locker shares, and
-    // `timeout` a live timespec: the kernel reads both during the call and keeps neither.
-    // FUTEX_WAIT only compares and sleeps; it writes no memory of ours.
+/// `FUTEX_WAIT` on `word` while it holds `expected`, without a timeout.
+fn wait(word: &AtomicU32, expected: u32) -> Result<(), Errno> {
+    // SAFETY: `word` is a live, aligned 32-bit atomic in a mapping every locker shares; the
+    // kernel reads it during the call and keeps nothing; a null timeout means none. FUTEX_WAIT
+    // only compares and sleeps; it writes no memory of ours.
     let rc = unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, &timeout as *const libc::timespec)
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, std::ptr::null::<libc::timespec>())
     };
     if rc == 0 { Ok(()) } else { Err(Errno::last()) }
 }
@@ -213,21 +226,18 @@ fn wake_one(word: &AtomicU32) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn free() -> RobustLock {
-        RobustLock { word: AtomicU32::new(0), handoffs: AtomicU32::new(0) }
+        RobustLock { word: AtomicU32::new(0) }
     }
-
-    /// A pid no process has: above any `pid_max` (at most 2^22).
-    const NO_SUCH_PID: u32 = 1 << 30;
 
     #[test]
     fn a_free_lock_is_taken_and_released() {
         let lock = free();
-        let me = std::process::id();
-        let pid_of = |_: usize| me;
-        let locker = lock.locker(3, &pid_of);
+        let locker = lock.locker(3);
         assert_eq!(locker.lock(), Ok(Acquired::Clean));
         assert_eq!(lock.word.load(Ordering::Relaxed), 4, "the holder is index + 1");
         locker.unlock();
@@ -237,39 +247,43 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_whose_holder_is_gone_is_taken_over() {
+    fn a_waiter_takes_the_lock_over_once_runner_says_its_holder_ended() {
         let lock = free();
-        let pid_of = |i: usize| if i == 0 { NO_SUCH_PID } else { std::process::id() };
-        // Worker 0 "died" holding the lock.
-        lock.word.store(1, Ordering::Relaxed);
-        let started = std::time::Instant::now();
-        assert_eq!(lock.locker(1, &pid_of).lock(), Ok(Acquired::Recovered));
-        assert!(started.elapsed() >= std::time::Duration::from_millis(WAIT_MS), "looked only after a sleep");
-        assert_eq!(lock.word.load(Ordering::Relaxed), 2 | CONTENDED, "held by worker 1, still marked contended");
-        lock.unlock();
-        assert_eq!(lock.handoffs.load(Ordering::Relaxed), 1);
-    }
-
-    #[test]
-    fn runner_takes_a_held_lock_after_the_run_without_asking_whose() {
-        let lock = free();
-        lock.word.store(7 | CONTENDED, Ordering::Relaxed);
-        assert_eq!(lock.take_after_the_run(), Acquired::Recovered);
+        // Worker 0 holds the lock (and will never unlock it: it "died").
+        assert_eq!(lock.locker(0).lock(), Ok(Acquired::Clean));
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| lock.locker(1).lock());
+            // Whether the waiter sleeps already or not, runner's mark reaches it.
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(!waiter.is_finished(), "a live holder's lock is not taken");
+            assert!(!lock.holder_ended(1), "worker 1 holds nothing");
+            assert!(lock.holder_ended(0));
+            assert_eq!(waiter.join().unwrap(), Ok(Acquired::Recovered { from: 0 }));
+        });
+        assert_eq!(lock.word.load(Ordering::Relaxed) & !CONTENDED, 2, "held by worker 1, the mark gone");
         lock.unlock();
         assert_eq!(lock.word.load(Ordering::Relaxed), 0);
     }
 
     #[test]
-    fn a_live_holder_is_not_taken_for_dead() {
+    fn a_locker_that_comes_after_the_mark_takes_the_lock_over() {
         let lock = free();
-        let me = std::process::id();
-        let pid_of = |i: usize| if i == 0 { me } else { 0 };
-        let locker = lock.locker(5, &pid_of);
-        assert!(!locker.holder_died(1 | CONTENDED), "this process is alive");
-        assert!(!locker.holder_died(2), "a pid not yet written counts as alive");
-        assert!(!locker.holder_died(RUNNER | CONTENDED));
-        assert!(crate::sync::pace::alive(me));
-        assert!(!crate::sync::pace::alive(NO_SUCH_PID));
+        lock.word.store(6, Ordering::Relaxed);
+        assert!(lock.holder_ended(5));
+        assert_eq!(lock.word.load(Ordering::Relaxed), 6 | DIED);
+        assert_eq!(lock.locker(2).lock(), Ok(Acquired::Recovered { from: 5 }));
+        lock.unlock();
+    }
+
+    #[test]
+    fn runner_takes_a_held_lock_after_the_run_and_names_its_holder() {
+        let lock = free();
+        lock.word.store(7 | CONTENDED, Ordering::Relaxed);
+        assert_eq!(lock.take_after_the_run(), Acquired::Recovered { from: 6 });
+        lock.unlock();
+        assert_eq!(lock.word.load(Ordering::Relaxed), 0);
+        assert!(!lock.holder_ended(0), "a free lock has no holder to mark");
+        assert_eq!(lock.word.load(Ordering::Relaxed), 0);
     }
 
     #[test]
@@ -277,13 +291,11 @@ mod tests {
         // The futex calls are the same between threads as between processes (no private flag).
         let lock = free();
         let count = AtomicU32::new(0);
-        let me = std::process::id();
-        let pid_of = |_: usize| me;
         std::thread::scope(|s| {
             for index in 0..4 {
-                let (lock, count, pid_of) = (&lock, &count, &pid_of);
+                let (lock, count) = (&lock, &count);
                 s.spawn(move || {
-                    let locker = lock.locker(index, pid_of);
+                    let locker = lock.locker(index);
                     for _ in 0..50_000 {
                         assert_eq!(locker.lock(), Ok(Acquired::Clean));
                         count.store(count.load(Ordering::Relaxed) + 1, Ordering::Relaxed);

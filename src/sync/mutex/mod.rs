@@ -5,7 +5,7 @@
 //! own type rather than a hook every backend carries: [`InsideLock`] (a fault's action run
 //! while holding the lock, mid-update, with the update marked so that the next locker can
 //! repair it) and [`Settle`] (runner's repair after the run, when the dead holder's lock was
-//! never taken over); the record of a recovery ([`recovery`]). Does not own: the cell and the
+//! never taken over); the record of every recovery ([`recovery`]). Does not own: the cell and the
 //! lock word's place (`sync::engine`), the pace (`sync::pace`).
 
 pub(crate) mod lock;
@@ -62,10 +62,9 @@ fn marked_update<T: Scalar, const K: u8>(
 ) -> Result<(), BackendError> {
     let engine = Local::of(shared);
     let (cell, marker) = (engine.cell::<T>(), engine.marker());
-    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
-    let mutex = engine.lock().locker(order.index, &pid_of);
-    if mutex.lock().map_err(BackendError::Lock)? == Acquired::Recovered {
-        repair::<T>(engine, Holder::Worker(order.index));
+    let mutex = engine.lock().locker(order.index);
+    if let Acquired::Recovered { from } = mutex.lock().map_err(BackendError::Lock)? {
+        repair::<T>(shared, from, Holder::Worker(order.index));
     }
     let old = T::load(cell);
     marker[1].store(old.to_bits(), Ordering::Relaxed);
@@ -101,29 +100,38 @@ impl Settle {
     /// A lock still held belongs to a dead worker: runner repairs the value as a worker would.
     pub(crate) fn run(&self, shared: &Shared) {
         let engine = Local::of(shared);
-        if engine.lock().take_after_the_run() == Acquired::Recovered {
-            with_scalar!(self.ty_of, T, _v => repair::<T>(engine, Holder::Runner));
+        if let Acquired::Recovered { from } = engine.lock().take_after_the_run() {
+            with_scalar!(self.ty_of, T, _v => repair::<T>(shared, from, Holder::Runner));
         }
         engine.lock().unlock();
     }
 }
 
-/// The first recovery of the run, if any.
-pub(crate) fn recovery(shared: &Shared) -> Option<Recovery> {
-    recovery::read(Local::of(shared).recovery())
+/// Every recovery of the run, in the order they happened.
+pub(crate) fn recoveries(shared: &Shared) -> Vec<Recovery> {
+    recovery::read(shared)
 }
 
-/// After a dead holder's lock was taken over: an update it had marked may or may not have been
-/// written, so the value goes back to what the marker saved (that operation is not applied); the
-/// first recovery is recorded for the report.
-fn repair<T: Scalar>(engine: Local<'_>, me: Holder) {
+/// The hot loop's way to [`repair`], out of line.
+#[cold]
+#[inline(never)]
+fn recovered<T: Scalar>(shared: &Shared, dead: u32, me: u32) {
+    repair::<T>(shared, dead, Holder::Worker(me));
+}
+
+/// After the lock worker `dead` died holding was taken over: an update it had marked may or may
+/// not have been written, so the value goes back to what the marker saved (that operation is
+/// not applied); the recovery is recorded for the report.
+fn repair<T: Scalar>(shared: &Shared, dead: u32, me: Holder) {
+    let engine = Local::of(shared);
     let marker = engine.marker();
-    let state = marker[0].load(Ordering::Acquire);
-    if state & MARK_UPDATING != 0 {
+    // Only the lock's holder marks, and a recovery clears the mark: a mark is the dead holder's.
+    let restored = marker[0].load(Ordering::Acquire) & MARK_UPDATING != 0;
+    if restored {
         T::store(engine.cell::<T>(), T::from_bits(marker[1].load(Ordering::Relaxed)));
         marker[0].store(0, Ordering::Release);
     }
-    recovery::record(engine.recovery(), Recovery { died_holding_lock: recovery::marked(state), recovered_by: me });
+    recovery::record(shared, dead, me, restored);
 }
 
 fn locked<T: Scalar, const K: u8, P: Pace>(
@@ -136,20 +144,15 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
 ) -> Result<WorkerTally, BackendError> {
     let engine = Local::of(shared);
     let cell = engine.cell::<T>();
-    let pid_of = |i: usize| shared.slot(i).pid.load(Ordering::Relaxed);
-    let mutex = engine.lock().locker(order.index, &pid_of);
-    let mut recoveries = 0;
-    let mut lock = || {
-        match mutex.lock() {
-            Ok(Acquired::Clean) => {}
-            Ok(Acquired::Recovered) => {
-                repair::<T>(engine, Holder::Worker(order.index));
-                recoveries += 1;
-                slot.recoveries.store(recoveries, Ordering::Relaxed);
-            }
-            Err(e) => return Err(BackendError::Lock(e)),
+    let mutex = engine.lock().locker(order.index);
+    // The recovery stays out of line, so that the loop's lock is the compare-exchange alone.
+    let lock = || match mutex.lock() {
+        Ok(Acquired::Clean) => Ok(()),
+        Ok(Acquired::Recovered { from }) => {
+            recovered::<T>(shared, from, order.index);
+            Ok(())
         }
-        Ok(())
+        Err(e) => Err(BackendError::Lock(e)),
     };
     // Relaxed is enough inside the lock: lock and unlock order the accesses.
     let update = || T::store(cell, T::load(cell).apply::<K>(a));
@@ -174,5 +177,5 @@ fn locked<T: Scalar, const K: u8, P: Pace>(
         }
         Ok(())
     })?;
-    Ok(WorkerTally { ops, retries: 0, recoveries })
+    Ok(WorkerTally { ops, retries: 0 })
 }

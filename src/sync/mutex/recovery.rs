@@ -1,14 +1,22 @@
-//! The record of a lock taken over from a dead holder: who died holding it, who recovered it.
-//! Encoded into the engine's recovery word by the recoverer and decoded by exec after the run,
-//! both here: `(died + 1) << 32 | (recoverer + 1)`, 0 while nothing was recovered, with runner's
-//! own mark in the low half when runner recovered after the run.
+//! The record of every lock taken over from a dead holder: who died holding it, who took it
+//! over, and whether the value was restored from the update marker. Each worker dies at most
+//! once, so the record lives in the dead worker's own slot (`shm::Slot::recovered_by` and
+//! `recovered_ns`): the slots are a list sized by the worker count, written by the recoverer
+//! and read by exec after the run, both here. `recovered_by` is 0 while nothing was recovered,
+//! else the recoverer (`index + 1`, or runner's mark when runner recovered after the run) with
+//! [`RESTORED`] when the value was restored.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use serde::{Serialize, Serializer};
 
-/// The low half of the word when runner itself recovered (no worker has this index + 1).
-const RUNNER: u64 = u32::MAX as u64;
+use crate::clock::now_ns;
+use crate::shm::Shared;
+
+/// The recoverer's part when runner itself recovered (no worker has this index + 1).
+const RUNNER: u32 = (1 << 31) - 1;
+/// Set when the recoverer restored the value from the update marker.
+const RESTORED: u32 = 1 << 31;
 
 /// A party to a recovery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,16 +24,19 @@ pub enum Holder {
     Worker(u32),
     /// Runner itself, after every worker had ended (no worker locked after the death).
     Runner,
-    /// Not known (the holder died before it marked an update).
-    Unknown,
 }
 
-/// The first recovery of a run. In JSON (the report and the trace alike) a worker is its
-/// index, runner is `"runner"` and an unknown holder is `null`.
+/// One recovery of the run. In JSON (the report and the trace alike) a worker is its index and
+/// runner is `"runner"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Recovery {
-    pub died_holding_lock: Holder,
+    pub died_holding_lock: u32,
     pub recovered_by: Holder,
+    /// The dead holder had marked an update (a fault inside the lock), and the recoverer put
+    /// the value back as it was before it: that operation is not applied. False when no update
+    /// was marked (a holder killed between its lock and unlock otherwise, whose update may or
+    /// may not have been written).
+    pub restored: bool,
 }
 
 impl Serialize for Holder {
@@ -33,64 +44,60 @@ impl Serialize for Holder {
         match self {
             Holder::Worker(index) => s.serialize_u32(*index),
             Holder::Runner => s.serialize_str("runner"),
-            Holder::Unknown => s.serialize_none(),
         }
     }
 }
 
-/// The half-word of a holder: its index + 1, runner's mark, or 0 for unknown.
-fn encode(holder: Holder) -> u64 {
-    match holder {
-        Holder::Worker(index) => index as u64 + 1,
+/// Records that the lock worker `dead` died holding was taken over by `by`.
+pub(super) fn record(shared: &Shared, dead: u32, by: Holder, restored: bool) {
+    let slot = shared.slot(dead as usize);
+    let by = match by {
+        Holder::Worker(index) => index + 1,
         Holder::Runner => RUNNER,
-        Holder::Unknown => 0,
-    }
+    };
+    slot.recovered_ns.store(now_ns(), Ordering::Relaxed);
+    slot.recovered_by.store(by | if restored { RESTORED } else { 0 }, Ordering::Release);
 }
 
-fn decode(half: u64) -> Holder {
-    match half {
-        0 => Holder::Unknown,
-        RUNNER => Holder::Runner,
-        n => Holder::Worker((n - 1) as u32),
-    }
-}
-
-/// The holder named in the update marker's high half (`(worker + 1) << 32 | state`).
-pub(super) fn marked(marker_state: u64) -> Holder {
-    decode(marker_state >> 32)
-}
-
-/// Records a recovery unless one was recorded already: only the first is reported.
-pub(super) fn record(word: &AtomicU64, recovery: Recovery) {
-    let bits = encode(recovery.died_holding_lock) << 32 | encode(recovery.recovered_by);
-    let _ = word.compare_exchange(0, bits, Ordering::Relaxed, Ordering::Relaxed);
-}
-
-/// The recovery recorded in `word`, if any.
-pub(crate) fn read(word: &AtomicU64) -> Option<Recovery> {
-    match word.load(Ordering::Relaxed) {
-        0 => None,
-        bits => Some(Recovery { died_holding_lock: decode(bits >> 32), recovered_by: decode(bits & 0xffff_ffff) }),
-    }
+/// Every recovery recorded in `shared`, in the order they happened.
+pub(crate) fn read(shared: &Shared) -> Vec<Recovery> {
+    let mut found: Vec<(u64, Recovery)> = (0..shared.workers())
+        .filter_map(|index| {
+            let slot = shared.slot(index);
+            let bits = slot.recovered_by.load(Ordering::Acquire);
+            let recovered_by = match bits & !RESTORED {
+                0 => return None,
+                RUNNER => Holder::Runner,
+                n => Holder::Worker(n - 1),
+            };
+            let recovery = Recovery { died_holding_lock: index as u32, recovered_by, restored: bits & RESTORED != 0 };
+            Some((slot.recovered_ns.load(Ordering::Relaxed), recovery))
+        })
+        .collect();
+    found.sort_by_key(|&(at, r)| (at, r.died_holding_lock));
+    found.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shm::Areas;
 
     #[test]
-    fn a_recovery_reads_back_as_recorded_and_only_the_first() {
-        let word = AtomicU64::new(0);
-        assert_eq!(read(&word), None);
-        let first = Recovery { died_holding_lock: Holder::Worker(3), recovered_by: Holder::Runner };
-        record(&word, first);
-        record(&word, Recovery { died_holding_lock: Holder::Unknown, recovered_by: Holder::Worker(0) });
-        assert_eq!(read(&word), Some(first));
-        let json = serde_json::to_value(first).unwrap();
-        assert_eq!(json, serde_json::json!({ "died_holding_lock": 3, "recovered_by": "runner" }));
-        let unknown = Recovery { died_holding_lock: Holder::Unknown, recovered_by: Holder::Worker(0) };
-        let json = serde_json::to_value(unknown).unwrap();
-        assert_eq!(json, serde_json::json!({ "died_holding_lock": null, "recovered_by": 0 }));
-        assert_eq!(marked(5 << 32 | 1), Holder::Worker(4));
+    fn every_recovery_reads_back_as_recorded_in_order() {
+        let shared = Shared::new(4, Areas { hist_words: 0, ring_words: 0 }).unwrap();
+        assert_eq!(read(&shared), vec![]);
+        record(&shared, 3, Holder::Worker(0), true);
+        record(&shared, 1, Holder::Runner, false);
+        let all = read(&shared);
+        assert_eq!(
+            all,
+            vec![
+                Recovery { died_holding_lock: 3, recovered_by: Holder::Worker(0), restored: true },
+                Recovery { died_holding_lock: 1, recovered_by: Holder::Runner, restored: false },
+            ]
+        );
+        let json = serde_json::to_value(all[1]).unwrap();
+        assert_eq!(json, serde_json::json!({ "died_holding_lock": 1, "recovered_by": "runner", "restored": false }));
     }
 }

@@ -50,5 +50,5 @@ fn unsynchronised<T: Scalar, const K: u8, P: Pace>(
         }
         Ok(())
     })?;
-    Ok(WorkerTally { ops, retries: 0, recoveries: 0 })
+    Ok(WorkerTally { ops, retries: 0 })
 }
