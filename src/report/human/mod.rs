@@ -173,6 +173,9 @@ fn happened(plan: &Plan, outcome: &Outcome, happened: Happened) -> String {
     }
 }
 
+/// The declared faults a report lists one by one; the rest are counted.
+const FAULTS_SHOWN: usize = 8;
+
 /// What stopped the run early or went wrong in it: a signal or the deadline, faults, a lock
 /// recovered, the outcome the job expects, and what a partial run was checked against.
 fn incidents(s: &mut String, r: &RunReport<'_>) {
@@ -185,8 +188,15 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
     if let Some(why) = stopped {
         let _ = writeln!(s, "  partial   {why}");
     }
-    for fault in &plan.faults {
+    for fault in plan.faults.iter().take(FAULTS_SHOWN) {
         let _ = writeln!(s, "  fault     {}", fault.describe());
+    }
+    if let Some(more) = plan.faults.len().checked_sub(FAULTS_SHOWN).filter(|&n| n > 0) {
+        let _ = writeln!(
+            s,
+            "  fault     and {} (`runner plan` and --format json list every one)",
+            plural(more, "more fault")
+        );
     }
     recoveries(s, &outcome.recoveries);
     let e = Expectation::of(plan, outcome, judgement.verdict);
