@@ -52,7 +52,7 @@ fn bounded(mut child: Child, case: &str) -> (ExitStatus, String) {
         if begun.elapsed() > BOUND {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{case}: runner was still running {BOUND:?} later (blocked on its standard error?); killed");
+            panic!("{case}: runner was still running {BOUND:?} later (blocked with its signals blocked?); killed");
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -207,6 +207,50 @@ fn a_signal_ends_the_wait_on_a_full_standard_error_in_a_sweep() {
     assert_eq!(status.code(), Some(130), "ended by {status:?}; stdout:\n{stdout}");
     // The first cell ran; the second was stopped before it started (the signal came between).
     assert!(stdout.contains("completed") && stdout.contains("interrupted"), "the sweep's report: {stdout}");
+}
+
+/// A worker blocked on standard error before the start barrier (worker 0's notice that `/proc`
+/// refuses its `oom_score_adj`, to a full pipe) cannot hold runner, which waits for every
+/// worker to arrive with its signals blocked: a SIGINT ends that wait, the run is stopped, the
+/// JSON report printed, exit 130. In a mount namespace of its own with `/proc` read-only (root).
+#[test]
+fn a_worker_blocked_on_standard_error_before_the_barrier_cannot_hold_runner() {
+    const RO_PROC: &str = "mount -o remount,bind,ro /proc && exec \"$0\" \"$@\"";
+    let namespace = ["--mount", "--propagation", "private", "--", "sh", "-c", RO_PROC];
+    let probe = Command::new("unshare")
+        .args(namespace)
+        .args(["sh", "-c", "! echo 1 > /proc/self/oom_score_adj"])
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        probe.is_ok_and(|s| s.success()),
+        "this test needs root and `unshare --mount` to remount /proc read-only in a mount namespace of its own"
+    );
+    // One worker: no notice about workers sharing cores comes before it (runner's own, unarmed).
+    let path = job_file("stderr-barrier.yaml", job(1, 2_000_000_000, "i", "0", "add", "1", "atomic"));
+    let (read, write) = tiny_pipe(true);
+    let child = Command::new("unshare")
+        .args(namespace)
+        .args([common::runner_bin().to_str().expect("path"), path.as_str(), "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(write))
+        .spawn()
+        .expect("unshare starts");
+    // The shell execs runner: the same pid. Runner has forked its worker, and waits for it.
+    let (pid, begun) = (child.id(), Instant::now());
+    while children(pid).is_empty() {
+        assert!(begun.elapsed() < Duration::from_secs(30), "runner forked no worker in 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    kill(Pid::from_raw(pid as i32), Signal::SIGINT).expect("kill");
+    let (status, stdout) = bounded(child, "a worker blocked before the barrier, SIGINT");
+    drop(read);
+    assert_eq!(status.code(), Some(130), "ended by {status:?}; stdout:\n{stdout}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {stdout}"));
+    assert_eq!(doc["interrupted_by"], "SIGINT");
 }
 
 /// No `eprint!` or `eprintln!` in runner's source: they panic when standard error cannot be
