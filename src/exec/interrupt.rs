@@ -23,9 +23,11 @@
 //! (every diagnostic, notice, failed worker, cell line, the progress bar, the logs), with
 //! [`Interruptible::impatient`]: there a signal caught even before the write ends the wait
 //! within [`GIVE_UP_MS`], and nothing more is written there afterwards, so that a standard
-//! error nobody reads never holds the report back. A catalog's job file read from standard
-//! input or a FIFO is read with the signals unblocked ([`Interrupts::unblocked`]). Before
-//! arming, and in any command that runs nothing, the signals keep their default dispositions.
+//! error nobody reads never holds the report back. The wait for the workers' arrival at the
+//! start barrier polls the signalfd too (`Barrier::wait_arrivals_or_signal`: a worker blocked
+//! before it cannot hold runner). A catalog's job file read from standard input or a FIFO is
+//! read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and in any
+//! command that runs nothing, the signals keep their default dispositions.
 //!
 //! Two signals that are both pending when runner reads them are read lowest number first, as
 //! the kernel hands them out (SIGHUP, SIGINT, SIGQUIT, SIGTERM): "first" is the first read.
