@@ -245,7 +245,7 @@ pub fn main() -> i32 {
     // `/dev/null` the runtime put there, and the report would be lost without a word.
     if crate::stdio::at_start().stdout_closed {
         // Lost too if standard error was closed as well; the exit code still says it.
-        eprintln!(
+        crate::stderrln!(
             "error: cannot write output: standard output is closed: the report would be lost (to discard it, send it to /dev/null)"
         );
         return exit::INVALID;
@@ -306,7 +306,7 @@ fn finish(result: Result<Done, Error>, format: Format) -> i32 {
     let code = done.code;
     // A report that could not be written does not hide a signal's code.
     let code = done.print().unwrap_or_else(|e| {
-        eprint!("{}", e.render());
+        crate::stderr!("{}", e.render());
         e.exit_code().max(code)
     });
     // A signal that came after the runs (while the report or an export was written) is still
@@ -324,7 +324,7 @@ fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
         return None;
     }
     let suggestion = spec::did_you_mean(first, SUBCOMMANDS)?;
-    eprintln!("error: '{first}' is neither a job file nor a command; did you mean \"{suggestion}\"?");
+    crate::stderrln!("error: '{first}' is neither a job file nor a command; did you mean \"{suggestion}\"?");
     Some(exit::INVALID)
 }
 
@@ -338,7 +338,7 @@ fn logging(verbose: u8) {
     use tracing_subscriber::prelude::*;
     let (from_env, ignored) = std::env::var("RUST_LOG").map_or((LevelFilter::OFF, Vec::new()), |l| rust_log(&l));
     for directive in ignored {
-        eprintln!(
+        crate::stderrln!(
             "runner: RUST_LOG: ignored {directive:?}: runner takes a level (off, error, warn, info, debug, trace) \
              or runner=LEVEL"
         );
@@ -352,7 +352,7 @@ fn logging(verbose: u8) {
     // At debug, each phase's span says how long it took when it closes.
     let spans = if filter >= LevelFilter::DEBUG { FmtSpan::CLOSE } else { FmtSpan::NONE };
     let logs = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::exec::stderr::Writer)
         .with_target(false)
         .with_span_events(spans)
         .with_filter(filter);

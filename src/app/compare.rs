@@ -31,12 +31,12 @@ pub(crate) fn compare(old: &str, new: &str, threshold: Option<f64>, format: Form
             comparison.new,
             cells(&refused)
         ));
-        eprint!("{}", e.render());
+        crate::stderr!("{}", e.render());
         return Ok(Done::code(e.exit_code()));
     }
     let Some(t) = threshold else { return Ok(Done::code(exit::OK)) };
     if !comparison.regressions().is_empty() {
-        eprintln!(
+        crate::stderrln!(
             "error: regression beyond --fail-on-regression {}{}",
             compare::percent(t),
             cells(&comparison.regressions())
@@ -46,7 +46,7 @@ pub(crate) fn compare(old: &str, new: &str, threshold: Option<f64>, format: Form
     if let Some(why) = comparison.undetectable() {
         let e = Error::Usage(format!("--fail-on-regression checked nothing: {why}"));
         // The comparison is already the document on standard output.
-        eprint!("{}", e.render());
+        crate::stderr!("{}", e.render());
         return Ok(Done::code(e.exit_code()));
     }
     Ok(Done::code(exit::OK))

@@ -55,7 +55,7 @@ impl Done {
 /// that stands for the report (the diagnostics of a job that could not be planned, or the
 /// error of one that could not run), so that standard output is one document whatever happens.
 pub(crate) fn failure(e: &Error, format: Format) -> Option<Json> {
-    eprint!("{}", e.render());
+    crate::stderr!("{}", e.render());
     (format == Format::Json).then(|| match e {
         Error::Invalid(diagnostics) => report::invalid_doc(diagnostics),
         _ => report::error_doc(e),

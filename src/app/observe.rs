@@ -95,7 +95,7 @@ impl<'a> Shown<'a> {
 
     /// An output that could not be written: said now, kept for the report.
     fn failed(&mut self, unwritten: Unwritten) {
-        eprintln!("runner: not written: {}", crate::terminal::for_people(&unwritten.error));
+        crate::stderrln!("runner: not written: {}", crate::terminal::for_people(&unwritten.error));
         self.unwritten.push(unwritten);
     }
 
@@ -144,7 +144,7 @@ impl Observer for Shown<'_> {
                 (Some(code), None) => format!("exited with code {code}"),
                 _ => w.exit.to_string(),
             };
-            eprintln!("runner: worker {} (pid {}) failed: {how}", w.index, w.pid);
+            crate::stderrln!("runner: worker {} (pid {}) failed: {how}", w.index, w.pid);
         }
         match self.trace.take() {
             Some(trace) if !self.showing.defer_trace => {
@@ -170,7 +170,7 @@ impl Observer for Shown<'_> {
                 _ => String::new(),
             };
             let verdict = report::sweep::verdict_of(last);
-            eprintln!("runner: [{}/{}] {label}: {speed}, {verdict}{outcome}", cells.len(), s.cells);
+            crate::stderrln!("runner: [{}/{}] {label}: {speed}, {verdict}{outcome}", cells.len(), s.cells);
         }
         // The last rewrite: after the sweep's last cell, or the one a signal stopped it in.
         let last = cells.len() >= s.cells || cells.last().is_some_and(|c| c.interrupted().is_some());

@@ -30,7 +30,7 @@ pub(crate) fn export_python(label: &str, overrides: &Overrides) -> Result<Done, 
     let program = crate::python::program(&plan).map_err(Error::Usage)?;
     report::emit(&program)?;
     for missing in crate::python::not_carried(&plan) {
-        eprintln!("runner: notice: not carried over to the Python program: {missing}");
+        crate::stderrln!("runner: notice: not carried over to the Python program: {missing}");
     }
     Ok(Done::code(exit::OK))
 }
@@ -78,7 +78,7 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     forward_stderr("", &out);
     let notices = crate::python::not_carried(plan);
     for n in &notices {
-        eprintln!("runner: notice: not carried over to the Python program: {n}");
+        crate::stderrln!("runner: notice: not carried over to the Python program: {n}");
     }
 
     // Python is one to two orders of magnitude slower than runner: give it 20 times runner's
@@ -200,7 +200,7 @@ fn stderr_tail(out: &Output) -> String {
 /// Passes on what a child said on standard error (runner's notices, Python's warnings).
 fn forward_stderr(prefix: &str, out: &Output) {
     for line in String::from_utf8_lossy(&out.stderr).lines() {
-        eprintln!("{prefix}{line}");
+        crate::stderrln!("{prefix}{line}");
     }
 }
 

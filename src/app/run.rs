@@ -86,7 +86,7 @@ fn announce(jobs: &[Job]) {
     if most > cores {
         // Only the mutex holds a lock across an update, so only it has a holder to preempt.
         let lock = jobs.iter().filter(crowded).any(|j| j.plan.backend.kind() == crate::names::BackendKind::Mutex);
-        eprintln!(
+        crate::stderrln!(
             "runner: notice: {most} workers on {cores} core{}: workers take turns on the CPUs{}",
             if cores == 1 { "" } else { "s" },
             if lock { ", and a lock holder may be preempted" } else { "" }
@@ -99,7 +99,7 @@ fn announce(jobs: &[Job]) {
         for n in &job.plan.notices {
             let n = if job.cell.is_empty() || everywhere(n) { n.clone() } else { format!("{} ({})", n, job.cell) };
             if !notices.contains(&n) {
-                eprintln!("runner: notice: {}", crate::terminal::for_people(&n));
+                crate::stderrln!("runner: notice: {}", crate::terminal::for_people(&n));
                 notices.push(n);
             }
         }
@@ -154,8 +154,8 @@ fn report_file(label: &str, ran: FileRun, sha256: &str, format: Format) -> Resul
     match ran {
         FileRun::Single { cell, trace, unwritten } => report_single(&cell, trace, &unwritten, sha256, format),
         FileRun::ForkFailedAsExpected { name, error } => {
-            eprintln!("runner: {}", crate::terminal::for_people(&error.to_string()));
-            eprintln!("runner: outcome fork_failed, as the job expects");
+            crate::stderrln!("runner: {}", crate::terminal::for_people(&error.to_string()));
+            crate::stderrln!("runner: outcome fork_failed, as the job expects");
             match format {
                 Format::Human => {
                     report::emit(&format!("{name} ({label}): fork_failed, as expected\n"))?;
@@ -205,7 +205,7 @@ fn report_single(
     let document = match format {
         Format::Human => {
             if let Err(e) = report::emit(&(report::sweep::run_human(cell, run, sha256) + &unwritten_lines(unwritten))) {
-                eprint!("{}", e.render());
+                crate::stderr!("{}", e.render());
                 return Ok(Done::code(cell.exit_code().max(e.exit_code())));
             }
             None
@@ -218,7 +218,7 @@ fn report_single(
     if let Some(trace) = trace {
         let path = trace.path().to_string();
         if let Err(e) = trace.write(&cell.job.plan, run) {
-            eprint!("{}", e.render());
+            crate::stderr!("{}", e.render());
             unwritten.push(Unwritten { path, error: super::observe::message(e) });
         }
     }
@@ -237,7 +237,7 @@ fn emitted(text: &str, code: i32) -> Done {
     match report::emit(text) {
         Ok(()) => Done::code(code),
         Err(e) => {
-            eprint!("{}", e.render());
+            crate::stderr!("{}", e.render());
             Done::code(code.max(e.exit_code()))
         }
     }

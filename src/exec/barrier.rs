@@ -53,6 +53,38 @@ impl Barrier {
         Ok(arrivals.len())
     }
 
+    /// [`Barrier::wait_arrivals`], in runner (its signals blocked): a signal, or one caught
+    /// before, ends the wait too, so that a worker that never arrives (blocked on a full
+    /// standard error before the barrier, stopped) cannot hold runner with Ctrl-C ignored. The
+    /// run goes on to its release, and its wait stops the workers at once.
+    pub(crate) fn wait_arrivals_or_signal(
+        &mut self,
+        interrupts: &super::interrupt::Interrupts,
+    ) -> std::io::Result<usize> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        drop(self.ready_w.take());
+        let mut arrived = 0;
+        let mut buf = [0u8; 512];
+        while interrupts.caught().is_none() {
+            let mut fds =
+                [PollFd::new(self.ready_r.as_fd(), PollFlags::POLLIN), PollFd::new(interrupts.fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                match self.ready_r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => arrived += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(arrived)
+    }
+
     /// In the parent: lets every waiting worker go.
     pub fn release(&mut self) {
         drop(self.go_w.take());

@@ -81,7 +81,7 @@ pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<P
                     .copied()
                     .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                     .unwrap_or("(no message)");
-                eprintln!("runner: worker process {} panicked: {message}", std::process::id());
+                child_line(format_args!("runner: worker process {} panicked: {message}", std::process::id()));
             }));
             let code = match catch_unwind(AssertUnwindSafe(body)) {
                 Ok(code) => code,
@@ -94,6 +94,17 @@ pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<P
             leave(code)
         }
     }
+}
+
+/// A forked child's line on standard error, in one write where it can; a failure is ignored
+/// (`eprintln!` would panic on `2>/dev/full`, and a panic in the panic hook aborts the child).
+/// Written straight, not through `exec::stderr`: the child's signals have their default
+/// dispositions again, so a child blocked on a full pipe holds only itself, and runner kills
+/// it at a signal or the deadline like any other worker.
+pub(crate) fn child_line(args: std::fmt::Arguments<'_>) {
+    let mut text = std::fmt::format(args);
+    text.push('\n');
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Ends a child process at once with `code`, from anywhere in its body: after the body returns,

@@ -19,9 +19,15 @@
 //! arming waits here, with the signalfd beside it: a write to anything but a regular file (the
 //! report on standard output, a trace or an export to a pipe, a FIFO, a terminal) goes through
 //! [`Interruptible`], whose wait ([`Interrupts::wait_writable`]) a signal that comes while
-//! nothing is taken ends within [`GIVE_UP_MS`]; a catalog's job file read from standard input
-//! or a FIFO is read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and
-//! in any command that runs nothing, the signals keep their default dispositions.
+//! nothing is taken ends within [`GIVE_UP_MS`]. Standard error too, through `exec::stderr`
+//! (every diagnostic, notice, failed worker, cell line, the progress bar, the logs), with
+//! [`Interruptible::impatient`]: there a signal caught even before the write ends the wait
+//! within [`GIVE_UP_MS`], and nothing more is written there afterwards, so that a standard
+//! error nobody reads never holds the report back. The wait for the workers' arrival at the
+//! start barrier polls the signalfd too (`Barrier::wait_arrivals_or_signal`: a worker blocked
+//! before it cannot hold runner). A catalog's job file read from standard input or a FIFO is
+//! read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and in any
+//! command that runs nothing, the signals keep their default dispositions.
 //!
 //! Two signals that are both pending when runner reads them are read lowest number first, as
 //! the kernel hands them out (SIGHUP, SIGINT, SIGQUIT, SIGTERM): "first" is the first read.
@@ -37,7 +43,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::error::Interrupt;
 
-/// How long a write to standard output may still wait once a signal came while it waited.
+/// How long a write (to standard output or error, a trace, an export) may still wait once a
+/// signal came while it waited (on standard error: once a signal came at all).
 pub const GIVE_UP_MS: u16 = 1000;
 
 /// The signals and the signalfd they are read from, once armed (runner starts no thread: the
@@ -105,9 +112,11 @@ impl Interrupts {
 
     /// Waits until `out` can take a write without blocking for ever: true when it can (or
     /// polling fails: the write says why), false when a signal came while it took nothing and
-    /// it still took nothing [`GIVE_UP_MS`] later.
-    pub fn wait_writable(&self, out: BorrowedFd<'_>) -> bool {
-        let mut signalled: Option<Instant> = None;
+    /// it still took nothing [`GIVE_UP_MS`] later. With `after_any`, a signal caught before the
+    /// wait counts as one that came at its start (standard error's wait: once runner is asked to
+    /// stop, a diagnostic nobody reads must not hold the report back until a second signal).
+    pub fn wait_writable(&self, out: BorrowedFd<'_>, after_any: bool) -> bool {
+        let mut signalled: Option<Instant> = (after_any && self.caught().is_some()).then(Instant::now);
         loop {
             let timeout = match signalled {
                 None => PollTimeout::NONE,
@@ -147,6 +156,8 @@ const PIECE: usize = 256;
 pub struct Interruptible<W> {
     inner: W,
     waits: Option<&'static Interrupts>,
+    /// Gives up [`GIVE_UP_MS`] after a signal caught even before the write (standard error).
+    after_any: bool,
     /// A signal ended a wait: every later write fails at once (a buffered writer's drop would
     /// otherwise wait again).
     gave_up: bool,
@@ -157,7 +168,19 @@ impl<W: std::io::Write + AsFd> Interruptible<W> {
         let regular =
             nix::sys::stat::fstat(inner.as_fd()).is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG);
         let waits = if regular { None } else { Interrupts::armed() };
-        Interruptible { inner, waits, gave_up: false }
+        Interruptible { inner, waits, after_any: false, gave_up: false }
+    }
+
+    /// For standard error: as [`Interruptible::new`], but once a signal was caught (even before
+    /// this write), a write that nothing takes gives up [`GIVE_UP_MS`] later, without waiting
+    /// for another signal.
+    pub fn impatient(inner: W) -> Interruptible<W> {
+        Interruptible { after_any: true, ..Interruptible::new(inner) }
+    }
+
+    /// Whether a signal ended a wait (every later write fails at once).
+    pub fn gave_up(&self) -> bool {
+        self.gave_up
     }
 }
 
@@ -167,7 +190,7 @@ impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
             return self.inner.write(buf);
         };
         loop {
-            if self.gave_up || !interrupts.wait_writable(self.inner.as_fd()) {
+            if self.gave_up || !interrupts.wait_writable(self.inner.as_fd(), self.after_any) {
                 self.gave_up = true;
                 return Err(std::io::Error::other("nothing took what was left to write, and a signal came"));
             }

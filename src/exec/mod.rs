@@ -9,9 +9,12 @@
 //!    the deadline and signals, and stops the workers of a stopped run (`Ended`);
 //! 4. `collect`: reaps every worker and collects an `Outcome`.
 //!
-//! Owns: forking (only in `fork.rs`), the start barrier, supervision with `waitpid`, and the
-//! run's errors (`error`, each becoming an `error::Error` here). Does not own: the mechanisms
-//! (see `sync`), judging the value (see `outcome`) or printing anything but a worker's own error.
+//! Owns: forking (only in `fork.rs`), the start barrier, supervision with `waitpid`, the
+//! signals and the waits they must end (`interrupt.rs`), runner's one way to write to standard
+//! error (`stderr.rs`: `stderr!`, `stderrln!`, which a signal ends and a failure cannot panic),
+//! and the run's errors (`error`, each becoming an `error::Error` here). Does not own: the
+//! mechanisms (see `sync`), judging the value (see `outcome`) or what is printed (see `report`
+//! and `app`), but a worker's own error.
 
 pub mod barrier;
 mod collect;
@@ -23,6 +26,7 @@ pub mod lifeline;
 mod prepare;
 mod reaper;
 mod spawn;
+pub mod stderr;
 mod supervise;
 mod worker;
 

@@ -110,10 +110,11 @@ pub(super) fn supervise(
     interrupts: &Interrupts,
 ) -> Result<Ended, ExecError> {
     let Running { shared, mut keeper, waker, mut barrier, lifeline, reaper, deaths, stride, first_fork, forked } = run;
-    // Every worker has arrived or died once this returns; a read error only loses the wait.
+    // Every worker has arrived or died once this returns, or a signal came; a read error only
+    // loses the wait.
     if let Some(barrier) = &mut barrier {
         let releasing = tracing::info_span!("barrier release").entered();
-        let _ = barrier.wait_arrivals();
+        let _ = barrier.wait_arrivals_or_signal(interrupts);
         // The phase ends at the release: once it happens the woken workers may take both cores.
         drop(releasing);
     }

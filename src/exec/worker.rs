@@ -71,9 +71,9 @@ fn first_to_go(index: usize) {
     if let Err(e) = raised
         && index == 0
     {
-        eprintln!(
+        super::fork::child_line(format_args!(
             "runner: notice: worker 0 cannot raise its oom_score_adj (/proc/self/oom_score_adj: {e}): under memory pressure the kernel may kill runner before the workers, and the report with it"
-        );
+        ));
     }
 }
 
@@ -91,7 +91,7 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();
         if let Err(e) = set.set(cpu).and_then(|()| nix::sched::sched_setaffinity(Pid::from_raw(0), &set)) {
-            eprintln!("runner: worker {index}: cannot pin to CPU {cpu}: {e}");
+            super::fork::child_line(format_args!("runner: worker {index}: cannot pin to CPU {cpu}: {e}"));
             return EXIT_ERROR;
         }
     }
@@ -101,14 +101,14 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     if let Some(barrier) = barrier.as_mut()
         && let Err(e) = barrier.arrive_and_wait()
     {
-        eprintln!("runner: worker {index}: start barrier: {e}");
+        super::fork::child_line(format_args!("runner: worker {index}: start barrier: {e}"));
         return EXIT_ERROR;
     }
     let slot = cx.shared.slot(index);
     let sequential = cx.order.pacing.schedule == Schedule::Sequential;
     let whose = |turn: u64| (turn as usize).min(cx.shared.workers() - 1);
     if sequential && let Err(e) = pace::wait_turn(cx.shared, index as u64, &whose) {
-        eprintln!("runner: worker {index}: {e}");
+        super::fork::child_line(format_args!("runner: worker {index}: {e}"));
         return EXIT_ERROR;
     }
     let start = now_ns();
@@ -140,7 +140,7 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
             0
         }
         Err(e) => {
-            eprintln!("runner: worker {index}: {e}");
+            super::fork::child_line(format_args!("runner: worker {index}: {e}"));
             EXIT_ERROR
         }
     }

@@ -128,7 +128,7 @@ pub fn validated(files: &[Validated], format: Format) -> Result<(), Error> {
                 if f.diagnostics.is_empty() {
                     ok.push_str(&format!("{}: ok\n", f.file));
                 } else {
-                    eprint!("{}", Error::Invalid(f.diagnostics.clone()).render());
+                    crate::stderr!("{}", Error::Invalid(f.diagnostics.clone()).render());
                 }
             }
             emit(&ok)
@@ -145,7 +145,7 @@ pub fn invalid_doc(diagnostics: &[Diagnostic]) -> serde_json::Value {
 /// Diagnostics of a job that could not be run or planned: on standard error, and in JSON mode
 /// also as the one document on standard output.
 pub fn invalid(diagnostics: &[Diagnostic], format: Format) -> Result<(), Error> {
-    eprint!("{}", Error::Invalid(diagnostics.to_vec()).render());
+    crate::stderr!("{}", Error::Invalid(diagnostics.to_vec()).render());
     match format {
         Format::Human => Ok(()),
         Format::Json => emit_json(&json::invalid(diagnostics)),
@@ -170,7 +170,7 @@ pub fn error_doc(e: &Error) -> serde_json::Value {
 /// on standard output (standard output is one document whatever happens). Returns the error's
 /// exit code.
 pub fn fail(e: &Error, format: Format) -> Result<i32, Error> {
-    eprint!("{}", e.render());
+    crate::stderr!("{}", e.render());
     if format == Format::Json {
         emit_json(&error_doc(e))?;
     }

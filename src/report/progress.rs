@@ -1,6 +1,9 @@
 //! The progress bar on standard error: only for runs longer than about a second, only when
 //! standard error is a terminal and the report is for people, never with `--quiet`. It is
-//! drawn from runner's wait loop (no ticker thread), and cleared before the report.
+//! drawn from runner's wait loop (no ticker thread), and cleared before the report. It writes
+//! through `exec::stderr::Writer`, as everything runner writes to standard error: a terminal
+//! that takes nothing (output stopped with Ctrl-S, a stalled connection) cannot hold runner
+//! once a signal came, and a failed write is dropped.
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +31,10 @@ impl Progress {
         }
         let total = self.total;
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            // indicatif's own `stderr()` target, but writing through runner's writer (the
+            // terminal's size and whether it is one still read from descriptor 2).
+            let term = console::Term::read_write_pair(std::io::stdin(), crate::exec::stderr::Writer);
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::term(term, 20));
             let style = ProgressStyle::with_template(
                 "{elapsed_precise} [{bar:30}] {percent:>3}% {human_pos}/{human_len} ops, eta {eta}",
             )
