@@ -172,9 +172,11 @@ fn sigterm_before_the_first_run_reports_that_nothing_ran() {
                 .stderr(Stdio::piped())
                 .spawn()
                 .expect("strace starts");
-            // runner, strace's child, is held in signalfd4 (after the block) from its start.
+            // runner, strace's child, is held in signalfd4 right after it blocked the signals:
+            // the SIGTERM goes out once /proc says SIGTERM is blocked (not after a guessed
+            // delay, which a loaded machine's slow start-up would outrun).
             let runner = runner_under(&child);
-            std::thread::sleep(Duration::from_millis(150));
+            wait_until_sigterm_blocked(runner, &case);
             kill(Pid::from_raw(runner), Signal::SIGTERM).expect("kill");
             let out = child.wait_with_output().expect("strace ends");
             let stderr = String::from_utf8_lossy(&out.stderr);
@@ -194,6 +196,24 @@ fn sigterm_before_the_first_run_reports_that_nothing_ran() {
             }
         }
     }
+}
+
+/// Waits until `pid` has SIGTERM blocked (`SigBlk` in /proc/PID/status), for at most a minute.
+fn wait_until_sigterm_blocked(pid: i32, case: &str) {
+    let bit = 1u64 << (libc::SIGTERM - 1);
+    for _ in 0..60_000 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap_or(0);
+        if blocked & bit != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("{case}: runner never blocked SIGTERM within a minute");
 }
 
 /// A standard output that takes nothing (a full pipe nobody reads) cannot keep runner waiting
