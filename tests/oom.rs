@@ -1,4 +1,4 @@
-//! Memory pressure (issue 16, item 9): each worker raises its own `oom_score_adj` right after
+//! Memory pressure (issue 16, item 9): each worker (and the channel's waker) raises its own `oom_score_adj` right after
 //! the fork, so that the kernel's OOM killer takes a worker (whose death runner reports) before
 //! runner (whose death loses the report).
 
