@@ -1,4 +1,4 @@
-//! Memory pressure (issue 16, item 9): each worker raises its own `oom_score_adj` right after
+//! Memory pressure (issue 16, item 9): each worker (and the channel's waker) raises its own `oom_score_adj` right after
 //! the fork, so that the kernel's OOM killer takes a worker (whose death runner reports) before
 //! runner (whose death loses the report).
 
@@ -14,43 +14,40 @@ fn oom_score_adj(pid: u32) -> Option<i32> {
     std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).ok()?.trim().parse().ok()
 }
 
-/// Reads the score of runner's live workers while worker 0 stalls: each is 1000, above runner's.
-/// On 7dd154f a worker inherited runner's score, so the OOM killer chose runner, the biggest.
-#[test]
-fn workers_are_the_oom_killers_first_choice() {
-    let own = oom_score_adj(std::process::id()).expect("/proc/self/oom_score_adj");
-    assert!(
-        own < 1000,
-        "this test runs with oom_score_adj {own}: runner would inherit 1000 and no worker could rank above it"
-    );
-    let job = job_file(
-        "oom-score.yaml",
-        "workers: 3\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\n\
-         faults:\n  - {worker: 0, at: 10, action: stall, for: 2s}\n",
-    );
+/// What [`watch`] saw: every child of runner with the highest score read of it, runner's own
+/// score, and runner's output.
+struct Watched {
+    children: Vec<(u32, i32)>,
+    runner_score: i32,
+    out: std::process::Output,
+    report: serde_json::Value,
+}
+
+/// Runs `job` in JSON mode and, until runner ends (bounded at a minute), reads the score of
+/// every child of runner (by pid, from `/proc/<runner>/task/<runner>/children`) every 20 ms.
+fn watch(job: &str) -> Watched {
     let mut child = Command::new(runner_bin())
-        .args([&job, "--format", "json"])
+        .args([job, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("runner starts");
     let pid = child.id();
     let started = Instant::now();
-    let mut seen: Vec<(u32, i32)> = Vec::new();
+    let mut children: Vec<(u32, i32)> = Vec::new();
     let mut runner_score = None;
-    // Until runner ends (2 s of stall; bounded at a minute): its children and their scores.
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > Duration::from_secs(60) {
             let _ = child.kill();
             panic!("runner still runs after a minute");
         }
         runner_score = runner_score.or(oom_score_adj(pid));
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        for worker in children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
-            if let Some(score) = oom_score_adj(worker)
-                && !seen.contains(&(worker, score))
-            {
-                seen.push((worker, score));
+        let listed = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        for process in listed.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+            let Some(score) = oom_score_adj(process) else { continue };
+            match children.iter_mut().find(|(p, _)| *p == process) {
+                Some((_, seen)) => *seen = (*seen).max(score),
+                None => children.push((process, score)),
             }
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -58,14 +55,61 @@ fn workers_are_the_oom_killers_first_choice() {
     let out = child.wait_with_output().unwrap();
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let runner_score = runner_score.expect("runner's own score");
-    assert_eq!(runner_score, own, "runner keeps the score it was started with");
-    let workers: Vec<u32> =
-        report["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_u64().unwrap() as u32).collect();
+    Watched { children, runner_score: runner_score.expect("runner's own score"), out, report }
+}
+
+fn worker_pids(report: &serde_json::Value) -> Vec<u32> {
+    report["workers"].as_array().unwrap().iter().map(|w| w["pid"].as_u64().unwrap() as u32).collect()
+}
+
+/// This test process's score, which runner inherits: below 1000, or nothing could rank above it.
+fn own_score() -> i32 {
+    let own = oom_score_adj(std::process::id()).expect("/proc/self/oom_score_adj");
+    assert!(
+        own < 1000,
+        "this test runs with oom_score_adj {own}: runner would inherit 1000 and no worker could rank above it"
+    );
+    own
+}
+
+/// Reads the score of runner's live workers while worker 0 stalls: each is 1000, above runner's.
+/// On 7dd154f a worker inherited runner's score, so the OOM killer chose runner, the biggest.
+#[test]
+fn workers_are_the_oom_killers_first_choice() {
+    let own = own_score();
+    let job = job_file(
+        "oom-score.yaml",
+        "workers: 3\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\n\
+         faults:\n  - {worker: 0, at: 10, action: stall, for: 2s}\n",
+    );
+    let seen = watch(&job);
+    assert_eq!(seen.runner_score, own, "runner keeps the score it was started with");
+    let workers = worker_pids(&seen.report);
     // Worker 0 stalls for 2 s, after its own write: its score is read while it lives.
-    let stalled = seen.iter().filter(|(p, _)| *p == workers[0]).map(|(_, s)| *s).max();
-    assert_eq!(stalled, Some(1000), "worker 0's score (runner's: {runner_score}); seen {seen:?}");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("oom_score_adj"), "no notice where /proc is writable");
+    let stalled = seen.children.iter().find(|(p, _)| *p == workers[0]).map(|(_, s)| *s);
+    assert_eq!(stalled, Some(1000), "worker 0's score (runner's: {}); seen {:?}", seen.runner_score, seen.children);
+    assert!(!String::from_utf8_lossy(&seen.out.stderr).contains("oom_score_adj"), "no notice where /proc is writable");
+}
+
+/// The channel backend over ipc forks one more child than the workers, the waker (the pipe
+/// transport has none): it dies with runner and holds nothing the report needs, so it too is
+/// the OOM killer's first choice. On 43fc69e it kept runner's score.
+#[test]
+fn the_channels_waker_is_the_oom_killers_first_choice_too() {
+    let own = own_score();
+    let job = job_file(
+        "oom-waker.yaml",
+        "workers: 2\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: channel\ntransport: ipc\n\
+         faults:\n  - {worker: 0, at: 10, action: stall, for: 2s}\n",
+    );
+    let seen = watch(&job);
+    assert_eq!(seen.runner_score, own, "runner keeps the score it was started with");
+    let workers = worker_pids(&seen.report);
+    let others: Vec<_> = seen.children.iter().filter(|(p, _)| !workers.contains(p)).collect();
+    assert!(!others.is_empty(), "the waker was seen beside the workers {workers:?}: {:?}", seen.children);
+    for (pid, score) in others {
+        assert_eq!(*score, 1000, "the waker {pid}'s score (runner's: {own}); seen {:?}", seen.children);
+    }
 }
 
 /// Where a worker cannot write its score (a read-only `/proc`, in a mount namespace of the

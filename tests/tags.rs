@@ -74,3 +74,51 @@ fn a_quoted_exclamation_mark_is_no_tag() {
     let text = "name: \"!!float\"\nworkers: 2\niterations: 10\nvalue: {type: c, initial: \"a\"}\noperation: xor\noperand: \"!\"\nbackend: mutex\n";
     Test::new().job("quoted.yaml", text).args(&["validate", "{job}"]).status(0).run();
 }
+
+/// Every tag of a file is refused, each at its own place, and the file's other problems are
+/// reported with them (the reader's contract: every problem of a file at once). What the
+/// reader would say of a tagged value itself (`!!null 1` read as null) is the tag's doing and
+/// is not said twice. On 43fc69e only the first tag was reported.
+#[test]
+fn every_tag_and_every_other_problem_at_once() {
+    let text = "workers: !!int 2\niterations: !!int 1000\nbogus: 1\nvalue: {type: i}\noperation: add\noperand: !!null 1\nbackend: mutex\n";
+    let unknown = "bogus: unknown field; expected one of: name, description, workers, iterations, value, operation, \
+                   operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, \
+                   fork_fail_at, expect_outcome, repeat, warmup, matrix, trace";
+    Test::new()
+        .job("tagged.yaml", text)
+        .args(&["validate", "{job}"])
+        .status(2)
+        .stdout("")
+        .stderr(format!(
+            "{{job}}:1:10: {}\n{{job}}:2:13: {}\n{{job}}:3:1: {unknown}\n{{job}}:6:10: {}\n",
+            refused("!!int"),
+            refused("!!int"),
+            refused("!!null")
+        ))
+        .run();
+}
+
+/// A tag in a file with a matrix is the file's, not a cell's: said once, without a cell.
+#[test]
+fn a_tag_in_a_matrix_is_said_once() {
+    refuses(&format!("{JOB}matrix:\n  workers: [1, !!int 2, 3]\n"), "8:16", "!!int");
+}
+
+/// Tags are reported within the diagnostics' bound: of 150 tags, the first 100 problems, each
+/// tag at its own column (and nothing said of the tagged values themselves).
+#[test]
+fn many_tags_are_bounded() {
+    let items: Vec<String> = (0..150).map(|i| format!("!t {i}")).collect();
+    let out = Test::new()
+        .job("tagged.yaml", format!("{JOB}faults: [{}]\n", items.join(", ")))
+        .args(&["validate", "{job}", "--format", "json"])
+        .status(2)
+        .run();
+    let doc = out.json();
+    let diagnostics = doc["files"][0]["diagnostics"].as_array().expect("diagnostics");
+    let tags: Vec<_> = diagnostics.iter().filter(|d| d["message"] == refused("!t")).collect();
+    assert_eq!((diagnostics.len(), tags.len()), (100, 100), "{doc}");
+    let columns: std::collections::BTreeSet<_> = tags.iter().map(|d| d["column"].as_u64()).collect();
+    assert_eq!(columns.len(), tags.len(), "each tag at its own column: {doc}");
+}

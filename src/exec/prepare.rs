@@ -120,6 +120,9 @@ impl Waker {
             if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || nix::unistd::getppid() != parent {
                 return worker::EXIT_ORPHAN;
             }
+            // It dies with runner and holds nothing the report needs: the OOM killer's first
+            // choice, like the workers (whose notice says what a refusal costs).
+            let _ = worker::raise_oom_score();
             body()
         });
         Ok(Waker(Some(spawned.map_err(ExecError::ForkWaker)?)))

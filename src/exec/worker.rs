@@ -58,23 +58,28 @@ pub(crate) struct Hands {
 /// death loses the report). Any process may raise its own score; none may lower it unprivileged.
 pub(crate) const OOM_SCORE_ADJ: &[u8] = b"1000";
 
-/// Makes this worker the OOM killer's first choice, through `/proc/self` (the process's own
-/// entry, whatever pid namespace `/proc` was mounted for; never `/proc/<pid>` from the parent).
-/// A system that refuses (no `/proc`, a read-only one) still runs the job: worker 0 says once
-/// per run what is at stake, so that a lost report under memory pressure is explained.
+/// Makes this worker the OOM killer's first choice (see [`raise_oom_score`]). A system that
+/// refuses (no `/proc`, a read-only one) still runs the job: worker 0 says once per run what is
+/// at stake, so that a lost report under memory pressure is explained.
 fn first_to_go(index: usize) {
-    use std::io::Write;
-    let raised = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/proc/self/oom_score_adj")
-        .and_then(|mut f| f.write_all(OOM_SCORE_ADJ));
-    if let Err(e) = raised
+    if let Err(e) = raise_oom_score()
         && index == 0
     {
         super::fork::child_line(format_args!(
             "runner: notice: worker 0 cannot raise its oom_score_adj (/proc/self/oom_score_adj: {e}): under memory pressure the kernel may kill runner before the workers, and the report with it"
         ));
     }
+}
+
+/// Writes [`OOM_SCORE_ADJ`] to this process's own score, through `/proc/self` (the process's
+/// own entry, whatever pid namespace `/proc` was mounted for; never `/proc/<pid>` from the
+/// parent). Every child of runner does, first thing: the workers and the channel's waker.
+pub(crate) fn raise_oom_score() -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/oom_score_adj")
+        .and_then(|mut f| f.write_all(OOM_SCORE_ADJ))
 }
 
 pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barrier>, lifeline: &mut Lifeline) -> i32 {

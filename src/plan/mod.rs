@@ -277,7 +277,7 @@ pub(crate) fn plan_cells(
     // bound the work across the whole matrix, not only per cell.
     let mut simulated = 0u64;
     let mut axes: Vec<String> = Vec::new();
-    for p in parsed {
+    for mut p in parsed {
         for (axis, _) in &p.cell.params {
             if !axes.contains(axis) {
                 axes.push(axis.clone());
@@ -290,7 +290,15 @@ pub(crate) fn plan_cells(
             ));
             break;
         }
-        match planner::plan(&p.spec, &source.label, &source.stem(), overrides, p.found, &mut steps) {
+        match planner::plan(
+            &p.spec,
+            &source.label,
+            &source.stem(),
+            overrides,
+            std::mem::take(&mut p.found),
+            &mut steps,
+            |d| p.of_a_tagged_value(d),
+        ) {
             Ok(plan) => {
                 if plan.schedule == Schedule::RoundRobin && plan.order_matters {
                     simulated += plan.total_ops();
@@ -302,7 +310,7 @@ pub(crate) fn plan_cells(
             Err(found) => {
                 // Every cell shares the job's lines: say which cell a problem is in once.
                 for mut d in found {
-                    if !p.cell.params.is_empty() && !d.message.contains("(in cell") {
+                    if !p.cell.params.is_empty() && !d.message.contains("(in cell") && !p.file_wide.contains(&d) {
                         d.message = format!("{} (in cell {})", d.message, p.cell.name());
                     }
                     if !diags.contains(&d) {

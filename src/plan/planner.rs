@@ -14,7 +14,8 @@ use crate::spec::{At, JobSpec, Operand, Pin};
 use crate::value::{OpKind, Operation, Value, ValueType};
 
 /// Plans `spec`, adding to the problems the reader already found. `stem` names a job that gives
-/// no name; `steps` is what is left of the file's budget for computing expected products.
+/// no name; `steps` is what is left of the file's budget for computing expected products;
+/// `said` tells a problem that another of `found` already says (of a tagged value).
 pub(super) fn plan(
     spec: &JobSpec,
     file: &str,
@@ -22,6 +23,7 @@ pub(super) fn plan(
     overrides: &Overrides,
     found: Vec<Diagnostic>,
     steps: &mut Steps,
+    said: impl Fn(&Diagnostic) -> bool,
 ) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner { file, diags: found, steps };
     let plan = p.plan(spec, stem, overrides);
@@ -29,6 +31,7 @@ pub(super) fn plan(
         Some(plan) if p.diags.is_empty() => Ok(plan),
         _ => {
             let mut diags = p.diags;
+            diags.retain(|d| !said(d));
             diags.sort_by_key(|d| d.pos);
             diags.dedup();
             if diags.len() > MAX_DIAGNOSTICS {

@@ -114,20 +114,49 @@ pub(crate) struct Parsed {
     pub(crate) cell: Cell,
     pub(crate) spec: JobSpec,
     pub(crate) found: Vec<Diagnostic>,
+    /// Those of `found` that belong to the file, not to this cell (its YAML tags).
+    pub(crate) file_wide: Vec<Diagnostic>,
+    /// Where each tagged scalar's value stands (from, to).
+    tagged_scalars: Vec<(Pos, Pos)>,
+}
+
+impl Parsed {
+    /// Whether `d` speaks of a tagged scalar's value: the value reads as the tag made it
+    /// (`!!null 1` as null, `! 1` as a string), so what is said of it there is the tag's doing,
+    /// said once by the tag's own diagnostic.
+    pub(crate) fn of_a_tagged_value(&self, d: &Diagnostic) -> bool {
+        d.pos.is_some_and(|p| self.tagged_scalars.iter().any(|&(from, to)| from <= p && p < to))
+    }
 }
 
 /// Parses a source into its jobs (one per matrix cell; one without a matrix). `Err` when nothing
-/// could be read (syntax, budget, a broken matrix).
+/// could be read (syntax, budget, a broken matrix). YAML tags are refused, every one, with the
+/// file's other problems: each job's `found` holds them.
 pub(crate) fn parse(source: &Source) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
     let root = tree::parse(&source.text).map_err(|(pos, message)| {
         vec![Diagnostic { file: source.label.clone(), pos: Some(pos.unwrap_or(Pos::START)), field: None, message }]
     })?;
-    let cells = matrix::expand(&root, &source.label)?;
+    let (tagged, scalars) = tags(source);
+    let cells = matrix::expand(&root, &source.label).map_err(|found| [tagged.clone(), found].concat())?;
     Ok(cells
         .into_iter()
         .map(|cell| {
-            let (spec, found) = read::read(&cell.root, &source.label);
-            Parsed { cell, spec, found }
+            let (spec, mut found) = read::read(&cell.root, &source.label);
+            found.extend(tagged.iter().cloned());
+            Parsed { cell, spec, found, file_wide: tagged.clone(), tagged_scalars: scalars.clone() }
         })
         .collect())
+}
+
+/// The refusal of every YAML tag in the source (the first hundred, and how many more), and
+/// where each tagged scalar's value stands.
+fn tags(source: &Source) -> (Vec<Diagnostic>, Vec<(Pos, Pos)>) {
+    let (tags, more) = tree::tags(&source.text);
+    let scalars = tags.iter().filter_map(|tag| tag.scalar).collect();
+    let mut found: Vec<Diagnostic> =
+        tags.into_iter().map(|tag| Diagnostic::at(&source.label, tag.pos, "", tag.message)).collect();
+    if let Some((pos, more)) = more {
+        found.push(Diagnostic::at(&source.label, pos, "", format!("{more} more YAML tags from here on not shown")));
+    }
+    (found, scalars)
 }

@@ -4,7 +4,8 @@
 //! bombs and deep nesting at once) and hands every node to us with its position; keeping the
 //! tree generic lets the reader report every problem of a file at once instead of stopping at
 //! the first as a derived `Deserialize` would. Duplicate keys are passed through so that the
-//! reader can point at the second occurrence. YAML tags are refused (see [`refuse_tags`]).
+//! reader can point at the second occurrence. YAML tags are refused, every one (see [`tags`]); the
+//! tree is still built, so the rest of the file's problems are reported with them.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -78,39 +79,65 @@ pub fn parse(text: &str) -> Result<Node, (Option<Pos>, String)> {
         let pos = e.location().map(|l| Pos { line: l.line(), column: l.column() }).filter(|p| p.line > 0);
         (pos, message(&e))
     })?;
-    refuse_tags(text)?;
     Ok(convert(raw, text))
 }
 
+/// At most this many tags are reported one by one; the rest are counted.
+const MAX_TAGS: usize = 100;
+
+/// A YAML tag, refused: where it stands and why.
+pub struct Tag {
+    pub pos: Pos,
+    pub message: String,
+    /// Where a tagged scalar's value stands, from its first character to the one after its
+    /// last (`None` on a collection): what is said of the value there comes of the tag's
+    /// reading of it (`!!null 1` as null, `! 1` as a string), and the tag is the problem.
+    pub scalar: Option<(Pos, Pos)>,
+}
+
+/// Every YAML tag of `text` (a text [`parse`] accepted), at its own position: the first
+/// [`MAX_TAGS`], and where the next stands and how many more there are.
+///
 /// A job file takes no YAML tags (`!!float 1`, `!!str 5`, `!custom x`, `!!null 1`): every field
 /// has one type, which the job schema gives and editors check, and the schema cannot see a tag.
 /// Honouring the core schema's tags would only give a second, invisible way to spell what the
 /// value already says (`!!int 5`) or contradict it (`!!float 1` for an integer field); any
 /// other tag has no meaning here. So every tag is refused, at its own position; quoting a
-/// value is the way to make it a string.
-fn refuse_tags(text: &str) -> Result<(), (Option<Pos>, String)> {
+/// value is the way to make it a string. A tag does not stop the tree from being built (the
+/// parser reads the node as if untagged, or as the core tag says), so the caller reports the
+/// tags beside the file's other problems.
+pub fn tags(text: &str) -> (Vec<Tag>, Option<(Pos, usize)>) {
     use serde_saphyr::granit_parser::{Event, Parser};
+    let mut tags = Vec::new();
+    let mut more = None;
     for event in Parser::new_from_str(text) {
         // A syntax error here was already reported by the parse itself.
-        let Ok((event, span)) = event else { return Ok(()) };
-        let tag = match &event {
-            Event::Scalar(_, _, _, tag) | Event::SequenceStart(_, _, tag) | Event::MappingStart(_, _, tag) => tag,
+        let Ok((event, span)) = event else { break };
+        let (tag, scalar) = match &event {
+            Event::Scalar(_, _, _, tag) => (tag, true),
+            Event::SequenceStart(_, _, tag) | Event::MappingStart(_, _, tag) => (tag, false),
             _ => continue,
         };
-        if let Some(tag) = tag {
-            let at = span.tag_start.unwrap_or(span.start);
-            let pos = Pos { line: at.line() as u64, column: at.col() as u64 + 1 };
-            return Err((
-                Some(pos),
-                format!(
-                    "the YAML tag `{}`: a job file takes no tags (each field has one type, which the job schema gives); \
-                     write the value without it (quoted, for a string)",
-                    tag.original()
-                ),
-            ));
+        let Some(tag) = tag else { continue };
+        let at = span.tag_start.unwrap_or(span.start);
+        if tags.len() == MAX_TAGS {
+            let (_, count) = more.get_or_insert((Pos { line: at.line() as u64, column: at.col() as u64 + 1 }, 0));
+            *count += 1;
+            continue;
         }
+        let start = Pos { line: span.start.line() as u64, column: span.start.col() as u64 + 1 };
+        let end = Pos { line: span.end.line() as u64, column: span.end.col() as u64 + 1 };
+        tags.push(Tag {
+            scalar: scalar.then_some((start, end.max(start))),
+            pos: Pos { line: at.line() as u64, column: at.col() as u64 + 1 },
+            message: format!(
+                "the YAML tag `{}`: a job file takes no tags (each field has one type, which the job schema gives); \
+                 write the value without it (quoted, for a string)",
+                tag.original()
+            ),
+        });
     }
-    Ok(())
+    (tags, more)
 }
 
 /// What went wrong, in runner's words: serde-saphyr's budgets and its single-document rule are
