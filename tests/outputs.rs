@@ -36,6 +36,11 @@ matrix:\n  workers: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n";
 /// Runs `runner ARGS` in a mount namespace of its own, with a 64 KiB tmpfs on `mnt`; what the
 /// tmpfs holds afterwards is copied to `kept` (it goes with the namespace).
 fn on_small_tmpfs(dir: &Path, args: &[String]) -> (i32, String, String) {
+    on_filled_tmpfs(dir, 0, args)
+}
+
+/// [`on_small_tmpfs`] with `fill` KiB of the tmpfs taken (by `mnt/fill`) before runner starts.
+fn on_filled_tmpfs(dir: &Path, fill: usize, args: &[String]) -> (i32, String, String) {
     let mnt = dir.join("mnt");
     let kept = dir.join("kept");
     std::fs::create_dir_all(&mnt).unwrap();
@@ -43,11 +48,13 @@ fn on_small_tmpfs(dir: &Path, args: &[String]) -> (i32, String, String) {
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let script = format!(
         "mount -t tmpfs -o size=64k tmpfs '{mnt}' || {{ echo 'cannot mount a tmpfs' >&2; exit 99; }}\n\
-         '{runner}' {args}\ncode=$?\ncp -a '{mnt}'/. '{kept}'/\nexit $code\n",
+         head -c {fill}k /dev/zero > '{mnt}/fill'\n\
+         '{runner}' {args}\ncode=$?\nrm '{mnt}/fill'\ncp -a '{mnt}'/. '{kept}'/\nexit $code\n",
         mnt = mnt.display(),
         kept = kept.display(),
         runner = runner_bin().display(),
         args = quoted.join(" "),
+        fill = fill,
     );
     let out = Command::new("unshare").args(["--mount", "sh", "-c", &script]).output().expect("unshare runs");
     let (stdout, stderr) =
@@ -105,6 +112,33 @@ fn a_full_disk_loses_the_export_not_the_sweep_nor_its_report() {
     assert_eq!((doc["in_progress"].clone(), doc["unwritten"][0]["path"].clone()), (false.into(), x.into()));
     common::assert_valid(&common::validator(), &doc);
     assert_eq!(json_file(&dir.join("kept/x.json"))["in_progress"], true);
+}
+
+/// A CSV export that could be written before the first cell and never again (one page of the
+/// file system free: the first rewrite takes it): the file left says that no cell is in it
+/// yet, with the columns of the sweep's cells, and the message says so. On 43fc69e the file
+/// held the header alone, without the matrix column, and the message claimed it said the sweep
+/// was in progress.
+#[test]
+fn a_csv_given_up_before_its_first_cell_says_it_is_incomplete() {
+    let dir = scratch("csv-no-cell");
+    let job = write_job(&dir, "ten.yaml", TEN_CELLS);
+    let x = dir.join("mnt/x.csv").to_string_lossy().into_owned();
+    let (code, stdout, stderr) = on_filled_tmpfs(&dir, 60, &[job, "--export-csv".into(), x.clone()]);
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("[10/10]"), "the sweep went on to its last cell:\n{stderr}");
+    let said = format!("not written: {x}: No space left on device");
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(
+        stderr.contains("given up: the file keeps its previous rewrite, which says in progress: 0 of 10 cells"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(dir.join("kept/x.csv")).expect("the CSV written before the first cell");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("workers,cell,") && lines[0].ends_with(",sweep"), "{csv}");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].ends_with(",in progress: 0 of 10 cells"), "{csv}");
+    assert_eq!(lines[1].split(',').count(), lines[0].split(',').count(), "{csv}");
 }
 
 /// 4 cells of a few tenths of a second each.

@@ -244,3 +244,81 @@ fn a_closed_standard_input_is_named_as_such() {
         assert!(stderr.contains("-: standard input is closed"), "runner {args} <&-: {stderr}");
     }
 }
+
+/// An export to a FIFO without a reader is refused before anything runs, as `--trace` is: no
+/// run, and in JSON one error document. On 43fc69e the whole job ran, its report was printed,
+/// and only then was the export given up, with a message that the file "holds its last rewrite,
+/// which says the sweep was in progress" (a stream has no rewrite, and this was no sweep).
+#[test]
+fn an_export_fifo_without_a_reader_is_refused_before_anything_runs() {
+    let (dir, _fifo) = folder_with_fifo("exports-at-once");
+    std::fs::write(dir.join("job.yaml"), JOB).unwrap();
+    for option in ["--export-json", "--export-csv", "--export-markdown", "--plot"] {
+        let mut child = Command::new(runner_bin())
+            .args(["job.yaml", "--format", "json", option, "pipe"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_bounded(&mut child, option);
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{option}: {stderr}");
+        let doc: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{option}: {e}: {stdout}"));
+        assert!(
+            doc["error"].as_str().is_some_and(|e| e.contains("pipe: a FIFO that nothing is reading")),
+            "{option}: {doc:#}"
+        );
+        assert!(doc.get("final").is_none() && doc.get("runs").is_none(), "{option}: nothing ran, yet {doc:#}");
+        assert!(!stderr.contains("given up"), "{option}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// An export stream whose reader goes away before the end: the run's report says it was not
+/// written, as a stream (what its reader got is at most part of it), with no claim of a rewrite
+/// or of a sweep.
+#[test]
+fn an_export_stream_that_cannot_be_written_is_said_to_be_one() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let (dir, fifo) = folder_with_fifo("export-stream-gone");
+    std::fs::write(dir.join("job.yaml"), JOB.replace("iterations: 100", "iterations: 2000000000")).unwrap();
+    let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
+    let mut child = Command::new(runner_bin())
+        .args(["job.yaml", "--format", "json", "--export-csv", "pipe"])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once runner has the FIFO open (before its run), the reader goes.
+    let begun = Instant::now();
+    let opened = || {
+        std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+            .map(|fds| fds.filter_map(Result::ok).any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l == fifo)))
+            .unwrap_or(false)
+    };
+    while !opened() {
+        if begun.elapsed() > BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("runner did not open its export's FIFO before its run");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(reader);
+    std::thread::sleep(Duration::from_millis(100));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let error = doc["unwritten"][0]["error"].as_str().unwrap_or_else(|| panic!("{doc:#}"));
+    assert!(error.contains("given up: a stream gets the export once, after the last cell"), "{error}");
+    assert!(!error.contains("rewrite") && !error.contains("sweep"), "{error}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -22,12 +22,24 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
     let mut worst = exit::OK;
     let mut docs = Vec::new();
     let mut failed = Vec::new();
+    // The files that ran (a file a signal stopped before its first run, while it was read from
+    // a FIFO or standard input, did not).
+    let mut ran = 0;
     for (n, file) in files.iter().enumerate() {
         if format == Format::Human {
             report::emit(&format!("== {file}\n"))?;
         }
-        let done =
-            run_file(file, options).unwrap_or_else(|e| Done { code: e.exit_code(), document: failure(&e, format) });
+        let done = match run_file(file, options) {
+            Ok(done) => {
+                ran += 1;
+                done
+            }
+            // Nothing of this file ran when the error is a signal's (it came first).
+            Err(e) => {
+                ran += usize::from(!matches!(e, Error::Interrupted(_)));
+                Done { code: e.exit_code(), document: failure(&e, format) }
+            }
+        };
         let code = done.code;
         if code != exit::OK {
             failed.push(format!("{file} (exit {code})"));
@@ -45,7 +57,7 @@ pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
     match format {
         Format::Human => {
             // A signal stops the catalog: say how many of its jobs ran.
-            let jobs = match docs.len() {
+            let jobs = match ran {
                 ran if ran < files.len() => format!("{ran} of {} jobs ran (interrupted)", files.len()),
                 1 => "1 job".to_string(),
                 n => format!("{n} jobs"),

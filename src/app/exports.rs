@@ -1,14 +1,18 @@
 //! The files a sweep (or a single run, besides its report) keeps up to date (`--export-json`,
 //! `--export-csv`, `--export-markdown`, `--plot`), each rewritten whole after every cell; a
-//! stream (`/dev/stdout`, a FIFO) is written once, after the last cell.
+//! stream (`/dev/stdout`, a FIFO) is opened before the first cell (a FIFO that nothing reads is
+//! an error then, before anything runs) and written once, after the last cell.
 //!
 //! Every rewrite before the last says that the sweep was still running (`in_progress: true`,
-//! the CSV's `sweep` column, a line above the Markdown table, the plot's title), so that a file
-//! left by a killed runner cannot pass for a whole sweep. A file that cannot be rewritten after
-//! a cell (a full disk) is given up: it keeps its last rewrite, which says it is in progress,
-//! the failure is said on standard error and in the report, and the sweep goes on.
+//! the CSV's `sweep` column, a line above the Markdown table, the plot's title), the first
+//! (before any cell) too, so that a file left by a killed runner cannot pass for a whole sweep.
+//! A file that cannot be rewritten after a cell (a full disk) is given up: it keeps its previous
+//! rewrite, which says how many cells it has of how many (in progress), the failure is said on
+//! standard error and in the report, and the sweep goes on; a stream that cannot be written is
+//! given up the same way, and said to have at most part of the export.
 //!
-//! Owns: which files are asked for, rewriting them, and giving one up. Does not own: their
+//! Owns: which files are asked for, opening the streams, rewriting the files, and giving one
+//! up. Does not own: their
 //! contents (see `report::sweep` and `report::plot`) or the atomic rewrite (see
 //! `report::export`).
 
@@ -27,11 +31,13 @@ pub(crate) struct Exports {
     pub(crate) plot: Option<String>,
 }
 
-/// What a rewrite shows: the job's name, the file's label and digest, the cells so far.
+/// What a rewrite shows: the job's name, the file's label and digest, the parameters of every
+/// planned cell (the CSV's columns), the cells so far.
 pub(crate) struct Contents<'a> {
     pub(crate) name: &'a str,
     pub(crate) file: &'a str,
     pub(crate) sha256: &'a str,
+    pub(crate) axes: &'a [String],
     pub(crate) cells: &'a [CellResult],
     pub(crate) stage: Stage<'a>,
 }
@@ -42,46 +48,71 @@ impl Exports {
         [&self.json, &self.csv, &self.markdown, &self.plot].iter().any(|e| e.is_some())
     }
 
-    /// Writes every file asked for before the first cell (no cell, in progress), so that an
-    /// unwritable file fails now, before anything runs. A stream is not written yet.
-    pub(crate) fn start(&self, name: &str, file: &str, sha256: &str, planned: usize) -> Result<(), Error> {
-        let stage = Stage { planned, in_progress: true, unwritten: &[] };
-        let contents = Contents { name, file, sha256, cells: &[], stage };
-        match self.rewrite(&contents, false, &[]).into_iter().next() {
-            Some((_, e)) => Err(e),
-            None => Ok(()),
+    /// Before the first cell: writes every file asked for (no cell, in progress), and opens
+    /// every stream (written once, after the last cell), so that an export that cannot be
+    /// written (a FIFO that nothing reads, a folder that is not there) fails now, before
+    /// anything runs. Returns the streams, open.
+    pub(crate) fn start(&self, contents: &Contents<'_>) -> Result<Streams, Error> {
+        let mut streams = Streams::default();
+        for (path, kind) in self.files() {
+            if report::export::is_stream(path) {
+                if let Some(open) = report::export::check(path)? {
+                    streams.0.push((path.to_string(), kind, open));
+                }
+            } else {
+                report::export::atomic_write(path, &kind.bytes(contents))?;
+            }
         }
+        Ok(streams)
     }
 
     /// After a cell (`last`: the sweep's last, or the one a signal stopped it in): every file
-    /// not given up rewritten, the streams written after the last. Returns the files that could
-    /// not be, to give up: each keeps its last rewrite.
-    pub(crate) fn write_cell(&self, contents: &Contents<'_>, last: bool, given_up: &[Unwritten]) -> Vec<Unwritten> {
-        let failed = self.rewrite(contents, last, given_up);
-        failed.into_iter().map(|(path, e)| Unwritten { path: path.to_string(), error: give_up(e) }).collect()
-    }
-
-    /// Rewrites each file, returning those that failed.
-    fn rewrite<'p>(&'p self, c: &Contents<'_>, streams: bool, given_up: &[Unwritten]) -> Vec<(&'p str, Error)> {
+    /// not given up rewritten, the streams written after the last. Returns the outputs that
+    /// could not be, to give up: a file keeps its previous rewrite.
+    pub(crate) fn write_cell(
+        &self,
+        c: &Contents<'_>,
+        last: bool,
+        given_up: &[Unwritten],
+        streams: &mut Streams,
+    ) -> Vec<Unwritten> {
         let mut failed = Vec::new();
-        let files = [
-            (&self.json, Kind::Json),
-            (&self.csv, Kind::Csv),
-            (&self.markdown, Kind::Markdown),
-            (&self.plot, Kind::Plot),
-        ];
-        for (path, kind) in files {
-            let Some(path) = path.as_deref() else { continue };
-            if given_up.iter().any(|u| u.path == path) || (!streams && report::export::is_stream(path)) {
+        for (path, kind) in self.files() {
+            if given_up.iter().any(|u| u.path == path) || report::export::is_stream(path) {
                 continue;
             }
             if let Err(e) = report::export::atomic_write(path, &kind.bytes(c)) {
-                failed.push((path, e));
+                // The previous rewrite: the one before this cell's.
+                let kept = Stage { in_progress: true, ..c.stage }
+                    .in_progress(c.cells.len().saturating_sub(1))
+                    .unwrap_or_default();
+                let held = format!("the file keeps its previous rewrite, which says {kept}");
+                failed.push(Unwritten { path: path.to_string(), error: give_up(e, &held) });
+            }
+        }
+        if last {
+            for (path, kind, open) in std::mem::take(&mut streams.0) {
+                if let Err(e) = report::export::write_stream(open, &path, &kind.bytes(c)) {
+                    let held = "a stream gets the export once, after the last cell: its reader has at most part of it";
+                    failed.push(Unwritten { path, error: give_up(e, held) });
+                }
             }
         }
         failed
     }
+
+    /// Each file asked for, with its kind.
+    fn files(&self) -> impl Iterator<Item = (&str, Kind)> {
+        [(&self.json, Kind::Json), (&self.csv, Kind::Csv), (&self.markdown, Kind::Markdown), (&self.plot, Kind::Plot)]
+            .into_iter()
+            .filter_map(|(path, kind)| Some((path.as_deref()?, kind)))
+    }
 }
+
+/// The exports that are streams (`/dev/stdout`, a FIFO, a device), opened before the first cell
+/// and kept open until they are written, after the last.
+#[derive(Default)]
+pub(crate) struct Streams(Vec<(String, Kind, report::export::Pending)>);
 
 /// The four kinds of export.
 #[derive(Clone, Copy)]
@@ -101,16 +132,16 @@ impl Kind {
                 text.push('\n');
                 text.into_bytes()
             }
-            Kind::Csv => report::sweep::csv(c.cells, &c.stage).into_bytes(),
+            Kind::Csv => report::sweep::csv(c.cells, &c.stage, c.axes).into_bytes(),
             Kind::Markdown => report::sweep::markdown(c.name, c.cells, &c.stage).into_bytes(),
             Kind::Plot => report::plot::svg(&report::sweep::chart(c.name, c.cells, &c.stage)).into_bytes(),
         }
     }
 }
 
-/// A failed rewrite's message, for the report: what went wrong (naming the file) and what the
-/// file holds instead.
-fn give_up(e: Error) -> String {
+/// A failed export's message, for the report: what went wrong (naming the file) and what is
+/// left of it (`held`).
+fn give_up(e: Error, held: &str) -> String {
     let text = super::observe::message(e);
-    format!("{text}; given up: the file holds its last rewrite, which says the sweep was in progress")
+    format!("{text}; given up: {held}")
 }

@@ -8,17 +8,31 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Diagnostic, Error};
 use crate::plan::{Job, Overrides, Plan};
-use crate::spec;
+use crate::spec::{self, Source};
 
 /// Reads, parses and plans a job file: one job per matrix cell, and the sha256 of its text.
 pub(crate) fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
     let loading = tracing::info_span!("load").entered();
     let source = spec::read_source(label).map_err(|d| vec![d])?;
-    let parsed = spec::parse(&source)?;
+    plan_source(&source, overrides, loading)
+}
+
+/// [`load`] of a job file's text already read.
+pub(crate) fn load_source(source: &Source, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
+    plan_source(source, overrides, tracing::info_span!("load").entered())
+}
+
+/// Parses and plans a job file's text, ending the `load` phase after the parse.
+fn plan_source(
+    source: &Source,
+    overrides: &Overrides,
+    loading: tracing::span::EnteredSpan,
+) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
+    let parsed = spec::parse(source)?;
     let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
     drop(loading);
     let _planning = tracing::info_span!("plan").entered();
-    let jobs = crate::plan::plan_cells(parsed, &source, overrides)?;
+    let jobs = crate::plan::plan_cells(parsed, source, overrides)?;
     if let Some(first) = jobs.first() {
         tracing::info!(
             cells = jobs.len(),

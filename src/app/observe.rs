@@ -13,7 +13,7 @@
 //! while the sweep goes on (only a file that cannot be written before anything ran stops it).
 //! Does not own: their layout (see `report`).
 
-use super::exports::Exports;
+use super::exports::{Exports, Streams};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::report::doc::sweep::Unwritten;
@@ -67,6 +67,8 @@ pub(crate) struct Showing<'a> {
     pub(crate) name: &'a str,
     pub(crate) label: &'a str,
     pub(crate) sha256: &'a str,
+    /// The parameters of every planned cell, in order.
+    pub(crate) axes: &'a [String],
     pub(crate) cells: usize,
     pub(crate) exports: &'a Exports,
 }
@@ -81,11 +83,14 @@ pub(crate) struct Shown<'a> {
     started: bool,
     /// The outputs that could not be written, in order.
     unwritten: Vec<Unwritten>,
+    /// The exports that are streams, open until they are written after the last cell.
+    streams: Streams,
 }
 
 impl<'a> Shown<'a> {
-    pub(crate) fn new(showing: Showing<'a>) -> Shown<'a> {
-        Shown { showing, bar: None, trace: None, started: false, unwritten: Vec::new() }
+    /// `streams`: the exports' streams, opened by `Exports::start`.
+    pub(crate) fn new(showing: Showing<'a>, streams: Streams) -> Shown<'a> {
+        Shown { showing, bar: None, trace: None, started: false, unwritten: Vec::new(), streams }
     }
 
     /// The outputs that could not be written so far.
@@ -175,8 +180,9 @@ impl Observer for Shown<'_> {
         // The last rewrite: after the sweep's last cell, or the one a signal stopped it in.
         let last = cells.len() >= s.cells || cells.last().is_some_and(|c| c.interrupted().is_some());
         let stage = Stage { planned: s.cells, in_progress: !last, unwritten: &self.unwritten };
-        let contents = super::exports::Contents { name: s.name, file: s.label, sha256: s.sha256, cells, stage };
-        let failed = s.exports.write_cell(&contents, last, &self.unwritten);
+        let contents =
+            super::exports::Contents { name: s.name, file: s.label, sha256: s.sha256, axes: s.axes, cells, stage };
+        let failed = s.exports.write_cell(&contents, last, &self.unwritten, &mut self.streams);
         for unwritten in failed {
             self.failed(unwritten);
         }

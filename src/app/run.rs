@@ -7,9 +7,10 @@
 //! Does not own: running the cells (see `sweep`) or the reports' layout (see `report`).
 
 use std::io::IsTerminal;
+use std::os::fd::AsFd;
 
-use super::exports::Exports;
-use super::load::load;
+use super::exports::{Contents, Exports, Streams};
+use super::load::{load, load_source};
 use super::observe::{PendingTrace, Showing, Shown};
 use super::{Done, Format};
 use crate::error::{Error, exit};
@@ -56,8 +57,9 @@ pub(crate) fn run_file(label: &str, options: &RunOptions) -> Result<Done, Error>
 
 /// [`load`], where a signal can still end it: once runner watches for signals (a catalog's
 /// later files) they are blocked, which a regular file's read does not mind; a file that may
-/// keep runner waiting (standard input, a FIFO) is read with them unblocked. A signal that
-/// came before is the file's error.
+/// keep runner waiting (standard input, a FIFO, a terminal) is read waiting on it and on the
+/// signals together, a FIFO opened without waiting for a writer. A signal that came before, or
+/// while it waited, is the file's error.
 fn load_interruptibly(label: &str, overrides: &Overrides) -> Result<Loaded, Error> {
     let Some(interrupts) = Interrupts::armed() else {
         return Ok(load(label, overrides));
@@ -69,7 +71,24 @@ fn load_interruptibly(label: &str, overrides: &Overrides) -> Result<Loaded, Erro
     if regular {
         return Ok(load(label, overrides));
     }
-    interrupts.unblocked(|| load(label, overrides)).map_err(Error::Interrupted)
+    if let Err(d) = crate::spec::check_input(label) {
+        return Ok(Err(vec![d]));
+    }
+    let limit = crate::spec::MAX_FILE_BYTES;
+    let read = if label == "-" {
+        interrupts.read_to_end(std::io::stdin().as_fd(), limit, false)
+    } else {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(label) {
+            Ok(file) => {
+                let fifo = file.metadata().is_ok_and(|m| m.file_type().is_fifo());
+                interrupts.read_to_end(file.as_fd(), limit, fifo)
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    };
+    let source = crate::spec::source_from(label, read.map_err(Error::Interrupted)?);
+    Ok(source.map_err(|d| vec![d]).and_then(|source| load_source(&source, overrides)))
 }
 
 /// What [`load`] returns.
@@ -114,20 +133,32 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
     let single = jobs.len() == 1 && jobs[0].plan.repeat == 1 && jobs[0].plan.warmup == 0;
     let name = jobs.first().map(|j| j.plan.name.clone()).unwrap_or_default();
     let people = options.format == Format::Human && !options.quiet;
-    let mut shown = Shown::new(Showing {
+    let mut axes: Vec<String> = Vec::new();
+    for (key, _) in jobs.iter().flat_map(|j| &j.params) {
+        if !axes.contains(key) {
+            axes.push(key.clone());
+        }
+    }
+    let showing = Showing {
         progress: people && std::io::stderr().is_terminal(),
         cell_lines: people && !single,
         defer_trace: single,
         name: &name,
         label,
         sha256,
+        axes: &axes,
         cells: jobs.len(),
         exports: &options.exports,
-    });
-    if options.exports.any() {
-        // An export that cannot be written fails now, not after the first cell.
-        options.exports.start(&name, label, sha256, jobs.len())?;
-    }
+    };
+    // An export that cannot be written (a FIFO that nothing reads included) fails now, before
+    // anything ran; the streams stay open until the last cell.
+    let streams = if options.exports.any() {
+        let stage = Stage { planned: jobs.len(), in_progress: true, unwritten: &[] };
+        options.exports.start(&Contents { name: &name, file: label, sha256, axes: &axes, cells: &[], stage })?
+    } else {
+        Streams::default()
+    };
+    let mut shown = Shown::new(showing, streams);
     let settings = sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops };
     let cells = sweep::run(jobs, &settings, &mut shown)?;
     let unwritten = shown.unwritten().to_vec();

@@ -25,9 +25,10 @@
 //! within [`GIVE_UP_MS`], and nothing more is written there afterwards, so that a standard
 //! error nobody reads never holds the report back. The wait for the workers' arrival at the
 //! start barrier polls the signalfd too (`Barrier::wait_arrivals_or_signal`: a worker blocked
-//! before it cannot hold runner). A catalog's job file read from standard input or a FIFO is
-//! read with the signals unblocked ([`Interrupts::unblocked`]). Before arming, and in any
-//! command that runs nothing, the signals keep their default dispositions.
+//! before it cannot hold runner). A catalog's later job file read from standard input or a
+//! FIFO is read waiting on it and on the signalfd together ([`Interrupts::read_to_end`]), so
+//! that a signal ends the catalog with its report. Before arming, and in any command that runs
+//! nothing, the signals keep their default dispositions.
 //!
 //! Two signals that are both pending when runner reads them are read lowest number first, as
 //! the kernel hands them out (SIGHUP, SIGINT, SIGQUIT, SIGTERM): "first" is the first read.
@@ -46,6 +47,9 @@ use crate::error::Interrupt;
 /// How long a write (to standard output or error, a trace, an export) may still wait once a
 /// signal came while it waited (on standard error: once a signal came at all).
 pub const GIVE_UP_MS: u16 = 1000;
+
+/// Between two looks for a writer of a FIFO whose poll says at once that it has none.
+pub const NO_WRITER_MS: u16 = 20;
 
 /// The signals and the signalfd they are read from, once armed (runner starts no thread: the
 /// mask is the main thread's).
@@ -97,17 +101,77 @@ impl Interrupts {
         self.fd.as_fd()
     }
 
-    /// Runs `f` with the signals unblocked (their default dispositions), for a wait that only
-    /// they can end (a job file on standard input, a FIFO); blocked again afterwards. A signal
-    /// already caught is left for the caller to see: `f` does not run then.
-    pub fn unblocked<T>(&self, f: impl FnOnce() -> T) -> Result<T, Interrupt> {
+    /// Reads `input` to its end (at most `limit` bytes and one more, to tell a larger input),
+    /// waiting on it and on the signalfd together: a signal, or one that came before, ends the
+    /// read with the first signal (`Err`); otherwise the read's outcome.
+    ///
+    /// `fifo`: `input` is a FIFO this process opened without waiting for a writer (`O_NONBLOCK`,
+    /// which succeeds without one). Its end before any byte means that no writer came yet (or
+    /// that one came and wrote nothing): the read waits on for a writer that writes. Linux's
+    /// poll blocks until a writer comes, but other kernels report `POLLHUP` at once for a FIFO
+    /// with no writer yet, as Linux does once an empty writer left: then the signalfd alone is
+    /// waited on for [`NO_WRITER_MS`] between two looks. Otherwise (standard input, a blocking
+    /// descriptor) the end is the end, and the input is read only when poll says it has
+    /// something.
+    pub fn read_to_end(
+        &self,
+        input: BorrowedFd<'_>,
+        limit: u64,
+        fifo: bool,
+    ) -> Result<std::io::Result<Vec<u8>>, Interrupt> {
+        let mut bytes = Vec::new();
+        let mut piece = vec![0u8; 64 * 1024];
+        // A non-blocking FIFO is read before any wait; a blocking input only once it has something.
+        let mut ready = fifo;
+        loop {
+            if let Some(signal) = self.caught() {
+                return Err(signal);
+            }
+            if ready {
+                match nix::unistd::read(input, &mut piece) {
+                    // No writer yet: wait for one.
+                    Ok(0) if fifo && bytes.is_empty() => {
+                        let events = self.wait_readable(Some(input), PollTimeout::NONE)?;
+                        if !events.contains(PollFlags::POLLIN) {
+                            self.wait_readable(None, PollTimeout::from(NO_WRITER_MS))?;
+                        }
+                        continue;
+                    }
+                    Ok(0) => return Ok(Ok(bytes)),
+                    Ok(n) => {
+                        bytes.extend_from_slice(&piece[..n]);
+                        if bytes.len() as u64 > limit {
+                            return Ok(Ok(bytes));
+                        }
+                        continue;
+                    }
+                    Err(nix::errno::Errno::EAGAIN) => {}
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Ok(Err(e.into())),
+                }
+            }
+            self.wait_readable(Some(input), PollTimeout::NONE)?;
+            ready = true;
+        }
+    }
+
+    /// Waits until `input` has something to read, its end or an error (its poll events), or
+    /// until `timeout` passed (no events); `Err` with the first signal when one came.
+    fn wait_readable(&self, input: Option<BorrowedFd<'_>>, timeout: PollTimeout) -> Result<PollFlags, Interrupt> {
+        let mut fds = vec![PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        fds.extend(input.map(|input| PollFd::new(input, PollFlags::POLLIN)));
+        let polled = loop {
+            match poll(&mut fds, timeout) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                polled => break polled,
+            }
+        };
         if let Some(signal) = self.caught() {
             return Err(signal);
         }
-        let _ = self.mask.thread_unblock();
-        let result = f();
-        let _ = self.mask.thread_block();
-        Ok(result)
+        // A poll that failed: the read says why.
+        let events = fds.get(1).and_then(PollFd::revents).unwrap_or(PollFlags::empty());
+        Ok(if polled.is_err() { PollFlags::POLLERR } else { events })
     }
 
     /// Waits until `out` can take a write without blocking for ever: true when it can (or

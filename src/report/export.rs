@@ -34,7 +34,18 @@ use crate::error::Error;
 
 /// Replaces `path` with `contents` in one step.
 pub fn atomic_write(path: &str, contents: &[u8]) -> Result<(), Error> {
-    let mut pending = Pending::create(path)?;
+    write_pending(Pending::create(path)?, path, contents)
+}
+
+/// Writes `contents` to a stream that [`check`] opened (after what runner printed so far to
+/// its standard output, which the stream may be).
+pub fn write_stream(open: Pending, path: &str, contents: &[u8]) -> Result<(), Error> {
+    let _ = std::io::stdout().flush();
+    write_pending(open, path, contents)
+}
+
+/// Writes `contents` to `pending` and puts it in place.
+fn write_pending(mut pending: Pending, path: &str, contents: &[u8]) -> Result<(), Error> {
     let mut out = crate::exec::interrupt::Interruptible::new(&mut pending.file);
     out.write_all(contents).map_err(|e| Error::Output(format!("{path}: {e}")))?;
     pending.commit()

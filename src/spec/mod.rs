@@ -54,22 +54,37 @@ impl Source {
 /// Reads a job file (`-` for standard input): missing, unreadable, a directory, too large or not
 /// UTF-8 each give one diagnostic.
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
+    check_input(label)?;
     let mut bytes = Vec::new();
     let read = if label == "-" {
+        std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(label).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+    };
+    source_from(label, read.map(|_| bytes))
+}
+
+/// What can be said of a job file before reading it: standard input closed at start, a
+/// directory, a file that is not there.
+pub(crate) fn check_input(label: &str) -> Result<(), Diagnostic> {
+    if label == "-" {
         if crate::stdio::at_start().stdin_closed {
             // The runtime put `/dev/null` there: an empty job, for a reason the file cannot show.
             return Err(Diagnostic::file(label, "standard input is closed: there is no job to read"));
         }
-        std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
-    } else {
-        match std::fs::metadata(label) {
-            Ok(meta) if meta.is_dir() => return Err(Diagnostic::file(label, "is a directory, not a job file")),
-            Ok(_) => {}
-            Err(e) => return Err(Diagnostic::file(label, io_message(&e))),
-        }
-        std::fs::File::open(label).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
-    };
-    read.map_err(|e| Diagnostic::file(label, io_message(&e)))?;
+        return Ok(());
+    }
+    match std::fs::metadata(label) {
+        Ok(meta) if meta.is_dir() => Err(Diagnostic::file(label, "is a directory, not a job file")),
+        Ok(_) => Ok(()),
+        Err(e) => Err(Diagnostic::file(label, io_message(&e))),
+    }
+}
+
+/// A job file's source from the bytes read (at most [`MAX_FILE_BYTES`] and one more, to tell a
+/// larger file), or the diagnostic of a failed read, a file too large or not UTF-8.
+pub(crate) fn source_from(label: &str, read: std::io::Result<Vec<u8>>) -> Result<Source, Diagnostic> {
+    let bytes = read.map_err(|e| Diagnostic::file(label, io_message(&e)))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Diagnostic::file(label, format!("too large: a job file is at most {MAX_FILE_BYTES} bytes")));
     }

@@ -25,17 +25,31 @@ const CSV_FIXED: [&str; 13] = [
     "sweep",
 ];
 
-/// One row per cell: its parameters, then the statistics; the last column, `sweep`, says in
-/// every row whether the file was written while the sweep still ran (`in progress: 2 of 6
-/// cells`) or after it (`complete`, or `interrupted` when a signal stopped it).
-pub fn csv(cells: &[CellResult], stage: &Stage<'_>) -> String {
+/// One row per cell: its parameters (a column for each parameter of every planned cell, `axes`,
+/// run yet or not, so that every rewrite has the same columns), then the statistics; the last
+/// column, `sweep`, says in every row whether the file was written while the sweep still ran
+/// (`in progress: 2 of 6 cells`) or after it (`complete`, or `interrupted` when a signal
+/// stopped it). Written before any cell, the file has one row that says so (`in progress: 0 of
+/// 6 cells`, every other field empty), so that a reader of rows sees it is incomplete too.
+pub fn csv(cells: &[CellResult], stage: &Stage<'_>, axes: &[String]) -> String {
     let interrupted = cells.iter().any(|c| c.interrupted().is_some());
     let sweep =
         stage.in_progress(cells.len()).unwrap_or_else(|| (if interrupted { "interrupted" } else { "complete" }).into());
-    let keys = keys(cells);
+    let mut keys = axes.to_vec();
+    for k in super::keys(cells) {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
     let (_, rel, _) = relative(cells);
     let mut s = keys.iter().map(String::as_str).chain(CSV_FIXED).map(csv_field).collect::<Vec<_>>().join(",");
     s.push('\n');
+    if cells.is_empty() {
+        let mut fields = vec![String::new(); keys.len() + CSV_FIXED.len() - 1];
+        fields.push(sweep.clone());
+        s.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
     for (c, r) in cells.iter().zip(rel) {
         let mut fields: Vec<String> = keys.iter().map(|k| param(c, k).to_string()).collect();
         fields.push(c.job.cell.clone());
