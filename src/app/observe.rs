@@ -30,6 +30,9 @@ pub(crate) struct PendingTrace {
     watch: Watch,
 }
 
+/// The failed workers named one by one on standard error; the rest are counted.
+const FAILED_SHOWN: usize = 8;
+
 impl PendingTrace {
     /// Checks that the trace can be written, leaving nothing behind.
     fn check(path: &str, watch: &Watch) -> Result<PendingTrace, Error> {
@@ -143,13 +146,17 @@ impl Observer for Shown<'_> {
     }
 
     fn run_done(&mut self, plan: &Plan, run: &Run) -> Result<(), Error> {
-        for w in run.outcome.failed_workers() {
+        let failed: Vec<_> = run.outcome.failed_workers().collect();
+        for w in failed.iter().take(FAILED_SHOWN) {
             // `exited with code 3`, `killed by SIGKILL`.
             let how = match (&w.exit.code, &w.exit.signal) {
                 (Some(code), None) => format!("exited with code {code}"),
                 _ => w.exit.to_string(),
             };
             crate::stderrln!("runner: worker {} (pid {}) failed: {how}", w.index, w.pid);
+        }
+        if let Some(more) = failed.len().checked_sub(FAILED_SHOWN).filter(|&n| n > 0) {
+            crate::stderrln!("runner: and {more} more workers failed (the report lists every worker)");
         }
         match self.trace.take() {
             Some(trace) if !self.showing.defer_trace => {
