@@ -6,16 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_valid, job, job_file, runner, validator};
-
-/// The pids of `pid`'s children.
-fn children(pid: u32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
+use common::{assert_valid, children, job, job_file, runner, validator};
 
 fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
     let text = job(3, iterations, "i", "0", "add", "1", backend) + extra;

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Test, runner_bin};
 
@@ -70,18 +70,11 @@ fn a_fifo_without_a_reader_is_an_error_not_a_hang() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("runner still waits for a reader of the FIFO after a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_at_most(
+        &mut child,
+        Duration::from_secs(60),
+        "runner still waits for a reader of the FIFO after a minute",
+    );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert_eq!(status.code(), Some(2), "{stderr}");

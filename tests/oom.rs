@@ -222,18 +222,11 @@ fn under_a_memory_cgroup_the_report_survives_the_oom_killer() {
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
         .expect("sh starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("runner still runs after a minute in a 16 MiB cgroup");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_at_most(
+        &mut child,
+        Duration::from_secs(60),
+        "runner still runs after a minute in a 16 MiB cgroup",
+    );
     let out = std::process::Output {
         status,
         stdout: std::fs::read(&stdout_path).unwrap(),

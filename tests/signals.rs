@@ -9,20 +9,12 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_valid, job, job_file, validator};
+use common::{assert_valid, children, job, job_file, validator};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// Runs of each case.
 const RUNS: usize = 4;
-
-fn children(pid: u32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
 
 /// A 3-worker atomic job that runs far longer than any test, started with its 3 workers
 /// forked (so the run is under way when the test's signals come).

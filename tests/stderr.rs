@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{job, job_file};
+use common::{children, job, job_file};
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -26,14 +26,6 @@ const RECOVERY: &str = "workers: 3\niterations: 20000\nvalue: {type: i}\noperati
 /// needs for the slowest case (256 workers interrupted: 0.05 s of forks, then the one second a
 /// standard error nobody reads may still hold runner; 1.03-1.04 s measured), rounded up.
 const BOUND: Duration = Duration::from_secs(12);
-
-fn children(pid: u32) -> Vec<i32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
 
 /// Waits for `child` for at most [`BOUND`], reading its standard output meanwhile; SIGKILL and
 /// a failure naming `case` when it is still running then.

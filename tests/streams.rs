@@ -33,18 +33,7 @@ fn folder_with_fifo(name: &str) -> (PathBuf, PathBuf) {
 
 /// Waits for `child` at most [`BOUND`]; past it, kills it and fails with `what`.
 fn wait_bounded(child: &mut Child, what: &str) -> ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > BOUND {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: runner still runs after {BOUND:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_at_most(child, BOUND, what)
 }
 
 /// Runs runner with `args` in `dir`, standard output discarded, and returns its exit status and

@@ -243,3 +243,32 @@ pub fn assert_valid(v: &jsonschema::Validator, doc: &serde_json::Value) {
 pub fn runner_bin() -> PathBuf {
     std::env::var_os("RUNNER_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_runner")), PathBuf::from)
 }
+
+/// The pids of `pid`'s children (none when it has ended).
+pub fn children(pid: u32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Waits for `child` at most `bound`; past it, kills it and fails, naming `what`.
+pub fn wait_at_most(
+    child: &mut std::process::Child,
+    bound: std::time::Duration,
+    what: &str,
+) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {bound:?}; killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
