@@ -142,6 +142,14 @@ impl Kind {
 /// A failed export's message, for the report: what went wrong (naming the file) and what is
 /// left of it (`held`).
 fn give_up(e: Error, held: &str) -> String {
-    let text = super::observe::message(e);
+    let text = message(e);
     format!("{text}; given up: {held}")
+}
+
+/// An output's error as the report says it (its text names the file).
+pub(crate) fn message(e: Error) -> String {
+    match e {
+        Error::Output(text) => text,
+        other => other.render().trim_start_matches("error: ").trim_end().to_string(),
+    }
 }

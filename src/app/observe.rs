@@ -13,7 +13,7 @@
 //! while the sweep goes on (only a file that cannot be written before anything ran stops it).
 //! Does not own: their layout (see `report`).
 
-use super::exports::{Exports, Streams};
+use super::exports::{self, Exports, Streams};
 use crate::error::Error;
 use crate::plan::Plan;
 use crate::report::doc::sweep::Unwritten;
@@ -122,7 +122,7 @@ impl Observer for Shown<'_> {
                 Ok(trace) => Some(trace),
                 Err(e) if !self.started => return Err(e),
                 Err(e) => {
-                    self.failed(Unwritten { path: path.clone(), error: message(e) });
+                    self.failed(Unwritten { path: path.clone(), error: exports::message(e) });
                     None
                 }
             },
@@ -162,7 +162,7 @@ impl Observer for Shown<'_> {
             Some(trace) if !self.showing.defer_trace => {
                 let path = trace.path().to_string();
                 if let Err(e) = trace.write(plan, run) {
-                    self.failed(Unwritten { path, error: message(e) });
+                    self.failed(Unwritten { path, error: exports::message(e) });
                 }
             }
             kept => self.trace = kept,
@@ -194,13 +194,5 @@ impl Observer for Shown<'_> {
             self.failed(unwritten);
         }
         Ok(())
-    }
-}
-
-/// An output's error as the report says it (its text names the file).
-pub(crate) fn message(e: Error) -> String {
-    match e {
-        Error::Output(text) => text,
-        other => other.render().trim_start_matches("error: ").trim_end().to_string(),
     }
 }

@@ -250,7 +250,7 @@ fn report_single(
         let path = trace.path().to_string();
         if let Err(e) = trace.write(&cell.job.plan, run) {
             crate::stderr!("{}", e.render());
-            unwritten.push(Unwritten { path, error: super::observe::message(e) });
+            unwritten.push(Unwritten { path, error: super::exports::message(e) });
         }
     }
     let code = if unwritten.is_empty() { cell.exit_code() } else { cell.exit_code().max(exit::INVALID) };
