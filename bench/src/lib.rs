@@ -1,5 +1,6 @@
 //! What the benchmark's two bare programs (`raw pthread` and `tutorial`) share: glibc's robust
-//! process-shared mutex in a page of shared memory, set up as the tutorial's C would.
+//! process-shared mutex in a page of shared memory, set up as the tutorial's C would; and what
+//! `runner-bench` counts of a whole process ([`count`]).
 
 use std::mem::MaybeUninit;
 
@@ -39,3 +40,5 @@ pub unsafe fn init_robust(mutex: *mut libc::pthread_mutex_t) {
         libc::pthread_mutexattr_destroy(attr.as_mut_ptr());
     }
 }
+
+pub mod count;

@@ -2,15 +2,17 @@
 //! run, and writes BENCHMARKS.md (and its charts) from what it measured.
 //!
 //! ```text
-//! cargo build --release --workspace && target/release/runner-bench [--quick] [--rounds N]
+//! cargo build --release --workspace && target/release/runner-bench [--quick] [--rounds N] [--only SECTION,...]
 //! ```
 //!
 //! Four sections, each a set of cells measured in interleaved rounds (every cell once a round,
 //! the sides of a cell back to back), so that a drift of the machine's speed hits every side
 //! alike and each ratio is taken between neighbours in time:
-//! - the tutorial job as a whole process: runner, a minimal native fork program, Python;
+//! - the tutorial job as a whole process: runner, the C program `bench/seed.c` (the limit), a
+//!   minimal Rust fork program, Python: wall time, CPU time, page faults, system calls;
 //! - ops/s of every backend x type at 1, 2, 5 and 8 workers: runner, the raw loop of the same
-//!   primitive, the Python program of `runner export-python`;
+//!   primitive, the Python program of `runner export-python`; the channel as a user gets it (a
+//!   job without `transport`, named by the transport runner reports) and the other transport;
 //! - scaling from 1 to 1024 workers: ops/s and start-up time of runner and of the raw loop;
 //! - memory: peak resident memory of runner and of its largest worker.
 //!
@@ -19,11 +21,13 @@
 
 mod document;
 mod measure;
+mod tutorial;
 
 use std::process::Command;
 
 use measure::{Spread, Tools, number};
 use serde_json::Value as Json;
+use tutorial::Tutorial;
 
 /// How a job's channel messages travel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,26 +36,69 @@ pub enum Transport {
     Pipe,
 }
 
+impl Transport {
+    /// The name in a job file and in runner's report.
+    pub fn key(self) -> &'static str {
+        match self {
+            Transport::Ipc => "ipc",
+            Transport::Pipe => "pipe",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Transport> {
+        [Transport::Ipc, Transport::Pipe].into_iter().find(|t| t.key() == key)
+    }
+
+    fn other(self) -> Transport {
+        match self {
+            Transport::Ipc => Transport::Pipe,
+            Transport::Pipe => Transport::Ipc,
+        }
+    }
+}
+
 /// What one row of the ops/s tables measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     Mutex,
     Atomic,
-    /// One operation a message, or messages of about 4 KiB.
+    /// One operation a message, or messages of about 4 KiB. `default`: the job names no
+    /// transport and `transport` is the one runner's report says it got.
     Channel {
         transport: Transport,
+        default: bool,
         batched: bool,
     },
 }
 
-pub const VARIANTS: [Variant; 6] = [
-    Variant::Mutex,
-    Variant::Atomic,
-    Variant::Channel { transport: Transport::Pipe, batched: false },
-    Variant::Channel { transport: Transport::Pipe, batched: true },
-    Variant::Channel { transport: Transport::Ipc, batched: false },
-    Variant::Channel { transport: Transport::Ipc, batched: true },
-];
+/// The rows of the ops/s tables: the default channel (the job names no transport), then the
+/// other transport named explicitly, so that nothing is measured twice.
+pub fn variants(default: Transport) -> Vec<Variant> {
+    let channel =
+        |transport: Transport, batched| Variant::Channel { transport, default: transport == default, batched };
+    vec![
+        Variant::Mutex,
+        Variant::Atomic,
+        channel(default, false),
+        channel(default, true),
+        channel(default.other(), false),
+        channel(default.other(), true),
+    ]
+}
+
+/// The variants of the scaling curves and targets: the pipe at both message sizes, ipc-channel
+/// with 4 KiB messages (each the default channel if it is the default).
+pub fn scaled(default: Transport) -> Vec<Variant> {
+    let channel =
+        |transport: Transport, batched| Variant::Channel { transport, default: transport == default, batched };
+    vec![
+        Variant::Mutex,
+        Variant::Atomic,
+        channel(Transport::Pipe, false),
+        channel(Transport::Pipe, true),
+        channel(Transport::Ipc, true),
+    ]
+}
 
 pub const TYPES: [char; 3] = ['i', 'd', 'c'];
 pub const WORKERS: [u32; 4] = [1, 2, 5, 8];
@@ -77,9 +124,13 @@ impl Variant {
         match self {
             Variant::Mutex => "mutex".into(),
             Variant::Atomic => "atomic".into(),
-            Variant::Channel { transport, batched } => format!(
+            Variant::Channel { transport, default, batched } => format!(
                 "channel ({}, {})",
-                if transport == Transport::Pipe { "pipe" } else { "ipc-channel" },
+                match (default, transport) {
+                    (true, t) => format!("default transport: {}", t.key()),
+                    (false, Transport::Pipe) => "pipe".into(),
+                    (false, Transport::Ipc) => "ipc-channel".into(),
+                },
                 if batched { "4 KiB messages" } else { "1 op a message" }
             ),
         }
@@ -107,9 +158,15 @@ impl Variant {
         }
     }
 
-    /// Whether the targets apply: ipc-channel is measured and reported beside the pipe
-    /// transport, which is how the channel backend reaches its targets.
+    /// Whether the ops/s targets apply: to the default channel whatever its transport, and to
+    /// the pipe; ipc-channel named explicitly (not the default) is measured and reported.
     pub fn targeted(self) -> bool {
+        !matches!(self, Variant::Channel { transport: Transport::Ipc, default: false, .. })
+    }
+
+    /// Whether the scaling target (1024 workers >= 0.5x 8) applies: not to ipc-channel, which
+    /// has never met it (reported).
+    pub fn scale_targeted(self) -> bool {
         !matches!(self, Variant::Channel { transport: Transport::Ipc, .. })
     }
 
@@ -124,9 +181,9 @@ impl Variant {
     /// runner's batch: as many operations as fill a 4 KiB message with its header.
     fn batch(self, ty: char) -> u64 {
         match self {
-            Variant::Channel { batched: true, transport: Transport::Pipe } => (4096 - 8) / size_of(ty),
+            Variant::Channel { batched: true, transport: Transport::Pipe, .. } => (4096 - 8) / size_of(ty),
             // ipc-channel's records are 8 bytes whatever the type.
-            Variant::Channel { batched: true, transport: Transport::Ipc } => (4096 - 8) / 8,
+            Variant::Channel { batched: true, transport: Transport::Ipc, .. } => (4096 - 8) / 8,
             _ => 1,
         }
     }
@@ -139,9 +196,9 @@ impl Variant {
             (Variant::Atomic, 'd') => 24_000_000,
             (Variant::Atomic, _) => 64_000_000,
             (Variant::Mutex, _) => 24_000_000,
-            (Variant::Channel { batched: false, transport: Transport::Pipe }, _) => 600_000,
-            (Variant::Channel { batched: false, transport: Transport::Ipc }, _) => 120_000,
-            (Variant::Channel { batched: true, transport: Transport::Ipc }, _) => 40_000_000,
+            (Variant::Channel { batched: false, transport: Transport::Pipe, .. }, _) => 600_000,
+            (Variant::Channel { batched: false, transport: Transport::Ipc, .. }, _) => 120_000,
+            (Variant::Channel { batched: true, transport: Transport::Ipc, .. }, _) => 40_000_000,
             (Variant::Channel { batched: true, .. }, 'c') => 1_000_000_000,
             (Variant::Channel { batched: true, .. }, 'd') => 100_000_000,
             (Variant::Channel { batched: true, .. }, _) => 300_000_000,
@@ -170,10 +227,11 @@ impl Variant {
         let mut yaml = format!(
             "workers: {workers}\niterations: {iterations}\nvalue:\n  type: {ty}\noperation: add\nbackend: {backend}\n"
         );
-        if let Variant::Channel { transport, .. } = self {
+        if let Variant::Channel { transport, default, .. } = self {
             yaml.push_str(&format!("batch: {}\n", self.batch(ty).min(iterations)));
-            if transport == Transport::Pipe {
-                yaml.push_str("transport: pipe\n");
+            // The default channel is what a job without `transport` gets.
+            if !default {
+                yaml.push_str(&format!("transport: {}\n", transport.key()));
             }
         }
         yaml
@@ -209,23 +267,6 @@ impl Cell {
     }
 }
 
-/// The tutorial as a whole process, per round.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Tutorial {
-    pub runner: Vec<f64>,
-    /// The same job with `--start together`: from a barrier, with the exit gate.
-    pub runner_together: Vec<f64>,
-    pub native: Vec<f64>,
-    pub python: Vec<f64>,
-    /// `raw fork 5`: forking and reaping 5 children that exit at once.
-    pub fork5: Vec<f64>,
-    /// runner's own phases (from its JSON report).
-    pub runner_fork: Vec<f64>,
-    pub runner_startup: Vec<f64>,
-    pub runner_peak_kib: Vec<f64>,
-    pub worker_peak_kib: Vec<f64>,
-}
-
 /// One point of the scaling curves.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Point {
@@ -258,6 +299,15 @@ pub struct Results {
     pub command: String,
     pub machine: Json,
     pub rounds: usize,
+    /// The sections this run measured (every one, unless `--only` chose).
+    pub sections: Vec<String>,
+    /// The transport a channel job without `transport` got, from runner's report.
+    pub default_transport: String,
+    /// The rows of the ops/s tables and of the scaling curves, in order.
+    #[serde(skip)]
+    pub variants: Vec<Variant>,
+    #[serde(skip)]
+    pub scaled: Vec<Variant>,
     pub tutorial: Tutorial,
     pub cells: Vec<Cell>,
     pub locks: Vec<LockPoint>,
@@ -272,6 +322,8 @@ pub struct Results {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ScalePair {
     pub variant: String,
+    /// Whether the target applies (not to ipc-channel: reported).
+    pub targeted: bool,
     pub runner_8: Vec<f64>,
     pub runner_1024: Vec<f64>,
     pub raw_8: Vec<f64>,
@@ -287,10 +339,30 @@ const PAIR_ROUNDS: usize = 9;
 /// two of the 24 contended ones a few percent off from run to run).
 const ROUNDS: usize = 13;
 
+/// Rounds of the tutorial (after one not counted): each takes about a fifth of a second, most of
+/// it Python's; the target of 1.2x the C program wants a steady median.
+const TUTORIAL_ROUNDS: usize = 60;
+
+/// The sections of a run, in the order they run; `--only` picks some (to try a change without
+/// a full run: the document then says which were not measured).
+pub const SECTIONS: [&str; 5] = ["tutorial", "cells", "locks", "scaling", "pairs"];
+
+const USAGE: &str = "usage: runner-bench [--quick] [--rounds N] [--out DIR] [--only SECTION,...]\n\
+    sections: tutorial, cells (ops/s), locks, scaling, pairs (8 against 1024 workers); \
+    with --only the files go to DIR (default: a directory under the system's temp dir), never over \
+    the checked-in ones unless --out says so";
+
 struct Options {
     quick: bool,
     rounds: usize,
     out: std::path::PathBuf,
+    sections: Vec<String>,
+}
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
+    }
 }
 
 fn main() {
@@ -302,25 +374,46 @@ fn main() {
         }
     };
     let mut args = std::env::args().skip(1);
-    let mut options = Options { quick: false, rounds: ROUNDS, out: tools.root.clone() };
+    let mut options = Options {
+        quick: false,
+        rounds: ROUNDS,
+        out: tools.root.clone(),
+        sections: SECTIONS.map(String::from).to_vec(),
+    };
+    let mut out = None;
+    let fail = |what: String| -> ! {
+        eprintln!("runner-bench: {what}\n{USAGE}");
+        std::process::exit(2);
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--rounds" => {
                 options.rounds = args.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0).unwrap_or(ROUNDS)
             }
-            "--out" => options.out = args.next().map(Into::into).unwrap_or(options.out),
-            other => {
-                eprintln!(
-                    "runner-bench: unknown argument {other}\nusage: runner-bench [--quick] [--rounds N] [--out DIR]"
-                );
-                std::process::exit(2);
+            "--out" => {
+                out = Some(args.next().map(Into::into).unwrap_or_else(|| fail("--out needs a directory".into())))
             }
+            "--only" => {
+                let list = args.next().unwrap_or_default();
+                options.sections = list.split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+                if let Some(bad) = options.sections.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    fail(format!("no section {bad}"));
+                }
+                if options.sections.is_empty() {
+                    fail("--only needs a section".into());
+                }
+            }
+            other => fail(format!("unknown argument {other}")),
         }
     }
     if options.quick && options.rounds == ROUNDS {
         options.rounds = 2;
     }
+    let partial = options.sections.len() < SECTIONS.len();
+    options.out = out.unwrap_or_else(|| {
+        if partial { std::env::temp_dir().join("runner-bench-partial") } else { tools.root.clone() }
+    });
     match run(&tools, &options) {
         Ok(()) => {}
         Err(e) => {
@@ -332,27 +425,68 @@ fn main() {
 
 fn run(tools: &Tools, options: &Options) -> Result<(), String> {
     let command = format!(
-        "cargo build --release --workspace && target/release/runner-bench{}{}",
+        "cargo build --release --workspace && target/release/runner-bench{}{}{}",
         if options.quick { " --quick" } else { "" },
         if options.rounds != if options.quick { 2 } else { ROUNDS } {
             format!(" --rounds {}", options.rounds)
         } else {
             String::new()
+        },
+        if options.sections.len() < SECTIONS.len() {
+            format!(" --only {}", options.sections.join(","))
+        } else {
+            String::new()
         }
     );
     let machine = machine(tools)?;
-    eprintln!("runner-bench: tutorial as a whole process");
-    let tutorial = tutorial(tools, if options.quick { 10 } else { 40 })?;
-    eprintln!("runner-bench: ops/s of every backend x type");
-    let cells = cells(tools, options)?;
-    eprintln!("runner-bench: runner's lock against glibc's robust mutex");
-    let locks = locks(tools, options)?;
-    eprintln!("runner-bench: scaling to 1024 workers");
-    let scaling = scaling(tools, options)?;
-    eprintln!("runner-bench: 8 against 1024 workers, back to back");
-    let scale_pairs = scale_pairs(tools, options)?;
-    let results = Results { command, machine, rounds: options.rounds, tutorial, cells, locks, scaling, scale_pairs };
+    let default = default_transport(tools)?;
+    eprintln!("runner-bench: a channel job without `transport` runs on {}", default.key());
+    let (variants, scaled) = (variants(default), scaled(default));
+    let mut results = Results {
+        command,
+        machine,
+        rounds: options.rounds,
+        sections: options.sections.clone(),
+        default_transport: default.key().into(),
+        variants,
+        scaled,
+        tutorial: Tutorial::default(),
+        cells: Vec::new(),
+        locks: Vec::new(),
+        scaling: Vec::new(),
+        scale_pairs: Vec::new(),
+    };
+    if options.runs("tutorial") {
+        eprintln!("runner-bench: tutorial as a whole process");
+        results.tutorial = tutorial::measure(tools, if options.quick { 10 } else { TUTORIAL_ROUNDS })?;
+    }
+    if options.runs("cells") {
+        eprintln!("runner-bench: ops/s of every backend x type");
+        results.cells = cells(tools, options, &results.variants)?;
+    }
+    if options.runs("locks") {
+        eprintln!("runner-bench: runner's lock against glibc's robust mutex");
+        results.locks = locks(tools, options)?;
+    }
+    if options.runs("scaling") {
+        eprintln!("runner-bench: scaling to 1024 workers");
+        results.scaling = scaling(tools, options, &results.scaled)?;
+    }
+    if options.runs("pairs") {
+        eprintln!("runner-bench: 8 against 1024 workers, back to back");
+        results.scale_pairs = scale_pairs(tools, options, &results.scaled)?;
+    }
     document::write(&results, &options.out)
+}
+
+/// The transport runner gives a channel job that names none, as its report says.
+fn default_transport(tools: &Tools) -> Result<Transport, String> {
+    let job = tools
+        .job("default-transport", "workers: 2\niterations: 10\nvalue: {type: i}\noperation: add\nbackend: channel\n")?;
+    let report = tools.runner(&job)?;
+    let key = report["channel"]["transport"].as_str().or(report["job"]["transport"].as_str()).unwrap_or_default();
+    Transport::parse(key)
+        .ok_or_else(|| format!("runner's report of a channel job names no transport this benchmark knows ({key:?})"))
 }
 
 /// What the machine is: runner's host record, the compiler and Python.
@@ -373,50 +507,10 @@ fn machine(tools: &Tools) -> Result<Json, String> {
     }))
 }
 
-fn tutorial(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
-    let job = tools.root.join("jobs/increment.yaml");
-    let program =
-        tools.export_python(&tools.job("increment", &std::fs::read_to_string(&job).map_err(|e| e.to_string())?)?)?;
-    let mut t = Tutorial::default();
-    for round in 0..=rounds {
-        // The pair whose ratio is the target runs back to back, in turn first, so that neither
-        // always follows the same program (Python's 100 ms leaves the machine otherwise).
-        let runner = || tools.wall(Command::new(&tools.runner).arg("-q").arg(&job));
-        let native = || tools.wall(&mut Command::new(&tools.tutorial));
-        let (runner, native) = if round.is_multiple_of(2) {
-            let r = runner()?;
-            (r, native()?)
-        } else {
-            let n = native()?;
-            (runner()?, n)
-        };
-        let together = tools.wall(Command::new(&tools.runner).args(["-q", "--start", "together"]).arg(&job))?;
-        let python = match &tools.python {
-            Some(py) => tools.wall(Command::new(py).arg(&program))?,
-            None => f64::NAN,
-        };
-        let fork = tools.raw(&["fork".into(), "5".into()])?;
-        let report = tools.runner(&job)?;
-        // The first round warms the caches and is not counted.
-        if round > 0 {
-            t.runner.push(runner);
-            t.runner_together.push(together);
-            t.native.push(native);
-            t.python.push(python);
-            t.fork5.push(number(&fork, &["fork_seconds"]));
-            t.runner_fork.push(number(&report, &["phases", "fork_seconds"]));
-            t.runner_startup.push(number(&report, &["phases", "startup_seconds"]));
-            t.runner_peak_kib.push(number(&report, &["memory", "runner_peak"]));
-            t.worker_peak_kib.push(number(&report, &["memory", "worker_peak"]));
-        }
-    }
-    Ok(t)
-}
-
-fn cells(tools: &Tools, options: &Options) -> Result<Vec<Cell>, String> {
+fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<Cell>, String> {
     let mut cells = Vec::new();
     let mut jobs = Vec::new();
-    for variant in VARIANTS {
+    for &variant in variants {
         for ty in TYPES {
             for workers in WORKERS {
                 let iterations = (variant.total(ty, options.quick) / workers as u64).max(1);
@@ -516,19 +610,10 @@ fn locks(tools: &Tools, options: &Options) -> Result<Vec<LockPoint>, String> {
     Ok(points)
 }
 
-/// The variants of the scaling curves and targets.
-const SCALED: [Variant; 5] = [
-    Variant::Mutex,
-    Variant::Atomic,
-    Variant::Channel { transport: Transport::Pipe, batched: false },
-    Variant::Channel { transport: Transport::Pipe, batched: true },
-    Variant::Channel { transport: Transport::Ipc, batched: true },
-];
-
-fn scale_pairs(tools: &Tools, options: &Options) -> Result<Vec<ScalePair>, String> {
+fn scale_pairs(tools: &Tools, options: &Options, scaled: &[Variant]) -> Result<Vec<ScalePair>, String> {
     let mut pairs = Vec::new();
     let mut jobs = Vec::new();
-    for variant in SCALED {
+    for &variant in scaled {
         let total = variant.total('i', options.quick);
         let mut side = Vec::new();
         for workers in [8u32, 1024] {
@@ -538,7 +623,7 @@ fn scale_pairs(tools: &Tools, options: &Options) -> Result<Vec<ScalePair>, Strin
             side.push((job, vec![variant.raw().to_string(), "i".into(), workers.to_string(), iterations.to_string()]));
         }
         jobs.push(side);
-        pairs.push(ScalePair { variant: variant.name(), ..ScalePair::default() });
+        pairs.push(ScalePair { variant: variant.name(), targeted: variant.scale_targeted(), ..ScalePair::default() });
     }
     let rounds = options.rounds.min(PAIR_ROUNDS);
     for round in 0..rounds {
@@ -566,11 +651,11 @@ fn scale_pairs(tools: &Tools, options: &Options) -> Result<Vec<ScalePair>, Strin
     Ok(pairs)
 }
 
-fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {
+fn scaling(tools: &Tools, options: &Options, scaled: &[Variant]) -> Result<Vec<Point>, String> {
     let counts: &[u32] = if options.quick { &SCALING_QUICK } else { &SCALING };
     let mut points = Vec::new();
     let mut jobs = Vec::new();
-    for variant in SCALED {
+    for &variant in scaled {
         for &workers in counts {
             let iterations = (variant.total('i', options.quick) / workers as u64).max(1);
             let name = format!("scale-{}-{workers}", variant.slug());
@@ -601,4 +686,55 @@ fn scaling(tools: &Tools, options: &Options) -> Result<Vec<Point>, String> {
         }
     }
     Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_channel_is_named_by_its_transport_and_measured_once() {
+        let names: Vec<String> = variants(Transport::Pipe).iter().map(|v| v.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "mutex",
+                "atomic",
+                "channel (default transport: pipe, 1 op a message)",
+                "channel (default transport: pipe, 4 KiB messages)",
+                "channel (ipc-channel, 1 op a message)",
+                "channel (ipc-channel, 4 KiB messages)",
+            ]
+        );
+        let names: Vec<String> = variants(Transport::Ipc).iter().map(|v| v.name()).collect();
+        assert_eq!(names[2], "channel (default transport: ipc, 1 op a message)");
+        assert_eq!(names[4], "channel (pipe, 1 op a message)");
+    }
+
+    #[test]
+    fn targets_apply_to_the_default_channel_and_the_pipe() {
+        let targeted = |d| variants(d).iter().map(|v| v.targeted()).collect::<Vec<_>>();
+        assert_eq!(targeted(Transport::Pipe), [true, true, true, true, false, false]);
+        assert_eq!(targeted(Transport::Ipc), [true; 6]);
+        // The scaling target never applies to ipc-channel, default or not.
+        for d in [Transport::Pipe, Transport::Ipc] {
+            let scale: Vec<bool> = scaled(d).iter().map(|v| v.scale_targeted()).collect();
+            assert_eq!(scale, [true, true, true, true, false]);
+        }
+    }
+
+    #[test]
+    fn a_default_channel_job_names_no_transport() {
+        let [.., default, _, explicit, _] = variants(Transport::Pipe)[..] else { unreachable!() };
+        let yaml = default.job('i', 2, 100, false);
+        assert!(!yaml.contains("transport"), "{yaml}");
+        assert!(yaml.contains("backend: channel\nbatch: 1\n"), "{yaml}");
+        let yaml = explicit.job('i', 2, 100, false);
+        assert!(yaml.ends_with("transport: ipc\n"), "{yaml}");
+        let [.., explicit, _] = variants(Transport::Ipc)[..] else { unreachable!() };
+        assert!(explicit.job('d', 2, 100, false).ends_with("transport: pipe\n"));
+        assert_eq!(Transport::parse("pipe"), Some(Transport::Pipe));
+        assert_eq!(Transport::parse("ipc"), Some(Transport::Ipc));
+        assert_eq!(Transport::parse("socket"), None);
+    }
 }

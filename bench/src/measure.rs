@@ -7,7 +7,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use serde_json::Value as Json;
 
@@ -17,6 +16,8 @@ pub struct Tools {
     pub runner: PathBuf,
     pub raw: PathBuf,
     pub tutorial: PathBuf,
+    /// The tutorial's C reference, `bench/seed.c` built by `build.rs`.
+    pub seed: PathBuf,
     pub python: Option<String>,
     pub scratch: PathBuf,
 }
@@ -45,7 +46,22 @@ impl Tools {
             .map(|_| "python3".to_string());
         let scratch = std::env::temp_dir().join(format!("runner-bench-{}", std::process::id()));
         std::fs::create_dir_all(&scratch).map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
-        Ok(Tools { runner: find("runner")?, raw: find("raw")?, tutorial: find("tutorial")?, python, root, scratch })
+        let seed = PathBuf::from(env!("RUNNER_BENCH_SEED"));
+        if !seed.is_file() {
+            return Err(format!(
+                "{} not found: rebuild runner-bench (its build.rs compiles bench/seed.c)",
+                seed.display()
+            ));
+        }
+        Ok(Tools {
+            runner: find("runner")?,
+            raw: find("raw")?,
+            tutorial: find("tutorial")?,
+            seed,
+            python,
+            root,
+            scratch,
+        })
     }
 
     /// Writes a job file into the scratch directory.
@@ -82,8 +98,7 @@ impl Tools {
 
     /// What a Python program of `runner export-python` reports on its `RESULT` line.
     pub fn python(&self, program: &Path) -> Result<Json, String> {
-        let python = self.python.as_deref().ok_or("python3 is not installed")?;
-        let out = output(Command::new(python).arg(program))?;
+        let out = output(&mut self.python_command(program)?)?;
         let line = out
             .lines()
             .rev()
@@ -92,20 +107,16 @@ impl Tools {
         serde_json::from_str(line).map_err(|e| format!("{}: RESULT is not JSON ({e})", program.display()))
     }
 
-    /// Seconds from spawning `command` to reaping it, its output thrown away; an error when it
-    /// fails.
-    pub fn wall(&self, command: &mut Command) -> Result<f64, String> {
-        let t0 = Instant::now();
-        let status = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run {command:?}: {e}"))?;
-        let seconds = t0.elapsed().as_secs_f64();
-        if !status.success() {
-            return Err(format!("{command:?} failed: {status}"));
+    /// A Python program started as a user starts it: `python3 prog.py` (whatever `python3` the
+    /// PATH finds) in the program's directory.
+    pub fn python_command(&self, program: &Path) -> Result<Command, String> {
+        let python = self.python.as_deref().ok_or("python3 is not installed")?;
+        let mut command = Command::new(python);
+        command.arg(program.file_name().ok_or("a Python program without a file name")?);
+        if let Some(dir) = program.parent() {
+            command.current_dir(dir);
         }
-        Ok(seconds)
+        Ok(command)
     }
 }
 
