@@ -173,14 +173,15 @@ fn markdown(r: &Results) -> String {
             );
         }
     }
-    let worker_peak =
-        r.scaling.iter().flat_map(|p| p.worker_peak_kib.iter()).chain(&t.worker_peak_kib).copied().fold(0.0, f64::max);
+    let peaks: Vec<f64> =
+        r.scaling.iter().flat_map(|p| p.worker_peak_kib.iter()).chain(&t.worker_peak_kib).copied().collect();
+    let worker_peak = peaks.iter().copied().fold(0.0, f64::max);
     let _ = writeln!(
         s,
         "| a worker's peak resident memory within a few MiB (<= {:.0} MiB), in every run | largest {:.1} MiB | {} |\n",
         WORKER_PEAK_LIMIT_KIB / 1024.0,
         worker_peak / 1024.0,
-        mark(worker_peak <= WORKER_PEAK_LIMIT_KIB)
+        if peaks.is_empty() { "not measured" } else { mark(worker_peak <= WORKER_PEAK_LIMIT_KIB) }
     );
 
     tutorial_section(&mut s, t);
@@ -207,7 +208,12 @@ fn markdown(r: &Results) -> String {
         if mine.is_empty() {
             continue;
         }
-        let _ = writeln!(s, "### {name}\n\nRaw loop: {}. Target: runner / raw >= {}.\n", v.raw_describe(), v.target());
+        let target = if v.targeted() {
+            format!("Target: runner / raw >= {}.", v.target())
+        } else {
+            format!("Reported beside the default channel, no target (the column compares with {}).", v.target())
+        };
+        let _ = writeln!(s, "### {name}\n\nRaw loop: {}. {target}\n", v.raw_describe());
         let _ = writeln!(
             s,
             "| type | workers | runner ops/s | raw ops/s | runner / raw (rounds) | Python ops/s | runner / Python | |\n|---|---|---|---|---|---|---|---|"
@@ -397,7 +403,14 @@ fn tutorial_section(s: &mut String, t: &crate::Tutorial) {
     row(s, "runner", &t.runner, &t.runner_cpu, &t.runner_faults, "runner");
     row(s, "C program (`bench/seed.c`)", &t.c, &t.c_cpu, &t.c_faults, "c");
     row(s, "native Rust program", &t.native, &t.native_cpu, &t.native_faults, "native");
-    row(s, "Python multiprocessing", &t.python, &t.python_cpu, &t.python_faults, "python");
+    row(s, "Python multiprocessing (`python3 increment.py`)", &t.python, &t.python_cpu, &t.python_faults, "python");
+    if let Some(exe) = &t.python_interpreter {
+        let _ = writeln!(
+            s,
+            "| Python, the interpreter `python3` starts, run directly (`{exe} increment.py`; not targeted) | {} | | | |",
+            ms(Spread::of(&t.python_direct))
+        );
+    }
     let _ = writeln!(s, "| runner `--start together` | {} | | | |\n", ms(Spread::of(&t.runner_together)));
     let _ = writeln!(s, "Per round, median [min-max]:\n");
     let _ = writeln!(s, "| ratio | wall time | CPU time |\n|---|---|---|");
@@ -423,10 +436,18 @@ fn tutorial_section(s: &mut String, t: &crate::Tutorial) {
         writeln!(s, "| runner `--start together` / C program | {} | |", ratio(Spread::ratio(&t.runner_together, &t.c)));
     let _ = writeln!(
         s,
-        "| Python / runner | {} | {} |\n",
+        "| Python / runner | {} | {} |",
         ratio(Spread::ratio(&t.python, &t.runner)),
         ratio(Spread::ratio(&t.python_cpu, &t.runner_cpu))
     );
+    if t.python_interpreter.is_some() {
+        let _ = writeln!(
+            s,
+            "| Python with its interpreter run directly / runner (not targeted) | {} | |",
+            ratio(Spread::ratio(&t.python_direct, &t.runner))
+        );
+    }
+    let _ = writeln!(s);
     let _ = writeln!(
         s,
         "Fork on its own (`raw fork 5`: fork 5 children that exit at once): {} ms for the 5 forks; runner's \

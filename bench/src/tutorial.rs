@@ -43,6 +43,11 @@ pub struct Tutorial {
     pub syscalls: Vec<Syscalls>,
     /// What `python3` is on this PATH (a pyenv shim is part of how a user starts Python).
     pub python3: Option<String>,
+    /// The interpreter `python3` starts (`sys.executable`) when it is not `python3` itself
+    /// (a shim or wrapper), and the program's wall time started with it directly: reported
+    /// beside the target, which is Python as a user starts it.
+    pub python_interpreter: Option<String>,
+    pub python_direct: Vec<f64>,
 }
 
 /// One program's system calls under `strace -f -c`, or why they were not counted.
@@ -78,6 +83,15 @@ pub fn measure(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
     let c = || count::counted(&mut Command::new(&tools.seed));
     let native = || count::counted(&mut Command::new(&tools.tutorial));
     let mut t = Tutorial { python3: which("python3"), ..Tutorial::default() };
+    t.python_interpreter = interpreter(tools, t.python3.as_deref());
+    let direct = |exe: &str| -> Result<f64, String> {
+        let mut direct = Command::new(exe);
+        direct.arg(program.file_name().unwrap_or_default());
+        if let Some(dir) = program.parent() {
+            direct.current_dir(dir);
+        }
+        Ok(count::counted(&mut direct)?.wall)
+    };
     for round in 0..=rounds {
         // runner runs between the two programs its targets compare it with, so that each ratio
         // is taken between neighbours in time; C and Rust take turns before and after it.
@@ -95,6 +109,10 @@ pub fn measure(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
             Some(_) => Some(count::counted(&mut tools.python_command(&program)?)?),
             None => None,
         };
+        let python_direct = match &t.python_interpreter {
+            Some(exe) => Some(direct(exe)?),
+            None => None,
+        };
         let fork = tools.raw(&["fork".into(), "5".into()])?;
         let report = tools.runner(&job)?;
         // The first round warms the caches and is not counted.
@@ -107,6 +125,7 @@ pub fn measure(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
         t.runner_together.push(together.wall);
         let nan = Usage { wall: f64::NAN, cpu: f64::NAN, faults: 0 };
         push(python.unwrap_or(nan), &mut t.python, &mut t.python_cpu, &mut t.python_faults);
+        t.python_direct.extend(python_direct);
         t.fork5.push(number(&fork, &["fork_seconds"]));
         t.runner_fork.push(number(&report, &["phases", "fork_seconds"]));
         t.runner_startup.push(number(&report, &["phases", "startup_seconds"]));
@@ -135,6 +154,21 @@ pub fn measure(tools: &Tools, rounds: usize) -> Result<Tutorial, String> {
         });
     }
     Ok(t)
+}
+
+/// The interpreter `python3` runs, when it is another file than `python3` on the PATH (whose
+/// path is `on_path`): a shim or a wrapper, as pyenv installs.
+fn interpreter(tools: &Tools, on_path: Option<&str>) -> Option<String> {
+    let python = tools.python.as_deref()?;
+    let out = Command::new(python).args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
+    let exe = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    let same = |a: &str, b: &str| {
+        std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(a, b)| a == b)
+    };
+    match on_path {
+        Some(p) if !exe.is_empty() && !same(p, &exe) => Some(exe),
+        _ => None,
+    }
 }
 
 /// Where the PATH finds `program`.
