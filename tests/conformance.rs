@@ -288,7 +288,10 @@ fn a_channel_without_a_transport_goes_over_a_pipe() {
         let out = runner(&[&path, "--format", "json"]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let report = out.json();
-        assert_eq!((report["job"]["transport"].as_str(), report["channel"]["transport"].as_str()), (Some("pipe"), Some("pipe")));
+        assert_eq!(
+            (report["job"]["transport"].as_str(), report["channel"]["transport"].as_str()),
+            (Some("pipe"), Some("pipe"))
+        );
         assert_eq!(report["final"], 3 * ITERATIONS);
         assert_eq!(report["channel"]["messages"], 3 * messages, "batch {batch}");
         assert_eq!(report["channel"]["bytes"], 3 * (messages * 8 + ITERATIONS * 4), "batch {batch}");
