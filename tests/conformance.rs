@@ -148,9 +148,12 @@ fn conformance(backend: &str, extra: &str) {
                 let (start, end) = (w["started_seconds"].as_f64().unwrap(), w["ended_seconds"].as_f64().unwrap());
                 end > 0.0 && end >= start
             });
+            // The transport the job names, else the default: a pipe.
+            let transport = if extra.contains("transport: ipc") { "ipc" } else { "pipe" };
             let channel_ok = backend != "channel"
                 || (report["channel"]["applied"] == serde_json::json!(vec![ITERATIONS; workers as usize])
-                    && report["channel"]["transport"] == report["job"]["transport"]);
+                    && report["channel"]["transport"] == transport
+                    && report["job"]["transport"] == transport);
             if !expected.matches(&report["final"])
                 || report["expected"]["kind"] != "exact"
                 || !expected.matches(&report["expected"]["value"])
@@ -179,14 +182,15 @@ fn atomic_conforms() {
     conformance("atomic", "");
 }
 
+/// The channel with no `transport`: over the default, a pipe.
 #[test]
 fn channel_conforms() {
     conformance("channel", "");
 }
 
 #[test]
-fn channel_over_a_pipe_conforms() {
-    conformance("channel", "transport: pipe\n");
+fn channel_over_ipc_conforms() {
+    conformance("channel", "transport: ipc\n");
 }
 
 /// Each worker starting as it is forked (no barrier, no exit gate) changes nothing of the result.
@@ -195,7 +199,7 @@ fn every_synchronised_backend_conforms_with_a_forked_start() {
     conformance("mutex", "start: forked\n");
     conformance("atomic", "start: forked\n");
     conformance("channel", "start: forked\n");
-    conformance("channel", "start: forked\ntransport: pipe\n");
+    conformance("channel", "start: forked\ntransport: ipc\n");
 }
 
 #[test]
@@ -263,4 +267,33 @@ fn channel_batches_deliver_every_operation() {
     }
     // Over a pipe, a batch of 5000 `i` operands is five messages (4 x 1022 + 912), not one.
     assert_eq!(messages("pipe", 4, 5000, 5000), 5);
+}
+
+/// A channel job that names no transport goes over a pipe, the fastest transport: the plan and
+/// the report say so, and what the owner received is the pipe's wire format (an `i` operand in
+/// 4 bytes after each 8-byte header; over ipc-channel it took 8). On bdc76e9 it went over ipc.
+#[test]
+fn a_channel_without_a_transport_goes_over_a_pipe() {
+    const ITERATIONS: u64 = 1000;
+    for batch in [1, 100] {
+        let text = job(3, ITERATIONS, "i", "0", "add", "1", "channel") + &format!("batch: {batch}\n");
+        assert!(!text.contains("transport"));
+        let path = job_file(&format!("channel-default-transport-{batch}.yaml"), text);
+        let plan = runner(&["plan", &path]);
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        let messages = ITERATIONS.div_ceil(batch);
+        let said = format!("messages   {messages} per worker over the pipe transport (the default; ");
+        assert!(plan.stdout.contains(&said), "{}", plan.stdout);
+        assert!(plan.stdout.contains("channel: a pipe from every worker to runner"), "{}", plan.stdout);
+        let out = runner(&[&path, "--format", "json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let report = out.json();
+        assert_eq!(
+            (report["job"]["transport"].as_str(), report["channel"]["transport"].as_str()),
+            (Some("pipe"), Some("pipe"))
+        );
+        assert_eq!(report["final"], 3 * ITERATIONS);
+        assert_eq!(report["channel"]["messages"], 3 * messages, "batch {batch}");
+        assert_eq!(report["channel"]["bytes"], 3 * (messages * 8 + ITERATIONS * 4), "batch {batch}");
+    }
 }

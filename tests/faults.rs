@@ -52,9 +52,9 @@ fn kill_a_worker_mid_run(backend: &str, iterations: u64, extra: &str) {
 }
 
 /// Whether a run of this job forks the channel owner's waker before its workers: the ipc
-/// transport's owner blocks in receive; the pipe's polls and needs none.
+/// transport's owner blocks in receive; the pipe's (the default) polls and needs none.
 fn has_waker(backend: &str, extra: &str) -> bool {
-    backend == "channel" && !extra.contains("transport: pipe")
+    backend == "channel" && extra.contains("transport: ipc")
 }
 
 #[test]
@@ -64,12 +64,15 @@ fn a_killed_mutex_worker_is_reported_and_the_others_finish() {
 
 #[test]
 fn a_killed_channel_worker_with_large_batches_does_not_hang_the_owner() {
-    kill_a_worker_mid_run("channel", 60_000_000, "batch: 65536\n");
+    // ipc-channel sends a large message in fragments over a second socket: a worker killed
+    // between two fragments leaves the owner a closed socket while the others still send.
+    kill_a_worker_mid_run("channel", 60_000_000, "transport: ipc\nbatch: 65536\n");
 }
 
 #[test]
 fn a_killed_channel_worker_over_a_pipe_is_reported_and_the_others_finish() {
-    kill_a_worker_mid_run("channel", 2_000_000, "transport: pipe\n");
+    // The default transport, then the pipe named, with batches split into 4096-byte writes.
+    kill_a_worker_mid_run("channel", 2_000_000, "");
     kill_a_worker_mid_run("channel", 60_000_000, "transport: pipe\nbatch: 65536\n");
 }
 
@@ -77,9 +80,9 @@ fn a_killed_channel_worker_over_a_pipe_is_reported_and_the_others_finish() {
 fn a_killed_worker_does_not_hang_an_ordered_schedule() {
     // The others would wait for the dead worker's turn; each sees it died and stops.
     kill_a_worker_mid_run("mutex", 30_000_000, "schedule: sequential\n");
-    // The channel owner cannot look (it is blocked receiving): the waiting workers do.
+    // The channel owner does not look (over ipc it is blocked receiving): the waiting workers do.
     kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\n");
-    kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\ntransport: pipe\n");
+    kill_a_worker_mid_run("channel", 3_000_000, "schedule: round-robin\ntransport: ipc\n");
 }
 
 #[test]
@@ -152,6 +155,7 @@ fn sigint_stops_a_mutex_run_with_a_partial_report() {
 #[test]
 fn sigterm_reaches_the_channel_owner() {
     interrupt_mid_run("channel", "", "TERM", 143);
+    interrupt_mid_run("channel", "transport: ipc\n", "TERM", 143);
 }
 
 #[test]
@@ -208,7 +212,7 @@ fn a_panic_inside_the_lock_unwinds_and_unlocks_it() {
 
 #[test]
 fn a_stalled_worker_meets_the_deadline() {
-    for (backend, extra) in [("mutex", ""), ("channel", ""), ("channel", "transport: pipe\n")] {
+    for (backend, extra) in [("mutex", ""), ("channel", ""), ("channel", "transport: ipc\n")] {
         let text = format!(
             "workers: 2\niterations: 100000\nvalue: {{type: i}}\noperation: add\nbackend: {backend}\ntimeout: 300ms\nfaults:\n  - {{worker: 0, at: 10, action: stall, for: 60s}}\n{extra}"
         );
@@ -246,7 +250,7 @@ fn a_fork_that_fails_part_way_stops_those_already_forked() {
 #[test]
 fn sigterm_reaches_a_channel_owner_whose_workers_are_stuck() {
     sigterm_to_a_stuck_channel("");
-    sigterm_to_a_stuck_channel("transport: pipe\n");
+    sigterm_to_a_stuck_channel("transport: ipc\n");
 }
 
 /// Both workers stall after one operation each: nothing arrives, and the owner must still
@@ -275,7 +279,7 @@ fn sigterm_to_a_stuck_channel(extra: &str) {
 
 #[test]
 fn a_declared_kill_loses_exactly_the_operations_not_sent() {
-    for extra in ["", "transport: pipe\n", "transport: pipe\nbatch: 1022\n", "transport: pipe\nbatch: 5000\n"] {
+    for extra in ["transport: ipc\n", "", "transport: pipe\n", "batch: 1022\n", "transport: pipe\nbatch: 5000\n"] {
         let text = format!(
             "workers: 3\niterations: 20000\nvalue: {{type: i}}\noperation: add\nbackend: channel\nfaults:\n  - {{worker: 1, at: 5000, action: kill}}\n{extra}"
         );

@@ -882,8 +882,9 @@ proptest! {
             prop_assert_eq!(p.warmup as u64, v.warmup);
             let batch = if p.backend.name() == "channel" { v.batch.unwrap_or(1) } else { 1 };
             prop_assert_eq!(p.backend.batch() as u64, batch);
-            let transport = if p.backend.name() == "channel" { v.transport.unwrap_or("ipc") } else { "ipc" };
-            prop_assert_eq!(p.backend.transport().map_or("ipc", |t| t.name()), transport);
+            // A channel with no `transport` goes over a pipe; another backend has none.
+            let transport = if p.backend.name() == "channel" { Some(v.transport.unwrap_or("pipe")) } else { None };
+            prop_assert_eq!(p.backend.transport().map(|t| t.name()), transport);
             prop_assert_eq!(&p.name, v.name.as_deref().unwrap_or("job"));
             prop_assert_eq!(p.operands.is_some(), v.per_worker);
         }

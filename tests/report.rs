@@ -148,7 +148,7 @@ fn compare_python_documents_validate() {
 fn reports_of_every_backend_validate() {
     let v = validator();
     for (backend, extra) in
-        [("mutex", ""), ("atomic", ""), ("channel", ""), ("channel", "transport: pipe\n"), ("none", "")]
+        [("mutex", ""), ("atomic", ""), ("channel", ""), ("channel", "transport: ipc\n"), ("none", "")]
     {
         for (ty, operand) in [("i", "1"), ("d", "0.5"), ("c", "\"a\"")] {
             let text = job(3, 5000, ty, "0", "add", operand, backend) + extra;
@@ -167,7 +167,8 @@ fn reports_of_every_backend_validate() {
             assert!(doc["host"]["cores"].as_u64().unwrap() >= 1);
             assert!(doc["started_at"].as_str().unwrap().ends_with('Z'));
             if backend == "channel" {
-                let transport = if extra.is_empty() { "ipc" } else { "pipe" };
+                // No transport named: the default, a pipe.
+                let transport = if extra.is_empty() { "pipe" } else { "ipc" };
                 assert_eq!(
                     (&doc["job"]["transport"], &doc["channel"]["transport"]),
                     (&transport.into(), &transport.into())

@@ -174,9 +174,9 @@ fn plan_of_a_channel_job() {
 }
 
 #[test]
-fn plan_of_a_channel_job_over_a_pipe() {
-    let text = "workers: 2\niterations: 5000\nvalue: {type: c, initial: \"a\"}\noperation: xor\noperand: 3\nbackend: channel\nbatch: 64\ntransport: pipe\n";
-    assert_snapshot!(plan(&Test::new().job("pipe.yaml", text).args(&["plan", "{job}"]).status(0).run()));
+fn plan_of_a_channel_job_over_ipc() {
+    let text = "workers: 2\niterations: 5000\nvalue: {type: c, initial: \"a\"}\noperation: xor\noperand: 3\nbackend: channel\nbatch: 64\ntransport: ipc\n";
+    assert_snapshot!(plan(&Test::new().job("ipc.yaml", text).args(&["plan", "{job}"]).status(0).run()));
 }
 
 #[test]

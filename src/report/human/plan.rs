@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::{ns, workload};
-use crate::names::BackendKind;
+use crate::names::{BackendKind, Transport};
 use crate::plan::Plan;
 use crate::words::plural;
 
@@ -31,11 +31,13 @@ pub fn plan(plan: &Plan) -> String {
         let messages = plan.messages_per_worker();
         let batches = plan.iterations.div_ceil(plan.backend.batch() as u64);
         let split = if messages > batches { ", a batch split across writes of at most 4096 bytes" } else { "" };
+        let transport = plan.backend.transport().unwrap_or_default();
+        let default = if transport == Transport::default() { "the default; " } else { "" };
         let _ = writeln!(
             s,
-            "  messages   {} per worker over the {} transport ({} per batch{split})",
+            "  messages   {} per worker over the {} transport ({default}{} per batch{split})",
             messages,
-            plan.backend.transport().unwrap_or_default().name(),
+            transport.name(),
             plural(plan.backend.batch() as u64, "operation")
         );
         if plan.idle_workers() {

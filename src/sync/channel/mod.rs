@@ -8,11 +8,11 @@
 //! parent's [`Owner`] (`serve`, and the ipc owner's waker), so that a process drops the side it
 //! must not hold. Each transport owns its wire format and both ends of its loop:
 //!
+//! - `pipe` (the default, the fastest): a plain pipe; every message is one `write` of at most
+//!   `PIPE_BUF` bytes, atomic across writers; the owner reads large chunks without blocking and
+//!   naps between them, so it needs no waker.
 //! - `ipc`: ipc-channel's bytes channel over a Unix socket; the owner blocks in receive, so a
 //!   waker process ticks it.
-//! - `pipe`: a plain pipe; every message is one `write` of at most `PIPE_BUF` bytes,
-//!   atomic across writers; the owner reads large chunks without blocking and polls with a
-//!   timeout between them, so it needs no waker.
 //!
 //! Operands are the same for every operation of a worker, so a worker builds its message once
 //! and its hot loop is the send and the publication of its count: nothing allocated or formatted.
