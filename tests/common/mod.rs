@@ -216,7 +216,13 @@ pub fn job_file(name: &str, contents: impl AsRef<[u8]>) -> String {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jobs");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
-    std::fs::write(&path, contents).expect("write job");
+    // Parallel tests may write the same file: each writes its own copy and renames it into
+    // place, so that no runner ever reads a file another test is rewriting (seen empty).
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    std::fs::write(&tmp, contents).expect("write job");
+    std::fs::rename(&tmp, &path).expect("rename job into place");
     path.to_string_lossy().into_owned()
 }
 
