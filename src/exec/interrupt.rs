@@ -83,7 +83,14 @@ impl Interrupts {
         ARMED.get()
     }
 
-    /// In a worker, right after the fork: the default dispositions again.
+    /// The four signals and `more`: what a worker unblocks right after its fork.
+    pub fn with(&self, more: Signal) -> SigSet {
+        let mut mask = self.mask;
+        mask.add(more);
+        mask
+    }
+
+    /// In a child, right after the fork: the default dispositions again.
     pub fn in_child(&self) {
         let _ = self.mask.thread_unblock();
     }
