@@ -1,7 +1,7 @@
 //! The only place that forks, and the only way a child process ends.
 //!
 //! Rules kept here: the parent is single-threaded at every fork (checked, not assumed, by
-//! [`prepare`], whose token every fork needs); buffered output
+//! [`prepare`] in runner's `/proc/self/status`, whose token every fork needs); buffered output
 //! is flushed before forking so no child inherits and repeats it; a child runs its body inside
 //! `catch_unwind` and leaves only through `_exit` ([`leave`], also the way out of a fault's
 //! `exit` in the middle of the body), so it never returns into the parent's code, runs its
@@ -23,13 +23,17 @@ pub(crate) const EXIT_PANIC: i32 = crate::outcome::EXIT_PANIC;
 /// Proof that the process may fork now: it has one thread and nothing buffered to repeat.
 /// Made once before a batch of forks (nothing prints between them), so the loop itself writes as
 /// few of the parent's pages as it can: each page written after a fork is copied.
-pub(crate) struct Ready(());
+pub(crate) struct Ready {
+    /// What runner held then (KiB, `VmRSS`), which every child shares from its fork on; 0
+    /// where /proc cannot say.
+    pub(crate) held_kib: u64,
+}
 
 /// Why the process may not fork now.
 #[derive(Debug)]
 pub(crate) enum ForkError {
-    /// `/proc/self/task` could not be read.
-    Tasks(std::io::Error),
+    /// `/proc/self/status` could not be read, or had no `Threads:` line.
+    Status(std::io::Error),
     /// More than one thread.
     Threads(usize),
 }
@@ -37,7 +41,7 @@ pub(crate) enum ForkError {
 impl std::fmt::Display for ForkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ForkError::Tasks(e) => write!(f, "cannot read /proc/self/task: {e}"),
+            ForkError::Status(e) => write!(f, "cannot read the thread count in /proc/self/status: {e}"),
             ForkError::Threads(n) => write!(f, "refusing to fork: runner has {n} threads, it must have one"),
         }
     }
@@ -48,14 +52,15 @@ impl std::fmt::Display for ForkError {
 /// another thread would stay locked in the child for ever. Also installs, once per process, the
 /// panic hook every child inherits (see [`child_panics_in_one_line`]).
 pub(crate) fn prepare() -> Result<Ready, ForkError> {
-    let threads = std::fs::read_dir("/proc/self/task").map_err(ForkError::Tasks)?.count();
+    let status = super::status::read().map_err(ForkError::Status)?;
+    let threads = status.threads.ok_or_else(|| ForkError::Status(std::io::Error::other("no Threads: line")))?;
     if threads != 1 {
         return Err(ForkError::Threads(threads));
     }
     child_panics_in_one_line();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
-    Ok(Ready(()))
+    Ok(Ready { held_kib: status.rss_kib })
 }
 
 /// Installs, once per process and before its first fork, a panic hook that every child inherits:

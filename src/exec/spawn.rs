@@ -31,6 +31,8 @@ pub(super) struct Running {
     /// When the first fork began and the last one returned.
     pub(super) first_fork: u64,
     pub(super) forked: u64,
+    /// What runner held (KiB) just before the first fork.
+    pub(super) held_kib: u64,
 }
 
 /// Forks every worker of `plan`.
@@ -85,6 +87,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
         stride,
         first_fork,
         forked,
+        held_kib: ready.held_kib,
     })
 }
 
