@@ -1,12 +1,14 @@
-//! Which of the standard descriptors (0, 1, 2) were open when runner started. Before `main`,
+//! Which of the standard descriptors (0, 1, 2) were open when runner started, and a write to
+//! one that never waits ([`write_now`]). Before `main`,
 //! Rust's runtime opens `/dev/null` on any of them found closed, so that `runner job.yaml >&-`
 //! would print its report into `/dev/null` and exit 0: the report silently lost. A function in
 //! `.init_array`, which the dynamic loader (or the static start-up code) runs before the
 //! runtime's set-up, looks first and records what it saw here.
 //!
-//! Owns: that look and its record. Does not own: what runner does about a closed stream (see
-//! `cli::main`). `unsafe` here: the `.init_array` entry and `fcntl` on a raw descriptor, each
-//! with a `// SAFETY:` line.
+//! Owns: that look and its record, and [`write_now`]. Does not own: what runner does about a
+//! closed stream (see `cli::main`) or when it waits for one to take a write (see
+//! `exec::interrupt`). `unsafe` here: the `.init_array` entry, `fcntl` on a raw descriptor and
+//! the `pwritev2` system call, each with a `// SAFETY:` line.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -55,10 +57,57 @@ pub fn looked() -> bool {
     CLOSED.load(Ordering::Relaxed) & LOOKED != 0
 }
 
+/// Writes what `out` takes of `bytes` now, without ever waiting (`pwritev2` with `RWF_NOWAIT`,
+/// at the descriptor's position, as `write` would): `Ok(n)` with `n` bytes written; an error of
+/// kind `WouldBlock` when it takes nothing now; `EOPNOTSUPP` (or `EINVAL`, `ENOSYS` before Linux
+/// 4.14) where the file cannot say: a FIFO, a terminal, a regular file on most file systems.
+/// Anonymous pipes (Linux 5.8 and later) and sockets can: a report written to a pipe goes in
+/// one system call, and a wait (`poll`) only where the pipe is full.
+pub fn write_now(out: std::os::fd::BorrowedFd<'_>, bytes: &[u8]) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let iov = libc::iovec { iov_base: bytes.as_ptr() as *mut libc::c_void, iov_len: bytes.len() };
+    // The raw system call, not libc's wrapper, which not every C library has. Offset -1 (its
+    // low half; the high half 0) is the descriptor's own position, as `write`'s.
+    // SAFETY: `iov` describes `bytes`, valid for reads of its length for the whole call; the
+    // kernel only reads through it, and writes nothing of ours.
+    let n = unsafe {
+        libc::syscall(libc::SYS_pwritev2, out.as_raw_fd(), &iov as *const libc::iovec, 1, -1i64, 0i64, libc::RWF_NOWAIT)
+    };
+    if n >= 0 { Ok(n as usize) } else { Err(std::io::Error::last_os_error()) }
+}
+
+/// Whether an error of [`write_now`] says that the file cannot tell (write as before, then).
+pub fn cannot_write_now(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_look_ran_before_main() {
         assert!(super::looked(), "the .init_array entry did not run");
+    }
+
+    #[test]
+    fn a_write_now_to_a_full_pipe_takes_nothing_and_waits_for_nothing() {
+        use std::os::fd::AsFd;
+        let (reader, writer) = std::io::pipe().unwrap();
+        let mut written = 0;
+        let full = loop {
+            match super::write_now(writer.as_fd(), &[7u8; 4096]) {
+                Ok(n) => written += n,
+                Err(e) => break e,
+            }
+            assert!(written <= 64 << 20, "a pipe that never fills");
+        };
+        if super::cannot_write_now(&full) {
+            // A kernel before 5.8: pipes cannot say (the writer polls instead).
+            return;
+        }
+        assert_eq!(full.kind(), std::io::ErrorKind::WouldBlock, "{full}");
+        assert!(written >= 4096, "{written} bytes");
+        drop(reader);
+        let gone = super::write_now(writer.as_fd(), b"x").unwrap_err();
+        assert_eq!(gone.raw_os_error(), Some(libc::EPIPE), "{gone}");
     }
 }

@@ -96,11 +96,13 @@ type Loaded = Result<(Vec<Job>, String), Vec<crate::error::Diagnostic>>;
 
 /// The notices of a job file's cells on standard error, each once.
 fn announce(jobs: &[Job]) {
-    // The core count alone (one system call): the rest of the machine's description is read
-    // while the workers run.
-    let cores = crate::host::allowed_cpus().map_or(1, |c| c.len().max(1));
     // A job of a few operations per worker is over before preemption can matter.
-    let crowded = |j: &&Job| j.plan.iterations >= 1000 && j.plan.workers as usize > cores;
+    let long = |j: &&Job| j.plan.iterations >= 1000 && j.plan.workers > 1;
+    // The core count alone (one system call), and only for a job long enough to be crowded: the
+    // rest of the machine's description is read while the workers run.
+    let cores =
+        if jobs.iter().any(|j| long(&j)) { crate::host::allowed_cpus().map_or(1, |c| c.len().max(1)) } else { 1 };
+    let crowded = |j: &&Job| long(j) && j.plan.workers as usize > cores;
     let most = jobs.iter().filter(crowded).map(|j| j.plan.workers as usize).max().unwrap_or(0);
     if most > cores {
         // Only the mutex holds a lock across an update, so only it has a holder to preempt.

@@ -18,8 +18,7 @@ use crate::watch::{hist, ring, stats};
 
 /// Reaps the workers of an ended run and makes its outcome. `begun` is when the run began, and
 /// `switches_before` the children's context switches then.
-pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_before: (u64, u64)) -> Outcome {
-    let (begun, held_kib) = begun;
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u64, u64)) -> Outcome {
     // Once every worker's work is over and written down, its slot no longer changes: read them
     // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
@@ -69,7 +68,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: (u64, u64), switches_bef
         workers,
         elapsed_seconds: seconds(origin, last_end),
         memory_kib: (runner_peak_kib(), largest_worker),
-        memory_start_kib: held_kib,
+        memory_start_kib: ended.held_kib,
         served: ended.served,
         latency: Latency {
             sample_every: ended.stride,
@@ -160,36 +159,23 @@ pub(super) fn child_switches() -> (u64, u64) {
 
 /// Makes runner's high-water mark of resident memory start from what it holds now (Linux 4.0
 /// and later), so that [`runner_peak_kib`] is the peak of this run, not of an earlier run in
-/// the same process; returns what runner holds now (KiB), which the workers share from the
-/// fork on. `VmHWM` starts afresh at `exec`, so the first run of a process needs no reset (its
-/// peak then counts from runner's start, the job file's reading included), which saves the
-/// tutorial a page-table walk. Where it cannot be reset, the peak is the process's so far.
-pub(super) fn reset_peak() -> u64 {
+/// the same process. `VmHWM` starts afresh at `exec`, so the first run of a process needs no
+/// reset (its peak then counts from runner's start, the job file's reading included), which
+/// saves the tutorial a page-table walk. Where it cannot be reset, the peak is the process's so
+/// far. What runner holds when the run begins is read just before the first fork, in the same
+/// read as the thread count (`fork::prepare`).
+pub(super) fn reset_peak() {
     static RAN_BEFORE: AtomicBool = AtomicBool::new(false);
     if RAN_BEFORE.swap(true, Ordering::Relaxed) {
         let _ = std::fs::write("/proc/self/clear_refs", "5");
     }
-    status_kib("VmRSS:")
 }
 
 /// runner's own peak resident memory (KiB) since [`reset_peak`]: `VmHWM` of its address space,
 /// which starts afresh at `exec` (unlike `ru_maxrss`, which keeps the peak of the process that
 /// ran runner: `cargo run`, a shell, Python holding 500 MB). 0 where /proc cannot say.
 fn runner_peak_kib() -> u64 {
-    status_kib("VmHWM:")
-}
-
-/// A figure in KiB from `/proc/self/status`, read in one system call (the file is about 1.5
-/// KiB); 0 where /proc cannot say.
-fn status_kib(field: &str) -> u64 {
-    use std::io::Read;
-    let mut buf = [0u8; 4096];
-    let n = std::fs::File::open("/proc/self/status").and_then(|mut f| f.read(&mut buf)).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n])
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    super::status::read().map_or(0, |s| s.hwm_kib)
 }
 
 impl SlotCopy {

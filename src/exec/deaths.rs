@@ -7,7 +7,8 @@
 //! other's deaths in `/proc`, whose pids, in a PID namespace, may belong to another namespace's
 //! processes. The signalfd is one descriptor whatever the worker count (a pidfd per worker
 //! would need 1,024 of them). SIGINT and SIGTERM are another file's (`interrupt.rs`); this one
-//! blocks only SIGCHLD, for the run, and unblocks it when dropped.
+//! blocks only SIGCHLD, for the run, and unblocks it when dropped (a worker unblocks it with the
+//! others, `spawn.rs`).
 
 use std::os::fd::{AsFd, BorrowedFd};
 
@@ -35,11 +36,6 @@ impl Deaths {
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC);
         let deaths = Deaths { mask, fd: fd.inspect_err(|_| restore(&mask, was_blocked))?, was_blocked };
         Ok(deaths)
-    }
-
-    /// In a worker, right after the fork: SIGCHLD as every process has it.
-    pub(super) fn in_child(&self) {
-        let _ = self.mask.thread_unblock();
     }
 
     /// Readable once a child has ended since the last [`Deaths::mourn`].

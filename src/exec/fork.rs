@@ -1,14 +1,15 @@
 //! The only place that forks, and the only way a child process ends.
 //!
 //! Rules kept here: the parent is single-threaded at every fork (checked, not assumed, by
-//! [`prepare`], whose token every fork needs); buffered output is flushed before forking so no
-//! child inherits and repeats it; a child runs its body inside `catch_unwind` and leaves only
-//! through `_exit` ([`leave`], also the way out of a fault's `exit` in the middle of the body),
-//! so it never returns into the parent's code, runs its destructors or flushes its copies of the
-//! parent's buffers. A child's panic prints one line, never a backtrace (whatever
+//! [`prepare`] in runner's `/proc/self/status`, whose token every fork needs); buffered output
+//! is flushed before forking so no child inherits and repeats it; a child runs its body inside
+//! `catch_unwind` and leaves only through `_exit` ([`leave`], also the way out of a fault's
+//! `exit` in the middle of the body), so it never returns into the parent's code, runs its
+//! destructors or flushes its copies of the parent's buffers. A child's panic prints one line, never a backtrace (whatever
 //! `RUST_BACKTRACE` says): an injected panic is an event of the run, not a bug in runner. Also
-//! the one change a child may make to how the kernel schedules it ([`idle_priority`]), and the
-//! reaping of a child with its resource usage ([`wait`]).
+//! the one change a child may make to how the kernel schedules it ([`idle_priority`]), a
+//! child's standing with the OOM killer ([`raise_oom_score`]), and the reaping of a child with
+//! its resource usage ([`wait`]).
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -22,13 +23,17 @@ pub(crate) const EXIT_PANIC: i32 = crate::outcome::EXIT_PANIC;
 /// Proof that the process may fork now: it has one thread and nothing buffered to repeat.
 /// Made once before a batch of forks (nothing prints between them), so the loop itself writes as
 /// few of the parent's pages as it can: each page written after a fork is copied.
-pub(crate) struct Ready(());
+pub(crate) struct Ready {
+    /// What runner held then (KiB, `VmRSS`), which every child shares from its fork on; 0
+    /// where /proc cannot say.
+    pub(crate) held_kib: u64,
+}
 
 /// Why the process may not fork now.
 #[derive(Debug)]
 pub(crate) enum ForkError {
-    /// `/proc/self/task` could not be read.
-    Tasks(std::io::Error),
+    /// `/proc/self/status` could not be read, or had no `Threads:` line.
+    Status(std::io::Error),
     /// More than one thread.
     Threads(usize),
 }
@@ -36,7 +41,7 @@ pub(crate) enum ForkError {
 impl std::fmt::Display for ForkError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ForkError::Tasks(e) => write!(f, "cannot read /proc/self/task: {e}"),
+            ForkError::Status(e) => write!(f, "cannot read the thread count in /proc/self/status: {e}"),
             ForkError::Threads(n) => write!(f, "refusing to fork: runner has {n} threads, it must have one"),
         }
     }
@@ -44,15 +49,43 @@ impl std::fmt::Display for ForkError {
 
 /// Checks that the process has one thread and flushes standard output and error. Fails when
 /// there is more than one thread: forking then copies only the caller, and a lock held by
-/// another thread would stay locked in the child for ever.
+/// another thread would stay locked in the child for ever. Also installs, once per process, the
+/// panic hook every child inherits (see [`child_panics_in_one_line`]).
 pub(crate) fn prepare() -> Result<Ready, ForkError> {
-    let threads = std::fs::read_dir("/proc/self/task").map_err(ForkError::Tasks)?.count();
+    let status = super::status::read().map_err(ForkError::Status)?;
+    let threads = status.threads.ok_or_else(|| ForkError::Status(std::io::Error::other("no Threads: line")))?;
     if threads != 1 {
         return Err(ForkError::Threads(threads));
     }
+    child_panics_in_one_line();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
-    Ok(Ready(()))
+    Ok(Ready { held_kib: status.rss_kib })
+}
+
+/// Installs, once per process and before its first fork, a panic hook that every child inherits:
+/// in a child, one line (the default hook would print a backtrace with `RUST_BACKTRACE` set, and
+/// symbolise it: tens of MiB and milliseconds); in runner itself, the hook it had. Installed in
+/// the parent rather than in each child, so that a child writes none of the pages that setting
+/// a hook writes (each page written after a fork is copied).
+fn child_panics_in_one_line() {
+    static HOOKED: std::sync::Once = std::sync::Once::new();
+    HOOKED.call_once(|| {
+        let runner = std::process::id();
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::process::id() == runner {
+                return before(info);
+            }
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            child_line(format_args!("runner: worker process {} panicked: {message}", std::process::id()));
+        }));
+    });
 }
 
 /// Restores the default disposition of SIGCHLD: one inherited as ignored would make the kernel
@@ -72,17 +105,6 @@ pub(crate) fn spawn(_ready: &Ready, body: impl FnOnce() -> i32) -> nix::Result<P
     match unsafe { fork() }? {
         ForkResult::Parent { child } => Ok(child),
         ForkResult::Child => {
-            // The default hook would print a backtrace with RUST_BACKTRACE set (and symbolise
-            // it: tens of MiB and milliseconds); one line says what happened.
-            std::panic::set_hook(Box::new(|info| {
-                let payload = info.payload();
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .copied()
-                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                    .unwrap_or("(no message)");
-                child_line(format_args!("runner: worker process {} panicked: {message}", std::process::id()));
-            }));
             let code = match catch_unwind(AssertUnwindSafe(body)) {
                 Ok(code) => code,
                 Err(payload) => {
@@ -109,12 +131,45 @@ pub(crate) fn child_line(args: std::fmt::Arguments<'_>) {
 
 /// Ends a child process at once with `code`, from anywhere in its body: after the body returns,
 /// or in the middle of it (a fault's `exit`, mid-update, as a process calling `exit()` there
-/// would). Flushes standard error first, so that what the child wrote there is not lost.
+/// would). Nothing written is lost: standard error is unbuffered (what a child writes there
+/// goes out at once, `child_line`), and standard output was flushed before the fork and is
+/// never written in a child. (Flushing standard error anyway would take its lock: a page of the
+/// parent's data written, so copied, by every child.)
 pub(crate) fn leave(code: i32) -> ! {
-    let _ = std::io::stderr().flush();
     // SAFETY: `_exit` ends the process at once. Skipping atexit handlers and destructors is the
     // point: they belong to the parent.
     unsafe { libc::_exit(code) }
+}
+
+/// What a child writes to its own `oom_score_adj`: the most, so that under memory pressure the
+/// kernel's OOM killer takes a child (a worker, whose death runner reports, or the channel's
+/// waker) before runner (whose death loses the report). Any process may raise its own score;
+/// none may lower it unprivileged.
+pub(crate) const OOM_SCORE_ADJ: &[u8] = b"1000";
+
+/// Makes the calling child the OOM killer's first choice: writes [`OOM_SCORE_ADJ`] to its own
+/// score, through `/proc/self` (the process's own entry, whatever pid namespace `/proc` was
+/// mounted for; never `/proc/<pid>` from the parent). In two system calls, `open` and `write`,
+/// of a constant path, with nothing allocated: the descriptor (close-on-exec) closes when the
+/// child exits, and a worker touches no page of the parent's heap, nor the code of `std::fs`.
+/// The score cannot be inherited instead: runner would have to hold it while it forks, and the
+/// OOM killer would take runner then (`tests/oom.rs`).
+pub(crate) fn raise_oom_score() -> std::io::Result<()> {
+    const PATH: &std::ffi::CStr = c"/proc/self/oom_score_adj";
+    // SAFETY: `PATH` is a NUL-terminated constant; `open` reads it and returns a descriptor
+    // or -1, touching no memory of ours.
+    let fd = unsafe { libc::open(PATH.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is the descriptor just opened; the buffer is a constant of that length, which
+    // `write` only reads.
+    let written = unsafe { libc::write(fd, OOM_SCORE_ADJ.as_ptr().cast(), OOM_SCORE_ADJ.len()) };
+    match written {
+        n if n == OOM_SCORE_ADJ.len() as isize => Ok(()),
+        n if n < 0 => Err(std::io::Error::last_os_error()),
+        _ => Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+    }
 }
 
 /// Moves the calling process to the idle scheduling policy (`SCHED_IDLE`): it runs only when no

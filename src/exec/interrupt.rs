@@ -83,7 +83,14 @@ impl Interrupts {
         ARMED.get()
     }
 
-    /// In a worker, right after the fork: the default dispositions again.
+    /// The four signals and `more`: what a worker unblocks right after its fork.
+    pub fn with(&self, more: Signal) -> SigSet {
+        let mut mask = self.mask;
+        mask.add(more);
+        mask
+    }
+
+    /// In a child, right after the fork: the default dispositions again.
     pub fn in_child(&self) {
         let _ = self.mask.thread_unblock();
     }
@@ -209,17 +216,38 @@ impl Interrupts {
     }
 }
 
-/// A terminal with room for a write of this many bytes says so (Linux's WAKEUP_CHARS); a pipe
-/// with room has a page.
+/// A terminal with room for a write of this many bytes says so (Linux's WAKEUP_CHARS).
 const PIECE: usize = 256;
 
+/// A FIFO with room has a page (`PIPE_BUF`): a write of that much after its `poll` cannot block.
+const FIFO_PIECE: usize = 4096;
+
+/// How [`Interruptible`] writes to its stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Way {
+    /// Straight, whatever the signals: a write to a regular file or a memory device
+    /// (`/dev/null`, `/dev/full`) never waits for a reader; so before arming.
+    Straight,
+    /// What the stream takes now, without waiting ([`crate::stdio::write_now`]), and a wait only
+    /// when it takes nothing: pipes and sockets, where the kernel can say.
+    Now,
+    /// A piece of at most this many bytes after a wait that says there is room: FIFOs and
+    /// terminals, which cannot say.
+    Pieces(usize),
+}
+
 /// A writer that a signal can still stop once runner watches for signals (they are blocked
-/// then): to anything but a regular file (a pipe, a FIFO, a terminal, a socket), each write is
-/// a piece that it has room for, after [`Interrupts::wait_writable`], and fails when a signal
-/// came while it took nothing. Before arming, or to a regular file, writes go straight through.
+/// then): to anything but a regular file or a memory device (a pipe, a FIFO, a terminal, a
+/// socket), a write never blocks for ever: it writes what the stream takes at once (one system
+/// call for a whole report to a pipe with room) and waits ([`Interrupts::wait_writable`]) only
+/// when the stream takes nothing; where the kernel cannot write without waiting (a FIFO, a
+/// terminal), each write is a piece that the stream has room for, after a wait. A write fails
+/// when a signal came while it waited and the stream took nothing. Before arming, or to a
+/// regular file or a memory device, writes go straight through.
 pub struct Interruptible<W> {
     inner: W,
     waits: Option<&'static Interrupts>,
+    way: Way,
     /// Gives up [`GIVE_UP_MS`] after a signal caught even before the write (standard error).
     after_any: bool,
     /// A signal ended a wait: every later write fails at once (a buffered writer's drop would
@@ -229,10 +257,20 @@ pub struct Interruptible<W> {
 
 impl<W: std::io::Write + AsFd> Interruptible<W> {
     pub fn new(inner: W) -> Interruptible<W> {
-        let regular =
-            nix::sys::stat::fstat(inner.as_fd()).is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG);
-        let waits = if regular { None } else { Interrupts::armed() };
-        Interruptible { inner, waits, after_any: false, gave_up: false }
+        let waits = Interrupts::armed();
+        let way = match (waits, nix::sys::stat::fstat(inner.as_fd())) {
+            (None, _) => Way::Straight,
+            (Some(_), Ok(st)) => match st.st_mode & nix::libc::S_IFMT {
+                nix::libc::S_IFREG => Way::Straight,
+                // Major 1: the memory devices, which take (or refuse) a write at once.
+                nix::libc::S_IFCHR if nix::libc::major(st.st_rdev) == 1 => Way::Straight,
+                nix::libc::S_IFIFO | nix::libc::S_IFSOCK => Way::Now,
+                _ => Way::Pieces(PIECE),
+            },
+            (Some(_), Err(_)) => Way::Pieces(PIECE),
+        };
+        let waits = if way == Way::Straight { None } else { waits };
+        Interruptible { inner, waits, way, after_any: false, gave_up: false }
     }
 
     /// For standard error: as [`Interruptible::new`], but once a signal was caught (even before
@@ -246,6 +284,25 @@ impl<W: std::io::Write + AsFd> Interruptible<W> {
     pub fn gave_up(&self) -> bool {
         self.gave_up
     }
+
+    /// What the stream takes of `buf` now, if the kernel can say ([`Way::Now`]): `None` when it
+    /// takes nothing now (wait, then try again), or when it cannot say (from now on, pieces).
+    fn now(&mut self, buf: &[u8]) -> Option<std::io::Result<usize>> {
+        // A buffered writer (standard output's) writes what it holds first, in order.
+        if let Err(e) = self.inner.flush() {
+            return Some(Err(e));
+        }
+        match crate::stdio::write_now(self.inner.as_fd(), buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => None,
+            Err(e) if crate::stdio::cannot_write_now(&e) => {
+                let fifo = nix::sys::stat::fstat(self.inner.as_fd())
+                    .is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO);
+                self.way = Way::Pieces(if fifo { FIFO_PIECE } else { PIECE });
+                None
+            }
+            written => Some(written),
+        }
+    }
 }
 
 impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
@@ -253,12 +310,27 @@ impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
         let Some(interrupts) = self.waits else {
             return self.inner.write(buf);
         };
+        if self.gave_up {
+            return Err(gave_up());
+        }
+        if self.way == Way::Now
+            && let Some(written) = self.now(buf)
+        {
+            return written;
+        }
         loop {
             if self.gave_up || !interrupts.wait_writable(self.inner.as_fd(), self.after_any) {
                 self.gave_up = true;
-                return Err(std::io::Error::other("nothing took what was left to write, and a signal came"));
+                return Err(gave_up());
             }
-            match self.inner.write(&buf[..buf.len().min(PIECE)]) {
+            let piece = match self.way {
+                Way::Pieces(piece) => piece,
+                _ => match self.now(buf) {
+                    Some(written) => return written,
+                    None => continue,
+                },
+            };
+            match self.inner.write(&buf[..buf.len().min(piece)]) {
                 // A non-blocking stream (a FIFO opened in place) with less room than the piece:
                 // wait again.
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -275,4 +347,9 @@ impl<W: std::io::Write + AsFd> std::io::Write for Interruptible<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// What a write says once a signal ended its wait.
+fn gave_up() -> std::io::Error {
+    std::io::Error::other("nothing took what was left to write, and a signal came")
 }

@@ -26,6 +26,7 @@ pub mod lifeline;
 mod prepare;
 mod reaper;
 mod spawn;
+mod status;
 pub mod stderr;
 mod supervise;
 mod worker;
@@ -46,7 +47,7 @@ pub(crate) fn execute(
     interrupts: &interrupt::Interrupts,
 ) -> Result<Outcome, Error> {
     let begun = now_ns();
-    let held_kib = collect::reset_peak();
+    collect::reset_peak();
     let switches_before = collect::child_switches();
     let setting_up = tracing::info_span!("set up the backend").entered();
     let prepared = prepare::prepare(plan, watch, interrupts)?;
@@ -62,5 +63,5 @@ pub(crate) fn execute(
     let _ = crate::host::host();
     tracing::info!(workers = plan.workers as usize, backend = plan.backend.name(), "forked");
     let ended = supervise::supervise(plan, running, progress, interrupts)?;
-    Ok(collect::collect(plan, ended, (begun, held_kib), switches_before))
+    Ok(collect::collect(plan, ended, begun, switches_before))
 }

@@ -43,14 +43,24 @@ impl Reaper {
         }
     }
 
+    /// A worker just forked. Only its pid is written: between two forks the parent writes as few
+    /// pages as it can (each page written after a fork is copied while the child shares it), so
+    /// the rest of the books ([`Reaper::books`]) is written once, when next asked.
     pub(super) fn add(&mut self, pid: Pid) {
-        self.index.insert(pid, self.pids.len());
         self.pids.push(pid);
-        self.exits.push(None);
+    }
+
+    /// Brings how each worker ended, and each one's index by pid, up to the pids added.
+    fn books(&mut self) {
+        for index in self.exits.len()..self.pids.len() {
+            self.index.insert(self.pids[index], index);
+            self.exits.push(None);
+        }
     }
 
     /// Reaps the workers that have ended, without waiting; true while any still runs.
     fn any_alive(&mut self) -> bool {
+        self.books();
         let mut alive = false;
         for (index, (pid, exit)) in self.pids.iter().zip(self.exits.iter_mut()).enumerate() {
             if exit.is_none() {
@@ -69,6 +79,7 @@ impl Reaper {
     /// so named is reaped, until none is left. A child that is no worker (the channel's
     /// waker, its owner's to reap) stops the naming; then every worker is asked in turn.
     pub(super) fn reap_ended(&mut self) {
+        self.books();
         loop {
             let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
             let Ok(status) = waitid(Id::All, flags) else { return };
@@ -103,6 +114,7 @@ impl Reaper {
     /// Waits for every worker; returns the pids, how each ended and its peak resident memory
     /// (KiB; 0 when it could not be reaped).
     pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>) {
+        self.books();
         let exits = self
             .pids
             .iter()

@@ -2,6 +2,8 @@
 //! (or `fork_fail_at`'s) stops and reaps those already forked. After the last fork the parent
 //! drops what only workers may hold: the backend's workers' side and the lifeline's write end.
 
+use nix::sys::signal::Signal;
+
 use super::barrier::Barrier;
 use super::deaths::Deaths;
 use super::error::ExecError;
@@ -29,6 +31,8 @@ pub(super) struct Running {
     /// When the first fork began and the last one returned.
     pub(super) first_fork: u64,
     pub(super) forked: u64,
+    /// What runner held (KiB) just before the first fork.
+    pub(super) held_kib: u64,
 }
 
 /// Forks every worker of `plan`.
@@ -38,6 +42,9 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
     let deaths = Deaths::new().map_err(ExecError::Deaths)?;
     let ready = fork::prepare().map_err(ExecError::Prepare)?;
     let mut reaper = Reaper::with_capacity(plan.workers as usize);
+    // A worker takes the signals as every process has them, in one system call: the four that
+    // runner watches and SIGCHLD.
+    let unblock = interrupts.with(Signal::SIGCHLD);
     for index in 0..plan.workers {
         // `fork_fail_at`: this fork fails as the system would refuse it (RLIMIT_NPROC does not
         // bind root, so tests could not make it fail otherwise).
@@ -46,8 +53,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
             return Err(ExecError::ForkInjected { index, workers: plan.workers });
         }
         let spawned = fork::spawn(&ready, || {
-            interrupts.in_child();
-            deaths.in_child();
+            let _ = unblock.thread_unblock();
             // Only the parent owns the value's side (channel: the receiving end).
             drop(p.keeper.take());
             let Some(backend) = p.workers.take() else { return worker::EXIT_ERROR };
@@ -70,7 +76,19 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
     let Prepared { keeper, waker, barrier, lifeline, given, .. } = p;
     let (shared, stride) = (given.shared, given.stride);
     let keeper = keeper.expect("the parent keeps the backend's parent side");
-    Ok(Running { shared, keeper, waker, barrier, lifeline, reaper, deaths, stride, first_fork, forked })
+    Ok(Running {
+        shared,
+        keeper,
+        waker,
+        barrier,
+        lifeline,
+        reaper,
+        deaths,
+        stride,
+        first_fork,
+        forked,
+        held_kib: ready.held_kib,
+    })
 }
 
 /// What worker `index` is to do, and with what.

@@ -38,6 +38,8 @@ pub(super) struct Ended {
     pub(super) served: Option<Served>,
     pub(super) first_fork: u64,
     pub(super) forked: u64,
+    /// What runner held (KiB) just before the first fork.
+    pub(super) held_kib: u64,
     /// The barrier's release (`start: forked`: when the forks were over).
     pub(super) release: u64,
     /// When the channel's owner was done, or (other backends) the work was over.
@@ -109,7 +111,10 @@ pub(super) fn supervise(
     progress: &mut dyn FnMut(u64),
     interrupts: &Interrupts,
 ) -> Result<Ended, ExecError> {
-    let Running { shared, mut keeper, waker, mut barrier, lifeline, reaper, deaths, stride, first_fork, forked } = run;
+    let held_kib = run.held_kib;
+    let Running {
+        shared, mut keeper, waker, mut barrier, lifeline, reaper, deaths, stride, first_fork, forked, ..
+    } = run;
     // Every worker has arrived or died once this returns, or a signal came; a read error only
     // loses the wait.
     if let Some(barrier) = &mut barrier {
@@ -188,6 +193,7 @@ pub(super) fn supervise(
         served,
         first_fork,
         forked,
+        held_kib,
         release,
         owner_end,
         interrupted,

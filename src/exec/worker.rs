@@ -53,33 +53,17 @@ pub(crate) struct Hands {
     pub(crate) inside_lock: Option<InsideLock>,
 }
 
-/// What a worker writes to its own `oom_score_adj`: the most, so that under memory pressure
-/// the kernel's OOM killer takes a worker (whose death runner reports) before runner (whose
-/// death loses the report). Any process may raise its own score; none may lower it unprivileged.
-pub(crate) const OOM_SCORE_ADJ: &[u8] = b"1000";
-
-/// Makes this worker the OOM killer's first choice (see [`raise_oom_score`]). A system that
+/// Makes this worker the OOM killer's first choice (see `fork::raise_oom_score`). A system that
 /// refuses (no `/proc`, a read-only one) still runs the job: worker 0 says once per run what is
 /// at stake, so that a lost report under memory pressure is explained.
 fn first_to_go(index: usize) {
-    if let Err(e) = raise_oom_score()
+    if let Err(e) = super::fork::raise_oom_score()
         && index == 0
     {
         super::fork::child_line(format_args!(
             "runner: notice: worker 0 cannot raise its oom_score_adj (/proc/self/oom_score_adj: {e}): under memory pressure the kernel may kill runner before the workers, and the report with it"
         ));
     }
-}
-
-/// Writes [`OOM_SCORE_ADJ`] to this process's own score, through `/proc/self` (the process's
-/// own entry, whatever pid namespace `/proc` was mounted for; never `/proc/<pid>` from the
-/// parent). Every child of runner does, first thing: the workers and the channel's waker.
-pub(crate) fn raise_oom_score() -> std::io::Result<()> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open("/proc/self/oom_score_adj")
-        .and_then(|mut f| f.write_all(OOM_SCORE_ADJ))
 }
 
 pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barrier>, lifeline: &mut Lifeline) -> i32 {
@@ -135,12 +119,18 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
             slot.ops.store(tally.ops, Ordering::Relaxed);
             slot.done.store(1, Ordering::Release);
             probe.event(now_ns(), 0, Kind::End);
-            // Done: tell runner, then (together) wait to be dismissed, so that this process's exit
-            // does not take CPU from workers still at work.
-            drop(hands);
-            lifeline.finish();
-            if let Some(barrier) = barrier {
-                barrier.wait_dismissal();
+            match barrier {
+                // Done: tell runner, then wait to be dismissed together, so that this process's
+                // exit does not take CPU from workers still at work.
+                Some(barrier) => {
+                    drop(hands);
+                    lifeline.finish();
+                    barrier.wait_dismissal();
+                }
+                // Done, and this process exits now: the exit closes the backend's descriptors
+                // (a channel's sending end) and the lifeline's end as `drop` and `finish` would,
+                // without writing (copying) the heap's pages that freeing `hands` would.
+                None => std::mem::forget(hands),
             }
             0
         }

@@ -54,8 +54,10 @@ impl Source {
 /// Reads a job file (`-` for standard input): missing, unreadable, a directory, too large or not
 /// UTF-8 each give one diagnostic.
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
-    check_input(label)?;
-    let mut bytes = Vec::new();
+    let size = check_input(label)?;
+    // Room for the whole file and one byte more: one read takes the file, the next says its end
+    // (not a growing buffer's reads of 32, 32, 64... bytes).
+    let mut bytes = Vec::with_capacity(size.min(MAX_FILE_BYTES) as usize + 1);
     let read = if label == "-" {
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
     } else {
@@ -65,18 +67,18 @@ pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
 }
 
 /// What can be said of a job file before reading it: standard input closed at start, a
-/// directory, a file that is not there.
-pub(crate) fn check_input(label: &str) -> Result<(), Diagnostic> {
+/// directory, a file that is not there; otherwise its size as it says (0 for standard input).
+pub(crate) fn check_input(label: &str) -> Result<u64, Diagnostic> {
     if label == "-" {
         if crate::stdio::at_start().stdin_closed {
             // The runtime put `/dev/null` there: an empty job, for a reason the file cannot show.
             return Err(Diagnostic::file(label, "standard input is closed: there is no job to read"));
         }
-        return Ok(());
+        return Ok(0);
     }
     match std::fs::metadata(label) {
         Ok(meta) if meta.is_dir() => Err(Diagnostic::file(label, "is a directory, not a job file")),
-        Ok(_) => Ok(()),
+        Ok(meta) => Ok(meta.len()),
         Err(e) => Err(Diagnostic::file(label, io_message(&e))),
     }
 }
