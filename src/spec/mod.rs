@@ -24,7 +24,7 @@ pub use job::{
 };
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
-pub use schema::schema;
+pub use schema::{SCHEMA_TEXT, schema};
 pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};
