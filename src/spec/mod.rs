@@ -55,7 +55,9 @@ impl Source {
 /// UTF-8 each give one diagnostic.
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
     check_input(label)?;
-    let mut bytes = Vec::new();
+    // Room for a job file at once (a few hundred bytes): one read and the one that finds the end,
+    // rather than a doubling series of reads from 32 bytes up.
+    let mut bytes = Vec::with_capacity(4096);
     let read = if label == "-" {
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
     } else {
