@@ -15,7 +15,7 @@ use crate::error::{Error, exit};
 use crate::names::BackendKind;
 use crate::plan::Overrides;
 use crate::spec;
-use crate::watch::layer::PhaseLayer;
+use crate::watch::layer::{PhaseLayer, PhaseSubscriber};
 use tracing_subscriber::filter::LevelFilter;
 
 /// Runs a YAML job on forked worker processes that share one value through a chosen
@@ -328,9 +328,10 @@ fn misspelt_subcommand(args: &[std::ffi::OsString]) -> Option<i32> {
     Some(exit::INVALID)
 }
 
-/// Installs the `tracing` subscriber: the phase layer always (it feeds the trace file), and
-/// human logs on standard error with `-v` (info: what runner does), `-vv` (debug: also how long
-/// each phase took, and details; more `v`s are the same) or `RUST_LOG` (see [`rust_log`]).
+/// Installs the `tracing` subscriber: the phases always (they feed the trace file; without a
+/// log, through [`PhaseSubscriber`] alone, which costs next to nothing to set up), and human
+/// logs on standard error with `-v` (info: what runner does), `-vv` (debug: also how long each
+/// phase took, and details; more `v`s are the same) or `RUST_LOG` (see [`rust_log`]).
 /// Neither starts a thread. A level, not `tracing-subscriber`'s directive filter: that one
 /// brings a regex engine, a seventh of the binary that every run and every worker maps in.
 fn logging(verbose: u8) {
@@ -349,6 +350,11 @@ fn logging(verbose: u8) {
         _ => LevelFilter::DEBUG,
     };
     let filter = from_flag.max(from_env);
+    if filter == LevelFilter::OFF {
+        // No log: the phases alone, without the registry the log layer needs.
+        let _ = tracing::subscriber::set_global_default(PhaseSubscriber::default());
+        return;
+    }
     // At debug, each phase's span says how long it took when it closes.
     let spans = if filter >= LevelFilter::DEBUG { FmtSpan::CLOSE } else { FmtSpan::NONE };
     let logs = tracing_subscriber::fmt::layer()

@@ -203,6 +203,12 @@ pub fn emit_json<T: serde::Serialize + ?Sized>(doc: &T) -> Result<(), Error> {
     emit_raw(&json_text(doc)?)
 }
 
+/// Writes `text`, one JSON document already written as [`json_text`] writes it, to standard
+/// output as it is.
+pub fn emit_json_text(text: &str) -> Result<(), Error> {
+    emit_raw(text)
+}
+
 /// One JSON document as pretty text with a final newline.
 pub fn json_text<T: serde::Serialize + ?Sized>(doc: &T) -> Result<String, Error> {
     let mut text = serde_json::to_string_pretty(doc).map_err(|e| Error::Output(e.to_string()))?;

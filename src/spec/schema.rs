@@ -21,7 +21,15 @@ mod durations;
 use durations::at_most;
 pub(super) use durations::{Duration, Timeout};
 
-/// The JSON Schema (draft-07) of a job file.
+/// The JSON Schema of job files as `runner schema` prints it: `schemas/job.schema.json`, which
+/// `tests/jobs.rs` holds to [`schema`]'s output. The text, not the generator, goes into the
+/// binary: the generator is reached only by the tests, so schemars' generation is not linked
+/// into runner (every run and every worker maps the binary in).
+pub const SCHEMA_TEXT: &str = include_str!("../../schemas/job.schema.json");
+
+/// The JSON Schema (draft-07) of a job file, generated from the types: what
+/// `schemas/job.schema.json` ([`SCHEMA_TEXT`]) must be (`RUNNER_BLESS=1 cargo test --test jobs`
+/// rewrites it).
 pub fn schema() -> Schema {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let mut root = generator.into_root_schema_for::<JobSpec>().to_value();
