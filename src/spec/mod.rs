@@ -55,9 +55,10 @@ impl Source {
 /// UTF-8 each give one diagnostic.
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
     let size = check_input(label)?;
-    // Room for the whole file and one byte more: one read takes the file, the next says its end
-    // (not a growing buffer's reads of 32, 32, 64... bytes).
-    let mut bytes = Vec::with_capacity(size.min(MAX_FILE_BYTES) as usize + 1);
+    // Room for the whole file and one byte more (at least 4 KiB, for standard input, whose size
+    // is not known): one read takes the file, the next says its end (not a growing buffer's reads
+    // of 32, 32, 64... bytes).
+    let mut bytes = Vec::with_capacity(size.clamp(4095, MAX_FILE_BYTES) as usize + 1);
     let read = if label == "-" {
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
     } else {
