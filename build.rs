@@ -26,9 +26,15 @@ fn main() {
     // relative relocations a PIE needs and without writing (copying) the pages they patch.
     // Measured: about 0.1 ms less per run here; the cost is that the executable's own code is not
     // address-randomised (its libraries, heap, stack and mappings still are).
+    // (Statically linked, as `link/rustc-static` has it on x86_64-unknown-linux-gnu, rustc asks
+    // for `-no-pie` itself; this covers the dynamic case.)
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
+    // `link/rustc-static` (the workspace's rustc wrapper, `.cargo/config.toml`) links the
+    // executable statically unless RUNNER_DYNAMIC is set; cargo does not know the wrapper reads
+    // it, so a change reruns this script, and so relinks the executable.
+    println!("cargo:rerun-if-env-changed=RUNNER_DYNAMIC");
     symbol_order();
 }
 
