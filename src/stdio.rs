@@ -1,9 +1,9 @@
 //! Which of the standard descriptors (0, 1, 2) were open when runner started, and a write to
-//! one that never waits ([`write_now`]). Before `main`,
-//! Rust's runtime opens `/dev/null` on any of them found closed, so that `runner job.yaml >&-`
+//! one that never waits ([`write_now`]). First thing in `main` (`src/main.rs`, as Rust's runtime
+//! would), `/dev/null` is opened on any of them found closed, so that `runner job.yaml >&-`
 //! would print its report into `/dev/null` and exit 0: the report silently lost. A function in
-//! `.init_array`, which the dynamic loader (or the static start-up code) runs before the
-//! runtime's set-up, looks first and records what it saw here.
+//! `.init_array`, which the dynamic loader (or the static start-up code) runs before `main`,
+//! looks first and records what it saw here.
 //!
 //! Owns: that look and its record, and [`write_now`]. Does not own: what runner does about a
 //! closed stream (see `cli::main`) or when it waits for one to take a write (see
