@@ -54,17 +54,35 @@ pub(super) fn read() -> std::io::Result<Status> {
 }
 
 fn parse(text: &[u8]) -> Status {
-    let field = |name: &[u8]| -> Option<u64> {
-        let line = text.split(|&b| b == b'\n').find_map(|line| line.strip_prefix(name))?;
-        let digits: Vec<u8> =
-            line.iter().copied().skip_while(|b| !b.is_ascii_digit()).take_while(u8::is_ascii_digit).collect();
-        std::str::from_utf8(&digits).ok()?.parse().ok()
-    };
-    Status {
-        threads: field(b"Threads:").map(|n| n as usize),
-        rss_kib: field(b"VmRSS:").unwrap_or(0),
-        hwm_kib: field(b"VmHWM:").unwrap_or(0),
+    let mut status = Status { threads: None, rss_kib: 0, hwm_kib: 0 };
+    // One pass over the lines, by bytes; the scan stops once the three lines are read
+    // (`Threads:` comes after `VmRSS:` and `VmHWM:` in the kernel's order).
+    let (mut rss, mut hwm) = (false, false);
+    for line in text.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"VmRSS:") {
+            status.rss_kib = number(rest).unwrap_or(0);
+            rss = true;
+        } else if let Some(rest) = line.strip_prefix(b"VmHWM:") {
+            status.hwm_kib = number(rest).unwrap_or(0);
+            hwm = true;
+        } else if let Some(rest) = line.strip_prefix(b"Threads:") {
+            status.threads = number(rest).map(|n| n as usize);
+            if rss && hwm {
+                break;
+            }
+        }
     }
+    status
+}
+
+/// The first run of decimal digits in `rest` (`"\t    4604 kB"`), `None` if there is none or it
+/// overflows.
+fn number(rest: &[u8]) -> Option<u64> {
+    let start = rest.iter().position(u8::is_ascii_digit)?;
+    rest[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(b - b'0')))
 }
 
 #[cfg(test)]
