@@ -20,7 +20,20 @@ pub fn host() -> Host {
 /// The CPUs runner may run on (its affinity mask), in order.
 pub fn allowed_cpus() -> nix::Result<Vec<usize>> {
     let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
-    Ok((0..nix::sched::CpuSet::count()).filter(|&c| allowed.is_set(c).unwrap_or(false)).collect())
+    // The walk stops at the highest allowed CPU rather than at the mask's 1024th bit: `left`
+    // loses each CPU found, and the walk ends when it is empty (one comparison per CPU found).
+    let (mut left, empty) = (allowed, nix::sched::CpuSet::new());
+    let mut cpus = Vec::new();
+    for c in 0..nix::sched::CpuSet::count() {
+        if left.is_set(c).unwrap_or(false) {
+            cpus.push(c);
+            left.unset(c)?;
+            if left == empty {
+                break;
+            }
+        }
+    }
+    Ok(cpus)
 }
 
 fn read_host() -> Host {
@@ -61,4 +74,15 @@ fn cpu_model_from_proc() -> Option<String> {
         let line = text.lines().find(|l| l.starts_with("model name"))?;
         line.split_once(':').map(|(_, m)| m.trim().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_allowed_cpus_are_every_bit_of_the_affinity_mask() {
+        let mask = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).unwrap();
+        let every: Vec<usize> = (0..nix::sched::CpuSet::count()).filter(|&c| mask.is_set(c).unwrap_or(false)).collect();
+        assert!(!every.is_empty());
+        assert_eq!(super::allowed_cpus().unwrap(), every);
+    }
 }
