@@ -33,7 +33,10 @@ impl Reader<'_> {
     /// The entries of a mapping with known keys, reporting unknown and duplicate ones.
     fn entries<'n>(&mut self, node: &'n Node, prefix: &str, known: &[&str]) -> Vec<(&'n str, &'n Node)> {
         let Kind::Map(entries) = &node.kind else { return Vec::new() };
-        let mut seen: std::collections::HashMap<&str, Pos> = std::collections::HashMap::new();
+        // Where each key was first given: a known key by its place in `known` (no hashing: the
+        // keys are a handful), an unknown one in a map (as many as the file has).
+        let mut first_known: Vec<Option<Pos>> = vec![None; known.len()];
+        let mut first_unknown: std::collections::HashMap<&str, Pos> = std::collections::HashMap::new();
         let mut out = Vec::new();
         for (key, value) in entries {
             let name = match &key.kind {
@@ -48,18 +51,29 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            let path = format!("{prefix}{name}");
-            if let Some(first) = seen.get(name) {
+            let place = known.iter().position(|k| *k == name);
+            let first = match place {
+                Some(i) => first_known[i].replace(key.pos),
+                None => first_unknown.get(name).copied(),
+            };
+            if let Some(first) = first {
+                if let Some(i) = place {
+                    first_known[i] = Some(first);
+                }
                 let line = first.line;
-                self.error(key.pos, &path, format!("duplicate field (first given at line {line})"));
+                self.error(
+                    key.pos,
+                    &format!("{prefix}{name}"),
+                    format!("duplicate field (first given at line {line})"),
+                );
                 continue;
             }
-            seen.insert(name, key.pos);
-            if !known.contains(&name) {
+            if place.is_none() {
+                first_unknown.insert(name, key.pos);
                 let expected = known.join(", ");
                 self.error(
                     key.pos,
-                    &path,
+                    &format!("{prefix}{name}"),
                     format!("unknown field{}; expected one of: {expected}", hint(name, known.iter().copied())),
                 );
                 continue;
