@@ -227,7 +227,10 @@ pub fn seconds(s: f64) -> String {
     } else {
         (s * 1e9, "ns")
     };
-    format!("{} {unit}", sig3(v))
+    let mut text = sig3(v);
+    text.push(' ');
+    text.push_str(unit);
+    text
 }
 
 /// `12.3 M`: three significant digits with a metric prefix.
@@ -241,15 +244,102 @@ pub fn rate(r: f64) -> String {
     } else {
         (r, " ")
     };
-    format!("{}{prefix}", sig3(v))
+    let mut text = sig3(v);
+    text.push_str(prefix);
+    text
 }
 
 fn sig3(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0}")
+    let decimals = if v >= 100.0 {
+        0
     } else if v >= 10.0 {
-        format!("{v:.1}")
+        1
     } else {
-        format!("{v:.2}")
+        2
+    };
+    fixed(v, decimals).unwrap_or_else(|| format!("{v:.*}", decimals as usize))
+}
+
+/// `v` with `decimals` digits after the point, the bytes `format!("{v:.decimals$}")` writes
+/// (the exact binary value rounded half to even), from the float's bits with integer arithmetic
+/// rather than the formatter's float machinery; `None` where it does not apply (negative, not
+/// finite, subnormal, 10^15 or more, below 2^-70), which the caller formats as before.
+fn fixed(v: f64, decimals: u32) -> Option<String> {
+    if !(0.0..1e15).contains(&v) || decimals > 3 {
+        return None;
+    }
+    let pow = 10u128.pow(decimals);
+    let scaled = if v == 0.0 {
+        0
+    } else {
+        let bits = v.to_bits();
+        let biased = ((bits >> 52) & 0x7ff) as i32;
+        if biased == 0 {
+            return None;
+        }
+        // v = mantissa x 2^exponent exactly.
+        let mantissa = u128::from((bits & ((1u64 << 52) - 1)) | (1u64 << 52));
+        let exponent = biased - 1075;
+        let times = mantissa * pow;
+        if exponent >= 0 {
+            times << exponent
+        } else {
+            let shift = exponent.unsigned_abs();
+            if shift > 120 {
+                return None;
+            }
+            let (q, r, half) = (times >> shift, times & ((1u128 << shift) - 1), 1u128 << (shift - 1));
+            if r > half || (r == half && q & 1 == 1) { q + 1 } else { q }
+        }
+    };
+    // Below 10^18: a u64, written digit by digit (no formatter).
+    let (scaled, pow) = (u64::try_from(scaled).ok()?, pow as u64);
+    let mut text = String::with_capacity(24);
+    push_digits(&mut text, scaled / pow, 1);
+    if decimals > 0 {
+        text.push('.');
+        push_digits(&mut text, scaled % pow, decimals as usize);
+    }
+    Some(text)
+}
+
+/// `n` in decimal, with leading zeros to `width` digits.
+fn push_digits(text: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while n > 0 || digits.len() - start < width {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    digits[start..].iter().for_each(|&d| text.push(char::from(d)));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_writes_the_bytes_the_formatter_writes() {
+        let mut values = vec![0.0, 0.5, 1.5, 2.5, 0.125, 0.375, 0.005, 0.015, 9.995, 99.95, 999.5, 1e-3, 12.345];
+        let mut x = 1e-6f64;
+        while x < 2e6 {
+            values.extend([x, x * 1.000_1, x.next_up(), x.next_down()]);
+            x *= 1.037;
+        }
+        // Exact ties at every decimal place, and near them.
+        for n in 0..20_000u32 {
+            let tie = f64::from(n) / 8.0;
+            values.extend([tie, tie.next_up(), tie.next_down(), f64::from(n) / 1000.0, f64::from(n) / 100.0]);
+        }
+        for v in values.into_iter().filter(|v| *v == 0.0 || (v.is_normal() && *v > 0.0)) {
+            for decimals in 0..=3u32 {
+                let expected = format!("{v:.*}", decimals as usize);
+                assert_eq!(super::fixed(v, decimals).as_deref(), Some(expected.as_str()), "{v:e} to {decimals}");
+            }
+        }
+        assert_eq!(super::fixed(-1.0, 2), None);
+        assert_eq!(super::fixed(f64::NAN, 2), None);
+        assert_eq!(super::sig3(f64::INFINITY), "inf");
+        assert_eq!(super::seconds(0.000_011_8), "11.8 µs");
+        assert_eq!(super::rate(10_600.0), "10.6 k");
     }
 }
