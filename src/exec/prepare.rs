@@ -123,7 +123,7 @@ impl Waker {
             }
             // It dies with runner and holds nothing the report needs: the OOM killer's first
             // choice, like the workers (whose notice says what a refusal costs).
-            let _ = fork::raise_oom_score();
+            let _ = fork::raise_oom_score(&ready.oom);
             body()
         });
         Ok(Waker(Some(spawned.map_err(ExecError::ForkWaker)?)))
