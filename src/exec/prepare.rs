@@ -130,6 +130,13 @@ impl Waker {
     }
 }
 
+impl Waker {
+    /// Whether a waker process runs (a child of runner's that is no worker).
+    pub(super) fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 impl Drop for Waker {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {

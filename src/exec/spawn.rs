@@ -42,6 +42,9 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
     let deaths = Deaths::new().map_err(ExecError::Deaths)?;
     let ready = fork::prepare().map_err(ExecError::Prepare)?;
     let mut reaper = Reaper::with_capacity(plan.workers as usize);
+    if !p.waker.is_some() {
+        reaper.workers_only();
+    }
     // A worker takes the signals as every process has them, in one system call: the four that
     // runner watches and SIGCHLD.
     let unblock = interrupts.with(Signal::SIGCHLD);
