@@ -1,9 +1,12 @@
 //! The shared memory every process of a run sees: one MAP_SHARED mapping of a memfd, laid out as
 //! a header (the value, the lock, counters), then one block per worker: its slot (on a cache
-//! line of its own), its trace ring, its latency histograms. A short run's worker so writes two
-//! pages, the header's and the first of its block: each page a process touches first is a page
-//! fault, in every process (a shared mapping's pages are not inherited mapped), a few
-//! microseconds each on a virtual machine.
+//! line of its own), its trace ring, its latency histograms. Each page a process touches first
+//! is a page fault, in every process (a shared mapping's pages are not inherited mapped), and
+//! the first touch of a page in any process allocates and zeroes it, a few microseconds each on
+//! a virtual machine. So a block smaller than a page starts on a cache line, right after the
+//! header or the block before it: a short run's blocks (the tutorial's: 320 bytes each) share
+//! the header's page, and each process touches one page of the mapping; blocks never share a
+//! cache line, so no two writers do. A block of a page or more starts on a page.
 //!
 //! Owns: creating the mapping and handing out typed references into it. Safe code elsewhere only
 //! ever sees `&` references to atomics and to the lock word, whose interior mutability makes
@@ -112,23 +115,35 @@ pub struct Shared {
     areas: Areas,
 }
 
-/// Blocks start on a page (of 4 KiB, the smallest there is), so that what a worker writes first
-/// (its slot, ring and the start of its histograms) lies in one page.
+/// Large blocks start on a page (of 4 KiB, the smallest there is), so that what a worker writes
+/// first (its slot, ring and the start of its histograms) lies in one page.
 const PAGE: usize = 4096;
+/// Small blocks start on a cache line, so that no two workers ever write the same line.
+const LINE: usize = align_of::<Line<Slot>>();
 
-const fn blocks_offset() -> usize {
-    size_of::<Header>().next_multiple_of(PAGE)
+/// The boundary a worker's block starts on: a cache line when the block is smaller than a page.
+const fn block_align(areas: Areas) -> usize {
+    if block_content(areas) < PAGE { LINE } else { PAGE }
 }
 
-/// Bytes of one worker's block: slot, ring, histograms, rounded to a page.
+/// Bytes one worker's block holds: slot, ring, histograms.
+const fn block_content(areas: Areas) -> usize {
+    size_of::<Line<Slot>>() + (areas.ring_words + areas.hist_words) * size_of::<AtomicU64>()
+}
+
+const fn blocks_offset(areas: Areas) -> usize {
+    size_of::<Header>().next_multiple_of(block_align(areas))
+}
+
+/// Bytes of one worker's block, rounded to the boundary blocks start on.
 const fn block_bytes(areas: Areas) -> usize {
-    (size_of::<Line<Slot>>() + (areas.ring_words + areas.hist_words) * size_of::<AtomicU64>()).next_multiple_of(PAGE)
+    block_content(areas).next_multiple_of(block_align(areas))
 }
 
 impl Shared {
     /// Maps a zeroed shared region for `workers` blocks (zero is a free lock).
     pub fn new(workers: usize, areas: Areas) -> std::io::Result<Shared> {
-        let len = blocks_offset() + workers * block_bytes(areas);
+        let len = blocks_offset(areas) + workers * block_bytes(areas);
         let fd = memfd_create("runner-shared", MFdFlags::MFD_CLOEXEC)?;
         let file = std::fs::File::from(fd);
         file.set_len(len as u64)?;
@@ -191,7 +206,7 @@ impl Shared {
     /// The byte offset of worker `index`'s block.
     fn block(&self, index: usize) -> usize {
         assert!(index < self.workers);
-        blocks_offset() + index * block_bytes(self.areas)
+        blocks_offset(self.areas) + index * block_bytes(self.areas)
     }
 
     /// `len` words of worker `index`'s block, `skip` words after its slot.
@@ -221,3 +236,36 @@ unsafe impl Shareable for Slot {}
 unsafe impl<T: Shareable, const N: usize> Shareable for [T; N] {}
 // SAFETY: a line only adds alignment to a shareable value.
 unsafe impl<T: Shareable> Shareable for Line<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tutorial's layout (5 workers, one operation each, no trace of operations): the header
+    /// and every block in one page, each block on cache lines of its own.
+    #[test]
+    fn small_blocks_share_the_header_page_but_no_line() {
+        // One sample pair a kind, eight lifecycle events (`watch::areas`).
+        let areas = Areas { hist_words: 2 * (1 + 2 * 2), ring_words: 1 + 8 * 3 };
+        let shared = Shared::new(5, areas).unwrap();
+        let base = shared.map.as_ptr() as usize;
+        let end = |i: usize| shared.hist(i).as_ptr_range().end as usize - base;
+        assert!(end(4) <= PAGE, "the last block ends at {}", end(4));
+        for i in 0..5 {
+            let start = shared.slot(i) as *const Slot as usize - base;
+            assert!(start.is_multiple_of(LINE) && start >= size_of::<Header>());
+            assert!(i == 0 || start >= end(i - 1).next_multiple_of(LINE), "block {i} shares a line");
+        }
+    }
+
+    /// A long run's blocks still start on a page each.
+    #[test]
+    fn large_blocks_start_on_pages() {
+        let areas = Areas { hist_words: 2 * (1 + 2 * 2048), ring_words: 1 + 8 * 3 };
+        let shared = Shared::new(2, areas).unwrap();
+        let base = shared.map.as_ptr() as usize;
+        for i in 0..2 {
+            assert!((shared.slot(i) as *const Slot as usize - base).is_multiple_of(PAGE));
+        }
+    }
+}

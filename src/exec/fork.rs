@@ -27,6 +27,28 @@ pub(crate) struct Ready {
     /// What runner held then (KiB, `VmRSS`), which every child shares from its fork on; 0
     /// where /proc cannot say.
     pub(crate) held_kib: u64,
+    /// What a child writes to raise its OOM score, and where ([`raise_oom_score`]).
+    pub(crate) oom: OomScore,
+}
+
+/// The path of a process's own `oom_score_adj` and the score a child writes there, copied by
+/// `prepare` into the parent's memory (the `Ready` it returns, kept on the parent's stack while
+/// it forks): a child inherits those pages mapped, while the kernel reading the constants from
+/// the executable would take a page fault in each child for each of their pages (two of a
+/// worker's 21 in the tutorial).
+pub(crate) struct OomScore {
+    path: [u8; OOM_PATH.len()],
+    score: [u8; OOM_SCORE_ADJ.len()],
+}
+
+impl OomScore {
+    fn new() -> OomScore {
+        let mut oom = OomScore { path: [0; OOM_PATH.len()], score: [0; OOM_SCORE_ADJ.len()] };
+        oom.path.copy_from_slice(OOM_PATH);
+        oom.score.copy_from_slice(OOM_SCORE_ADJ);
+        // The copies are made here, in the parent, not folded into the child's reads.
+        std::hint::black_box(oom)
+    }
 }
 
 /// Why the process may not fork now.
@@ -60,7 +82,7 @@ pub(crate) fn prepare() -> Result<Ready, ForkError> {
     child_panics_in_one_line();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
-    Ok(Ready { held_kib: status.rss_kib })
+    Ok(Ready { held_kib: status.rss_kib, oom: OomScore::new() })
 }
 
 /// Installs, once per process and before its first fork, a panic hook that every child inherits:
@@ -147,26 +169,31 @@ pub(crate) fn leave(code: i32) -> ! {
 /// none may lower it unprivileged.
 pub(crate) const OOM_SCORE_ADJ: &[u8] = b"1000";
 
+/// `/proc/self/oom_score_adj`, NUL-terminated.
+const OOM_PATH: &[u8] = b"/proc/self/oom_score_adj\0";
+
 /// Makes the calling child the OOM killer's first choice: writes [`OOM_SCORE_ADJ`] to its own
 /// score, through `/proc/self` (the process's own entry, whatever pid namespace `/proc` was
 /// mounted for; never `/proc/<pid>` from the parent). In two system calls, `open` and `write`,
-/// of a constant path, with nothing allocated: the descriptor (close-on-exec) closes when the
-/// child exits, and a worker touches no page of the parent's heap, nor the code of `std::fs`.
-/// The score cannot be inherited instead: runner would have to hold it while it forks, and the
-/// OOM killer would take runner then (`tests/oom.rs`).
-pub(crate) fn raise_oom_score() -> std::io::Result<()> {
-    const PATH: &std::ffi::CStr = c"/proc/self/oom_score_adj";
-    // SAFETY: `PATH` is a NUL-terminated constant; `open` reads it and returns a descriptor
-    // or -1, touching no memory of ours.
-    let fd = unsafe { libc::open(PATH.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+/// of the path and score `oom` holds (the parent's copies, see [`OomScore`]), with nothing
+/// allocated: the descriptor (close-on-exec) closes when the child exits, and a worker touches
+/// no page of the parent's heap, nor the code of `std::fs`. The score cannot be inherited
+/// instead: runner would have to hold it while it forks, and the OOM killer would take runner
+/// then (`tests/oom.rs`).
+#[inline]
+pub(crate) fn raise_oom_score(oom: &OomScore) -> std::io::Result<()> {
+    const { assert!(OOM_PATH[OOM_PATH.len() - 1] == 0) };
+    // SAFETY: `oom.path` is a copy of `OOM_PATH`, NUL-terminated (asserted above); `open` reads
+    // it and returns a descriptor or -1, touching no memory of ours.
+    let fd = unsafe { libc::open(oom.path.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: `fd` is the descriptor just opened; the buffer is a constant of that length, which
-    // `write` only reads.
-    let written = unsafe { libc::write(fd, OOM_SCORE_ADJ.as_ptr().cast(), OOM_SCORE_ADJ.len()) };
+    // SAFETY: `fd` is the descriptor just opened; the buffer is `oom.score`, of that length,
+    // which `write` only reads.
+    let written = unsafe { libc::write(fd, oom.score.as_ptr().cast(), oom.score.len()) };
     match written {
-        n if n == OOM_SCORE_ADJ.len() as isize => Ok(()),
+        n if n == oom.score.len() as isize => Ok(()),
         n if n < 0 => Err(std::io::Error::last_os_error()),
         _ => Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
     }

@@ -50,8 +50,9 @@ pub(super) struct Given {
 
 /// Prepares the run of `plan`.
 pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Result<Prepared, ExecError> {
+    let units = plan.iterations.max(plan.messages_per_worker());
     let shared =
-        Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, watch)).map_err(ExecError::Map)?;
+        Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, units, watch)).map_err(ExecError::Map)?;
     let stride = crate::watch::stride(plan.backend, plan.iterations, plan.workers, watch);
     let trace_ops = watch.trace.is_some() && watch.ops;
     let applied_every = trace_ops.then(|| {
@@ -122,10 +123,17 @@ impl Waker {
             }
             // It dies with runner and holds nothing the report needs: the OOM killer's first
             // choice, like the workers (whose notice says what a refusal costs).
-            let _ = fork::raise_oom_score();
+            let _ = fork::raise_oom_score(&ready.oom);
             body()
         });
         Ok(Waker(Some(spawned.map_err(ExecError::ForkWaker)?)))
+    }
+}
+
+impl Waker {
+    /// Whether a waker process runs (a child of runner's that is no worker).
+    pub(super) fn is_some(&self) -> bool {
+        self.0.is_some()
     }
 }
 

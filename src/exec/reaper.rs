@@ -20,6 +20,9 @@ pub(super) struct Reaper {
     index: HashMap<Pid, usize>,
     /// The workers reaped since the last [`Reaper::take_ended`], by index.
     ended: Vec<usize>,
+    /// Every child of runner's is a worker (no channel waker runs): an ended child may be
+    /// reaped without being named first.
+    workers_only: bool,
 }
 
 /// How runner stopped the workers at the deadline.
@@ -40,7 +43,15 @@ impl Reaper {
             exits: Vec::with_capacity(workers),
             index: HashMap::with_capacity(workers),
             ended: Vec::new(),
+            workers_only: false,
         }
+    }
+
+    /// Says that every child runner has is a worker of this reaper's: no channel waker, whose
+    /// owner reaps it. [`Reaper::reap_ended`] then reaps any ended child at once, in one system
+    /// call a death instead of two.
+    pub(super) fn workers_only(&mut self) {
+        self.workers_only = true;
     }
 
     /// A worker just forked. Only its pid is written: between two forks the parent writes as few
@@ -80,6 +91,9 @@ impl Reaper {
     /// waker, its owner's to reap) stops the naming; then every worker is asked in turn.
     pub(super) fn reap_ended(&mut self) {
         self.books();
+        if self.workers_only {
+            return self.reap_any();
+        }
         loop {
             let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
             let Ok(status) = waitid(Id::All, flags) else { return };
@@ -96,6 +110,29 @@ impl Reaper {
                     self.any_alive();
                     return;
                 }
+            }
+        }
+    }
+
+    /// Reaps every ended child without waiting (`wait4(-1, WNOHANG)`), for a runner whose
+    /// children are all workers. A child that is no worker of this reaper's after all (one
+    /// runner inherited across the exec that started it) is reaped and passed over: runner is
+    /// its only parent, and nobody else could ever reap it.
+    fn reap_any(&mut self) {
+        loop {
+            match super::fork::wait(Pid::from_raw(-1), false) {
+                Ok(Some(reaped)) => {
+                    let Some(pid) = reaped.status.pid() else { continue };
+                    let Some(exit) = exit_of(&reaped) else { continue };
+                    if let Some(&index) = self.index.get(&pid)
+                        && self.exits[index].is_none()
+                    {
+                        self.exits[index] = Some(exit);
+                        self.ended.push(index);
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(None) | Err(_) => return,
             }
         }
     }
@@ -173,16 +210,25 @@ fn reap(pid: Pid, hang: bool) -> Option<(Exit, u64)> {
     loop {
         match super::fork::wait(pid, hang) {
             Ok(None) => return None,
-            Ok(Some(reaped)) => match reaped.status {
-                WaitStatus::Exited(_, code) => return Some((Exit { code: Some(code), signal: None }, reaped.peak_kib)),
-                WaitStatus::Signaled(_, signal, _) => {
-                    return Some((Exit { code: None, signal: Some(signal.as_str().to_string()) }, reaped.peak_kib));
-                }
-                _ => continue,
+            Ok(Some(reaped)) => match exit_of(&reaped) {
+                Some(exit) => return Some(exit),
+                None => continue,
             },
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return Some((Exit { code: None, signal: None }, 0)),
         }
+    }
+}
+
+/// How a reaped child ended, with its peak resident memory (KiB); `None` for a status that is
+/// no end (stopped, continued).
+fn exit_of(reaped: &super::fork::Reaped) -> Option<(Exit, u64)> {
+    match reaped.status {
+        WaitStatus::Exited(_, code) => Some((Exit { code: Some(code), signal: None }, reaped.peak_kib)),
+        WaitStatus::Signaled(_, signal, _) => {
+            Some((Exit { code: None, signal: Some(signal.as_str().to_string()) }, reaped.peak_kib))
+        }
+        _ => None,
     }
 }
 

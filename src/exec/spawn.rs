@@ -42,6 +42,9 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
     let deaths = Deaths::new().map_err(ExecError::Deaths)?;
     let ready = fork::prepare().map_err(ExecError::Prepare)?;
     let mut reaper = Reaper::with_capacity(plan.workers as usize);
+    if !p.waker.is_some() {
+        reaper.workers_only();
+    }
     // A worker takes the signals as every process has them, in one system call: the four that
     // runner watches and SIGCHLD.
     let unblock = interrupts.with(Signal::SIGCHLD);
@@ -58,7 +61,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
             drop(p.keeper.take());
             let Some(backend) = p.workers.take() else { return worker::EXIT_ERROR };
             let hands = worker::Hands { backend, inside_lock: p.inside_lock };
-            worker::main(context(plan, &p.given, index), hands, p.barrier.as_mut(), &mut p.lifeline)
+            worker::main(context(plan, &p.given, index, &ready.oom), hands, p.barrier.as_mut(), &mut p.lifeline)
         });
         match spawned {
             Ok(pid) => reaper.add(pid),
@@ -92,7 +95,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
 }
 
 /// What worker `index` is to do, and with what.
-fn context<'a>(plan: &Plan, p: &'a Given, index: u32) -> worker::Context<'a> {
+fn context<'a>(plan: &Plan, p: &'a Given, index: u32, oom: &'a fork::OomScore) -> worker::Context<'a> {
     let order =
         Order { index, iterations: plan.iterations, done_before: 0, operand: plan.operand_of(index), pacing: p.pacing };
     worker::Context {
@@ -105,5 +108,6 @@ fn context<'a>(plan: &Plan, p: &'a Given, index: u32) -> worker::Context<'a> {
         parent: p.parent,
         shared: &p.shared,
         backend: plan.backend.name(),
+        oom,
     }
 }

@@ -44,6 +44,8 @@ pub(crate) struct Context<'a> {
     pub(crate) shared: &'a Shared,
     /// The backend's name, for a worker's own error.
     pub(crate) backend: &'static str,
+    /// What raises this worker's OOM score (the parent's copy, `fork::OomScore`).
+    pub(crate) oom: &'a super::fork::OomScore,
 }
 
 /// What a worker holds of the backend: its side (dropped once its work is over, so that a
@@ -56,8 +58,8 @@ pub(crate) struct Hands {
 /// Makes this worker the OOM killer's first choice (see `fork::raise_oom_score`). A system that
 /// refuses (no `/proc`, a read-only one) still runs the job: worker 0 says once per run what is
 /// at stake, so that a lost report under memory pressure is explained.
-fn first_to_go(index: usize) {
-    if let Err(e) = super::fork::raise_oom_score()
+fn first_to_go(index: usize, oom: &super::fork::OomScore) {
+    if let Err(e) = super::fork::raise_oom_score(oom)
         && index == 0
     {
         super::fork::child_line(format_args!(
@@ -72,7 +74,7 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
         return EXIT_ORPHAN;
     }
     let index = cx.order.index as usize;
-    first_to_go(index);
+    first_to_go(index, cx.oom);
     if cx.idle {
         let _ = super::fork::idle_priority();
     }

@@ -14,8 +14,11 @@ pub(crate) const KINDS: usize = 2;
 /// `(value, count)` pairs exported per histogram; with 2 significant digits a histogram from
 /// 1 ns to an hour has fewer buckets than this.
 pub(crate) const PAIRS: usize = 2048;
-/// Words of a worker's histogram area: the counts of pairs, then every histogram's pairs.
-pub(crate) const WORDS: usize = KINDS * (1 + 2 * PAIRS);
+/// Words of a worker's histogram area with room for `pairs` pairs (at most [`PAIRS`]) in each
+/// histogram: the counts of pairs, then every histogram's pairs.
+pub(crate) const fn words(pairs: usize) -> usize {
+    KINDS * (1 + 2 * pairs)
+}
 
 /// A worker's histogram of nanoseconds from 1 ns to an hour, 2 significant digits, with 32-bit
 /// counts: half the memory of 64-bit ones after its fork (a count saturates at 2^32 - 1 samples:
@@ -96,8 +99,10 @@ fn pairs_start(area: &[AtomicU64], which: usize) -> usize {
 /// number.
 fn write_pairs(pairs: impl Iterator<Item = (u64, u64)>, which: usize, area: &[AtomicU64]) {
     let base = pairs_start(area, which);
+    // An area sized for fewer pairs (a short run's) never holds more than it has room for.
+    let room = PAIRS.min(area.len().saturating_sub(base) / 2);
     let mut n = 0;
-    for (value, count) in pairs.take(PAIRS) {
+    for (value, count) in pairs.take(room) {
         area[base + 2 * n].store(value, Ordering::Relaxed);
         area[base + 1 + 2 * n].store(count, Ordering::Relaxed);
         n += 1;

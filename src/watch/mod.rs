@@ -44,9 +44,16 @@ fn op_events(workers: u32, watch: &Watch) -> u64 {
     if watch.trace.is_some() && watch.ops { (TRACE_OPS_TOTAL / workers as u64).max(16) } else { 0 }
 }
 
-/// The shared areas a run of `workers` needs.
-pub(crate) fn areas(workers: u32, watch: &Watch) -> Areas {
-    Areas { hist_words: hist::WORDS, ring_words: ring::words((LIFECYCLE_EVENTS + op_events(workers, watch)) as usize) }
+/// The shared areas a run of `workers` needs, each doing at most `units` operations (channel:
+/// messages): a worker records at most one sample of each kind per unit, so its histograms hold
+/// at most `units` pairs each, and a short run's block stays small (the tutorial's five blocks
+/// and the header share one page: `shm`).
+pub(crate) fn areas(workers: u32, units: u64, watch: &Watch) -> Areas {
+    let pairs = units.saturating_add(1).min(hist::PAIRS as u64) as usize;
+    Areas {
+        hist_words: hist::words(pairs),
+        ring_words: ring::words((LIFECYCLE_EVENTS + op_events(workers, watch)) as usize),
+    }
 }
 
 /// Operations (channel: messages) from one timed sample to the next, so that the samples of a
