@@ -38,7 +38,7 @@ mkdir "$out/workers"
 valgrind --tool=callgrind --trace-children=yes --demangle=no --compress-strings=no --zero-before=_Fork \
     --callgrind-out-file="$out/workers/cg.%p" target/release/runner jobs/increment.yaml >/dev/null 2>"$out/valgrind.log"
 python3 - "$out" <<'EOF'
-import glob, os, re, sys
+import glob, os, re, subprocess, sys
 
 def functions(path, own_cost_only):
     """The executable's functions in a callgrind file, in its order; with `own_cost_only`,
@@ -65,6 +65,28 @@ def functions(path, own_cost_only):
         after_calls = False
     return found
 
+def portable(names, executable):
+    """Each Rust name with `17h*E` in place of its hash (`17h` and 16 hex digits, then `E`),
+    followed by the function's size: the hash of runner's functions, and of generic functions
+    instantiated in runner, depends on the checkout's directory (cargo's metadata), the stem and
+    size do not. link/cc-order resolves them to the names in the objects it links. Other names
+    (C's, glibc's) as they are."""
+    sizes = {}
+    nm = subprocess.run(["nm", "-S", "--defined-only", executable], capture_output=True, text=True, check=True)
+    for line in nm.stdout.splitlines():
+        f = line.split()
+        if len(f) == 4:
+            sizes[f[3]] = int(f[1], 16)
+    lines = []
+    for name in names:
+        if re.search(r"17h[0-9a-f]{16}E$", name):
+            stem = name[:-20] + "17h*E"
+            lines.append(f"{stem} {sizes[name]}" if name in sizes else stem)
+        else:
+            lines.append(name)
+    seen = set()
+    return [line for line in lines if not (line in seen or seen.add(line))]
+
 out = sys.argv[1]
 workers = []
 for path in sorted(glob.glob(os.path.join(out, "workers", "cg.*"))):
@@ -87,6 +109,6 @@ for name in workers + runner:
             order.append(v)
 os.makedirs("link", exist_ok=True)
 with open("link/startup-symbols.txt", "w") as f:
-    f.write("\n".join(order) + "\n")
+    f.write("\n".join(portable(order, "target/release/runner")) + "\n")
 print(f"link/startup-symbols.txt: {len(order)} functions, the {len(set(workers))} a worker runs first")
 EOF
