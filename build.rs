@@ -51,7 +51,8 @@ fn main() {
 /// `scripts/symbol-order.sh`): every page of code is a page fault the first time runner or a
 /// worker touches it. Only with rust-lld, the default linker of x86_64-unknown-linux-gnu since
 /// Rust 1.90, and no other linker asked for: another linker may not know the option.
-/// `RUNNER_NO_SYMBOL_ORDER=1` leaves it out.
+/// `RUNNER_NO_SYMBOL_ORDER=1` leaves it out. Its Rust names have no hash (they would depend on the
+/// checkout's directory): link/cc-order, the linker link/rustc-static sets, resolves them.
 fn symbol_order() {
     println!("cargo:rerun-if-changed=link/startup-symbols.txt");
     println!("cargo:rerun-if-env-changed=RUNNER_NO_SYMBOL_ORDER");
@@ -75,7 +76,17 @@ fn symbol_order() {
         && file.is_file()
         && var("RUNNER_NO_SYMBOL_ORDER").is_empty()
     {
-        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", file.display());
-        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+        // link/cc-order resolves the list's hash-less Rust names with `nm`: without it, no list.
+        let nm = ["nm", "llvm-nm"]
+            .iter()
+            .any(|tool| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()));
+        if nm {
+            println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", file.display());
+            println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+        } else {
+            println!(
+                "cargo:warning=neither nm nor llvm-nm found: runner is linked without its symbol order (link/startup-symbols.txt)"
+            );
+        }
     }
 }

@@ -11,9 +11,10 @@
 #
 # build.rs hands the file to the linker (`--symbol-ordering-file`, lld's; rust-lld is the default
 # linker of x86_64-unknown-linux-gnu since Rust 1.90). A stale list costs nothing but the gain:
-# names no longer in the executable are skipped. Regenerate it after a change of toolchain or
-# dependencies, or when the hot path moves, in the checkout the release is built in (runner's own
-# symbol names carry a hash of it):
+# names no longer in the executable are skipped. Rust names are written with `17h*E` in place of
+# their hash and with the function's size (runner's hashes depend on the checkout's directory);
+# link/cc-order resolves them when linking, so the list works in any checkout. Regenerate it after
+# a change of toolchain or dependencies, or when the hot path moves:
 #
 #   scripts/symbol-order.sh
 #
