@@ -249,7 +249,11 @@ fn fork_only(workers: usize) {
 }
 
 fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
-    let shared = Shared::new(workers, Areas { hist_words: 0, ring_words: 0 }).expect("cannot map shared memory");
+    // runner's layout for a measured cell: the header on a page of its own and each worker's
+    // block starting on a page, as runner lays out a long run's blocks (their latency histograms
+    // make them a page or more). The loop uses no histogram; the room only keeps the layout.
+    let areas = Areas { hist_words: 4096 / 8, ring_words: 0 };
+    let shared = Shared::new(workers, areas).expect("cannot map shared memory");
     let mut barrier = Barrier::new().expect("cannot create the barrier");
     let mut lifeline = Lifeline::new().expect("cannot create a pipe");
     let pipe = matches!(primitive, Primitive::Pipe | Primitive::PipeBatch)
