@@ -71,11 +71,17 @@ pub enum Variant {
     },
 }
 
+impl Variant {
+    /// A channel row over `transport`, marked as the default channel when it is `default`.
+    fn channel(transport: Transport, default: Transport, batched: bool) -> Variant {
+        Variant::Channel { transport, default: transport == default, batched }
+    }
+}
+
 /// The rows of the ops/s tables: the default channel (the job names no transport), then the
 /// other transport named explicitly, so that nothing is measured twice.
 pub fn variants(default: Transport) -> Vec<Variant> {
-    let channel =
-        |transport: Transport, batched| Variant::Channel { transport, default: transport == default, batched };
+    let channel = |transport, batched| Variant::channel(transport, default, batched);
     vec![
         Variant::Mutex,
         Variant::Atomic,
@@ -89,8 +95,7 @@ pub fn variants(default: Transport) -> Vec<Variant> {
 /// The variants of the scaling curves and targets: the pipe at both message sizes, ipc-channel
 /// with 4 KiB messages (each the default channel if it is the default).
 pub fn scaled(default: Transport) -> Vec<Variant> {
-    let channel =
-        |transport: Transport, batched| Variant::Channel { transport, default: transport == default, batched };
+    let channel = |transport, batched| Variant::channel(transport, default, batched);
     vec![
         Variant::Mutex,
         Variant::Atomic,

@@ -17,6 +17,17 @@ pub(crate) fn load(label: &str, overrides: &Overrides) -> Result<(Vec<Job>, Stri
     plan_source(&source, overrides, loading)
 }
 
+/// [`load`] of a job file [`spec::check_input`] already looked at.
+pub(crate) fn load_checked(
+    label: &str,
+    input: spec::Input,
+    overrides: &Overrides,
+) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
+    let loading = tracing::info_span!("load").entered();
+    let source = spec::read_checked(label, input).map_err(|d| vec![d])?;
+    plan_source(&source, overrides, loading)
+}
+
 /// [`load`] of a job file's text already read.
 pub(crate) fn load_source(source: &Source, overrides: &Overrides) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
     plan_source(source, overrides, tracing::info_span!("load").entered())

@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::os::fd::AsFd;
 
 use super::exports::{Contents, Exports, Streams};
-use super::load::{load, load_source};
+use super::load::{load, load_checked, load_source};
 use super::observe::{PendingTrace, Showing, Shown};
 use super::{Done, Format};
 use crate::error::{Error, exit};
@@ -67,12 +67,12 @@ fn load_interruptibly(label: &str, overrides: &Overrides) -> Result<Loaded, Erro
     if let Some(signal) = interrupts.caught() {
         return Err(Error::Interrupted(signal));
     }
-    let regular = label != "-" && std::fs::metadata(label).is_ok_and(|m| m.is_file());
-    if regular {
-        return Ok(load(label, overrides));
-    }
-    if let Err(d) = crate::spec::check_input(label) {
-        return Ok(Err(vec![d]));
+    let input = match crate::spec::check_input(label) {
+        Ok(input) => input,
+        Err(d) => return Ok(Err(vec![d])),
+    };
+    if input.regular {
+        return Ok(load_checked(label, input, overrides));
     }
     let limit = crate::spec::MAX_FILE_BYTES;
     let read = if label == "-" {

@@ -54,11 +54,15 @@ impl Source {
 /// Reads a job file (`-` for standard input): missing, unreadable, a directory, too large or not
 /// UTF-8 each give one diagnostic.
 pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
-    let size = check_input(label)?;
+    read_checked(label, check_input(label)?)
+}
+
+/// [`read_source`] of a job file [`check_input`] already looked at (one look, not two).
+pub(crate) fn read_checked(label: &str, input: Input) -> Result<Source, Diagnostic> {
     // Room for the whole file and one byte more (at least 4 KiB, for standard input, whose size
     // is not known): one read takes the file, the next says its end (not a growing buffer's reads
     // of 32, 32, 64... bytes).
-    let mut bytes = Vec::with_capacity(size.clamp(4095, MAX_FILE_BYTES) as usize + 1);
+    let mut bytes = Vec::with_capacity(input.size.clamp(4095, MAX_FILE_BYTES) as usize + 1);
     let read = if label == "-" {
         std::io::stdin().lock().take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)
     } else {
@@ -67,19 +71,27 @@ pub(crate) fn read_source(label: &str) -> Result<Source, Diagnostic> {
     source_from(label, read.map(|_| bytes))
 }
 
+/// What [`check_input`] saw of a job file: its size as it says (0 for standard input), and
+/// whether it is a regular file (which a read cannot keep waiting).
+#[derive(Clone, Copy)]
+pub(crate) struct Input {
+    pub size: u64,
+    pub regular: bool,
+}
+
 /// What can be said of a job file before reading it: standard input closed at start, a
-/// directory, a file that is not there; otherwise its size as it says (0 for standard input).
-pub(crate) fn check_input(label: &str) -> Result<u64, Diagnostic> {
+/// directory, a file that is not there; otherwise its size and kind ([`Input`]).
+pub(crate) fn check_input(label: &str) -> Result<Input, Diagnostic> {
     if label == "-" {
         if crate::stdio::at_start().stdin_closed {
             // The runtime put `/dev/null` there: an empty job, for a reason the file cannot show.
             return Err(Diagnostic::file(label, "standard input is closed: there is no job to read"));
         }
-        return Ok(0);
+        return Ok(Input { size: 0, regular: false });
     }
     match std::fs::metadata(label) {
         Ok(meta) if meta.is_dir() => Err(Diagnostic::file(label, "is a directory, not a job file")),
-        Ok(meta) => Ok(meta.len()),
+        Ok(meta) => Ok(Input { size: meta.len(), regular: meta.is_file() }),
         Err(e) => Err(Diagnostic::file(label, io_message(&e))),
     }
 }
