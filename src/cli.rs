@@ -112,6 +112,9 @@ struct RunArgs {
     /// With --trace: add per-operation events (sampled evenly beyond a fixed total).
     #[arg(long)]
     trace_ops: bool,
+    /// Add every run's latency histograms in full (each non-empty bucket: ns_low, ns_high, count) to the JSON report and --export-json.
+    #[arg(long)]
+    histogram: bool,
     /// No progress bar or per-cell lines (the bar shows only on a terminal, for runs longer than about a second).
     #[arg(short, long)]
     quiet: bool,
@@ -226,6 +229,7 @@ impl From<RunArgs> for RunOptions {
             format: run.format.into(),
             trace: run.trace,
             trace_ops: run.trace_ops,
+            histogram: run.histogram,
             quiet: run.quiet,
             exports: Exports {
                 json: run.export_json,

@@ -15,10 +15,12 @@ use crate::sync::Served;
 pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
 use crate::watch::ring::Event;
-use crate::watch::stats::{Fairness, Percentiles, fairness};
+use crate::watch::stats::{Bin, Fairness, Percentiles, fairness};
 
+mod cpu;
 mod expectation;
 
+pub use cpu::{Cpu, RunCpu};
 pub use expectation::{Expectation, Happened, exit_code};
 
 /// A worker's exit status when its body panicked (as Rust's own panic exit code).
@@ -87,6 +89,9 @@ pub struct WorkerOutcome {
     /// high-water mark, which counts the pages it shared with runner from the fork on (runner's
     /// resident memory then, a few MiB); 0 when it could not be reaped.
     pub peak_kib: u64,
+    /// Its CPU time and context switches from its fork to its exit (from `wait4` when it was
+    /// reaped, mid-run or at the end, killed or not); `None` when it could not be reaped.
+    pub cpu: Option<Cpu>,
 }
 
 #[derive(Clone, Debug)]
@@ -126,6 +131,8 @@ pub struct Outcome {
     pub stride: u64,
     /// Where the time around the work went, and how often the workers were switched out.
     pub phases: Phases,
+    /// CPU time and context switches: the workers' (from `wait4`) and runner's own, apart.
+    pub cpu: RunCpu,
 }
 
 /// How runner stopped a run whose deadline passed, as it measured it.
@@ -150,9 +157,9 @@ pub struct Phases {
     pub arrive_seconds: f64,
     /// From the end of the work until every worker had been reaped.
     pub reap_seconds: f64,
-    /// Context switches of the workers (and the channel's waker), from the kernel's count for
-    /// reaped children: voluntary (a worker waited: the lock, a full pipe, the barrier) and
-    /// involuntary (the scheduler preempted it; a preempted lock holder stalls every waiter).
+    /// Context switches of the reaped workers and the channel's waker (each one's from `wait4`,
+    /// summed): voluntary (a worker waited: the lock, a full pipe, the barrier) and involuntary
+    /// (the scheduler preempted it; a preempted lock holder stalls every waiter).
     pub voluntary_switches: u64,
     pub involuntary_switches: u64,
 }
@@ -173,6 +180,16 @@ pub struct Latency {
     pub op: Option<Percentiles>,
     /// Mutex: the wait for the lock.
     pub lock_wait: Option<Percentiles>,
+    /// Every non-empty bucket of the merged histograms, when asked for (`--histogram`).
+    pub histogram: Option<Histograms>,
+}
+
+/// The merged latency histograms in full: their non-empty buckets, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histograms {
+    pub op: Vec<Bin>,
+    /// Mutex: the wait for the lock; `None` for the other backends.
+    pub lock_wait: Option<Vec<Bin>>,
 }
 
 impl Outcome {

@@ -42,7 +42,15 @@ fn redact_report(text: &str) -> String {
     // How long the workers' windows overlapped, if at all, is the scheduler's.
     let text = replace(&text, r"(?m)^(  overlap   ).+$", "$1[overlap]");
     let text = replace(&text, r"(?m)^(  speed     )\d+(?:\.\d+)? [kMG]?ops/s", "$1[rate]");
-    let text = replace(&text, r"switched out \d+ times?, \d+ preempted", "switched out [n] times, [n] preempted");
+    // CPU time and context switches are the kernel's accounting of this run.
+    let cpu = format!("(?:{TIME}|0)");
+    let text = replace(
+        &text,
+        &format!(
+            r"(?m)^(  cpu       workers ){cpu} user \+ {cpu} system, switched out \d+ times? \(\d+ preempted\); runner {cpu} user \+ {cpu} system$"
+        ),
+        "${1}[cpu] user + [cpu] system, switched out [n] times ([n] preempted); runner [cpu] user + [cpu] system",
+    );
     let text = replace(
         &text,
         &format!(r"(?m)^(  fairness  )Jain \d\.\d+, fastest/slowest \d+(?:\.\d+)?x, finish spread {TIME}( \(.+\))?$"),
@@ -72,14 +80,19 @@ fn redact_report(text: &str) -> String {
         r"(?m)^(  on        ).+, \d+ cores?, Linux \S+ \S+$",
         "${1}[cpu], [n] cores, Linux [kernel] [arch]",
     );
-    // The workers' table: pid, time, and the retries or recoveries column (counts that depend on
-    // who contended when); the index, the operations and the exit stay.
-    let row = Regex::new(&format!(r"(?m)^( +\d+)( +\d+)( +\d+)( +(?:{TIME}|-))( +\d+)?(  .*)$")).unwrap();
+    // The workers' table: pid, time, the retries or recoveries column (counts that depend on
+    // who contended when), CPU time and switches; the index, the operations and the exit stay
+    // (and a `-` where a worker has no time or no usage).
+    let row = Regex::new(&format!(
+        r"(?m)^( +\d+)( +\d+)( +\d+)( +(?:{TIME}|-))( +\d+)?( +(?:{TIME}|0|-))( +(?:{TIME}|0|-))( +(?:\d+ \(\d+\)|-))(  .*)$"
+    ))
+    .unwrap();
+    let kept = |m: &str, placeholder: &str| if m.trim() == "-" { m.to_string() } else { fit(m, placeholder) };
     row.replace_all(&text, |c: &Captures| {
-        let time = &c[4];
-        let time = if time.trim() == "-" { time.to_string() } else { fit(time, "[time]") };
+        let time = kept(&c[4], "[time]");
         let count = c.get(5).map_or(String::new(), |m| fit(m.as_str(), "[n]"));
-        format!("{}{}{}{time}{count}{}", &c[1], fit(&c[2], "[pid]"), &c[3], &c[6])
+        let (user, system, switched) = (kept(&c[6], "[cpu]"), kept(&c[7], "[cpu]"), kept(&c[8], "[n] ([n])"));
+        format!("{}{}{}{time}{count}{user}{system}{switched}{}", &c[1], fit(&c[2], "[pid]"), &c[3], &c[9])
     })
     .into_owned()
 }

@@ -30,6 +30,8 @@ pub(crate) struct RunOptions {
     /// `--trace FILE` and `--trace-ops`.
     pub(crate) trace: Option<String>,
     pub(crate) trace_ops: bool,
+    /// `--histogram`: every run's latency histograms in full in the JSON documents.
+    pub(crate) histogram: bool,
     /// No progress bar or per-cell lines.
     pub(crate) quiet: bool,
     pub(crate) exports: Exports,
@@ -161,7 +163,8 @@ fn execute(label: &str, jobs: Vec<Job>, sha256: &str, options: &RunOptions) -> R
         Streams::default()
     };
     let mut shown = Shown::new(showing, streams);
-    let settings = sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops };
+    let settings =
+        sweep::Settings { trace: options.trace.clone(), trace_ops: options.trace_ops, histogram: options.histogram };
     let cells = sweep::run(jobs, &settings, &mut shown)?;
     let unwritten = shown.unwritten().to_vec();
     if !single {

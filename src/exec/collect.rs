@@ -4,21 +4,31 @@
 //! run's memory: runner's own peak during the run (`VmHWM`, its high-water mark reset when the
 //! run began) and each worker's (from `wait4`), never `ru_maxrss` of runner itself, which Linux
 //! carries over `exec` from whatever started runner, nor `RUSAGE_CHILDREN`, which accumulates
-//! over every child runner ever reaped.
+//! over every child runner ever reaped. And the run's CPU: each worker's time and context
+//! switches from the `wait4` that reaped it (summed for the run, with the channel's waker's for
+//! the run's switches), and runner's own from two readings of `getrusage(RUSAGE_SELF)`, when
+//! the run began and once its workers are reaped.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::supervise::Ended;
 use crate::clock::now_ns;
-use crate::outcome::{DeadlineStop, Exit, Latency, Outcome, Phases, WorkerOutcome};
+use crate::outcome::{Cpu, DeadlineStop, Exit, Histograms, Latency, Outcome, Phases, RunCpu, WorkerOutcome};
 use crate::plan::Plan;
 use crate::shm::Shared;
 use crate::sync::mutex;
 use crate::watch::{hist, ring, stats};
 
-/// Reaps the workers of an ended run and makes its outcome. `begun` is when the run began, and
-/// `switches_before` the children's context switches then.
-pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u64, u64)) -> Outcome {
+/// What the run keeps of its start for its collection: when it began, runner's own usage then,
+/// and whether the report asks for the histograms in full.
+pub(super) struct Begun {
+    pub(super) at: u64,
+    pub(super) runner_cpu: Option<Cpu>,
+    pub(super) histogram: bool,
+}
+
+/// Reaps the workers of an ended run and makes its outcome.
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
     // Once every worker's work is over and written down, its slot no longer changes: read them
     // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
@@ -26,8 +36,8 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
     let early = (!stopped).then(|| Written::read(&ended.shared));
     let (pids, exits) = ended.reaper.wait_all();
     let reaped = now_ns();
-    let switches = child_switches();
-    tracing::info!(failed = exits.iter().filter(|(e, _)| !e.success()).count(), "every worker reaped");
+    let runner_cpu = runner_usage().zip(begun.runner_cpu).map(|(now, then)| now.since(then));
+    tracing::info!(failed = exits.iter().filter(|g| !g.exit.success()).count(), "every worker reaped");
     drop(ended.waiting);
     let written = early.unwrap_or_else(|| Written::read(&ended.shared));
     let final_value = ended.keeper.finish(&ended.shared);
@@ -44,7 +54,10 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         .iter()
         .map(|s| s.end)
         .fold(if ended.served.is_some() || stopped { ended.owner_end } else { origin }, u64::max);
-    let largest_worker = exits.iter().map(|(_, kib)| *kib).max().unwrap_or(0);
+    let largest_worker = exits.iter().map(|g| g.peak_kib).max().unwrap_or(0);
+    let cpus: Vec<Cpu> = exits.iter().filter_map(|g| g.cpu).collect();
+    let workers_cpu = cpus.iter().copied().reduce(Cpu::plus);
+    let children = workers_cpu.into_iter().chain(ended.waker_cpu).fold(Cpu::default(), Cpu::plus);
     // After `finish`: runner's own recovery, if it made one, is in the list.
     let recoveries = mutex::recoveries(&ended.shared);
     let recovered_by = |index: usize| {
@@ -55,14 +68,16 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         .zip(exits)
         .zip(&written.slots)
         .enumerate()
-        .map(|(index, ((pid, (exit, peak_kib)), slot))| WorkerOutcome {
-            peak_kib,
+        .map(|(index, ((pid, gone), slot))| WorkerOutcome {
+            peak_kib: gone.peak_kib,
+            cpu: gone.cpu,
             recoveries: recovered_by(index),
-            ..slot.outcome(index as u32, pid.as_raw(), exit, origin)
+            ..slot.outcome(index as u32, pid.as_raw(), gone.exit, origin)
         })
         .collect();
     let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();
     let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
+    let mutex = plan.backend == crate::plan::BackendPlan::Mutex;
     Outcome {
         final_value,
         workers,
@@ -73,11 +88,11 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         latency: Latency {
             sample_every: ended.stride,
             op: stats::percentiles(&written.op),
-            lock_wait: if plan.backend == crate::plan::BackendPlan::Mutex {
-                stats::percentiles(&written.wait)
-            } else {
-                None
-            },
+            lock_wait: if mutex { stats::percentiles(&written.wait) } else { None },
+            histogram: begun.histogram.then(|| Histograms {
+                op: stats::bins(&written.op),
+                lock_wait: mutex.then(|| stats::bins(&written.wait)),
+            }),
         },
         events,
         events_lost: written.events_lost,
@@ -91,13 +106,14 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
         recoveries,
         stride: ended.stride,
         phases: Phases {
-            setup_seconds: seconds(begun, ended.first_fork),
+            setup_seconds: seconds(begun.at, ended.first_fork),
             fork_seconds: seconds(ended.first_fork, ended.forked),
             arrive_seconds: seconds(ended.forked, ended.release),
             reap_seconds: seconds(last_end, reaped),
-            voluntary_switches: switches.0.saturating_sub(switches_before.0),
-            involuntary_switches: switches.1.saturating_sub(switches_before.1),
+            voluntary_switches: children.voluntary_switches,
+            involuntary_switches: children.involuntary_switches,
         },
+        cpu: RunCpu { workers: workers_cpu, workers_reaped: cpus.len() as u32, runner: runner_cpu },
     }
 }
 
@@ -149,12 +165,11 @@ impl Written {
     }
 }
 
-/// Voluntary and involuntary context switches of every child reaped so far.
-pub(super) fn child_switches() -> (u64, u64) {
+/// runner's own CPU time and context switches so far (`getrusage(RUSAGE_SELF)`: its own, none
+/// of its children's); `None` when the call fails.
+pub(super) fn runner_usage() -> Option<Cpu> {
     use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_CHILDREN).map_or((0, 0), |u| {
-        (u.voluntary_context_switches().max(0) as u64, u.involuntary_context_switches().max(0) as u64)
-    })
+    getrusage(UsageWho::RUSAGE_SELF).ok().map(|u| Cpu::of(u.as_ref()))
 }
 
 /// Makes runner's high-water mark of resident memory start from what it holds now (Linux 4.0
@@ -192,6 +207,7 @@ impl SlotCopy {
             retries: self.retries,
             recoveries: 0,
             peak_kib: 0,
+            cpu: None,
         }
     }
 }

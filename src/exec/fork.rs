@@ -210,15 +210,18 @@ pub(crate) fn idle_priority() -> std::io::Result<()> {
     if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
-/// How a reaped child ended and its peak resident memory (KiB), from `wait4`: the child's own
-/// high-water mark, which counts the pages it shared with runner from the fork on.
+/// How a reaped child ended, its peak resident memory (KiB) and its CPU time and context
+/// switches, from `wait4`: the child's own, from its fork to its exit (the peak counts the pages
+/// it shared with runner from the fork on).
 pub(crate) struct Reaped {
     pub(crate) status: nix::sys::wait::WaitStatus,
     pub(crate) peak_kib: u64,
+    pub(crate) cpu: crate::outcome::Cpu,
 }
 
 /// Waits for child `pid` (without blocking when `hang` is false: `None` while it runs), and
-/// returns how it ended with its own resource usage, which `waitpid` does not give.
+/// returns how it ended with its own resource usage, which `waitpid` does not give (the same
+/// system call: glibc's `waitpid` is `wait4` without the usage).
 pub(crate) fn wait(pid: Pid, hang: bool) -> nix::Result<Option<Reaped>> {
     let mut status: libc::c_int = 0;
     // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s).
@@ -233,6 +236,7 @@ pub(crate) fn wait(pid: Pid, hang: bool) -> nix::Result<Option<Reaped>> {
         rc => Ok(Some(Reaped {
             status: nix::sys::wait::WaitStatus::from_raw(Pid::from_raw(rc), status)?,
             peak_kib: usage.ru_maxrss.max(0) as u64,
+            cpu: crate::outcome::Cpu::of(&usage),
         })),
     }
 }

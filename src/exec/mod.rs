@@ -48,7 +48,7 @@ pub(crate) fn execute(
 ) -> Result<Outcome, Error> {
     let begun = now_ns();
     collect::reset_peak();
-    let switches_before = collect::child_switches();
+    let runner_cpu = collect::runner_usage();
     let setting_up = tracing::info_span!("set up the backend").entered();
     let prepared = prepare::prepare(plan, watch, interrupts)?;
     drop(setting_up);
@@ -63,5 +63,5 @@ pub(crate) fn execute(
     let _ = crate::host::host();
     tracing::info!(workers = plan.workers as usize, backend = plan.backend.name(), "forked");
     let ended = supervise::supervise(plan, running, progress, interrupts)?;
-    Ok(collect::collect(plan, ended, begun, switches_before))
+    Ok(collect::collect(plan, ended, collect::Begun { at: begun, runner_cpu, histogram: watch.histogram }))
 }

@@ -135,6 +135,20 @@ impl Waker {
     pub(super) fn is_some(&self) -> bool {
         self.0.is_some()
     }
+
+    /// Kills and reaps the waker, if one runs; returns its CPU time and context switches (from
+    /// the `wait4` that reaps it), which the run's switches count with the workers'.
+    pub(super) fn reap(mut self) -> Option<crate::outcome::Cpu> {
+        let pid = self.0.take()?;
+        let _ = kill(pid, Signal::SIGKILL);
+        loop {
+            match fork::wait(pid, true) {
+                Ok(Some(reaped)) if reaped.status.pid().is_some() => return Some(reaped.cpu),
+                Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+                Err(_) => return None,
+            }
+        }
+    }
 }
 
 impl Drop for Waker {

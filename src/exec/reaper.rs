@@ -1,6 +1,7 @@
 //! The workers forked so far and how they ended: reaping without waiting while they run,
 //! stopping them (SIGTERM with a grace, SIGKILL only to those still running after it, counted),
-//! and waiting for every one at the end, with each one's own peak resident memory.
+//! and waiting for every one at the end, with each one's own peak resident memory, CPU time and
+//! context switches (the `rusage` that the `wait4` reaping it returns: no system call more).
 
 use std::collections::HashMap;
 
@@ -9,13 +10,30 @@ use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 use crate::clock::now_ns;
-use crate::outcome::Exit;
+use crate::outcome::{Cpu, Exit};
 
-/// The workers forked so far, and how those already reaped ended (with their peak memory).
+/// How a worker ended, with what the kernel said of it when it was reaped.
+#[derive(Clone, Debug)]
+pub(super) struct Gone {
+    pub(super) exit: Exit,
+    /// Its peak resident memory (KiB); 0 when it could not be reaped.
+    pub(super) peak_kib: u64,
+    /// Its CPU time and context switches; `None` when it could not be reaped.
+    pub(super) cpu: Option<Cpu>,
+}
+
+impl Gone {
+    /// A worker that could not be reaped: how it ended is unknown, and it has no usage.
+    fn unknown() -> Gone {
+        Gone { exit: Exit { code: None, signal: None }, peak_kib: 0, cpu: None }
+    }
+}
+
+/// The workers forked so far, and how those already reaped ended (with their usage).
 #[derive(Default)]
 pub(super) struct Reaper {
     pids: Vec<Pid>,
-    exits: Vec<Option<(Exit, u64)>>,
+    exits: Vec<Option<Gone>>,
     /// Each worker's index by pid.
     index: HashMap<Pid, usize>,
     /// The workers reaped since the last [`Reaper::take_ended`], by index.
@@ -145,20 +163,18 @@ impl Reaper {
     /// Reaps the workers that have ended, without waiting; true when any of them failed.
     pub(super) fn any_failed(&mut self) -> bool {
         self.any_alive();
-        self.exits.iter().flatten().any(|(e, _)| !e.success())
+        self.exits.iter().flatten().any(|g| !g.exit.success())
     }
 
-    /// Waits for every worker; returns the pids, how each ended and its peak resident memory
-    /// (KiB; 0 when it could not be reaped).
-    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>) {
+    /// Waits for every worker; returns the pids and how each ended, with its usage (none when
+    /// it could not be reaped).
+    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<Gone>) {
         self.books();
         let exits = self
             .pids
             .iter()
             .zip(self.exits.iter_mut())
-            .map(|(pid, exit)| {
-                exit.take().or_else(|| reap(*pid, true)).unwrap_or((Exit { code: None, signal: None }, 0))
-            })
+            .map(|(pid, exit)| exit.take().or_else(|| reap(*pid, true)).unwrap_or_else(Gone::unknown))
             .collect();
         (self.pids, exits)
     }
@@ -204,9 +220,9 @@ impl Reaper {
     }
 }
 
-/// Reaps a worker and says how it ended, with its peak resident memory (KiB); `None` when it
-/// is still running and `hang` is false.
-fn reap(pid: Pid, hang: bool) -> Option<(Exit, u64)> {
+/// Reaps a worker and says how it ended, with its usage; `None` when it is still running and
+/// `hang` is false.
+fn reap(pid: Pid, hang: bool) -> Option<Gone> {
     loop {
         match super::fork::wait(pid, hang) {
             Ok(None) => return None,
@@ -215,21 +231,20 @@ fn reap(pid: Pid, hang: bool) -> Option<(Exit, u64)> {
                 None => continue,
             },
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return Some((Exit { code: None, signal: None }, 0)),
+            Err(_) => return Some(Gone::unknown()),
         }
     }
 }
 
-/// How a reaped child ended, with its peak resident memory (KiB); `None` for a status that is
-/// no end (stopped, continued).
-fn exit_of(reaped: &super::fork::Reaped) -> Option<(Exit, u64)> {
-    match reaped.status {
-        WaitStatus::Exited(_, code) => Some((Exit { code: Some(code), signal: None }, reaped.peak_kib)),
-        WaitStatus::Signaled(_, signal, _) => {
-            Some((Exit { code: None, signal: Some(signal.as_str().to_string()) }, reaped.peak_kib))
-        }
-        _ => None,
-    }
+/// How a reaped child ended, with its usage; `None` for a status that is no end (stopped,
+/// continued).
+fn exit_of(reaped: &super::fork::Reaped) -> Option<Gone> {
+    let exit = match reaped.status {
+        WaitStatus::Exited(_, code) => Exit { code: Some(code), signal: None },
+        WaitStatus::Signaled(_, signal, _) => Exit { code: None, signal: Some(signal.as_str().to_string()) },
+        _ => return None,
+    };
+    Some(Gone { exit, peak_kib: reaped.peak_kib, cpu: Some(reaped.cpu) })
 }
 
 #[cfg(test)]
@@ -283,8 +298,10 @@ mod tests {
         assert_eq!(reaper.take_ended(), vec![1]);
         assert!(stranger.try_wait().unwrap().is_some(), "the stranger is left to its owner");
         let (_, exits) = reaper.wait_all();
-        assert_eq!(exits[0].0.code, Some(0));
-        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
+        assert_eq!(exits[0].exit.code, Some(0));
+        assert_eq!(exits[1].exit.signal.as_deref(), Some("SIGKILL"));
+        // Reaped mid-run or killed, each has its usage from `wait4`.
+        assert!(exits.iter().all(|g| g.cpu.is_some()), "{exits:?}");
     }
 
     // The reaper under test reaps the children, not their `Child` handles.
@@ -303,8 +320,8 @@ mod tests {
         let stopped = reaper.terminate(200_000_000, &|| false);
         assert_eq!((stopped.termed, stopped.killed), (2, 1), "{stopped:?}");
         let (_, exits) = reaper.wait_all();
-        assert_eq!(exits[0].0.signal.as_deref(), Some("SIGTERM"));
-        assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
+        assert_eq!(exits[0].exit.signal.as_deref(), Some("SIGTERM"));
+        assert_eq!(exits[1].exit.signal.as_deref(), Some("SIGKILL"));
 
         // Both end at SIGTERM: no SIGKILL.
         let mut reaper = Reaper::with_capacity(1);

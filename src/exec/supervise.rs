@@ -52,6 +52,8 @@ pub(super) struct Ended {
     pub(super) terminated: Option<Terminated>,
     /// The trace's "wait" phase, which ends once every worker is reaped.
     pub(super) waiting: tracing::span::EnteredSpan,
+    /// The channel's waker's CPU time and switches, when one ran (reaped by now).
+    pub(super) waker_cpu: Option<crate::outcome::Cpu>,
 }
 
 /// What runner does now and then while the workers run.
@@ -173,7 +175,7 @@ pub(super) fn supervise(
     if let Some(barrier) = &mut barrier {
         barrier.dismiss();
     }
-    drop(waker);
+    let waker_cpu = waker.reap();
     let owner_end = if served.is_some() { owner_end } else { now_ns() };
     let Watchman { mut reaper, expired, deadline, .. } = watch;
     let interrupted = interrupts.caught();
@@ -201,5 +203,6 @@ pub(super) fn supervise(
         deadline,
         terminated,
         waiting,
+        waker_cpu,
     })
 }

@@ -132,6 +132,8 @@ pub(crate) struct Settings {
     /// The trace file asked for on the command line (the job's `trace` applies otherwise).
     pub(crate) trace: Option<String>,
     pub(crate) trace_ops: bool,
+    /// Every run keeps its latency histograms in full (`--histogram`).
+    pub(crate) histogram: bool,
 }
 
 /// Runs every cell, telling `observer` how it goes. Stops after the cell in which runner was
@@ -181,7 +183,8 @@ fn run_cell(
             break;
         }
         // Only the last run writes the trace.
-        let watch = if i + 1 == total { watch.clone() } else { Watch::default() };
+        let watch =
+            if i + 1 == total { watch.clone() } else { Watch { histogram: watch.histogram, ..Watch::default() } };
         match once(&result.job.plan, &watch, observer, interrupts) {
             Ok(run) => {
                 let stop = run.outcome.interrupted.is_some();
@@ -237,7 +240,7 @@ fn watch_for(job: &Job, settings: &Settings, several: bool) -> Result<Watch, Err
         return Err(Error::Usage("--trace-ops needs --trace FILE (or `trace:` in the job file)".to_string()));
     }
     let trace = trace.map(|path| if several { cell_path(&path, &job.cell) } else { path });
-    Ok(Watch { trace, ops })
+    Ok(Watch { trace, ops, histogram: settings.histogram })
 }
 
 /// `t.json` for cell `backend=mutex workers=8` is `t.backend-mutex.workers-8.json`.
@@ -279,7 +282,7 @@ mod tests {
             workers: Vec::new(),
             elapsed_seconds: 0.01,
             served: None,
-            latency: Latency { sample_every: 1, op: None, lock_wait: None },
+            latency: Latency { sample_every: 1, op: None, lock_wait: None, histogram: None },
             events: Vec::new(),
             interrupted: None,
             deadline: deadline.then_some(0.02),
@@ -290,6 +293,7 @@ mod tests {
             events_lost: None,
             stride: 4096,
             phases: Phases::default(),
+            cpu: Default::default(),
         };
         let judgement = judge_run(plan, &outcome);
         Run { outcome, judgement, wall_seconds: 0.01, started_at: String::new(), origin: 0 }

@@ -37,6 +37,8 @@ pub struct Watch {
     pub trace: Option<String>,
     /// Per-operation events in the trace.
     pub ops: bool,
+    /// Keep every non-empty bucket of the latency histograms for the report (`--histogram`).
+    pub histogram: bool,
 }
 
 /// Per-operation events one worker of `workers` may keep.

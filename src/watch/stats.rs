@@ -1,5 +1,5 @@
-//! The statistics of a run: latency percentiles from the merged histograms, and fairness across
-//! workers.
+//! The statistics of a run: latency percentiles from the merged histograms, the histograms in
+//! full (their non-empty buckets, for `--histogram`), and fairness across workers.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -41,6 +41,33 @@ pub(crate) fn percentiles(h: &Histogram<u32>) -> Option<Percentiles> {
     };
     let (p50, p90, p99, p999) = (at(0.50), at(0.90), at(0.99), at(0.999));
     Some(Percentiles { samples: n, p50, p90, p99, p999, max: h.max() })
+}
+
+/// One non-empty bucket of a merged latency histogram: the samples from `ns_low` to `ns_high`
+/// nanoseconds, both included (the values an HDR histogram of 2 significant digits cannot tell
+/// apart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Bin {
+    pub ns_low: u64,
+    pub ns_high: u64,
+    #[schemars(range(min = 1))]
+    pub count: u64,
+}
+
+/// Every non-empty bucket of `h`, lowest first: ordered, and disjoint (a bucket starts above
+/// the one before ends); their counts sum to the samples.
+pub(crate) fn bins(h: &Histogram<u32>) -> Vec<Bin> {
+    h.iter_recorded()
+        .map(|v| {
+            let value = v.value_iterated_to();
+            Bin {
+                ns_low: h.lowest_equivalent(value),
+                ns_high: h.highest_equivalent(value),
+                count: u64::from(v.count_at_value()),
+            }
+        })
+        .collect()
 }
 
 /// How evenly the workers shared the work.
@@ -93,6 +120,23 @@ mod tests {
         assert!(fairness(&[(10.0, 1.0)], 3).is_none());
         assert!((one.jain - 0.25).abs() < 1e-12);
         assert!(one.max_min_ratio.is_infinite());
+    }
+
+    #[test]
+    fn bins_are_ordered_disjoint_and_count_every_sample() {
+        let mut h = super::super::hist::merged();
+        for v in 1..=5000u64 {
+            h.record(v * v % 100_000 + 1).unwrap();
+        }
+        h.record_n(7, 3).unwrap();
+        let bins = bins(&h);
+        assert_eq!(bins.iter().map(|b| b.count).sum::<u64>(), 5003);
+        assert!(bins.iter().all(|b| b.ns_low <= b.ns_high && b.count > 0), "{bins:?}");
+        assert!(bins.windows(2).all(|w| w[0].ns_high < w[1].ns_low), "{bins:?}");
+        // Every sample lies in its bin: the bin of 7 holds 7 and the other recorded 7s.
+        let seven = bins.iter().find(|b| (b.ns_low..=b.ns_high).contains(&7)).unwrap();
+        assert_eq!(seven.count, 3 + (1..=5000u64).filter(|v| v * v % 100_000 + 1 == 7).count() as u64);
+        assert!(super::bins(&super::super::hist::merged()).is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub(crate) mod check;
 pub(crate) mod compare;
 pub(crate) mod job;
+pub(crate) mod measures;
 pub(crate) mod run;
 pub(crate) mod sweep;
 

@@ -94,6 +94,7 @@ pub(crate) struct Run {
     pub memory: Memory,
     pub phases: Phases,
     pub context_switches: ContextSwitches,
+    pub cpu: super::measures::RunCpu,
     /// Things the user should know that are not errors.
     pub notices: Vec<String>,
     pub order: Order,
@@ -245,6 +246,9 @@ pub(crate) struct Worker {
     /// Its peak resident memory (KiB, from `wait4`), which counts the pages it shared with
     /// runner from the fork on; 0 when it could not be reaped.
     pub peak_memory_kib: u64,
+    /// Its CPU time and context switches from its fork to its exit (from `wait4`, whether
+    /// runner reaped it mid-run or at the end, killed or not); null when it could not be reaped.
+    pub cpu: Option<super::measures::Cpu>,
 }
 
 /// How a worker ended: its exit status, or the signal that killed it.
@@ -267,6 +271,9 @@ pub(crate) struct Latency {
     pub op: Option<crate::watch::stats::Percentiles>,
     /// mutex: the wait for the lock.
     pub lock_wait: Option<crate::watch::stats::Percentiles>,
+    /// With `--histogram` only: the histograms in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<super::measures::Histograms>,
 }
 
 /// How evenly the measured workers (the ones that published a time) shared the work; null with
@@ -318,8 +325,8 @@ pub(crate) struct Phases {
     pub reap_seconds: f64,
 }
 
-/// Context switches of the run's reaped children (workers and the channel's waker), from the
-/// kernel: voluntary (waiting) and involuntary (preempted).
+/// Context switches of the run's reaped workers and the channel's waker, from the kernel (each
+/// one's `wait4`, summed): voluntary (waiting) and involuntary (preempted).
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub(crate) struct ContextSwitches {
@@ -400,6 +407,7 @@ impl Run {
                 sample_every: outcome.latency.sample_every,
                 op: outcome.latency.op.clone(),
                 lock_wait: outcome.latency.lock_wait.clone(),
+                histogram: outcome.latency.histogram.as_ref().map(Into::into),
             },
             fairness: outcome.fairness().map(|f| Fairness {
                 jain: f.jain,
@@ -420,6 +428,7 @@ impl Run {
                 voluntary: outcome.phases.voluntary_switches,
                 involuntary: outcome.phases.involuntary_switches,
             },
+            cpu: super::measures::RunCpu::of(outcome),
             notices: plan.notices.clone(),
             order: Order { depends_on_order: plan.order_matters, schedule: plan.schedule, start: plan.start },
             channel: outcome.served.as_ref().map(|served| Channel {
@@ -460,6 +469,7 @@ fn worker(w: &crate::outcome::WorkerOutcome) -> Worker {
         recoveries: w.recoveries,
         exit: Exit { code: w.exit.code, signal: w.exit.signal.clone() },
         peak_memory_kib: w.peak_kib,
+        cpu: w.cpu.map(Into::into),
     }
 }
 

@@ -58,6 +58,8 @@ pub(crate) struct Cell {
     pub job: Job,
     /// Ops/s over the cell's counted runs; null without any.
     pub ops_per_second: Option<crate::sweep::summary::Summary>,
+    /// CPU time and context switches: medians over the counted runs; null without any.
+    pub cpu: Option<super::measures::CellCpu>,
     /// Median ops/s over the fastest correct cell of its group (one whose value passed and
     /// whose runs came to the expected outcome); null without runs, or when that best is
     /// 0 ops/s.

@@ -1,7 +1,9 @@
 //! The reports people read: a run's report (its sections, each a function, in the order they
-//! print); `plan.rs`: a plan.
+//! print; `resources.rs` the last ones: memory, start-up, CPU time, the machine, the workers'
+//! table); `plan.rs`: a plan.
 
 mod plan;
+mod resources;
 
 use crate::words::plural;
 use std::fmt::Write;
@@ -15,10 +17,6 @@ pub use plan::plan;
 
 pub(super) fn ns(v: u64) -> String {
     seconds(v as f64 / 1e9)
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 /// `5 workers x 1 iteration, type i (C int), add 1 from 0`, then the schedule, busy work and
@@ -69,8 +67,8 @@ pub fn run(r: &RunReport<'_>) -> String {
     incidents(&mut s, r);
     speed(&mut s, r);
     measurements(&mut s, r);
-    machine(&mut s, r);
-    workers(&mut s, r);
+    resources::machine(&mut s, r);
+    resources::workers(&mut s, r);
     s
 }
 
@@ -393,77 +391,5 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
             plan.backend.transport().unwrap_or_default().name(),
             if plan.idle_workers() { ", workers at idle priority" } else { "" }
         );
-    }
-}
-
-/// Memory, start-up and reaping, which runner ran the job, and on what machine.
-fn machine(s: &mut String, r: &RunReport<'_>) {
-    let (plan, outcome) = (r.plan, r.outcome);
-    let host = super::host();
-    let commit =
-        if crate::version::COMMIT.is_empty() { String::new() } else { format!(" (commit {})", crate::version::COMMIT) };
-    let _ = writeln!(
-        s,
-        "  memory    peak resident: runner {}, largest worker {}; runner held {} when the run began (the workers share part of it from their fork)",
-        mib(outcome.memory_kib.0),
-        mib(outcome.memory_kib.1),
-        mib(outcome.memory_start_kib)
-    );
-    let phases = &outcome.phases;
-    let barrier = match plan.start {
-        crate::names::Start::Together => format!(", barrier {}", seconds(phases.arrive_seconds)),
-        crate::names::Start::Forked => String::new(),
-    };
-    let _ = writeln!(
-        s,
-        "  start-up  {} (fork {}{barrier}), reap {}; workers switched out {}, {} preempted",
-        seconds(phases.startup_seconds()),
-        seconds(phases.fork_seconds),
-        seconds(phases.reap_seconds),
-        plural(phases.voluntary_switches + phases.involuntary_switches, "time"),
-        phases.involuntary_switches
-    );
-    let _ = writeln!(
-        s,
-        "  run of    runner {}{commit}, job sha256 {}, started {}",
-        crate::version::VERSION,
-        r.provenance.file_sha256,
-        r.provenance.started_at
-    );
-    let _ = writeln!(
-        s,
-        "  on        {}, {}, {}",
-        host.cpu.as_deref().unwrap_or("unknown CPU"),
-        host.cores.map_or("? cores".to_string(), |c| plural(c as u64, "core")),
-        host.kernel.as_deref().unwrap_or("unknown kernel")
-    );
-}
-
-/// One row per worker: pid, operations, time, the backend's own count, and how it ended.
-fn workers(s: &mut String, r: &RunReport<'_>) {
-    let (plan, outcome) = (r.plan, r.outcome);
-    let extra = match plan.backend.kind() {
-        BackendKind::Atomic => Some("retries"),
-        BackendKind::Mutex => Some("recovered"),
-        _ => None,
-    };
-    let _ = writeln!(
-        s,
-        "\n  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  exit",
-        "worker",
-        "pid",
-        "ops",
-        "time",
-        extra.unwrap_or("")
-    );
-    for w in &outcome.workers {
-        let extra = match plan.backend.kind() {
-            BackendKind::Atomic => w.retries.to_string(),
-            BackendKind::Mutex => w.recoveries.to_string(),
-            _ => String::new(),
-        };
-        // A worker that died before its end has no time of its own.
-        let time = if w.exit.success() || w.seconds > 0.0 { seconds(w.seconds) } else { "-".to_string() };
-        let _ = writeln!(s, "  {:>6}  {:>8}  {:>12}  {:>10}  {:>9}  {}", w.index, w.pid, w.ops, time, extra, w.exit);
     }
 }

@@ -208,6 +208,7 @@ fn cell_doc(c: &CellResult, relative_to_best: Option<f64>, sha256: &str) -> Cell
         params: Params(c.job.params.clone()),
         job: doc::Job::new(plan),
         ops_per_second: c.summary.clone(),
+        cpu: doc::measures::CellCpu::of(c.runs.iter().map(|r| &r.outcome)),
         relative_to_best,
         lock_bound_ops_per_second: lock_bound(c),
         verdict: verdict(c),
