@@ -73,7 +73,7 @@ fn a_backend_by_workers_sweep_for_i_and_d_writes_every_export() {
     let csv = std::fs::read_to_string(&csv).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    for column in ["value.type", "backend", "workers", "runs", "median_ops_per_second", "stddev", "verdict"] {
+    for column in ["value.type", "backend", "workers", "runs", "ops_per_s_median", "ops_per_s_stddev", "verdict"] {
         assert!(header.contains(&column), "{header:?}");
     }
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
