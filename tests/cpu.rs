@@ -20,6 +20,8 @@ struct Tree {
 
 /// Runs runner with `args`, reaps it with `wait4` (its usage counts the children it reaped:
 /// the workers) and returns its JSON document and that usage.
+// Reaped with `wait4`, for its usage, rather than through its `Child` handle.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str]) -> (Value, Tree) {
     let child = Command::new(runner_bin())
         .args(args)
@@ -80,7 +82,9 @@ fn assert_sums(doc: &Value) {
 fn assert_within_the_tree(doc: &Value, tree: &Tree) -> (u64, u64) {
     let (workers, runner) = (&doc["cpu"]["workers"], &doc["cpu"]["runner"]);
     let processes = doc["workers"].as_array().unwrap().len() as u64 + 1;
-    let parts = us(workers, "user_seconds") + us(workers, "system_seconds") + us(runner, "user_seconds")
+    let parts = us(workers, "user_seconds")
+        + us(workers, "system_seconds")
+        + us(runner, "user_seconds")
         + us(runner, "system_seconds");
     let whole = tree.user_us + tree.system_us;
     assert!(parts <= whole + 2 * processes, "the parts {parts} µs exceed the whole {whole} µs");
@@ -162,7 +166,8 @@ fn bins_sum(bins: &Value) -> u64 {
     let mut last: Option<u64> = None;
     let mut sum = 0;
     for b in bins {
-        let (low, high, n) = (b["ns_low"].as_u64().unwrap(), b["ns_high"].as_u64().unwrap(), b["count"].as_u64().unwrap());
+        let (low, high, n) =
+            (b["ns_low"].as_u64().unwrap(), b["ns_high"].as_u64().unwrap(), b["count"].as_u64().unwrap());
         assert!(low <= high && n > 0, "{b}");
         assert!(last.is_none_or(|l| l < low), "{b} overlaps the bin before, which ends at {last:?}");
         last = Some(high);
@@ -191,6 +196,13 @@ fn the_histogram_in_full_counts_every_timed_sample() {
     let max = latency["op"]["max"].as_u64().unwrap();
     assert!(last["ns_low"].as_u64().unwrap() <= max && max <= last["ns_high"].as_u64().unwrap(), "{last} {max}");
 
+    // For people: the buckets merged into powers of two, their counts summing to the samples.
+    let text = runner(&[&job, "--histogram"]).stdout;
+    let head = format!("  histogram op: {samples} samples in buckets of powers of two (ns)");
+    let rows: Vec<&str> = text.lines().skip_while(|l| *l != head).skip(1).take_while(|l| l.contains('%')).collect();
+    let counts: Vec<u64> = rows.iter().map(|r| r.split_whitespace().nth(3).unwrap().parse().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<u64>(), samples, "{text}");
+
     // Without the flag, no histogram; with another backend, no lock wait.
     let plain = runner(&[&job, "--format", "json"]).json();
     assert!(plain["latency"].get("histogram").is_none(), "{}", plain["latency"]);
@@ -209,14 +221,26 @@ fn the_sweeps_exports_carry_cpu_medians_and_histograms() {
         "workers: 2\niterations: 20000\nvalue: {type: i}\noperation: add\nbackend: mutex\nrepeat: 3\nmatrix:\n  backend: [mutex, atomic]\n  work.inside: [0, 200ns, 1.5us]\n",
     );
     let s = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let out = runner(&[&job, "-q", "--histogram", "--export-json", &s(&json), "--export-csv", &s(&csv), "--export-markdown", &s(&md)]);
+    let out = runner(&[
+        &job,
+        "-q",
+        "--histogram",
+        "--export-json",
+        &s(&json),
+        "--export-csv",
+        &s(&csv),
+        "--export-markdown",
+        &s(&md),
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     for cell in doc["cells"].as_array().unwrap() {
         let cpu = &cell["cpu"];
         assert_eq!(cpu["runs"], 3, "{cpu}");
-        assert!(cpu["workers"]["user_seconds"].as_f64().unwrap() + cpu["workers"]["system_seconds"].as_f64().unwrap() > 0.0);
+        assert!(
+            cpu["workers"]["user_seconds"].as_f64().unwrap() + cpu["workers"]["system_seconds"].as_f64().unwrap() > 0.0
+        );
         assert!(cpu["runner"].is_object());
         for run in cell["runs"].as_array().unwrap() {
             let latency = &run["latency"];

@@ -360,6 +360,12 @@ fn measurements(s: &mut String, r: &RunReport<'_>) {
             ns(wait.max)
         );
     }
+    if let Some(h) = &latency.histogram {
+        resources::histogram(s, "op", &h.op);
+        if let Some(wait) = &h.lock_wait {
+            resources::histogram(s, "lock wait", wait);
+        }
+    }
     // Among one worker there is nothing to be fair about.
     // Over the measured workers only (a worker killed before it published a time has no speed);
     // fewer than two measured: nothing to be fair about.

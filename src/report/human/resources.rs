@@ -130,3 +130,29 @@ pub(super) fn workers(s: &mut String, r: &RunReport<'_>) {
         );
     }
 }
+
+/// A histogram in full (`--histogram`), for people: its buckets merged into powers of two of
+/// nanoseconds, each with its count, its share and a bar (the JSON report has every bucket).
+pub(super) fn histogram(s: &mut String, what: &str, bins: &[crate::watch::stats::Bin]) {
+    let total: u64 = bins.iter().map(|b| b.count).sum();
+    if total == 0 {
+        return;
+    }
+    // Merged by the power of two of each bucket's low bound: [2^k, 2^(k+1) - 1].
+    let mut rows: Vec<(u32, u64)> = Vec::new();
+    for b in bins {
+        let k = b.ns_low.max(1).ilog2();
+        match rows.last_mut() {
+            Some((last, n)) if *last == k => *n += b.count,
+            _ => rows.push((k, b.count)),
+        }
+    }
+    let most = rows.iter().map(|r| r.1).max().unwrap_or(1);
+    let _ = writeln!(s, "  histogram {what}: {} in buckets of powers of two (ns)", plural(total, "sample"));
+    for (k, n) in rows {
+        let (low, high) = (1u64 << k, (1u64 << k).saturating_mul(2) - 1);
+        let bar = "#".repeat(((n * 40).div_ceil(most)) as usize);
+        let share = 100.0 * n as f64 / total as f64;
+        let _ = writeln!(s, "  {low:>14} - {high:<14} {n:>10}  {share:>5.1}%  {bar}");
+    }
+}
