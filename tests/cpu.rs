@@ -149,8 +149,12 @@ fn a_worker_killed_mid_run_still_has_its_usage() {
     assert_sums(&doc);
     // The human report shows the workers' and runner's CPU apart, and a row per worker.
     let text = runner(&["jobs/fault-recovery.yaml"]).stdout;
-    let line = text.lines().find(|l| l.starts_with("  cpu       workers ")).unwrap_or_else(|| panic!("{text}"));
-    assert!(line.contains(" user + ") && line.contains("switched out") && line.contains("; runner "), "{line}");
+    let line =
+        text.lines().find(|l| l.starts_with("  cpu       workers (fork to exit) ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains(" user + ") && line.contains("switched out") && line.contains("; runner (during the run) "),
+        "{line}"
+    );
     // Its row: no time of its own (`-`), but its CPU time and switches (`2 (0)`).
     let row = text.lines().find(|l| l.ends_with("killed by SIGKILL")).unwrap();
     let tokens: Vec<&str> = row.split_whitespace().collect();

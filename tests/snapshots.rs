@@ -47,9 +47,9 @@ fn redact_report(text: &str) -> String {
     let text = replace(
         &text,
         &format!(
-            r"(?m)^(  cpu       workers ){cpu} user \+ {cpu} system, switched out \d+ times? \(\d+ preempted\); runner {cpu} user \+ {cpu} system$"
+            r"(?m)^(  cpu       workers \(fork to exit\) ){cpu} user \+ {cpu} system, switched out \d+ times? \(\d+ preempted\); (runner \(during the run\) ){cpu} user \+ {cpu} system$"
         ),
-        "${1}[cpu] user + [cpu] system, switched out [n] times ([n] preempted); runner [cpu] user + [cpu] system",
+        "${1}[cpu] user + [cpu] system, switched out [n] times ([n] preempted); ${2}[cpu] user + [cpu] system",
     );
     let text = replace(
         &text,

@@ -67,7 +67,7 @@ fn cpu_line(outcome: &Outcome) -> String {
     let workers = match cpu.workers {
         None => "workers: none reaped, no usage".to_string(),
         Some(w) => format!(
-            "workers {} user + {} system, switched out {} ({} preempted){}",
+            "workers (fork to exit) {} user + {} system, switched out {} ({} preempted){}",
             cpu_time(w.user_us),
             cpu_time(w.system_us),
             plural(w.voluntary_switches + w.involuntary_switches, "time"),
@@ -80,8 +80,8 @@ fn cpu_line(outcome: &Outcome) -> String {
         ),
     };
     let runner = match cpu.runner {
-        Some(r) => format!("runner {} user + {} system", cpu_time(r.user_us), cpu_time(r.system_us)),
-        None => "runner unknown".to_string(),
+        Some(r) => format!("runner (during the run) {} user + {} system", cpu_time(r.user_us), cpu_time(r.system_us)),
+        None => "runner's own unknown".to_string(),
     };
     format!("{workers}; {runner}")
 }
