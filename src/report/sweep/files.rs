@@ -217,3 +217,21 @@ pub fn markdown(name: &str, cells: &[CellResult], stage: &Stage<'_>) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::duration_ns;
+
+    #[test]
+    fn durations_read_as_nanoseconds_and_nothing_else_does() {
+        assert_eq!(duration_ns("50ns"), Some(50));
+        assert_eq!(duration_ns("1.5us"), Some(1500));
+        assert_eq!(duration_ns("1µs"), Some(1000));
+        assert_eq!(duration_ns("2m"), Some(120_000_000_000));
+        assert_eq!(duration_ns("0"), Some(0));
+        // A count, a name, a bare number of seconds: not a duration column's value.
+        for other in ["4", "mutex", "1.5", "round-robin", "", "i"] {
+            assert_eq!(duration_ns(other), None, "{other}");
+        }
+    }
+}
