@@ -289,8 +289,11 @@ fn tooltip(series: &Series, p: &Point) -> String {
     if !p.median.is_finite() {
         return format!("{cell}: no run{verdict}");
     }
-    let spread =
-        if p.runs > 1 { format!(" (min {}, max {})", axis::si(p.min), axis::si(p.max)) } else { String::new() };
+    let spread = if p.runs > 1 && p.min.is_finite() && p.max.is_finite() {
+        format!(" (min {}, max {})", axis::si(p.min), axis::si(p.max))
+    } else {
+        String::new()
+    };
     let runs = crate::words::plural(p.runs, "run");
     format!("{cell}: median {} ops/s{spread} over {runs}{verdict}", axis::si(p.median))
 }

@@ -108,7 +108,8 @@ fn series(job: &str, cells: &[CellResult], x: &Dimension, series_key: Option<&st
     // The series' value first, then the other parameters every cell has (an `include` that
     // adds `batch` to the channel cells does not split their line).
     let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
-    let (mut series, mut bounds): (Vec<Series>, Vec<(String, Vec<(f64, f64)>)>) = (Vec::new(), Vec::new());
+    let mut series: Vec<Series> = Vec::new();
+    let mut bounds: Vec<SeriesBound> = Vec::new();
     let (mut colours, mut shapes): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for c in cells {
         // A cell a signal stopped before its first run has nothing to show.
@@ -142,6 +143,9 @@ fn series(job: &str, cells: &[CellResult], x: &Dimension, series_key: Option<&st
     }
     (series, lock_bounds(bounds))
 }
+
+/// A series' name and its lock bound at each x.
+type SeriesBound = (String, Vec<(f64, f64)>);
 
 /// The position of `key` in `seen`, added if new.
 fn index(seen: &mut Vec<String>, key: String) -> usize {
@@ -178,8 +182,8 @@ fn why(c: &CellResult) -> String {
 }
 
 /// The lock's bound of each mutex series, each distinct one once.
-fn lock_bounds(per_series: Vec<(String, Vec<(f64, f64)>)>) -> Vec<Bound> {
-    let mut distinct: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+fn lock_bounds(per_series: Vec<SeriesBound>) -> Vec<Bound> {
+    let mut distinct: Vec<SeriesBound> = Vec::new();
     for (name, mut points) in per_series {
         points.sort_by(|a, b| a.0.total_cmp(&b.0));
         points.dedup();
