@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use runner::report::plot::{Chart, Series, svg};
+use runner::report::plot::{Chart, Point, Series, svg};
 
 use crate::measure::Spread;
 use crate::{Cell, Results};
@@ -322,15 +322,16 @@ fn scaling_chart(r: &Results, startup: bool) -> Chart {
     let mut variants: Vec<&str> = r.scaling.iter().map(|p| p.variant.as_str()).collect();
     variants.dedup();
     let mut series = Vec::new();
-    for v in variants {
-        let points = |f: &dyn Fn(&crate::Point) -> f64| -> Vec<(f64, f64)> {
-            r.scaling.iter().filter(|p| p.variant == v).map(|p| (p.workers as f64, f(p))).collect()
+    for (colour, v) in variants.into_iter().enumerate() {
+        let points = |f: &dyn Fn(&crate::Point) -> f64| -> Vec<Point> {
+            r.scaling.iter().filter(|p| p.variant == v).map(|p| Point::at(p.workers as f64, f(p))).collect()
         };
+        let line = |name: String, shape: usize, points: Vec<Point>| Series { name, colour, shape, points };
         if startup {
-            series.push(Series { name: v.to_string(), points: points(&|p| Spread::of(&p.startup).median * 1e3) });
+            series.push(line(v.to_string(), 0, points(&|p| Spread::of(&p.startup).median * 1e3)));
         } else {
-            series.push(Series { name: format!("runner {v}"), points: points(&|p| Spread::of(&p.runner).median) });
-            series.push(Series { name: format!("raw {v}"), points: points(&|p| Spread::of(&p.raw).median) });
+            series.push(line(format!("runner {v}"), 0, points(&|p| Spread::of(&p.runner).median)));
+            series.push(line(format!("raw {v}"), 1, points(&|p| Spread::of(&p.raw).median)));
         }
     }
     Chart {
@@ -339,6 +340,7 @@ fn scaling_chart(r: &Results, startup: bool) -> Chart {
         y_label: if startup { "start-up (ms)".into() } else { "operations per second".into() },
         x_categories: None,
         series,
+        ..Chart::default()
     }
 }
 

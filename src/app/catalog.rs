@@ -11,6 +11,7 @@ use crate::report;
 
 /// Runs every job named: one file as itself, several (or a folder) as a catalog.
 pub(crate) fn run_jobs(options: &RunOptions) -> Result<Done, Error> {
+    options.exports.check()?;
     let (files, catalog) = job_files(&options.jobs)?;
     if !catalog {
         return run_file(&files[0], options);

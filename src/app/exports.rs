@@ -43,6 +43,20 @@ pub(crate) struct Contents<'a> {
 }
 
 impl Exports {
+    /// Refuses a `--plot` file named for another format than SVG: runner draws SVG text only,
+    /// and `x.png` would get it under a PNG name. A name without an extension (a FIFO,
+    /// `/dev/stdout`) takes it as it is. Checked before any job file is read.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        let Some(path) = &self.plot else { return Ok(()) };
+        match std::path::Path::new(path).extension().map(|e| e.to_string_lossy()) {
+            Some(e) if !e.eq_ignore_ascii_case("svg") => Err(Error::Usage(format!(
+                "--plot {path}: runner draws SVG only, not .{e}: name the file .svg \
+                 (for a PNG, convert it: rsvg-convert FILE.svg -o FILE.png)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether any file is asked for.
     pub(crate) fn any(&self) -> bool {
         [&self.json, &self.csv, &self.markdown, &self.plot].iter().any(|e| e.is_some())
@@ -134,7 +148,10 @@ impl Kind {
             }
             Kind::Csv => report::sweep::csv(c.cells, &c.stage, c.axes).into_bytes(),
             Kind::Markdown => report::sweep::markdown(c.name, c.cells, &c.stage).into_bytes(),
-            Kind::Plot => report::plot::svg(&report::sweep::chart(c.name, c.cells, &c.stage)).into_bytes(),
+            Kind::Plot => {
+                let source = report::sweep::Source { name: c.name, file: c.file, sha256: c.sha256 };
+                report::plot::svg(&report::sweep::chart(&source, c.cells, &c.stage)).into_bytes()
+            }
         }
     }
 }

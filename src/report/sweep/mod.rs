@@ -18,7 +18,7 @@ use crate::outcome::{Expectation, Verdict};
 use crate::sweep::summary;
 use crate::sweep::{CellResult, Run};
 
-pub use chart::chart;
+pub use chart::{Source, chart};
 pub use files::{csv, markdown};
 pub use table::human;
 
