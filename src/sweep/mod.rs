@@ -9,6 +9,7 @@
 //! does in its `Observer`, which sweep calls at each step and which runs on this thread, in
 //! runner's wait loop (sweep starts no thread, so nothing draws while a fork happens).
 
+pub mod rank;
 pub mod summary;
 
 use std::time::Instant;
