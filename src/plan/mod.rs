@@ -40,6 +40,10 @@ use crate::spec::{ExpectOutcome, Parsed, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
 pub(crate) use crate::spec::limits::{CPU_LIMIT, EXIT_CODES, MAX_BATCH, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS};
+/// Counted runs of each cell of a matrix whose job file and command line give no `repeat`
+/// (hyperfine's least number of runs): a sweep compares cells, and a comparison needs runs
+/// enough for an interval (a 95% one from 4 a side). A job without a matrix runs once.
+pub const DEFAULT_MATRIX_REPEAT: u32 = 10;
 /// Problems reported for one file at most; the rest are counted.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
 
@@ -299,7 +303,10 @@ pub(crate) fn plan_cells(
             &mut steps,
             |d| p.of_a_tagged_value(d),
         ) {
-            Ok(plan) => {
+            Ok(mut plan) => {
+                if !p.cell.params.is_empty() && p.spec.repeat.is_none() && overrides.repeat.is_none() {
+                    plan.repeat = DEFAULT_MATRIX_REPEAT;
+                }
                 if plan.schedule == Schedule::RoundRobin && plan.order_matters {
                     simulated += plan.total_ops();
                 }

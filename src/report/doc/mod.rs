@@ -21,10 +21,10 @@ use crate::value::Value;
 
 pub(crate) use crate::sweep::summary::Summary;
 pub(crate) use check::Expected;
-pub(crate) use compare::{Compare, CompareCell, ComparePython, JobDifference};
+pub(crate) use compare::{ChangeInterval, Compare, CompareCell, ComparePython, JobDifference};
 pub(crate) use job::Job;
 pub(crate) use run::Run;
-pub(crate) use sweep::{Catalog, Cell, Params, Sweep};
+pub(crate) use sweep::{Catalog, Cell, Comparison, Params, Sweep};
 
 /// The version of every JSON document runner prints: it changes when a field changes meaning
 /// or goes away; new fields may appear without it. 2: `expected` is the check, typed by its
