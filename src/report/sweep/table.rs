@@ -172,7 +172,9 @@ impl Pair<'_> {
             (f, s) => format!("{f} and {}", plural(s, "run")),
         };
         match &self.interval {
-            None if self.runs() == (1, 1) => format!("{best} {ratio:.2}x faster than {other}{at} (one run: no uncertainty)"),
+            None if self.runs() == (1, 1) => {
+                format!("{best} {ratio:.2}x faster than {other}{at} (one run: no uncertainty)")
+            }
             None => format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: one run on a side, no uncertainty)"),
             Some(i) if i.holds_one() => format!(
                 "{best} {ratio:.2}x faster than {other}{at} ({}, {runs}: holds 1x, not clearly faster)",
@@ -200,8 +202,13 @@ pub(crate) fn pairs(cells: &[CellResult]) -> (Option<String>, Vec<Pair<'_>>) {
             .filter(|c| c.summary.is_some() && passes(c))
             .collect();
         let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
-        let at: Vec<String> =
-            best.job.params.iter().filter(|(k, _)| *k != series && shared(k)).map(|(k, v)| format!("{k}={v}")).collect();
+        let at: Vec<String> = best
+            .job
+            .params
+            .iter()
+            .filter(|(k, _)| *k != series && shared(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
             let (b, o) = (median(best), median(other));
