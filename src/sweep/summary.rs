@@ -1,5 +1,6 @@
 //! Statistics over repeated runs of one cell, and how cells compare: the median and spread of
-//! ops/s, outliers by modified z-score, and each cell's speed relative to the best of its group.
+//! ops/s, outliers by modified z-score, each cell's group, and `compare`'s verdict from a
+//! p-value (the test itself and the intervals are in `rank`) with the Holm-Bonferroni correction.
 //!
 //! Pure arithmetic on numbers the sweep collected; no I/O.
 
