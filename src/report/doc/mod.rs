@@ -347,7 +347,7 @@ pub(crate) enum PlanOutput {
 #[schemars(title = "runner report")]
 pub(crate) enum RunOutput {
     Run(Box<Run>),
-    Sweep(Sweep),
+    Sweep(Box<Sweep>),
     Catalog(Catalog),
     Error(ErrorDoc),
 }

@@ -162,6 +162,6 @@ pub(crate) struct CatalogJob {
 #[allow(dead_code, reason = "the catalog's documents are still gathered as JSON values by the command line")]
 pub(crate) enum FileReport {
     Run(Box<Run>),
-    Sweep(Sweep),
+    Sweep(Box<Sweep>),
     Error(ErrorDoc),
 }
