@@ -160,7 +160,10 @@ fn uncertainty(j: &super::Judged<'_>) -> String {
             100.0 * (i.low - 1.0),
             100.0 * (i.high - 1.0)
         ),
-        None => "one run on a side: no uncertainty".to_string(),
+        None if j.old.is_some_and(|o| o.rates.len() < 2) || j.new.is_some_and(|n| n.rates.len() < 2) => {
+            "one run on a side: no uncertainty".to_string()
+        }
+        None => "a run at 0 ops/s: no interval".to_string(),
     }
 }
 

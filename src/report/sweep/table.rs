@@ -175,7 +175,10 @@ impl Pair<'_> {
             None if self.runs() == (1, 1) => {
                 format!("{best} {ratio:.2}x faster than {other}{at} (one run: no uncertainty)")
             }
-            None => format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: one run on a side, no uncertainty)"),
+            None if self.runs().0 == 1 || self.runs().1 == 1 => {
+                format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: one run on a side, no uncertainty)")
+            }
+            None => format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: a run at 0 ops/s, no interval)"),
             Some(i) if i.holds_one() => format!(
                 "{best} {ratio:.2}x faster than {other}{at} ({}, {runs}: holds 1x, not clearly faster)",
                 i.words()
