@@ -222,9 +222,9 @@ fn a_worker_without_a_speed_gives_no_infinite_ratio() {
     assert!(out.stdout.contains("(2 of 3 workers measured)"), "{}", out.stdout);
 }
 
-/// A slowdown that is certain, from real runs: the new side's runs are of the job with 20 µs of
-/// busy work outside each operation (a hundred times slower than the plain add at the least),
-/// relabelled as the old job, so that compare takes them for the same job slowed from outside.
+/// A slowdown that is certain, from real runs: the new side's runs are of the job with 200 µs
+/// of busy work outside each operation (a thousand times slower than the plain add at the
+/// least), relabelled as the old job, so that compare takes them for the same job slowed from outside.
 /// Every measured run of one side is slower than every run of the other whatever the machine
 /// does: the gate fails, the interval lies wholly below 0, and the reverse is faster.
 #[test]
@@ -232,7 +232,9 @@ fn a_real_slowdown_is_flagged_with_its_interval_and_fails_the_gate() {
     let text = "workers: 2\niterations: 2000\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 5\n";
     let job = job_file("compare-real.yaml", text);
     let old = export("real-old.json", &job, &[]);
-    let slow_job = job_file("compare-real-slow.yaml", format!("{text}work: {{outside: 20us}}\n"));
+    // At most 2 x 5,000 ops/s: an old run would need a 400 ms stall to come as low.
+    let slow_job =
+        job_file("compare-real-slow.yaml", format!("{text}work: {{outside: 200us}}\n").replace("2000", "200"));
     let slow = export("real-slow-raw.json", &slow_job, &[]);
     let old_doc: Value = serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&slow).unwrap()).unwrap();
