@@ -99,7 +99,9 @@ fn a_regression_beyond_the_threshold_fails_the_gate() {
 
     let out = runner(&["compare", &old, &half, "--fail-on-regression", "10%"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("-50.0%  slower"), "{}", out.stdout);
+    // The change with its interval: the 5 runs a side are 1 M to 1.004 M, halved; 5 runs a
+    // side give 96.8% (the 3rd ratio from each end of 25: 1 - 2 P(U <= 2) = 1 - 8/252).
+    assert!(out.stdout.contains("-50.0% (96.8% CI -50.1% to -49.9%)  slower"), "{}", out.stdout);
     assert!(out.stdout.contains("regression gate 10%: failed"), "{}", out.stdout);
     assert!(out.stderr.contains("regression beyond --fail-on-regression 10%"), "{}", out.stderr);
     let out = runner(&["compare", &old, &half, "--fail-on-regression", "10", "--format", "json"]);
@@ -109,6 +111,10 @@ fn a_regression_beyond_the_threshold_fails_the_gate() {
     assert_eq!(doc["regressions"], serde_json::json!([""]));
     assert_eq!(doc["fail_on_regression"], 0.1);
     assert_eq!(doc["cells"][0]["regression"], true);
+    let interval = &doc["cells"][0]["change_interval"];
+    assert!(interval["low"].as_f64() < Some(-0.5) && interval["high"].as_f64() > Some(-0.5), "{interval}");
+    assert_eq!(interval["level"].as_f64().map(|l| l >= 0.95), Some(true), "{interval}");
+    assert!(doc["interval"].as_str().unwrap().starts_with("Hodges-Lehmann"), "{doc}");
 
     // A drop smaller than the threshold, an improvement, and no change pass.
     assert_eq!(runner(&["compare", &old, &half, "--fail-on-regression", "60"]).code, 0);
@@ -198,6 +204,7 @@ fn one_cell_one_run_and_one_sample_read_in_the_singular() {
     let out = runner(&["compare", &one, &one]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("(1 run) -> ") && !out.stdout.contains("1 runs"), "{}", out.stdout);
+    assert!(out.stdout.contains("+0.0% (one run on a side: no uncertainty)"), "{}", out.stdout);
 
     let dir = std::path::PathBuf::from(temp("catalog-of-one"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -213,4 +220,37 @@ fn a_worker_without_a_speed_gives_no_infinite_ratio() {
     assert!(!out.stdout.contains("infx"), "{}", out.stdout);
     // Fairness covers the two measured workers only.
     assert!(out.stdout.contains("(2 of 3 workers measured)"), "{}", out.stdout);
+}
+
+/// A slowdown that is certain, from real runs: the new side's runs are of the job with 200 µs
+/// of busy work outside each operation (a thousand times slower than the plain add at the
+/// least), relabelled as the old job, so that compare takes them for the same job slowed from outside.
+/// Every measured run of one side is slower than every run of the other whatever the machine
+/// does: the gate fails, the interval lies wholly below 0, and the reverse is faster.
+#[test]
+fn a_real_slowdown_is_flagged_with_its_interval_and_fails_the_gate() {
+    let text = "workers: 2\niterations: 2000\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 5\n";
+    let job = job_file("compare-real.yaml", text);
+    let old = export("real-old.json", &job, &[]);
+    // At most 2 x 5,000 ops/s: an old run would need a 400 ms stall to come as low.
+    let slow_job =
+        job_file("compare-real-slow.yaml", format!("{text}work: {{outside: 200us}}\n").replace("2000", "200"));
+    let slow = export("real-slow-raw.json", &slow_job, &[]);
+    let old_doc: Value = serde_json::from_str(&std::fs::read_to_string(&old).unwrap()).unwrap();
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&slow).unwrap()).unwrap();
+    doc["cells"][0]["job"] = old_doc["cells"][0]["job"].clone();
+    let new = temp("real-slow.json");
+    std::fs::write(&new, doc.to_string()).unwrap();
+
+    let out = runner(&["compare", &old, &new, "--fail-on-regression", "10"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("slower (p = 0.008, 0.008 after the correction)"), "{}", out.stdout);
+    assert!(out.stdout.contains("% (96.8% CI -"), "{}", out.stdout);
+    let out = runner(&["compare", &old, &new, "--format", "json"]);
+    let cell = &out.json()["cells"][0];
+    assert_eq!(cell["comparison"], "slower", "{cell}");
+    assert!(cell["change_interval"]["high"].as_f64().unwrap() < -0.5, "{cell}");
+    let out = runner(&["compare", &new, &old, "--fail-on-regression", "10"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  faster (p = 0.008"), "{}", out.stdout);
 }

@@ -89,7 +89,7 @@ fn a_fifo_without_a_reader_is_an_error_not_a_hang() {
 fn dev_stdout_is_written_in_place() {
     let dir = folder("stdout");
     let job = dir.join("sweep.yaml");
-    std::fs::write(&job, format!("{JOB}matrix:\n  workers: [1, 2, 3]\n")).unwrap();
+    std::fs::write(&job, format!("{JOB}repeat: 1\nmatrix:\n  workers: [1, 2, 3]\n")).unwrap();
     let file = std::fs::File::create(dir.join("out.txt")).unwrap();
     let status = Command::new(runner_bin())
         .args([&job.to_string_lossy(), "--format", "json", "--export-csv", "/dev/stdout"])

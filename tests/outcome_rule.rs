@@ -114,7 +114,7 @@ fn a_cell_whose_declared_outcome_surely_did_not_happen_fails_the_sweep() {
     // One iteration per worker cannot take a second; ten billion always do.
     let job = job_file(
         "rule-deadline-matrix.yaml",
-        "workers: 2\niterations: 1\nvalue: {type: i}\noperation: add\nbackend: atomic\ntimeout: 1s\nexpect_outcome: deadline\nmatrix:\n  iterations: [1, 10000000000]\n",
+        "workers: 2\niterations: 1\nvalue: {type: i}\noperation: add\nbackend: atomic\ntimeout: 1s\nexpect_outcome: deadline\nrepeat: 1\nmatrix:\n  iterations: [1, 10000000000]\n",
     );
     let (table, csv, _, doc, codes) = sweep(&job, "deadline-matrix", &[]);
     assert_eq!(codes, (3, 3), "{table}");

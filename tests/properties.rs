@@ -207,6 +207,8 @@ struct Valid {
     /// Written for a channel job, as `batch`.
     transport: Option<&'static str>,
     repeat: u64,
+    /// Whether the document writes `repeat` (a matrix of several cells without one runs 10).
+    repeat_written: bool,
     warmup: u64,
     name: Option<String>,
     /// Whether the operand is a per-worker list.
@@ -402,7 +404,8 @@ fn valid(t: &mut Tape, allow_matrix: bool) -> Valid {
         doc.entries.push(("timeout".into(), s(t.pick(&TIMEOUTS))));
     }
     let repeat = if t.maybe() { t.pick(&[1, 2, 5, 1000]) } else { 1 };
-    if repeat != 1 || t.one_in(4) {
+    let repeat_written = repeat != 1 || t.one_in(4);
+    if repeat_written {
         doc.entries.push(("repeat".into(), s(repeat.to_string())));
     }
     let warmup = if t.maybe() { t.pick(&[0, 1, 100]) } else { 0 };
@@ -488,7 +491,20 @@ fn valid(t: &mut Tape, allow_matrix: bool) -> Valid {
         let entry = doc.entries.remove(i);
         doc.entries.push(entry);
     }
-    Valid { doc, cells, iterations: m, ty, schedule, batch, transport, repeat, warmup, name, per_worker }
+    Valid {
+        doc,
+        cells,
+        iterations: m,
+        ty,
+        schedule,
+        batch,
+        transport,
+        repeat,
+        repeat_written,
+        warmup,
+        name,
+        per_worker,
+    }
 }
 
 /// The final value of `n` applications, written as a literal, for the cases simple to work out
@@ -878,7 +894,8 @@ proptest! {
             prop_assert_eq!(p.iterations, v.iterations);
             prop_assert_eq!(p.value_type().name(), v.ty);
             prop_assert_eq!(p.schedule.name(), v.schedule);
-            prop_assert_eq!(p.repeat as u64, v.repeat);
+            let repeat = if !v.repeat_written && v.cells.len() > 1 { 10 } else { v.repeat };
+            prop_assert_eq!(p.repeat as u64, repeat);
             prop_assert_eq!(p.warmup as u64, v.warmup);
             let batch = if p.backend.name() == "channel" { v.batch.unwrap_or(1) } else { 1 };
             prop_assert_eq!(p.backend.batch() as u64, batch);

@@ -299,3 +299,43 @@ fn a_catalog_fails_when_any_job_fails() {
     std::fs::remove_file(dir.join("b-bad.yaml")).unwrap();
     assert_eq!(runner(&[dir.to_str().unwrap(), "-q"]).code, 0);
 }
+
+/// Every comparison says how sure it is: with 4 runs a side its interval and level (the
+/// widest 4 runs give, 1 - 2/70 = 97.1%), with one run "one run: no uncertainty"; a matrix
+/// with no `repeat` runs each cell 10 times and gets 95% (95.7%, the nearest above). The JSON and the Markdown say the same.
+#[test]
+fn every_comparison_says_its_uncertainty() {
+    let text = "workers: 1\niterations: 2000\nvalue: {type: i}\noperation: add\nbackend: mutex\nmatrix:\n  backend: [mutex, atomic]\n";
+    let job = job_file("uncertainty.yaml", text);
+    let (json, md) = (temp("uncertainty.json"), temp("uncertainty.md"));
+    let out = runner(&[&job, "--repeat", "4", "--export-json", &json, "--export-markdown", &md]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = out.stdout.lines().find(|l| l.contains("x faster than")).unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(line.contains("(97.1% CI ") && line.contains("x, 4 runs each"), "{}", out.stdout);
+    assert!(out.stdout.contains("each interval: Hodges-Lehmann interval of the ratio"), "{}", out.stdout);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_valid(&sweep_schema(), &doc);
+    let comparison = &doc["comparisons"][0];
+    assert_eq!(comparison["runs"], serde_json::json!([4, 4]), "{doc:#}");
+    let (low, high) =
+        (comparison["interval"]["low"].as_f64().unwrap(), comparison["interval"]["high"].as_f64().unwrap());
+    let ratio = comparison["ratio"].as_f64().unwrap();
+    assert!(low <= ratio && ratio <= high, "{comparison}");
+    assert!((comparison["interval"]["level"].as_f64().unwrap() - (1.0 - 2.0 / 70.0)).abs() < 1e-12, "{comparison}");
+    assert!(line.trim() == comparison["words"].as_str().unwrap(), "{line} / {comparison}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains(&format!("- {}", line.trim())), "{markdown}");
+
+    let out = runner(&[&job, "--repeat", "1", "--format", "json"]);
+    let doc = out.json();
+    assert_eq!(doc["comparisons"][0]["interval"], Value::Null, "{doc:#}");
+    assert!(doc["comparisons"][0]["words"].as_str().unwrap().ends_with("(one run: no uncertainty)"), "{doc:#}");
+
+    // No repeat: 10 runs a cell, a 95% interval (95.7%: the 24th ratio from each end of 100).
+    let out = runner(&[&job, "-q"]);
+    assert!(out.stdout.contains("(95.7% CI ") && out.stdout.contains("10 runs each"), "{}", out.stdout);
+    // Without a matrix, one run.
+    let single = job_file("uncertainty-single.yaml", text.split("matrix").next().unwrap());
+    let doc = runner(&[&single, "--format", "json"]).json();
+    assert!(doc["cells"].is_null() && doc["ops_per_second"].is_number(), "{doc:#}");
+}

@@ -40,6 +40,11 @@ use crate::spec::{ExpectOutcome, Parsed, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
 pub(crate) use crate::spec::limits::{CPU_LIMIT, EXIT_CODES, MAX_BATCH, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS};
+/// Counted runs of each cell of a matrix of several cells whose job file and command line give
+/// no `repeat` (hyperfine's least number of runs): a sweep compares cells, and a comparison
+/// needs runs enough for an interval (a 95% one from 4 a side). A job without a matrix (or
+/// whose overrides leave one cell) runs once.
+pub const DEFAULT_MATRIX_REPEAT: u32 = 10;
 /// Problems reported for one file at most; the rest are counted.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
 
@@ -277,6 +282,7 @@ pub(crate) fn plan_cells(
     // bound the work across the whole matrix, not only per cell.
     let mut simulated = 0u64;
     let mut axes: Vec<String> = Vec::new();
+    let repeat_given = overrides.repeat.is_some() || parsed.iter().any(|p| p.spec.repeat.is_some());
     for mut p in parsed {
         for (axis, _) in &p.cell.params {
             if !axes.contains(axis) {
@@ -326,7 +332,11 @@ pub(crate) fn plan_cells(
         }
     }
     if diags.is_empty() {
-        Ok(cells::collapse(jobs, &axes, overrides))
+        let mut jobs = cells::collapse(jobs, &axes, overrides);
+        if !repeat_given && jobs.len() > 1 {
+            jobs.iter_mut().for_each(|j| j.plan.repeat = DEFAULT_MATRIX_REPEAT);
+        }
+        Ok(jobs)
     } else {
         diags.truncate(MAX_DIAGNOSTICS);
         Err(diags)

@@ -138,7 +138,8 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "ExpectOutcome")]
     pub expect_outcome: Option<At<ExpectOutcome>>,
-    /// Runs of the job (or of every matrix cell) that count (1..=1000, default 1).
+    /// Runs of the job (or of every matrix cell) that count (1..=1000); default 10 with a
+    /// matrix (enough for each comparison's interval), 1 without.
     #[serde(default)]
     #[schemars(with = "u32", range(min = 1, max = MAX_REPEAT))]
     pub repeat: Option<At<i128>>,

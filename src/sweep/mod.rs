@@ -3,12 +3,13 @@
 //! path with one cell and one run.
 //!
 //! Owns: the order of runs, which run of a cell is traced (the last, one file per cell, named
-//! after it), stopping at an interrupt, and [`summary`] statistics. Does not own: running one
+//! after it), stopping at an interrupt, [`summary`] statistics and [`rank`] tests and intervals. Does not own: running one
 //! job (see `exec`), judging it (see `outcome`), or drawing and writing anything: what the
 //! caller shows as the sweep goes (a progress bar, per-cell lines, the trace file, exports) it
 //! does in its `Observer`, which sweep calls at each step and which runs on this thread, in
 //! runner's wait loop (sweep starts no thread, so nothing draws while a fork happens).
 
+pub mod rank;
 pub mod summary;
 
 use std::time::Instant;

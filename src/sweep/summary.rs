@@ -1,9 +1,12 @@
 //! Statistics over repeated runs of one cell, and how cells compare: the median and spread of
-//! ops/s, outliers by modified z-score, and each cell's speed relative to the best of its group.
+//! ops/s, outliers by modified z-score, each cell's group, and `compare`'s verdict from a
+//! p-value (the test itself and the intervals are in `rank`) with the Holm-Bonferroni correction.
 //!
 //! Pure arithmetic on numbers the sweep collected; no I/O.
 
 use serde::Serialize;
+
+pub use super::rank::mann_whitney_p;
 
 /// A modified z-score above this marks an outlier (Iglewicz and Hoaglin); looked for from five
 /// runs up.
@@ -148,71 +151,6 @@ pub fn smallest_p(m: usize, n: usize) -> f64 {
     mann_whitney_p(&a, &b)
 }
 
-/// The two-sided p-value of the Mann-Whitney U test, with ties: exact up to 30 runs a side
-/// (the distribution of the rank sum over every way to split the pooled runs, tied runs
-/// sharing their mean rank), the normal approximation with the tie-corrected variance beyond.
-pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
-    let (m, n) = (a.len(), b.len());
-    if m == 0 || n == 0 {
-        return 1.0;
-    }
-    // The pooled runs in order, each with twice its (mean) rank: whole numbers even with ties.
-    let mut pooled: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&y| (y, false))).collect();
-    pooled.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let total = m + n;
-    let mut ranks2 = vec![0usize; total];
-    let mut ties = 0f64;
-    let mut i = 0;
-    while i < total {
-        let mut j = i;
-        while j + 1 < total && pooled[j + 1].0 == pooled[i].0 {
-            j += 1;
-        }
-        // Ranks i+1 ..= j+1 share their mean: twice it is i + j + 2.
-        ranks2[i..=j].fill(i + j + 2);
-        let t = (j - i + 1) as f64;
-        ties += t * t * t - t;
-        i = j + 1;
-    }
-    let w2: usize = pooled.iter().zip(&ranks2).filter(|((_, in_a), _)| *in_a).map(|(_, r)| r).sum();
-    // The rank sum's mean, doubled: m (N + 1).
-    let mean2 = (m * (total + 1)) as f64;
-    let observed = (w2 as f64 - mean2).abs();
-    if m > 30 || n > 30 {
-        let (mf, nf, nn) = (m as f64, n as f64, total as f64);
-        let var = mf * nf / 12.0 * ((nn + 1.0) - ties / (nn * (nn - 1.0)));
-        if var <= 0.0 {
-            return 1.0;
-        }
-        let z = (observed / 2.0 - 0.5).max(0.0) / var.sqrt();
-        return (2.0 * normal_tail(z)).min(1.0);
-    }
-    // ways[k][s]: subsets of k of the pooled runs seen so far whose doubled ranks sum to s.
-    let max_sum: usize = ranks2.iter().sum();
-    let mut ways = vec![vec![0f64; max_sum + 1]; m + 1];
-    ways[0][0] = 1.0;
-    for (seen, &r) in ranks2.iter().enumerate() {
-        for k in (1..=m.min(seen + 1)).rev() {
-            let (lower, upper) = ways.split_at_mut(k);
-            for s in (r..=max_sum).rev() {
-                upper[0][s] += lower[k - 1][s - r];
-            }
-        }
-    }
-    let counts = &ways[m];
-    let all: f64 = counts.iter().sum();
-    let tail: f64 =
-        counts.iter().enumerate().filter(|(s, _)| (*s as f64 - mean2).abs() >= observed - 1e-9).map(|(_, c)| c).sum();
-    (tail / all).min(1.0)
-}
-
-/// P(Z > z) for a standard normal (Abramowitz and Stegun 26.2.17, error below 1e-7).
-fn normal_tail(z: f64) -> f64 {
-    let t = 1.0 / (1.0 + 0.2316419 * z);
-    let poly = t * (0.319381530 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
-    (-z * z / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * poly
-}
-
 /// Groups of cells to compare: cells that agree on every parameter but `series` fall in one
 /// group. Returns, per cell, its group's number.
 pub fn groups(params: &[Vec<(String, String)>], series: &str) -> Vec<usize> {
@@ -296,7 +234,8 @@ mod tests {
         assert!(mann_whitney_p(&low, &high) < 1e-9);
     }
 
-    /// Every split of the pooled runs, its rank sum with mean ranks, counted by hand.
+    /// Every split of the pooled runs, its rank sum with mean ranks, counted by hand: twice
+    /// the smaller tail.
     fn brute(a: &[f64], b: &[f64]) -> f64 {
         let pooled: Vec<f64> = a.iter().chain(b).copied().collect();
         let rank = |x: f64| {
@@ -306,20 +245,18 @@ mod tests {
         };
         let ranks: Vec<f64> = pooled.iter().map(|x| rank(*x)).collect();
         let n = pooled.len();
-        let mean = a.len() as f64 * (n as f64 + 1.0) / 2.0;
-        let observed = (ranks[..a.len()].iter().sum::<f64>() - mean).abs();
-        let (mut hit, mut all) = (0u32, 0u32);
+        let observed = ranks[..a.len()].iter().sum::<f64>();
+        let (mut low, mut high, mut all) = (0u32, 0u32, 0u32);
         for mask in 0u32..(1 << n) {
             if mask.count_ones() as usize != a.len() {
                 continue;
             }
             all += 1;
             let sum: f64 = (0..n).filter(|i| mask & (1 << i) != 0).map(|i| ranks[i]).sum();
-            if (sum - mean).abs() >= observed - 1e-9 {
-                hit += 1;
-            }
+            low += u32::from(sum <= observed + 1e-9);
+            high += u32::from(sum >= observed - 1e-9);
         }
-        f64::from(hit) / f64::from(all)
+        (2.0 * f64::from(low.min(high)) / f64::from(all)).min(1.0)
     }
 
     #[test]

@@ -4,8 +4,9 @@ use crate::words::plural;
 use std::fmt::Write;
 
 use super::{Comparison, Side, Status};
-use crate::report::doc::{self, Compare, CompareCell};
+use crate::report::doc::{self, ChangeInterval, Compare, CompareCell};
 use crate::report::rate;
+use crate::sweep::rank;
 use crate::sweep::summary::{ALPHA, MIN_CHANGE, MIN_RUNS_TO_COMPARE};
 
 /// `5%`, `0.5%`: a fraction as a percentage, without float noise.
@@ -30,6 +31,7 @@ pub(crate) fn document(c: &Comparison<'_>) -> Compare {
         old: c.old.to_string(),
         new: c.new.to_string(),
         test: test(),
+        interval: rank::METHOD.to_string(),
         correction: c.correction(),
         tested: c.tested,
         fail_on_regression: c.threshold,
@@ -44,6 +46,11 @@ pub(crate) fn document(c: &Comparison<'_>) -> Compare {
                 old: j.old.and_then(|s| s.summary.clone()),
                 new: j.new.and_then(|s| s.summary.clone()),
                 change: j.change,
+                change_interval: j.interval.as_ref().map(|i| ChangeInterval {
+                    low: i.low - 1.0,
+                    high: i.high - 1.0,
+                    level: i.level,
+                }),
                 p_value: j.p_value,
                 p_adjusted: j.p_adjusted,
                 comparison: j.status.name().to_string(),
@@ -67,6 +74,7 @@ pub(crate) fn human(c: &Comparison<'_>) -> String {
             percent(ALPHA),
             percent(MIN_CHANGE)
         );
+        let _ = writeln!(s, "  change: of the median, with its interval per cell (not corrected): {}", rank::METHOD);
     } else {
         let _ = writeln!(s, "  test: none: no cell has {} a side of the same job", plural(MIN_RUNS_TO_COMPARE, "run"));
     }
@@ -94,7 +102,7 @@ pub(crate) fn human(c: &Comparison<'_>) -> String {
             let _ = writeln!(s, "  {name:<width$}  {}, not compared: {why}", j.status.name());
             continue;
         }
-        let change = j.change.map_or(String::new(), |c| format!("{:+.1}%  ", 100.0 * c));
+        let change = j.change.map_or(String::new(), |c| format!("{:+.1}% ({})  ", 100.0 * c, uncertainty(j)));
         let p = match (j.p_value, j.p_adjusted) {
             (Some(p), Some(a)) => format!(" (p = {p:.3}, {a:.3} after the correction)"),
             _ => String::new(),
@@ -141,6 +149,22 @@ fn gate(c: &Comparison<'_>, threshold: f64) -> String {
         c.tested,
         plural(c.cells.len(), "cell")
     )
+}
+
+/// The change's interval in words: `95% CI -3.1% to +0.4%`, or why there is none.
+fn uncertainty(j: &super::Judged<'_>) -> String {
+    match &j.interval {
+        Some(i) => format!(
+            "{} CI {:+.1}% to {:+.1}%",
+            rank::level_words(i.level),
+            100.0 * (i.low - 1.0),
+            100.0 * (i.high - 1.0)
+        ),
+        None if j.old.is_some_and(|o| o.rates.len() < 2) || j.new.is_some_and(|n| n.rates.len() < 2) => {
+            "one run on a side: no uncertainty".to_string()
+        }
+        None => "a run at 0 ops/s: no interval".to_string(),
+    }
 }
 
 fn name(cell: &str) -> &str {

@@ -1,7 +1,8 @@
 //! `runner compare OLD.json NEW.json`: did a change make a cell faster? Per cell (matched by
 //! name), the change in median ops/s, each side's spread, and whether the change is beyond the
 //! noise: a Mann-Whitney U test per cell (`sweep::summary::mann_whitney_p`), corrected for the
-//! number of cells tested (Holm-Bonferroni, `sweep::summary::holm`).
+//! number of cells tested (Holm-Bonferroni, `sweep::summary::holm`), and the change's
+//! confidence interval (`sweep::rank::ratio_interval`, per cell, not corrected).
 //!
 //! Only the same job is compared: a cell whose effective job differs between the two reports
 //! (workers, iterations, value, operation, operands, backend and its settings, schedule,
@@ -19,6 +20,7 @@ use serde_json::Value as Json;
 
 use super::doc::{JobDifference, SCHEMA_VERSION};
 use crate::error::Error;
+use crate::sweep::rank::{self, RatioInterval};
 use crate::sweep::summary::{self, ALPHA, Change, Summary};
 
 use crate::words::plural;
@@ -94,6 +96,8 @@ pub(crate) struct Judged<'a> {
     pub new: Option<&'a Side>,
     /// New median over old, minus one (only for the same job).
     pub change: Option<f64>,
+    /// Where new over old lies (see `sweep::rank`); `None` with one run on a side.
+    pub interval: Option<RatioInterval>,
     pub p_value: Option<f64>,
     /// After the Holm-Bonferroni correction over every tested cell.
     pub p_adjusted: Option<f64>,
@@ -207,6 +211,7 @@ fn pair<'a>(cell: &str, o: Option<&'a Side>, n: Option<&'a Side>) -> Judged<'a> 
         old: o,
         new: n,
         change: None,
+        interval: None,
         p_value: None,
         p_adjusted: None,
         status: Status::OnlyInNew,
@@ -229,6 +234,7 @@ fn pair<'a>(cell: &str, o: Option<&'a Side>, n: Option<&'a Side>) -> Judged<'a> 
     match (&o.summary, &n.summary) {
         (Some(os), Some(ns)) if os.median > 0.0 => {
             j.change = Some(ns.median / os.median - 1.0);
+            j.interval = rank::ratio_interval(&o.rates, &n.rates);
             j.p_value = summary::p_value(&o.rates, &n.rates);
             j.status = Status::Change(Change::TooFewRuns);
         }

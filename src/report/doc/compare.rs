@@ -16,6 +16,8 @@ pub(crate) struct Compare {
     pub new: String,
     /// The test that tells a change from noise, in words.
     pub test: String,
+    /// How each cell's `change_interval` is found (its method; the level is each interval's).
+    pub interval: String,
     /// The correction for testing several cells at once, in words (Holm-Bonferroni over the
     /// cells tested).
     pub correction: String,
@@ -44,6 +46,9 @@ pub(crate) struct CompareCell {
     pub new: Option<Summary>,
     /// New median over old, minus one; null when the cell was not compared.
     pub change: Option<f64>,
+    /// Where `change` lies, with its confidence (for this cell alone, not corrected for the
+    /// others); null with one run on a side (one run: no uncertainty) or without a change.
+    pub change_interval: Option<ChangeInterval>,
     /// The Mann-Whitney U test's two-sided p-value, for this cell alone.
     pub p_value: Option<f64>,
     /// The p-value after the Holm-Bonferroni correction over every tested cell: `comparison`
@@ -61,6 +66,18 @@ pub(crate) struct CompareCell {
     /// The cell's verdict on each side (`correct`, `lost_updates`, ...), as its report says.
     pub old_verdict: Option<String>,
     pub new_verdict: Option<String>,
+}
+
+/// Where a change (new over old, minus one) lies.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct ChangeInterval {
+    /// The lower bound of the change (-0.05 for 5% slower).
+    pub low: f64,
+    pub high: f64,
+    /// The interval's confidence: 0.95, or less when too few runs cannot give that (0.9 with
+    /// 3 runs a side): the widest interval the runs give.
+    pub level: f64,
 }
 
 /// A field of the effective job that differs: its path (`work.inside`) and each side's

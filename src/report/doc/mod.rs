@@ -22,10 +22,10 @@ use crate::value::Value;
 
 pub(crate) use crate::sweep::summary::Summary;
 pub(crate) use check::Expected;
-pub(crate) use compare::{Compare, CompareCell, ComparePython, JobDifference};
+pub(crate) use compare::{ChangeInterval, Compare, CompareCell, ComparePython, JobDifference};
 pub(crate) use job::Job;
 pub(crate) use run::Run;
-pub(crate) use sweep::{Catalog, Cell, Params, Sweep};
+pub(crate) use sweep::{Catalog, Cell, Comparison, Params, Sweep};
 
 /// The version of every JSON document runner prints: it changes when a field changes meaning
 /// or goes away; new fields may appear without it. 2: `expected` is the check, typed by its
@@ -348,7 +348,7 @@ pub(crate) enum PlanOutput {
 #[schemars(title = "runner report")]
 pub(crate) enum RunOutput {
     Run(Box<Run>),
-    Sweep(Sweep),
+    Sweep(Box<Sweep>),
     Catalog(Catalog),
     Error(ErrorDoc),
 }

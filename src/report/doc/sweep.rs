@@ -33,7 +33,30 @@ pub(crate) struct Sweep {
     pub unwritten: Vec<Unwritten>,
     /// The parameter cells are compared along (`backend` when it varies).
     pub compared_by: Option<String>,
+    /// How each comparison's interval is found (its method; the level is each interval's).
+    pub comparison_interval: String,
+    /// Per group of cells that differ only in `compared_by`, its fastest correct cell against
+    /// each other correct cell, as the human report says them.
+    pub comparisons: Vec<Comparison>,
     pub cells: Vec<Cell>,
+}
+
+/// One cell against a slower one of its group.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Comparison {
+    /// The faster cell's name (`cell`), then the slower's.
+    pub faster: String,
+    pub slower: String,
+    /// Median ops/s over median ops/s; null when a side ran at 0 ops/s.
+    pub ratio: Option<f64>,
+    /// Where the ratio lies, with its confidence; null with one run on a side (one run: no
+    /// uncertainty) or without a ratio.
+    pub interval: Option<crate::sweep::rank::RatioInterval>,
+    /// Counted runs of the faster cell, then of the slower.
+    pub runs: [usize; 2],
+    /// The comparison in words, as the human report prints it.
+    pub words: String,
 }
 
 /// An output that could not be written.
@@ -141,6 +164,6 @@ pub(crate) struct CatalogJob {
 #[allow(dead_code, reason = "the catalog's documents are still gathered as JSON values by the command line")]
 pub(crate) enum FileReport {
     Run(Box<Run>),
-    Sweep(Sweep),
+    Sweep(Box<Sweep>),
     Error(ErrorDoc),
 }

@@ -215,6 +215,10 @@ pub fn markdown(name: &str, cells: &[CellResult], stage: &Stage<'_>) -> String {
         row.push(r.map_or("-".to_string(), |r| format!("{r:.2}x")));
         let _ = writeln!(s, "| {} |", row.join(" | "));
     }
+    let comparisons = super::table::comparisons(cells);
+    if !comparisons.is_empty() {
+        let _ = writeln!(s, "\n{}", comparisons.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"));
+    }
     s
 }
 

@@ -186,6 +186,8 @@ pub fn document(file: &str, sha256: &str, cells: &[CellResult], stage: &Stage<'_
 pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], stage: &Stage<'_>) -> doc::Sweep {
     let (series, rel, _) = relative(cells);
     let partial = cells.iter().any(|c| c.interrupted().is_some());
+    let (_, pairs) = table::pairs(cells);
+    let comparisons = pairs.iter().map(|p| table::comparison_doc(p, series.as_deref().unwrap_or_default())).collect();
     doc::Sweep {
         schema_version: doc::SchemaVersion,
         runner: doc::RunnerHeader::this(),
@@ -197,6 +199,8 @@ pub(crate) fn sweep_doc(file: &str, sha256: &str, cells: &[CellResult], stage: &
         cells_planned: stage.planned,
         unwritten: stage.unwritten.to_vec(),
         compared_by: series,
+        comparison_interval: crate::sweep::rank::METHOD.to_string(),
+        comparisons,
         cells: cells.iter().zip(rel).map(|(c, r)| cell_doc(c, r, sha256)).collect(),
     }
 }

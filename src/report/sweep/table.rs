@@ -5,13 +5,14 @@ use crate::words::plural;
 use std::fmt::Write;
 
 use super::{came_to, keys, lock_bound, median, outcome_of, param, passes, relative, verdict};
-use crate::report::rate;
+use crate::report::{doc, rate};
 use crate::sweep::CellResult;
+use crate::sweep::rank::{self, RatioInterval};
 use crate::sweep::summary;
 
 /// The comparison table, comparisons in words, and warnings.
 pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
-    let (series, rel, groups) = relative(cells);
+    let (_, rel, _) = relative(cells);
     let mut s = String::new();
     // A cell whose runs failed is said in the first line, not only in its row.
     let failed = cells.iter().filter(|c| c.outcome_as_expected() == Some(false)).count();
@@ -21,13 +22,11 @@ pub fn human(name: &str, file: &str, cells: &[CellResult]) -> String {
     };
     let _ = writeln!(s, "{name} ({file}): {}{failed}", plural(cells.len(), "cell"));
     s.push_str(&rows(cells, &rel));
-    if let Some(series) = &series {
-        let lines = comparisons(cells, series, &groups);
-        if !lines.is_empty() {
-            let _ = writeln!(s);
-            for line in lines {
-                let _ = writeln!(s, "  {line}");
-            }
+    let lines = comparisons(cells);
+    if !lines.is_empty() {
+        let _ = writeln!(s);
+        for line in lines {
+            let _ = writeln!(s, "  {line}");
         }
     }
     noisy(&mut s, cells);
@@ -133,40 +132,124 @@ fn notes(s: &mut String, c: &CellResult, n_cells: usize) {
     }
 }
 
-/// "atomic 3.1x faster than mutex at workers=8", one line per group and slower cell.
-fn comparisons(cells: &[CellResult], series: &str, groups: &[usize]) -> Vec<String> {
-    let mut lines = Vec::new();
+/// One comparison of a group: its fastest correct cell against another.
+pub(crate) struct Pair<'a> {
+    pub faster: &'a CellResult,
+    pub slower: &'a CellResult,
+    /// Where the two are compared (`workers=8`): the shared parameters but the series.
+    pub at: String,
+    /// Median over median; `None` when a side ran at 0 ops/s.
+    pub ratio: Option<f64>,
+    /// Where the ratio lies (see `sweep::rank`); `None` with one run on a side.
+    pub interval: Option<RatioInterval>,
+}
+
+impl Pair<'_> {
+    /// Counted runs of each side.
+    pub fn runs(&self) -> (usize, usize) {
+        (self.faster.runs.len(), self.slower.runs.len())
+    }
+
+    /// The line people read: `atomic 3.10x faster than mutex at workers=8 (95% CI
+    /// 2.95x-3.24x, 10 runs each)`, `(one run: no uncertainty)`.
+    pub fn words(&self, series: &str) -> String {
+        // `atomic` names itself; `2` needs its key.
+        let name = |c: &CellResult| {
+            if series == "backend" { param(c, series).to_string() } else { format!("{series}={}", param(c, series)) }
+        };
+        let (best, other, at) = (name(self.faster), name(self.slower), &self.at);
+        let b = median(self.faster);
+        let Some(ratio) = self.ratio else {
+            // A ratio only between two speeds: 0 ops/s is no speed to divide by.
+            return if b > 0.0 {
+                format!("{best} ran at {}ops/s, {other} at 0 ops/s{at}", rate(b))
+            } else {
+                format!("{best} and {other}: both at 0 ops/s{at}")
+            };
+        };
+        let runs = match self.runs() {
+            (f, s) if f == s => format!("{} each", plural(f, "run")),
+            (f, s) => format!("{f} and {}", plural(s, "run")),
+        };
+        match &self.interval {
+            None if self.runs() == (1, 1) => {
+                format!("{best} {ratio:.2}x faster than {other}{at} (one run: no uncertainty)")
+            }
+            None if self.runs().0 == 1 || self.runs().1 == 1 => {
+                format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: one run on a side, no uncertainty)")
+            }
+            None => format!("{best} {ratio:.2}x faster than {other}{at} ({runs}: a run at 0 ops/s, no interval)"),
+            Some(i) if i.holds_one() => format!(
+                "{best} {ratio:.2}x faster than {other}{at} ({}, {runs}: holds 1x, not clearly faster)",
+                i.words()
+            ),
+            Some(i) => format!("{best} {ratio:.2}x faster than {other}{at} ({}, {runs})", i.words()),
+        }
+    }
+}
+
+/// Every comparison of the sweep, with the parameter they are along: per group of cells that
+/// differ only in the series parameter, its fastest correct cell against each other correct cell.
+pub(crate) fn pairs(cells: &[CellResult]) -> (Option<String>, Vec<Pair<'_>>) {
+    let (series, _, groups) = relative(cells);
+    let Some(series) = series else { return (None, Vec::new()) };
+    let mut out = Vec::new();
     let n_groups = groups.iter().copied().max().map_or(0, |g| g + 1);
+    let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
     for g in 0..n_groups {
         let members: Vec<&CellResult> = cells
             .iter()
-            .zip(groups)
+            .zip(&groups)
             .filter(|(_, gg)| **gg == g)
             .map(|(c, _)| c)
             .filter(|c| c.summary.is_some() && passes(c))
             .collect();
         let Some(best) = members.iter().max_by(|a, b| median(a).total_cmp(&median(b))) else { continue };
-        let shared = |k: &str| cells.iter().all(|c| c.job.params.iter().any(|(ck, _)| ck == k));
-        let at: Vec<String> =
-            best.job.params.iter().filter(|(k, _)| k != series && shared(k)).map(|(k, v)| format!("{k}={v}")).collect();
+        let at: Vec<String> = best
+            .job
+            .params
+            .iter()
+            .filter(|(k, _)| *k != series && shared(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         let at = if at.is_empty() { String::new() } else { format!(" at {}", at.join(" ")) };
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
-            // `atomic` names itself; `2` needs its key.
-            let name = |c: &CellResult| {
-                if series == "backend" {
-                    param(c, series).to_string()
-                } else {
-                    format!("{series}={}", param(c, series))
-                }
-            };
-            // A ratio only between two speeds: 0 ops/s is no speed to divide by.
-            lines.push(match (median(best), median(other)) {
-                (b, o) if b > 0.0 && o > 0.0 => format!("{} {:.1}x faster than {}{at}", name(best), b / o, name(other)),
-                (b, _) if b > 0.0 => format!("{} ran at {}ops/s, {} at 0 ops/s{at}", name(best), rate(b), name(other)),
-                _ => format!("{} and {}: both at 0 ops/s{at}", name(best), name(other)),
-            });
+            let (b, o) = (median(best), median(other));
+            let ratio = (b > 0.0 && o > 0.0).then(|| b / o);
+            let interval = ratio.and_then(|_| rank::ratio_interval(&rates(other), &rates(best)));
+            out.push(Pair { faster: best, slower: other, at: at.clone(), ratio, interval });
         }
     }
+    (Some(series), out)
+}
+
+/// A comparison in the sweep document.
+pub(super) fn comparison_doc(p: &Pair<'_>, series: &str) -> doc::Comparison {
+    let (f, s) = p.runs();
+    doc::Comparison {
+        faster: p.faster.job.cell.clone(),
+        slower: p.slower.job.cell.clone(),
+        ratio: p.ratio,
+        interval: p.interval.clone(),
+        runs: [f, s],
+        words: p.words(series),
+    }
+}
+
+/// The ops/s of a cell's counted runs.
+fn rates(c: &CellResult) -> Vec<f64> {
+    c.runs.iter().map(|r| r.outcome.ops_per_second()).collect()
+}
+
+/// The comparisons in words, after a line naming the interval when one has it.
+pub(crate) fn comparisons(cells: &[CellResult]) -> Vec<String> {
+    let (series, pairs) = pairs(cells);
+    let Some(series) = series else { return Vec::new() };
+    let mut lines = Vec::new();
+    if pairs.iter().any(|p| p.interval.is_some()) {
+        lines.push(format!("ratios of median ops/s; each interval: {}", rank::METHOD));
+    }
+    lines.extend(pairs.iter().map(|p| p.words(&series)));
     lines
 }
 
