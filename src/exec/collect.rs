@@ -24,7 +24,8 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
     let stopped = ended.interrupted.is_some() || ended.expired;
     let early = (!stopped).then(|| Written::read(&ended.shared));
-    let (pids, exits) = ended.reaper.wait_all();
+    let (pids, exits, died) = ended.reaper.wait_all();
+    let moments = super::supervise::with_deaths(ended.moments, &died, &exits);
     let reaped = now_ns();
     let switches = child_switches();
     tracing::info!(failed = exits.iter().filter(|(e, _)| !e.success()).count(), "every worker reaped");
@@ -89,6 +90,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: u64, switches_before: (u
             killed: t.killed,
         }),
         recoveries,
+        moments,
         stride: ended.stride,
         phases: Phases {
             setup_seconds: seconds(begun, ended.first_fork),

@@ -23,6 +23,10 @@ pub(super) struct Reaper {
     /// Every child of runner's is a worker (no channel waker runs): an ended child may be
     /// reaped without being named first.
     workers_only: bool,
+    /// The workers that failed (a signal, an exit code but 0), by index, and when runner
+    /// reaped each (CLOCK_MONOTONIC ns): the trace's moments of death. Nothing is read for a
+    /// worker that ended well.
+    died: Vec<(usize, u64)>,
 }
 
 /// How runner stopped the workers at the deadline.
@@ -44,6 +48,7 @@ impl Reaper {
             index: HashMap::with_capacity(workers),
             ended: Vec::new(),
             workers_only: false,
+            died: Vec::new(),
         }
     }
 
@@ -77,8 +82,9 @@ impl Reaper {
             if exit.is_none() {
                 *exit = reap(*pid, false);
                 alive |= exit.is_none();
-                if exit.is_some() {
+                if let Some((e, _)) = exit {
                     self.ended.push(index);
+                    note_death(&mut self.died, index, e);
                 }
             }
         }
@@ -101,6 +107,7 @@ impl Reaper {
             match self.index.get(&pid) {
                 Some(&index) if self.exits[index].is_none() => match reap(pid, false) {
                     Some(exit) => {
+                        note_death(&mut self.died, index, &exit.0);
                         self.exits[index] = Some(exit);
                         self.ended.push(index);
                     }
@@ -127,6 +134,7 @@ impl Reaper {
                     if let Some(&index) = self.index.get(&pid)
                         && self.exits[index].is_none()
                     {
+                        note_death(&mut self.died, index, &exit.0);
                         self.exits[index] = Some(exit);
                         self.ended.push(index);
                     }
@@ -149,18 +157,22 @@ impl Reaper {
     }
 
     /// Waits for every worker; returns the pids, how each ended and its peak resident memory
-    /// (KiB; 0 when it could not be reaped).
-    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>) {
+    /// (KiB; 0 when it could not be reaped), and the failed ones with when each was reaped.
+    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>, Vec<(usize, u64)>) {
         self.books();
+        let died = &mut self.died;
         let exits = self
             .pids
             .iter()
             .zip(self.exits.iter_mut())
-            .map(|(pid, exit)| {
-                exit.take().or_else(|| reap(*pid, true)).unwrap_or((Exit { code: None, signal: None }, 0))
+            .enumerate()
+            .map(|(index, (pid, exit))| {
+                exit.take()
+                    .or_else(|| reap(*pid, true).inspect(|(e, _)| note_death(died, index, e)))
+                    .unwrap_or((Exit { code: None, signal: None }, 0))
             })
             .collect();
-        (self.pids, exits)
+        (self.pids, exits, self.died)
     }
 
     /// SIGTERM to every worker still running, then SIGKILL to those still running after
@@ -201,6 +213,13 @@ impl Reaper {
     pub(super) fn stop(mut self) {
         self.kill_all();
         self.wait_all();
+    }
+}
+
+/// A failed worker just reaped: when, for the trace (a clock read only for a failure).
+fn note_death(died: &mut Vec<(usize, u64)>, index: usize, exit: &Exit) {
+    if !exit.success() {
+        died.push((index, now_ns()));
     }
 }
 
@@ -282,7 +301,7 @@ mod tests {
         reaper.reap_ended();
         assert_eq!(reaper.take_ended(), vec![1]);
         assert!(stranger.try_wait().unwrap().is_some(), "the stranger is left to its owner");
-        let (_, exits) = reaper.wait_all();
+        let (_, exits, _) = reaper.wait_all();
         assert_eq!(exits[0].0.code, Some(0));
         assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
     }
@@ -302,7 +321,7 @@ mod tests {
         reaper.add(Pid::from_raw(stubborn.id() as i32));
         let stopped = reaper.terminate(200_000_000, &|| false);
         assert_eq!((stopped.termed, stopped.killed), (2, 1), "{stopped:?}");
-        let (_, exits) = reaper.wait_all();
+        let (_, exits, _) = reaper.wait_all();
         assert_eq!(exits[0].0.signal.as_deref(), Some("SIGTERM"));
         assert_eq!(exits[1].0.signal.as_deref(), Some("SIGKILL"));
 

@@ -23,7 +23,9 @@ use crate::clock::now_ns;
 use crate::error::Interrupt;
 use crate::plan::Plan;
 use crate::shm::Shared;
+use crate::outcome::Exit;
 use crate::sync::{Keeper, Served};
+use crate::watch::trace::{Moment, What};
 
 /// How often runner looks at the workers' progress while it waits.
 pub(super) const PROGRESS_EVERY_MS: u16 = 100;
@@ -52,6 +54,8 @@ pub(super) struct Ended {
     pub(super) terminated: Option<Terminated>,
     /// The trace's "wait" phase, which ends once every worker is reaped.
     pub(super) waiting: tracing::span::EnteredSpan,
+    /// For the trace: when the signal was read, the deadline passed, the SIGTERMs went out.
+    pub(super) moments: Vec<Moment>,
 }
 
 /// What runner does now and then while the workers run.
@@ -178,12 +182,19 @@ pub(super) fn supervise(
     let Watchman { mut reaper, expired, deadline, .. } = watch;
     let interrupted = interrupts.caught();
     let mut terminated = None;
+    let mut moments = Vec::new();
     if let Some(signal) = interrupted {
         tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
+        let at = interrupts.caught_ns().unwrap_or_else(now_ns);
+        moments.push(Moment { at, what: What::Signal { name: signal.name() } });
         reaper.kill_all();
     } else if expired {
-        tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
-        terminated = Some(reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some()));
+        let seconds = plan.deadline.timeout_ns as f64 / 1e9;
+        tracing::warn!(seconds, "deadline: stopping the workers");
+        moments.push(Moment { at: deadline, what: What::Deadline { seconds } });
+        let t = reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
+        moments.push(Moment { at: t.at, what: What::Terminated { workers: t.termed, killed: t.killed } });
+        terminated = Some(t);
     }
     Ok(Ended {
         shared,
@@ -201,5 +212,20 @@ pub(super) fn supervise(
         deadline,
         terminated,
         waiting,
+        moments,
     })
+}
+
+/// The run's moments for the trace: `moments` and each failed worker's death (`died`: by
+/// index, when runner reaped it; `exits`: how each worker ended), in time order.
+pub(super) fn with_deaths(mut moments: Vec<Moment>, died: &[(usize, u64)], exits: &[(Exit, u64)]) -> Vec<Moment> {
+    for &(index, at) in died {
+        let how = exits.get(index).map_or_else(String::new, |(exit, _)| match (&exit.code, &exit.signal) {
+            (Some(code), None) => format!("exited with code {code}"),
+            _ => exit.to_string(),
+        });
+        moments.push(Moment { at, what: What::Died { worker: index as u32, how } });
+    }
+    moments.sort_by_key(|m| m.at);
+    moments
 }
