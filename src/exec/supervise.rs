@@ -21,9 +21,9 @@ use super::reaper::{Reaper, Terminated};
 use super::spawn::Running;
 use crate::clock::now_ns;
 use crate::error::Interrupt;
+use crate::outcome::Exit;
 use crate::plan::Plan;
 use crate::shm::Shared;
-use crate::outcome::Exit;
 use crate::sync::{Keeper, Served};
 use crate::watch::trace::{Moment, What};
 

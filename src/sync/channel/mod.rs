@@ -243,8 +243,7 @@ impl Books {
     #[cold]
     fn timed(&mut self, worker: usize, ops: u64, every: u64) {
         let events = &mut self.served.events;
-        if holds_timed(self.served.applied[worker], ops, every)
-            && (events.len() as u64) < crate::watch::TRACE_OPS_TOTAL
+        if holds_timed(self.served.applied[worker], ops, every) && (events.len() as u64) < crate::watch::TRACE_OPS_TOTAL
         {
             events.push((now_ns(), worker as u32));
         }
