@@ -242,7 +242,7 @@ fn broken_rules(trace: &Value) -> Vec<String> {
     let mut broken = Vec::new();
     let Some(events) = trace["traceEvents"].as_array() else { return vec!["no traceEvents array".into()] };
     // Per track: its complete slices (start, end, name) and its B/E stack.
-    let mut slices: BTreeMap<(i64, i64), Vec<(f64, f64, String)>> = BTreeMap::new();
+    let mut slices: BTreeMap<(i64, i64), Vec<Slice>> = BTreeMap::new();
     let mut stacks: BTreeMap<(i64, i64), Vec<(f64, String)>> = BTreeMap::new();
     let mut flows: BTreeMap<u64, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for (n, e) in events.iter().enumerate() {
@@ -280,11 +280,7 @@ fn broken_rules(trace: &Value) -> Vec<String> {
                 Some((begun, _)) if begun <= ts => {}
                 _ => fail("an end without its begin before it"),
             },
-            "i" | "I" => {
-                if !matches!(e["s"].as_str(), Some("t" | "p" | "g")) {
-                    fail("an instant has a scope: t, p or g");
-                }
-            }
+            "i" | "I" if !matches!(e["s"].as_str(), Some("t" | "p" | "g")) => fail("an instant has a scope: t, p or g"),
             "s" | "t" | "f" => match e["id"].as_u64() {
                 Some(id) => {
                     let (starts, finishes) = flows.entry(id).or_default();
@@ -306,20 +302,7 @@ fn broken_rules(trace: &Value) -> Vec<String> {
         }
     }
     for (track, list) in &mut slices {
-        // As viewers order them: by start, the longer first.
-        list.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
-        let mut open: Vec<&(f64, f64, String)> = Vec::new();
-        for s in list.iter() {
-            while open.last().is_some_and(|top| top.1 <= s.0) {
-                open.pop();
-            }
-            if let Some(top) = open.last()
-                && s.1 > top.1
-            {
-                broken.push(format!("track {track:?}: {s:?} overlaps {top:?} partly"));
-            }
-            open.push(s);
-        }
+        crossed(*track, list, &mut broken);
     }
     for (id, (starts, finishes)) in &flows {
         match (starts.as_slice(), finishes.as_slice()) {
@@ -328,6 +311,27 @@ fn broken_rules(trace: &Value) -> Vec<String> {
         }
     }
     broken
+}
+
+/// A complete slice: its start, its end (`ts + dur`) and its name.
+type Slice = (f64, f64, String);
+
+/// On one track, a slice that overlaps another partly (as viewers order them: by start, the
+/// longer first).
+fn crossed(track: (i64, i64), list: &mut [Slice], broken: &mut Vec<String>) {
+    list.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+    let mut open: Vec<&Slice> = Vec::new();
+    for s in list.iter() {
+        while open.last().is_some_and(|top| top.1 <= s.0) {
+            open.pop();
+        }
+        if let Some(top) = open.last()
+            && s.1 > top.1
+        {
+            broken.push(format!("track {track:?}: {s:?} overlaps {top:?} partly"));
+        }
+        open.push(s);
+    }
 }
 
 fn assert_rules(label: &str, trace: &Value) {

@@ -158,7 +158,7 @@ impl Reaper {
 
     /// Waits for every worker; returns the pids, how each ended and its peak resident memory
     /// (KiB; 0 when it could not be reaped), and the failed ones with when each was reaped.
-    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>, Vec<(usize, u64)>) {
+    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<(Exit, u64)>, Deaths) {
         self.books();
         let died = &mut self.died;
         let exits = self
@@ -215,6 +215,9 @@ impl Reaper {
         self.wait_all();
     }
 }
+
+/// The failed workers, by index, each with when runner reaped it (CLOCK_MONOTONIC ns).
+pub(super) type Deaths = Vec<(usize, u64)>;
 
 /// A failed worker just reaped: when, for the trace (a clock read only for a failure).
 fn note_death(died: &mut Vec<(usize, u64)>, index: usize, exit: &Exit) {
