@@ -181,21 +181,7 @@ pub(super) fn supervise(
     let owner_end = if served.is_some() { owner_end } else { now_ns() };
     let Watchman { mut reaper, expired, deadline, .. } = watch;
     let interrupted = interrupts.caught();
-    let mut terminated = None;
-    let mut moments = Vec::new();
-    if let Some(signal) = interrupted {
-        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
-        let at = interrupts.caught_ns().unwrap_or_else(now_ns);
-        moments.push(Moment { at, what: What::Signal { name: signal.name() } });
-        reaper.kill_all();
-    } else if expired {
-        let seconds = plan.deadline.timeout_ns as f64 / 1e9;
-        tracing::warn!(seconds, "deadline: stopping the workers");
-        moments.push(Moment { at: deadline, what: What::Deadline { seconds } });
-        let t = reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
-        moments.push(Moment { at: t.at, what: What::Terminated { workers: t.termed, killed: t.killed } });
-        terminated = Some(t);
-    }
+    let (terminated, moments) = stop(plan, &mut reaper, interrupted, expired.then_some(deadline), interrupts);
     Ok(Ended {
         shared,
         keeper,
@@ -214,6 +200,32 @@ pub(super) fn supervise(
         waiting,
         moments,
     })
+}
+
+/// Stops a run that a signal (killed) or its deadline (terminated, with a grace) stopped: how
+/// runner terminated it, and the moments for the trace.
+fn stop(
+    plan: &Plan,
+    reaper: &mut Reaper,
+    interrupted: Option<Interrupt>,
+    expired: Option<u64>,
+    interrupts: &Interrupts,
+) -> (Option<Terminated>, Vec<Moment>) {
+    let mut moments = Vec::new();
+    if let Some(signal) = interrupted {
+        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
+        let at = interrupts.caught_ns().unwrap_or_else(now_ns);
+        moments.push(Moment { at, what: What::Signal { name: signal.name() } });
+        reaper.kill_all();
+    } else if let Some(deadline) = expired {
+        let seconds = plan.deadline.timeout_ns as f64 / 1e9;
+        tracing::warn!(seconds, "deadline: stopping the workers");
+        moments.push(Moment { at: deadline, what: What::Deadline { seconds } });
+        let t = reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
+        moments.push(Moment { at: t.at, what: What::Terminated { workers: t.termed, killed: t.killed } });
+        return (Some(t), moments);
+    }
+    (None, moments)
 }
 
 /// The run's moments for the trace: `moments` and each failed worker's death (`died`: by
