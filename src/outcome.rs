@@ -118,6 +118,8 @@ pub struct Outcome {
     /// happened: who died, who recovered it (or runner, after every worker had ended), and
     /// whether the value was restored. Each worker dies at most once: at most one per worker.
     pub recoveries: Vec<Recovery>,
+    /// For the trace's timeline: deaths, the deadline, a signal, when each happened.
+    pub moments: Vec<crate::watch::trace::Moment>,
     /// Peak resident memory in KiB: runner's own during this run (`VmHWM`, afresh at exec and
     /// reset before each later run: not what the process that started runner used), and the largest of this run's
     /// workers' peaks (see [`WorkerOutcome::peak_kib`]).

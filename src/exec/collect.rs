@@ -34,7 +34,8 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
     let stopped = ended.interrupted.is_some() || ended.expired;
     let early = (!stopped).then(|| Written::read(&ended.shared));
-    let (pids, exits) = ended.reaper.wait_all();
+    let (pids, exits, died) = ended.reaper.wait_all();
+    let moments = super::supervise::with_deaths(ended.moments, &died, &exits);
     let reaped = now_ns();
     let runner_cpu = runner_usage().zip(begun.runner_cpu).map(|(now, then)| now.since(then));
     tracing::info!(failed = exits.iter().filter(|g| !g.exit.success()).count(), "every worker reaped");
@@ -104,6 +105,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
             killed: t.killed,
         }),
         recoveries,
+        moments,
         stride: ended.stride,
         phases: Phases {
             setup_seconds: seconds(begun.at, ended.first_fork),

@@ -35,7 +35,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -58,6 +58,8 @@ pub struct Interrupts {
     fd: SignalFd,
     /// The first signal read, by number; 0 before.
     first: AtomicI32,
+    /// When runner read the first signal (CLOCK_MONOTONIC ns; 0 before): the trace's moment.
+    first_ns: AtomicU64,
 }
 
 static ARMED: OnceLock<Interrupts> = OnceLock::new();
@@ -75,7 +77,7 @@ impl Interrupts {
             return Ok(armed);
         }
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(ARMED.get_or_init(|| Interrupts { mask, fd, first: AtomicI32::new(0) }))
+        Ok(ARMED.get_or_init(|| Interrupts { mask, fd, first: AtomicI32::new(0), first_ns: AtomicU64::new(0) }))
     }
 
     /// The watcher, once armed.
@@ -99,9 +101,16 @@ impl Interrupts {
     /// nothing).
     pub fn caught(&self) -> Option<Interrupt> {
         while let Ok(Some(info)) = self.fd.read_signal() {
-            let _ = self.first.compare_exchange(0, info.ssi_signo as i32, Ordering::Relaxed, Ordering::Relaxed);
+            if self.first.compare_exchange(0, info.ssi_signo as i32, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+                self.first_ns.store(crate::clock::now_ns(), Ordering::Relaxed);
+            }
         }
         Interrupt::from_number(self.first.load(Ordering::Relaxed))
+    }
+
+    /// When runner read the first signal (CLOCK_MONOTONIC ns), once one came.
+    pub fn caught_ns(&self) -> Option<u64> {
+        Some(self.first_ns.load(Ordering::Relaxed)).filter(|&at| at > 0)
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {

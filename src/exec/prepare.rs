@@ -55,10 +55,8 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
         Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, units, watch)).map_err(ExecError::Map)?;
     let stride = crate::watch::stride(plan.backend, plan.iterations, plan.workers, watch);
     let trace_ops = watch.trace.is_some() && watch.ops;
-    let applied_every = trace_ops.then(|| {
-        let messages = plan.workers as u64 * plan.messages_per_worker();
-        messages.div_ceil(crate::watch::TRACE_OPS_TOTAL).max(1)
-    });
+    // The channel's owner records the application of every send a worker times.
+    let applied_every = trace_ops.then_some(stride);
     let setup = sync::Setup {
         backend: plan.backend,
         operation: plan.operation,

@@ -41,6 +41,10 @@ pub(super) struct Reaper {
     /// Every child of runner's is a worker (no channel waker runs): an ended child may be
     /// reaped without being named first.
     workers_only: bool,
+    /// The workers that failed (a signal, an exit code but 0), by index, and when runner
+    /// reaped each (CLOCK_MONOTONIC ns): the trace's moments of death. Nothing is read for a
+    /// worker that ended well.
+    died: Vec<(usize, u64)>,
 }
 
 /// How runner stopped the workers at the deadline.
@@ -62,6 +66,7 @@ impl Reaper {
             index: HashMap::with_capacity(workers),
             ended: Vec::new(),
             workers_only: false,
+            died: Vec::new(),
         }
     }
 
@@ -95,8 +100,9 @@ impl Reaper {
             if exit.is_none() {
                 *exit = reap(*pid, false);
                 alive |= exit.is_none();
-                if exit.is_some() {
+                if let Some(g) = exit {
                     self.ended.push(index);
+                    note_death(&mut self.died, index, &g.exit);
                 }
             }
         }
@@ -119,6 +125,7 @@ impl Reaper {
             match self.index.get(&pid) {
                 Some(&index) if self.exits[index].is_none() => match reap(pid, false) {
                     Some(exit) => {
+                        note_death(&mut self.died, index, &exit.exit);
                         self.exits[index] = Some(exit);
                         self.ended.push(index);
                     }
@@ -145,6 +152,7 @@ impl Reaper {
                     if let Some(&index) = self.index.get(&pid)
                         && self.exits[index].is_none()
                     {
+                        note_death(&mut self.died, index, &exit.exit);
                         self.exits[index] = Some(exit);
                         self.ended.push(index);
                     }
@@ -166,17 +174,23 @@ impl Reaper {
         self.exits.iter().flatten().any(|g| !g.exit.success())
     }
 
-    /// Waits for every worker; returns the pids and how each ended, with its usage (none when
-    /// it could not be reaped).
-    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<Gone>) {
+    /// Waits for every worker; returns the pids, how each ended with its usage (none when it
+    /// could not be reaped), and the failed ones with when each was reaped.
+    pub(super) fn wait_all(mut self) -> (Vec<Pid>, Vec<Gone>, Deaths) {
         self.books();
+        let died = &mut self.died;
         let exits = self
             .pids
             .iter()
             .zip(self.exits.iter_mut())
-            .map(|(pid, exit)| exit.take().or_else(|| reap(*pid, true)).unwrap_or_else(Gone::unknown))
+            .enumerate()
+            .map(|(index, (pid, exit))| {
+                exit.take()
+                    .or_else(|| reap(*pid, true).inspect(|g| note_death(died, index, &g.exit)))
+                    .unwrap_or_else(Gone::unknown)
+            })
             .collect();
-        (self.pids, exits)
+        (self.pids, exits, self.died)
     }
 
     /// SIGTERM to every worker still running, then SIGKILL to those still running after
@@ -217,6 +231,16 @@ impl Reaper {
     pub(super) fn stop(mut self) {
         self.kill_all();
         self.wait_all();
+    }
+}
+
+/// The failed workers, by index, each with when runner reaped it (CLOCK_MONOTONIC ns).
+pub(super) type Deaths = Vec<(usize, u64)>;
+
+/// A failed worker just reaped: when, for the trace (a clock read only for a failure).
+fn note_death(died: &mut Vec<(usize, u64)>, index: usize, exit: &Exit) {
+    if !exit.success() {
+        died.push((index, now_ns()));
     }
 }
 
@@ -297,7 +321,7 @@ mod tests {
         reaper.reap_ended();
         assert_eq!(reaper.take_ended(), vec![1]);
         assert!(stranger.try_wait().unwrap().is_some(), "the stranger is left to its owner");
-        let (_, exits) = reaper.wait_all();
+        let (_, exits, _) = reaper.wait_all();
         assert_eq!(exits[0].exit.code, Some(0));
         assert_eq!(exits[1].exit.signal.as_deref(), Some("SIGKILL"));
         // Reaped mid-run or killed, each has its usage from `wait4`.
@@ -319,7 +343,7 @@ mod tests {
         reaper.add(Pid::from_raw(stubborn.id() as i32));
         let stopped = reaper.terminate(200_000_000, &|| false);
         assert_eq!((stopped.termed, stopped.killed), (2, 1), "{stopped:?}");
-        let (_, exits) = reaper.wait_all();
+        let (_, exits, _) = reaper.wait_all();
         assert_eq!(exits[0].exit.signal.as_deref(), Some("SIGTERM"));
         assert_eq!(exits[1].exit.signal.as_deref(), Some("SIGKILL"));
 

@@ -17,13 +17,14 @@ use super::deaths::Deaths;
 use super::error::ExecError;
 use super::interrupt::Interrupts;
 use super::lifeline::Wake;
-use super::reaper::{Reaper, Terminated};
+use super::reaper::{Gone, Reaper, Terminated};
 use super::spawn::Running;
 use crate::clock::now_ns;
 use crate::error::Interrupt;
 use crate::plan::Plan;
 use crate::shm::Shared;
 use crate::sync::{Keeper, Served};
+use crate::watch::trace::{Moment, What};
 
 /// How often runner looks at the workers' progress while it waits.
 pub(super) const PROGRESS_EVERY_MS: u16 = 100;
@@ -54,6 +55,8 @@ pub(super) struct Ended {
     pub(super) waiting: tracing::span::EnteredSpan,
     /// The channel's waker's CPU time and switches, when one ran (reaped by now).
     pub(super) waker_cpu: Option<crate::outcome::Cpu>,
+    /// For the trace: when the signal was read, the deadline passed, the SIGTERMs went out.
+    pub(super) moments: Vec<Moment>,
 }
 
 /// What runner does now and then while the workers run.
@@ -179,14 +182,7 @@ pub(super) fn supervise(
     let owner_end = if served.is_some() { owner_end } else { now_ns() };
     let Watchman { mut reaper, expired, deadline, .. } = watch;
     let interrupted = interrupts.caught();
-    let mut terminated = None;
-    if let Some(signal) = interrupted {
-        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
-        reaper.kill_all();
-    } else if expired {
-        tracing::warn!(seconds = plan.deadline.timeout_ns as f64 / 1e9, "deadline: stopping the workers");
-        terminated = Some(reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some()));
-    }
+    let (terminated, moments) = stop(plan, &mut reaper, interrupted, expired.then_some(deadline), interrupts);
     Ok(Ended {
         shared,
         keeper,
@@ -204,5 +200,46 @@ pub(super) fn supervise(
         terminated,
         waiting,
         waker_cpu,
+        moments,
     })
+}
+
+/// Stops a run that a signal (killed) or its deadline (terminated, with a grace) stopped: how
+/// runner terminated it, and the moments for the trace.
+fn stop(
+    plan: &Plan,
+    reaper: &mut Reaper,
+    interrupted: Option<Interrupt>,
+    expired: Option<u64>,
+    interrupts: &Interrupts,
+) -> (Option<Terminated>, Vec<Moment>) {
+    let mut moments = Vec::new();
+    if let Some(signal) = interrupted {
+        tracing::warn!(signal = signal.name(), "interrupted: stopping the workers");
+        let at = interrupts.caught_ns().unwrap_or_else(now_ns);
+        moments.push(Moment { at, what: What::Signal { name: signal.name() } });
+        reaper.kill_all();
+    } else if let Some(deadline) = expired {
+        let seconds = plan.deadline.timeout_ns as f64 / 1e9;
+        tracing::warn!(seconds, "deadline: stopping the workers");
+        moments.push(Moment { at: deadline, what: What::Deadline { seconds } });
+        let t = reaper.terminate(plan.deadline.grace_ns, &|| interrupts.caught().is_some());
+        moments.push(Moment { at: t.at, what: What::Terminated { workers: t.termed, killed: t.killed } });
+        return (Some(t), moments);
+    }
+    (None, moments)
+}
+
+/// The run's moments for the trace: `moments` and each failed worker's death (`died`: by
+/// index, when runner reaped it; `exits`: how each worker ended), in time order.
+pub(super) fn with_deaths(mut moments: Vec<Moment>, died: &[(usize, u64)], exits: &[Gone]) -> Vec<Moment> {
+    for &(index, at) in died {
+        let how = exits.get(index).map_or_else(String::new, |Gone { exit, .. }| match (&exit.code, &exit.signal) {
+            (Some(code), None) => format!("exited with code {code}"),
+            _ => exit.to_string(),
+        });
+        moments.push(Moment { at, what: What::Died { worker: index as u32, how } });
+    }
+    moments.sort_by_key(|m| m.at);
+    moments
 }

@@ -84,16 +84,38 @@ pub fn trace(
         "faults": plan.faults.iter().map(|f| f.describe()).collect::<Vec<_>>(),
         "deadline_seconds": run.outcome.deadline,
     });
+    let moments = trace_moments(&run.outcome);
     let input = crate::watch::trace::TraceInput {
         origin,
         parent_pid: std::process::id() as i32,
         phases: &phases,
         workers: &run.outcome.events,
         applied,
+        moments: &moments,
         metadata,
     };
     crate::watch::trace::write(&input, crate::exec::interrupt::Interruptible::new(file))
         .map_err(|e| Error::Output(format!("{path}: {e}")))
+}
+
+/// The run's moments for the trace's timeline: its own (deaths, the deadline, a signal) and
+/// each lock taken over, in time order.
+fn trace_moments(outcome: &crate::outcome::Outcome) -> Vec<crate::watch::trace::Moment> {
+    use crate::watch::trace::{Moment, What};
+    let taken = outcome.recoveries.iter().map(|r| Moment {
+        at: r.at_ns,
+        what: What::TakenOver {
+            from: r.died_holding_lock,
+            by: match r.recovered_by {
+                crate::sync::Holder::Worker(index) => Some(index),
+                crate::sync::Holder::Runner => None,
+            },
+            restored: r.restored,
+        },
+    });
+    let mut moments: Vec<Moment> = outcome.moments.iter().cloned().chain(taken).collect();
+    moments.sort_by_key(|m| m.at);
+    moments
 }
 
 /// One file's result in `runner validate`.

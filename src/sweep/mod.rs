@@ -289,6 +289,7 @@ mod tests {
             deadline: deadline.then_some(0.02),
             deadline_stop: None,
             recoveries: Vec::new(),
+            moments: Vec::new(),
             memory_kib: (0, 0),
             memory_start_kib: 0,
             events_lost: None,

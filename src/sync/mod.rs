@@ -48,7 +48,8 @@ pub(crate) struct Setup {
     pub(crate) initial: Value,
     /// Operations the workers do in all: the channel's owner is done once it applied them.
     pub(crate) total_ops: u64,
-    /// The channel's owner records one application in this many messages, for the trace.
+    /// With `--trace-ops`, the channel's sampling stride (batches from one timed send to the
+    /// next): the owner records the application of each timed send, for the trace's flows.
     pub(crate) applied_every: Option<u64>,
 }
 
@@ -79,7 +80,10 @@ pub struct Served {
     pub applied: Vec<u64>,
     pub messages: u64,
     pub bytes: u64,
-    /// A sample of the applications: when, and which worker's message.
+    /// With `--trace-ops`, the application of each timed send (the message holding the
+    /// worker's operation number `k * batch * stride`): when, and which worker's. Per worker in
+    /// the order of its timed sends, so that the trace pairs them; at most
+    /// [`crate::watch::TRACE_OPS_TOTAL`] in all.
     pub events: Vec<(u64, u32)>,
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn new(setup: &Setup, batch: u32, transport: Transport) -> Result<(Se
     let owner = Owner {
         op: setup.operation,
         value: setup.initial,
-        applied_every: setup.applied_every,
+        applied_every: setup.applied_every.map(|stride| timed_every(stride, batch)),
         total: setup.total_ops,
         rx,
     };
@@ -94,7 +94,8 @@ pub(crate) struct Owner {
     op: Operation,
     /// The value as the owner holds it: the initial value until `serve` has run.
     value: Value,
-    /// For the trace: record one application in this many messages.
+    /// For the trace: the operations from one timed send's first to the next ([`timed_every`]);
+    /// the owner records the application of the message holding each multiple.
     applied_every: Option<u64>,
     /// Operations the workers send in all: once they are applied the owner is done.
     total: u64,
@@ -145,9 +146,26 @@ impl Owner {
     }
 }
 
+/// Operations from one timed send to the next: `stride` batches of `batch`.
+fn timed_every(stride: u64, batch: u32) -> u64 {
+    stride.max(1).saturating_mul(batch.max(1) as u64)
+}
+
+/// Whether the operations `[before, before + n)` of a worker hold a multiple of `every`: the
+/// rule by which a worker times a send and by which the owner, counting each worker's applied
+/// operations, finds that send's application (without anything on the wire), whatever a fault
+/// did to the batches and however the transport cut a batch into messages (`n <= every`: at
+/// most one multiple). Without faults, one batch in `stride`, the first included.
+#[inline(always)]
+fn holds_timed(before: u64, n: u64, every: u64) -> bool {
+    let r = before % every;
+    r == 0 || r + n > every
+}
+
 /// The worker's side, whatever the transport: its operations `batch` at a time, each batch
 /// sent by `send(n)`, with the busy work and turns around each (round-robin has batch 1: one
-/// operation each), one batch in `probe.stride` timed, and the count published after each.
+/// operation each), one batch in `probe.stride` timed ([`holds_timed`]), and the count
+/// published after each.
 #[inline(always)]
 fn send_all(
     order: &Order,
@@ -159,9 +177,9 @@ fn send_all(
     let (index, iterations) = (order.index, order.iterations);
     let mut pace: Option<Paced<'_>> = (!order.pacing.is_free()).then(|| order.pacing.paced(index, shared));
     let slot = shared.slot(index as usize);
+    let every = timed_every(probe.stride, batch);
     let batch = batch as u64;
     let mut sent = 0;
-    let mut batches = 0u64;
     while sent < iterations {
         let n = (iterations - sent).min(batch);
         if let Some(pace) = pace.as_mut() {
@@ -170,7 +188,7 @@ fn send_all(
                 pace.inside();
             }
         }
-        let timed = batches.is_multiple_of(probe.stride);
+        let timed = holds_timed(order.done_before + sent, n, every);
         let t0 = if timed { now_ns() } else { 0 };
         send(n)?;
         if timed {
@@ -182,7 +200,6 @@ fn send_all(
                 crate::sync::pace::spin(order.pacing.outside);
             }
         }
-        batches += 1;
         sent += n;
         slot.ops.store(order.done_before + sent, Ordering::Relaxed);
     }
@@ -190,40 +207,46 @@ fn send_all(
 }
 
 /// The owner's books, whatever the transport: what it applied per worker, the messages and
-/// bytes, and a sample of the applications for the trace.
+/// bytes, and (with `--trace-ops`) the application of each timed send, for the trace's flows.
 struct Books {
     served: Served,
     applied: u64,
     total: u64,
-    /// Record one application in this many messages.
-    sample_every: u64,
-    /// Messages until the next recorded application.
-    sample_in: u64,
+    /// With `--trace-ops`: the workers' [`timed_every`].
+    timed_every: Option<u64>,
 }
 
 impl Books {
-    fn new(workers: usize, total: u64, applied_every: Option<u64>) -> Books {
+    fn new(workers: usize, total: u64, timed_every: Option<u64>) -> Books {
         Books {
             served: Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new() },
             applied: 0,
             total,
-            sample_every: applied_every.unwrap_or(u64::MAX).max(1),
-            sample_in: 0,
+            timed_every: timed_every.map(|every| every.max(1)),
         }
     }
 
     /// A message of `ops` operations and `bytes` bytes from `worker`, applied just now.
     #[inline(always)]
     pub(super) fn book(&mut self, worker: usize, ops: u64, bytes: usize) {
-        if self.sample_in == 0 {
-            self.served.events.push((now_ns(), worker as u32));
-            self.sample_in = self.sample_every;
+        if let Some(every) = self.timed_every {
+            self.timed(worker, ops, every);
         }
-        self.sample_in -= 1;
         self.served.applied[worker] += ops;
         self.served.messages += 1;
         self.served.bytes += bytes as u64;
         self.applied += ops;
+    }
+
+    /// With `--trace-ops`: records the application of a message that holds a worker's timed
+    /// operation (as the worker chose it, [`holds_timed`]), while the total leaves room.
+    #[cold]
+    fn timed(&mut self, worker: usize, ops: u64, every: u64) {
+        let events = &mut self.served.events;
+        if holds_timed(self.served.applied[worker], ops, every) && (events.len() as u64) < crate::watch::TRACE_OPS_TOTAL
+        {
+            events.push((now_ns(), worker as u32));
+        }
     }
 
     /// Every operation of the run is applied: the owner is done.
@@ -268,14 +291,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn books_sample_one_application_in_every() {
+    fn books_record_the_application_of_each_timed_send() {
+        // Every third operation of each worker is timed: worker 0's 0 and 3, worker 1's 0.
         let mut books = Books::new(2, 10, Some(3));
         for m in 0..7 {
             books.book(m % 2, 1, 12);
         }
-        assert_eq!(books.served.events.len(), 3, "messages 0, 3 and 6");
+        let workers: Vec<u32> = books.served.events.iter().map(|e| e.1).collect();
+        assert_eq!(workers, [0, 1, 0], "each worker's operations 0 and 3 (worker 1 sent 3)");
         assert_eq!(books.served.applied, [4, 3]);
         assert_eq!((books.served.messages, books.served.bytes), (7, 84));
         assert!(!books.all_applied());
+    }
+
+    #[test]
+    fn the_owner_finds_the_send_a_worker_timed_whatever_the_cut() {
+        // A worker times the batches that hold a multiple of `every`; the owner, seeing the same
+        // operations cut into other messages (or after a fault's odd split), finds one each.
+        let every = timed_every(4, 3);
+        for (batches, messages) in [(vec![3u64; 10], vec![1u64; 30]), (vec![2, 3, 3, 3, 3, 3, 3], vec![5, 5, 5, 5])] {
+            let timed = |sizes: &[u64]| {
+                let mut before = 0;
+                let mut found = Vec::new();
+                for &n in sizes {
+                    if holds_timed(before, n, every) {
+                        found.push((before + n - 1) / every);
+                    }
+                    before += n;
+                }
+                found
+            };
+            assert_eq!(timed(&batches), timed(&messages), "{batches:?} against {messages:?}");
+        }
     }
 }

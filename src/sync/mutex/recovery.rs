@@ -37,6 +37,10 @@ pub struct Recovery {
     /// was marked (a holder killed between its lock and unlock otherwise, whose update may or
     /// may not have been written).
     pub restored: bool,
+    /// When the lock was taken over (CLOCK_MONOTONIC ns): the trace's moment of it. Not in
+    /// the JSON, which says who and whether, not when.
+    #[serde(skip)]
+    pub at_ns: u64,
 }
 
 impl Serialize for Holder {
@@ -61,7 +65,7 @@ pub(super) fn record(shared: &Shared, dead: u32, by: Holder, restored: bool) {
 
 /// Every recovery recorded in `shared`, in the order they happened.
 pub(crate) fn read(shared: &Shared) -> Vec<Recovery> {
-    let mut found: Vec<(u64, Recovery)> = (0..shared.workers())
+    let mut found: Vec<Recovery> = (0..shared.workers())
         .filter_map(|index| {
             let slot = shared.slot(index);
             let bits = slot.recovered_by.load(Ordering::Acquire);
@@ -70,12 +74,12 @@ pub(crate) fn read(shared: &Shared) -> Vec<Recovery> {
                 RUNNER => Holder::Runner,
                 n => Holder::Worker(n - 1),
             };
-            let recovery = Recovery { died_holding_lock: index as u32, recovered_by, restored: bits & RESTORED != 0 };
-            Some((slot.recovered_ns.load(Ordering::Relaxed), recovery))
+            let at_ns = slot.recovered_ns.load(Ordering::Relaxed);
+            Some(Recovery { died_holding_lock: index as u32, recovered_by, restored: bits & RESTORED != 0, at_ns })
         })
         .collect();
-    found.sort_by_key(|&(at, r)| (at, r.died_holding_lock));
-    found.into_iter().map(|(_, r)| r).collect()
+    found.sort_by_key(|r| (r.at_ns, r.died_holding_lock));
+    found
 }
 
 #[cfg(test)]
@@ -90,11 +94,13 @@ mod tests {
         record(&shared, 3, Holder::Worker(0), true);
         record(&shared, 1, Holder::Runner, false);
         let all = read(&shared);
+        assert!(all[0].at_ns > 0 && all[0].at_ns <= all[1].at_ns, "{all:?}");
+        let at = |i: usize| all[i].at_ns;
         assert_eq!(
             all,
             vec![
-                Recovery { died_holding_lock: 3, recovered_by: Holder::Worker(0), restored: true },
-                Recovery { died_holding_lock: 1, recovered_by: Holder::Runner, restored: false },
+                Recovery { died_holding_lock: 3, recovered_by: Holder::Worker(0), restored: true, at_ns: at(0) },
+                Recovery { died_holding_lock: 1, recovered_by: Holder::Runner, restored: false, at_ns: at(1) },
             ]
         );
         let json = serde_json::to_value(all[1]).unwrap();
