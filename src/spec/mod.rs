@@ -25,7 +25,7 @@ pub use job::{
 };
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
-pub use schema::{SCHEMA_TEXT, schema};
+pub use schema::{SCHEMA_TEXT, flowing_descriptions, schema};
 pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};
