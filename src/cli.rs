@@ -6,7 +6,7 @@
 //! own: what a command does or decides (see `app`).
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::app::exports::Exports;
 use crate::app::run::RunOptions;
@@ -14,7 +14,9 @@ use crate::app::{self, Done, Format};
 use crate::error::{Error, exit};
 use crate::names::BackendKind;
 use crate::plan::Overrides;
+use crate::report;
 use crate::spec;
+use crate::spec::axis::Axis;
 use crate::watch::layer::{PhaseLayer, PhaseSubscriber};
 use tracing_subscriber::filter::LevelFilter;
 
@@ -94,6 +96,23 @@ enum Command {
     /// Run the job (one without a matrix) with runner and its Python equivalent with python3,
     /// and compare them.
     ComparePython(JobArgs),
+    /// Print the shell's completion script for runner (README, "Install"): `runner completions
+    /// bash > ~/.local/share/bash-completion/completions/runner`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print runner's manual page in roff (`runner man | man -l -`), or a command's
+    /// (`runner man run`); `--dir DIR` writes them all there (README, "Install").
+    Man {
+        /// The command whose page to print (runner-COMMAND(1)); runner(1) without it.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+        /// Write every page (runner.1, runner-run.1, ...) into DIR, a `man1` folder.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -161,11 +180,18 @@ struct OverrideArgs {
     /// on a matrix its axis collapses to START.
     #[arg(long, value_name = "START", value_parser = start_parser())]
     start: Option<crate::names::Start>,
+    /// Sweep KEY over the values (repeatable): adds an axis to the job's matrix, or replaces the
+    /// file's axis of that key (its `include` entries for values not listed go); a job without a
+    /// matrix becomes a sweep. The values read as a matrix's list in a job file: `workers=1,2,4`,
+    /// `backend=mutex,atomic`, `work.inside=100ns,1us`. With --workers, --iterations, --backend
+    /// or --start of the same key: a usage error.
+    #[arg(long, value_name = "KEY=V1,V2,...", value_parser = Axis::parse)]
+    matrix: Vec<Axis>,
     /// Replace the job's counted runs per cell (`repeat`).
-    #[arg(long, value_name = "N")]
+    #[arg(short, long, value_name = "N")]
     repeat: Option<u64>,
     /// Replace the job's uncounted runs before them (`warmup`).
-    #[arg(long, value_name = "K")]
+    #[arg(short, long, value_name = "K")]
     warmup: Option<u64>,
     /// Stop the workers when a run takes longer (`30s`, `500ms`, `2m`, `1h`, or seconds; at most a week).
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
@@ -217,6 +243,7 @@ impl From<OverrideArgs> for Overrides {
             warmup: o.warmup,
             timeout_ns: o.timeout,
             grace_ns: o.grace,
+            matrix: o.matrix,
         }
     }
 }
@@ -241,7 +268,8 @@ impl From<RunArgs> for RunOptions {
     }
 }
 
-const SUBCOMMANDS: [&str; 7] = ["run", "validate", "plan", "schema", "compare", "export-python", "compare-python"];
+const SUBCOMMANDS: [&str; 9] =
+    ["run", "validate", "plan", "schema", "compare", "export-python", "compare-python", "completions", "man"];
 
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
@@ -280,18 +308,20 @@ pub fn main() -> i32 {
         None => return run(cli.run),
         Some(Command::Validate { files, format }) => (app::validate::validate(&files, format.into()), format),
         Some(Command::Plan(JobArgs { job, overrides, format })) => {
-            (app::validate::plan(&job, &overrides.into(), format.into()), format)
+            (overrides_of(overrides).and_then(|o| app::validate::plan(&job, &o, format.into())), format)
         }
         Some(Command::Schema) => (app::validate::schema(), FormatArg::Human),
         Some(Command::Compare { old, new, fail_on_regression, format }) => {
             (app::compare::compare(&old, &new, fail_on_regression, format.into()), format)
         }
         Some(Command::ExportPython { job, overrides }) => {
-            (app::python::export_python(&job, &overrides.into()), FormatArg::Human)
+            (overrides_of(overrides).and_then(|o| app::python::export_python(&job, &o)), FormatArg::Human)
         }
         Some(Command::ComparePython(JobArgs { job, overrides, format })) => {
-            (app::python::compare_python(&job, &overrides.into(), format.into()), format)
+            (overrides_of(overrides).and_then(|o| app::python::compare_python(&job, &o, format.into())), format)
         }
+        Some(Command::Completions { shell }) => (completions(shell), FormatArg::Human),
+        Some(Command::Man { command, dir }) => (man(command, dir), FormatArg::Human),
     };
     finish(result, format.into())
 }
@@ -300,7 +330,49 @@ pub fn main() -> i32 {
 fn run(args: RunArgs) -> i32 {
     let options = RunOptions::from(args);
     let format = options.format;
+    if let Some(conflict) = options.overrides.conflict() {
+        return finish(Err(Error::Usage(conflict)), format);
+    }
     finish(app::catalog::run_jobs(&options), format)
+}
+
+/// The overrides given, or the usage error of two that contradict each other.
+fn overrides_of(args: OverrideArgs) -> Result<Overrides, Error> {
+    let overrides = Overrides::from(args);
+    match overrides.conflict() {
+        Some(conflict) => Err(Error::Usage(conflict)),
+        None => Ok(overrides),
+    }
+}
+
+/// `runner completions SHELL`: the script clap_complete writes from [`Cli`] itself.
+fn completions(shell: clap_complete::Shell) -> Result<Done, Error> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "runner", &mut script);
+    report::emit(&String::from_utf8_lossy(&script))?;
+    Ok(Done::code(exit::OK))
+}
+
+/// `runner man [COMMAND]`: runner(1), or runner-COMMAND(1), in roff, written by clap_mangen
+/// from [`Cli`] itself; with `--dir DIR`, every page written there as `runner.1`,
+/// `runner-run.1`...
+fn man(command: Option<String>, dir: Option<String>) -> Result<Done, Error> {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    if let Some(dir) = dir {
+        clap_mangen::generate_to(cli, &dir).map_err(|e| Error::Output(format!("{dir}: {e}")))?;
+        return Ok(Done::code(exit::OK));
+    }
+    cli.build();
+    let page = match &command {
+        None => cli,
+        Some(name) => cli.get_subcommands().find(|s| s.get_name() == name).cloned().ok_or_else(|| {
+            Error::Usage(format!("runner man {name}: no such command; the commands: {}", SUBCOMMANDS.join(", ")))
+        })?,
+    };
+    let mut roff = Vec::new();
+    clap_mangen::Man::new(page).render(&mut roff).map_err(|e| Error::Output(format!("the manual page: {e}")))?;
+    report::emit(&String::from_utf8_lossy(&roff))?;
+    Ok(Done::code(exit::OK))
 }
 
 /// The one way out: what the command left for standard output printed, or its failure

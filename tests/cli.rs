@@ -458,3 +458,51 @@ fn json_mode_prints_one_document_whatever_fails() {
         assert!(found.as_array().is_some_and(|d| !d.is_empty()) || found.is_string(), "{args:?}: {doc:#}");
     }
 }
+
+/// Every description in the schemas (the job file's, which the YAML language server shows on
+/// hover, and the documents') is flowing text: a newline only between paragraphs (a blank
+/// line) or before a list item, never a hard wrap mid-sentence.
+#[test]
+fn schema_descriptions_flow() {
+    fn walk(node: &serde_json::Value, path: &str, found: &mut Vec<String>, count: &mut usize) {
+        match node {
+            serde_json::Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("description", serde_json::Value::String(text)) => {
+                            *count += 1;
+                            for paragraph in text.split("\n\n") {
+                                for line in paragraph.lines().skip(1) {
+                                    let item = line.trim_start();
+                                    let digits = item.chars().take_while(char::is_ascii_digit).count();
+                                    let listed = item.starts_with("- ")
+                                        || item.starts_with("* ")
+                                        || (digits > 0 && item[digits..].starts_with(". "));
+                                    if !listed {
+                                        found.push(format!("{path}: {text:?}"));
+                                    }
+                                }
+                            }
+                        }
+                        _ => walk(value, &format!("{path}/{key}"), found, count),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}/{i}"), found, count))
+            }
+            _ => {}
+        }
+    }
+    let mut files = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas")).unwrap() {
+        let path = entry.unwrap().path();
+        let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (mut found, mut count) = (Vec::new(), 0);
+        walk(&schema, "", &mut found, &mut count);
+        assert!(count > 0, "{}: no description", path.display());
+        assert!(found.is_empty(), "{}: hard line wraps in:\n{}", path.display(), found.join("\n"));
+        files += 1;
+    }
+    assert!(files >= 8, "the schemas: job, report, sweep, error, plan, validate, compare, compare-python");
+}

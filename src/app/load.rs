@@ -39,11 +39,13 @@ fn plan_source(
     overrides: &Overrides,
     loading: tracing::span::EnteredSpan,
 ) -> Result<(Vec<Job>, String), Vec<Diagnostic>> {
-    let parsed = spec::parse(source)?;
+    // What is wrong in a `--matrix` axis's values names the flag, not a line of the file.
+    let flags = |found| spec::axis::on_the_command_line(found, &overrides.matrix);
+    let parsed = spec::parse_with(source, &overrides.matrix).map_err(flags)?;
     let sha256 = format!("{:x}", Sha256::digest(source.text.as_bytes()));
     drop(loading);
     let _planning = tracing::info_span!("plan").entered();
-    let jobs = crate::plan::plan_cells(parsed, source, overrides)?;
+    let jobs = crate::plan::plan_cells(parsed, source, overrides).map_err(flags)?;
     if let Some(first) = jobs.first() {
         tracing::info!(
             cells = jobs.len(),
@@ -60,7 +62,7 @@ pub(crate) fn single_plan(label: &str, overrides: &Overrides, command: &str) -> 
     match load(label, overrides) {
         Ok((mut jobs, _)) if jobs.len() == 1 => Ok(jobs.remove(0).plan),
         Ok((jobs, _)) => Err(Error::Usage(format!(
-            "{command} takes one job, and this file's matrix has {} cells: pick one with overrides (--workers, --iterations, --backend and --start each collapse the matrix axis they name; an axis over another field needs a file without it)",
+            "{command} takes one job, and this file's matrix has {} cells: pick one with overrides (--workers, --iterations, --backend and --start each collapse the matrix axis they name, --matrix KEY=VALUE makes any axis one value)",
             jobs.len()
         ))),
         Err(diags) => Err(Error::Invalid(diags)),

@@ -1,9 +1,12 @@
 //! [`Overrides`]: the values given on the command line that replace the file's, written once.
 //! The command line fills them; [`Overrides::words`] gives them back as command-line words (for
 //! a run that must repeat the job as planned), and [`Overrides::from_words`] reads those words
-//! again; a test holds the two to each other.
+//! again; a test holds the two to each other. [`Overrides::conflict`] is the one rule between
+//! them: a plain override of a matrix key and a `--matrix` axis of the same key cannot both be
+//! given.
 
 use crate::names::{BackendKind, Start};
+use crate::spec::axis::Axis;
 
 /// Values given on the command line that replace the file's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,11 +20,14 @@ pub struct Overrides {
     /// `--timeout` and `--grace`, in nanoseconds.
     pub timeout_ns: Option<u64>,
     pub grace_ns: Option<u64>,
+    /// `--matrix KEY=V1,V2,...`, in the order given: axes added to the job's matrix, or
+    /// replacing the file's axis of the same key.
+    pub matrix: Vec<Axis>,
 }
 
 /// The flags, in the order [`Overrides::words`] writes them.
-pub const OVERRIDE_FLAGS: [&str; 8] =
-    ["--workers", "--iterations", "--backend", "--start", "--repeat", "--warmup", "--timeout", "--grace"];
+pub const OVERRIDE_FLAGS: [&str; 9] =
+    ["--workers", "--iterations", "--backend", "--start", "--repeat", "--warmup", "--timeout", "--grace", "--matrix"];
 
 impl Overrides {
     /// The command-line words that give these overrides: `--flag value` for each one set, in
@@ -45,7 +51,53 @@ impl Overrides {
                 words.extend([flag.to_string(), value]);
             }
         }
+        for axis in &self.matrix {
+            words.extend(["--matrix".to_string(), format!("{}={}", axis.key(), axis.values())]);
+        }
         words
+    }
+
+    /// The first `--matrix` axis over a field the job's result depends on (the counts, the
+    /// value, the operation and its operand, the schedule): the file's `expect` was written for
+    /// the job as it was, so it is not checked, as with `--workers` (a notice says so).
+    pub fn sweeps_the_result(&self) -> Option<&Axis> {
+        const RESULT: [&str; 7] =
+            ["workers", "iterations", "value.type", "value.initial", "operation", "operand", "schedule"];
+        self.matrix.iter().find(|a| RESULT.contains(&a.key()))
+    }
+
+    /// Why these overrides cannot be given together, if they cannot: a plain override of a
+    /// matrix key (`--workers 4`, which collapses the file's axis to one value) and a
+    /// `--matrix` axis of the same key (`--matrix workers=1,2`, which sweeps it) ask for two
+    /// different things, and so do two `--matrix` axes of one key, or `work` with `work.inside`
+    /// or `work.outside`. A usage error (exit 2) names both flags.
+    pub fn conflict(&self) -> Option<String> {
+        let plain = [
+            ("workers", self.workers.map(|n| n.to_string())),
+            ("iterations", self.iterations.map(|n| n.to_string())),
+            ("backend", self.backend.map(|b| b.name().to_string())),
+            ("start", self.start.map(|s| s.name().to_string())),
+        ];
+        for (i, axis) in self.matrix.iter().enumerate() {
+            if let Some((key, Some(value))) = plain.iter().find(|(key, _)| *key == axis.key()) {
+                return Some(format!(
+                    "--{key} {value} and {} both set `{key}`: --{key} runs one value on every cell, --matrix sweeps it; give one of them",
+                    axis.flag()
+                ));
+            }
+            let overlaps = |a: &str, b: &str| {
+                a == b || (a == "work" && b.starts_with("work.")) || (b == "work" && a.starts_with("work."))
+            };
+            if let Some(earlier) = self.matrix[..i].iter().find(|e| overlaps(e.key(), axis.key())) {
+                return Some(format!(
+                    "{} and {} both sweep `{}`: give each matrix key once (every value in one --matrix)",
+                    earlier.flag(),
+                    axis.flag(),
+                    earlier.key().min(axis.key())
+                ));
+            }
+        }
+        None
     }
 
     /// Reads words such as [`Overrides::words`] writes (`--flag value` pairs, any order) back.
@@ -66,6 +118,7 @@ impl Overrides {
                 "--warmup" => o.warmup = Some(count()?),
                 "--timeout" => o.timeout_ns = Some(duration(value)?),
                 "--grace" => o.grace_ns = Some(duration(value)?),
+                "--matrix" => o.matrix.push(Axis::parse(value).map_err(|e| format!("{flag} {value}: {e}"))?),
                 other => return Err(format!("{other}: not an override")),
             }
         }
@@ -105,6 +158,7 @@ mod tests {
                 warmup,
                 timeout_ns,
                 grace_ns,
+                matrix: Vec::new(),
             },
         )
     }
@@ -127,6 +181,12 @@ mod tests {
             ..Overrides::default()
         };
         assert_eq!(o.words(), ["--workers", "8", "--backend", "channel", "--timeout", "1500ms", "--grace", "1500ns"]);
+        let sweep = Overrides {
+            matrix: vec![Axis::parse("workers=1,2").unwrap(), Axis::parse("work={inside: 1us},{}").unwrap()],
+            ..o.clone()
+        };
+        assert_eq!(Overrides::from_words(&sweep.words()), Ok(sweep));
+        assert!(Overrides::from_words(&["--matrix", "wrkers=1"]).unwrap_err().contains("did you mean \"workers\""));
         assert_eq!(Overrides::default().words(), Vec::<String>::new());
         assert_eq!(Overrides::from_words(&["--timeout", "2s"]).map(|o| o.timeout_ns), Ok(Some(2_000_000_000)));
         assert!(Overrides::from_words(&["--workers"]).is_err());
@@ -137,5 +197,25 @@ mod tests {
         for refused in ["169h", "0", "0ns", "-1s", "1d"] {
             assert!(Overrides::from_words(&["--timeout", refused]).is_err(), "{refused}");
         }
+    }
+
+    #[test]
+    fn a_plain_override_and_an_axis_of_one_key_conflict() {
+        let axes = |args: &[&str]| args.iter().map(|a| Axis::parse(a).unwrap()).collect::<Vec<_>>();
+        let o = Overrides { workers: Some(4), matrix: axes(&["workers=1,2"]), ..Overrides::default() };
+        assert_eq!(
+            o.conflict().as_deref(),
+            Some(
+                "--workers 4 and --matrix workers=1,2 both set `workers`: --workers runs one value on every cell, --matrix sweeps it; give one of them"
+            )
+        );
+        let o = Overrides { workers: Some(4), matrix: axes(&["backend=mutex,atomic"]), ..Overrides::default() };
+        assert_eq!(o.conflict(), None);
+        let o = Overrides { matrix: axes(&["workers=1", "workers=2"]), ..Overrides::default() };
+        assert!(o.conflict().is_some_and(|c| c.contains("give each matrix key once")));
+        let o = Overrides { matrix: axes(&["work.inside=1us", "work={}"]), ..Overrides::default() };
+        assert!(o.conflict().is_some());
+        let o = Overrides { matrix: axes(&["work.inside=1us", "work.outside=1us"]), ..Overrides::default() };
+        assert_eq!(o.conflict(), None);
     }
 }

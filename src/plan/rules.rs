@@ -128,6 +128,10 @@ impl Planner<'_> {
             notices.push("expect: not checked, since --workers or --iterations changed the job".to_string());
             return None;
         }
+        if let Some(axis) = overrides.sweeps_the_result() {
+            notices.push(format!("expect: not checked, since {} changes what the job computes", axis.flag()));
+            return None;
+        }
         if check.order_dependent() {
             notices.push("expect: not checked, since the result depends on the order of the operations".to_string());
             return None;

@@ -8,6 +8,7 @@
 //! Also here: `limits.rs`, the limits the planner checks (so that the job schema can state them
 //! without importing the planner), and `schema.rs`, the job files' JSON Schema.
 
+pub mod axis;
 mod job;
 pub(crate) mod limits;
 pub mod matrix;
@@ -24,7 +25,7 @@ pub use job::{
 };
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};
-pub use schema::{SCHEMA_TEXT, schema};
+pub use schema::{SCHEMA_TEXT, flowing_descriptions, schema};
 pub(crate) use suggest::did_you_mean;
 
 use crate::error::{Diagnostic, Pos};
@@ -163,9 +164,17 @@ impl Parsed {
 /// could be read (syntax, budget, a broken matrix). YAML tags are refused, every one, with the
 /// file's other problems: each job's `found` holds them.
 pub(crate) fn parse(source: &Source) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
+    parse_with(source, &[])
+}
+
+/// [`parse`] with the command line's matrix axes (`--matrix`) put into the job before its
+/// matrix is expanded (see `axis.rs`); what is found in their values stands at line 0, which
+/// [`axis::on_the_command_line`] turns into the flag's name.
+pub(crate) fn parse_with(source: &Source, axes: &[axis::Axis]) -> Result<Vec<Parsed>, Vec<Diagnostic>> {
     let root = tree::parse(&source.text).map_err(|(pos, message)| {
         vec![Diagnostic { file: source.label.clone(), pos: Some(pos.unwrap_or(Pos::START)), field: None, message }]
     })?;
+    let root = axis::with_axes(root, axes);
     let (tagged, scalars) = tags(source);
     let cells = matrix::expand(&root, &source.label).map_err(|found| [tagged.clone(), found].concat())?;
     Ok(cells

@@ -57,23 +57,63 @@ pub fn schema() -> Schema {
 /// Drops `default: null` (an editor would insert `batch: null`, which runner refuses) and joins
 /// the lines of each description into paragraphs (hover text must not break mid-sentence).
 fn tidy(node: &mut Value) {
+    drop_null_defaults(node);
+    flowing_descriptions(node);
+}
+
+fn drop_null_defaults(node: &mut Value) {
     match node {
         Value::Object(map) => {
             if map.get("default").is_some_and(Value::is_null) {
                 map.remove("default");
             }
-            if let Some(Value::String(text)) = map.get_mut("description") {
-                *text = text
-                    .split("\n\n")
-                    .map(|p| p.split('\n').collect::<Vec<_>>().join(" "))
-                    .collect::<Vec<_>>()
-                    .join("\n\n");
-            }
-            map.values_mut().for_each(tidy);
+            map.values_mut().for_each(drop_null_defaults);
         }
-        Value::Array(items) => items.iter_mut().for_each(tidy),
+        Value::Array(items) => items.iter_mut().for_each(drop_null_defaults),
         _ => {}
     }
+}
+
+/// Every `description` of a generated schema as flowing text: the hard line wraps of the doc
+/// comments it was generated from joined (an editor's hover wraps the text itself, and breaks
+/// mid-sentence at a kept newline), paragraphs (blank lines) and list items (`- `, `* `, `1. `)
+/// kept on lines of their own. The job schema and the documents' schemas (`report::doc`) both
+/// go through here.
+pub fn flowing_descriptions(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(text)) = map.get_mut("description") {
+                *text = flowing(text);
+            }
+            map.values_mut().for_each(flowing_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(flowing_descriptions),
+        _ => {}
+    }
+}
+
+/// `text` with the lines of each paragraph joined by spaces, except before a list item.
+pub fn flowing(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            let mut out = String::with_capacity(paragraph.len());
+            for (i, line) in paragraph.lines().enumerate() {
+                if i > 0 {
+                    out.push(if list_item(line) { '\n' } else { ' ' });
+                }
+                out.push_str(if list_item(line) { line.trim_end() } else { line.trim() });
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// A Markdown list item: `- x`, `* x`, `1. x`.
+pub fn list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    line.starts_with("- ") || line.starts_with("* ") || (digits > 0 && line[digits..].starts_with(". "))
 }
 
 /// A literal as type `ty` reads it (see `plan/literal.rs`).
@@ -404,6 +444,13 @@ mod tests {
                 assert_eq!(work.is_match(&text), reader, "work {text:?}");
             }
         }
+    }
+
+    #[test]
+    fn descriptions_flow() {
+        let text = "A line\nwrapped here.\n\nA list:\n- one\n  two\n- three\n12. twelve\nend";
+        assert_eq!(flowing(text), "A line wrapped here.\n\nA list:\n- one two\n- three\n12. twelve end");
+        assert!(!list_item("-1 is negative") && !list_item("1.5 s") && list_item("  * star"));
     }
 
     #[test]

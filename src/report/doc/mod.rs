@@ -382,7 +382,10 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         let mut schema = generator.into_root_schema_for::<T>();
         schema.insert("$id".into(), format!("https://github.com/runner/runner/schemas/{name}").into());
         schema.insert("description".into(), description.into());
-        schema.to_value()
+        let mut schema = schema.to_value();
+        // Hover text in an editor: no hard line wraps from the doc comments.
+        crate::spec::flowing_descriptions(&mut schema);
+        schema
     }
     vec![
         (
