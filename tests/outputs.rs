@@ -308,15 +308,16 @@ fn a_trace_that_does_not_fit_in_memory_fails_alone() {
                 common::assert_valid(&common::validator(), &doc);
                 refused += 1;
             }
-            _ => panic!("ulimit -v {limit_kib}: exit {code:?}\n{stderr}"),
+            _ => panic!("ulimit -v {limit_kib}: exit {code:?}\n{stderr}\n{doc:#}"),
         }
         assert!(temporaries(&dir).is_empty());
     }
     // Not required: which limits refuse depends on the build; said for the record.
     eprintln!("traces refused: {refused}");
     // A sweep's cell whose trace does not fit: every cell runs and is reported, the trace is
-    // named as not written, exit 2.
-    std::fs::write(&job, format!("{}matrix:\n  workers: [4, 3]\n", std::fs::read_to_string(&job).unwrap())).unwrap();
+    // named as not written, exit 2. One run a cell (a matrix runs 10 by default): the limits
+    // are set for what two runs hold, not twenty.
+    std::fs::write(&job, format!("{}repeat: 1\nmatrix:\n  workers: [4, 3]\n", std::fs::read_to_string(&job).unwrap())).unwrap();
     for limit_kib in [14_000, 16_000, 20_000, 25_000] {
         let script = format!(
             "ulimit -v {limit_kib} && exec '{}' '{job}' --quiet --trace-ops --trace '{}'",
@@ -325,7 +326,9 @@ fn a_trace_that_does_not_fit_in_memory_fails_alone() {
         );
         let out = Command::new("sh").args(["-c", &script]).output().unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        if stderr.contains("cannot map shared memory") {
+        // Too little to set a cell's run up (how much a build maps itself varies): an error, reported
+        // in the cell's row.
+        if stderr.contains("cannot map shared memory") || stdout.contains("cannot map shared memory") {
             continue;
         }
         assert!(stdout.starts_with("ops (") && stdout.contains("2 cells"), "ulimit -v {limit_kib}: {stdout}\n{stderr}");
