@@ -317,7 +317,8 @@ fn a_trace_that_does_not_fit_in_memory_fails_alone() {
     // A sweep's cell whose trace does not fit: every cell runs and is reported, the trace is
     // named as not written, exit 2. One run a cell (a matrix runs 10 by default): the limits
     // are set for what two runs hold, not twenty.
-    std::fs::write(&job, format!("{}repeat: 1\nmatrix:\n  workers: [4, 3]\n", std::fs::read_to_string(&job).unwrap())).unwrap();
+    std::fs::write(&job, format!("{}repeat: 1\nmatrix:\n  workers: [4, 3]\n", std::fs::read_to_string(&job).unwrap()))
+        .unwrap();
     for limit_kib in [14_000, 16_000, 20_000, 25_000] {
         let script = format!(
             "ulimit -v {limit_kib} && exec '{}' '{job}' --quiet --trace-ops --trace '{}'",
