@@ -36,6 +36,9 @@ pub(crate) struct Report {
     /// `None` when the document has none.
     pub schema_version: Option<u64>,
     pub host: Option<Json>,
+    /// The build that wrote it (`runner: {version, commit}`), and the job file's sha256.
+    pub build: Option<Json>,
+    pub file_sha256: Option<String>,
     /// An interrupted sweep: the cells after the interrupted one did not run.
     pub partial: bool,
     pub cells: Vec<Side>,
@@ -310,10 +313,33 @@ fn notes(old: &Report, new: &Report, c: &Comparison<'_>) -> Vec<String> {
             host(&new.host)
         ));
     }
+    if let Some(build) = same_build_and_job(old, new) {
+        let moved =
+            c.cells.iter().filter(|j| matches!(j.status, Status::Change(Change::Faster | Change::Slower))).count();
+        if moved > 0 {
+            notes.push(format!(
+                "both reports come from the same build of runner ({build}) running the same job file: {} found faster or slower \
+                 moved with the machine's state between the two sweeps, not with runner's code (on a shared machine two \
+                 processes can differ by more than the runs inside either; run the same build twice to see this machine's own \
+                 difference before setting --fail-on-regression)",
+                crate::words::plural(moved, "cell")
+            ));
+        }
+    }
     if let Some(why) = c.undetectable().filter(|_| c.tested > 0) {
         notes.push(why);
     }
     notes
+}
+
+/// `0.1.0 (commit abc)` when both reports name the same clean build (a commit without
+/// `-dirty`) and the same job file's sha256; `None` when either is missing or they differ.
+fn same_build_and_job(old: &Report, new: &Report) -> Option<String> {
+    let build = old.build.as_ref().filter(|b| Some(*b) == new.build.as_ref())?;
+    let commit = build.get("commit").and_then(Json::as_str).filter(|c| !c.is_empty() && !c.ends_with("-dirty"))?;
+    let version = build.get("version").and_then(Json::as_str).unwrap_or("?");
+    old.file_sha256.as_ref().filter(|s| Some(*s) == new.file_sha256.as_ref())?;
+    Some(format!("{version}, commit {commit}"))
 }
 
 /// The cells of a report's text (`path` names it in errors).
@@ -350,6 +376,8 @@ pub(crate) fn parse(path: &str, text: &str) -> Result<Report, Error> {
         path: path.to_string(),
         schema_version: doc.get("schema_version").and_then(Json::as_u64),
         host: doc.get("host").cloned(),
+        build: doc.get("runner").cloned(),
+        file_sha256: doc.get("file_sha256").and_then(Json::as_str).map(String::from),
         partial: doc.get("partial").and_then(Json::as_bool).unwrap_or(false),
         cells,
     })
@@ -372,6 +400,8 @@ mod tests {
             path: path.to_string(),
             schema_version: Some(u64::from(SCHEMA_VERSION)),
             host: None,
+            build: None,
+            file_sha256: None,
             partial: false,
             cells: vec![side],
         }
@@ -406,5 +436,33 @@ mod tests {
         // Against itself: within noise, no regression.
         let c = judge(&old, &old, Some(0.0));
         assert_eq!((c.cells[0].status, c.regressions().len()), (Status::Change(Change::WithinNoise), 0));
+    }
+
+    #[test]
+    fn a_change_between_two_sweeps_of_one_build_and_job_is_said_to_be_the_machines() {
+        let job = json!({"workers": 1, "iterations": 100});
+        let built = |commit: &str, sha: &str, rates: &[f64]| Report {
+            build: Some(json!({"version": "0.1.0", "commit": commit})),
+            file_sha256: Some(sha.to_string()),
+            ..report("r", job.clone(), rates)
+        };
+        let fast = [100.0, 101.0, 102.0, 103.0, 104.0];
+        let slow = [80.0, 81.0, 82.0, 83.0, 84.0];
+        let machine = |c: &Comparison<'_>| c.notes.iter().any(|n| n.contains("the machine's state"));
+        let (old, new) = (built("abc", "s", &fast), built("abc", "s", &slow));
+        let c = judge(&old, &new, None);
+        assert!(machine(&c), "{:?}", c.notes);
+        assert!(
+            c.notes.iter().any(|n| n.contains("(0.1.0, commit abc)") && n.contains("1 cell found")),
+            "{:?}",
+            c.notes
+        );
+        // Nothing moved: nothing to explain.
+        assert!(!machine(&judge(&built("abc", "s", &fast), &built("abc", "s", &fast), None)));
+        // Another build, a build from changed sources, another job file: the code may be why.
+        assert!(!machine(&judge(&built("abc", "s", &fast), &built("abd", "s", &slow), None)));
+        assert!(!machine(&judge(&built("abc-dirty", "s", &fast), &built("abc-dirty", "s", &slow), None)));
+        assert!(!machine(&judge(&built("abc", "s", &fast), &built("abc", "t", &slow), None)));
+        assert!(!machine(&judge(&report("o", job.clone(), &fast), &report("n", job.clone(), &slow), None)));
     }
 }
