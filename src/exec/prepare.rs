@@ -4,7 +4,6 @@
 //! worker to clean up fails here.
 
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::waitpid;
 use nix::unistd::{Pid, getpid};
 
 use super::barrier::Barrier;
@@ -137,23 +136,27 @@ impl Waker {
     /// Kills and reaps the waker, if one runs; returns its CPU time and context switches (from
     /// the `wait4` that reaps it), which the run's switches count with the workers'.
     pub(super) fn reap(mut self) -> Option<crate::outcome::Cpu> {
-        let pid = self.0.take()?;
-        let _ = kill(pid, Signal::SIGKILL);
-        loop {
-            match fork::wait(pid, true) {
-                Ok(Some(reaped)) if reaped.status.pid().is_some() => return Some(reaped.cpu),
-                Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
-                Err(_) => return None,
-            }
-        }
+        kill_and_reap(self.0.take()?)
     }
 }
 
 impl Drop for Waker {
     fn drop(&mut self) {
         if let Some(pid) = self.0.take() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
+            let _ = kill_and_reap(pid);
+        }
+    }
+}
+
+/// SIGKILL to the waker, then its end and usage from the `wait4` that reaps it; `None` when
+/// it cannot be reaped.
+fn kill_and_reap(pid: Pid) -> Option<crate::outcome::Cpu> {
+    let _ = kill(pid, Signal::SIGKILL);
+    loop {
+        match fork::wait(pid, true) {
+            Ok(Some(reaped)) if reaped.status.pid().is_some() => return Some(reaped.cpu),
+            Err(nix::errno::Errno::EINTR) | Ok(_) => continue,
+            Err(_) => return None,
         }
     }
 }

@@ -96,17 +96,23 @@ impl Reaper {
     fn any_alive(&mut self) -> bool {
         self.books();
         let mut alive = false;
-        for (index, (pid, exit)) in self.pids.iter().zip(self.exits.iter_mut()).enumerate() {
-            if exit.is_none() {
-                *exit = reap(*pid, false);
-                alive |= exit.is_none();
-                if let Some(g) = exit {
-                    self.ended.push(index);
-                    note_death(&mut self.died, index, &g.exit);
+        for index in 0..self.pids.len() {
+            if self.exits[index].is_none() {
+                match reap(self.pids[index], false) {
+                    Some(gone) => self.record(index, gone),
+                    None => alive = true,
                 }
             }
         }
         alive
+    }
+
+    /// Worker `index` was just reaped: how it ended, among those to tell the backends of, and,
+    /// when it failed, when (for the trace).
+    fn record(&mut self, index: usize, gone: Gone) {
+        note_death(&mut self.died, index, &gone.exit);
+        self.exits[index] = Some(gone);
+        self.ended.push(index);
     }
 
     /// Reaps the workers that have ended, without waiting and without asking each worker: the
@@ -124,11 +130,7 @@ impl Reaper {
             let Some(pid) = status.pid() else { return };
             match self.index.get(&pid) {
                 Some(&index) if self.exits[index].is_none() => match reap(pid, false) {
-                    Some(exit) => {
-                        note_death(&mut self.died, index, &exit.exit);
-                        self.exits[index] = Some(exit);
-                        self.ended.push(index);
-                    }
+                    Some(exit) => self.record(index, exit),
                     None => return,
                 },
                 _ => {
@@ -152,9 +154,7 @@ impl Reaper {
                     if let Some(&index) = self.index.get(&pid)
                         && self.exits[index].is_none()
                     {
-                        note_death(&mut self.died, index, &exit.exit);
-                        self.exits[index] = Some(exit);
-                        self.ended.push(index);
+                        self.record(index, exit);
                     }
                 }
                 Err(nix::errno::Errno::EINTR) => continue,

@@ -98,20 +98,28 @@ fn rank_of_bound(m: usize, n: usize) -> (usize, f64) {
 
 /// How many of the ways to split m + n untied runs give each U = 0 ..= m n.
 fn u_counts(m: usize, n: usize) -> Vec<f64> {
-    // ways[k][s]: subsets of k of the ranks 1..=seen with rank sum s; U = W - m (m + 1) / 2.
-    let total = m + n;
-    let max_sum: usize = (n + 1..=total).sum();
+    // U = W - m (m + 1) / 2, W the rank sum of the m.
+    let ranks: Vec<usize> = (1..=m + n).collect();
+    let lowest = m * (m + 1) / 2;
+    rank_sum_counts(&ranks, m)[lowest..=lowest + m * n].to_vec()
+}
+
+/// How many of the ways to pick m of the pooled runs (of these ranks) give each rank sum
+/// 0 ..= the sum of all ranks.
+fn rank_sum_counts(ranks: &[usize], m: usize) -> Vec<f64> {
+    // ways[k][s]: subsets of k of the runs seen so far whose ranks sum to s.
+    let max_sum: usize = ranks.iter().sum();
     let mut ways = vec![vec![0f64; max_sum + 1]; m + 1];
     ways[0][0] = 1.0;
-    for r in 1..=total {
-        for k in (1..=m.min(r)).rev() {
+    for (seen, &r) in ranks.iter().enumerate() {
+        for k in (1..=m.min(seen + 1)).rev() {
             let (lower, upper) = ways.split_at_mut(k);
             for s in (r..=max_sum).rev() {
                 upper[0][s] += lower[k - 1][s - r];
             }
         }
     }
-    ways[m][m * (m + 1) / 2..].to_vec()
+    ways.swap_remove(m)
 }
 
 /// The two-sided p-value of the Mann-Whitney U test, with ties at their mean rank: exact up to
@@ -154,19 +162,8 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
         let z = (observed / 2.0 - 0.5) / var.sqrt();
         return (2.0 * normal_tail(z)).min(1.0);
     }
-    // ways[k][s]: subsets of k of the pooled runs seen so far whose doubled ranks sum to s.
-    let max_sum: usize = ranks2.iter().sum();
-    let mut ways = vec![vec![0f64; max_sum + 1]; m + 1];
-    ways[0][0] = 1.0;
-    for (seen, &r) in ranks2.iter().enumerate() {
-        for k in (1..=m.min(seen + 1)).rev() {
-            let (lower, upper) = ways.split_at_mut(k);
-            for s in (r..=max_sum).rev() {
-                upper[0][s] += lower[k - 1][s - r];
-            }
-        }
-    }
-    let counts = &ways[m];
+    // The doubled rank sums of every way to pick m of the pooled runs.
+    let counts = rank_sum_counts(&ranks2, m);
     let all: f64 = counts.iter().sum();
     let low: f64 = counts[..=w2].iter().sum();
     let high: f64 = counts[w2..].iter().sum();
