@@ -89,6 +89,11 @@ impl CellResult {
         self.runs.iter().map(|r| Expectation::of(&self.job.plan, &r.outcome, r.judgement.verdict)).collect()
     }
 
+    /// The ops/s of its counted runs, in order.
+    pub fn rates(&self) -> Vec<f64> {
+        self.runs.iter().map(|r| r.outcome.ops_per_second()).collect()
+    }
+
     /// How many counted runs came to the expected outcome.
     pub fn runs_as_expected(&self) -> usize {
         self.expectations().iter().filter(|e| e.as_expected == Some(true)).count()
@@ -156,8 +161,7 @@ pub(crate) fn run(jobs: Vec<Job>, settings: &Settings, observer: &mut dyn Observ
             job,
         };
         run_cell(&mut result, &watch, observer, interrupts)?;
-        let rates: Vec<f64> = result.runs.iter().map(|r| r.outcome.ops_per_second()).collect();
-        result.summary = Summary::of(&rates);
+        result.summary = Summary::of(&result.rates());
         let stop = result.interrupted().is_some();
         results.push(result);
         observer.cell_done(&results)?;

@@ -223,6 +223,13 @@ pub fn write(input: &TraceInput<'_>, out: impl Write) -> std::io::Result<()> {
         })?;
     }
     let mut flow = 0u64;
+    // The owner's applications of each worker's timed sends, in the order it sent them.
+    let mut applied_of: Vec<Vec<u64>> = vec![Vec::new(); input.workers.len()];
+    for &(at, worker) in input.applied {
+        if let Some(list) = applied_of.get_mut(worker as usize) {
+            list.push(at);
+        }
+    }
     for (index, (pid, worker_events)) in input.workers.iter().enumerate() {
         name_track(&mut events, *pid, &format!("worker {index}"), index as i64)?;
         let point = |e: &Event| e.dur == 0 && matches!(e.kind, Kind::Attach | Kind::End);
@@ -237,7 +244,7 @@ pub fn write(input: &TraceInput<'_>, out: impl Write) -> std::io::Result<()> {
         let slices: Vec<&Event> = worker_events.iter().filter(|e| !point(e)).collect();
         let mut spans: Vec<Span> = slices.iter().map(|e| Span { start: e.ts, end: e.ts + e.dur }).collect();
         // The owner's applications of this worker's timed sends, paired in the order it sent.
-        let mut applied = input.applied.iter().filter(|a| a.1 as usize == index).map(|a| a.0);
+        let mut applied = std::mem::take(&mut applied_of[index]).into_iter();
         let flows: Vec<Option<u64>> =
             slices.iter().map(|e| (e.kind == Kind::Send).then(|| applied.next()).flatten()).collect();
         for i in lay_out(&mut spans) {

@@ -216,7 +216,7 @@ pub(crate) fn pairs(cells: &[CellResult]) -> (Option<String>, Vec<Pair<'_>>) {
         for other in members.iter().filter(|c| !std::ptr::eq(**c, *best)) {
             let (b, o) = (median(best), median(other));
             let ratio = (b > 0.0 && o > 0.0).then(|| b / o);
-            let interval = ratio.and_then(|_| rank::ratio_interval(&rates(other), &rates(best)));
+            let interval = ratio.and_then(|_| rank::ratio_interval(&other.rates(), &best.rates()));
             out.push(Pair { faster: best, slower: other, at: at.clone(), ratio, interval });
         }
     }
@@ -234,11 +234,6 @@ pub(super) fn comparison_doc(p: &Pair<'_>, series: &str) -> doc::Comparison {
         runs: [f, s],
         words: p.words(series),
     }
-}
-
-/// The ops/s of a cell's counted runs.
-fn rates(c: &CellResult) -> Vec<f64> {
-    c.runs.iter().map(|r| r.outcome.ops_per_second()).collect()
 }
 
 /// The comparisons in words, after a line naming the interval when one has it.
