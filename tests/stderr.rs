@@ -168,7 +168,7 @@ fn a_signal_ends_the_wait_on_a_standard_error_nobody_reads() {
 fn a_signal_ends_the_wait_on_a_full_standard_error_in_a_sweep() {
     let path = job_file(
         "stderr-sweep-full.yaml",
-        "workers: 2\nvalue: {type: i}\noperation: add\nbackend: atomic\nmatrix: {iterations: [1000, 2000000000]}\n",
+        "workers: 2\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 1\nmatrix: {iterations: [1000, 2000000000]}\n",
     );
     let (read, write) = tiny_pipe(true);
     let child = Command::new(common::runner_bin())

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_valid, job_file, runner, validator};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The validator of `schemas/sweep.schema.json`: what `--export-json` writes.
 fn sweep_schema() -> jsonschema::Validator {
@@ -252,7 +252,7 @@ fn compare_tells_change_from_noise() {
 
 #[test]
 fn an_interrupted_sweep_keeps_the_cells_it_finished() {
-    let text = "workers: 1\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\nmatrix:\n  iterations: [1000, 2000, 100000000000]\n";
+    let text = "workers: 1\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 1\nmatrix:\n  iterations: [1000, 2000, 100000000000]\n";
     let path = job_file("sweep-interrupted.yaml", text);
     let csv = temp("interrupted.csv");
     let _ = std::fs::remove_file(&csv);
@@ -277,6 +277,62 @@ fn an_interrupted_sweep_keeps_the_cells_it_finished() {
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(csv.lines().count(), 4, "header, two finished cells and the interrupted one:\n{csv}");
     assert!(csv.contains("partial (SIGINT)"), "{csv}");
+}
+
+/// A sweep runs in rounds: every cell once, then every cell again, so that a slow stretch of
+/// the machine falls on all cells alike; warmups come just before a cell's first counted run,
+/// and a signal in a later round keeps every cell with the runs it finished.
+#[test]
+fn a_sweep_interleaves_its_cells_runs_in_rounds() {
+    let text = "workers: 1\niterations: 3000000\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 3\nwarmup: 1\nmatrix:\n  operand: [1, 2]\n";
+    let path = job_file("sweep-rounds.yaml", text);
+    let out = runner(&[&path, "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    let starts = |cell: usize| -> Vec<String> {
+        let runs = doc["cells"][cell]["runs"].as_array().unwrap();
+        runs.iter().map(|r| r["started_at"].as_str().unwrap().to_string()).collect()
+    };
+    let (first, second) = (starts(0), starts(1));
+    assert_eq!((first.len(), second.len()), (3, 3), "{doc:#}");
+    // RFC 3339 times of one zone sort as text; each run takes milliseconds.
+    for round in 0..3 {
+        assert!(first[round] <= second[round], "round {round}: {first:?} {second:?}");
+        if round > 0 {
+            assert!(second[round - 1] <= first[round], "round {round}: {first:?} {second:?}");
+        }
+    }
+    assert!(first[2] > second[0], "the first cell's runs did not wait for the second's: {first:?} {second:?}");
+    let out = runner(&[&path]);
+    assert!(
+        out.stderr.contains("runner: round 1/3 done") && out.stderr.contains("runner: round 2/3 done"),
+        "{}",
+        out.stderr
+    );
+    let cell_line = out.stderr.find("runner: [1/2]").unwrap();
+    assert!(out.stderr.find("round 2/3 done").unwrap() < cell_line, "{}", out.stderr);
+
+    // A signal in the first round, in the second cell's run: both cells, the first with the
+    // one run it finished.
+    let text = "workers: 1\niterations: 1000\nvalue: {type: i}\noperation: add\nbackend: atomic\nrepeat: 2\nmatrix:\n  iterations: [1000, 100000000000]\n";
+    let path = job_file("sweep-rounds-interrupted.yaml", text);
+    let child = Command::new(common::runner_bin())
+        .args([&path, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["partial"], true);
+    let cells = doc["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "{doc:#}");
+    assert_eq!(cells[0]["runs"].as_array().unwrap().len(), 1, "{doc:#}");
+    assert_eq!(cells[0]["runs"][0]["verdict"], "correct", "{doc:#}");
+    assert_eq!((&cells[0]["outcome"], &cells[1]["outcome"]), (&json!("interrupted"), &json!("interrupted")), "{doc:#}");
 }
 
 #[test]

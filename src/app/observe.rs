@@ -170,7 +170,7 @@ impl Observer for Shown<'_> {
         Ok(())
     }
 
-    fn cell_done(&mut self, cells: &[CellResult]) -> Result<(), Error> {
+    fn cell_done(&mut self, cells: &[CellResult], last: bool) -> Result<(), Error> {
         let s = &self.showing;
         if let Some(last) = cells.last()
             && s.cell_lines
@@ -184,8 +184,7 @@ impl Observer for Shown<'_> {
             let verdict = report::sweep::verdict_of(last);
             crate::stderrln!("runner: [{}/{}] {label}: {speed}, {verdict}{outcome}", cells.len(), s.cells);
         }
-        // The last rewrite: after the sweep's last cell, or the one a signal stopped it in.
-        let last = cells.len() >= s.cells || cells.last().is_some_and(|c| c.interrupted().is_some());
+        // The last rewrite: after the sweep's last cell, or the last one a signal stopped.
         let stage = Stage { planned: s.cells, in_progress: !last, unwritten: &self.unwritten };
         let contents =
             super::exports::Contents { name: s.name, file: s.label, sha256: s.sha256, axes: s.axes, cells, stage };
@@ -194,5 +193,11 @@ impl Observer for Shown<'_> {
             self.failed(unwritten);
         }
         Ok(())
+    }
+
+    fn round_done(&mut self, round: u32, rounds: u32) {
+        if self.showing.cell_lines {
+            crate::stderrln!("runner: round {round}/{rounds} done (a round runs each cell once)");
+        }
     }
 }

@@ -1,13 +1,16 @@
-//! Many runs of one job file: each matrix cell, run `warmup` times uncounted and then `repeat`
-//! times, one after another, with statistics per cell. A single job with one run is the same
-//! path with one cell and one run.
+//! Many runs of one job file: each matrix cell run `warmup` times uncounted and then `repeat`
+//! times, in rounds (every cell once, then every cell again), with statistics per cell. A
+//! single job with one run is the same path with one cell and one run.
 //!
-//! Owns: the order of runs, which run of a cell is traced (the last, one file per cell, named
-//! after it), stopping at an interrupt, [`summary`] statistics and [`rank`] tests and intervals. Does not own: running one
-//! job (see `exec`), judging it (see `outcome`), or drawing and writing anything: what the
-//! caller shows as the sweep goes (a progress bar, per-cell lines, the trace file, exports) it
-//! does in its `Observer`, which sweep calls at each step and which runs on this thread, in
-//! runner's wait loop (sweep starts no thread, so nothing draws while a fork happens).
+//! Owns: the order of runs (rounds, so that a slow stretch of the machine falls on every cell
+//! alike; a cell's warmups just before its first counted run), which run of a cell is traced
+//! (the last, one file per cell, named after it), stopping at an interrupt (the cells that
+//! started are kept, each with the runs it finished), [`summary`] statistics and [`rank`] tests
+//! and intervals. Does not own: running one job (see `exec`), judging it (see `outcome`), or
+//! drawing and writing anything: what the caller shows as the sweep goes (a progress bar,
+//! per-cell and per-round lines, the trace file, exports) it does in its `Observer`, which
+//! sweep calls at each step and which runs on this thread, in runner's wait loop (sweep starts
+//! no thread, so nothing draws while a fork happens).
 
 pub mod rank;
 pub mod summary;
@@ -24,7 +27,8 @@ use summary::Summary;
 
 /// What the caller sees of a sweep while it runs, in this order for each run: `run_starts`,
 /// `progress` (any number of times), `executed`, then `run_done` when the run could be judged;
-/// and `cell_done` after each cell. An error from `run_starts` or `run_done` (a file that
+/// `cell_done` for each cell, in the cells' order, once it and every cell before it are done;
+/// and `round_done` after each round but the last. An error from `run_starts` or `run_done` (a file that
 /// cannot be written) or from `cell_done` stops the sweep and is its result (runner's observer
 /// returns one only before anything ran: later, a file lost is said and the sweep goes on).
 pub(crate) trait Observer {
@@ -37,8 +41,11 @@ pub(crate) trait Observer {
     fn executed(&mut self);
     /// The run is judged.
     fn run_done(&mut self, plan: &Plan, run: &Run) -> Result<(), Error>;
-    /// A cell is over: `cells` are the results so far, the last one just finished.
-    fn cell_done(&mut self, cells: &[CellResult]) -> Result<(), Error>;
+    /// A cell is over: `cells` are the results so far, the last one just finished; `last`:
+    /// no cell follows (the sweep is over, or a signal stopped it).
+    fn cell_done(&mut self, cells: &[CellResult], last: bool) -> Result<(), Error>;
+    /// Round `round` of `rounds` is over: every cell not done ran once more.
+    fn round_done(&mut self, round: u32, rounds: u32);
 }
 
 /// One run of a cell.
@@ -142,75 +149,136 @@ pub(crate) struct Settings {
     pub(crate) histogram: bool,
 }
 
-/// Runs every cell, telling `observer` how it goes. Stops after the cell in which runner was
-/// interrupted.
+/// Runs every cell, telling `observer` how it goes: in rounds, each round one counted run of
+/// every cell not done, so that a slow stretch of the machine (a vCPU that another guest is
+/// using, a frequency change) falls on every cell's runs alike instead of on one cell; a
+/// cell's warmups run just before its first counted run, in the first round. Stops at the run
+/// in which runner was interrupted: the cells that started are kept, each with the runs it
+/// finished.
 pub(crate) fn run(jobs: Vec<Job>, settings: &Settings, observer: &mut dyn Observer) -> Result<Vec<CellResult>, Error> {
     let several = jobs.len() > 1;
     // Blocked from here to runner's exit: see `exec::interrupt`.
     let interrupts = Interrupts::arm().map_err(|e| Error::Setup(format!("cannot watch for signals: {e}")))?;
-    let mut results: Vec<CellResult> = Vec::new();
+    let mut states = Vec::with_capacity(jobs.len());
+    let mut cells = Vec::with_capacity(jobs.len());
     for job in jobs {
         let watch = watch_for(&job, settings, several)?;
-        let mut result = CellResult {
+        let trace = watch.trace.clone();
+        states.push(Progress { watch, next: 0, over: false });
+        cells.push(CellResult {
             runs: Vec::new(),
             error: None,
             fork_failed: false,
             summary: None,
-            trace: watch.trace.clone(),
+            trace,
             stopped_by: None,
             job,
-        };
-        run_cell(&mut result, &watch, observer, interrupts)?;
-        result.summary = Summary::of(&result.rates());
-        let stop = result.interrupted().is_some();
-        results.push(result);
-        observer.cell_done(&results)?;
-        if stop {
-            break;
-        }
+        });
     }
-    Ok(results)
-}
-
-/// The runs of one cell, into `result`: warmups uncounted, then the counted ones, until a
-/// signal or a set-up failure.
-fn run_cell(
-    result: &mut CellResult,
-    watch: &Watch,
-    observer: &mut dyn Observer,
-    interrupts: &Interrupts,
-) -> Result<(), Error> {
-    let total = result.job.plan.warmup + result.job.plan.repeat;
-    for i in 0..total {
-        // A signal between two runs: no further run starts.
-        if let Some(signal) = interrupts.caught() {
-            result.stopped_by = Some(signal);
-            break;
-        }
-        // Only the last run writes the trace.
-        let watch =
-            if i + 1 == total { watch.clone() } else { Watch { histogram: watch.histogram, ..Watch::default() } };
-        match once(&result.job.plan, &watch, observer, interrupts) {
-            Ok(run) => {
-                let stop = run.outcome.interrupted.is_some();
-                if i >= result.job.plan.warmup || stop {
-                    result.runs.push(run);
-                }
-                if stop {
+    let rounds = cells.iter().map(|c| c.job.plan.repeat).max().unwrap_or(0);
+    // The cells told to the observer so far, a prefix of `cells`.
+    let mut told = 0;
+    let mut stopped = None;
+    // How many cells were reached before a signal in the first round.
+    let mut reached = 0;
+    'rounds: for round in 0..rounds {
+        for i in 0..cells.len() {
+            let (cell, state) = (&mut cells[i], &mut states[i]);
+            if state.over {
+                continue;
+            }
+            // A signal between two runs: no further run starts.
+            if let Some(signal) = interrupts.caught() {
+                stopped = Some(signal);
+                // The cell it would have run is kept, with nothing run.
+                reached = reached.max(i + 1);
+                break 'rounds;
+            }
+            let runs = if round == 0 { cell.job.plan.warmup + 1 } else { 1 };
+            for _ in 0..runs {
+                state.run_next(cell, observer, interrupts)?;
+                if state.over {
                     break;
                 }
+            }
+            if cell.interrupted().is_some() {
+                stopped = cell.interrupted();
+                break 'rounds;
+            }
+            // The cells done, in order, are told once every cell before them is.
+            while told < cells.len() && states[told].over {
+                told += 1;
+                observer.cell_done(&cells[..told], told == cells.len())?;
+            }
+        }
+        if round + 1 < rounds && told < cells.len() {
+            observer.round_done(round + 1, rounds);
+        }
+    }
+    // After a signal: the cells that started, each with the runs it finished.
+    let started = states.iter().take_while(|s| s.next > 0).count().max(told).max(reached);
+    cells.truncate(started);
+    for cell in cells.iter_mut().skip(told) {
+        if cell.interrupted().is_none() {
+            cell.stopped_by = stopped;
+        }
+        cell.summary = Summary::of(&cell.rates());
+    }
+    for i in told..started {
+        observer.cell_done(&cells[..=i], i + 1 == started)?;
+    }
+    Ok(cells)
+}
+
+/// How far a cell of a sweep has run.
+struct Progress {
+    watch: Watch,
+    /// The runs started so far, warmups included.
+    next: u32,
+    /// No run of it starts any more: all done, a set-up failure, or a signal.
+    over: bool,
+}
+
+impl Progress {
+    /// Runs `cell`'s next run into it: a warmup uncounted, then the counted ones.
+    fn run_next(
+        &mut self,
+        cell: &mut CellResult,
+        observer: &mut dyn Observer,
+        interrupts: &Interrupts,
+    ) -> Result<(), Error> {
+        let plan = &cell.job.plan;
+        let total = plan.warmup + plan.repeat;
+        let i = self.next;
+        self.next += 1;
+        // Only the last run writes the trace.
+        let watch = if i + 1 == total {
+            self.watch.clone()
+        } else {
+            Watch { histogram: self.watch.histogram, ..Watch::default() }
+        };
+        match once(plan, &watch, observer, interrupts) {
+            Ok(run) => {
+                let stop = run.outcome.interrupted.is_some();
+                if i >= plan.warmup || stop {
+                    cell.runs.push(run);
+                }
+                self.over = stop || self.next == total;
             }
             // A trace file that cannot be written or a usage error stops everything; a
             // set-up failure stops this cell.
             Err(e @ (Error::Output(_) | Error::Usage(_))) => return Err(e),
             Err(e) => {
-                result.fork_failed = matches!(e, Error::Fork(_));
-                result.error = Some(e.render().trim_start_matches("error: ").trim_end().to_string());
-                break;
+                cell.fork_failed = matches!(e, Error::Fork(_));
+                cell.error = Some(e.render().trim_start_matches("error: ").trim_end().to_string());
+                self.over = true;
             }
         }
+        if self.over {
+            cell.summary = Summary::of(&cell.rates());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Runs a plan once and judges it, telling `observer` (which writes the trace `watch` asks for).
