@@ -58,6 +58,19 @@ impl BackendKind {
 }
 
 named_enum! {
+    /// Where the value lives, beneath every backend.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum EngineKind {
+        /// In this machine's shared memory (the default).
+        #[default]
+        Local => "local",
+        /// In a Redis server (`RUNNER_REDIS`, default `redis://127.0.0.1:6379`).
+        Redis => "redis",
+    }
+}
+
+named_enum! {
     /// How the channel's messages travel from the workers to the owner.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
     #[serde(rename_all = "lowercase")]

@@ -9,6 +9,7 @@
 //! the run's switches), and runner's own from two readings of `getrusage(RUSAGE_SELF)`, when
 //! the run began and once its workers are reaped.
 
+use super::error::ExecError;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::supervise::Ended;
@@ -28,7 +29,7 @@ pub(super) struct Begun {
 }
 
 /// Reaps the workers of an ended run and makes its outcome.
-pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
+pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Result<Outcome, ExecError> {
     // Once every worker's work is over and written down, its slot no longer changes: read them
     // while the dismissed workers exit (each exit is tens of microseconds of the kernel's time).
     // A stopped run's workers are reaped first: a killed worker's slot may have been mid-update.
@@ -41,7 +42,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
     tracing::info!(failed = exits.iter().filter(|g| !g.exit.success()).count(), "every worker reaped");
     drop(ended.waiting);
     let written = early.unwrap_or_else(|| Written::read(&ended.shared));
-    let final_value = ended.keeper.finish(&ended.shared);
+    let final_value = ended.keeper.finish(&ended.shared).map_err(ExecError::Backend)?;
     let together = plan.start == crate::names::Start::Together;
     // The window opens at the release, or (forked) at the first worker's start.
     let origin = if together {
@@ -79,7 +80,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
     let events = pids.iter().map(|pid| pid.as_raw()).zip(written.events).collect();
     let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
     let mutex = plan.backend == crate::plan::BackendPlan::Mutex;
-    Outcome {
+    Ok(Outcome {
         final_value,
         workers,
         elapsed_seconds: seconds(origin, last_end),
@@ -116,7 +117,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Outcome {
             involuntary_switches: children.involuntary_switches,
         },
         cpu: RunCpu { workers: workers_cpu, workers_reaped: cpus.len() as u32, runner: runner_cpu },
-    }
+    })
 }
 
 /// What the workers wrote into the shared mapping: their slots, latency histograms and trace

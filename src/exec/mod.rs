@@ -63,5 +63,5 @@ pub(crate) fn execute(
     let _ = crate::host::host();
     tracing::info!(workers = plan.workers as usize, backend = plan.backend.name(), "forked");
     let ended = supervise::supervise(plan, running, progress, interrupts)?;
-    Ok(collect::collect(plan, ended, collect::Begun { at: begun, runner_cpu, histogram: watch.histogram }))
+    Ok(collect::collect(plan, ended, collect::Begun { at: begun, runner_cpu, histogram: watch.histogram })?)
 }

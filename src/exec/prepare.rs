@@ -63,7 +63,7 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
         total_ops: plan.total_ops(),
         applied_every,
     };
-    let mut parts = sync::setup(&setup, &shared).map_err(ExecError::Backend)?;
+    let mut parts = sync::setup(&setup, &plan.engine, &shared).map_err(ExecError::Backend)?;
     // The waker is forked first, before the barrier and the lifeline exist, so that it holds
     // neither (the lifeline's end of file must come when the last worker ends).
     let parent = getpid();
@@ -72,7 +72,7 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
             Some(body) => Waker::fork(body, parent, interrupts)?,
             None => Waker(None),
         },
-        Keeper::InPlace { .. } => Waker(None),
+        Keeper::InPlace { .. } | Keeper::Remote(_) => Waker(None),
     };
     let together = plan.start == crate::names::Start::Together;
     let barrier = together.then(Barrier::new).transpose().map_err(ExecError::Barrier)?;

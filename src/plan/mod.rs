@@ -17,6 +17,7 @@
 mod backend;
 mod cells;
 mod deadline;
+pub mod engine;
 mod faults;
 mod literal;
 mod overrides;
@@ -28,6 +29,7 @@ use serde_json::json;
 pub use backend::BackendPlan;
 pub use deadline::DEFAULT_GRACE_NS;
 pub use deadline::Deadline;
+pub use engine::{EnginePlan, RedisPlan};
 pub use faults::Fault;
 pub use literal::literal_value;
 pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
@@ -61,6 +63,8 @@ pub struct Plan {
     pub operation: Operation,
     /// The backend, with what only it is given.
     pub backend: BackendPlan,
+    /// Where the value lives.
+    pub engine: EnginePlan,
     /// One operand per worker, when the job gives a list (`operation.operand` is the first).
     pub operands: Option<Vec<Value>>,
     pub schedule: Schedule,

@@ -4,6 +4,7 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
+use super::engine::{EnginePlan, MAX_RETRIES, REDIS_ENV, url_problem};
 use super::{
     CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
 };
@@ -104,10 +105,11 @@ impl Planner<'_> {
         let how = self.how(spec, overrides, chosen.kind, &mut notices);
         self.round_robin_batch(spec, how.schedule, &chosen);
         let runs = self.runs(spec, overrides, workers, iterations, chosen.kind);
+        let engine = self.engine(spec, chosen.kind);
 
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());
-        let (workers, iterations, initial, kind, operand, backend, repeat, warmup) =
-            (workers?, iterations?, initial?, kind?, operand?, chosen.kind?, runs.repeat?, runs.warmup?);
+        let (workers, iterations, initial, kind, operand, backend, repeat, warmup, engine) =
+            (workers?, iterations?, initial?, kind?, operand?, chosen.kind?, runs.repeat?, runs.warmup?, engine?);
         let total = workers.checked_mul(iterations)?;
         let operation = Operation { kind, operand };
         if !kind.supports(initial.ty()) {
@@ -135,6 +137,7 @@ impl Planner<'_> {
             initial,
             operation,
             backend: chosen.plan(backend),
+            engine,
             operands,
             schedule: how.schedule,
             start: how.start,
@@ -160,6 +163,31 @@ impl Planner<'_> {
                 Some(TracePlan { file, ops: t.value.ops.as_ref().is_some_and(|o| o.value) })
             }),
         })
+    }
+
+    /// Where the value lives, and that the backend runs there.
+    fn engine(&mut self, spec: &JobSpec, backend: Option<BackendKind>) -> Option<EnginePlan> {
+        let plan = EnginePlan::of(spec.engine.as_ref().map(|e| &e.value), std::env::var(REDIS_ENV).ok());
+        let Some(redis) = plan.redis() else { return Some(plan) };
+        let at = spec.engine.as_ref().map_or(spec.pos, |e| e.pos);
+        let mut ok = true;
+        if let Some(problem) = url_problem(&redis.url) {
+            let field = if redis.url_from == "job" { "engine.redis" } else { "engine" };
+            let from = if redis.url_from == REDIS_ENV { format!(" (from {REDIS_ENV})") } else { String::new() };
+            self.error(at, field, format!("{problem}{from}"));
+            ok = false;
+        }
+        if let Some(retries) = spec.engine.as_ref().and_then(|e| e.value.retries.as_ref())
+            && !(0..=MAX_RETRIES).contains(&retries.value)
+        {
+            self.error(retries.pos, "engine.retries", format!("{}: must be 0..={MAX_RETRIES}", retries.value));
+            ok = false;
+        }
+        if let Some(why) = backend.and_then(|b| plan.refuses(b)) {
+            self.error(at, "engine", why);
+            ok = false;
+        }
+        ok.then_some(plan)
     }
 
     /// Workers and iterations (1 unless given), and that their product fits.

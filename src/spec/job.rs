@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::limits::{EXIT_CODES, MAX_BATCH, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS};
 use super::schema::{Duration, MatrixSchema, Timeout};
 use crate::error::Pos;
-use crate::names::{BackendKind, Schedule, Start, Transport};
+use crate::names::{BackendKind, EngineKind, Schedule, Start, Transport};
 use crate::value::{OpKind, ValueType};
 
 /// A value and where it was written.
@@ -152,6 +152,12 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "MatrixSchema")]
     pub matrix: Option<At<()>>,
+    /// Where the value lives: `local` (default: this machine's shared memory) or `redis`
+    /// (`RUNNER_REDIS`, default `redis://127.0.0.1:6379`), or a mapping with `redis: URL` and
+    /// the engine's settings.
+    #[serde(default)]
+    #[schemars(with = "EngineSchema")]
+    pub engine: Option<At<EngineSpec>>,
     /// Write a Chrome trace of the run (`--trace` and `--trace-ops` win over this).
     #[serde(default)]
     #[schemars(with = "TraceSpec")]
@@ -296,6 +302,69 @@ pub enum Pin {
     Cpus(Vec<At<i128>>),
 }
 
+/// Where the value lives, as the job gives it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct EngineSpec {
+    pub kind: EngineKind,
+    /// The server's address (`redis: URL`).
+    pub url: Option<At<String>>,
+    pub key: Option<At<String>>,
+    pub timeout: Option<At<u64>>,
+    pub retries: Option<At<i128>>,
+    pub exactly_once: Option<At<bool>>,
+    pub fencing: Option<At<bool>>,
+    pub lease: Option<At<u64>>,
+}
+
+/// `engine`: a name, or a mapping with `redis`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum EngineSchema {
+    Named(EngineKind),
+    Redis(RedisSchema),
+}
+
+/// The Redis engine and its settings.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RedisSchema {
+    /// The server: `redis://HOST:PORT/DB` (or `rediss://`, `unix:///path`); null for
+    /// `RUNNER_REDIS`, default `redis://127.0.0.1:6379`.
+    #[schemars(required)]
+    redis: Option<String>,
+    /// The prefix of the run's keys, a Redis Cluster hash tag such as `{runner}` (default: one
+    /// made for each run, `{runner:PID:N}`).
+    #[serde(default)]
+    key: Option<String>,
+    /// How long one command may take before it counts as timed out: a duration (`100ms`,
+    /// `2s`), default 5s.
+    #[serde(default)]
+    #[schemars(with = "Timeout")]
+    timeout: Option<u64>,
+    /// How many times a timed-out command is sent again (0..=100, default 0: a timed-out
+    /// operation is ambiguous).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 100))]
+    retries: Option<u32>,
+    /// Every operation carries its worker's sequence number, checked by the server, so that a
+    /// resent one applies once (default true).
+    #[serde(default)]
+    exactly_once: Option<bool>,
+    /// mutex: every write carries the lock's fencing token and a stale one is refused (default
+    /// true; false shows the updates a paused holder loses).
+    #[serde(default)]
+    fencing: Option<bool>,
+    /// mutex: the lock's lifetime, after which another worker may take it (default 10s).
+    #[serde(default)]
+    #[schemars(with = "Timeout")]
+    lease: Option<u64>,
+}
+
+/// The fields of `engine` as a mapping.
+pub const ENGINE_FIELDS: [&str; 7] = ["redis", "key", "timeout", "retries", "exactly_once", "fencing", "lease"];
+
 /// The fields of `work`.
 pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 
@@ -303,7 +372,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 23] = [
+pub const JOB_FIELDS: [&str; 24] = [
     "name",
     "description",
     "workers",
@@ -326,6 +395,7 @@ pub const JOB_FIELDS: [&str; 23] = [
     "repeat",
     "warmup",
     "matrix",
+    "engine",
     "trace",
 ];
 /// The fields of `value`.

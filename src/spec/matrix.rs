@@ -13,7 +13,7 @@ use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 
 /// The fields a matrix may vary, as paths in the job.
-pub const MATRIX_KEYS: [&str; 16] = [
+pub const MATRIX_KEYS: [&str; 17] = [
     "workers",
     "iterations",
     "backend",
@@ -30,6 +30,7 @@ pub const MATRIX_KEYS: [&str; 16] = [
     "work.outside",
     "pin",
     "expect",
+    "engine",
 ];
 
 /// Combinations at most: a sweep larger than this is a mistake in the file.

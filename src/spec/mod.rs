@@ -20,6 +20,7 @@ mod tree;
 use std::io::Read;
 
 pub use job::{
+    EngineSpec,
     At, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin, TRACE_FIELDS,
     TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };

@@ -13,6 +13,8 @@ use crate::spec::suggest::hint;
 use crate::spec::tree::{Kind, Node};
 use crate::value::{OpKind, ValueType};
 
+mod engine;
+
 /// Reads the job from the document's root node.
 pub fn read(root: &Node, file: &str) -> (JobSpec, Vec<Diagnostic>) {
     let mut r = Reader { file, diags: Vec::new() };
@@ -115,6 +117,7 @@ impl Reader<'_> {
                 "transport" => spec.transport = self.choice(node, name, &Transport::ALL.map(|t| (t.name(), t))),
                 "expect" => spec.expect = self.literal(node, name),
                 "trace" => spec.trace = self.trace(node),
+                "engine" => spec.engine = self.engine(node),
                 "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),
                 "start" => spec.start = self.choice(node, name, &Start::ALL.map(|s| (s.name(), s))),
                 "work" => spec.work = self.work(node),

@@ -32,6 +32,8 @@ pub(crate) enum BackendError {
     Cut { kept: usize },
     /// channel (pipe): a write that wrote part of a message.
     ShortWrite { wrote: usize, len: usize },
+    /// The Redis engine: what runner or the worker was doing, and the server's or client's error.
+    Redis { doing: &'static str, error: String },
 }
 
 impl std::fmt::Display for BackendError {
@@ -58,6 +60,7 @@ impl std::fmt::Display for BackendError {
                 write!(f, "the workers' pipe ended in the middle of a message ({kept} bytes)")
             }
             BackendError::ShortWrite { wrote, len } => write!(f, "a short write to the owner: {wrote} of {len} bytes"),
+            BackendError::Redis { doing, error } => write!(f, "redis: {doing}: {error}"),
         }
     }
 }

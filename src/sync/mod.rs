@@ -30,8 +30,9 @@ mod error;
 pub(crate) mod mutex;
 mod none;
 pub(crate) mod pace;
+mod redis;
 
-use crate::plan::BackendPlan;
+use crate::plan::{BackendPlan, EnginePlan};
 use crate::shm::Shared;
 use crate::value::{Operation, Value};
 use crate::watch::probe::Probe;
@@ -100,12 +101,14 @@ pub(crate) enum Keeper {
     InPlace { ty_of: Value, settle: Option<mutex::Settle> },
     /// The channel: the parent owns the value and applies what the workers send.
     Owner(Owner),
+    /// The value in a Redis server: runner reads it, then deletes the run's keys.
+    Remote(redis::Remote),
 }
 
 impl Keeper {
     /// In the parent, once every worker has ended: the final value.
-    pub(crate) fn finish(self, shared: &Shared) -> Value {
-        match self {
+    pub(crate) fn finish(self, shared: &Shared) -> Result<Value, BackendError> {
+        Ok(match self {
             Keeper::InPlace { ty_of, settle } => {
                 if let Some(settle) = settle {
                     settle.run(shared);
@@ -113,7 +116,8 @@ impl Keeper {
                 engine::Local::of(shared).load(ty_of)
             }
             Keeper::Owner(owner) => owner.value(),
-        }
+            Keeper::Remote(remote) => remote.finish()?.0,
+        })
     }
 }
 
@@ -128,8 +132,11 @@ pub(crate) struct Parts {
 
 /// The one registration point: sets up the backend `setup` names, with the initial value
 /// stored in the engine (the channel's owner keeps its own copy).
-pub(crate) fn setup(setup: &Setup, shared: &Shared) -> Result<Parts, BackendError> {
+pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<Parts, BackendError> {
     engine::Local::of(shared).store(setup.initial);
+    if let EnginePlan::Redis(plan) = on {
+        return redis::setup(setup, plan);
+    }
     let op = setup.operation;
     let in_place = |settle| Keeper::InPlace { ty_of: setup.initial, settle };
     Ok(match setup.backend {

@@ -1,0 +1,94 @@
+//! The run's keys, and runner's side of the engine: it stores the initial value before the
+//! forks, and reads the final value and deletes the keys once every worker has ended.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::conn::Conn;
+use super::lua;
+use crate::plan::RedisPlan;
+use crate::sync::BackendError;
+use crate::value::Value;
+
+/// How long a run's keys outlive a runner that could not delete them.
+const EXPIRY_MS: u64 = 24 * 3600 * 1000;
+
+/// The names of a run's keys, all under one hash tag.
+#[derive(Clone, Debug)]
+pub(crate) struct Keys {
+    /// The value's raw bytes.
+    pub(crate) value: String,
+    /// Each worker's last applied sequence number.
+    pub(crate) seqs: String,
+    /// The mutex's lock, holding its fencing token.
+    pub(crate) lock: String,
+    /// The last fencing token handed out.
+    pub(crate) fence: String,
+    /// The highest token a write carried.
+    pub(crate) fenced: String,
+    /// What the scripts refused: `duplicates`, `stale`.
+    pub(crate) refused: String,
+}
+
+impl Keys {
+    /// The keys under `prefix`, or under one made for this run (`{runner:PID:N}`).
+    pub(crate) fn new(prefix: Option<&str>) -> Keys {
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let prefix = match prefix {
+            Some(p) => p.to_string(),
+            None => format!("{{runner:{}:{}}}", std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed)),
+        };
+        let key = |name: &str| format!("{prefix}:{name}");
+        Keys {
+            value: key("value"),
+            seqs: key("seqs"),
+            lock: key("lock"),
+            fence: key("fence"),
+            fenced: key("fenced"),
+            refused: key("refused"),
+        }
+    }
+
+    fn all(&self) -> [&str; 6] {
+        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused]
+    }
+}
+
+/// runner's side of the Redis engine.
+pub(crate) struct Remote {
+    conn: Conn,
+    keys: Keys,
+    ty_of: Value,
+}
+
+/// What the server refused during a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Refused {
+    /// Resent operations whose sequence number had been applied.
+    pub(crate) duplicates: u64,
+    /// mutex: writes whose fencing token was stale.
+    pub(crate) stale: u64,
+}
+
+impl Remote {
+    /// Connects, clears the run's keys and stores `initial`.
+    pub(super) fn start(plan: &RedisPlan, keys: Keys, initial: Value) -> Result<Remote, BackendError> {
+        let mut conn = Conn::open(plan)?;
+        conn.call::<()>("clearing the run's keys", redis::cmd("DEL").arg(&keys.all()[..]))?;
+        let set = redis::cmd("SET").arg(&keys.value).arg(lua::encode(initial)).arg("PX").arg(EXPIRY_MS).clone();
+        conn.call::<()>("storing the initial value", &set)?;
+        Ok(Remote { conn, keys, ty_of: initial })
+    }
+
+    /// The final value and what the server refused; then deletes the run's keys.
+    pub(crate) fn finish(mut self) -> Result<(Value, Refused), BackendError> {
+        let bytes: Vec<u8> = self.conn.call("reading the final value", redis::cmd("GET").arg(&self.keys.value))?;
+        let counts: (Option<u64>, Option<u64>) =
+            self.conn.call("reading the refusals", redis::cmd("HMGET").arg(&self.keys.refused).arg("duplicates").arg("stale"))?;
+        self.conn.call::<()>("deleting the run's keys", redis::cmd("DEL").arg(&self.keys.all()[..]))?;
+        let value = lua::decode(self.ty_of.ty(), &bytes).ok_or_else(|| BackendError::Redis {
+            doing: "reading the final value",
+            error: format!("{} bytes, not a {}", bytes.len(), self.ty_of.ty().name()),
+        })?;
+        Ok((value, Refused { duplicates: counts.0.unwrap_or(0), stale: counts.1.unwrap_or(0) }))
+    }
+}
