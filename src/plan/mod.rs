@@ -37,7 +37,7 @@ pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
 use crate::error::Diagnostic;
 use crate::expect::Check;
 use crate::iterate::Steps;
-use crate::names::{Schedule, Start};
+use crate::names::{BackendKind, Schedule, Start};
 use crate::spec::{ExpectOutcome, Parsed, Source, matrix};
 use crate::value::{Operation, Value, ValueType};
 
@@ -180,7 +180,18 @@ impl Plan {
 
     /// What the backend sets up, for `runner plan`.
     pub(crate) fn backend_setup(&self) -> &'static str {
-        self.backend.describe()
+        match (&self.engine, self.backend.kind()) {
+            (EnginePlan::Local, _) => self.backend.describe(),
+            (EnginePlan::Redis(_), BackendKind::Atomic) => {
+                "the value's raw bytes in a Redis key; each operation is one Lua script of the type and operation, run atomically by the server"
+            }
+            (EnginePlan::Redis(_), BackendKind::Mutex) => {
+                "the value's raw bytes in a Redis key under a lock with a lifetime (SET NX PX); a lock round is two round trips: take the lock with the value, then write and release"
+            }
+            (EnginePlan::Redis(_), _) => {
+                "the value's raw bytes in a Redis key; each worker GETs it, then SETs the new value, with nothing between two workers' updates"
+            }
+        }
     }
 
     /// With no synchronisation the final value is `f^k(initial)` for some `k` in this range:
@@ -247,6 +258,17 @@ impl Plan {
         if let BackendPlan::Channel { batch, transport } = self.backend {
             job["batch"] = batch.into();
             job["transport"] = transport.name().into();
+        }
+        if let EnginePlan::Redis(r) = &self.engine {
+            job["engine"] = json!({
+                "redis": r.url,
+                "key": r.key,
+                "timeout": duration_word(r.timeout_ns),
+                "retries": r.retries,
+                "exactly_once": r.exactly_once,
+                "fencing": r.fencing,
+                "lease": duration_word(r.lease_ns),
+            });
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();

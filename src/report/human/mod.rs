@@ -82,6 +82,9 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     };
     let _ = writeln!(s, "{} ({}): {}{header}", plan.name, plan.file, judgement.verdict.name());
     let _ = writeln!(s, "  backend   {}", plan.backend.name());
+    if let Some(r) = plan.engine.redis() {
+        let _ = writeln!(s, "  engine    redis at {}", r.url);
+    }
     let _ = writeln!(s, "  work      {}", workload(plan));
     let _ = writeln!(s, "  final     {}", outcome.final_value);
     match &judgement.partial_expected {

@@ -27,6 +27,27 @@ pub fn plan(plan: &Plan) -> String {
         None => writeln!(s, "  processes  runner and {} forked", plural(plan.workers as u64, "worker")),
     };
     let _ = writeln!(s, "  backend    {}: {}", plan.backend.name(), plan.backend_setup());
+    if let Some(r) = plan.engine.redis() {
+        let once = if r.exactly_once {
+            "each operation carries its worker's sequence number, checked by the server"
+        } else {
+            "no sequence numbers: a resent operation may apply twice"
+        };
+        let fencing = match (plan.backend.kind(), r.fencing) {
+            (BackendKind::Mutex, true) => "; the lock hands out a fencing token that every write checks",
+            (BackendKind::Mutex, false) => "; no fencing: a holder whose lease ran out still writes",
+            _ => "",
+        };
+        let _ = writeln!(
+            s,
+            "  engine     redis at {} (from {}): keys under one hash tag, deleted after the run; {once}; command timeout {}, {} {}{fencing}",
+            r.url,
+            r.url_from,
+            crate::plan::duration_word(r.timeout_ns),
+            r.retries,
+            if r.retries == 1 { "retry" } else { "retries" }
+        );
+    }
     if plan.backend.kind() == BackendKind::Channel {
         let messages = plan.messages_per_worker();
         let batches = plan.iterations.div_ceil(plan.backend.batch() as u64);

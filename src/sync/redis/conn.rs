@@ -33,7 +33,11 @@ impl Conn {
     }
 
     /// Sends `cmd`, sending it again after a timeout up to the plan's retries.
-    pub(super) fn call<T: redis::FromRedisValue>(&mut self, doing: &'static str, cmd: &redis::Cmd) -> Result<T, BackendError> {
+    pub(super) fn call<T: redis::FromRedisValue>(
+        &mut self,
+        doing: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, BackendError> {
         let mut left = self.retries;
         loop {
             match cmd.query::<T>(&mut self.con) {

@@ -82,8 +82,9 @@ impl Remote {
     /// The final value and what the server refused; then deletes the run's keys.
     pub(crate) fn finish(mut self) -> Result<(Value, Refused), BackendError> {
         let bytes: Vec<u8> = self.conn.call("reading the final value", redis::cmd("GET").arg(&self.keys.value))?;
-        let counts: (Option<u64>, Option<u64>) =
-            self.conn.call("reading the refusals", redis::cmd("HMGET").arg(&self.keys.refused).arg("duplicates").arg("stale"))?;
+        let counts: (Option<u64>, Option<u64>) = self
+            .conn
+            .call("reading the refusals", redis::cmd("HMGET").arg(&self.keys.refused).arg("duplicates").arg("stale"))?;
         self.conn.call::<()>("deleting the run's keys", redis::cmd("DEL").arg(&self.keys.all()[..]))?;
         let value = lua::decode(self.ty_of.ty(), &bytes).ok_or_else(|| BackendError::Redis {
             doing: "reading the final value",

@@ -23,5 +23,7 @@ pub(crate) fn apply_script(_ty: ValueType, _op: OpKind, once: bool) -> String {
     } else {
         ""
     };
-    format!("{check}local x = struct.unpack('<i4', redis.call('GET', KEYS[1]))\nlocal a = struct.unpack('<i4', ARGV[1])\nredis.call('SET', KEYS[1], struct.pack('<i4', x + a), 'KEEPTTL')\nreturn 1\n")
+    format!(
+        "{check}local x = struct.unpack('<i4', redis.call('GET', KEYS[1]))\nlocal a = struct.unpack('<i4', ARGV[1])\nredis.call('SET', KEYS[1], struct.pack('<i4', x + a), 'KEEPTTL')\nreturn 1\n"
+    )
 }

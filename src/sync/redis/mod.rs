@@ -17,9 +17,9 @@
 //! Owns: the connection, the keys, the scripts' use and the three hot loops. Does not own:
 //! the scripts' arithmetic ([`lua`]), forking, or judging the result.
 
-pub(crate) mod lua;
 mod conn;
 mod keeper;
+pub(crate) mod lua;
 mod work;
 
 pub(crate) use keeper::Remote;
