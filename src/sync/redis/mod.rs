@@ -1,0 +1,3 @@
+//! The Redis engine: the value kept in a Redis server, reached from every worker after its fork.
+
+pub(crate) mod lua;
