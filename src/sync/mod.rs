@@ -32,6 +32,12 @@ mod none;
 pub(crate) mod pace;
 mod redis;
 
+/// The Redis engine's byte format and Lua scripts, for tests/redis_ops.rs: not runner's API.
+#[doc(hidden)]
+pub mod redis_lua {
+    pub use super::redis::lua::{apply_script, decode, encode};
+}
+
 use crate::plan::{BackendPlan, EnginePlan};
 use crate::shm::Shared;
 use crate::value::{Operation, Value};

@@ -14,6 +14,9 @@
 //! ```
 #![allow(dead_code)]
 
+/// A redis-server of a test's own: [`redis::RedisServer`].
+pub mod redis;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
