@@ -107,12 +107,14 @@ fn every_catalog_job_carries_the_same_check_in_its_plan_and_its_report() {
     let mut files: Vec<_> = std::fs::read_dir("jobs").unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut compared = 0;
+    // The Redis jobs' server.
+    let server = common::redis::RedisServer::start();
     for file in files {
         let path = file.to_string_lossy().into_owned();
         let plan = runner(&["plan", &path, "--format", "json"]);
         assert_eq!(plan.code, 0, "{path}: {}", plan.stderr);
         let plan = plan.json();
-        let run = runner(&[&path, "--format", "json", "-q"]);
+        let run = common::Test::new().args(&[&path, "--format", "json", "-q"]).env("RUNNER_REDIS", &server.url()).run();
         let run = run.json();
         if !run["error"].is_string() {
             // (A job that declares a failed fork has no run to check.)

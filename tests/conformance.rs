@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::redis::RedisServer;
 use common::{job, job_file, runner};
 
 /// A plain model of the three types, independent of runner's closed forms.
@@ -121,7 +122,11 @@ const ITERATIONS: u64 = 300;
 fn conformance(backend: &str, extra: &str) {
     let mut failures = Vec::new();
     let mut ran = 0;
-    let tag = extra.split_whitespace().last().map_or(String::new(), |t| format!("-{t}"));
+    let tag = if extra.contains("engine:") {
+        "-redis".to_string()
+    } else {
+        extra.split_whitespace().last().map_or(String::new(), |t| format!("-{t}"))
+    };
     for (ty, initial_text, initial, ops) in cases() {
         for (op, operand_text, operand) in ops {
             // `none` is unsynchronised: one worker is its exact case; races are tested apart.
@@ -296,4 +301,27 @@ fn a_channel_without_a_transport_goes_over_a_pipe() {
         assert_eq!(report["channel"]["messages"], 3 * messages, "batch {batch}");
         assert_eq!(report["channel"]["bytes"], 3 * (messages * 8 + ITERATIONS * 4), "batch {batch}");
     }
+}
+
+/// The value in Redis: the same suite, bit-exact against the same model; no key is left behind.
+fn over_redis(backend: &str) {
+    let server = RedisServer::start();
+    conformance(backend, &format!("engine: {{redis: \"{}\"}}\n", server.url()));
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut server.connection()).expect("DBSIZE");
+    assert_eq!(keys, 0, "every run deletes its keys");
+}
+
+#[test]
+fn atomic_over_redis_conforms() {
+    over_redis("atomic");
+}
+
+#[test]
+fn mutex_over_redis_conforms() {
+    over_redis("mutex");
+}
+
+#[test]
+fn none_over_redis_conforms() {
+    over_redis("none");
 }

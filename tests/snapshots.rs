@@ -277,7 +277,9 @@ fn help() {
 /// cell of a sweep with its rate redacted, failures the fault jobs declare, notices.
 #[test]
 fn catalog_summary() {
-    let out = Test::new().args(&["jobs/"]).status(0).run();
+    // The Redis jobs' server.
+    let server = common::redis::RedisServer::start();
+    let out = Test::new().args(&["jobs/"]).env("RUNNER_REDIS", &server.url()).status(0).run();
     let headlines: String =
         out.stdout.lines().filter(|l| !l.is_empty() && !l.starts_with(' ')).map(|l| format!("{l}\n")).collect();
     // Without synchronisation, whether updates are lost (or the workers overlapped at all) is the

@@ -262,13 +262,16 @@ impl Plan {
         if let EnginePlan::Redis(r) = &self.engine {
             job["engine"] = json!({
                 "redis": r.url,
-                "key": r.key,
+                "from": r.url_from,
                 "timeout": duration_word(r.timeout_ns),
                 "retries": r.retries,
                 "exactly_once": r.exactly_once,
                 "fencing": r.fencing,
                 "lease": duration_word(r.lease_ns),
             });
+            if let Some(key) = &r.key {
+                job["engine"]["key"] = key.clone().into();
+            }
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();

@@ -33,6 +33,12 @@ pub(crate) fn changes_the_result(plan: &Plan) -> Vec<String> {
 /// of [`changes_the_result`].
 pub(crate) fn not_carried(plan: &Plan) -> Vec<String> {
     let mut out = changes_the_result(plan);
+    if let Some(r) = plan.engine.redis() {
+        out.push(format!(
+            "engine: the program keeps the value in a multiprocessing.Value on this machine, not in Redis at {} (redis-py is not rendered yet)",
+            r.url
+        ));
+    }
     if let (BackendKind::Channel, Some(t)) = (plan.backend.kind(), plan.backend.transport()) {
         out.push(format!(
             "transport: the program's workers send pickled messages over a multiprocessing queue, not runner's {} transport",

@@ -93,6 +93,7 @@ pub struct Test {
     status: Option<i32>,
     stdout: Option<String>,
     stderr: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Default for Test {
@@ -103,7 +104,22 @@ impl Default for Test {
 
 impl Test {
     pub fn new() -> Self {
-        Test { scratch: None, job: None, args: Vec::new(), stdin: None, status: None, stdout: None, stderr: None }
+        Test {
+            scratch: None,
+            job: None,
+            args: Vec::new(),
+            stdin: None,
+            status: None,
+            stdout: None,
+            stderr: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets an environment variable for runner (`RUNNER_REDIS`).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
     }
 
     /// Writes a job file named `name` into the test's own folder; `{job}` is its path.
@@ -164,6 +180,7 @@ impl Test {
         let mut child = Command::new(runner_bin())
             .args(&args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

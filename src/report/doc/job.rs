@@ -32,6 +32,9 @@ pub(crate) struct Job {
     /// channel: how the messages travel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport: Option<Transport>,
+    /// Where the value lives, when not in this machine's shared memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<Engine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +96,26 @@ pub(crate) enum Pin {
     Cpus(Vec<usize>),
 }
 
+/// The Redis engine and its settings, as the run used them.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Engine {
+    /// The server's address.
+    pub redis: String,
+    /// Where the address came from: `job`, `RUNNER_REDIS` or `default`.
+    pub from: String,
+    /// The key prefix the job gives (absent: one made for each run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// A command's timeout (`5000ms`).
+    pub timeout: String,
+    pub retries: u32,
+    pub exactly_once: bool,
+    pub fencing: bool,
+    /// The mutex's lock lifetime (`10000ms`).
+    pub lease: String,
+}
+
 /// The trace the job file asks for.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -121,6 +144,16 @@ impl Job {
             backend: plan.backend.kind(),
             batch,
             transport,
+            engine: plan.engine.redis().map(|r| Engine {
+                redis: r.url.clone(),
+                from: r.url_from.to_string(),
+                key: r.key.clone(),
+                timeout: crate::plan::duration_word(r.timeout_ns),
+                retries: r.retries,
+                exactly_once: r.exactly_once,
+                fencing: r.fencing,
+                lease: crate::plan::duration_word(r.lease_ns),
+            }),
             schedule: (plan.schedule != Schedule::Concurrent).then_some(plan.schedule),
             start: (plan.start != Start::Together).then_some(plan.start),
             work: (!plan.work.is_none()).then(|| Work {
