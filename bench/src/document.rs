@@ -30,7 +30,7 @@ pub fn write(r: &Results, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn rate(ops: f64) -> String {
+pub(crate) fn rate(ops: f64) -> String {
     match ops {
         x if !x.is_finite() => "-".into(),
         x if x >= 1e9 => format!("{:.2} G", x / 1e9),
@@ -40,7 +40,7 @@ fn rate(ops: f64) -> String {
     }
 }
 
-fn ratio(s: Spread) -> String {
+pub(crate) fn ratio(s: Spread) -> String {
     if s.n == 0 {
         return "-".into();
     }
@@ -58,7 +58,7 @@ fn ms(s: Spread) -> String {
     if s.n == 0 { "-".into() } else { format!("{:.2} [{:.2}-{:.2}]", s.median * 1e3, s.min * 1e3, s.max * 1e3) }
 }
 
-fn mark(ok: bool) -> &'static str {
+pub(crate) fn mark(ok: bool) -> &'static str {
     if ok { "met" } else { "NOT met" }
 }
 
@@ -176,6 +176,7 @@ fn markdown(r: &Results) -> String {
     let peaks: Vec<f64> =
         r.scaling.iter().flat_map(|p| p.worker_peak_kib.iter()).chain(&t.worker_peak_kib).copied().collect();
     let worker_peak = peaks.iter().copied().fold(0.0, f64::max);
+    crate::redis::targets(&mut s, &r.redis);
     let _ = writeln!(
         s,
         "| a worker's peak resident memory within a few MiB (<= {:.0} MiB), in every run | largest {:.1} MiB | {} |\n",
@@ -314,6 +315,7 @@ fn markdown(r: &Results) -> String {
         runner_peak / 1024.0,
         worker_peak / 1024.0
     );
+    crate::redis::section(&mut s, &r.redis);
     s
 }
 

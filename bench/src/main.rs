@@ -21,6 +21,7 @@
 
 mod document;
 mod measure;
+mod redis;
 mod tutorial;
 
 use std::process::Command;
@@ -319,6 +320,8 @@ pub struct Results {
     pub scaling: Vec<Point>,
     /// The scaling targets: 8 and 1024 workers back to back, per variant.
     pub scale_pairs: Vec<ScalePair>,
+    /// The Redis engine against redis-benchmark.
+    pub redis: Vec<redis::Row>,
 }
 
 /// The scaling target of one variant: ops/s at 8 and at 1024 workers, measured back to back in
@@ -350,7 +353,7 @@ const TUTORIAL_ROUNDS: usize = 60;
 
 /// The sections of a run, in the order they run; `--only` picks some (to try a change without
 /// a full run: the document then says which were not measured).
-pub const SECTIONS: [&str; 5] = ["tutorial", "cells", "locks", "scaling", "pairs"];
+pub const SECTIONS: [&str; 6] = ["tutorial", "cells", "locks", "scaling", "pairs", "redis"];
 
 const USAGE: &str = "usage: runner-bench [--quick] [--rounds N] [--out DIR] [--only SECTION,...]\n\
     sections: tutorial, cells (ops/s), locks, scaling, pairs (8 against 1024 workers); \
@@ -460,6 +463,7 @@ fn run(tools: &Tools, options: &Options) -> Result<(), String> {
         locks: Vec::new(),
         scaling: Vec::new(),
         scale_pairs: Vec::new(),
+        redis: Vec::new(),
     };
     if options.runs("tutorial") {
         eprintln!("runner-bench: tutorial as a whole process");
@@ -480,6 +484,10 @@ fn run(tools: &Tools, options: &Options) -> Result<(), String> {
     if options.runs("pairs") {
         eprintln!("runner-bench: 8 against 1024 workers, back to back");
         results.scale_pairs = scale_pairs(tools, options, &results.scaled)?;
+    }
+    if options.runs("redis") {
+        eprintln!("runner-bench: the Redis engine against redis-benchmark");
+        results.redis = redis::measure(tools, options.rounds, options.quick)?;
     }
     document::write(&results, &options.out)
 }
