@@ -305,8 +305,13 @@ fn a_channel_without_a_transport_goes_over_a_pipe() {
 
 /// The value in Redis: the same suite, bit-exact against the same model; no key is left behind.
 fn over_redis(backend: &str) {
+    over_redis_with(backend, "");
+}
+
+/// As [`over_redis`], with more of the engine's settings (`, pipeline: 64`).
+fn over_redis_with(backend: &str, settings: &str) {
     let server = RedisServer::start();
-    conformance(backend, &format!("engine: {{redis: \"{}\"}}\n", server.url()));
+    conformance(backend, &format!("engine: {{redis: \"{}\"{settings}}}\n", server.url()));
     let keys: u64 = redis::cmd("DBSIZE").query(&mut server.connection()).expect("DBSIZE");
     assert_eq!(keys, 0, "every run deletes its keys");
 }
@@ -314,6 +319,14 @@ fn over_redis(backend: &str) {
 #[test]
 fn atomic_over_redis_conforms() {
     over_redis("atomic");
+}
+
+/// Pipelines of scripts with sequence numbers; and without them, BITFIELD for add and sub.
+#[test]
+fn atomic_over_redis_pipelined_or_native_conforms() {
+    over_redis_with("atomic", ", pipeline: 64");
+    over_redis_with("atomic", ", exactly_once: false");
+    over_redis_with("atomic", ", pipeline: 7, exactly_once: false");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use crate::measure::{Spread, Tools, number};
 const OPERAND: i32 = 0x0101_0101;
 
 /// The commands runner's workers send (not those the scripts call).
-const SENT: [&str; 5] = ["evalsha", "eval", "incrby", "bitfield", "xadd"];
+const SENT: [&str; 4] = ["evalsha", "eval", "incrby", "xadd"];
 
 /// Clients (workers) in every row.
 pub const CLIENTS: u32 = 8;
@@ -30,6 +30,8 @@ pub struct Row {
     pub commands_per_op: Vec<f64>,
     /// The target on runner / reference (`None`: no reference, a count target instead).
     pub target: Option<f64>,
+    /// Commands the reference sends before reading replies (`-P`).
+    pub pipeline: u32,
 }
 
 impl Row {
@@ -155,6 +157,23 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
         ),
         (
             Row {
+                name: "atomic, add on i, exactly_once off, pipelines of 64".into(),
+                reference: "redis-benchmark INCRBY, 8 clients, pipelines of 64 (-P 64)".into(),
+                target: Some(0.8),
+                pipeline: 64,
+                ..Row::default()
+            },
+            job(
+                tools,
+                "pipelined",
+                "atomic",
+                total * 10,
+                &format!("{{redis: \"{url}\", exactly_once: false, pipeline: 64}}"),
+            )?,
+            vec!["INCRBY".to_string(), "{bench}:n".to_string(), "1".to_string()],
+        ),
+        (
+            Row {
                 name: "atomic, add on i, exactly_once (Lua with the sequence number)".into(),
                 reference: "redis-benchmark EVALSHA of runner's add script, 8 clients".into(),
                 target: Some(0.8),
@@ -193,7 +212,8 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             row.commands_per_op.push(server.round_trips()? / ops);
             if !reference.is_empty() {
                 let args: Vec<&str> = reference.iter().map(String::as_str).collect();
-                row.reference_ops.push(server.benchmark(total, 1, &args)?);
+                let requests = if row.pipeline > 1 { total * 10 } else { total };
+                row.reference_ops.push(server.benchmark(requests, row.pipeline.max(1), &args)?);
             }
         }
     }
@@ -211,7 +231,7 @@ pub fn targets(s: &mut String, rows: &[Row]) {
                 let r = row.ratio();
                 let _ = writeln!(
                     s,
-                    "| Redis, {}: runner / {} >= {t} | {} ({} round trips an operation) | {} |",
+                    "| Redis, {}: runner / {} >= {t} | {} ({} commands an operation) | {} |",
                     row.name,
                     row.reference,
                     ratio(r),
@@ -243,13 +263,13 @@ pub fn section(s: &mut String, rows: &[Row]) {
     let _ = writeln!(
         s,
         "A redis-server of the benchmark's own on loopback (persistence off), {CLIENTS} workers against \
-         `redis-benchmark` with {CLIENTS} clients, back to back in each round; round trips an operation from the \
+         `redis-benchmark` with {CLIENTS} clients, back to back in each round; commands an operation from the \
          server's `INFO commandstats` (reset before each run): the calls of the commands the workers send \
-         (EVALSHA, INCRBY, BITFIELD, XADD), failed attempts at a held lock included, over the operations.\n"
+         (EVALSHA, INCRBY, XADD), failed attempts at a held lock included, over the operations.\n"
     );
     let _ = writeln!(
         s,
-        "| row | runner ops/s | reference | reference ops/s | round trips an operation |\n|---|---|---|---|---|"
+        "| row | runner ops/s | reference | reference ops/s | commands an operation (round trips, without a pipeline) |\n|---|---|---|---|---|"
     );
     for row in rows {
         let _ = writeln!(

@@ -62,6 +62,7 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
         initial: plan.initial,
         total_ops: plan.total_ops(),
         applied_every,
+        paced: !plan.work.is_none() || plan.schedule != crate::names::Schedule::Concurrent,
     };
     let mut parts = sync::setup(&setup, &plan.engine, &shared).map_err(ExecError::Backend)?;
     // The waker is forked first, before the barrier and the lifeline exist, so that it holds

@@ -16,6 +16,8 @@ pub const REDIS_ENV: &str = "RUNNER_REDIS";
 pub const DEFAULT_COMMAND_TIMEOUT_NS: u64 = 5_000_000_000;
 /// The mutex's lock lifetime, by default.
 pub const DEFAULT_LEASE_NS: u64 = 10_000_000_000;
+/// Operations in one pipeline, at most.
+pub const MAX_PIPELINE: i128 = 65536;
 /// Resends of a timed-out command, at most.
 pub const MAX_RETRIES: i128 = 100;
 
@@ -41,6 +43,8 @@ pub struct RedisPlan {
     pub exactly_once: bool,
     pub fencing: bool,
     pub lease_ns: u64,
+    /// atomic: operations sent before their replies are read.
+    pub pipeline: u32,
 }
 
 impl EnginePlan {
@@ -75,6 +79,7 @@ impl EnginePlan {
             exactly_once: spec.exactly_once.as_ref().is_none_or(|e| e.value),
             fencing: spec.fencing.as_ref().is_none_or(|f| f.value),
             lease_ns: spec.lease.as_ref().map_or(DEFAULT_LEASE_NS, |l| l.value),
+            pipeline: spec.pipeline.as_ref().map_or(1, |p| p.value.clamp(1, MAX_PIPELINE) as u32),
         })
     }
 

@@ -268,6 +268,7 @@ impl Plan {
                 "exactly_once": r.exactly_once,
                 "fencing": r.fencing,
                 "lease": duration_word(r.lease_ns),
+                "pipeline": r.pipeline,
             });
             if let Some(key) = &r.key {
                 job["engine"]["key"] = key.clone().into();

@@ -4,7 +4,7 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
-use super::engine::{EnginePlan, MAX_RETRIES, REDIS_ENV, url_problem};
+use super::engine::{EnginePlan, MAX_PIPELINE, MAX_RETRIES, REDIS_ENV, url_problem};
 use super::{
     CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
 };
@@ -182,6 +182,16 @@ impl Planner<'_> {
         {
             self.error(retries.pos, "engine.retries", format!("{}: must be 0..={MAX_RETRIES}", retries.value));
             ok = false;
+        }
+        if let Some(p) = spec.engine.as_ref().and_then(|e| e.value.pipeline.as_ref()) {
+            if !(1..=MAX_PIPELINE).contains(&p.value) {
+                self.error(p.pos, "engine.pipeline", format!("{}: must be 1..={MAX_PIPELINE}", p.value));
+                ok = false;
+            } else if p.value > 1 && backend.is_some_and(|b| b != BackendKind::Atomic) {
+                let b = backend.map_or("", |b| b.name());
+                self.error(p.pos, "engine.pipeline", format!("applies to the atomic backend, not {b}"));
+                ok = false;
+            }
         }
         if let Some(why) = backend.and_then(|b| plan.refuses(b)) {
             self.error(at, "engine", why);

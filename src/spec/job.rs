@@ -314,6 +314,7 @@ pub struct EngineSpec {
     pub exactly_once: Option<At<bool>>,
     pub fencing: Option<At<bool>>,
     pub lease: Option<At<u64>>,
+    pub pipeline: Option<At<i128>>,
 }
 
 /// `engine`: a name, or a mapping with `redis`.
@@ -360,10 +361,16 @@ pub struct RedisSchema {
     #[serde(default)]
     #[schemars(with = "Timeout")]
     lease: Option<u64>,
+    /// atomic: operations a worker sends before it reads their replies (1..=65536, default 1:
+    /// one round trip an operation).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65536))]
+    pipeline: Option<u32>,
 }
 
 /// The fields of `engine` as a mapping.
-pub const ENGINE_FIELDS: [&str; 7] = ["redis", "key", "timeout", "retries", "exactly_once", "fencing", "lease"];
+pub const ENGINE_FIELDS: [&str; 8] =
+    ["redis", "key", "timeout", "retries", "exactly_once", "fencing", "lease", "pipeline"];
 
 /// The fields of `work`.
 pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];

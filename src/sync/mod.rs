@@ -58,6 +58,8 @@ pub(crate) struct Setup {
     /// With `--trace-ops`, the channel's sampling stride (batches from one timed send to the
     /// next): the owner records the application of each timed send, for the trace's flows.
     pub(crate) applied_every: Option<u64>,
+    /// The workers run paced (busy work, or an ordered schedule's turns).
+    pub(crate) paced: bool,
 }
 
 /// What one worker is to do.
@@ -141,7 +143,7 @@ pub(crate) struct Parts {
 pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<Parts, BackendError> {
     engine::Local::of(shared).store(setup.initial);
     if let EnginePlan::Redis(plan) = on {
-        return redis::setup(setup, plan);
+        return redis::setup(setup, plan, setup.paced);
     }
     let op = setup.operation;
     let in_place = |settle| Keeper::InPlace { ty_of: setup.initial, settle };

@@ -114,6 +114,8 @@ pub(crate) struct Engine {
     pub fencing: bool,
     /// The mutex's lock lifetime (`10000ms`).
     pub lease: String,
+    /// atomic: operations sent before their replies are read.
+    pub pipeline: u32,
 }
 
 /// The trace the job file asks for.
@@ -153,6 +155,7 @@ impl Job {
                 exactly_once: r.exactly_once,
                 fencing: r.fencing,
                 lease: crate::plan::duration_word(r.lease_ns),
+                pipeline: r.pipeline,
             }),
             schedule: (plan.schedule != Schedule::Concurrent).then_some(plan.schedule),
             start: (plan.start != Start::Together).then_some(plan.start),

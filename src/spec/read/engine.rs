@@ -29,6 +29,7 @@ impl Reader<'_> {
                 "retries" => spec.retries = self.integer(child, "engine.retries"),
                 "exactly_once" => spec.exactly_once = self.boolean(child, "engine.exactly_once"),
                 "fencing" => spec.fencing = self.boolean(child, "engine.fencing"),
+                "pipeline" => spec.pipeline = self.integer(child, "engine.pipeline"),
                 _ => spec.lease = self.timeout_as(child, "engine.lease"),
             }
         }

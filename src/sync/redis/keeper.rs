@@ -27,6 +27,8 @@ pub(crate) struct Keys {
     pub(crate) fenced: String,
     /// What the scripts refused: `duplicates`, `stale`.
     pub(crate) refused: String,
+    /// atomic's INCRBY path: the sum of the workers' increments, added to the value at the end.
+    pub(crate) count: String,
 }
 
 impl Keys {
@@ -45,11 +47,12 @@ impl Keys {
             fence: key("fence"),
             fenced: key("fenced"),
             refused: key("refused"),
+            count: key("count"),
         }
     }
 
-    fn all(&self) -> [&str; 6] {
-        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused]
+    fn all(&self) -> [&str; 7] {
+        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused, &self.count]
     }
 }
 
@@ -82,6 +85,7 @@ impl Remote {
     /// The final value and what the server refused; then deletes the run's keys.
     pub(crate) fn finish(mut self) -> Result<(Value, Refused), BackendError> {
         let bytes: Vec<u8> = self.conn.call("reading the final value", redis::cmd("GET").arg(&self.keys.value))?;
+        let count: Option<i64> = self.conn.call("reading the count", redis::cmd("GET").arg(&self.keys.count))?;
         let counts: (Option<u64>, Option<u64>) = self
             .conn
             .call("reading the refusals", redis::cmd("HMGET").arg(&self.keys.refused).arg("duplicates").arg("stale"))?;
@@ -90,6 +94,12 @@ impl Remote {
             doing: "reading the final value",
             error: format!("{} bytes, not a {}", bytes.len(), self.ty_of.ty().name()),
         })?;
+        // The INCRBY path's sum, reduced to the type: its wrapping is addition modulo 2^bits.
+        let value = match (value, count) {
+            (Value::I(x), Some(n)) => Value::I(x.wrapping_add(n as i32)),
+            (Value::C(x), Some(n)) => Value::C(x.wrapping_add(n as u8)),
+            (v, _) => v,
+        };
         Ok((value, Refused { duplicates: counts.0.unwrap_or(0), stale: counts.1.unwrap_or(0) }))
     }
 }

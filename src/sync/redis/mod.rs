@@ -18,6 +18,7 @@
 //! the scripts' arithmetic ([`lua`]), forking, or judging the result.
 
 mod conn;
+mod fast;
 mod keeper;
 pub(crate) mod lua;
 mod work;
@@ -29,11 +30,14 @@ use crate::plan::RedisPlan;
 use crate::sync::{BackendError, Parts, Setup};
 
 /// Sets the backend up over Redis: connects, makes the run's keys, stores the initial value.
-pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendError> {
+pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Parts, BackendError> {
     let keys = keeper::Keys::new(plan.key.as_deref());
     let remote = keeper::Remote::start(plan, keys.clone(), setup.initial)?;
     let op = setup.operation;
     let workers: Box<dyn crate::sync::Backend> = match setup.backend.kind() {
+        BackendKind::Atomic if fast::Pipelined::fits(plan, op, paced, setup.total_ops) => {
+            Box::new(fast::Pipelined { plan: plan.clone(), keys, op, total_ops: setup.total_ops })
+        }
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
         BackendKind::None => Box::new(work::Unlocked { plan: plan.clone(), keys, op }),

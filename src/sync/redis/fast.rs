@@ -1,0 +1,140 @@
+//! atomic over Redis, the fast ways: a pipeline of `pipeline` operations sent before their
+//! replies are read, and `INCRBY` (one native command, no script) for `add` and `sub` on `i` and
+//! `c` without sequence numbers: the workers add to a 64-bit count, which runner adds to the
+//! value once they are done, wrapping as the type does (`i` and `c` wrap modulo 2^32 and 2^256,
+//! so adding the sum is adding each operand in turn). Only when the count cannot leave 64 bits.
+//!
+//! Owns: that loop and when it applies ([`Pipelined::fits`]). Does not own: the scripts
+//! (`lua`), the connection's retry policy for single commands (`conn`).
+
+use super::conn::Conn;
+use super::keeper::Keys;
+use super::lua;
+use crate::plan::RedisPlan;
+use crate::shm::Shared;
+use crate::sync::hot::chunked;
+use crate::sync::{Backend, BackendError, Order, WorkerTally};
+use crate::value::{OpKind, Operation, Value};
+use crate::watch::probe::Probe;
+
+/// atomic: operations sent `pipeline` at a time, each an INCRBY or the type's script.
+pub(super) struct Pipelined {
+    pub(super) plan: RedisPlan,
+    pub(super) keys: Keys,
+    pub(super) op: Operation,
+    /// Operations of the whole run (the count's bound).
+    pub(super) total_ops: u64,
+}
+
+impl Pipelined {
+    /// Whether the fast loop runs the job: a pipeline, or an operation BITFIELD does exactly
+    /// and no sequence number to check. Paced jobs (busy work, turns) keep the one-by-one loop.
+    pub(super) fn fits(plan: &RedisPlan, op: Operation, paced: bool, total_ops: u64) -> bool {
+        !paced && (plan.pipeline > 1 || increment(plan, op.operand, op.kind, total_ops).is_some())
+    }
+}
+
+/// The increment of one operation on the count, when INCRBY does the job exactly: `add` or
+/// `sub` on `i` or `c`, no sequence numbers, and every operation's increment summed stays
+/// within 64 bits (a per-worker operand is at most 255 or 2^31 in size, the same bound).
+pub(super) fn increment(plan: &RedisPlan, operand: Value, kind: OpKind, total_ops: u64) -> Option<i64> {
+    if plan.exactly_once {
+        return None;
+    }
+    let a = match operand {
+        Value::I(_) => 1i64 << 31,
+        Value::C(_) => 255,
+        Value::D(_) => return None,
+    };
+    (total_ops as i128 * a as i128 <= i64::MAX as i128).then_some(())?;
+    let a = match operand {
+        Value::I(a) => a as i64,
+        Value::C(a) => a as i64,
+        Value::D(_) => return None,
+    };
+    match kind {
+        OpKind::Add => Some(a),
+        OpKind::Sub => Some(-a),
+        _ => None,
+    }
+}
+
+impl Backend for Pipelined {
+    fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError> {
+        let mut conn = Conn::open(&self.plan)?;
+        let fast = increment(&self.plan, order.operand, self.op.kind, self.total_ops);
+        let sha = match fast {
+            Some(_) => String::new(),
+            None => {
+                let source = lua::apply_script(order.operand.ty(), self.op.kind, self.plan.exactly_once);
+                conn.call::<String>("loading the script", redis::cmd("SCRIPT").arg("LOAD").arg(source))?
+            }
+        };
+        let operand = lua::encode(order.operand);
+        let worker = order.index;
+        let depth = u64::from(self.plan.pipeline.max(1));
+        let slot = shared.slot(order.index as usize);
+        let mut seq = order.done_before;
+        let mut refused = 0u64;
+        let mut resent = 0u64;
+        let ops = chunked::<BackendError>(order, probe.stride.max(depth), slot, |n| {
+            let mut left = n;
+            let mut first = true;
+            while left > 0 {
+                let k = left.min(depth);
+                let mut pipe = redis::pipe();
+                for i in 0..k {
+                    match fast {
+                        Some(delta) => {
+                            pipe.cmd("INCRBY").arg(&self.keys.count).arg(delta);
+                        }
+                        None => {
+                            pipe.cmd("EVALSHA").arg(&sha).arg(2).arg(&self.keys.value).arg(&self.keys.seqs);
+                            pipe.arg(&operand).arg(worker).arg(seq + i + 1);
+                        }
+                    }
+                }
+                let t0 = crate::clock::now_ns();
+                let replies: Vec<redis::Value> = send(&mut conn, &pipe, self.plan.retries, &mut resent)?;
+                if first {
+                    probe.rmw(t0, crate::clock::now_ns(), 0);
+                    first = false;
+                }
+                if fast.is_none() {
+                    refused += replies.iter().filter(|r| matches!(r, redis::Value::Int(0))).count() as u64;
+                }
+                seq += k;
+                left -= k;
+            }
+            Ok(())
+        })?;
+        if refused > 0 {
+            let count = redis::cmd("HINCRBY").arg(&self.keys.refused).arg("duplicates").arg(refused).clone();
+            conn.call::<()>("counting refused duplicates", &count)?;
+        }
+        Ok(WorkerTally { ops, retries: resent + conn.resent })
+    }
+}
+
+/// Sends a pipeline, again after a timeout up to `retries` times (with sequence numbers, the
+/// server refuses what a lost reply had applied; without, a resent operation may apply twice).
+fn send(
+    conn: &mut Conn,
+    pipe: &redis::Pipeline,
+    retries: u32,
+    resent: &mut u64,
+) -> Result<Vec<redis::Value>, BackendError> {
+    let mut left = retries;
+    loop {
+        match pipe.query::<Vec<redis::Value>>(&mut conn.con) {
+            Ok(replies) => return Ok(replies),
+            Err(e) if e.is_timeout() && left > 0 => {
+                left -= 1;
+                *resent += 1;
+            }
+            Err(e) => {
+                return Err(BackendError::Redis { doing: "applying a pipeline of operations", error: e.to_string() });
+            }
+        }
+    }
+}
