@@ -110,7 +110,7 @@ pub(crate) enum Keeper {
     /// The channel: the parent owns the value and applies what the workers send.
     Owner(Owner),
     /// The value in a Redis server: runner reads it, then deletes the run's keys.
-    Remote(redis::Remote),
+    Remote(Box<redis::Remote>),
 }
 
 impl Keeper {

@@ -48,5 +48,5 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Part
             });
         }
     };
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(remote) })
+    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
 }
