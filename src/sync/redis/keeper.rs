@@ -10,7 +10,7 @@ use crate::sync::BackendError;
 use crate::value::Value;
 
 /// How long a run's keys outlive a runner that could not delete them.
-const EXPIRY_MS: u64 = 24 * 3600 * 1000;
+pub(super) const EXPIRY_MS: u64 = 24 * 3600 * 1000;
 
 /// The names of a run's keys, all under one hash tag.
 #[derive(Clone, Debug)]
@@ -27,6 +27,8 @@ pub(crate) struct Keys {
     pub(crate) fenced: String,
     /// What the scripts refused: `duplicates`, `stale`.
     pub(crate) refused: String,
+    /// channel: the workers' batches, in the order the owner applies them.
+    pub(crate) stream: String,
 }
 
 impl Keys {
@@ -45,11 +47,12 @@ impl Keys {
             fence: key("fence"),
             fenced: key("fenced"),
             refused: key("refused"),
+            stream: key("stream"),
         }
     }
 
-    fn all(&self) -> [&str; 6] {
-        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused]
+    fn all(&self) -> [&str; 7] {
+        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused, &self.stream]
     }
 }
 
