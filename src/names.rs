@@ -83,6 +83,7 @@ named_enum! {
         Pipe => "pipe",
         /// A Redis stream (with `engine: redis`, the channel's only transport): one entry per
         /// batch, applied by runner in the stream's order.
+        #[serde(rename = "redis-stream")]
         RedisStream => "redis-stream",
     }
 }
