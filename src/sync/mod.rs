@@ -108,10 +108,10 @@ pub(crate) enum Keeper {
     /// The channel: the parent owns the value and applies what the workers send.
     Owner(Owner),
     /// The value in a Redis server: runner reads it, then deletes the run's keys.
-    Remote(redis::Remote),
+    Remote(Box<redis::Remote>),
     /// The channel over Redis: runner owns the value and applies the stream's entries, then
     /// stores the value and deletes the run's keys.
-    Stream(redis::StreamOwner),
+    Stream(Box<redis::StreamOwner>),
 }
 
 impl Keeper {

@@ -1,5 +1,5 @@
 //! The Redis engine: the value in a Redis server instead of this machine's shared memory,
-//! under three of the four backends, each keeping its meaning and its verification.
+//! under every backend, each keeping its meaning and its verification.
 //!
 //! - `atomic`: one cached Lua script per type and operation on the value's raw bytes
 //!   ([`lua`]), which also checks each worker's sequence number so that a resent operation
@@ -45,8 +45,8 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendErr
             let batch = setup.backend.batch();
             let workers = Box::new(stream::Producer { plan: plan.clone(), keys: keys.clone(), batch });
             let owner = stream::Owner::new(plan, keys, remote, setup)?;
-            return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(owner) });
+            return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
         }
     };
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(remote) })
+    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
 }

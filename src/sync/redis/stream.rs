@@ -136,10 +136,11 @@ impl Owner {
                     continue;
                 }
                 if batch.offset != *done {
+                    let why = if batch.offset > *done { "a batch is missing" } else { "it overlaps an applied batch" };
                     return Err(BackendError::Redis {
                         doing: "applying the stream",
                         error: format!(
-                            "worker {}'s entry {id} starts at its operation {}, but {} were applied: a batch is missing",
+                            "worker {}'s entry {id} starts at its operation {}, but {} were applied: {why}",
                             batch.worker, batch.offset, *done
                         ),
                     });
@@ -217,5 +218,50 @@ impl Batch {
         let operand =
             field(b"o").and_then(|o| lua::decode(ty_of.ty(), o)).ok_or_else(|| bad("no operand of the run's type"))?;
         Ok(Batch { worker: worker as usize, offset, count, operand })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::OpKind;
+
+    fn fields(pairs: &[(&str, &[u8])]) -> Vec<Vec<u8>> {
+        pairs.iter().flat_map(|(k, v)| [k.as_bytes().to_vec(), v.to_vec()]).collect()
+    }
+
+    #[test]
+    fn an_entry_is_read_back_as_a_worker_sent_it() {
+        let operand = lua::encode(Value::D(0.1));
+        let entry = fields(&[("w", b"2"), ("s", b"128"), ("n", b"64"), ("o", &operand)]);
+        let batch = Batch::parse(&entry, Value::D(0.0), 3).expect("a batch");
+        assert_eq!((batch.worker, batch.offset, batch.count), (2, 128, 64));
+        assert_eq!(batch.operand, Value::D(0.1));
+    }
+
+    #[test]
+    fn an_entry_of_another_run_or_type_is_refused() {
+        let four = lua::encode(Value::I(7));
+        for (entry, why) in [
+            (fields(&[("w", b"3"), ("s", b"0"), ("n", b"1"), ("o", &four)]), "no worker of this run"),
+            (fields(&[("w", b"0"), ("s", b"0"), ("n", b"0"), ("o", &four)]), "no count"),
+            (fields(&[("w", b"0"), ("n", b"1"), ("o", &four)]), "no offset"),
+            (fields(&[("w", b"0"), ("s", b"0"), ("n", b"1"), ("o", b"x")]), "no operand"),
+        ] {
+            let error = Batch::parse(&entry, Value::I(0), 3).err().expect("refused").to_string();
+            assert!(error.contains(why), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_batch_applies_its_operand_count_times() {
+        let op = Operation { kind: OpKind::Mul, operand: Value::I(3) };
+        let mut x = Value::I(5);
+        for _ in 0..40 {
+            x = op.apply(x);
+        }
+        assert_eq!(apply_n(op, Value::I(5), 40), x);
+        let add = Operation { kind: OpKind::Add, operand: Value::D(0.1) };
+        assert_eq!(apply_n(add, Value::D(0.0), 10), Value::D(0.9999999999999999));
     }
 }
