@@ -160,7 +160,9 @@ fn transport_is_checked_where_it_is_written() {
     let channel = "workers: 2\nvalue:\n  type: i\noperation: add\nbackend: channel\n";
     assert_eq!(
         diagnostics("transport-typo.yaml", &format!("{channel}transport: pipes\n")),
-        [":6:12: transport: unknown transport \"pipes\"; did you mean \"pipe\"?; expected one of: ipc, pipe, redis-stream"]
+        [
+            ":6:12: transport: unknown transport \"pipes\"; did you mean \"pipe\"?; expected one of: ipc, pipe, redis-stream"
+        ]
     );
     assert_eq!(
         diagnostics("transport-kind.yaml", &format!("{channel}transport: [pipe]\n")),

@@ -1,6 +1,7 @@
 //! The Redis engine end to end, against a server each test starts: the tutorial ends at 5, the
 //! unsynchronised backend loses updates across processes, a server that is not there fails at
-//! once with its address, and the planner refuses what does not run over Redis. (Every type x
+//! once with its address, the planner refuses what does not run over Redis, and the channel
+//! over a Redis stream is exact, replays its stream and refuses an entry sent twice. (Every type x
 //! operation per backend: tests/conformance.rs; the scripts' arithmetic: tests/redis_ops.rs.)
 
 mod common;
@@ -167,4 +168,50 @@ fn an_order_dependent_channel_over_redis_ends_at_the_replay_of_its_stream() {
     assert_eq!(fin.to_bits(), model.to_bits(), "runner {fin:e}, the stream's replay {model:e}");
     // The planner knows an interval of every order's rounding, not which order the stream had.
     assert!(["correct", "within_bound"].contains(&doc["verdict"].as_str().unwrap()), "{doc:#}");
+}
+
+/// Entries added to the stream a second time (as a resend after a timeout would) are refused
+/// by their offsets: the value stays exact.
+#[test]
+fn the_channel_over_redis_refuses_an_entry_sent_twice() {
+    let server = RedisServer::start();
+    let prefix = "{stream-twice}";
+    let stream = format!("{prefix}:stream");
+    let mut con = server.connection();
+    // The first five entries, added again as soon as they are seen, while the workers still send.
+    let resender = std::thread::spawn(move || {
+        let (mut last, mut copied) = ("0-0".to_string(), 0);
+        let until = Instant::now() + Duration::from_secs(60);
+        while copied < 5 && Instant::now() < until {
+            type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+            let reply: Reply = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(5 - copied)
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(&last)
+                .query(&mut con)
+                .expect("XREAD");
+            for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+                let _: String = redis::cmd("XADD").arg(&stream).arg("*").arg(&fields).query(&mut con).expect("XADD");
+                copied += 1;
+                last = id;
+            }
+        }
+        copied
+    });
+    let text = format!(
+        "workers: 2\niterations: 2000\nvalue: {{type: i}}\noperation: add\noperand: 3\nbackend: channel\nbatch: 10\nwork: {{outside: 20us}}\nengine: {{redis: \"{}\", key: \"{prefix}\"}}\n",
+        server.url()
+    );
+    let path = job_file("redis-channel-twice.yaml", text);
+    let out = Test::new().args(&[&path, "--format", "json"]).run();
+    assert_eq!(resender.join().expect("the resender"), 5, "five entries sent twice");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!((doc["final"].as_i64(), doc["verdict"].as_str()), (Some(2 * 2000 * 3), Some("correct")), "{doc:#}");
+    assert_eq!(doc["channel"]["applied"], serde_json::json!([2000, 2000]), "{doc:#}");
+    assert_eq!(doc["channel"]["messages"], 2 * 200, "the copies are not applied: {doc:#}");
 }
