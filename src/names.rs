@@ -81,6 +81,10 @@ named_enum! {
         /// 4096 bytes; a batch that does not fit is split.
         #[default]
         Pipe => "pipe",
+        /// A Redis stream (with `engine: redis`, the channel's only transport): one entry per
+        /// batch, applied by runner in the stream's order.
+        #[serde(rename = "redis-stream")]
+        RedisStream => "redis-stream",
     }
 }
 
@@ -93,6 +97,9 @@ impl Transport {
             }
             Transport::Pipe => {
                 "a pipe from every worker to runner (each message one atomic write of at most 4096 bytes), which owns the value and applies operations in arrival order"
+            }
+            Transport::RedisStream => {
+                "a Redis stream from every worker to runner (one entry per batch, each worker's offsets checked), which owns the value and applies operations in the stream's order"
             }
         }
     }
@@ -108,7 +115,7 @@ impl Transport {
     pub fn messages(self, ty: ValueType, batch: u32, ops: u64) -> u64 {
         let batch = batch.max(1) as u64;
         match self {
-            Transport::Ipc => ops.div_ceil(batch),
+            Transport::Ipc | Transport::RedisStream => ops.div_ceil(batch),
             Transport::Pipe => {
                 let fit = wire::records_per_message(ty) as u64;
                 (ops / batch) * batch.div_ceil(fit) + (ops % batch).div_ceil(fit)

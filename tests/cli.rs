@@ -160,11 +160,13 @@ fn transport_is_checked_where_it_is_written() {
     let channel = "workers: 2\nvalue:\n  type: i\noperation: add\nbackend: channel\n";
     assert_eq!(
         diagnostics("transport-typo.yaml", &format!("{channel}transport: pipes\n")),
-        [":6:12: transport: unknown transport \"pipes\"; did you mean \"pipe\"?; expected one of: ipc, pipe"]
+        [
+            ":6:12: transport: unknown transport \"pipes\"; did you mean \"pipe\"?; expected one of: ipc, pipe, redis-stream"
+        ]
     );
     assert_eq!(
         diagnostics("transport-kind.yaml", &format!("{channel}transport: [pipe]\n")),
-        [":6:12: transport: expected one of: ipc, pipe; found a list"]
+        [":6:12: transport: expected one of: ipc, pipe, redis-stream; found a list"]
     );
     assert_eq!(
         diagnostics("transport-mutex.yaml", &format!("workers: 1\n{REST}transport: pipe\n")),

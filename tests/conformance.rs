@@ -153,8 +153,14 @@ fn conformance(backend: &str, extra: &str) {
                 let (start, end) = (w["started_seconds"].as_f64().unwrap(), w["ended_seconds"].as_f64().unwrap());
                 end > 0.0 && end >= start
             });
-            // The transport the job names, else the default: a pipe.
-            let transport = if extra.contains("transport: ipc") { "ipc" } else { "pipe" };
+            // The transport the job names, else the default: a pipe (over Redis, a Redis stream).
+            let transport = if extra.contains("engine:") {
+                "redis-stream"
+            } else if extra.contains("transport: ipc") {
+                "ipc"
+            } else {
+                "pipe"
+            };
             let channel_ok = backend != "channel"
                 || (report["channel"]["applied"] == serde_json::json!(vec![ITERATIONS; workers as usize])
                     && report["channel"]["transport"] == transport
@@ -332,6 +338,11 @@ fn atomic_over_redis_pipelined_or_native_conforms() {
 #[test]
 fn mutex_over_redis_conforms() {
     over_redis("mutex");
+}
+
+#[test]
+fn channel_over_redis_conforms() {
+    over_redis("channel");
 }
 
 #[test]

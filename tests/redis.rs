@@ -1,6 +1,7 @@
 //! The Redis engine end to end, against a server each test starts: the tutorial ends at 5, the
 //! unsynchronised backend loses updates across processes, a server that is not there fails at
-//! once with its address, and the planner refuses what does not run over Redis. (Every type x
+//! once with its address, the planner refuses what does not run over Redis, and the channel
+//! over a Redis stream is exact, replays its stream and refuses an entry sent twice. (Every type x
 //! operation per backend: tests/conformance.rs; the scripts' arithmetic: tests/redis_ops.rs.)
 
 mod common;
@@ -64,13 +65,22 @@ fn the_planner_refuses_what_does_not_run_over_redis() {
         "{}",
         out.stderr
     );
-    let channel = job_file(
-        "redis-channel.yaml",
-        "workers: 2\nvalue: {type: i}\noperation: add\nbackend: channel\nengine: redis\n",
-    );
-    let out = Test::new().args(&["validate", &channel]).run();
+    // Over Redis the channel's only transport is a Redis stream; a stream needs Redis.
+    let channel = "workers: 2\nvalue: {type: i}\noperation: add\nbackend: channel\n";
+    let pipe = job_file("redis-channel-pipe.yaml", format!("{channel}engine: redis\ntransport: pipe\n"));
+    let out = Test::new().args(&["validate", &pipe]).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("channel backend does not run over Redis yet"), "{}", out.stderr);
+    assert!(out.stderr.contains("(transport: redis-stream), not pipe"), "{}", out.stderr);
+    let local = job_file("local-channel-stream.yaml", format!("{channel}transport: redis-stream\n"));
+    let out = Test::new().args(&["validate", &local]).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("transport redis-stream needs engine: redis"), "{}", out.stderr);
+    for ok in [format!("{channel}engine: redis\n"), format!("{channel}engine: redis\ntransport: redis-stream\n")] {
+        let path = job_file("redis-channel.yaml", ok);
+        let out = Test::new().args(&["plan", &path]).run();
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(out.stdout.contains("a Redis stream from every worker to runner"), "{}", out.stdout);
+    }
     let typo = job_file(
         "redis-typo.yaml",
         "workers: 2\nvalue: {type: i}\noperation: add\nbackend: atomic\nengine: {redis: null, fencng: false}\n",
@@ -78,4 +88,130 @@ fn the_planner_refuses_what_does_not_run_over_redis() {
     let out = Test::new().args(&["validate", &typo]).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("engine.fencng") && out.stderr.contains("fencing"), "{}", out.stderr);
+}
+
+/// The channel over a Redis stream: 8 producers, batches of 64, every operation applied once
+/// by runner in the stream's order; every key deleted after.
+#[test]
+fn the_channel_over_redis_is_exact_and_leaves_no_key() {
+    let server = RedisServer::start();
+    let text = format!(
+        "workers: 8\niterations: 5000\nvalue: {{type: i}}\noperation: add\noperand: 3\nbackend: channel\nbatch: 64\nengine: {{redis: \"{}\"}}\n",
+        server.url()
+    );
+    let path = job_file("redis-channel-8.yaml", text);
+    let out = Test::new().args(&[&path, "--format", "json"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!((doc["final"].as_i64(), doc["verdict"].as_str()), (Some(8 * 5000 * 3), Some("correct")), "{doc:#}");
+    assert_eq!(doc["channel"]["transport"], "redis-stream", "{doc:#}");
+    assert_eq!(doc["channel"]["applied"], serde_json::json!(vec![5000; 8]), "{doc:#}");
+    // 78 full batches and one of 8, per worker: one entry each.
+    assert_eq!(doc["channel"]["messages"], 8 * 79, "{doc:#}");
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut server.connection()).expect("DBSIZE");
+    assert_eq!(keys, 0, "every key of the run deleted");
+}
+
+/// An order-dependent job (per-worker operands whose sums round differently in each order):
+/// the final value is the replay of the stream, read entry by entry while the run goes on.
+#[test]
+fn an_order_dependent_channel_over_redis_ends_at_the_replay_of_its_stream() {
+    const WORKERS: u64 = 4;
+    const ITERATIONS: u64 = 400;
+    let server = RedisServer::start();
+    let prefix = "{stream-order}";
+    let stream = format!("{prefix}:stream");
+    // The reader follows the stream from its creation (XREAD blocks on a key not yet there).
+    let mut con = server.connection();
+    let reader = std::thread::spawn(move || {
+        let (mut last, mut entries, mut ops) = ("0-0".to_string(), Vec::new(), 0u64);
+        let until = Instant::now() + Duration::from_secs(60);
+        while ops < WORKERS * ITERATIONS && Instant::now() < until {
+            type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+            let reply: Reply = redis::cmd("XREAD")
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(&last)
+                .query(&mut con)
+                .expect("XREAD");
+            for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+                let get = |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).unwrap()[1].clone();
+                let n: u64 = String::from_utf8(get(b"n")).unwrap().parse().unwrap();
+                let o = f64::from_le_bytes(get(b"o").try_into().unwrap());
+                entries.push((n, o));
+                ops += n;
+                last = id;
+            }
+        }
+        entries
+    });
+    let text = format!(
+        "workers: {WORKERS}\niterations: {ITERATIONS}\nvalue: {{type: d, initial: 0.5}}\noperation: add\noperand: [1.0e16, -1.0e16, 0.1, 3.0]\nbackend: channel\nbatch: 3\nengine: {{redis: \"{}\", key: \"{prefix}\"}}\n",
+        server.url()
+    );
+    let path = job_file("redis-channel-order.yaml", text);
+    let out = Test::new().args(&[&path, "--format", "json"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["order"]["depends_on_order"], true, "{doc:#}");
+    let entries = reader.join().expect("the reader");
+    assert_eq!(doc["channel"]["messages"], entries.len() as u64, "{doc:#}");
+    let mut model = 0.5f64;
+    for (n, operand) in &entries {
+        for _ in 0..*n {
+            model += operand;
+        }
+    }
+    let fin = doc["final"].as_f64().expect("a double");
+    assert_eq!(fin.to_bits(), model.to_bits(), "runner {fin:e}, the stream's replay {model:e}");
+    // The planner knows an interval of every order's rounding, not which order the stream had.
+    assert!(["correct", "within_bound"].contains(&doc["verdict"].as_str().unwrap()), "{doc:#}");
+}
+
+/// Entries added to the stream a second time (as a resend after a timeout would) are refused
+/// by their offsets: the value stays exact.
+#[test]
+fn the_channel_over_redis_refuses_an_entry_sent_twice() {
+    let server = RedisServer::start();
+    let prefix = "{stream-twice}";
+    let stream = format!("{prefix}:stream");
+    let mut con = server.connection();
+    // The first five entries, added again as soon as they are seen, while the workers still send.
+    let resender = std::thread::spawn(move || {
+        let (mut last, mut copied) = ("0-0".to_string(), 0);
+        let until = Instant::now() + Duration::from_secs(60);
+        while copied < 5 && Instant::now() < until {
+            type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+            let reply: Reply = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(5 - copied)
+                .arg("BLOCK")
+                .arg(1000)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(&last)
+                .query(&mut con)
+                .expect("XREAD");
+            for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+                let _: String = redis::cmd("XADD").arg(&stream).arg("*").arg(&fields).query(&mut con).expect("XADD");
+                copied += 1;
+                last = id;
+            }
+        }
+        copied
+    });
+    let text = format!(
+        "workers: 2\niterations: 2000\nvalue: {{type: i}}\noperation: add\noperand: 3\nbackend: channel\nbatch: 10\nwork: {{outside: 20us}}\nengine: {{redis: \"{}\", key: \"{prefix}\"}}\n",
+        server.url()
+    );
+    let path = job_file("redis-channel-twice.yaml", text);
+    let out = Test::new().args(&[&path, "--format", "json"]).run();
+    assert_eq!(resender.join().expect("the resender"), 5, "five entries sent twice");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!((doc["final"].as_i64(), doc["verdict"].as_str()), (Some(2 * 2000 * 3), Some("correct")), "{doc:#}");
+    assert_eq!(doc["channel"]["applied"], serde_json::json!([2000, 2000]), "{doc:#}");
+    assert_eq!(doc["channel"]["messages"], 2 * 200, "the copies are not applied: {doc:#}");
 }

@@ -73,7 +73,7 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
             Some(body) => Waker::fork(body, parent, interrupts)?,
             None => Waker(None),
         },
-        Keeper::InPlace { .. } | Keeper::Remote(_) => Waker(None),
+        Keeper::InPlace { .. } | Keeper::Remote(_) | Keeper::Stream(_) => Waker(None),
     };
     let together = plan.start == crate::names::Start::Together;
     let barrier = together.then(Barrier::new).transpose().map_err(ExecError::Barrier)?;

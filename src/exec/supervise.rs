@@ -149,6 +149,7 @@ pub(super) fn supervise(
     // A worker whose work is over waits to be dismissed: "alive" here means still at work.
     let served = match &mut keeper {
         Keeper::Owner(owner) => Some(owner.serve(shared.workers(), &mut || lifeline.working(), &mut || watch.tick())),
+        Keeper::Stream(owner) => Some(owner.serve(shared.workers(), &mut || lifeline.working(), &mut || watch.tick())),
         Keeper::InPlace { .. } | Keeper::Remote(_) => None,
     };
     // The channel's owner is done once it has applied everything: the window ends here or at a

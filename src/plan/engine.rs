@@ -84,13 +84,9 @@ impl EnginePlan {
     }
 
     /// Why `backend` cannot run on this engine, if it cannot.
-    pub(crate) fn refuses(&self, backend: BackendKind) -> Option<String> {
-        match (self, backend) {
-            (EnginePlan::Redis(_), BackendKind::Channel) => {
-                Some("the channel backend does not run over Redis yet (mutex, atomic and none do)".to_string())
-            }
-            _ => None,
-        }
+    /// Every backend runs on both engines today (the channel over Redis through a stream).
+    pub(crate) fn refuses(&self, _backend: BackendKind) -> Option<String> {
+        None
     }
 }
 

@@ -188,6 +188,7 @@ impl Plan {
             (EnginePlan::Redis(_), BackendKind::Mutex) => {
                 "the value's raw bytes in a Redis key under a lock with a lifetime (SET NX PX); a lock round is two round trips: take the lock with the value, then write and release"
             }
+            (EnginePlan::Redis(_), BackendKind::Channel) => self.backend.describe(),
             (EnginePlan::Redis(_), _) => {
                 "the value's raw bytes in a Redis key; each worker GETs it, then SETs the new value, with nothing between two workers' updates"
             }

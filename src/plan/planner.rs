@@ -101,11 +101,12 @@ impl Planner<'_> {
         let (ty, initial) = self.value(spec);
         let (kind, operand, operands) = self.operation(spec, ty, workers);
         let mut notices = Vec::new();
-        let chosen = self.backend(spec, overrides, &mut notices);
+        let mut chosen = self.backend(spec, overrides, &mut notices);
         let how = self.how(spec, overrides, chosen.kind, &mut notices);
         self.round_robin_batch(spec, how.schedule, &chosen);
         let runs = self.runs(spec, overrides, workers, iterations, chosen.kind);
         let engine = self.engine(spec, chosen.kind);
+        self.transport_on(spec, &mut chosen, engine.as_ref());
 
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());
         let (workers, iterations, initial, kind, operand, backend, repeat, warmup, engine) =

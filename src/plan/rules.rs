@@ -4,7 +4,7 @@
 //! states it ends with.
 
 use super::planner::{Counted, Planner};
-use super::{BackendPlan, MAX_BATCH, Overrides};
+use super::{BackendPlan, EnginePlan, MAX_BATCH, Overrides};
 use crate::expect::{Check, expected};
 use crate::names::{BackendKind, Schedule, Transport};
 use crate::spec::JobSpec;
@@ -69,6 +69,33 @@ impl Planner<'_> {
             }
         }
         Chosen { kind: backend, batch, transport }
+    }
+
+    /// The channel's transport on its engine: over Redis, a Redis stream (a job naming another
+    /// is refused); `redis-stream` only over Redis.
+    pub(super) fn transport_on(&mut self, spec: &JobSpec, chosen: &mut Chosen, engine: Option<&EnginePlan>) {
+        if chosen.kind != Some(BackendKind::Channel) {
+            return;
+        }
+        let redis = matches!(engine, Some(EnginePlan::Redis(_)));
+        let written = spec.transport.as_ref();
+        match written.map(|t| (t.pos, t.value)) {
+            Some((pos, t)) if redis && t != Transport::RedisStream => self.error(
+                pos,
+                "transport",
+                format!(
+                    "over Redis the channel's messages go through a Redis stream (transport: redis-stream), not {}",
+                    t.name()
+                ),
+            ),
+            Some((pos, Transport::RedisStream)) if !redis && engine.is_some() => {
+                self.error(pos, "transport", "transport redis-stream needs engine: redis");
+            }
+            _ => {}
+        }
+        if redis {
+            chosen.transport = Transport::RedisStream;
+        }
     }
 
     /// Round-robin hands the turn on after every operation: a channel message holds one.

@@ -111,6 +111,9 @@ pub(crate) enum Keeper {
     Owner(Owner),
     /// The value in a Redis server: runner reads it, then deletes the run's keys.
     Remote(Box<redis::Remote>),
+    /// The channel over Redis: runner owns the value and applies the stream's entries, then
+    /// stores the value and deletes the run's keys.
+    Stream(Box<redis::StreamOwner>),
 }
 
 impl Keeper {
@@ -125,6 +128,7 @@ impl Keeper {
             }
             Keeper::Owner(owner) => owner.value(),
             Keeper::Remote(remote) => remote.finish()?.0,
+            Keeper::Stream(owner) => owner.finish()?.0,
         })
     }
 }

@@ -46,6 +46,13 @@ pub(crate) fn new(setup: &Setup, batch: u32, transport: Transport) -> Result<(Se
             let (tx, rx) = pipe::channel()?;
             (Tx::Pipe(tx), Rx::Pipe(rx))
         }
+        // The planner gives this transport only to the Redis engine, which sets up its own.
+        Transport::RedisStream => {
+            return Err(BackendError::Redis {
+                doing: "setting up",
+                error: "a Redis stream needs engine: redis".into(),
+            });
+        }
     };
     let sender = Sender { op: setup.operation, batch, tx };
     let owner = Owner {
@@ -167,7 +174,7 @@ fn holds_timed(before: u64, n: u64, every: u64) -> bool {
 /// operation each), one batch in `probe.stride` timed ([`holds_timed`]), and the count
 /// published after each.
 #[inline(always)]
-fn send_all(
+pub(in crate::sync) fn send_all(
     order: &Order,
     shared: &Shared,
     probe: &mut Probe<'_>,

@@ -10,7 +10,7 @@ use crate::sync::BackendError;
 use crate::value::Value;
 
 /// How long a run's keys outlive a runner that could not delete them.
-const EXPIRY_MS: u64 = 24 * 3600 * 1000;
+pub(super) const EXPIRY_MS: u64 = 24 * 3600 * 1000;
 
 /// The names of a run's keys, all under one hash tag.
 #[derive(Clone, Debug)]
@@ -29,6 +29,8 @@ pub(crate) struct Keys {
     pub(crate) refused: String,
     /// atomic's INCRBY path: the sum of the workers' increments, added to the value at the end.
     pub(crate) count: String,
+    /// channel: the workers' batches, in the order the owner applies them.
+    pub(crate) stream: String,
 }
 
 impl Keys {
@@ -48,11 +50,12 @@ impl Keys {
             fenced: key("fenced"),
             refused: key("refused"),
             count: key("count"),
+            stream: key("stream"),
         }
     }
 
-    fn all(&self) -> [&str; 7] {
-        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused, &self.count]
+    fn all(&self) -> [&str; 8] {
+        [&self.value, &self.seqs, &self.lock, &self.fence, &self.fenced, &self.refused, &self.count, &self.stream]
     }
 }
 

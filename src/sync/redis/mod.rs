@@ -1,5 +1,5 @@
 //! The Redis engine: the value in a Redis server instead of this machine's shared memory,
-//! under three of the four backends, each keeping its meaning and its verification.
+//! under every backend, each keeping its meaning and its verification.
 //!
 //! - `atomic`: one cached Lua script per type and operation on the value's raw bytes
 //!   ([`lua`]), which also checks each worker's sequence number so that a resent operation
@@ -8,22 +8,26 @@
 //!   the write checks the token server-side and refuses a stale one (`fencing`, the default),
 //!   then releases the lock in the same script: 3 round trips a lock round.
 //! - `none`: `GET`, then `SET`, without a lock, to show the updates lost across processes.
+//! - `channel`: a Redis stream in place of the pipe ([`stream`]): each worker adds its batches
+//!   to it, runner reads and applies them in the stream's order, checking each worker's offsets.
 //!
 //! Every key of a run shares one prefix, a Redis Cluster hash tag (`{runner:PID:N}`), and
 //! carries an expiry; runner deletes them once it has read the final value. Each worker
 //! connects after its fork; the parent's connection is made before the forks and is never
 //! used by a worker (each drops the parent's side at once).
 //!
-//! Owns: the connection, the keys, the scripts' use and the three hot loops. Does not own:
+//! Owns: the connection, the keys, the scripts' use, the three hot loops and the stream. Does not own:
 //! the scripts' arithmetic ([`lua`]), forking, or judging the result.
 
 mod conn;
 mod fast;
 mod keeper;
 pub(crate) mod lua;
+mod stream;
 mod work;
 
 pub(crate) use keeper::Remote;
+pub(crate) use stream::Owner as StreamOwner;
 
 use crate::names::BackendKind;
 use crate::plan::RedisPlan;
@@ -42,10 +46,10 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Part
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
         BackendKind::None => Box::new(work::Unlocked { plan: plan.clone(), keys, op }),
         BackendKind::Channel => {
-            return Err(BackendError::Redis {
-                doing: "setting up",
-                error: "the channel backend does not run over Redis yet".to_string(),
-            });
+            let batch = setup.backend.batch();
+            let workers = Box::new(stream::Producer { plan: plan.clone(), keys: keys.clone(), batch });
+            let owner = stream::Owner::new(plan, keys, remote, setup)?;
+            return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
         }
     };
     Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
