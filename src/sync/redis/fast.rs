@@ -138,3 +138,39 @@ fn send(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::increment;
+    use crate::plan::RedisPlan;
+    use crate::value::{OpKind, Value};
+
+    fn plan(exactly_once: bool) -> RedisPlan {
+        RedisPlan {
+            url: String::new(),
+            url_from: "job",
+            key: None,
+            timeout_ns: 1,
+            retries: 0,
+            exactly_once,
+            fencing: true,
+            lease_ns: 1,
+            pipeline: 1,
+        }
+    }
+
+    /// INCRBY only where it is the same arithmetic and the count stays within 64 bits.
+    #[test]
+    fn the_count_takes_add_and_sub_on_integers_within_64_bits() {
+        let off = plan(false);
+        assert_eq!(increment(&off, Value::I(3), OpKind::Add, 100), Some(3));
+        assert_eq!(increment(&off, Value::I(i32::MIN), OpKind::Sub, 100), Some(1 << 31));
+        assert_eq!(increment(&off, Value::C(200), OpKind::Sub, 100), Some(-200));
+        assert_eq!(increment(&off, Value::I(3), OpKind::Mul, 100), None);
+        assert_eq!(increment(&off, Value::D(1.0), OpKind::Add, 100), None);
+        assert_eq!(increment(&plan(true), Value::I(3), OpKind::Add, 100), None);
+        // 2^32 operations of up to 2^31 each reach 2^63: the script instead.
+        assert_eq!(increment(&off, Value::I(1), OpKind::Add, 1 << 32), None);
+        assert_eq!(increment(&off, Value::I(1), OpKind::Add, (1 << 32) - 1), Some(1));
+    }
+}
