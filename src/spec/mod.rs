@@ -20,7 +20,7 @@ mod tree;
 use std::io::Read;
 
 pub use job::{
-    At, EngineSpec, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin,
+    At, EngineSpec, ExpectOutcome, FAULT_FIELDS, HOST_FIELDS, HostSpec, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin,
     TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };
 pub use matrix::Cell;
