@@ -164,6 +164,12 @@ pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<P
     })
 }
 
+/// The workers' side of a Redis run whose keys another runner made and holds (`runner worker`
+/// on another host); `None` for the local engine, which no other host can join.
+pub(crate) fn join(setup: &Setup, on: &EnginePlan) -> Option<Result<Box<dyn Backend>, BackendError>> {
+    on.redis().map(|plan| redis::join(setup, plan))
+}
+
 /// In runner, once it has reaped worker `index` (however it ended), while the others may still
 /// run: marks it ended in its slot (an ordered schedule's waiters stop waiting for its turn)
 /// and, if it held the mutex's lock, marks the lock's holder dead and wakes a waiter to take it

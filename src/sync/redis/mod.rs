@@ -32,6 +32,21 @@ use crate::sync::{BackendError, Parts, Setup};
 pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendError> {
     let keys = keeper::Keys::new(plan.key.as_deref());
     let remote = keeper::Remote::start(plan, keys.clone(), setup.initial)?;
+    let workers = workers_side(setup, plan, keys)?;
+    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(remote) })
+}
+
+/// The workers' side alone, on keys another runner made (a `runner worker` on another host
+/// joins a run whose value the coordinator stored): connects nothing until a worker works.
+pub(crate) fn join(setup: &Setup, plan: &RedisPlan) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
+    workers_side(setup, plan, keeper::Keys::new(plan.key.as_deref()))
+}
+
+fn workers_side(
+    setup: &Setup,
+    plan: &RedisPlan,
+    keys: keeper::Keys,
+) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
     let op = setup.operation;
     let workers: Box<dyn crate::sync::Backend> = match setup.backend.kind() {
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),
@@ -44,5 +59,5 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendErr
             });
         }
     };
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(remote) })
+    Ok(workers)
 }
