@@ -280,7 +280,9 @@ fn worker(args: &[std::ffi::OsString]) -> i32 {
     let value = |flag: &str| words.iter().position(|w| *w == flag).and_then(|i| words.get(i + 1)).copied();
     let parsed = (value("--url"), value("--prefix"), value("--host").and_then(|h| h.parse::<usize>().ok()));
     let (Some(url), Some(prefix), Some(host)) = parsed else {
-        crate::stderrln!("usage: runner worker --url URL --prefix PREFIX --host N (started by runner for a job with hosts)");
+        crate::stderrln!(
+            "usage: runner worker --url URL --prefix PREFIX --host N (started by runner for a job with hosts)"
+        );
         return exit::INVALID;
     };
     match app::worker::worker(url, prefix, host) {

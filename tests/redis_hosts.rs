@@ -168,7 +168,11 @@ fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
     // Both hosts' `runner worker`s, and their 8 workers, are up.
     let started = Instant::now();
     while processes_with(&key).len() < 10 {
-        assert!(started.elapsed() < Duration::from_secs(30), "the workers never all started: {:?}", processes_with(&key));
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the workers never all started: {:?}",
+            processes_with(&key)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(500));
@@ -185,8 +189,18 @@ fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
 fn the_planner_refuses_hosts_without_redis_and_a_host_without_a_worker() {
     let local = "workers: 2\nhosts:\n  - {name: a, command: \"\"}\n";
     let out = Test::new().args(&["validate", &job_file("hosts-local.yaml", local)]).status(2).run();
-    assert!(format!("{}{}", out.stdout, out.stderr).contains("hosts need `engine: redis`"), "{}{}", out.stdout, out.stderr);
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("hosts need `engine: redis`"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
     let empty = "workers: 1\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
     let out = Test::new().args(&["validate", &job_file("hosts-empty.yaml", empty)]).status(2).run();
-    assert!(format!("{}{}", out.stdout, out.stderr).contains("host \"b\" would have no worker"), "{}{}", out.stdout, out.stderr);
+    assert!(
+        format!("{}{}", out.stdout, out.stderr).contains("host \"b\" would have no worker"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
 }

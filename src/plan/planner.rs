@@ -4,8 +4,8 @@
 //! faults in `faults.rs`, literals in `literal.rs`.
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
-use super::hosts::Around;
 use super::engine::{EnginePlan, MAX_RETRIES, REDIS_ENV, url_problem};
+use super::hosts::Around;
 use super::{
     CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
 };

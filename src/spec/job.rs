@@ -160,7 +160,8 @@ pub struct JobSpec {
     pub engine: Option<At<EngineSpec>>,
     /// `engine: redis` only: the hosts the workers run on, split across them as evenly as
     /// possible, in order; each entry names a host and the command prefix that starts a
-    /// process there (`ssh HOST`, `ip netns exec NS`; `""` for this machine).
+    /// process there (`ssh HOST`, `ip netns exec NS`; `""` for this machine; `-` for another
+    /// launcher).
     #[serde(default)]
     #[schemars(with = "Vec<HostSpec>")]
     pub hosts: Option<At<Vec<At<HostSpec>>>>,
@@ -376,7 +377,8 @@ pub struct HostSpec {
     #[schemars(with = "String")]
     pub name: Option<At<String>>,
     /// The command prefix that starts a process on the host: `ssh HOST`, `ip netns exec NS`,
-    /// or `""` for this machine; runner appends its own path and `worker ...`.
+    /// or `""` for this machine; runner appends its own path and `worker ...`. `-`: another
+    /// launcher (a Slurm or Kubernetes job) starts it, with the command runner prints.
     #[schemars(with = "String")]
     pub command: Option<At<String>>,
 }

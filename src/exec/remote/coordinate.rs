@@ -36,8 +36,9 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
     let prefix = redis.key.clone().expect("the run's prefix is set");
     let keys = RunKeys::new(&prefix);
     let all = keys.all(plan.hosts.len(), plan.workers);
-    let shared = Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, 1, &crate::watch::Watch::default()))
-        .map_err(ExecError::Map)?;
+    let shared =
+        Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, 1, &crate::watch::Watch::default()))
+            .map_err(ExecError::Map)?;
     let mut con = connect(&redis.url).map_err(failed)?;
     call::<()>(&mut con, "clearing the run's keys", redis::cmd("DEL").arg(&all)).map_err(failed)?;
     let setup = sync::Setup {
@@ -54,7 +55,8 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
     let begun = now_ns();
     for (h, host) in plan.hosts.iter().enumerate() {
         let d = Description { host: host.name.clone(), first: host.first, count: host.count, ..description.clone() };
-        set(&mut run.con, "writing a host's description", &keys.description(h), &d.to_json(), EXPIRY_MS).map_err(failed)?;
+        set(&mut run.con, "writing a host's description", &keys.description(h), &d.to_json(), EXPIRY_MS)
+            .map_err(failed)?;
     }
     for (h, host) in plan.hosts.iter().enumerate() {
         let child = launch(host, &redis.url, &prefix, h).map_err(failed)?;
@@ -68,12 +70,21 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
     run.end_children(stopped);
     let results: Vec<Result> = (0..plan.workers)
         .map(|i| {
-            let text: Option<String> = call(&mut run.con, "reading a result", redis::cmd("GET").arg(keys.result(i))).ok().flatten();
-            text.and_then(|t| Result::decode(&t)).unwrap_or(Result { code: -1, signal: "-".into(), ..Result::default() })
+            let text: Option<String> =
+                call(&mut run.con, "reading a result", redis::cmd("GET").arg(keys.result(i))).ok().flatten();
+            text.and_then(|t| Result::decode(&t)).unwrap_or(Result {
+                code: -1,
+                signal: "-".into(),
+                ..Result::default()
+            })
         })
         .collect();
     let errors: Vec<String> = (0..plan.hosts.len())
-        .filter_map(|h| call::<Option<String>>(&mut run.con, "reading a host's end", redis::cmd("GET").arg(keys.done(h))).ok().flatten())
+        .filter_map(|h| {
+            call::<Option<String>>(&mut run.con, "reading a host's end", redis::cmd("GET").arg(keys.done(h)))
+                .ok()
+                .flatten()
+        })
         .filter(|d| d != "ok")
         .collect();
     let final_value = parts.keeper.finish(&shared).map_err(ExecError::Backend)?;
@@ -136,15 +147,31 @@ pub(crate) fn command_line(host: &HostPlan, url: &str, prefix: &str, h: usize) -
     Ok(words)
 }
 
-fn launch(host: &HostPlan, url: &str, prefix: &str, h: usize) -> std::result::Result<Child, String> {
-    let words = command_line(host, url, prefix, h).map_err(|e| format!("cannot name runner's own path: {e}"))?;
+/// Starts host `h`'s `runner worker`; for a host started by another launcher (`command: "-"`: a
+/// Slurm or Kubernetes job), prints the command to run there instead.
+fn launch(host: &HostPlan, url: &str, prefix: &str, h: usize) -> std::result::Result<Option<Child>, String> {
+    let mut words = command_line(host, url, prefix, h).map_err(|e| format!("cannot name runner's own path: {e}"))?;
+    if host.command.trim() == EXTERNAL {
+        words.remove(0);
+        crate::stderrln!(
+            "runner: host {}: start this there within {} s: {}",
+            host.name,
+            START_NS / 1_000_000_000,
+            words.join(" ")
+        );
+        return Ok(None);
+    }
     Command::new(&words[0])
         .args(&words[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
+        .map(Some)
         .map_err(|e| format!("host {}: cannot start `{}`: {e}", host.name, words.join(" ")))
 }
+
+/// The command of a host that another launcher starts.
+pub(crate) const EXTERNAL: &str = "-";
 
 /// Why the run stopped.
 #[derive(Clone, Debug, Default)]
@@ -164,7 +191,8 @@ struct Watched {
 
 /// The hosts' processes and the run's keys, stopped and deleted on every way out.
 struct Hosts {
-    children: Vec<Child>,
+    /// Each host's process, unless another launcher starts it.
+    children: Vec<Option<Child>>,
     con: redis::Connection,
     all: Vec<String>,
     redis_keys_done: bool,
@@ -183,7 +211,8 @@ impl Hosts {
             let now = now_ns();
             match release {
                 None if now > start + START_NS => {
-                    let lost = Some(format!("the hosts' workers did not all arrive within {} s", START_NS / 1_000_000_000));
+                    let lost =
+                        Some(format!("the hosts' workers did not all arrive within {} s", START_NS / 1_000_000_000));
                     return Watched { stop: Some(Stop { lost, expired: false }), release };
                 }
                 Some(at) if now > at + plan.deadline.timeout_ns => {
@@ -195,12 +224,14 @@ impl Hosts {
             for (h, host) in plan.hosts.iter().enumerate() {
                 let state: std::result::Result<(bool, bool), String> =
                     call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(RunKeys::done(keys, h)))
-                        .and_then(|d: bool| Ok((d, call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h)))?)));
+                        .and_then(|d: bool| {
+                            Ok((d, call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h)))?))
+                        });
                 let (is_done, beats) = match state {
                     Ok(s) => s,
                     Err(e) => return Watched { stop: Some(Stop { lost: Some(e), expired: false }), release },
                 };
-                let exited = self.children[h].try_wait().ok().flatten();
+                let exited = self.children[h].as_mut().and_then(|c| c.try_wait().ok().flatten());
                 if is_done {
                     done += 1;
                     continue;
@@ -208,7 +239,8 @@ impl Hosts {
                 seen[h] |= beats;
                 let lapsed = seen[h] && !beats;
                 if lapsed || exited.is_some() {
-                    let how = exited.map_or("its heartbeat lapsed".to_string(), |s| format!("it ended ({s}) before it was done"));
+                    let how = exited
+                        .map_or("its heartbeat lapsed".to_string(), |s| format!("it ended ({s}) before it was done"));
                     let lost = Some(format!("host {} was lost: {how}", host.name));
                     return Watched { stop: Some(Stop { lost, expired: false }), release };
                 }
@@ -217,7 +249,8 @@ impl Hosts {
                 return Watched { stop: None, release };
             }
             if release.is_none() {
-                let arrived: Option<u64> = call(&mut self.con, "watching the barrier", redis::cmd("GET").arg(keys.arrived())).unwrap_or(None);
+                let arrived: Option<u64> =
+                    call(&mut self.con, "watching the barrier", redis::cmd("GET").arg(keys.arrived())).unwrap_or(None);
                 if arrived.is_some_and(|a| a >= u64::from(plan.workers)) {
                     release = Some(now_ns());
                 }
@@ -231,15 +264,15 @@ impl Hosts {
     /// whatever is left after the grace.
     fn end_children(&mut self, stopped: bool) {
         if stopped {
-            for child in &self.children {
+            for child in self.children.iter().flatten() {
                 let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
             }
         }
         let bound = now_ns() + STOP_GRACE.as_nanos() as u64;
-        while now_ns() < bound && self.children.iter_mut().any(|c| c.try_wait().ok().flatten().is_none()) {
+        while now_ns() < bound && self.children.iter_mut().flatten().any(|c| c.try_wait().ok().flatten().is_none()) {
             std::thread::sleep(Duration::from_millis(10));
         }
-        for child in &mut self.children {
+        for child in self.children.iter_mut().flatten() {
             if child.try_wait().ok().flatten().is_none() {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -259,7 +292,11 @@ impl Hosts {
 impl Drop for Hosts {
     fn drop(&mut self) {
         if !self.redis_keys_done {
-            let _ = call::<()>(&mut self.con, "stopping", redis::cmd("SET").arg(&self.all[2]).arg(1).arg("PX").arg(EXPIRY_MS));
+            let _ = call::<()>(
+                &mut self.con,
+                "stopping",
+                redis::cmd("SET").arg(&self.all[2]).arg(1).arg("PX").arg(EXPIRY_MS),
+            );
             self.end_children(true);
             self.delete();
         }
@@ -272,7 +309,11 @@ fn say_hosts(plan: &Plan, results: &[Result]) {
         let share = &results[host.first as usize..(host.first + host.count) as usize];
         let ops: u64 = share.iter().map(|r| r.ops).sum();
         let ok = share.iter().filter(|r| r.code == 0).count();
-        let on = if host.command.is_empty() { "this machine".to_string() } else { format!("`{}`", host.command) };
+        let on = match host.command.trim() {
+            "" => "this machine".to_string(),
+            EXTERNAL => "started by another launcher".to_string(),
+            command => format!("`{command}`"),
+        };
         crate::stderrln!(
             "runner: host {} ({on}): workers {}..={}, {} operations, {ok} of {} exited 0",
             host.name,
@@ -285,7 +326,14 @@ fn say_hosts(plan: &Plan, results: &[Result]) {
 }
 
 /// The run's `Outcome` from the workers' results (their times on their hosts' clocks).
-fn outcome(plan: &Plan, final_value: crate::value::Value, results: &[Result], watched: &Watched, begun: u64, interrupts: &Interrupts) -> Outcome {
+fn outcome(
+    plan: &Plan,
+    final_value: crate::value::Value,
+    results: &[Result],
+    watched: &Watched,
+    begun: u64,
+    interrupts: &Interrupts,
+) -> Outcome {
     let origin = results.iter().map(|r| r.start_ns).filter(|&t| t > 0).min().unwrap_or(0);
     let last_end = results.iter().map(|r| r.end_ns).max().unwrap_or(origin).max(origin);
     let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
@@ -316,7 +364,17 @@ fn outcome(plan: &Plan, final_value: crate::value::Value, results: &[Result], wa
         memory_kib: (0, 0),
         memory_start_kib: 0,
         served: None,
-        latency: Latency { sample_every: crate::watch::stride(plan.backend, plan.iterations, plan.workers, &crate::watch::Watch::default()), op: None, lock_wait: None, histogram: None },
+        latency: Latency {
+            sample_every: crate::watch::stride(
+                plan.backend,
+                plan.iterations,
+                plan.workers,
+                &crate::watch::Watch::default(),
+            ),
+            op: None,
+            lock_wait: None,
+            histogram: None,
+        },
         events_lost: None,
         interrupted,
         deadline: (expired && interrupted.is_none()).then_some(plan.deadline.timeout_ns as f64 / 1e9),

@@ -57,7 +57,8 @@ fn joined(d: &Description, url: &str, prefix: &str) -> std::result::Result<Plan,
         return Err(format!("the job's text has sha256 {sha}, the coordinator's {}", d.sha256));
     }
     let source = Source { label: d.label.clone(), text: d.text.clone() };
-    let rendered = |diags: Vec<crate::error::Diagnostic>| diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; ");
+    let rendered =
+        |diags: Vec<crate::error::Diagnostic>| diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; ");
     let parsed = crate::spec::parse_with(&source, &[]).map_err(rendered)?;
     let jobs = crate::plan::plan_cells(parsed, &source, &Overrides::default()).map_err(rendered)?;
     let mut plan = jobs.into_iter().nth(d.cell).ok_or("the job file has fewer cells here")?.plan;
@@ -167,13 +168,22 @@ type Share = Vec<(u32, Pid, Option<crate::outcome::Exit>)>;
 
 /// Waits for every worker of the share to end, beating every `POLL`; kills them all at the
 /// stop key, a signal, a lost server or `bound`.
-fn watch_share(pids: &mut Share, keys: &RunKeys, h: usize, con: &mut redis::Connection, interrupts: &Interrupts, bound: u64) {
+fn watch_share(
+    pids: &mut Share,
+    keys: &RunKeys,
+    h: usize,
+    con: &mut redis::Connection,
+    interrupts: &Interrupts,
+    bound: u64,
+) {
     let mut killed = false;
     loop {
         for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
             if let Ok(Some(reaped)) = fork::wait(*pid, false) {
                 *exit = Some(match reaped.status {
-                    nix::sys::wait::WaitStatus::Exited(_, code) => crate::outcome::Exit { code: Some(code), signal: None },
+                    nix::sys::wait::WaitStatus::Exited(_, code) => {
+                        crate::outcome::Exit { code: Some(code), signal: None }
+                    }
                     nix::sys::wait::WaitStatus::Signaled(_, s, _) => {
                         crate::outcome::Exit { code: None, signal: Some(s.as_str().to_string()) }
                     }
@@ -185,7 +195,8 @@ fn watch_share(pids: &mut Share, keys: &RunKeys, h: usize, con: &mut redis::Conn
             return;
         }
         let beat = set(con, "beating", &keys.beat(h), "1", BEAT_MS);
-        let stop: std::result::Result<bool, String> = call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
+        let stop: std::result::Result<bool, String> =
+            call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
         let stopping = beat.is_err() || stop.unwrap_or(true) || interrupts.caught().is_some() || now_ns() > bound;
         if stopping && !killed {
             killed = true;

@@ -195,7 +195,13 @@ pub(crate) fn call<T: redis::FromRedisValue>(
 }
 
 /// `SET key value PX expiry`.
-pub(crate) fn set(con: &mut redis::Connection, doing: &str, key: &str, value: &str, ms: u64) -> std::result::Result<(), String> {
+pub(crate) fn set(
+    con: &mut redis::Connection,
+    doing: &str,
+    key: &str,
+    value: &str,
+    ms: u64,
+) -> std::result::Result<(), String> {
     call(con, doing, redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ms))
 }
 

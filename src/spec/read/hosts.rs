@@ -31,7 +31,11 @@ impl Reader<'_> {
                 self.error(item.pos, "hosts.name", "missing required field (the host's name)");
             }
             if host.command.is_none() && !self.diags.iter().any(|d| d.field.as_deref() == Some("hosts.command")) {
-                self.error(item.pos, "hosts.command", "missing required field (`ssh HOST`, `ip netns exec NS`, or \"\" for this machine)");
+                self.error(
+                    item.pos,
+                    "hosts.command",
+                    "missing required field (`ssh HOST`, `ip netns exec NS`, or \"\" for this machine)",
+                );
             }
             hosts.push(At { value: host, pos: item.pos });
         }
