@@ -4,8 +4,8 @@
 //! through `ip netns exec`. The server runs with protected mode off: it is reachable only inside
 //! the namespaces the test made. runner itself (the coordinator) runs in the first host's namespace.
 //! 8 workers on 2 hosts end exact for atomic and mutex; SIGINT during a long run leaves no
-//! `runner worker` process and no key. Every namespace is removed at the end, on failure too
-//! (a guard). Needs root (CI runs as root): without it the tests fail, they never skip. And the
+//! `runner worker` process and no key, and so does a deadline. Every namespace is removed at the
+//! end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail, they never skip. And the
 //! planner's refusals of `hosts`, without namespaces.
 
 mod common;
@@ -98,8 +98,13 @@ impl Net {
 
     /// A job over the two hosts.
     fn job(&self, name: &str, backend: &str, iterations: u64, key: &str) -> String {
+        self.job_within(name, backend, iterations, key, "60s")
+    }
+
+    /// A job over the two hosts, with a deadline.
+    fn job_within(&self, name: &str, backend: &str, iterations: u64, key: &str, timeout: &str) -> String {
         let text = format!(
-            "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: 60s\nengine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {}\"}}\n  - {{name: b, command: \"ip netns exec {}\"}}\n",
+            "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: {timeout}\nengine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {}\"}}\n  - {{name: b, command: \"ip netns exec {}\"}}\n",
             self.url(),
             self.names[2],
             self.names[3]
@@ -177,10 +182,29 @@ fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
     }
     std::thread::sleep(Duration::from_millis(500));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::SIGINT).expect("SIGINT");
+    let sent = Instant::now();
     let status = wait_at_most(&mut child, Duration::from_secs(20), "runner after SIGINT");
+    // The stop key reaches every host within a poll (100 ms) and a round trip; runner waits for
+    // its children before it reports.
+    assert!(sent.elapsed() < Duration::from_secs(3), "runner took {:?} to stop the hosts", sent.elapsed());
     let out = child.wait_with_output().expect("output");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
+#[test]
+fn a_deadline_on_two_hosts_stops_every_worker_and_leaves_no_key() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:deadline}}", std::process::id());
+    let job = net.job_within("hosts-deadline.yaml", "atomic", 50_000_000, &key, "1s");
+    let started = Instant::now();
+    let out = net.runner(&job).output().expect("runner");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("the deadline of 1.00 s passed"), "{stdout}");
     assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
     assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
 }
