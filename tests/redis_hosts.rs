@@ -2,11 +2,12 @@
 //! a bridge namespace, and three namespaces joined to it by veth pairs (198.51.100.0/24): the
 //! server's (redis-server bound to its address), and two hosts, each running a `runner worker`
 //! through `ip netns exec`. The server runs with protected mode off: it is reachable only inside
-//! the namespaces the test made. runner itself (the coordinator) runs in the first host's namespace.
-//! 8 workers on 2 hosts end exact for atomic and mutex; SIGINT during a long run leaves no
-//! `runner worker` process and no key, and so does a deadline. Every namespace is removed at the
-//! end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail, they never skip. And the
-//! planner's refusals of `hosts`, without namespaces.
+//! the namespaces the test made. runner itself (the coordinator) runs in the first host's
+//! namespace. 8 workers on 2 hosts end exact for atomic and mutex; SIGINT during a long run leaves
+//! no `runner worker` process and no key, and so does a deadline. Every namespace is removed at
+//! the end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail,
+//! they never skip. Without namespaces: the planner's refusals of `hosts`, and `runner worker`
+//! refusing another version or a job whose sha256 differs.
 
 mod common;
 
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::redis::RedisServer;
 use common::{Test, job_file, runner_bin, wait_at_most};
 
 const SERVER_ADDR: &str = "198.51.100.1";
@@ -227,4 +229,33 @@ fn the_planner_refuses_hosts_without_redis_and_a_host_without_a_worker() {
         out.stdout,
         out.stderr
     );
+}
+
+#[test]
+fn runner_worker_refuses_another_version_and_another_text() {
+    let server = RedisServer::start();
+    let text = "workers: 2\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"\"}\n";
+    let sha = "0".repeat(64);
+    for (version, sha256, expected) in [
+        ("0.0.0-other", sha.as_str(), "on the coordinator: run the same build"),
+        (env!("CARGO_PKG_VERSION"), &sha, "the job's text has sha256"),
+    ] {
+        let description = serde_json::json!({
+            "version": version, "sha256": sha256, "label": "x.yaml", "text": text, "cell": 0,
+            "host": "a", "first": 0, "count": 1, "workers": 2, "iterations": 1,
+        });
+        let _: () = redis::cmd("SET")
+            .arg("{rh-refuse}:hosts:description:0")
+            .arg(description.to_string())
+            .query(&mut server.connection())
+            .expect("SET");
+        let out = Test::new()
+            .args(&["worker", "--url", &server.url(), "--prefix", "{rh-refuse}", "--host", "0"])
+            .status(3)
+            .run();
+        assert!(out.stderr.contains(expected), "{}", out.stderr);
+        let done: Option<String> =
+            redis::cmd("GET").arg("{rh-refuse}:hosts:done:0").query(&mut server.connection()).expect("GET");
+        assert!(done.is_some_and(|d| d.contains(expected)));
+    }
 }
