@@ -18,7 +18,7 @@ use super::super::error::ExecError;
 use super::super::interrupt::Interrupts;
 use super::{Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
 use crate::clock::now_ns;
-use crate::outcome::{Latency, Outcome, Phases, RunCpu, WorkerOutcome};
+use crate::outcome::{Cpu, Latency, Outcome, Phases, RunCpu, WorkerOutcome};
 use crate::plan::{EnginePlan, HostPlan, Plan};
 use crate::shm::Shared;
 use crate::sync;
@@ -31,6 +31,13 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Runs `plan` (which has hosts) over them.
 pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::Result<Outcome, ExecError> {
     let failed = |e: String| ExecError::Hosts(e);
+    super::super::collect::reset_peak();
+    let mut times = Times {
+        begun: now_ns(),
+        runner_cpu: super::super::collect::runner_usage(),
+        held_kib: super::super::status::read().map_or(0, |s| s.rss_kib),
+        ..Times::default()
+    };
     let (plan, description) = described(plan).map_err(failed)?;
     let redis = plan.engine.redis().expect("hosts need the Redis engine").clone();
     let prefix = redis.key.clone().expect("the run's prefix is set");
@@ -52,22 +59,25 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
     drop(parts.workers);
     // From here on every way out stops the hosts, then deletes the run's keys.
     let mut run = Hosts { children: Vec::new(), con, all, redis_keys_done: false };
-    let begun = now_ns();
     for (h, host) in plan.hosts.iter().enumerate() {
         let d = Description { host: host.name.clone(), first: host.first, count: host.count, ..description.clone() };
         set(&mut run.con, "writing a host's description", &keys.description(h), &d.to_json(), EXPIRY_MS)
             .map_err(failed)?;
     }
+    times.launching = now_ns();
     for (h, host) in plan.hosts.iter().enumerate() {
         let child = launch(host, &redis.url, &prefix, h).map_err(failed)?;
         run.children.push(child);
     }
+    times.launched = now_ns();
     let watched = run.watch(&plan, &keys, interrupts);
+    times.done = now_ns();
     let stopped = watched.stop.is_some();
     if stopped {
         let _ = set(&mut run.con, "setting the stop key", &keys.stop(), "1", EXPIRY_MS);
     }
     run.end_children(stopped);
+    times.ended = now_ns();
     let results: Vec<Result> = (0..plan.workers)
         .map(|i| {
             let text: Option<String> =
@@ -96,7 +106,7 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
         return Err(failed(why.clone()));
     }
     say_hosts(&plan, &results);
-    Ok(outcome(&plan, final_value, &results, &watched, begun, interrupts))
+    Ok(outcome(&plan, final_value, &results, &watched, &times, interrupts))
 }
 
 /// The plan with the run's key prefix, and what every host is told of it; or why the job cannot
@@ -325,15 +335,34 @@ fn say_hosts(plan: &Plan, results: &[Result]) {
     }
 }
 
-/// The run's `Outcome` from the workers' results (their times on their hosts' clocks).
+/// When runner began (with its own CPU usage and memory then), started and had started the
+/// hosts, saw them done, and saw its children end.
+#[derive(Default)]
+struct Times {
+    begun: u64,
+    runner_cpu: Option<Cpu>,
+    held_kib: u64,
+    launching: u64,
+    launched: u64,
+    done: u64,
+    ended: u64,
+}
+
+/// The run's `Outcome` from the workers' results (their times on their hosts' clocks; runner's
+/// phases on its own).
 fn outcome(
     plan: &Plan,
     final_value: crate::value::Value,
     results: &[Result],
     watched: &Watched,
-    begun: u64,
+    times: &Times,
     interrupts: &Interrupts,
 ) -> Outcome {
+    let reaped = |r: &Result| r.code >= 0 || r.signal != "-";
+    let cpus: Vec<Cpu> = results.iter().filter(|r| reaped(r)).map(|r| r.cpu).collect();
+    let workers_cpu = cpus.iter().copied().reduce(Cpu::plus);
+    let switches = workers_cpu.unwrap_or_default();
+    let runner_cpu = super::super::collect::runner_usage().zip(times.runner_cpu).map(|(now, then)| now.since(then));
     let origin = results.iter().map(|r| r.start_ns).filter(|&t| t > 0).min().unwrap_or(0);
     let last_end = results.iter().map(|r| r.end_ns).max().unwrap_or(origin).max(origin);
     let seconds = |from: u64, to: u64| to.saturating_sub(from) as f64 / 1e9;
@@ -350,8 +379,8 @@ fn outcome(
             exit: r.exit(),
             retries: r.retries,
             recoveries: 0,
-            peak_kib: 0,
-            cpu: None,
+            peak_kib: r.peak_kib,
+            cpu: reaped(r).then_some(r.cpu),
         })
         .collect();
     let expired = watched.stop.as_ref().is_some_and(|s| s.expired);
@@ -361,8 +390,11 @@ fn outcome(
         events: workers.iter().map(|w| (w.pid, Vec::new())).collect(),
         workers,
         elapsed_seconds: seconds(origin, last_end),
-        memory_kib: (0, 0),
-        memory_start_kib: 0,
+        memory_kib: (
+            super::super::status::read().map_or(0, |s| s.hwm_kib),
+            results.iter().map(|r| r.peak_kib).max().unwrap_or(0),
+        ),
+        memory_start_kib: times.held_kib,
         served: None,
         latency: Latency {
             sample_every: crate::watch::stride(
@@ -383,13 +415,13 @@ fn outcome(
         moments: Vec::new(),
         stride: crate::watch::stride(plan.backend, plan.iterations, plan.workers, &crate::watch::Watch::default()),
         phases: Phases {
-            setup_seconds: 0.0,
-            fork_seconds: 0.0,
-            arrive_seconds: watched.release.map_or(0.0, |r| seconds(begun, r)),
-            reap_seconds: 0.0,
-            voluntary_switches: 0,
-            involuntary_switches: 0,
+            setup_seconds: seconds(times.begun, times.launching),
+            fork_seconds: seconds(times.launching, times.launched),
+            arrive_seconds: watched.release.map_or(0.0, |r| seconds(times.launched, r)),
+            reap_seconds: seconds(times.done, times.ended),
+            voluntary_switches: switches.voluntary_switches,
+            involuntary_switches: switches.involuntary_switches,
         },
-        cpu: RunCpu { workers: None, workers_reaped: 0, runner: None },
+        cpu: RunCpu { workers: workers_cpu, workers_reaped: cpus.len() as u32, runner: runner_cpu },
     }
 }

@@ -148,7 +148,7 @@ fn run_share(
     for (index, pid, exit) in &pids {
         let slot = shared.slot(*index as usize);
         let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        let exit: &crate::outcome::Exit = exit.as_ref().expect("every worker is reaped");
+        let (exit, peak_kib, cpu) = exit.as_ref().expect("every worker is reaped");
         let result = Result {
             ops: load(&slot.ops),
             retries: load(&slot.retries),
@@ -157,14 +157,16 @@ fn run_share(
             pid: pid.as_raw(),
             code: exit.code.unwrap_or(-1),
             signal: exit.signal.clone().unwrap_or_else(|| "-".to_string()),
+            peak_kib: *peak_kib,
+            cpu: *cpu,
         };
         set(con, "writing a worker's result", &keys.result(*index), &result.encode(), EXPIRY_MS)?;
     }
     Ok(())
 }
 
-/// Each worker's index, pid and, once reaped, how it ended.
-type Share = Vec<(u32, Pid, Option<crate::outcome::Exit>)>;
+/// Each worker's index, pid and, once reaped, how it ended, its peak memory and CPU usage.
+type Share = Vec<(u32, Pid, Option<(crate::outcome::Exit, u64, crate::outcome::Cpu)>)>;
 
 /// Waits for every worker of the share to end, beating every `POLL`; kills them all at the
 /// stop key, a signal, a lost server or `bound`.
@@ -180,7 +182,7 @@ fn watch_share(
     loop {
         for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
             if let Ok(Some(reaped)) = fork::wait(*pid, false) {
-                *exit = Some(match reaped.status {
+                let how = match reaped.status {
                     nix::sys::wait::WaitStatus::Exited(_, code) => {
                         crate::outcome::Exit { code: Some(code), signal: None }
                     }
@@ -188,7 +190,8 @@ fn watch_share(
                         crate::outcome::Exit { code: None, signal: Some(s.as_str().to_string()) }
                     }
                     _ => crate::outcome::Exit { code: None, signal: None },
-                });
+                };
+                *exit = Some((how, reaped.peak_kib, reaped.cpu));
             }
         }
         if pids.iter().all(|p| p.2.is_some()) {

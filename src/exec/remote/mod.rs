@@ -131,7 +131,8 @@ impl Description {
     }
 }
 
-/// What one worker left: its count, retries, times on its host's clock, pid and how it ended.
+/// What one worker left: its count, retries, times on its host's clock, pid, how it ended, and
+/// its peak memory and CPU usage from the `wait4` that reaped it (0 when it was not reaped).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Result {
     pub(crate) ops: u64,
@@ -143,18 +144,35 @@ pub(crate) struct Result {
     pub(crate) code: i32,
     /// The signal's name, or `-`.
     pub(crate) signal: String,
+    pub(crate) peak_kib: u64,
+    pub(crate) cpu: crate::outcome::Cpu,
 }
 
 impl Result {
     pub(crate) fn encode(&self) -> String {
-        let Result { ops, retries, start_ns, end_ns, pid, code, signal } = self;
-        format!("{ops} {retries} {start_ns} {end_ns} {pid} {code} {signal}")
+        let Result { ops, retries, start_ns, end_ns, pid, code, signal, peak_kib, cpu } = self;
+        let (user, system, voluntary, involuntary) =
+            (cpu.user_us, cpu.system_us, cpu.voluntary_switches, cpu.involuntary_switches);
+        format!(
+            "{ops} {retries} {start_ns} {end_ns} {pid} {code} {signal} {peak_kib} {user} {system} {voluntary} {involuntary}"
+        )
     }
 
     pub(crate) fn decode(text: &str) -> Option<Result> {
         let w: Vec<&str> = text.split(' ').collect();
-        let [ops, retries, start_ns, end_ns, pid, code, signal] = w[..] else { return None };
+        let [ops, retries, start_ns, end_ns, pid, code, signal, peak_kib, user, system, voluntary, involuntary] = w[..]
+        else {
+            return None;
+        };
+        let cpu = crate::outcome::Cpu {
+            user_us: user.parse().ok()?,
+            system_us: system.parse().ok()?,
+            voluntary_switches: voluntary.parse().ok()?,
+            involuntary_switches: involuntary.parse().ok()?,
+        };
         Some(Result {
+            peak_kib: peak_kib.parse().ok()?,
+            cpu,
             ops: ops.parse().ok()?,
             retries: retries.parse().ok()?,
             start_ns: start_ns.parse().ok()?,
@@ -211,7 +229,18 @@ mod tests {
 
     #[test]
     fn result_and_description_round_trip() {
-        let r = Result { ops: 7, retries: 1, start_ns: 2, end_ns: 3, pid: 40, code: 0, signal: "-".into() };
+        let cpu = crate::outcome::Cpu { user_us: 5, system_us: 6, voluntary_switches: 7, involuntary_switches: 8 };
+        let r = Result {
+            ops: 7,
+            retries: 1,
+            start_ns: 2,
+            end_ns: 3,
+            pid: 40,
+            code: 0,
+            signal: "-".into(),
+            peak_kib: 9,
+            cpu,
+        };
         assert_eq!(Result::decode(&r.encode()), Some(r));
         let d = Description {
             version: "0.1".into(),
