@@ -107,7 +107,13 @@ impl Planner<'_> {
         self.round_robin_batch(spec, how.schedule, &chosen);
         let runs = self.runs(spec, overrides, workers, iterations, chosen.kind);
         let engine = self.engine(spec, chosen.kind);
-        let around = Around { workers, engine: engine.as_ref(), schedule: Some(how.schedule), start: Some(how.start) };
+        let around = Around {
+            workers,
+            engine: engine.as_ref(),
+            schedule: Some(how.schedule),
+            start: Some(how.start),
+            backend: chosen.kind,
+        };
         let hosts = self.hosts(spec, &around);
 
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());
