@@ -271,6 +271,29 @@ impl From<RunArgs> for RunOptions {
 const SUBCOMMANDS: [&str; 9] =
     ["run", "validate", "plan", "schema", "compare", "export-python", "compare-python", "completions", "man"];
 
+/// `runner worker --url URL --prefix PREFIX --host N`: one host's part of a run over several
+/// hosts, started by runner through the host's command (or by hand, or by a Slurm or
+/// Kubernetes job: runner's README shows the command). Not listed among the commands: it
+/// joins a run that a runner started.
+fn worker(args: &[std::ffi::OsString]) -> i32 {
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let value = |flag: &str| words.iter().position(|w| *w == flag).and_then(|i| words.get(i + 1)).copied();
+    let parsed = (value("--url"), value("--prefix"), value("--host").and_then(|h| h.parse::<usize>().ok()));
+    let (Some(url), Some(prefix), Some(host)) = parsed else {
+        crate::stderrln!(
+            "usage: runner worker --url URL --prefix PREFIX --host N (started by runner for a job with hosts)"
+        );
+        return exit::INVALID;
+    };
+    match app::worker::worker(url, prefix, host) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            crate::stderrln!("runner worker: {e}");
+            exit::FAILED
+        }
+    }
+}
+
 /// Parses the command line, runs it and returns the exit code.
 pub fn main() -> i32 {
     // Started with standard output closed (`>&-`): whatever runner prints would go to the
@@ -283,6 +306,9 @@ pub fn main() -> i32 {
         return exit::INVALID;
     }
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "worker") {
+        return worker(&args[2..]);
+    }
     if let Some(code) = misspelt_subcommand(&args) {
         return code;
     }

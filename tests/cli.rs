@@ -24,7 +24,7 @@ fn three_independent_mistakes_give_three_diagnostics() {
         [
             ":1:10: workers: must be between 1 and 1024, found 0",
             ":5:10: backend: unknown backend \"mutx\"; did you mean \"mutex\"?; expected one of: mutex, atomic, channel, none",
-            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, trace",
+            ":6:1: colour: unknown field; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, hosts, trace",
         ]
     );
 }
@@ -40,7 +40,7 @@ fn positions_point_where_the_problem_is() {
     assert_eq!(
         diagnostics("misspelt.yaml", &format!("workers: 2\niteration: 3\n{REST}")),
         [
-            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, trace"
+            ":2:1: iteration: unknown field; did you mean \"iterations\"?; expected one of: name, description, workers, iterations, value, operation, operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, hosts, trace"
         ]
     );
     // A duplicate key: at the second occurrence.

@@ -84,7 +84,7 @@ fn every_tag_and_every_other_problem_at_once() {
     let text = "workers: !!int 2\niterations: !!int 1000\nbogus: 1\nvalue: {type: i}\noperation: add\noperand: !!null 1\nbackend: mutex\n";
     let unknown = "bogus: unknown field; expected one of: name, description, workers, iterations, value, operation, \
                    operand, backend, batch, transport, expect, schedule, start, work, pin, timeout, faults, \
-                   fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, trace";
+                   fork_fail_at, expect_outcome, repeat, warmup, matrix, engine, hosts, trace";
     Test::new()
         .job("tagged.yaml", text)
         .args(&["validate", "{job}"])

@@ -16,6 +16,7 @@ pub(crate) mod observe;
 pub(crate) mod python;
 pub(crate) mod run;
 pub(crate) mod validate;
+pub(crate) mod worker;
 
 use serde_json::Value as Json;
 

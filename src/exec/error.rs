@@ -35,12 +35,15 @@ pub(crate) enum ExecError {
     ForkWorker { index: u32, workers: u32, errno: Errno },
     /// `fork_fail_at`: the fork of worker `index` failed on purpose.
     ForkInjected { index: u32, workers: u32 },
+    /// A run over several hosts could not start, or lost a host.
+    Hosts(String),
 }
 
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExecError::Map(e) => write!(f, "cannot map shared memory: {e}"),
+            ExecError::Hosts(e) => write!(f, "hosts: {e}"),
             ExecError::Backend(e) => write!(f, "{e}"),
             ExecError::Owner(e) => write!(f, "channel owner: {e}"),
             ExecError::Barrier(e) => write!(f, "cannot create the start barrier: {e}"),

@@ -25,6 +25,7 @@ pub(crate) mod interrupt;
 pub mod lifeline;
 mod prepare;
 mod reaper;
+pub(crate) mod remote;
 mod spawn;
 mod status;
 pub mod stderr;
@@ -46,6 +47,9 @@ pub(crate) fn execute(
     progress: &mut dyn FnMut(u64),
     interrupts: &interrupt::Interrupts,
 ) -> Result<Outcome, Error> {
+    if !plan.hosts.is_empty() {
+        return Ok(remote::coordinate::coordinate(plan, interrupts)?);
+    }
     let begun = now_ns();
     collect::reset_peak();
     let runner_cpu = collect::runner_usage();

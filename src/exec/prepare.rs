@@ -56,14 +56,7 @@ pub(super) fn prepare(plan: &Plan, watch: &Watch, interrupts: &Interrupts) -> Re
     let trace_ops = watch.trace.is_some() && watch.ops;
     // The channel's owner records the application of every send a worker times.
     let applied_every = trace_ops.then_some(stride);
-    let setup = sync::Setup {
-        backend: plan.backend,
-        operation: plan.operation,
-        initial: plan.initial,
-        total_ops: plan.total_ops(),
-        applied_every,
-        paced: !plan.work.is_none() || plan.schedule != crate::names::Schedule::Concurrent,
-    };
+    let setup = sync::Setup::of(plan, applied_every);
     let mut parts = sync::setup(&setup, &plan.engine, &shared).map_err(ExecError::Backend)?;
     // The waker is forked first, before the barrier and the lifeline exist, so that it holds
     // neither (the lifeline's end of file must come when the last worker ends).

@@ -19,6 +19,7 @@ mod cells;
 mod deadline;
 pub mod engine;
 mod faults;
+pub mod hosts;
 mod literal;
 mod overrides;
 mod planner;
@@ -31,6 +32,7 @@ pub use deadline::DEFAULT_GRACE_NS;
 pub use deadline::Deadline;
 pub use engine::{EnginePlan, RedisPlan};
 pub use faults::Fault;
+pub use hosts::HostPlan;
 pub use literal::literal_value;
 pub use overrides::{OVERRIDE_FLAGS, Overrides, duration_word};
 
@@ -65,6 +67,8 @@ pub struct Plan {
     pub backend: BackendPlan,
     /// Where the value lives.
     pub engine: EnginePlan,
+    /// The hosts the workers run on, each with its share (empty: this machine, forked here).
+    pub hosts: Vec<HostPlan>,
     /// One operand per worker, when the job gives a list (`operation.operand` is the first).
     pub operands: Option<Vec<Value>>,
     pub schedule: Schedule,
@@ -274,6 +278,14 @@ impl Plan {
             if let Some(key) = &r.key {
                 job["engine"]["key"] = key.clone().into();
             }
+        }
+        if !self.hosts.is_empty() {
+            job["hosts"] = self
+                .hosts
+                .iter()
+                .map(|h| json!({ "name": h.name, "command": h.command, "workers": h.count }))
+                .collect::<Vec<_>>()
+                .into();
         }
         if let Some(e) = self.expect {
             job["expect"] = e.to_json();

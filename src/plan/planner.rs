@@ -5,6 +5,7 @@
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
 use super::engine::{EnginePlan, MAX_PIPELINE, MAX_RETRIES, REDIS_ENV, url_problem};
+use super::hosts::Around;
 use super::{
     CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
 };
@@ -107,11 +108,20 @@ impl Planner<'_> {
         let runs = self.runs(spec, overrides, workers, iterations, chosen.kind);
         let engine = self.engine(spec, chosen.kind);
         self.transport_on(spec, &mut chosen, engine.as_ref());
+        let around = Around {
+            workers,
+            engine: engine.as_ref(),
+            schedule: Some(how.schedule),
+            start: Some(how.start),
+            backend: chosen.kind,
+        };
+        let hosts = self.hosts(spec, &around);
 
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());
         let (workers, iterations, initial, kind, operand, backend, repeat, warmup, engine) =
             (workers?, iterations?, initial?, kind?, operand?, chosen.kind?, runs.repeat?, runs.warmup?, engine?);
         let total = workers.checked_mul(iterations)?;
+        let hosts = hosts?;
         let operation = Operation { kind, operand };
         if !kind.supports(initial.ty()) {
             return None;
@@ -139,6 +149,7 @@ impl Planner<'_> {
             operation,
             backend: chosen.plan(backend),
             engine,
+            hosts,
             operands,
             schedule: how.schedule,
             start: how.start,

@@ -158,6 +158,13 @@ pub struct JobSpec {
     #[serde(default)]
     #[schemars(with = "EngineSchema")]
     pub engine: Option<At<EngineSpec>>,
+    /// `engine: redis` only: the hosts the workers run on, split across them as evenly as
+    /// possible, in order; each entry names a host and the command prefix that starts a
+    /// process there (`ssh HOST`, `ip netns exec NS`; `""` for this machine; `-` for another
+    /// launcher).
+    #[serde(default)]
+    #[schemars(with = "Vec<HostSpec>")]
+    pub hosts: Option<At<Vec<At<HostSpec>>>>,
     /// Write a Chrome trace of the run (`--trace` and `--trace-ops` win over this).
     #[serde(default)]
     #[schemars(with = "TraceSpec")]
@@ -368,6 +375,23 @@ pub struct RedisSchema {
     pipeline: Option<u32>,
 }
 
+/// One entry of `hosts`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// The host's name in reports.
+    #[schemars(with = "String")]
+    pub name: Option<At<String>>,
+    /// The command prefix that starts a process on the host: `ssh HOST`, `ip netns exec NS`,
+    /// or `""` for this machine; runner appends its own path and `worker ...`. `-`: another
+    /// launcher (a Slurm or Kubernetes job) starts it, with the command runner prints.
+    #[schemars(with = "String")]
+    pub command: Option<At<String>>,
+}
+
+/// The fields of a `hosts` entry.
+pub const HOST_FIELDS: [&str; 2] = ["name", "command"];
+
 /// The fields of `engine` as a mapping.
 pub const ENGINE_FIELDS: [&str; 8] =
     ["redis", "key", "timeout", "retries", "exactly_once", "fencing", "lease", "pipeline"];
@@ -379,7 +403,7 @@ pub const WORK_FIELDS: [&str; 2] = ["inside", "outside"];
 pub const TRACE_FIELDS: [&str; 2] = ["file", "ops"];
 
 /// The fields of a job, in the order the reader reports them.
-pub const JOB_FIELDS: [&str; 24] = [
+pub const JOB_FIELDS: [&str; 25] = [
     "name",
     "description",
     "workers",
@@ -403,6 +427,7 @@ pub const JOB_FIELDS: [&str; 24] = [
     "warmup",
     "matrix",
     "engine",
+    "hosts",
     "trace",
 ];
 /// The fields of `value`.

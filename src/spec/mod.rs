@@ -20,8 +20,8 @@ mod tree;
 use std::io::Read;
 
 pub use job::{
-    At, EngineSpec, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, JOB_FIELDS, JobSpec, Literal, Operand, Pin,
-    TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
+    At, EngineSpec, ExpectOutcome, FAULT_FIELDS, FaultAction, FaultSpec, HOST_FIELDS, HostSpec, JOB_FIELDS, JobSpec,
+    Literal, Operand, Pin, TRACE_FIELDS, TraceSpec, VALUE_FIELDS, ValueSpec, WorkSpec,
 };
 pub use matrix::Cell;
 pub(crate) use read::{parse_duration, parse_timeout};

@@ -14,6 +14,7 @@ use crate::spec::tree::{Kind, Node};
 use crate::value::{OpKind, ValueType};
 
 mod engine;
+mod hosts;
 
 /// Reads the job from the document's root node.
 pub fn read(root: &Node, file: &str) -> (JobSpec, Vec<Diagnostic>) {
@@ -118,6 +119,7 @@ impl Reader<'_> {
                 "expect" => spec.expect = self.literal(node, name),
                 "trace" => spec.trace = self.trace(node),
                 "engine" => spec.engine = self.engine(node),
+                "hosts" => spec.hosts = self.hosts(node),
                 "schedule" => spec.schedule = self.choice(node, name, &Schedule::ALL.map(|s| (s.name(), s))),
                 "start" => spec.start = self.choice(node, name, &Start::ALL.map(|s| (s.name(), s))),
                 "work" => spec.work = self.work(node),

@@ -62,6 +62,20 @@ pub(crate) struct Setup {
     pub(crate) paced: bool,
 }
 
+impl Setup {
+    /// The setup of `plan`'s backend; `applied_every`: see the field.
+    pub(crate) fn of(plan: &crate::plan::Plan, applied_every: Option<u64>) -> Setup {
+        Setup {
+            backend: plan.backend,
+            operation: plan.operation,
+            initial: plan.initial,
+            total_ops: plan.total_ops(),
+            applied_every,
+            paced: !plan.work.is_none() || plan.schedule != crate::names::Schedule::Concurrent,
+        }
+    }
+}
+
 /// What one worker is to do.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Order {
@@ -168,6 +182,12 @@ pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<P
             Parts { workers: Box::new(sender), inside_lock: None, keeper: Keeper::Owner(owner) }
         }
     })
+}
+
+/// The workers' side of a Redis run whose keys another runner made and holds (`runner worker`
+/// on another host); `None` for the local engine, which no other host can join.
+pub(crate) fn join(setup: &Setup, on: &EnginePlan) -> Option<Result<Box<dyn Backend>, BackendError>> {
+    on.redis().map(|plan| redis::join(setup, plan))
 }
 
 /// In runner, once it has reaped worker `index` (however it ended), while the others may still

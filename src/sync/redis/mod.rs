@@ -37,8 +37,31 @@ use crate::sync::{BackendError, Parts, Setup};
 pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Parts, BackendError> {
     let keys = keeper::Keys::new(plan.key.as_deref());
     let remote = keeper::Remote::start(plan, keys.clone(), setup.initial)?;
+    if setup.backend.kind() == BackendKind::Channel {
+        let batch = setup.backend.batch();
+        let workers = Box::new(stream::Producer { plan: plan.clone(), keys: keys.clone(), batch });
+        let owner = stream::Owner::new(plan, keys, remote, setup)?;
+        return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
+    }
+    let workers = workers_side(setup, plan, keys, paced)?;
+    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
+}
+
+/// The workers' side alone, on keys another runner made (a `runner worker` on another host
+/// joins a run whose value the coordinator stored): connects nothing until a worker works.
+pub(crate) fn join(setup: &Setup, plan: &RedisPlan) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
+    workers_side(setup, plan, keeper::Keys::new(plan.key.as_deref()), setup.paced)
+}
+
+/// What every worker runs, for atomic, mutex and none (the channel's is made with its owner).
+fn workers_side(
+    setup: &Setup,
+    plan: &RedisPlan,
+    keys: keeper::Keys,
+    paced: bool,
+) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
     let op = setup.operation;
-    let workers: Box<dyn crate::sync::Backend> = match setup.backend.kind() {
+    Ok(match setup.backend.kind() {
         BackendKind::Atomic if fast::Pipelined::fits(plan, op, paced, setup.total_ops) => {
             Box::new(fast::Pipelined { plan: plan.clone(), keys, op, total_ops: setup.total_ops })
         }
@@ -46,11 +69,10 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Part
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
         BackendKind::None => Box::new(work::Unlocked { plan: plan.clone(), keys, op }),
         BackendKind::Channel => {
-            let batch = setup.backend.batch();
-            let workers = Box::new(stream::Producer { plan: plan.clone(), keys: keys.clone(), batch });
-            let owner = stream::Owner::new(plan, keys, remote, setup)?;
-            return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
+            return Err(BackendError::Redis {
+                doing: "joining a run",
+                error: "the channel does not run on several hosts yet".to_string(),
+            });
         }
-    };
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
+    })
 }

@@ -1,0 +1,238 @@
+//! `runner worker`: one host's side of a run over several hosts. It reads its description of
+//! the run from Redis, checks runner's version and the job's sha256, plans the job from the
+//! text, and forks its share of the workers through the same worker code as a local run (each
+//! connects after its fork, and waits at the barrier in Redis instead of the local one). While
+//! they run it refreshes its heartbeat and polls the stop key (every `POLL`); at a stop, a
+//! signal or its bound it kills its workers. It reaps them all, writes each worker's result,
+//! then its own `done` key, and exits.
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, getpid, getppid};
+use sha2::{Digest, Sha256};
+
+use super::super::interrupt::Interrupts;
+use super::super::lifeline::Lifeline;
+use super::super::{fork, worker};
+use super::{BEAT_MS, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
+use crate::clock::now_ns;
+use crate::plan::{EnginePlan, Overrides, Plan};
+use crate::shm::Shared;
+use crate::spec::Source;
+use crate::sync::pace::{Pacing, calibrate};
+use crate::sync::{self, Order};
+use crate::watch::Watch;
+
+/// How long a worker waits at the barrier for the others, at most.
+const BARRIER_NS: u64 = 60_000_000_000;
+
+/// Runs host `h`'s share of the run under `prefix` on the server at `url`.
+pub(crate) fn serve(url: &str, prefix: &str, h: usize, interrupts: &Interrupts) -> std::result::Result<(), String> {
+    let keys = RunKeys::new(prefix);
+    let mut con = connect(url)?;
+    let text: Option<String> =
+        call(&mut con, "reading the run's description", redis::cmd("GET").arg(keys.description(h)))?;
+    let text = text.ok_or_else(|| format!("no description of host {h}'s part under {prefix} (has the run ended?)"))?;
+    let d = Description::from_json(&text).ok_or("the run's description cannot be read")?;
+    let outcome = joined(&d, url, prefix).and_then(|plan| run_share(&plan, &d, &keys, h, url, &mut con, interrupts));
+    let done = match &outcome {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    set(&mut con, "saying the host is done", &keys.done(h), &done, EXPIRY_MS)?;
+    outcome
+}
+
+/// The plan of the described job, after the checks, on this host's server address and the
+/// run's prefix.
+fn joined(d: &Description, url: &str, prefix: &str) -> std::result::Result<Plan, String> {
+    if d.version != crate::version::VERSION {
+        return Err(format!(
+            "runner {} here, {} on the coordinator: run the same build on every host",
+            crate::version::VERSION,
+            d.version
+        ));
+    }
+    let sha = format!("{:x}", Sha256::digest(d.text.as_bytes()));
+    if sha != d.sha256 {
+        return Err(format!("the job's text has sha256 {sha}, the coordinator's {}", d.sha256));
+    }
+    let source = Source { label: d.label.clone(), text: d.text.clone() };
+    let rendered =
+        |diags: Vec<crate::error::Diagnostic>| diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; ");
+    let parsed = crate::spec::parse_with(&source, &[]).map_err(rendered)?;
+    let jobs = crate::plan::plan_cells(parsed, &source, &Overrides::default()).map_err(rendered)?;
+    let mut plan = jobs.into_iter().nth(d.cell).ok_or("the job file has fewer cells here")?.plan;
+    if plan.workers != d.workers || plan.iterations != d.iterations || plan.hosts.is_empty() {
+        return Err("the job plans differently here than on the coordinator".to_string());
+    }
+    let EnginePlan::Redis(redis) = &mut plan.engine else { return Err("the job's engine is not redis".to_string()) };
+    redis.url = url.to_string();
+    redis.key = Some(prefix.to_string());
+    Ok(plan)
+}
+
+/// Forks the share's workers, watches them, and writes their results.
+fn run_share(
+    plan: &Plan,
+    d: &Description,
+    keys: &RunKeys,
+    h: usize,
+    url: &str,
+    con: &mut redis::Connection,
+    interrupts: &Interrupts,
+) -> std::result::Result<(), String> {
+    let watch = Watch::default();
+    let units = plan.iterations.max(plan.messages_per_worker());
+    let shared = Shared::new(plan.workers as usize, crate::watch::areas(plan.workers, units, &watch))
+        .map_err(|e| format!("cannot map shared memory: {e}"))?;
+    let stride = crate::watch::stride(plan.backend, plan.iterations, plan.workers, &watch);
+    let setup = sync::Setup::of(plan, None);
+    let mut side = Some(sync::join(&setup, &plan.engine).ok_or("no Redis engine")?.map_err(|e| e.to_string())?);
+    let per_ns = if plan.work.is_none() { 0.0 } else { calibrate() };
+    let pacing = Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
+    let mut lifeline = Lifeline::new().map_err(|e| format!("cannot create a pipe: {e}"))?;
+    let parent = getpid();
+    fork::default_sigchld().map_err(|e| format!("cannot restore SIGCHLD: {e}"))?;
+    set(con, "beating", &keys.beat(h), "1", BEAT_MS)?;
+    let ready = fork::prepare().map_err(|e| e.to_string())?;
+    let unblock = interrupts.with(Signal::SIGCHLD);
+    let mut pids = Vec::new();
+    for index in d.first..d.first + d.count {
+        let spawned = fork::spawn(&ready, || {
+            let _ = unblock.thread_unblock();
+            if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
+                return worker::EXIT_ORPHAN;
+            }
+            match barrier(url, keys, plan.workers) {
+                Ok(true) => {}
+                Ok(false) => return worker::EXIT_ERROR,
+                Err(e) => {
+                    fork::child_line(format_args!("runner: worker {index}: start barrier in Redis: {e}"));
+                    return worker::EXIT_ERROR;
+                }
+            }
+            let Some(backend) = side.take() else { return worker::EXIT_ERROR };
+            let order =
+                Order { index, iterations: plan.iterations, done_before: 0, operand: plan.operand_of(index), pacing };
+            let cx = worker::Context {
+                order,
+                cpu: None,
+                idle: plan.idle_workers(),
+                fault: plan.faults.iter().find(|f| f.worker == index).copied(),
+                stride,
+                trace_ops: false,
+                parent,
+                shared: &shared,
+                backend: plan.backend.name(),
+                oom: &ready.oom,
+            };
+            worker::main(cx, worker::Hands { backend, inside_lock: None }, None, &mut lifeline)
+        });
+        match spawned {
+            Ok(pid) => pids.push((index, pid, None)),
+            Err(e) => {
+                fork::child_line(format_args!("runner: host {}: cannot fork worker {index}: {e}", d.host));
+                break;
+            }
+        }
+    }
+    drop(side);
+    let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
+    watch_share(&mut pids, keys, h, con, interrupts, bound);
+    for (index, pid, exit) in &pids {
+        let slot = shared.slot(*index as usize);
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let (exit, peak_kib, cpu) = exit.as_ref().expect("every worker is reaped");
+        let result = Result {
+            ops: load(&slot.ops),
+            retries: load(&slot.retries),
+            start_ns: load(&slot.start_ns),
+            end_ns: load(&slot.end_ns),
+            pid: pid.as_raw(),
+            code: exit.code.unwrap_or(-1),
+            signal: exit.signal.clone().unwrap_or_else(|| "-".to_string()),
+            peak_kib: *peak_kib,
+            cpu: *cpu,
+        };
+        set(con, "writing a worker's result", &keys.result(*index), &result.encode(), EXPIRY_MS)?;
+    }
+    Ok(())
+}
+
+/// Each worker's index, pid and, once reaped, how it ended, its peak memory and CPU usage.
+type Share = Vec<(u32, Pid, Option<(crate::outcome::Exit, u64, crate::outcome::Cpu)>)>;
+
+/// Waits for every worker of the share to end, beating every `POLL`; kills them all at the
+/// stop key, a signal, a lost server or `bound`.
+fn watch_share(
+    pids: &mut Share,
+    keys: &RunKeys,
+    h: usize,
+    con: &mut redis::Connection,
+    interrupts: &Interrupts,
+    bound: u64,
+) {
+    let mut killed = false;
+    loop {
+        for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
+            if let Ok(Some(reaped)) = fork::wait(*pid, false) {
+                let how = match reaped.status {
+                    nix::sys::wait::WaitStatus::Exited(_, code) => {
+                        crate::outcome::Exit { code: Some(code), signal: None }
+                    }
+                    nix::sys::wait::WaitStatus::Signaled(_, s, _) => {
+                        crate::outcome::Exit { code: None, signal: Some(s.as_str().to_string()) }
+                    }
+                    _ => crate::outcome::Exit { code: None, signal: None },
+                };
+                *exit = Some((how, reaped.peak_kib, reaped.cpu));
+            }
+        }
+        if pids.iter().all(|p| p.2.is_some()) {
+            return;
+        }
+        let beat = set(con, "beating", &keys.beat(h), "1", BEAT_MS);
+        let stop: std::result::Result<bool, String> =
+            call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
+        let stopping = beat.is_err() || stop.unwrap_or(true) || interrupts.caught().is_some() || now_ns() > bound;
+        if stopping && !killed {
+            killed = true;
+            for (_, pid, _) in pids.iter().filter(|p| p.2.is_none()) {
+                let _ = kill(*pid, Signal::SIGKILL);
+            }
+        }
+        let mut fds = [nix::poll::PollFd::new(interrupts.fd(), nix::poll::PollFlags::POLLIN)];
+        let wait = if killed { 10u16 } else { POLL.as_millis() as u16 };
+        let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(wait));
+    }
+}
+
+/// In a worker: the start barrier in Redis. Arrives (`INCR`); the last arrival pushes one token
+/// per worker; then takes one (`BLPOP`, a fifth of a second at a time, looking at the stop key
+/// in between). False when the run was stopped first.
+fn barrier(url: &str, keys: &RunKeys, workers: u32) -> std::result::Result<bool, String> {
+    let mut con = connect(url)?;
+    let arrived: u64 = call(&mut con, "arriving", redis::cmd("INCR").arg(keys.arrived()))?;
+    call::<()>(&mut con, "arriving", redis::cmd("PEXPIRE").arg(keys.arrived()).arg(EXPIRY_MS))?;
+    if arrived == u64::from(workers) {
+        let mut push = redis::cmd("RPUSH");
+        push.arg(keys.go());
+        for _ in 0..workers {
+            push.arg(1);
+        }
+        call::<()>(&mut con, "releasing", &push)?;
+        call::<()>(&mut con, "releasing", redis::cmd("PEXPIRE").arg(keys.go()).arg(EXPIRY_MS))?;
+    }
+    let bound = now_ns().saturating_add(BARRIER_NS);
+    while now_ns() < bound {
+        let token: Option<(String, String)> = call(&mut con, "waiting", redis::cmd("BLPOP").arg(keys.go()).arg(0.2))?;
+        if token.is_some() {
+            return Ok(true);
+        }
+        let stop: bool = call(&mut con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()))?;
+        if stop {
+            return Ok(false);
+        }
+    }
+    Err(format!("not every worker arrived within {} s", BARRIER_NS / 1_000_000_000))
+}
