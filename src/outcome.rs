@@ -6,11 +6,15 @@
 //! job declares (or, declaring none, completed) and the exit code of a run. Does not own:
 //! running anything or drawing the report.
 
+mod ambiguous;
 mod partial;
+
+pub use ambiguous::Ambiguity;
 
 use crate::error::Interrupt;
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
+pub use crate::sync::Refused;
 use crate::sync::Served;
 pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
@@ -82,6 +86,11 @@ pub struct WorkerOutcome {
     pub exit: Exit,
     /// Failed compare-exchanges (atomic).
     pub retries: u64,
+    /// Redis: commands it sent again after a timeout.
+    pub resent: u64,
+    /// Redis: its operations whose every send timed out: each applied or not, nobody can tell
+    /// (counted among `ops`, which are the operations it attempted).
+    pub ambiguous: u64,
     /// Locks this worker took over from a dead holder (mutex): its entries in
     /// [`Outcome::recoveries`].
     pub recoveries: u64,
@@ -97,6 +106,8 @@ pub struct WorkerOutcome {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub final_value: Value,
+    /// Redis: what the server refused (duplicates, stale writes); `None` on the local engine.
+    pub refused: Option<Refused>,
     pub workers: Vec<WorkerOutcome>,
     /// From the barrier's release to the end of the last worker (channel: of the owner).
     pub elapsed_seconds: f64,
@@ -251,6 +262,10 @@ pub enum Verdict {
     WithinBound,
     /// With `none` only: another value, one that some interleaving of the updates gives.
     LostUpdates,
+    /// Over Redis, with commands resent after a timeout and nothing to refuse a resend (no
+    /// `exactly_once`): the value of more operations than were planned, up to one more per
+    /// resend: operations applied twice.
+    DuplicatedUpdates,
     /// With `none`: the check accepts the value, but it cannot detect the loss of one update,
     /// so the run may have lost some. With any backend, for a run that stopped early: the value
     /// could not be checked against the operations applied (the reason says why).
@@ -263,10 +278,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Correct,
         Verdict::WithinBound,
         Verdict::LostUpdates,
+        Verdict::DuplicatedUpdates,
         Verdict::Inconclusive,
         Verdict::NoRace,
         Verdict::Wrong,
@@ -277,6 +293,7 @@ impl Verdict {
             Verdict::Correct => "correct",
             Verdict::WithinBound => "within_bound",
             Verdict::LostUpdates => "lost_updates",
+            Verdict::DuplicatedUpdates => "duplicated_updates",
             Verdict::Inconclusive => "inconclusive",
             Verdict::NoRace => "no_race",
             Verdict::Wrong => "wrong",
@@ -302,6 +319,13 @@ pub struct Judgement {
     /// How many updates did not survive; `None` when that cannot be counted, with the reason.
     pub lost_updates: Option<u64>,
     pub lost_updates_reason: Option<String>,
+    /// How many operations were applied twice (`duplicated_updates`); `None` when none was
+    /// shown or the count cannot be told, with the reason.
+    pub duplicated_updates: Option<u64>,
+    pub duplicated_updates_reason: Option<String>,
+    /// Over Redis: the operations whose every send timed out, and how many of them the final
+    /// value shows applied.
+    pub ambiguous: Option<Ambiguity>,
     /// A run that did not apply every operation (a worker failed, a signal, the deadline): the
     /// operations applied (`min..=max`), and what the value was checked against.
     pub applied: Option<(u64, u64)>,
@@ -353,15 +377,24 @@ impl Outcome {
 pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     let overlap = outcome.window_overlap();
     let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
-    if complete {
-        return judge_value(plan, outcome.final_value, overlap);
+    let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
+    if complete && ambiguous > 0 {
+        return ambiguous::judge_ambiguous(plan, outcome, ambiguous, overlap);
     }
-    partial::judge_partial(plan, outcome, overlap)
+    if complete {
+        return judge_value(plan, outcome.final_value, overlap, ambiguous::unchecked_resends(plan, outcome));
+    }
+    let mut judgement = partial::judge_partial(plan, outcome, overlap);
+    if ambiguous > 0 {
+        judgement.ambiguous =
+            Some(Ambiguity { operations: ambiguous, acknowledged: outcome.applied() - ambiguous, applied: None });
+    }
+    judgement
 }
 
 /// Judges a final value without the run's windows (Python's side of `compare-python`).
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
-    judge_value(plan, final_value, None)
+    judge_value(plan, final_value, None, 0)
 }
 
 /// A value the check accepts: `correct`, unless the check is an interval (`within_bound`), or,
@@ -387,13 +420,17 @@ fn accepted(plan: &Plan, overlap: Option<f64>) -> (Verdict, Option<String>) {
 }
 
 /// Compares the final value with the planner's check and, when it fails, asks how many
-/// updates would explain it.
-fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgement {
+/// updates would explain it: fewer (lost), or more, up to one more per unchecked resend
+/// (duplicated; `resends`).
+fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>, resends: u64) -> Judgement {
     let judgement = |verdict, reason, lost_updates, lost_updates_reason| Judgement {
         verdict,
         reason,
         lost_updates,
         lost_updates_reason,
+        duplicated_updates: None,
+        duplicated_updates_reason: None,
+        ambiguous: None,
         applied: None,
         partial_check: None,
         partial_expected: None,
@@ -417,6 +454,11 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgeme
         let reason = format!("the final value fails the check ({})", plan.check.describe());
         return judgement(verdict, None, None, Some(reason));
     }
+    let synchronised = plan.backend.kind().synchronised();
+    let doubled = || ambiguous::duplicated(plan, final_value, resends, &judgement(Verdict::Wrong, None, None, None));
+    if synchronised && let Some(j) = doubled() {
+        return j;
+    }
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
     // With a synchronised backend any mismatch is wrong; still say how far off it is.
@@ -424,6 +466,7 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgeme
     let found = depth(&plan.operation, plan.initial, final_value, kmin, high);
     let verdict = match found {
         Depth::Exactly(_) | Depth::Several if reachable_by_race => Verdict::LostUpdates,
+        _ if !synchronised && let Some(j) = doubled() => return j,
         _ => Verdict::Wrong,
     };
     let (lost, reason) = match found {

@@ -23,7 +23,7 @@ pub(crate) struct Keys {
     pub(crate) lock: String,
     /// The last fencing token handed out.
     pub(crate) fence: String,
-    /// The highest token a write carried.
+    /// Each worker's last written token: a resent write of the same token does nothing.
     pub(crate) fenced: String,
     /// What the scripts refused: `duplicates`, `stale`.
     pub(crate) refused: String,
@@ -60,14 +60,7 @@ pub(crate) struct Remote {
     ty_of: Value,
 }
 
-/// What the server refused during a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Refused {
-    /// Resent operations whose sequence number had been applied.
-    pub(crate) duplicates: u64,
-    /// mutex: writes whose fencing token was stale.
-    pub(crate) stale: u64,
-}
+pub(crate) use crate::sync::Refused;
 
 impl Remote {
     /// Connects, clears the run's keys and stores `initial`.

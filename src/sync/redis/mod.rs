@@ -23,6 +23,7 @@ pub(crate) mod lua;
 mod work;
 
 pub(crate) use keeper::Remote;
+pub(crate) use work::LockedRound;
 
 use crate::names::BackendKind;
 use crate::plan::RedisPlan;
@@ -33,6 +34,9 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendErr
     let keys = keeper::Keys::new(plan.key.as_deref());
     let remote = keeper::Remote::start(plan, keys.clone(), setup.initial)?;
     let op = setup.operation;
+    let inside_lock = (setup.backend.kind() == BackendKind::Mutex).then(|| {
+        crate::sync::InsideLock::Redis(work::LockedRound { plan: plan.clone(), keys: keys.clone(), op })
+    });
     let workers: Box<dyn crate::sync::Backend> = match setup.backend.kind() {
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
@@ -44,5 +48,5 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendErr
             });
         }
     };
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(remote) })
+    Ok(Parts { workers, inside_lock, keeper: crate::sync::Keeper::Remote(remote) })
 }
