@@ -392,6 +392,14 @@ pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     judgement
 }
 
+/// Whether the backend keeps every update: a synchronised one, but not the mutex over Redis
+/// without fencing, whose holder, paused past its lease, writes over the next holder's updates.
+pub(crate) fn keeps_updates(plan: &Plan) -> bool {
+    let unfenced =
+        plan.engine.redis().is_some_and(|r| !r.fencing) && plan.backend.kind() == crate::names::BackendKind::Mutex;
+    plan.backend.kind().synchronised() && !unfenced
+}
+
 /// Judges a final value without the run's windows (Python's side of `compare-python`).
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
     judge_value(plan, final_value, None, 0)
@@ -401,7 +409,7 @@ pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
 /// with `none`, the workers never overlapped (`no_race`) or the check could not have seen a
 /// lost update (`inconclusive`).
 fn accepted(plan: &Plan, overlap: Option<f64>) -> (Verdict, Option<String>) {
-    let unsynchronised = !plan.backend.kind().synchronised();
+    let unsynchronised = !keeps_updates(plan);
     let blind = plan.check.blind.as_deref();
     if unsynchronised && overlap == Some(0.0) {
         let why = if plan.workers == 1 { "one worker" } else { "the workers' windows never overlapped" };
@@ -450,11 +458,11 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>, resends: u
     }
     if plan.operands.is_some() {
         // Different operands per worker: which updates were lost cannot be told from the value.
-        let verdict = if plan.backend.kind().synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
+        let verdict = if keeps_updates(plan) { Verdict::Wrong } else { Verdict::LostUpdates };
         let reason = format!("the final value fails the check ({})", plan.check.describe());
         return judgement(verdict, None, None, Some(reason));
     }
-    let synchronised = plan.backend.kind().synchronised();
+    let synchronised = keeps_updates(plan);
     let doubled = || ambiguous::duplicated(plan, final_value, resends, &judgement(Verdict::Wrong, None, None, None));
     if synchronised && let Some(j) = doubled() {
         return j;
@@ -462,7 +470,7 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>, resends: u
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
     // With a synchronised backend any mismatch is wrong; still say how far off it is.
-    let (kmin, reachable_by_race) = if plan.backend.kind().synchronised() { (0, false) } else { (low, true) };
+    let (kmin, reachable_by_race) = if keeps_updates(plan) { (0, false) } else { (low, true) };
     let found = depth(&plan.operation, plan.initial, final_value, kmin, high);
     let verdict = match found {
         Depth::Exactly(_) | Depth::Several if reachable_by_race => Verdict::LostUpdates,

@@ -109,7 +109,7 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
     let total = plan.total_ops();
     let acked = total - ambiguous.min(total);
     let resends = unchecked_resends(plan, outcome);
-    let synchronised = plan.backend.kind().synchronised();
+    let synchronised = super::keeps_updates(plan);
     let target = outcome.final_value;
     let some = |n: u64| crate::words::plural(n, "ambiguous operation");
     let base = Judgement {
@@ -121,7 +121,10 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
         duplicated_updates_reason: None,
         applied: Some((acked, total)),
         partial_check: None,
-        partial_expected: Some(format!("the value of the {acked} acknowledged operations plus 0 to {}", some(ambiguous))),
+        partial_expected: Some(format!(
+            "the value of the {acked} acknowledged operations plus 0 to {}",
+            some(ambiguous)
+        )),
         established: None,
         limits: Some(format!(
             "{} timed out on every send: each may or may not have been applied, so up to {ambiguous} lost updates would go undetected",
@@ -134,7 +137,8 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
         None => explained(plan, target, acked, total + resends)
             .map_err(|()| "the search for how many were applied was too long".to_string()),
         Some(operands) => {
-            let ranges: Vec<(u64, u64)> = outcome.workers.iter().map(|w| (w.ops - w.ambiguous.min(w.ops), w.ops)).collect();
+            let ranges: Vec<(u64, u64)> =
+                outcome.workers.iter().map(|w| (w.ops - w.ambiguous.min(w.ops), w.ops)).collect();
             match per_worker(plan, operands, &ranges, target) {
                 Found::Exactly(k) => Ok(Some((k, k))),
                 Found::Several => Ok(Some((acked, total))),
@@ -171,13 +175,15 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
     }
     let last = last.min(total);
     let several = plan.operands.is_some() && first != last && (first, last) == (acked, total);
-    let range = if first == last { format!("{}", first - acked) } else { format!("{} to {}", first - acked, last - acked) };
+    let range =
+        if first == last { format!("{}", first - acked) } else { format!("{} to {}", first - acked, last - acked) };
     let check = if several {
         format!("the value of the {acked} acknowledged operations plus some of the {}", some(ambiguous))
     } else {
         format!("the value of the {acked} acknowledged operations plus {range} of the {}", some(ambiguous))
     };
-    let ambiguity = Ambiguity { applied: (!several).then_some((first - acked, last - acked)), ..base.ambiguous.unwrap() };
+    let ambiguity =
+        Ambiguity { applied: (!several).then_some((first - acked, last - acked)), ..base.ambiguous.unwrap() };
     let exact = first == last && first == total && plan.check.is_exact() && plan.check.blind.is_none();
     let verdict = match (exact, synchronised) {
         (true, _) => Verdict::Correct,
@@ -185,7 +191,9 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
         (false, false) => Verdict::Inconclusive,
     };
     let reason = match verdict {
-        Verdict::Correct => Some(format!("every one of the {} was applied: the final value is the planned one", some(ambiguous))),
+        Verdict::Correct => {
+            Some(format!("every one of the {} was applied: the final value is the planned one", some(ambiguous)))
+        }
         Verdict::WithinBound => Some(format!("the final value is {check}")),
         _ => Some(format!("the final value is {check}, which can hide lost updates")),
     };

@@ -108,7 +108,7 @@ fn accepted_text(plan: &Plan, ranges: &[(u64, u64)], lo: u64, hi: u64) -> String
 pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>) -> Judgement {
     let ranges = worker_ranges(plan, outcome);
     let (lo, hi) = ranges.iter().fold((0u64, 0u64), |(a, b), (l, h)| (a + l, b + h));
-    let synchronised = plan.backend.kind().synchronised();
+    let synchronised = super::keeps_updates(plan);
     let target = outcome.final_value;
     let in_range = match &plan.operands {
         None => Found::from(depth(&plan.operation, plan.initial, target, lo, hi)),

@@ -38,6 +38,13 @@ impl Conn {
         Ok(Conn { con, retries: plan.retries, resent: 0 })
     }
 
+    /// The same connection with at least `n` retries: for runner's own commands, each of which
+    /// may be sent twice (they store, read or delete; none adds to anything).
+    pub(super) fn at_least(mut self, n: u32) -> Conn {
+        self.retries = self.retries.max(n);
+        self
+    }
+
     /// Sends `cmd`, sending it again after a timeout up to the plan's retries; an error when the
     /// last one timed out too (runner's own commands, which must not be left unknown).
     pub(super) fn call<T: redis::FromRedisValue>(

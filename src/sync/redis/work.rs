@@ -85,9 +85,8 @@ impl<'a> Books<'a> {
 
 /// Adds `n` to a slot's 32-bit count, saturating: only after a timeout, never in the hot path.
 fn add(count: &AtomicU32, n: u64) {
-    let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
-        Some(u32::try_from(c as u64 + n).unwrap_or(u32::MAX))
-    });
+    let _ = count
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some(u32::try_from(c as u64 + n).unwrap_or(u32::MAX)));
 }
 
 /// atomic: the script of the run's type and operation.
