@@ -7,6 +7,8 @@
 //! - The same without exactly-once: the value is above the total, `duplicated_updates`.
 //! - Retries off: every delayed operation is ambiguous, counted, and the value lies in the range
 //!   the report gives (`[acknowledged, acknowledged + ambiguous]` for `add` on `i`).
+//! - Retries off where the operations do not commute (`d` add, per-worker operands): the
+//!   ambiguous operations are counted and the verdict says they cannot be bounded.
 //! - The mutex's holder stalled inside the lock past its lease: with fencing its stale write is
 //!   refused and the value is exact; without, updates are lost.
 //!
@@ -160,6 +162,7 @@ fn run_json(path: &str) -> serde_json::Value {
     let out = Test::new().args(&[path, "--format", "json"]).run();
     assert!(!out.stdout.is_empty(), "no report: {}", out.stderr);
     let doc = out.json();
+    common::assert_valid(&common::validator(), &doc);
     // The figures, for `cargo test --test redis_faults -- --nocapture`.
     println!("{path}: final {}, verdict {}, exit {}, redis {}", doc["final"], doc["verdict"], out.code, doc["redis"]);
     doc
@@ -243,6 +246,27 @@ fn retries_off_counts_ambiguous_operations_and_the_value_lies_in_the_range() {
         "{doc:#}"
     );
     assert!(matches!(doc["verdict"].as_str(), Some("correct" | "within_bound")), "{doc:#}");
+    drop(proxy);
+    no_key_left(&server);
+}
+
+#[test]
+fn ambiguous_operations_that_do_not_commute_are_counted_and_not_bounded() {
+    let server = RedisServer::start();
+    let proxy = Proxy::start(&server, HOLD);
+    let path = job_file(
+        "redis-faults-e.yaml",
+        format!(
+            "workers: {WORKERS}\niterations: {ITERATIONS}\nvalue: {{type: d}}\noperation: add\noperand: [0.1, 0.2, 0.3, 0.7]\n\
+             backend: atomic\ntimeout: 60s\nengine: {{redis: \"{}\", timeout: 50ms, retries: 0}}\n",
+            proxy.url()
+        ),
+    );
+    let doc = run_json(&path);
+    assert!(count(&doc, "ambiguous_operations") > 0, "{doc:#}");
+    assert_eq!(doc["verdict"], "inconclusive", "{doc:#}");
+    assert!(doc["verdict_reason"].as_str().unwrap().contains("cannot be bounded"), "{doc:#}");
+    assert!(doc["redis"]["ambiguous_applied"].is_null(), "{doc:#}");
     drop(proxy);
     no_key_left(&server);
 }
