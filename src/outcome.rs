@@ -257,18 +257,21 @@ pub enum Verdict {
     Correct,
     /// The final value is within the check's interval (the rounding bound of any order), or, for
     /// a run that stopped early, is the value of a count within the range of operations it
-    /// can have applied (a range that can hide lost updates): not shown to be the value of a
+    /// can have applied (a range that can hide lost updates), or, over Redis, the value of the
+    /// acknowledged operations plus some of the ambiguous ones: not shown to be the value of a
     /// correct run, only consistent with one.
     WithinBound,
-    /// With `none` only: another value, one that some interleaving of the updates gives.
+    /// With `none` (or the mutex over Redis without fencing) only: another value, one that some
+    /// interleaving of the updates gives.
     LostUpdates,
     /// Over Redis, with commands resent after a timeout and nothing to refuse a resend (no
     /// `exactly_once`): the value of more operations than were planned, up to one more per
     /// resend: operations applied twice.
     DuplicatedUpdates,
     /// With `none`: the check accepts the value, but it cannot detect the loss of one update,
-    /// so the run may have lost some. With any backend, for a run that stopped early: the value
-    /// could not be checked against the operations applied (the reason says why).
+    /// so the run may have lost some. With any backend, for a run that stopped early, or over
+    /// Redis with ambiguous operations: the value could not be checked against the operations
+    /// that can have been applied (the reason says why; ambiguous ones that cannot be bounded).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur (the
     /// value passes the check).
@@ -386,8 +389,11 @@ pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     }
     let mut judgement = partial::judge_partial(plan, outcome, overlap);
     if ambiguous > 0 {
-        judgement.ambiguous =
-            Some(Ambiguity { operations: ambiguous, acknowledged: outcome.applied() - ambiguous, applied: None });
+        judgement.ambiguous = Some(Ambiguity {
+            operations: ambiguous,
+            acknowledged: outcome.applied().saturating_sub(ambiguous),
+            applied: None,
+        });
     }
     judgement
 }

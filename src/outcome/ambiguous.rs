@@ -102,6 +102,28 @@ pub(super) fn duplicated(plan: &Plan, target: Value, resends: u64, base: &Judgem
     })
 }
 
+/// The fewest and most operations in `lo..=hi` that explain the final value (per-worker
+/// operands: each worker's acknowledged to attempted; several counts give the whole range):
+/// `Ok(None)` when none does, `Err` with why the search could not decide.
+fn search(plan: &Plan, outcome: &Outcome, lo: u64, hi: u64) -> Result<Option<(u64, u64)>, String> {
+    let target = outcome.final_value;
+    match &plan.operands {
+        None => explained(plan, target, lo, hi)
+            .map_err(|()| "the search for how many were applied was too long".to_string()),
+        Some(operands) => {
+            let ranges: Vec<(u64, u64)> =
+                outcome.workers.iter().map(|w| (w.ops - w.ambiguous.min(w.ops), w.ops)).collect();
+            let total = ranges.iter().map(|r| r.1).sum();
+            match per_worker(plan, operands, &ranges, target) {
+                Found::Exactly(k) => Ok(Some((k, k))),
+                Found::Several => Ok(Some((lo, total))),
+                Found::Unreachable => Ok(None),
+                Found::Unknown(why) => Err(why),
+            }
+        }
+    }
+}
+
 /// Judges a complete run with `ambiguous` operations against the values of the acknowledged
 /// operations plus some of the ambiguous ones (plus, where resends were not checked, one more
 /// per resend).
@@ -133,21 +155,7 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
         overlap_seconds: overlap,
         ambiguous: Some(Ambiguity { operations: ambiguous, acknowledged: acked, applied: None }),
     };
-    let found: Result<Option<(u64, u64)>, String> = match &plan.operands {
-        None => explained(plan, target, acked, total + resends)
-            .map_err(|()| "the search for how many were applied was too long".to_string()),
-        Some(operands) => {
-            let ranges: Vec<(u64, u64)> =
-                outcome.workers.iter().map(|w| (w.ops - w.ambiguous.min(w.ops), w.ops)).collect();
-            match per_worker(plan, operands, &ranges, target) {
-                Found::Exactly(k) => Ok(Some((k, k))),
-                Found::Several => Ok(Some((acked, total))),
-                Found::Unreachable => Ok(None),
-                Found::Unknown(why) => Err(why),
-            }
-        }
-    };
-    let (first, last) = match found {
+    let (first, last) = match search(plan, outcome, acked, total + resends) {
         Err(why) => {
             return Judgement {
                 reason: Some(format!("{}; they cannot be bounded: {why}", some(ambiguous))),

@@ -7,8 +7,8 @@
 //! either the value left in place (`mutex`, `atomic`, `none`; the mutex's `mutex::Settle`
 //! repairs it after the run) or the channel's `channel::Owner`, which serves while the
 //! workers run. What only one backend has lives in its folder and is reached through its own
-//! type: the channel's owner (and its waker), the mutex's `mutex::InsideLock` and
-//! `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
+//! type: the channel's owner (and its waker), the mutex's `InsideLock` (on either engine:
+//! `mutex::InsideLock`, `redis::LockedRound`) and `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
 //! parent's side right after its fork and its own side once its work is over; the parent drops
 //! the workers' side after the last fork (for the channel, each drop closes a sending or
 //! receiving end).
@@ -94,7 +94,7 @@ pub struct Refused {
 #[derive(Clone)]
 pub(crate) enum InsideLock {
     Local(mutex::InsideLock),
-    Redis(redis::LockedRound),
+    Redis(Box<redis::LockedRound>),
 }
 
 impl InsideLock {

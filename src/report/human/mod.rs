@@ -89,9 +89,14 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  final     {}", outcome.final_value);
     match &judgement.partial_expected {
         Some(applied) => {
+            let why = if judgement.ambiguous.is_some() && !outcome.partial() {
+                "some operations are ambiguous"
+            } else {
+                "not every operation ran"
+            };
             let _ = writeln!(
                 s,
-                "  expected  {applied} (not every operation ran: this replaces the planned check, {})",
+                "  expected  {applied} ({why}: this replaces the planned check, {})",
                 plan.check.expected_text(plan.expected)
             );
         }

@@ -34,8 +34,9 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan) -> Result<Parts, BackendErr
     let keys = keeper::Keys::new(plan.key.as_deref());
     let remote = keeper::Remote::start(plan, keys.clone(), setup.initial)?;
     let op = setup.operation;
-    let inside_lock = (setup.backend.kind() == BackendKind::Mutex)
-        .then(|| crate::sync::InsideLock::Redis(work::LockedRound { plan: plan.clone(), keys: keys.clone(), op }));
+    let inside_lock = (setup.backend.kind() == BackendKind::Mutex).then(|| {
+        crate::sync::InsideLock::Redis(Box::new(work::LockedRound { plan: plan.clone(), keys: keys.clone(), op }))
+    });
     let workers: Box<dyn crate::sync::Backend> = match setup.backend.kind() {
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
