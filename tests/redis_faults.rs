@@ -126,7 +126,7 @@ fn pipe(
             };
             if let Some(d) = delay
                 && chunk >= d.after
-                && (chunk - d.after) % d.every == 0
+                && (chunk - d.after).is_multiple_of(d.every)
             {
                 held.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(d.hold);
