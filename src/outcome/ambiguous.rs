@@ -208,6 +208,8 @@ pub(super) fn judge_ambiguous(plan: &Plan, outcome: &Outcome, ambiguous: u64, ov
     Judgement {
         verdict,
         reason,
+        // One count, all of them: nothing can hide.
+        limits: if exact { None } else { base.limits.clone() },
         lost_updates: exact.then_some(0),
         lost_updates_reason: (!exact).then(|| base.limits.clone().unwrap_or_default()),
         partial_check: Some(check),

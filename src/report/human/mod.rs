@@ -264,7 +264,12 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
         (None, _) => {}
     }
     if let Some(check) = &judgement.partial_check {
-        let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
+        let why = if judgement.ambiguous.is_some() && !outcome.partial() {
+            "some operations are ambiguous"
+        } else {
+            "not every operation ran"
+        };
+        let _ = writeln!(s, "  checked   {why}: the final value is {check}");
     }
 }
 
