@@ -6,11 +6,15 @@
 //! job declares (or, declaring none, completed) and the exit code of a run. Does not own:
 //! running anything or drawing the report.
 
+mod ambiguous;
 mod partial;
+
+pub use ambiguous::Ambiguity;
 
 use crate::error::Interrupt;
 use crate::iterate::{Depth, depth};
 use crate::plan::Plan;
+pub use crate::sync::Refused;
 use crate::sync::Served;
 pub use crate::sync::{Holder, Recovery};
 use crate::value::Value;
@@ -82,6 +86,11 @@ pub struct WorkerOutcome {
     pub exit: Exit,
     /// Failed compare-exchanges (atomic).
     pub retries: u64,
+    /// Redis: commands it sent again after a timeout.
+    pub resent: u64,
+    /// Redis: its operations whose every send timed out: each applied or not, nobody can tell
+    /// (counted among `ops`, which are the operations it attempted).
+    pub ambiguous: u64,
     /// Locks this worker took over from a dead holder (mutex): its entries in
     /// [`Outcome::recoveries`].
     pub recoveries: u64,
@@ -97,6 +106,8 @@ pub struct WorkerOutcome {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub final_value: Value,
+    /// Redis: what the server refused (duplicates, stale writes); `None` on the local engine.
+    pub refused: Option<Refused>,
     pub workers: Vec<WorkerOutcome>,
     /// From the barrier's release to the end of the last worker (channel: of the owner).
     pub elapsed_seconds: f64,
@@ -246,14 +257,21 @@ pub enum Verdict {
     Correct,
     /// The final value is within the check's interval (the rounding bound of any order), or, for
     /// a run that stopped early, is the value of a count within the range of operations it
-    /// can have applied (a range that can hide lost updates): not shown to be the value of a
+    /// can have applied (a range that can hide lost updates), or, over Redis, the value of the
+    /// acknowledged operations plus some of the ambiguous ones: not shown to be the value of a
     /// correct run, only consistent with one.
     WithinBound,
-    /// With `none` only: another value, one that some interleaving of the updates gives.
+    /// With `none` (or the mutex over Redis without fencing) only: another value, one that some
+    /// interleaving of the updates gives.
     LostUpdates,
+    /// Over Redis, with commands resent after a timeout and nothing to refuse a resend (no
+    /// `exactly_once`): the value of more operations than were planned, up to one more per
+    /// resend: operations applied twice.
+    DuplicatedUpdates,
     /// With `none`: the check accepts the value, but it cannot detect the loss of one update,
-    /// so the run may have lost some. With any backend, for a run that stopped early: the value
-    /// could not be checked against the operations applied (the reason says why).
+    /// so the run may have lost some. With any backend, for a run that stopped early, or over
+    /// Redis with ambiguous operations: the value could not be checked against the operations
+    /// that can have been applied (the reason says why; ambiguous ones that cannot be bounded).
     Inconclusive,
     /// With `none` only: the workers' windows never overlapped, so no race could occur (the
     /// value passes the check).
@@ -263,10 +281,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Correct,
         Verdict::WithinBound,
         Verdict::LostUpdates,
+        Verdict::DuplicatedUpdates,
         Verdict::Inconclusive,
         Verdict::NoRace,
         Verdict::Wrong,
@@ -277,6 +296,7 @@ impl Verdict {
             Verdict::Correct => "correct",
             Verdict::WithinBound => "within_bound",
             Verdict::LostUpdates => "lost_updates",
+            Verdict::DuplicatedUpdates => "duplicated_updates",
             Verdict::Inconclusive => "inconclusive",
             Verdict::NoRace => "no_race",
             Verdict::Wrong => "wrong",
@@ -302,6 +322,13 @@ pub struct Judgement {
     /// How many updates did not survive; `None` when that cannot be counted, with the reason.
     pub lost_updates: Option<u64>,
     pub lost_updates_reason: Option<String>,
+    /// How many operations were applied twice (`duplicated_updates`); `None` when none was
+    /// shown or the count cannot be told, with the reason.
+    pub duplicated_updates: Option<u64>,
+    pub duplicated_updates_reason: Option<String>,
+    /// Over Redis: the operations whose every send timed out, and how many of them the final
+    /// value shows applied.
+    pub ambiguous: Option<Ambiguity>,
     /// A run that did not apply every operation (a worker failed, a signal, the deadline): the
     /// operations applied (`min..=max`), and what the value was checked against.
     pub applied: Option<(u64, u64)>,
@@ -353,22 +380,42 @@ impl Outcome {
 pub fn judge_run(plan: &Plan, outcome: &Outcome) -> Judgement {
     let overlap = outcome.window_overlap();
     let complete = !outcome.partial() && outcome.failed_workers().next().is_none();
-    if complete {
-        return judge_value(plan, outcome.final_value, overlap);
+    let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
+    if complete && ambiguous > 0 {
+        return ambiguous::judge_ambiguous(plan, outcome, ambiguous, overlap);
     }
-    partial::judge_partial(plan, outcome, overlap)
+    if complete {
+        return judge_value(plan, outcome.final_value, overlap, ambiguous::unchecked_resends(plan, outcome));
+    }
+    let mut judgement = partial::judge_partial(plan, outcome, overlap);
+    if ambiguous > 0 {
+        judgement.ambiguous = Some(Ambiguity {
+            operations: ambiguous,
+            acknowledged: outcome.applied().saturating_sub(ambiguous),
+            applied: None,
+        });
+    }
+    judgement
+}
+
+/// Whether the backend keeps every update: a synchronised one, but not the mutex over Redis
+/// without fencing, whose holder, paused past its lease, writes over the next holder's updates.
+pub(crate) fn keeps_updates(plan: &Plan) -> bool {
+    let unfenced =
+        plan.engine.redis().is_some_and(|r| !r.fencing) && plan.backend.kind() == crate::names::BackendKind::Mutex;
+    plan.backend.kind().synchronised() && !unfenced
 }
 
 /// Judges a final value without the run's windows (Python's side of `compare-python`).
 pub fn judge(plan: &Plan, final_value: Value) -> Judgement {
-    judge_value(plan, final_value, None)
+    judge_value(plan, final_value, None, 0)
 }
 
 /// A value the check accepts: `correct`, unless the check is an interval (`within_bound`), or,
 /// with `none`, the workers never overlapped (`no_race`) or the check could not have seen a
 /// lost update (`inconclusive`).
 fn accepted(plan: &Plan, overlap: Option<f64>) -> (Verdict, Option<String>) {
-    let unsynchronised = !plan.backend.kind().synchronised();
+    let unsynchronised = !keeps_updates(plan);
     let blind = plan.check.blind.as_deref();
     if unsynchronised && overlap == Some(0.0) {
         let why = if plan.workers == 1 { "one worker" } else { "the workers' windows never overlapped" };
@@ -387,13 +434,17 @@ fn accepted(plan: &Plan, overlap: Option<f64>) -> (Verdict, Option<String>) {
 }
 
 /// Compares the final value with the planner's check and, when it fails, asks how many
-/// updates would explain it.
-fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgement {
+/// updates would explain it: fewer (lost), or more, up to one more per unchecked resend
+/// (duplicated; `resends`).
+fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>, resends: u64) -> Judgement {
     let judgement = |verdict, reason, lost_updates, lost_updates_reason| Judgement {
         verdict,
         reason,
         lost_updates,
         lost_updates_reason,
+        duplicated_updates: None,
+        duplicated_updates_reason: None,
+        ambiguous: None,
         applied: None,
         partial_check: None,
         partial_expected: None,
@@ -413,17 +464,23 @@ fn judge_value(plan: &Plan, final_value: Value, overlap: Option<f64>) -> Judgeme
     }
     if plan.operands.is_some() {
         // Different operands per worker: which updates were lost cannot be told from the value.
-        let verdict = if plan.backend.kind().synchronised() { Verdict::Wrong } else { Verdict::LostUpdates };
+        let verdict = if keeps_updates(plan) { Verdict::Wrong } else { Verdict::LostUpdates };
         let reason = format!("the final value fails the check ({})", plan.check.describe());
         return judgement(verdict, None, None, Some(reason));
+    }
+    let synchronised = keeps_updates(plan);
+    let doubled = || ambiguous::duplicated(plan, final_value, resends, &judgement(Verdict::Wrong, None, None, None));
+    if synchronised && let Some(j) = doubled() {
+        return j;
     }
     let total = plan.total_ops();
     let (low, high) = plan.reachable_depths();
     // With a synchronised backend any mismatch is wrong; still say how far off it is.
-    let (kmin, reachable_by_race) = if plan.backend.kind().synchronised() { (0, false) } else { (low, true) };
+    let (kmin, reachable_by_race) = if keeps_updates(plan) { (0, false) } else { (low, true) };
     let found = depth(&plan.operation, plan.initial, final_value, kmin, high);
     let verdict = match found {
         Depth::Exactly(_) | Depth::Several if reachable_by_race => Verdict::LostUpdates,
+        _ if !synchronised && let Some(j) = doubled() => return j,
         _ => Verdict::Wrong,
     };
     let (lost, reason) = match found {

@@ -97,6 +97,12 @@ pub struct Slot {
     /// mutex: who took over the lock this worker died holding, and whether the value was
     /// restored (`sync/mutex/recovery.rs` encodes it); 0 while nobody did.
     pub recovered_by: AtomicU32,
+    /// Redis: commands this worker sent again after a timeout (32 bits keep the slot on one
+    /// cache line; saturating, never wrapping).
+    pub resent: AtomicU32,
+    /// Redis: operations whose every send timed out, applied or not (nobody can tell); as
+    /// `resent`.
+    pub ambiguous: AtomicU32,
 }
 
 /// Per-worker areas besides the slot, in 64-bit words: the exported latency histograms and the

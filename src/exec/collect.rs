@@ -42,7 +42,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Result<Outcome
     tracing::info!(failed = exits.iter().filter(|g| !g.exit.success()).count(), "every worker reaped");
     drop(ended.waiting);
     let written = early.unwrap_or_else(|| Written::read(&ended.shared));
-    let final_value = ended.keeper.finish(&ended.shared).map_err(ExecError::Backend)?;
+    let (final_value, refused) = ended.keeper.finish(&ended.shared).map_err(ExecError::Backend)?;
     let together = plan.start == crate::names::Start::Together;
     // The window opens at the release, or (forked) at the first worker's start.
     let origin = if together {
@@ -82,6 +82,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Result<Outcome
     let mutex = plan.backend == crate::plan::BackendPlan::Mutex;
     Ok(Outcome {
         final_value,
+        refused,
         workers,
         elapsed_seconds: seconds(origin, last_end),
         memory_kib: (runner_peak_kib(), largest_worker),
@@ -137,6 +138,8 @@ struct SlotCopy {
     end: u64,
     ops: u64,
     retries: u64,
+    resent: u64,
+    ambiguous: u64,
 }
 
 impl Written {
@@ -152,6 +155,8 @@ impl Written {
                 end: slot.end_ns.load(Ordering::Relaxed),
                 ops: slot.ops.load(Ordering::Relaxed),
                 retries: slot.retries.load(Ordering::Relaxed),
+                resent: slot.resent.load(Ordering::Relaxed).into(),
+                ambiguous: slot.ambiguous.load(Ordering::Relaxed).into(),
             });
             hist::import(shared.hist(index), 0, &mut op);
             hist::import(shared.hist(index), 1, &mut wait);
@@ -208,6 +213,8 @@ impl SlotCopy {
             ended: self.end.saturating_sub(origin) as f64 / 1e9,
             exit,
             retries: self.retries,
+            resent: self.resent,
+            ambiguous: self.ambiguous,
             recoveries: 0,
             peak_kib: 0,
             cpu: None,

@@ -14,7 +14,7 @@ use super::{fork, worker};
 use crate::host::allowed_cpus;
 use crate::plan::{PinPlan, Plan};
 use crate::shm::Shared;
-use crate::sync::mutex::InsideLock;
+use crate::sync::InsideLock;
 use crate::sync::pace::{Pacing, calibrate};
 use crate::sync::{self, Backend, Keeper};
 use crate::watch::Watch;

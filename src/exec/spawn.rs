@@ -60,7 +60,7 @@ pub(super) fn spawn(plan: &Plan, mut p: Prepared, interrupts: &Interrupts) -> Re
             // Only the parent owns the value's side (channel: the receiving end).
             drop(p.keeper.take());
             let Some(backend) = p.workers.take() else { return worker::EXIT_ERROR };
-            let hands = worker::Hands { backend, inside_lock: p.inside_lock };
+            let hands = worker::Hands { backend, inside_lock: p.inside_lock.take() };
             worker::main(context(plan, &p.given, index, &ready.oom), hands, p.barrier.as_mut(), &mut p.lifeline)
         });
         match spawned {

@@ -16,7 +16,7 @@ use crate::names::Schedule;
 use crate::plan::Fault;
 use crate::shm::Shared;
 use crate::spec::FaultAction;
-use crate::sync::mutex::InsideLock;
+use crate::sync::InsideLock;
 use crate::sync::{Backend, BackendError, Order, WorkerTally, pace};
 use crate::watch::probe::Probe;
 use crate::watch::ring::Kind;
@@ -175,7 +175,7 @@ fn with_fault(
     let mut done = fault.at;
     if fault.inside_lock {
         let one = Order { iterations: 1, done_before: fault.at, ..cx.order };
-        match hands.inside_lock {
+        match &hands.inside_lock {
             Some(inside) => inside.run(&one, cx.shared, &mut act)?,
             // The planner lets only the mutex act inside the lock.
             None => return Err(BackendError::NoLock { backend: cx.backend }),

@@ -17,7 +17,7 @@ const COMBINATION_BUDGET: u128 = 1 << 22;
 
 /// What the search over the applied ranges found.
 #[derive(Clone, Debug, PartialEq)]
-enum Found {
+pub(super) enum Found {
     /// Exactly this many applied operations (in all) explain the value.
     Exactly(u64),
     /// Several counts explain it.
@@ -40,7 +40,7 @@ impl From<Depth> for Found {
 }
 
 /// Per worker, the fewest and most operations it can have applied: its published count (the
-/// owner's count for channel, exact), plus, for a worker that did not end well, what it may
+/// owner's count for channel, exact) less its ambiguous operations (Redis), plus, for a worker that did not end well, what it may
 /// have done since its last count (up to `stride`, and no further than its planned operations or
 /// a fault that ends it: a worker publishes its exact count before its fault acts, and a death
 /// mid-update inside the lock is undone when the lock is recovered).
@@ -63,7 +63,8 @@ pub(crate) fn worker_ranges(plan: &Plan, outcome: &Outcome) -> Vec<(u64, u64)> {
                 None => plan.iterations,
             };
             let slack = if w.exit.success() { 0 } else { outcome.stride.min(cap.saturating_sub(w.ops)) };
-            (w.ops, w.ops + slack)
+            // Redis: an operation whose every send timed out may not have been applied.
+            (w.ops - w.ambiguous.min(w.ops), w.ops + slack)
         })
         .collect()
 }
@@ -107,7 +108,7 @@ fn accepted_text(plan: &Plan, ranges: &[(u64, u64)], lo: u64, hi: u64) -> String
 pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>) -> Judgement {
     let ranges = worker_ranges(plan, outcome);
     let (lo, hi) = ranges.iter().fold((0u64, 0u64), |(a, b), (l, h)| (a + l, b + h));
-    let synchronised = plan.backend.kind().synchronised();
+    let synchronised = super::keeps_updates(plan);
     let target = outcome.final_value;
     let in_range = match &plan.operands {
         None => Found::from(depth(&plan.operation, plan.initial, target, lo, hi)),
@@ -127,6 +128,9 @@ pub(super) fn judge_partial(plan: &Plan, outcome: &Outcome, overlap: Option<f64>
         reason: None,
         lost_updates: None,
         lost_updates_reason: None,
+        duplicated_updates: None,
+        duplicated_updates_reason: None,
+        ambiguous: None,
         applied: Some((lo, hi)),
         partial_check: None,
         partial_expected: Some(accepted.clone()),
@@ -247,7 +251,7 @@ fn commutes(kind: OpKind, ty: ValueType) -> bool {
 /// Per-worker operands: whether some count within each worker's range explains `target`. The
 /// stopped workers' counts but the last are enumerated (within a budget); the last one's is
 /// solved by `depth`.
-fn per_worker(plan: &Plan, operands: &[Value], ranges: &[(u64, u64)], target: Value) -> Found {
+pub(super) fn per_worker(plan: &Plan, operands: &[Value], ranges: &[(u64, u64)], target: Value) -> Found {
     let kind = plan.operation.kind;
     if !commutes(kind, plan.value_type()) {
         return Found::Unknown(format!(

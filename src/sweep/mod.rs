@@ -86,7 +86,8 @@ impl CellResult {
             Verdict::NoRace => 2,
             Verdict::Inconclusive => 3,
             Verdict::LostUpdates => 4,
-            Verdict::Wrong => 5,
+            Verdict::DuplicatedUpdates => 5,
+            Verdict::Wrong => 6,
         })
     }
 
@@ -352,6 +353,7 @@ mod tests {
     fn run(plan: &Plan, deadline: bool) -> Run {
         let outcome = Outcome {
             final_value: if deadline { plan.initial } else { plan.expected },
+            refused: None,
             workers: Vec::new(),
             elapsed_seconds: 0.01,
             served: None,

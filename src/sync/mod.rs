@@ -7,8 +7,8 @@
 //! either the value left in place (`mutex`, `atomic`, `none`; the mutex's `mutex::Settle`
 //! repairs it after the run) or the channel's `channel::Owner`, which serves while the
 //! workers run. What only one backend has lives in its folder and is reached through its own
-//! type: the channel's owner (and its waker), the mutex's `mutex::InsideLock` and
-//! `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
+//! type: the channel's owner (and its waker), the mutex's `InsideLock` (on either engine:
+//! `mutex::InsideLock`, `redis::LockedRound`) and `mutex::Settle`. Which process holds what is said by ownership: a worker drops the
 //! parent's side right after its fork and its own side once its work is over; the parent drops
 //! the workers' side after the last fork (for the channel, each drop closes a sending or
 //! receiving end).
@@ -96,6 +96,33 @@ pub(crate) struct WorkerTally {
     pub(crate) retries: u64,
 }
 
+/// What a Redis server refused during a run, as its scripts counted it (one count per refused
+/// execution).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// Resent operations whose sequence number had been applied (exactly once).
+    pub duplicates: u64,
+    /// mutex: writes whose fencing token was stale (done again under a new token).
+    pub stale: u64,
+}
+
+/// mutex: one operation with a fault's action inside the lock, where the value lives.
+#[derive(Clone)]
+pub(crate) enum InsideLock {
+    Local(mutex::InsideLock),
+    Redis(Box<redis::LockedRound>),
+}
+
+impl InsideLock {
+    /// One locked update with `act` run inside the lock (see each engine's `run`).
+    pub(crate) fn run(&self, order: &Order, shared: &Shared, act: &mut dyn FnMut()) -> Result<(), BackendError> {
+        match self {
+            InsideLock::Local(inside) => inside.run(order, shared, act),
+            InsideLock::Redis(round) => round.run(order, shared, act),
+        }
+    }
+}
+
 /// What the channel owner received.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Served {
@@ -131,18 +158,25 @@ pub(crate) enum Keeper {
 }
 
 impl Keeper {
-    /// In the parent, once every worker has ended: the final value.
-    pub(crate) fn finish(self, shared: &Shared) -> Result<Value, BackendError> {
+    /// In the parent, once every worker has ended: the final value, and (Redis) what the
+    /// server refused.
+    pub(crate) fn finish(self, shared: &Shared) -> Result<(Value, Option<Refused>), BackendError> {
         Ok(match self {
             Keeper::InPlace { ty_of, settle } => {
                 if let Some(settle) = settle {
                     settle.run(shared);
                 }
-                engine::Local::of(shared).load(ty_of)
+                (engine::Local::of(shared).load(ty_of), None)
             }
-            Keeper::Owner(owner) => owner.value(),
-            Keeper::Remote(remote) => remote.finish()?.0,
-            Keeper::Stream(owner) => owner.finish()?.0,
+            Keeper::Owner(owner) => (owner.value(), None),
+            Keeper::Remote(remote) => {
+                let (value, refused) = remote.finish()?;
+                (value, Some(refused))
+            }
+            Keeper::Stream(owner) => {
+                let (value, refused) = owner.finish()?;
+                (value, Some(refused))
+            }
         })
     }
 }
@@ -152,7 +186,7 @@ pub(crate) struct Parts {
     /// What every worker runs.
     pub(crate) workers: Box<dyn Backend>,
     /// mutex: one operation with a fault's action inside the lock.
-    pub(crate) inside_lock: Option<mutex::InsideLock>,
+    pub(crate) inside_lock: Option<InsideLock>,
     pub(crate) keeper: Keeper,
 }
 
@@ -168,7 +202,7 @@ pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<P
     Ok(match setup.backend {
         BackendPlan::Mutex => Parts {
             workers: Box::new(mutex::Mutex { op }),
-            inside_lock: Some(mutex::InsideLock { op }),
+            inside_lock: Some(InsideLock::Local(mutex::InsideLock { op })),
             keeper: in_place(Some(mutex::Settle { ty_of: setup.initial })),
         },
         BackendPlan::Atomic => {

@@ -346,7 +346,7 @@ struct Times {
 /// phases on its own).
 fn outcome(
     plan: &Plan,
-    final_value: crate::value::Value,
+    (final_value, refused): (crate::value::Value, Option<crate::sync::Refused>),
     results: &[Result],
     watched: &Watched,
     times: &Times,
@@ -372,6 +372,8 @@ fn outcome(
             ended: seconds(origin, r.end_ns),
             exit: r.exit(),
             retries: r.retries,
+            resent: r.resent,
+            ambiguous: r.ambiguous,
             recoveries: 0,
             peak_kib: r.peak_kib,
             cpu: reaped(r).then_some(r.cpu),
@@ -381,6 +383,7 @@ fn outcome(
     let interrupted = interrupts.caught();
     Outcome {
         final_value,
+        refused,
         events: workers.iter().map(|w| (w.pid, Vec::new())).collect(),
         workers,
         elapsed_seconds: seconds(origin, last_end),

@@ -146,6 +146,8 @@ fn run_share(
         let result = Result {
             ops: load(&slot.ops),
             retries: load(&slot.retries),
+            resent: slot.resent.load(std::sync::atomic::Ordering::Relaxed).into(),
+            ambiguous: slot.ambiguous.load(std::sync::atomic::Ordering::Relaxed).into(),
             start_ns: load(&slot.start_ns),
             end_ns: load(&slot.end_ns),
             pid: pid.as_raw(),

@@ -137,6 +137,9 @@ impl Description {
 pub(crate) struct Result {
     pub(crate) ops: u64,
     pub(crate) retries: u64,
+    /// Commands resent after a timeout, and operations left ambiguous (Redis).
+    pub(crate) resent: u64,
+    pub(crate) ambiguous: u64,
     pub(crate) start_ns: u64,
     pub(crate) end_ns: u64,
     pub(crate) pid: i32,
@@ -150,17 +153,32 @@ pub(crate) struct Result {
 
 impl Result {
     pub(crate) fn encode(&self) -> String {
-        let Result { ops, retries, start_ns, end_ns, pid, code, signal, peak_kib, cpu } = self;
+        let Result { ops, retries, resent, ambiguous, start_ns, end_ns, pid, code, signal, peak_kib, cpu } = self;
         let (user, system, voluntary, involuntary) =
             (cpu.user_us, cpu.system_us, cpu.voluntary_switches, cpu.involuntary_switches);
         format!(
-            "{ops} {retries} {start_ns} {end_ns} {pid} {code} {signal} {peak_kib} {user} {system} {voluntary} {involuntary}"
+            "{ops} {retries} {resent} {ambiguous} {start_ns} {end_ns} {pid} {code} {signal} {peak_kib} {user} {system} {voluntary} {involuntary}"
         )
     }
 
     pub(crate) fn decode(text: &str) -> Option<Result> {
         let w: Vec<&str> = text.split(' ').collect();
-        let [ops, retries, start_ns, end_ns, pid, code, signal, peak_kib, user, system, voluntary, involuntary] = w[..]
+        let [
+            ops,
+            retries,
+            resent,
+            ambiguous,
+            start_ns,
+            end_ns,
+            pid,
+            code,
+            signal,
+            peak_kib,
+            user,
+            system,
+            voluntary,
+            involuntary,
+        ] = w[..]
         else {
             return None;
         };
@@ -175,6 +193,8 @@ impl Result {
             cpu,
             ops: ops.parse().ok()?,
             retries: retries.parse().ok()?,
+            resent: resent.parse().ok()?,
+            ambiguous: ambiguous.parse().ok()?,
             start_ns: start_ns.parse().ok()?,
             end_ns: end_ns.parse().ok()?,
             pid: pid.parse().ok()?,
@@ -233,6 +253,8 @@ mod tests {
         let r = Result {
             ops: 7,
             retries: 1,
+            resent: 4,
+            ambiguous: 5,
             start_ns: 2,
             end_ns: 3,
             pid: 40,

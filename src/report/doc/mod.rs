@@ -11,6 +11,7 @@ pub(crate) mod check;
 pub(crate) mod compare;
 pub(crate) mod job;
 pub(crate) mod measures;
+pub(crate) mod redis;
 pub(crate) mod run;
 pub(crate) mod sweep;
 

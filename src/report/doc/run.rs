@@ -63,8 +63,8 @@ pub(crate) struct Run {
     /// when a signal interrupted the run (`interrupted_by`): no outcome to compare.
     pub outcome_as_expected: Option<bool>,
     pub verdict: Verdict,
-    /// Why the verdict is `within_bound`, `inconclusive` or `no_race` (or what a `correct`
-    /// check could not detect); null otherwise.
+    /// Why the verdict is `within_bound`, `inconclusive`, `no_race` or `duplicated_updates` (or
+    /// what a `correct` check could not detect); null otherwise.
     pub verdict_reason: Option<String>,
     /// The verdict is `correct`.
     pub correct: bool,
@@ -101,6 +101,9 @@ pub(crate) struct Run {
     /// channel only: what the owner received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// Redis only: what became of the operations (resent, refused, ambiguous, applied twice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<super::redis::Redis>,
     /// A single run's outputs (its trace, its exports) that could not be written: the report
     /// stands, and the exit code is at least 2. Absent when every output was written (and in a
     /// sweep's runs: the sweep's document says it).
@@ -438,6 +441,7 @@ impl Run {
                 bytes: served.bytes,
                 applied: served.applied.clone(),
             }),
+            redis: super::redis::Redis::of(plan, outcome, judgement),
             unwritten: Vec::new(),
         }
     }

@@ -89,9 +89,14 @@ fn verdict(s: &mut String, r: &RunReport<'_>) {
     let _ = writeln!(s, "  final     {}", outcome.final_value);
     match &judgement.partial_expected {
         Some(applied) => {
+            let why = if judgement.ambiguous.is_some() && !outcome.partial() {
+                "some operations are ambiguous"
+            } else {
+                "not every operation ran"
+            };
             let _ = writeln!(
                 s,
-                "  expected  {applied} (not every operation ran: this replaces the planned check, {})",
+                "  expected  {applied} ({why}: this replaces the planned check, {})",
                 plan.check.expected_text(plan.expected)
             );
         }
@@ -174,6 +179,33 @@ fn happened(plan: &Plan, outcome: &Outcome, happened: Happened) -> String {
     }
 }
 
+/// Over Redis: what became of the operations, in one line; `None` on the local engine.
+fn redis_line(plan: &Plan, outcome: &Outcome, judgement: &crate::outcome::Judgement) -> Option<String> {
+    let redis = plan.engine.redis()?;
+    let refused = outcome.refused.unwrap_or_default();
+    let resent: u64 = outcome.workers.iter().map(|w| w.resent).sum();
+    let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
+    let mut parts = vec![format!("{} resent after a timeout", plural(resent, "command"))];
+    if redis.exactly_once || refused.duplicates > 0 {
+        parts.push(format!("{} refused by the server", plural(refused.duplicates, "duplicate")));
+    }
+    if plan.backend.kind() == crate::names::BackendKind::Mutex {
+        parts.push(format!("{} refused by fencing", plural(refused.stale, "stale write")));
+    }
+    if ambiguous > 0 {
+        let applied = match judgement.ambiguous.and_then(|a| a.applied) {
+            Some((lo, hi)) if lo == hi => format!(": the final value shows {lo} of them applied"),
+            Some((lo, hi)) => format!(": the final value shows {lo} to {hi} of them applied"),
+            None => ": how many were applied is not bounded".to_string(),
+        };
+        parts.push(format!("{} (every send timed out){applied}", plural(ambiguous, "ambiguous operation")));
+    }
+    if let Some(n) = judgement.duplicated_updates {
+        parts.push(format!("{} applied twice", plural(n, "operation")));
+    }
+    Some(parts.join("; "))
+}
+
 /// The declared faults a report lists one by one; the rest are counted.
 const FAULTS_SHOWN: usize = 8;
 
@@ -200,6 +232,9 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
         );
     }
     recoveries(s, &outcome.recoveries);
+    if let Some(line) = redis_line(plan, outcome, judgement) {
+        let _ = writeln!(s, "  redis     {line}");
+    }
     let e = Expectation::of(plan, outcome, judgement.verdict);
     match (plan.expect_outcome, e.as_expected) {
         (Some(expected), Some(true)) => {
@@ -229,7 +264,12 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
         (None, _) => {}
     }
     if let Some(check) = &judgement.partial_check {
-        let _ = writeln!(s, "  checked   not every operation ran: the final value is {check}");
+        let why = if judgement.ambiguous.is_some() && !outcome.partial() {
+            "some operations are ambiguous"
+        } else {
+            "not every operation ran"
+        };
+        let _ = writeln!(s, "  checked   {why}: the final value is {check}");
     }
 }
 

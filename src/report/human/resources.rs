@@ -90,7 +90,9 @@ fn cpu_line(outcome: &Outcome) -> String {
 /// switches (`-` when it could not be reaped), and how it ended.
 pub(super) fn workers(s: &mut String, r: &RunReport<'_>) {
     let (plan, outcome) = (r.plan, r.outcome);
+    let redis = plan.engine.redis().is_some();
     let extra = match plan.backend.kind() {
+        _ if redis => Some("resent/amb"),
         BackendKind::Atomic => Some("retries"),
         BackendKind::Mutex => Some("recovered"),
         _ => None,
@@ -109,6 +111,7 @@ pub(super) fn workers(s: &mut String, r: &RunReport<'_>) {
     );
     for w in &outcome.workers {
         let extra = match plan.backend.kind() {
+            _ if redis => format!("{}/{}", w.resent, w.ambiguous),
             BackendKind::Atomic => w.retries.to_string(),
             BackendKind::Mutex => w.recoveries.to_string(),
             _ => String::new(),

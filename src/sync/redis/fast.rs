@@ -10,6 +10,7 @@
 use super::conn::Conn;
 use super::keeper::Keys;
 use super::lua;
+use super::work::Books;
 use crate::plan::RedisPlan;
 use crate::shm::Shared;
 use crate::sync::hot::chunked;
@@ -76,7 +77,7 @@ impl Backend for Pipelined {
         let slot = shared.slot(order.index as usize);
         let mut seq = order.done_before;
         let mut refused = 0u64;
-        let mut resent = 0u64;
+        let mut books = Books::new(shared, order);
         let ops = chunked::<BackendError>(order, probe.stride.max(depth), slot, |n| {
             let mut left = n;
             let mut first = true;
@@ -95,7 +96,13 @@ impl Backend for Pipelined {
                     }
                 }
                 let t0 = crate::clock::now_ns();
-                let replies: Vec<redis::Value> = send(&mut conn, &pipe, self.plan.retries, &mut resent)?;
+                let replies = send(&mut conn, &pipe, self.plan.retries)?;
+                books.resent(&conn);
+                // No reply: each of the pipeline's operations may or may not have been applied.
+                let replies = replies.unwrap_or_else(|| {
+                    books.ambiguous_many(k);
+                    Vec::new()
+                });
                 if first {
                     probe.rmw(t0, crate::clock::now_ns(), 0);
                     first = false;
@@ -112,26 +119,23 @@ impl Backend for Pipelined {
             let count = redis::cmd("HINCRBY").arg(&self.keys.refused).arg("duplicates").arg(refused).clone();
             conn.call::<()>("counting refused duplicates", &count)?;
         }
-        Ok(WorkerTally { ops, retries: resent + conn.resent })
+        Ok(WorkerTally { ops, retries: 0 })
     }
 }
 
 /// Sends a pipeline, again after a timeout up to `retries` times (with sequence numbers, the
-/// server refuses what a lost reply had applied; without, a resent operation may apply twice).
-fn send(
-    conn: &mut Conn,
-    pipe: &redis::Pipeline,
-    retries: u32,
-    resent: &mut u64,
-) -> Result<Vec<redis::Value>, BackendError> {
+/// server refuses what a lost reply had applied; without, a resent operation may apply twice);
+/// `None` when every send timed out.
+fn send(conn: &mut Conn, pipe: &redis::Pipeline, retries: u32) -> Result<Option<Vec<redis::Value>>, BackendError> {
     let mut left = retries;
     loop {
         match pipe.query::<Vec<redis::Value>>(&mut conn.con) {
-            Ok(replies) => return Ok(replies),
+            Ok(replies) => return Ok(Some(replies)),
             Err(e) if e.is_timeout() && left > 0 => {
                 left -= 1;
-                *resent += 1;
+                conn.resent += 1;
             }
+            Err(e) if e.is_timeout() => return Ok(None),
             Err(e) => {
                 return Err(BackendError::Redis { doing: "applying a pipeline of operations", error: e.to_string() });
             }

@@ -12,6 +12,10 @@ use crate::value::Value;
 /// How long a run's keys outlive a runner that could not delete them.
 pub(super) const EXPIRY_MS: u64 = 24 * 3600 * 1000;
 
+/// Resends of runner's own commands after a timeout, at least, whatever the job's retries: they
+/// are idempotent, and a run's result must not be lost for one late reply.
+const RUNNER_RETRIES: u32 = 3;
+
 /// The names of a run's keys, all under one hash tag.
 #[derive(Clone, Debug)]
 pub(crate) struct Keys {
@@ -23,7 +27,7 @@ pub(crate) struct Keys {
     pub(crate) lock: String,
     /// The last fencing token handed out.
     pub(crate) fence: String,
-    /// The highest token a write carried.
+    /// Each worker's last written token: a resent write of the same token does nothing.
     pub(crate) fenced: String,
     /// What the scripts refused: `duplicates`, `stale`.
     pub(crate) refused: String,
@@ -66,19 +70,12 @@ pub(crate) struct Remote {
     ty_of: Value,
 }
 
-/// What the server refused during a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Refused {
-    /// Resent operations whose sequence number had been applied.
-    pub(crate) duplicates: u64,
-    /// mutex: writes whose fencing token was stale.
-    pub(crate) stale: u64,
-}
+pub(crate) use crate::sync::Refused;
 
 impl Remote {
     /// Connects, clears the run's keys and stores `initial`.
     pub(super) fn start(plan: &RedisPlan, keys: Keys, initial: Value) -> Result<Remote, BackendError> {
-        let mut conn = Conn::open(plan)?;
+        let mut conn = Conn::open(plan)?.at_least(RUNNER_RETRIES);
         conn.call::<()>("clearing the run's keys", redis::cmd("DEL").arg(&keys.all()[..]))?;
         let set = redis::cmd("SET").arg(&keys.value).arg(lua::encode(initial)).arg("PX").arg(EXPIRY_MS).clone();
         conn.call::<()>("storing the initial value", &set)?;

@@ -28,6 +28,7 @@ mod work;
 
 pub(crate) use keeper::Remote;
 pub(crate) use stream::Owner as StreamOwner;
+pub(crate) use work::LockedRound;
 
 use crate::names::BackendKind;
 use crate::plan::RedisPlan;
@@ -43,8 +44,15 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Part
         let owner = stream::Owner::new(plan, keys, remote, setup)?;
         return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
     }
+    let inside_lock = (setup.backend.kind() == BackendKind::Mutex).then(|| {
+        crate::sync::InsideLock::Redis(Box::new(work::LockedRound {
+            plan: plan.clone(),
+            keys: keys.clone(),
+            op: setup.operation,
+        }))
+    });
     let workers = workers_side(setup, plan, keys, paced)?;
-    Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
+    Ok(Parts { workers, inside_lock, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
 }
 
 /// The workers' side alone, on keys another runner made (a `runner worker` on another host

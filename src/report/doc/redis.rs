@@ -1,0 +1,75 @@
+//! What became of a run's operations over Redis, as the run report writes it (`redis`): the
+//! commands resent after a timeout, what the server refused, the ambiguous operations and how
+//! many of them the final value shows applied, and the operations applied twice.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::run::AppliedRange;
+
+/// Over Redis: what became of the operations. Absent on the local engine.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct Redis {
+    /// Commands the workers sent again after a timeout (`engine.retries`).
+    pub resent: u64,
+    /// Resent operations the server refused because their sequence number had been applied
+    /// (`exactly_once`), as its scripts counted them.
+    pub refused_duplicates: u64,
+    /// mutex: writes the server refused because their fencing token was stale (the lease ran
+    /// out); each was done again under a new token.
+    pub stale_writes: u64,
+    /// Operations whose every send timed out: each may or may not have been applied.
+    pub ambiguous_operations: u64,
+    /// Operations the server acknowledged: the run's operations less the ambiguous ones.
+    pub acknowledged_operations: u64,
+    /// Of the ambiguous operations, the fewest and most whose application explains the final
+    /// value (with the acknowledged ones); null when there were none, or they could not be
+    /// bounded (the verdict's reason says why).
+    pub ambiguous_applied: Option<AppliedRange>,
+    /// Verdict `duplicated_updates`: how many operations were applied twice; null otherwise, or
+    /// when the count cannot be told (`duplicated_updates_reason`).
+    pub duplicated_updates: Option<u64>,
+    pub duplicated_updates_reason: Option<String>,
+    /// Per worker, by index.
+    pub workers: Vec<RedisWorker>,
+}
+
+/// One worker's counts over Redis.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct RedisWorker {
+    pub index: u32,
+    /// Commands it sent again after a timeout.
+    pub resent: u64,
+    /// Its operations whose every send timed out.
+    pub ambiguous: u64,
+}
+
+impl Redis {
+    /// The section of a run over Redis; `None` on the local engine.
+    pub(crate) fn of(
+        plan: &crate::plan::Plan,
+        outcome: &crate::outcome::Outcome,
+        judgement: &crate::outcome::Judgement,
+    ) -> Option<Redis> {
+        plan.engine.redis()?;
+        let refused = outcome.refused.unwrap_or_default();
+        let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
+        Some(Redis {
+            resent: outcome.workers.iter().map(|w| w.resent).sum(),
+            refused_duplicates: refused.duplicates,
+            stale_writes: refused.stale,
+            ambiguous_operations: ambiguous,
+            acknowledged_operations: outcome.applied().saturating_sub(ambiguous),
+            ambiguous_applied: judgement.ambiguous.and_then(|a| a.applied).map(|(min, max)| AppliedRange { min, max }),
+            duplicated_updates: judgement.duplicated_updates,
+            duplicated_updates_reason: judgement.duplicated_updates_reason.clone(),
+            workers: outcome
+                .workers
+                .iter()
+                .map(|w| RedisWorker { index: w.index, resent: w.resent, ambiguous: w.ambiguous })
+                .collect(),
+        })
+    }
+}
