@@ -9,6 +9,7 @@ use std::path::Path;
 
 use runner::report::plot::{Chart, Point, Series, svg};
 
+use crate::format::{mark, rate, ratio};
 use crate::measure::Spread;
 use crate::{Cell, Results};
 
@@ -30,36 +31,8 @@ pub fn write(r: &Results, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn rate(ops: f64) -> String {
-    match ops {
-        x if !x.is_finite() => "-".into(),
-        x if x >= 1e9 => format!("{:.2} G", x / 1e9),
-        x if x >= 1e6 => format!("{:.1} M", x / 1e6),
-        x if x >= 1e3 => format!("{:.0} k", x / 1e3),
-        x => format!("{x:.0}"),
-    }
-}
-
-pub(crate) fn ratio(s: Spread) -> String {
-    if s.n == 0 {
-        return "-".into();
-    }
-    let digits = if s.median >= 100.0 {
-        0
-    } else if s.median >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{:.*} [{:.*}-{:.*}]", digits, s.median, digits, s.min, digits, s.max)
-}
-
 fn ms(s: Spread) -> String {
     if s.n == 0 { "-".into() } else { format!("{:.2} [{:.2}-{:.2}]", s.median * 1e3, s.min * 1e3, s.max * 1e3) }
-}
-
-pub(crate) fn mark(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
 }
 
 /// The verdict of a target on a median of rounds: "not measured" when there were none.

@@ -20,6 +20,7 @@
 //! charts are `document.rs`. Speed is always measured with tracing off.
 
 mod document;
+mod format;
 mod measure;
 mod redis;
 mod tutorial;

@@ -235,7 +235,7 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
 
 /// The rows' lines in the targets table.
 pub fn targets(s: &mut String, rows: &[Row]) {
-    use crate::document::{mark, ratio};
+    use crate::format::{mark, ratio};
     use std::fmt::Write;
     for row in rows {
         let per_op = Spread::of(&row.commands_per_op);
@@ -268,7 +268,7 @@ pub fn targets(s: &mut String, rows: &[Row]) {
                         "| Redis, {}: {} | {} ops/s | reported |",
                         row.name,
                         row.reference,
-                        crate::document::rate(Spread::of(&row.runner).median)
+                        crate::format::rate(Spread::of(&row.runner).median)
                     );
                 }
             },
@@ -278,7 +278,7 @@ pub fn targets(s: &mut String, rows: &[Row]) {
 
 /// The Redis section: absolute figures per row.
 pub fn section(s: &mut String, rows: &[Row]) {
-    use crate::document::rate;
+    use crate::format::rate;
     use std::fmt::Write;
     if rows.is_empty() {
         return;

@@ -7,8 +7,7 @@
 //! Owns: the split and those rules. Does not own: starting anything on a host (see
 //! `exec::remote`).
 
-use super::engine::EnginePlan;
-use super::planner::Planner;
+use super::planner::{Around, Planner};
 use crate::names::{BackendKind, Schedule, Start};
 use crate::spec::JobSpec;
 
@@ -49,15 +48,6 @@ pub fn split(hosts: &[(String, String)], workers: u32) -> Vec<HostPlan> {
             host
         })
         .collect()
-}
-
-/// What the rules need of the rest of the plan.
-pub(super) struct Around<'a> {
-    pub(super) workers: Option<u64>,
-    pub(super) engine: Option<&'a EnginePlan>,
-    pub(super) schedule: Option<Schedule>,
-    pub(super) start: Option<Start>,
-    pub(super) backend: Option<BackendKind>,
 }
 
 impl Planner<'_> {

@@ -5,7 +5,6 @@
 
 use super::deadline::{DEFAULT_GRACE_NS, Deadline};
 use super::engine::{EnginePlan, MAX_PIPELINE, MAX_RETRIES, REDIS_ENV, url_problem};
-use super::hosts::Around;
 use super::{
     CPU_LIMIT, Fault, MAX_DIAGNOSTICS, MAX_REPEAT, MAX_WARMUP, MAX_WORKERS, Overrides, PinPlan, Plan, TracePlan, Work,
 };
@@ -44,6 +43,15 @@ pub(super) fn plan(
             Err(diags)
         }
     }
+}
+
+/// What the rules of `hosts` need of the rest of the plan.
+pub(super) struct Around<'a> {
+    pub(super) workers: Option<u64>,
+    pub(super) engine: Option<&'a EnginePlan>,
+    pub(super) schedule: Option<Schedule>,
+    pub(super) start: Option<Start>,
+    pub(super) backend: Option<BackendKind>,
 }
 
 /// The planner's state over one job: its file, the problems found so far, and the file's budget.

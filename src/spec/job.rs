@@ -343,7 +343,7 @@ pub struct RedisSchema {
     #[schemars(required)]
     redis: Option<String>,
     /// The prefix of the run's keys, a Redis Cluster hash tag such as `{runner}` (default: one
-    /// made for each run, `{runner:PID:N}`).
+    /// made for each run, `{runner:PID:N:NS}`).
     #[serde(default)]
     key: Option<String>,
     /// How long one command may take before it counts as timed out: a duration (`100ms`,

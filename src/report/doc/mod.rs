@@ -117,6 +117,14 @@ impl Host {
     }
 }
 
+/// How many operations a value can be the result of: the fewest and the most.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct AppliedRange {
+    pub min: u64,
+    pub max: u64,
+}
+
 /// A value of the job's type: a JSON number (a byte as its code), or `"inf"`, `"-inf"`, `"nan"`
 /// for a non-finite double.
 #[derive(Clone, Copy, Debug)]

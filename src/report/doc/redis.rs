@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::run::AppliedRange;
+use super::AppliedRange;
 
 /// Over Redis: what became of the operations. Absent on the local engine.
 #[derive(Clone, Debug, Serialize, JsonSchema)]

@@ -4,7 +4,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 
-use super::{Host, Job, Num, RunnerHeader, SchemaVersion, constant};
+use super::{AppliedRange, Host, Job, Num, RunnerHeader, SchemaVersion, constant};
 use crate::error::Interrupt;
 use crate::names::{Schedule, Start, Transport};
 use crate::outcome::Verdict;
@@ -175,13 +175,6 @@ pub(crate) struct DeadlineStop {
     pub terminated: u32,
     /// Of those, the ones still running after the grace, which got SIGKILL (0: none needed it).
     pub killed: u32,
-}
-
-#[derive(Clone, Debug, Serialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub(crate) struct AppliedRange {
-    pub min: u64,
-    pub max: u64,
 }
 
 #[derive(Clone, Debug, Serialize, JsonSchema)]

@@ -38,12 +38,19 @@ pub(crate) struct Keys {
 }
 
 impl Keys {
-    /// The keys under `prefix`, or under one made for this run (`{runner:PID:N}`).
+    /// The keys under `prefix`, or under one made for this run (`{runner:PID:N:NS}`).
     pub(crate) fn new(prefix: Option<&str>) -> Keys {
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let prefix = match prefix {
             Some(p) => p.to_string(),
-            None => format!("{{runner:{}:{}}}", std::process::id(), RUNS.fetch_add(1, Ordering::Relaxed)),
+            // The pid and a count tell this runner's runs apart; the clock's nanoseconds, runners
+            // on other machines with the same pid.
+            None => format!(
+                "{{runner:{}:{}:{}}}",
+                std::process::id(),
+                RUNS.fetch_add(1, Ordering::Relaxed),
+                crate::clock::now_ns() % 1_000_000_000
+            ),
         };
         let key = |name: &str| format!("{prefix}:{name}");
         Keys {

@@ -11,7 +11,7 @@
 //! - `channel`: a Redis stream in place of the pipe ([`stream`]): each worker adds its batches
 //!   to it, runner reads and applies them in the stream's order, checking each worker's offsets.
 //!
-//! Every key of a run shares one prefix, a Redis Cluster hash tag (`{runner:PID:N}`), and
+//! Every key of a run shares one prefix, a Redis Cluster hash tag (`{runner:PID:N:NS}`), and
 //! carries an expiry; runner deletes them once it has read the final value. Each worker
 //! connects after its fork; the parent's connection is made before the forks and is never
 //! used by a worker (each drops the parent's side at once).
