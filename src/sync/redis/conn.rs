@@ -91,6 +91,16 @@ impl Conn {
         }
     }
 
+    /// Sends a pipeline, as [`Conn::send`]: every reply, or [`Reply::Ambiguous`] for all of its
+    /// commands when the last send timed out too.
+    pub(super) fn pipeline(
+        &mut self,
+        doing: &'static str,
+        pipe: &redis::Pipeline,
+    ) -> Result<Reply<Vec<redis::Value>>, BackendError> {
+        self.retrying(doing, |con| pipe.query::<Vec<redis::Value>>(con))
+    }
+
     /// Runs `script` on `keys` with `args`, as [`Conn::send`] (EVALSHA, loading it once).
     pub(super) fn script<T: redis::FromRedisValue>(
         &mut self,

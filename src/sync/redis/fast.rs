@@ -7,10 +7,10 @@
 //! Owns: that loop and when it applies ([`Pipelined::fits`]). Does not own: the scripts
 //! (`lua`), the connection's retry policy for single commands (`conn`).
 
-use super::conn::Conn;
+use super::conn::{Conn, Reply};
 use super::keeper::Keys;
 use super::lua;
-use super::work::Books;
+use super::work::{Books, atomic_script};
 use crate::plan::RedisPlan;
 use crate::shm::Shared;
 use crate::sync::hot::chunked;
@@ -67,7 +67,7 @@ impl Backend for Pipelined {
         let sha = match fast {
             Some(_) => String::new(),
             None => {
-                let source = lua::apply_script(order.operand.ty(), self.op.kind, self.plan.exactly_once);
+                let source = atomic_script(order.operand.ty(), self.op.kind, self.plan.exactly_once);
                 conn.call::<String>("loading the script", redis::cmd("SCRIPT").arg("LOAD").arg(source))?
             }
         };
@@ -76,7 +76,6 @@ impl Backend for Pipelined {
         let depth = u64::from(self.plan.pipeline.max(1));
         let slot = shared.slot(order.index as usize);
         let mut seq = order.done_before;
-        let mut refused = 0u64;
         let mut books = Books::new(shared, order);
         let ops = chunked::<BackendError>(order, probe.stride.max(depth), slot, |n| {
             let mut left = n;
@@ -90,56 +89,29 @@ impl Backend for Pipelined {
                             pipe.cmd("INCRBY").arg(&self.keys.count).arg(delta);
                         }
                         None => {
-                            pipe.cmd("EVALSHA").arg(&sha).arg(2).arg(&self.keys.value).arg(&self.keys.seqs);
+                            pipe.cmd("EVALSHA").arg(&sha).arg(3).arg(&self.keys.value).arg(&self.keys.seqs);
+                            pipe.arg(&self.keys.refused);
                             pipe.arg(&operand).arg(worker).arg(seq + i + 1);
                         }
                     }
                 }
                 let t0 = crate::clock::now_ns();
-                let replies = send(&mut conn, &pipe, self.plan.retries)?;
+                let reply = conn.pipeline("applying a pipeline of operations", &pipe)?;
                 books.resent(&conn);
                 // No reply: each of the pipeline's operations may or may not have been applied.
-                let replies = replies.unwrap_or_else(|| {
+                if reply == Reply::Ambiguous {
                     books.ambiguous_many(k);
-                    Vec::new()
-                });
+                }
                 if first {
                     probe.rmw(t0, crate::clock::now_ns(), 0);
                     first = false;
-                }
-                if fast.is_none() {
-                    refused += replies.iter().filter(|r| matches!(r, redis::Value::Int(0))).count() as u64;
                 }
                 seq += k;
                 left -= k;
             }
             Ok(())
         })?;
-        if refused > 0 {
-            let count = redis::cmd("HINCRBY").arg(&self.keys.refused).arg("duplicates").arg(refused).clone();
-            conn.call::<()>("counting refused duplicates", &count)?;
-        }
         Ok(WorkerTally { ops, retries: 0 })
-    }
-}
-
-/// Sends a pipeline, again after a timeout up to `retries` times (with sequence numbers, the
-/// server refuses what a lost reply had applied; without, a resent operation may apply twice);
-/// `None` when every send timed out.
-fn send(conn: &mut Conn, pipe: &redis::Pipeline, retries: u32) -> Result<Option<Vec<redis::Value>>, BackendError> {
-    let mut left = retries;
-    loop {
-        match pipe.query::<Vec<redis::Value>>(&mut conn.con) {
-            Ok(replies) => return Ok(Some(replies)),
-            Err(e) if e.is_timeout() && left > 0 => {
-                left -= 1;
-                conn.resent += 1;
-            }
-            Err(e) if e.is_timeout() => return Ok(None),
-            Err(e) => {
-                return Err(BackendError::Redis { doing: "applying a pipeline of operations", error: e.to_string() });
-            }
-        }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::shm::{Shared, Slot};
 use crate::sync::hot::chunked;
 use crate::sync::pace::Pace;
 use crate::sync::{Backend, BackendError, Order, WorkerTally};
-use crate::value::{Operation, Value};
+use crate::value::{OpKind, Operation, Value, ValueType};
 use crate::watch::probe::Probe;
 
 /// mutex: takes the lock if it is free, with a new fencing token (from INCR) as its holder and
@@ -47,6 +47,13 @@ redis.call('HSET', KEYS[4], ARGV[4], ARGV[2])
 if mine then redis.call('DEL', KEYS[2]) end
 return 1
 ";
+
+/// atomic's script of a type and operation: with sequence numbers, one that also counts each
+/// duplicate it refused, on the server (`KEYS[3]`), so that a refusal whose reply was lost counts.
+pub(super) fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
+    let text = lua::apply_script(ty, kind, once);
+    if once { counting_refusals(&text) } else { text }
+}
 
 /// An exactly-once script (`KEYS[1]`, `KEYS[2]`, see [`lua`]) that also counts, on the server,
 /// each duplicate it refused (`KEYS[3]`, field `duplicates`): one count per refused execution.
@@ -105,9 +112,7 @@ impl Backend for Scripted {
     fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError> {
         let mut conn = Conn::open(&self.plan)?;
         let mut books = Books::new(shared, order);
-        let once = self.plan.exactly_once;
-        let text = lua::apply_script(order.operand.ty(), self.op.kind, once);
-        let script = redis::Script::new(&if once { counting_refusals(&text) } else { text });
+        let script = redis::Script::new(&atomic_script(order.operand.ty(), self.op.kind, self.plan.exactly_once));
         let operand = lua::encode(order.operand);
         let worker = order.index.to_string();
         let keys = [self.keys.value.as_str(), self.keys.seqs.as_str(), self.keys.refused.as_str()];
