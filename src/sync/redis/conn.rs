@@ -91,14 +91,22 @@ impl Conn {
         }
     }
 
-    /// Sends a pipeline, as [`Conn::send`]: every reply, or [`Reply::Ambiguous`] for all of its
-    /// commands when the last send timed out too.
-    pub(super) fn pipeline(
+    /// Sends `count` commands packed into `bytes` (a pipeline), as [`Conn::send`]: every reply,
+    /// or [`Reply::Ambiguous`] for all of them when the last send timed out too. A command the
+    /// server answered with an error is an error.
+    pub(super) fn packed(
         &mut self,
         doing: &'static str,
-        pipe: &redis::Pipeline,
+        bytes: &[u8],
+        count: usize,
     ) -> Result<Reply<Vec<redis::Value>>, BackendError> {
-        self.retrying(doing, |con| pipe.query::<Vec<redis::Value>>(con))
+        let replies = self.retrying(doing, |con| redis::ConnectionLike::req_packed_commands(con, bytes, 0, count))?;
+        if let Reply::Done(values) = &replies
+            && let Some(redis::Value::ServerError(e)) = values.iter().find(|v| matches!(v, redis::Value::ServerError(_)))
+        {
+            return Err(BackendError::Redis { doing, error: format!("{e:?}") });
+        }
+        Ok(replies)
     }
 
     /// Runs `script` on `keys` with `args`, as [`Conn::send`] (EVALSHA, loading it once).

@@ -77,26 +77,47 @@ impl Backend for Pipelined {
         let slot = shared.slot(order.index as usize);
         let mut seq = order.done_before;
         let mut books = Books::new(shared, order);
+        // The commands, packed once per pipeline into `bytes`: INCRBY's never change, so a full
+        // pipeline of them is packed once for the whole run.
+        let mut command = redis::Cmd::new();
+        let mut pack = |bytes: &mut Vec<u8>, k: u64, seq: u64| {
+            bytes.clear();
+            for i in 0..k {
+                command.clear();
+                match fast {
+                    Some(delta) => command.arg("INCRBY").arg(&self.keys.count).arg(delta),
+                    None => command
+                        .arg("EVALSHA")
+                        .arg(&sha)
+                        .arg(3)
+                        .arg(&self.keys.value)
+                        .arg(&self.keys.seqs)
+                        .arg(&self.keys.refused)
+                        .arg(&operand)
+                        .arg(worker)
+                        .arg(seq + i + 1),
+                };
+                command.write_packed_command(bytes);
+            }
+        };
+        let mut full = Vec::new();
+        if fast.is_some() {
+            pack(&mut full, depth, 0);
+        }
+        let mut bytes = Vec::new();
         let ops = chunked::<BackendError>(order, probe.stride.max(depth), slot, |n| {
             let mut left = n;
             let mut first = true;
             while left > 0 {
                 let k = left.min(depth);
-                let mut pipe = redis::pipe();
-                for i in 0..k {
-                    match fast {
-                        Some(delta) => {
-                            pipe.cmd("INCRBY").arg(&self.keys.count).arg(delta);
-                        }
-                        None => {
-                            pipe.cmd("EVALSHA").arg(&sha).arg(3).arg(&self.keys.value).arg(&self.keys.seqs);
-                            pipe.arg(&self.keys.refused);
-                            pipe.arg(&operand).arg(worker).arg(seq + i + 1);
-                        }
-                    }
-                }
+                let packed = if fast.is_some() && k == depth {
+                    &full
+                } else {
+                    pack(&mut bytes, k, seq);
+                    &bytes
+                };
                 let t0 = crate::clock::now_ns();
-                let reply = conn.pipeline("applying a pipeline of operations", &pipe)?;
+                let reply = conn.packed("applying a pipeline of operations", packed, k as usize)?;
                 books.resent(&conn);
                 // No reply: each of the pipeline's operations may or may not have been applied.
                 if reply == Reply::Ambiguous {
