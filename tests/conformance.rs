@@ -338,6 +338,8 @@ fn atomic_over_redis_pipelined_or_native_conforms() {
 #[test]
 fn mutex_over_redis_conforms() {
     over_redis("mutex");
+    // Operations grouped per hold of the lock, with a last group shorter than the others.
+    over_redis_with("mutex", ", pipeline: 3");
 }
 
 #[test]

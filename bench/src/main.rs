@@ -22,6 +22,7 @@
 mod document;
 mod format;
 mod measure;
+mod proxy;
 mod redis;
 mod tutorial;
 

@@ -28,12 +28,28 @@ pub struct Row {
     pub reference_ops: Vec<f64>,
     /// Commands runner's workers sent per operation (round trips; median over the rounds).
     pub commands_per_op: Vec<f64>,
-    /// The target on runner / reference (`None`: no reference, a count target instead).
-    pub target: Option<f64>,
+    /// The row's target.
+    pub target: Target,
     /// Commands the reference sends before reading replies (`-P`).
     pub pipeline: u32,
-    /// The most commands (round trips) an operation may take, when that is the target.
-    pub round_trips: Option<f64>,
+    /// The owner's apply latency at its median, in ms, per round (the channel's row).
+    pub apply_p50_ms: Vec<f64>,
+}
+
+/// What a row must reach.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub enum Target {
+    /// No target: the figures are reported.
+    #[default]
+    None,
+    /// runner / reference at least this.
+    Ratio(f64),
+    /// At most this many commands (round trips) a lock round.
+    RoundTrips(f64),
+    /// At least this many operations a second.
+    Rate(f64),
+    /// The owner's apply latency at its median under this many ms.
+    ApplyMs(f64),
 }
 
 impl Row {
@@ -151,7 +167,7 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             Row {
                 name: "atomic, add on i, exactly_once off, one command per operation".into(),
                 reference: "redis-benchmark INCRBY, 8 clients, no pipeline".into(),
-                target: Some(0.9),
+                target: Target::Ratio(0.9),
                 ..Row::default()
             },
             job(tools, "atomic", "atomic", total, &format!("{{redis: \"{url}\", exactly_once: false}}"))?,
@@ -161,7 +177,7 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             Row {
                 name: "atomic, add on i, exactly_once off, pipelines of 64".into(),
                 reference: "redis-benchmark INCRBY, 8 clients, pipelines of 64 (-P 64)".into(),
-                target: Some(0.8),
+                target: Target::Ratio(0.8),
                 pipeline: 64,
                 ..Row::default()
             },
@@ -178,7 +194,7 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             Row {
                 name: "atomic, add on i, exactly_once (Lua with the sequence number)".into(),
                 reference: "redis-benchmark EVALSHA of runner's add script, 8 clients".into(),
-                target: Some(0.8),
+                target: Target::Ratio(0.8),
                 ..Row::default()
             },
             job(tools, "once", "atomic", total, &format!("{{redis: \"{url}\"}}\noperand: {OPERAND}"))?,
@@ -197,9 +213,8 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
         (
             Row {
                 name: "mutex, add on i, fenced lock round per operation".into(),
-                reference: "none: the target is round trips a lock round (at most 4.5)".into(),
-                target: None,
-                round_trips: Some(4.5),
+                reference: "none: the target is round trips a lock round".into(),
+                target: Target::RoundTrips(4.5),
                 ..Row::default()
             },
             job(tools, "mutex", "mutex", total / 4, &format!("{{redis: \"{url}\"}}"))?,
@@ -207,9 +222,19 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
         ),
         (
             Row {
+                name: "mutex, add on i, 64 operations a hold of the lock (`pipeline: 64`)".into(),
+                reference: "none: the target is operations a second".into(),
+                target: Target::Rate(100_000.0),
+                ..Row::default()
+            },
+            job(tools, "mutex-held", "mutex", total * 10, &format!("{{redis: \"{url}\", pipeline: 64}}"))?,
+            Vec::new(),
+        ),
+        (
+            Row {
                 name: "channel, add on i, batches of 64 on a stream".into(),
-                reference: "none (the owner's apply latency is not measured yet: reported, no target)".into(),
-                target: None,
+                reference: "none: the target is the owner's apply latency at its median".into(),
+                target: Target::ApplyMs(1.0),
                 ..Row::default()
             },
             job(tools, "channel", "channel", total * 10, &format!("{{redis: \"{url}\"}}\nbatch: 64"))?,
@@ -223,6 +248,10 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             let ops = number(&report, &["applied_operations"]);
             row.runner.push(number(&report, &["ops_per_second"]));
             row.commands_per_op.push(server.round_trips()? / ops);
+            let p50 = number(&report, &APPLY_P50_NS);
+            if p50.is_finite() {
+                row.apply_p50_ms.push(p50 / 1e6);
+            }
             if !reference.is_empty() {
                 let args: Vec<&str> = reference.iter().map(String::as_str).collect();
                 let requests = if row.pipeline > 1 { total * 10 } else { total };
@@ -230,7 +259,43 @@ pub fn measure(tools: &Tools, rounds: usize, quick: bool) -> Result<Vec<Row>, St
             }
         }
     }
-    Ok(rows.into_iter().map(|(row, _, _)| row).collect())
+    let mut rows: Vec<Row> = rows.into_iter().map(|(row, _, _)| row).collect();
+    rows.push(across_hosts(tools, &server, rounds, quick)?);
+    Ok(rows)
+}
+
+/// Where the JSON report gives the channel owner's apply latency at its median.
+const APPLY_P50_NS: [&str; 3] = ["redis", "apply_latency", "p50_ns"];
+
+/// Added to each direction of the link in the row across hosts: 5 ms more a round trip.
+const ADDED: std::time::Duration = std::time::Duration::from_micros(2_500);
+
+/// atomic on two hosts (`runner worker` on this machine, as `command: ""`), every connection
+/// through a proxy that delays each direction: runner's ops/s against workers / round trip,
+/// the round trip measured through the same proxy.
+fn across_hosts(tools: &Tools, server: &Server, rounds: usize, quick: bool) -> Result<Row, String> {
+    let proxy = crate::proxy::Proxy::start(server.port, ADDED)?;
+    let url = format!("redis://127.0.0.1:{}/0", proxy.port);
+    let rtt = proxy.round_trip()?.as_secs_f64();
+    let total = if quick { 800 } else { 8 * 1_000 };
+    let engine = format!(
+        "{{redis: \"{url}\", exactly_once: false}}\nhosts:\n  - {{name: a, command: \"\"}}\n  - {{name: b, command: \"\"}}"
+    );
+    let job = job(tools, "hosts", "atomic", total, &engine)?;
+    let mut row = Row {
+        name: format!("atomic, add on i, INCRBY, {CLIENTS} workers on two hosts, link +5 ms a round trip"),
+        reference: format!("{CLIENTS} workers / the measured round trip ({:.2} ms)", rtt * 1e3),
+        target: Target::Ratio(0.9),
+        ..Row::default()
+    };
+    for _ in 0..rounds {
+        server.cli(&["CONFIG", "RESETSTAT"])?;
+        let report: Json = tools.runner(&job)?;
+        row.runner.push(number(&report, &["ops_per_second"]));
+        row.commands_per_op.push(server.round_trips()? / number(&report, &["applied_operations"]));
+        row.reference_ops.push(f64::from(CLIENTS) / rtt);
+    }
+    Ok(row)
 }
 
 /// The rows' lines in the targets table.
@@ -239,40 +304,40 @@ pub fn targets(s: &mut String, rows: &[Row]) {
     use std::fmt::Write;
     for row in rows {
         let per_op = Spread::of(&row.commands_per_op);
-        match row.target {
-            Some(t) => {
+        let runner = Spread::of(&row.runner);
+        let (goal, result, met) = match row.target {
+            Target::Ratio(t) => {
                 let r = row.ratio();
-                let _ = writeln!(
-                    s,
-                    "| Redis, {}: runner / {} >= {t} | {} ({} commands an operation) | {} |",
-                    row.name,
-                    row.reference,
-                    ratio(r),
-                    ratio(per_op),
-                    if r.n == 0 { "not measured" } else { mark(r.median >= t) }
-                );
+                let figure = format!("{} ({} commands an operation)", ratio(r), ratio(per_op));
+                (format!("runner / {} >= {t}", row.reference), figure, (r.n > 0).then(|| r.median >= t))
             }
-            None => match row.round_trips {
-                Some(most) => {
-                    let _ = writeln!(
-                        s,
-                        "| Redis, {}: at most {most} round trips a lock round | {} | {} |",
-                        row.name,
-                        ratio(per_op),
-                        if per_op.n == 0 { "not measured" } else { mark(per_op.median <= most) }
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        s,
-                        "| Redis, {}: {} | {} ops/s | reported |",
-                        row.name,
-                        row.reference,
-                        crate::format::rate(Spread::of(&row.runner).median)
-                    );
-                }
-            },
-        }
+            Target::RoundTrips(most) => (
+                format!("at most {most} round trips a lock round"),
+                ratio(per_op),
+                (per_op.n > 0).then(|| per_op.median <= most),
+            ),
+            Target::Rate(least) => (
+                format!("at least {} ops/s", crate::format::rate(least)),
+                format!("{} ops/s", crate::format::rate(runner.median)),
+                (runner.n > 0).then(|| runner.median >= least),
+            ),
+            Target::ApplyMs(most) => {
+                let p50 = Spread::of(&row.apply_p50_ms);
+                let figure = format!("{} ms ({} ops/s)", ratio(p50), crate::format::rate(runner.median));
+                (
+                    format!("the owner's apply latency at its median under {most} ms"),
+                    figure,
+                    (p50.n > 0).then(|| p50.median < most),
+                )
+            }
+            Target::None => (row.reference.clone(), format!("{} ops/s", crate::format::rate(runner.median)), None),
+        };
+        let mark = match (row.target, met) {
+            (Target::None, _) => "reported",
+            (_, None) => "not measured",
+            (_, Some(met)) => mark(met),
+        };
+        let _ = writeln!(s, "| Redis, {}: {goal} | {result} | {mark} |", row.name);
     }
 }
 

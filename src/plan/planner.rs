@@ -207,9 +207,9 @@ impl Planner<'_> {
             if !(1..=MAX_PIPELINE).contains(&p.value) {
                 self.error(p.pos, "engine.pipeline", format!("{}: must be 1..={MAX_PIPELINE}", p.value));
                 ok = false;
-            } else if p.value > 1 && backend.is_some_and(|b| b != BackendKind::Atomic) {
+            } else if p.value > 1 && backend.is_some_and(|b| !matches!(b, BackendKind::Atomic | BackendKind::Mutex)) {
                 let b = backend.map_or("", |b| b.name());
-                self.error(p.pos, "engine.pipeline", format!("applies to the atomic backend, not {b}"));
+                self.error(p.pos, "engine.pipeline", format!("applies to the atomic and mutex backends, not {b}"));
                 ok = false;
             }
         }

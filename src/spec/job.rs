@@ -368,8 +368,9 @@ pub struct RedisSchema {
     #[serde(default)]
     #[schemars(with = "Timeout")]
     lease: Option<u64>,
-    /// atomic: operations a worker sends before it reads their replies (1..=65536, default 1:
-    /// one round trip an operation).
+    /// atomic: operations a worker sends before it reads their replies; mutex: operations a
+    /// worker applies in one hold of the lock (1..=65536, default 1: one round trip an
+    /// operation, or one lock round).
     #[serde(default)]
     #[schemars(range(min = 1, max = 65536))]
     pipeline: Option<u32>,

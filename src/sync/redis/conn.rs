@@ -102,7 +102,8 @@ impl Conn {
     ) -> Result<Reply<Vec<redis::Value>>, BackendError> {
         let replies = self.retrying(doing, |con| redis::ConnectionLike::req_packed_commands(con, bytes, 0, count))?;
         if let Reply::Done(values) = &replies
-            && let Some(redis::Value::ServerError(e)) = values.iter().find(|v| matches!(v, redis::Value::ServerError(_)))
+            && let Some(redis::Value::ServerError(e)) =
+                values.iter().find(|v| matches!(v, redis::Value::ServerError(_)))
         {
             return Err(BackendError::Redis { doing, error: format!("{e:?}") });
         }

@@ -131,7 +131,8 @@ impl Backend for Scripted {
     }
 }
 
-/// mutex: a lock round per operation (take the lock with the value, write and release).
+/// mutex: a lock round per operation (take the lock with the value, write and release), or
+/// per `pipeline` operations when the job is not paced.
 pub(super) struct Locked {
     pub(super) plan: RedisPlan,
     pub(super) keys: Keys,
@@ -189,11 +190,20 @@ impl<'a> Rounds<'a> {
     /// One operation under the lock, `inside` run between reading and writing the value; a
     /// write refused as stale (the lease ran out) is done again under a new token.
     fn one(&mut self, books: &mut Books<'_>, inside: &mut dyn FnMut()) -> Result<(), BackendError> {
+        self.held(1, books, inside)
+    }
+
+    /// `n` operations in one hold of the lock (one read and one write of the value), as
+    /// [`Rounds::one`]: a refused write does all `n` again under a new token.
+    fn held(&mut self, n: u64, books: &mut Books<'_>, inside: &mut dyn FnMut()) -> Result<(), BackendError> {
         let k = self.keys;
         loop {
             let (token, bytes) = self.take()?;
-            let x = lua::decode(self.op.operand.ty(), &bytes).ok_or_else(|| malformed(bytes.len()))?;
-            let new = lua::encode(self.op.apply(x));
+            let mut x = lua::decode(self.op.operand.ty(), &bytes).ok_or_else(|| malformed(bytes.len()))?;
+            for _ in 0..n {
+                x = self.op.apply(x);
+            }
+            let new = lua::encode(x);
             inside();
             let token = token.to_string();
             let written = self.conn.script::<i64>(
@@ -207,7 +217,7 @@ impl<'a> Rounds<'a> {
                 Reply::Done(0) => continue,
                 Reply::Done(_) => return Ok(()),
                 Reply::Ambiguous => {
-                    books.ambiguous();
+                    books.ambiguous_many(n);
                     return Ok(());
                 }
             }
@@ -219,6 +229,25 @@ impl Backend for Locked {
     fn work(&self, order: &Order, shared: &Shared, probe: &mut Probe<'_>) -> Result<WorkerTally, BackendError> {
         let mut rounds = Rounds::new(&self.plan, &self.keys, self.op, order)?;
         let mut books = Books::new(shared, order);
+        let hold = u64::from(self.plan.pipeline);
+        if hold > 1 && order.pacing.is_free() {
+            // Operations grouped per hold: the first group of each chunk timed.
+            let slot = shared.slot(order.index as usize);
+            let ops = chunked::<BackendError>(order, probe.stride.max(hold), slot, |n| {
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(hold);
+                    let t0 = crate::clock::now_ns();
+                    rounds.held(k, &mut books, &mut || ())?;
+                    if left == n {
+                        probe.update(t0, crate::clock::now_ns());
+                    }
+                    left -= k;
+                }
+                Ok(())
+            })?;
+            return Ok(WorkerTally { ops, retries: 0 });
+        }
         with_pace!(order, shared, pace => run_locked(order, shared, probe, pace, |inside: &dyn Fn()| {
             rounds.one(&mut books, &mut || inside())
         }))
