@@ -309,17 +309,17 @@ pub fn targets(s: &mut String, rows: &[Row]) {
             Target::Ratio(t) => {
                 let r = row.ratio();
                 let figure = format!("{} ({} commands an operation)", ratio(r), ratio(per_op));
-                (format!("runner / {} >= {t}", row.reference), figure, (r.n > 0).then(|| r.median >= t))
+                (format!("runner / {} >= {t}", row.reference), figure, (r.n > 0).then_some(r.median >= t))
             }
             Target::RoundTrips(most) => (
                 format!("at most {most} round trips a lock round"),
                 ratio(per_op),
-                (per_op.n > 0).then(|| per_op.median <= most),
+                (per_op.n > 0).then_some(per_op.median <= most),
             ),
             Target::Rate(least) => (
                 format!("at least {} ops/s", crate::format::rate(least)),
                 format!("{} ops/s", crate::format::rate(runner.median)),
-                (runner.n > 0).then(|| runner.median >= least),
+                (runner.n > 0).then_some(runner.median >= least),
             ),
             Target::ApplyMs(most) => {
                 let p50 = Spread::of(&row.apply_p50_ms);
@@ -327,7 +327,7 @@ pub fn targets(s: &mut String, rows: &[Row]) {
                 (
                     format!("the owner's apply latency at its median under {most} ms"),
                     figure,
-                    (p50.n > 0).then(|| p50.median < most),
+                    (p50.n > 0).then_some(p50.median < most),
                 )
             }
             Target::None => (row.reference.clone(), format!("{} ops/s", crate::format::rate(runner.median)), None),
