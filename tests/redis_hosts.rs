@@ -259,7 +259,10 @@ fn eight_workers_on_two_hosts_end_exact_for_the_channel() {
                 model = if name == "mul" { model * a } else { a };
             }
         }
-        let fin = doc["final"].as_f64().expect("a double");
+        // The display's text, read by Rust's correctly rounded parser (serde_json's default
+        // float parsing may be an ulp off).
+        let display = doc["final_display"].as_str().expect("the final value's text");
+        let fin: f64 = display.parse().unwrap_or_else(|_| panic!("{name}: a double: {display}"));
         assert_eq!(fin.to_bits(), model.to_bits(), "{name}: runner {fin:e}, the stream's replay {model:e}");
         let expected: &[&str] = if name == "set" { &["correct"] } else { &["correct", "within_bound"] };
         assert!(expected.contains(&doc["verdict"].as_str().unwrap_or("")), "{doc:#}");
@@ -336,7 +339,7 @@ fn the_planner_refuses_hosts_without_redis_and_a_host_without_a_worker() {
         out.stderr
     );
     // Every backend runs on several hosts, the channel too (runner owns its stream).
-    let channel = "workers: 2\nbackend: channel\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
+    let channel = "workers: 2\nvalue: {type: i}\noperation: add\nbackend: channel\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
     Test::new().args(&["validate", &job_file("hosts-channel.yaml", channel)]).status(0).run();
     let empty = "workers: 1\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
     let out = Test::new().args(&["validate", &job_file("hosts-empty.yaml", empty)]).status(2).run();
