@@ -51,9 +51,10 @@ pub(crate) struct ApplyLatency {
     pub entries: u64,
     /// Of them, those measured: whose sender shares runner's clock.
     pub measured_entries: u64,
-    /// The median and the 99th percentile, in nanoseconds, to 2 significant digits (the top of
-    /// the histogram's bucket); null when no entry was measured.
+    /// The median, in nanoseconds, to 2 significant digits (the top of the histogram's bucket);
+    /// null when no entry was measured.
     pub p50_ns: Option<u64>,
+    /// The 99th percentile, in nanoseconds, as `p50_ns`.
     pub p99_ns: Option<u64>,
     /// Why the latency was not measured; null when it was.
     pub not_measured: Option<String>,

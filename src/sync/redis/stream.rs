@@ -304,6 +304,16 @@ mod tests {
     }
 
     #[test]
+    fn only_an_entry_sent_on_the_owners_clock_is_measured() {
+        let entry = fields(&[("w", b"0"), ("t", b"1234"), ("c", b"boot ns")]);
+        assert_eq!(sent_on(&entry, b"boot ns"), Some(1234));
+        assert_eq!(sent_on(&entry, b"other ns"), None, "another machine's clock");
+        assert_eq!(sent_on(&entry, b""), None, "an owner that does not know its clock measures nothing");
+        assert_eq!(sent_on(&fields(&[("t", b"1234")]), b"boot ns"), None, "an entry without its clock");
+        assert!(!crate::clock::machine().is_empty(), "this machine's boot id");
+    }
+
+    #[test]
     fn a_batch_applies_its_operand_count_times() {
         let op = Operation { kind: OpKind::Mul, operand: Value::I(3) };
         let mut x = Value::I(5);
