@@ -115,11 +115,18 @@ impl Net {
     /// A job over the two hosts: `work` (workers, value, operation, backend...), then the engine
     /// and the hosts.
     fn job_of(&self, name: &str, work: &str, key: &str) -> String {
+        self.job_wrapped(name, work, key, ["", ""])
+    }
+
+    /// As `job_of`, each host's command followed by `wrap` (e.g. `unshare --time --fork`).
+    fn job_wrapped(&self, name: &str, work: &str, key: &str, wrap: [&str; 2]) -> String {
         let text = format!(
-            "{work}engine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {}\"}}\n  - {{name: b, command: \"ip netns exec {}\"}}\n",
+            "{work}engine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {} {}\"}}\n  - {{name: b, command: \"ip netns exec {} {}\"}}\n",
             self.url(),
             self.names[2],
-            self.names[3]
+            wrap[0],
+            self.names[3],
+            wrap[1]
         );
         job_file(name, text)
     }
@@ -269,6 +276,40 @@ fn eight_workers_on_two_hosts_end_exact_for_the_channel() {
         assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
         assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
     }
+}
+
+/// The apply latency is measured only for entries sent on runner's clock: a host whose workers
+/// run in a time namespace of their own (`unshare --time`: its CLOCK_MONOTONIC may be offset)
+/// is not measured, and when neither host shares runner's clock the report says so, with no
+/// figure.
+#[test]
+fn the_apply_latency_is_measured_only_on_runners_clock() {
+    let net = Net::new();
+    let work =
+        "workers: 8\niterations: 640\nvalue: {type: i}\noperation: add\noperand: 1\nbackend: channel\nbatch: 64\n";
+    let key = format!("{{rh:{}:clock-half}}", std::process::id());
+    let job = net.job_wrapped("hosts-clock-half.yaml", work, &key, ["", "unshare --time --fork"]);
+    let out = net.runner(&job).args(["--format", "json"]).output().expect("runner");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(doc["verdict"], "correct", "{doc:#}");
+    // 10 entries per worker; host a's 4 workers share runner's clock, host b's do not.
+    let latency = &doc["redis"]["apply_latency"];
+    assert_eq!((latency["entries"].as_u64(), latency["measured_entries"].as_u64()), (Some(80), Some(40)), "{doc:#}");
+    assert!(latency["p50_ns"].as_u64().is_some_and(|p| p > 0), "{doc:#}");
+
+    let key = format!("{{rh:{}:clock-none}}", std::process::id());
+    let wrap = "unshare --time --fork";
+    let job = net.job_wrapped("hosts-clock-none.yaml", work, &key, [wrap, wrap]);
+    let out = net.runner(&job).output().expect("runner");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("  apply     latency not measured: no entry came from a process on runner's clock"),
+        "{stdout}"
+    );
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+    assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
 }
 
 #[test]
