@@ -312,6 +312,36 @@ fn the_apply_latency_is_measured_only_on_runners_clock() {
     assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
 }
 
+/// A host lost mid-run (its `runner worker` and its workers killed, as when the machine dies)
+/// while runner owns the channel's stream: runner stops the other host and ends at once, with
+/// no process and no key left.
+#[test]
+fn a_lost_host_stops_the_channel_and_leaves_no_key() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:lost-channel}}", std::process::id());
+    let job = net.job("hosts-lost-channel.yaml", "channel", 50_000_000, &key);
+    let mut child = net.runner(&job).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner");
+    let started = Instant::now();
+    while processes_with(&key).len() < 10 {
+        assert!(started.elapsed() < Duration::from_secs(30), "never all started: {:?}", processes_with(&key));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for line in processes_with(&key).iter().filter(|l| l.contains("--host 1")) {
+        let pid: i32 = line.split(':').next().and_then(|p| p.parse().ok()).expect("a pid");
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    }
+    let killed = Instant::now();
+    let status = wait_at_most(&mut child, Duration::from_secs(20), "runner after a lost host");
+    assert!(killed.elapsed() < Duration::from_secs(3), "runner took {:?} to stop", killed.elapsed());
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("host b was lost"), "{stderr}");
+    assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
 #[test]
 fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
     let net = Net::new();
