@@ -108,6 +108,16 @@ fn the_channel_over_redis_is_exact_and_leaves_no_key() {
     assert_eq!(doc["channel"]["applied"], serde_json::json!(vec![5000; 8]), "{doc:#}");
     // 78 full batches and one of 8, per worker: one entry each.
     assert_eq!(doc["channel"]["messages"], 8 * 79, "{doc:#}");
+    // runner and its workers read one clock: every entry's send-to-apply time is measured.
+    let latency = &doc["redis"]["apply_latency"];
+    assert_eq!(
+        (latency["entries"].as_u64(), latency["measured_entries"].as_u64()),
+        (Some(8 * 79), Some(8 * 79)),
+        "{doc:#}"
+    );
+    let (p50, p99) = (latency["p50_ns"].as_u64().expect("p50"), latency["p99_ns"].as_u64().expect("p99"));
+    assert!(0 < p50 && p50 <= p99, "{doc:#}");
+    assert!(latency["not_measured"].is_null(), "{doc:#}");
     let keys: u64 = redis::cmd("DBSIZE").query(&mut server.connection()).expect("DBSIZE");
     assert_eq!(keys, 0, "every key of the run deleted");
 }

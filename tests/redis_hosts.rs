@@ -3,7 +3,8 @@
 //! server's (redis-server bound to its address), and two hosts, each running a `runner worker`
 //! through `ip netns exec`. The server runs with protected mode off: it is reachable only inside
 //! the namespaces the test made. runner itself (the coordinator) runs in the first host's
-//! namespace. 8 workers on 2 hosts end exact for atomic and mutex; SIGINT during a long run leaves
+//! namespace. 8 workers on 2 hosts end exact for atomic, mutex and channel (runner owning the
+//! stream, order-dependent jobs ending at its replay); SIGINT during a long run leaves
 //! no `runner worker` process and no key, and so does a deadline. Every namespace is removed at
 //! the end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail,
 //! they never skip. Without namespaces: the planner's refusals of `hosts`, and `runner worker`
@@ -105,13 +106,66 @@ impl Net {
 
     /// A job over the two hosts, with a deadline.
     fn job_within(&self, name: &str, backend: &str, iterations: u64, key: &str, timeout: &str) -> String {
+        let work = format!(
+            "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: {timeout}\n"
+        );
+        self.job_of(name, &work, key)
+    }
+
+    /// A job over the two hosts: `work` (workers, value, operation, backend...), then the engine
+    /// and the hosts.
+    fn job_of(&self, name: &str, work: &str, key: &str) -> String {
+        self.job_wrapped(name, work, key, ["", ""])
+    }
+
+    /// As `job_of`, each host's command followed by `wrap` (e.g. `unshare --time --fork`).
+    fn job_wrapped(&self, name: &str, work: &str, key: &str, wrap: [&str; 2]) -> String {
         let text = format!(
-            "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: {timeout}\nengine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {}\"}}\n  - {{name: b, command: \"ip netns exec {}\"}}\n",
+            "{work}engine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {} {}\"}}\n  - {{name: b, command: \"ip netns exec {} {}\"}}\n",
             self.url(),
             self.names[2],
-            self.names[3]
+            wrap[0],
+            self.names[3],
+            wrap[1]
         );
         job_file(name, text)
+    }
+
+    /// Follows the run's stream (`{key}:stream`) from inside the server's namespace (only the
+    /// thread joins it) until it has read `ops` operations or 60 s passed: each entry's worker,
+    /// count and operand's raw bytes, in the stream's order. The stream need not exist yet.
+    fn follow(&self, key: &str, ops: u64) -> std::thread::JoinHandle<Vec<(u32, u64, Vec<u8>)>> {
+        let (ns, url, stream) = (format!("/run/netns/{}", self.names[1]), self.url(), format!("{key}:stream"));
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&ns).expect("the server's namespace");
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("joining the server's namespace");
+            let client = redis::Client::open(url).expect("url");
+            let mut con = client.get_connection_with_timeout(Duration::from_secs(5)).expect("a connection");
+            let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
+            let until = Instant::now() + Duration::from_secs(60);
+            while read < ops && Instant::now() < until {
+                type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+                let reply: Reply = redis::cmd("XREAD")
+                    .arg("BLOCK")
+                    .arg(500)
+                    .arg("STREAMS")
+                    .arg(&stream)
+                    .arg(&last)
+                    .query(&mut con)
+                    .expect("XREAD");
+                for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+                    let get =
+                        |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
+                    let number =
+                        |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
+                    let (worker, n) = (number(b"w") as u32, number(b"n"));
+                    entries.push((worker, n, get(b"o")));
+                    read += n;
+                    last = id;
+                }
+            }
+            entries
+        })
     }
 
     /// runner, the coordinator, in host a's namespace.
@@ -166,11 +220,139 @@ fn eight_workers_on_two_hosts_end_exact_for_atomic_and_mutex() {
     }
 }
 
+/// The channel on two hosts: every host's workers add their batches to the run's stream, runner
+/// (on host a) owns the value and applies the stream in order. An `i` sum ends exact; an
+/// order-dependent job (`d` products of per-worker factors, and `set` of per-worker operands)
+/// ends bit for bit at the replay of the stream as a reader in the server's namespace saw it.
+#[test]
+fn eight_workers_on_two_hosts_end_exact_for_the_channel() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:channel-add}}", std::process::id());
+    let work = "workers: 8\niterations: 2000\nvalue: {type: i}\noperation: add\noperand: 3\nbackend: channel\nbatch: 64\ntimeout: 60s\n";
+    let job = net.job_of("hosts-channel-add.yaml", work, &key);
+    let out = net.runner(&job).args(["--format", "json"]).output().expect("runner");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!((doc["final"].as_i64(), doc["verdict"].as_str()), (Some(8 * 2000 * 3), Some("correct")), "{doc:#}");
+    assert_eq!(doc["channel"]["applied"], serde_json::json!(vec![2000; 8]), "{doc:#}");
+    assert!(stderr.contains("workers 4..=7, 8000 operations, 4 of 4 exited 0"), "{stderr}");
+    // Network namespaces share the machine's clock: every entry is measured.
+    let latency = &doc["redis"]["apply_latency"];
+    assert_eq!(latency["measured_entries"], doc["channel"]["messages"], "{doc:#}");
+    assert!(latency["p50_ns"].as_u64() <= latency["p99_ns"].as_u64(), "{doc:#}");
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+    assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
+
+    let factors = "[1.1, 0.9, 1.3, 0.7, 1.000001, 0.999999, 1.7, 0.6]";
+    for (name, work) in [
+        ("mul", format!("workers: 8\niterations: 300\nvalue: {{type: d, initial: 1.0}}\noperation: mul\noperand: {factors}\nbackend: channel\nbatch: 7\ntimeout: 60s\n")),
+        ("set", "workers: 8\niterations: 300\nvalue: {type: d}\noperation: set\noperand: [1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5]\nbackend: channel\nbatch: 7\ntimeout: 60s\n".to_string()),
+    ] {
+        let key = format!("{{rh:{}:channel-{name}}}", std::process::id());
+        let reader = net.follow(&key, 8 * 300);
+        let job = net.job_of(&format!("hosts-channel-{name}.yaml"), &work, &key);
+        let out = net.runner(&job).args(["--format", "json"]).output().expect("runner");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        assert_eq!(doc["order"]["depends_on_order"], true, "{doc:#}");
+        let entries = reader.join().expect("the reader");
+        assert_eq!(doc["channel"]["messages"], entries.len() as u64, "{doc:#}");
+        let mut model = if name == "mul" { 1.0f64 } else { 0.0 };
+        for (_, n, operand) in &entries {
+            let a = f64::from_le_bytes(operand.as_slice().try_into().expect("8 bytes"));
+            for _ in 0..*n {
+                model = if name == "mul" { model * a } else { a };
+            }
+        }
+        // The display's text, read by Rust's correctly rounded parser (serde_json's default
+        // float parsing may be an ulp off).
+        let display = doc["final_display"].as_str().expect("the final value's text");
+        let fin: f64 = display.parse().unwrap_or_else(|_| panic!("{name}: a double: {display}"));
+        assert_eq!(fin.to_bits(), model.to_bits(), "{name}: runner {fin:e}, the stream's replay {model:e}");
+        let expected: &[&str] = if name == "set" { &["correct"] } else { &["correct", "within_bound"] };
+        assert!(expected.contains(&doc["verdict"].as_str().unwrap_or("")), "{doc:#}");
+        assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+        assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
+    }
+}
+
+/// The apply latency is measured only for entries sent on runner's clock: a host whose workers
+/// run in a time namespace of their own (`unshare --time`: its CLOCK_MONOTONIC may be offset)
+/// is not measured, and when neither host shares runner's clock the report says so, with no
+/// figure.
+#[test]
+fn the_apply_latency_is_measured_only_on_runners_clock() {
+    let net = Net::new();
+    let work =
+        "workers: 8\niterations: 640\nvalue: {type: i}\noperation: add\noperand: 1\nbackend: channel\nbatch: 64\n";
+    let key = format!("{{rh:{}:clock-half}}", std::process::id());
+    let job = net.job_wrapped("hosts-clock-half.yaml", work, &key, ["", "unshare --time --fork"]);
+    let out = net.runner(&job).args(["--format", "json"]).output().expect("runner");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(doc["verdict"], "correct", "{doc:#}");
+    // 10 entries per worker; host a's 4 workers share runner's clock, host b's do not.
+    let latency = &doc["redis"]["apply_latency"];
+    assert_eq!((latency["entries"].as_u64(), latency["measured_entries"].as_u64()), (Some(80), Some(40)), "{doc:#}");
+    assert!(latency["p50_ns"].as_u64().is_some_and(|p| p > 0), "{doc:#}");
+
+    let key = format!("{{rh:{}:clock-none}}", std::process::id());
+    let wrap = "unshare --time --fork";
+    let job = net.job_wrapped("hosts-clock-none.yaml", work, &key, [wrap, wrap]);
+    let out = net.runner(&job).output().expect("runner");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("  apply     latency not measured: no entry came from a process on runner's clock"),
+        "{stdout}"
+    );
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+    assert!(processes_with(&key).is_empty(), "{:?}", processes_with(&key));
+}
+
+/// A host lost mid-run (its `runner worker` and its workers killed, as when the machine dies)
+/// while runner owns the channel's stream: runner stops the other host and ends at once, with
+/// no process and no key left.
+#[test]
+fn a_lost_host_stops_the_channel_and_leaves_no_key() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:lost-channel}}", std::process::id());
+    let job = net.job("hosts-lost-channel.yaml", "channel", 50_000_000, &key);
+    let mut child = net.runner(&job).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner");
+    let started = Instant::now();
+    while processes_with(&key).len() < 10 {
+        assert!(started.elapsed() < Duration::from_secs(30), "never all started: {:?}", processes_with(&key));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for line in processes_with(&key).iter().filter(|l| l.contains("--host 1")) {
+        let pid: i32 = line.split(':').next().and_then(|p| p.parse().ok()).expect("a pid");
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    }
+    let killed = Instant::now();
+    let status = wait_at_most(&mut child, Duration::from_secs(20), "runner after a lost host");
+    assert!(killed.elapsed() < Duration::from_secs(3), "runner took {:?} to stop", killed.elapsed());
+    let out = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("host b was lost"), "{stderr}");
+    assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
 #[test]
 fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
     let net = Net::new();
-    let key = format!("{{rh:{}:sigint}}", std::process::id());
-    let job = net.job("hosts-sigint.yaml", "atomic", 50_000_000, &key);
+    for backend in ["atomic", "channel"] {
+        sigint_leaves_nothing(&net, backend);
+    }
+}
+
+fn sigint_leaves_nothing(net: &Net, backend: &str) {
+    let key = format!("{{rh:{}:sigint-{backend}}}", std::process::id());
+    let job = net.job(&format!("hosts-sigint-{backend}.yaml"), backend, 50_000_000, &key);
     let mut child = net.runner(&job).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner");
     // Both hosts' `runner worker`s, and their 8 workers, are up.
     let started = Instant::now();
@@ -199,8 +381,14 @@ fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
 #[test]
 fn a_deadline_on_two_hosts_stops_every_worker_and_leaves_no_key() {
     let net = Net::new();
-    let key = format!("{{rh:{}:deadline}}", std::process::id());
-    let job = net.job_within("hosts-deadline.yaml", "atomic", 50_000_000, &key, "1s");
+    for backend in ["atomic", "channel"] {
+        deadline_leaves_nothing(&net, backend);
+    }
+}
+
+fn deadline_leaves_nothing(net: &Net, backend: &str) {
+    let key = format!("{{rh:{}:deadline-{backend}}}", std::process::id());
+    let job = net.job_within(&format!("hosts-deadline-{backend}.yaml"), backend, 50_000_000, &key, "1s");
     let started = Instant::now();
     let out = net.runner(&job).output().expect("runner");
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -221,6 +409,9 @@ fn the_planner_refuses_hosts_without_redis_and_a_host_without_a_worker() {
         out.stdout,
         out.stderr
     );
+    // Every backend runs on several hosts, the channel too (runner owns its stream).
+    let channel = "workers: 2\nvalue: {type: i}\noperation: add\nbackend: channel\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
+    Test::new().args(&["validate", &job_file("hosts-channel.yaml", channel)]).status(0).run();
     let empty = "workers: 1\nengine: redis\nhosts:\n  - {name: a, command: \"\"}\n  - {name: b, command: \"ssh b\"}\n";
     let out = Test::new().args(&["validate", &job_file("hosts-empty.yaml", empty)]).status(2).run();
     assert!(

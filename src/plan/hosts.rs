@@ -1,14 +1,14 @@
 //! [`HostPlan`]: the hosts a Redis job's workers run on, each with its share of the workers
 //! (split as evenly as possible, in order: the first hosts take one more when the count does not
-//! divide), and the planner's rules for `hosts`: only with the Redis engine and not the channel,
-//! every host named once and given at least one worker, the workers started together and
-//! concurrently.
+//! divide), and the planner's rules for `hosts`: only with the Redis engine (every backend,
+//! the channel's owner being the coordinator), every host named once and given at least one
+//! worker, the workers started together and concurrently.
 //!
 //! Owns: the split and those rules. Does not own: starting anything on a host (see
 //! `exec::remote`).
 
 use super::planner::{Around, Planner};
-use crate::names::{BackendKind, Schedule, Start};
+use crate::names::{Schedule, Start};
 use crate::spec::JobSpec;
 
 /// One host of a run over several hosts.
@@ -70,14 +70,6 @@ impl Planner<'_> {
         }
         if around.start.is_some_and(|s| s != Start::Together) {
             self.error(at, "hosts", "workers on several hosts start together (at the barrier in Redis) only");
-            ok = false;
-        }
-        if around.backend == Some(BackendKind::Channel) {
-            self.error(
-                at,
-                "hosts",
-                "the channel backend does not run on several hosts yet (mutex, atomic and none do)",
-            );
             ok = false;
         }
         let mut named = Vec::new();

@@ -51,7 +51,6 @@ pub(super) struct Around<'a> {
     pub(super) engine: Option<&'a EnginePlan>,
     pub(super) schedule: Option<Schedule>,
     pub(super) start: Option<Start>,
-    pub(super) backend: Option<BackendKind>,
 }
 
 /// The planner's state over one job: its file, the problems found so far, and the file's budget.
@@ -116,13 +115,7 @@ impl Planner<'_> {
         let runs = self.runs(spec, overrides, workers, iterations, chosen.kind);
         let engine = self.engine(spec, chosen.kind);
         self.transport_on(spec, &mut chosen, engine.as_ref());
-        let around = Around {
-            workers,
-            engine: engine.as_ref(),
-            schedule: Some(how.schedule),
-            start: Some(how.start),
-            backend: chosen.kind,
-        };
+        let around = Around { workers, engine: engine.as_ref(), schedule: Some(how.schedule), start: Some(how.start) };
         let hosts = self.hosts(spec, &around);
 
         let name = spec.name.as_ref().map_or_else(|| stem.to_string(), |n| n.value.clone());

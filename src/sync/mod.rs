@@ -135,6 +135,24 @@ pub struct Served {
     /// the order of its timed sends, so that the trace pairs them; at most
     /// [`crate::watch::TRACE_OPS_TOTAL`] in all.
     pub events: Vec<(u64, u32)>,
+    /// Over Redis: how long the owner's stream entries took from their send to their
+    /// application; `None` for the local channel.
+    pub apply: Option<ApplyLatency>,
+}
+
+/// The channel over Redis: from each entry's send (its sender's CLOCK_MONOTONIC, in the entry)
+/// to its application by the owner, for the entries whose sender reads the owner's clock (the
+/// same boot of the same machine, [`crate::clock::machine`]); the others cannot be measured.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApplyLatency {
+    /// Entries the owner applied.
+    pub entries: u64,
+    /// Of them, those whose sender shares the owner's clock: the ones measured.
+    pub measured: u64,
+    /// The median and 99th percentile, in nanoseconds (2 significant digits, the highest value
+    /// of the histogram's bucket); 0 when nothing was measured.
+    pub p50_ns: u64,
+    pub p99_ns: u64,
 }
 
 /// A backend's workers' side: set up in the parent, inherited by every worker.

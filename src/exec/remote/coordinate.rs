@@ -2,7 +2,8 @@
 //! own keeper), writes each host's description of the run, starts `<command> <runner> worker
 //! ...` per host, and watches the run through Redis: the barrier's arrivals (the deadline runs
 //! from the release), each host's heartbeat (a host whose heartbeat lapses is lost: the run
-//! stops) and each host's `done` key. A deadline, a signal or a lost host sets the stop key,
+//! stops) and each host's `done` key. For the channel runner is also the owner: it reads the
+//! run's stream, which every host's workers add their batches to, and applies it in order. A deadline, a signal or a lost host sets the stop key,
 //! which every host polls; runner then signals its direct children and waits for them, bounded,
 //! and kills what is left. Then it reads every worker's result, the final value (deleting the
 //! value's keys), deletes the run's other keys, and makes the `Outcome`.
@@ -64,7 +65,8 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
         run.children.push(child);
     }
     times.launched = now_ns();
-    let watched = run.watch(&plan, &keys, interrupts);
+    let mut keeper = parts.keeper;
+    let watched = run.watch(&plan, &keys, interrupts, &mut keeper);
     times.done = now_ns();
     let stopped = watched.stop.is_some();
     if stopped {
@@ -91,7 +93,7 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
         })
         .filter(|d| d != "ok")
         .collect();
-    let final_value = parts.keeper.finish(&shared).map_err(ExecError::Backend)?;
+    let final_value = keeper.finish(&shared).map_err(ExecError::Backend)?;
     run.delete();
     for e in &errors {
         crate::stderrln!("runner: a host: {e}");
@@ -191,6 +193,15 @@ struct Watched {
     stop: Option<Stop>,
     /// When runner saw every worker arrive.
     release: Option<u64>,
+    /// The channel: what runner, the owner, applied.
+    served: Option<sync::Served>,
+}
+
+/// What runner has seen so far: when it began to look, the barrier's release, which hosts' heartbeats it has seen.
+struct Looking {
+    start: u64,
+    release: Option<u64>,
+    seen: Vec<bool>,
 }
 
 /// The hosts' processes and the run's keys, stopped and deleted on every way out.
@@ -203,65 +214,113 @@ struct Hosts {
 }
 
 impl Hosts {
-    /// Waits for every host to be done, or for a reason to stop.
-    fn watch(&mut self, plan: &Plan, keys: &RunKeys, interrupts: &Interrupts) -> Watched {
-        let start = now_ns();
-        let mut release = None;
-        let mut seen = vec![false; plan.hosts.len()];
+    /// Waits for every host to be done, or for a reason to stop. For the channel, runner owns
+    /// the value: it reads the run's stream and applies it in order (blocking at most a few
+    /// milliseconds a read), looking at signals at every read and at the hosts, the barrier and
+    /// the deadline every half `POLL`, until every operation is applied or the hosts are done.
+    fn watch(&mut self, plan: &Plan, keys: &RunKeys, interrupts: &Interrupts, keeper: &mut sync::Keeper) -> Watched {
+        let mut state = Looking { start: now_ns(), release: None, seen: vec![false; plan.hosts.len()] };
+        let mut served = None;
+        if let sync::Keeper::Stream(owner) = keeper {
+            let done = std::cell::Cell::new(false);
+            let (mut stop, mut next) = (None, 0);
+            let result = owner.serve(plan.workers as usize, &mut || !done.get(), &mut || {
+                if interrupts.caught().is_some() {
+                    stop = Some(Stop::default());
+                    return false;
+                }
+                let now = now_ns();
+                if now < next {
+                    return true;
+                }
+                next = now + POLL.as_nanos() as u64 / 2;
+                match self.look(plan, keys, interrupts, &mut state) {
+                    None => true,
+                    Some(None) => {
+                        done.set(true);
+                        true
+                    }
+                    Some(Some(why)) => {
+                        stop = Some(why);
+                        false
+                    }
+                }
+            });
+            match result {
+                Ok(books) => served = Some(books),
+                Err(e) => stop = Some(Stop { lost: Some(format!("the channel's owner: {e}")), expired: false }),
+            }
+            if stop.is_some() {
+                return Watched { stop, release: state.release, served };
+            }
+        }
         loop {
-            if interrupts.caught().is_some() {
-                return Watched { stop: Some(Stop::default()), release };
-            }
-            let now = now_ns();
-            match release {
-                None if now > start + START_NS => {
-                    let lost =
-                        Some(format!("the hosts' workers did not all arrive within {} s", START_NS / 1_000_000_000));
-                    return Watched { stop: Some(Stop { lost, expired: false }), release };
-                }
-                Some(at) if now > at + plan.deadline.timeout_ns => {
-                    return Watched { stop: Some(Stop { lost: None, expired: true }), release };
-                }
-                _ => {}
-            }
-            let mut done = 0;
-            for (h, host) in plan.hosts.iter().enumerate() {
-                let state: std::result::Result<(bool, bool), String> =
-                    call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(RunKeys::done(keys, h)))
-                        .and_then(|d: bool| {
-                            Ok((d, call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h)))?))
-                        });
-                let (is_done, beats) = match state {
-                    Ok(s) => s,
-                    Err(e) => return Watched { stop: Some(Stop { lost: Some(e), expired: false }), release },
-                };
-                let exited = self.children[h].as_mut().and_then(|c| c.try_wait().ok().flatten());
-                if is_done {
-                    done += 1;
-                    continue;
-                }
-                seen[h] |= beats;
-                let lapsed = seen[h] && !beats;
-                if lapsed || exited.is_some() {
-                    let how = exited
-                        .map_or("its heartbeat lapsed".to_string(), |s| format!("it ended ({s}) before it was done"));
-                    let lost = Some(format!("host {} was lost: {how}", host.name));
-                    return Watched { stop: Some(Stop { lost, expired: false }), release };
-                }
-            }
-            if done == plan.hosts.len() {
-                return Watched { stop: None, release };
-            }
-            if release.is_none() {
-                let arrived: Option<u64> =
-                    call(&mut self.con, "watching the barrier", redis::cmd("GET").arg(keys.arrived())).unwrap_or(None);
-                if arrived.is_some_and(|a| a >= u64::from(plan.workers)) {
-                    release = Some(now_ns());
-                }
+            if let Some(stop) = self.look(plan, keys, interrupts, &mut state) {
+                return Watched { stop, release: state.release, served };
             }
             let mut fds = [nix::poll::PollFd::new(interrupts.fd(), nix::poll::PollFlags::POLLIN)];
             let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(POLL.as_millis() as u16 / 2));
         }
+    }
+
+    /// One look at the run: `None` while it goes on, `Some(None)` once every host is done, and
+    /// `Some(Some(why))` when it must stop.
+    fn look(
+        &mut self,
+        plan: &Plan,
+        keys: &RunKeys,
+        interrupts: &Interrupts,
+        state: &mut Looking,
+    ) -> Option<Option<Stop>> {
+        let stop = |lost: Option<String>, expired: bool| Some(Some(Stop { lost, expired }));
+        if interrupts.caught().is_some() {
+            return Some(Some(Stop::default()));
+        }
+        let now = now_ns();
+        match state.release {
+            None if now > state.start + START_NS => {
+                let lost = format!("the hosts' workers did not all arrive within {} s", START_NS / 1_000_000_000);
+                return stop(Some(lost), false);
+            }
+            Some(at) if now > at + plan.deadline.timeout_ns => return stop(None, true),
+            _ => {}
+        }
+        let mut done = 0;
+        for (h, host) in plan.hosts.iter().enumerate() {
+            let state_of: std::result::Result<(bool, bool), String> =
+                call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(RunKeys::done(keys, h))).and_then(
+                    |d: bool| {
+                        Ok((d, call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h)))?))
+                    },
+                );
+            let (is_done, beats) = match state_of {
+                Ok(s) => s,
+                Err(e) => return stop(Some(e), false),
+            };
+            let exited = self.children[h].as_mut().and_then(|c| c.try_wait().ok().flatten());
+            if is_done {
+                done += 1;
+                continue;
+            }
+            state.seen[h] |= beats;
+            let lapsed = state.seen[h] && !beats;
+            if lapsed || exited.is_some() {
+                let how =
+                    exited.map_or("its heartbeat lapsed".to_string(), |s| format!("it ended ({s}) before it was done"));
+                return stop(Some(format!("host {} was lost: {how}", host.name)), false);
+            }
+        }
+        if done == plan.hosts.len() {
+            return Some(None);
+        }
+        if state.release.is_none() {
+            let arrived: Option<u64> =
+                call(&mut self.con, "watching the barrier", redis::cmd("GET").arg(keys.arrived())).unwrap_or(None);
+            if arrived.is_some_and(|a| a >= u64::from(plan.workers)) {
+                state.release = Some(now_ns());
+            }
+        }
+        None
     }
 
     /// Waits for every child, bounded; after a stop, signals them first (SIGTERM), and kills
@@ -392,7 +451,7 @@ fn outcome(
             results.iter().map(|r| r.peak_kib).max().unwrap_or(0),
         ),
         memory_start_kib: times.held_kib,
-        served: None,
+        served: watched.served.clone(),
         latency: Latency {
             sample_every: crate::watch::stride(
                 plan.backend,

@@ -1,6 +1,7 @@
 //! What became of a run's operations over Redis, as the run report writes it (`redis`): the
 //! commands resent after a timeout, what the server refused, the ambiguous operations and how
-//! many of them the final value shows applied, and the operations applied twice.
+//! many of them the final value shows applied, and the operations applied twice; for the
+//! channel, how long its stream's entries took from their send to their application.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -31,8 +32,54 @@ pub(crate) struct Redis {
     /// when the count cannot be told (`duplicated_updates_reason`).
     pub duplicated_updates: Option<u64>,
     pub duplicated_updates_reason: Option<String>,
+    /// channel: from each stream entry's send to its application by runner (the owner); null
+    /// for the other backends.
+    pub apply_latency: Option<ApplyLatency>,
     /// Per worker, by index.
     pub workers: Vec<RedisWorker>,
+}
+
+/// The channel over Redis: the time from a stream entry's send (its sender's CLOCK_MONOTONIC,
+/// carried in the entry) to its application by runner, for each entry whose sender reads
+/// runner's clock (the same boot of the same machine and the same time namespace: a worker on
+/// another machine reads another clock, and its entries are not measured). It includes the
+/// entry's wait in the stream behind earlier ones: under load it is a queueing time.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct ApplyLatency {
+    /// Entries runner applied.
+    pub entries: u64,
+    /// Of them, those measured: whose sender shares runner's clock.
+    pub measured_entries: u64,
+    /// The median, in nanoseconds, to 2 significant digits (the top of the histogram's bucket);
+    /// null when no entry was measured.
+    pub p50_ns: Option<u64>,
+    /// The 99th percentile, in nanoseconds, as `p50_ns`.
+    pub p99_ns: Option<u64>,
+    /// Why the latency was not measured; null when it was.
+    pub not_measured: Option<String>,
+}
+
+impl ApplyLatency {
+    pub(crate) fn of(a: &crate::sync::ApplyLatency) -> ApplyLatency {
+        let measured = a.measured > 0;
+        ApplyLatency {
+            entries: a.entries,
+            measured_entries: a.measured,
+            p50_ns: measured.then_some(a.p50_ns),
+            p99_ns: measured.then_some(a.p99_ns),
+            not_measured: (!measured).then(|| not_measured(a).to_string()),
+        }
+    }
+}
+
+/// Why no entry's latency was measured.
+pub(crate) fn not_measured(a: &crate::sync::ApplyLatency) -> &'static str {
+    if a.entries == 0 {
+        "no entry was applied"
+    } else {
+        "no entry came from a process on runner's clock (another machine's, or one runner could not identify)"
+    }
 }
 
 /// One worker's counts over Redis.
@@ -65,6 +112,7 @@ impl Redis {
             ambiguous_applied: judgement.ambiguous.and_then(|a| a.applied).map(|(min, max)| AppliedRange { min, max }),
             duplicated_updates: judgement.duplicated_updates,
             duplicated_updates_reason: judgement.duplicated_updates_reason.clone(),
+            apply_latency: outcome.served.as_ref().and_then(|s| s.apply.as_ref()).map(ApplyLatency::of),
             workers: outcome
                 .workers
                 .iter()

@@ -235,6 +235,21 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
     if let Some(line) = redis_line(plan, outcome, judgement) {
         let _ = writeln!(s, "  redis     {line}");
     }
+    if let Some(a) = outcome.served.as_ref().and_then(|served| served.apply.as_ref()) {
+        let line = if a.measured == 0 {
+            format!("latency not measured: {}", crate::report::doc::redis::not_measured(a))
+        } else {
+            format!(
+                "send to apply p50 {}, p99 {} ({} of {} stream {} measured: on runner's clock)",
+                ns(a.p50_ns),
+                ns(a.p99_ns),
+                a.measured,
+                a.entries,
+                if a.entries == 1 { "entry" } else { "entries" }
+            )
+        };
+        let _ = writeln!(s, "  apply     {line}");
+    }
     let e = Expectation::of(plan, outcome, judgement.verdict);
     match (plan.expect_outcome, e.as_expected) {
         (Some(expected), Some(true)) => {

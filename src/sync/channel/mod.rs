@@ -226,7 +226,7 @@ struct Books {
 impl Books {
     fn new(workers: usize, total: u64, timed_every: Option<u64>) -> Books {
         Books {
-            served: Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new() },
+            served: Served { applied: vec![0; workers], messages: 0, bytes: 0, events: Vec::new(), apply: None },
             applied: 0,
             total,
             timed_every: timed_every.map(|every| every.max(1)),

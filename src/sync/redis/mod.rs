@@ -9,7 +9,8 @@
 //!   then releases the lock in the same script: 3 round trips a lock round.
 //! - `none`: `GET`, then `SET`, without a lock, to show the updates lost across processes.
 //! - `channel`: a Redis stream in place of the pipe ([`stream`]): each worker adds its batches
-//!   to it, runner reads and applies them in the stream's order, checking each worker's offsets.
+//!   to it, runner reads and applies them in the stream's order, checking each worker's offsets
+//!   (on several hosts too: the coordinator is the owner).
 //!
 //! Every key of a run shares one prefix, a Redis Cluster hash tag (`{runner:PID:N:NS}`), and
 //! carries an expiry; runner deletes them once it has read the final value. Each worker
@@ -61,7 +62,8 @@ pub(crate) fn join(setup: &Setup, plan: &RedisPlan) -> Result<Box<dyn crate::syn
     workers_side(setup, plan, keeper::Keys::new(plan.key.as_deref()), setup.paced)
 }
 
-/// What every worker runs, for atomic, mutex and none (the channel's is made with its owner).
+/// What every worker runs (in a local run the channel's is made with its owner; a host's
+/// `runner worker` makes only the producers, the coordinator owns the stream).
 fn workers_side(
     setup: &Setup,
     plan: &RedisPlan,
@@ -76,11 +78,6 @@ fn workers_side(
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),
         BackendKind::Mutex => Box::new(work::Locked { plan: plan.clone(), keys, op }),
         BackendKind::None => Box::new(work::Unlocked { plan: plan.clone(), keys, op }),
-        BackendKind::Channel => {
-            return Err(BackendError::Redis {
-                doing: "joining a run",
-                error: "the channel does not run on several hosts yet".to_string(),
-            });
-        }
+        BackendKind::Channel => Box::new(stream::Producer { plan: plan.clone(), keys, batch: setup.backend.batch() }),
     })
 }

@@ -1,10 +1,19 @@
 //! The `channel` backend over Redis: a Redis stream (`PREFIX:stream`) in place of the pipe.
 //! Each worker, on a connection of its own, sends its operations a batch at a time, one entry
-//! per batch (`XADD PREFIX:stream * w WORKER s OFFSET n COUNT o OPERAND`: the worker's index,
-//! the offset of the batch's first operation among the worker's, how many, and the operand's
-//! raw bytes, [`lua::encode`]). runner, the owner, reads the stream in order (`XREAD BLOCK`,
-//! a short block so that it still looks at the workers, the deadline and signals) and applies
-//! each entry to its own copy of the value: the final value is the replay of the stream.
+//! per batch (`XADD PREFIX:stream * w WORKER s OFFSET n COUNT o OPERAND t SENT c CLOCK`: the
+//! worker's index, the offset of the batch's first operation among the worker's, how many, the
+//! operand's raw bytes, [`lua::encode`], when it was sent on the sender's CLOCK_MONOTONIC and
+//! which machine's clock that is, [`crate::clock::machine`]). The workers may be on several
+//! hosts (`runner worker`, whose share of the run joins it through `join`). runner, the owner
+//! (in `supervise`, or the coordinator of a run over several hosts), reads the stream in order
+//! (`XREAD BLOCK`, a short block so that it still looks at the workers, the deadline and
+//! signals) and applies each entry to its own copy of the value: the final value is the replay
+//! of the stream.
+//!
+//! The apply latency: for each entry whose sender reads the owner's clock (same boot, same time
+//! namespace), the owner records the time from the send to the entry's application in a
+//! histogram made before the run (recording never allocates); an entry from another machine's
+//! clock is applied but not measured, and when none shares it the latency is not measured.
 //!
 //! The offset makes each worker's entries a sequence the owner checks: an entry whose offset
 //! was applied already (a batch sent again after a timeout) is refused and counted as a
@@ -46,10 +55,12 @@ impl Backend for Producer {
         let mut conn = Conn::open(&self.plan)?;
         let worker = order.index.to_string();
         let operand = lua::encode(order.operand);
+        let clock = crate::clock::machine();
         let mut offset = order.done_before;
         let sent = crate::sync::channel::send_all(order, shared, probe, self.batch, |n| {
             let xadd = redis::cmd("XADD")
                 .arg(&self.keys.stream)
+                .arg("NOMKSTREAM")
                 .arg("*")
                 .arg("w")
                 .arg(&worker)
@@ -59,8 +70,17 @@ impl Backend for Producer {
                 .arg(n)
                 .arg("o")
                 .arg(&operand)
+                .arg("t")
+                .arg(crate::clock::now_ns())
+                .arg("c")
+                .arg(&clock)
                 .clone();
-            conn.call::<redis::Value>("sending a batch", &xadd)?;
+            // Never makes the stream: a batch sent after runner deleted it is an error, not a key left behind.
+            let id: Option<String> = conn.call("sending a batch", &xadd)?;
+            if id.is_none() {
+                let error = "the run's stream is gone (runner stopped the run)".to_string();
+                return Err(BackendError::Redis { doing: "sending a batch", error });
+            }
             offset += n;
             Ok(())
         })?;
@@ -78,6 +98,10 @@ pub(crate) struct Owner {
     value: Value,
     total: u64,
     block_ms: u64,
+    /// Which machine's clock the owner reads: an entry sent on the same one is measured.
+    clock: Vec<u8>,
+    /// Send to application, in nanoseconds, of each measured entry.
+    latency: hdrhistogram::Histogram<u32>,
 }
 
 /// One entry as the owner reads it: its id and its fields and values in turn.
@@ -97,7 +121,17 @@ impl Owner {
             redis::cmd("PEXPIRE").arg(&keys.stream).arg(super::keeper::EXPIRY_MS),
         )?;
         let block_ms = (plan.timeout_ns / 2_000_000).clamp(1, BLOCK_MS);
-        Ok(Owner { conn, keys, remote, op: setup.operation, value: setup.initial, total: setup.total_ops, block_ms })
+        Ok(Owner {
+            conn,
+            keys,
+            remote,
+            op: setup.operation,
+            value: setup.initial,
+            total: setup.total_ops,
+            block_ms,
+            clock: crate::clock::machine().into_bytes(),
+            latency: crate::watch::hist::new(),
+        })
     }
 
     /// From the barrier's release until every operation is applied (or no worker is at work
@@ -151,6 +185,9 @@ impl Owner {
                 applied += batch.count;
                 books.messages += 1;
                 books.bytes += fields.iter().map(|f| f.len() as u64).sum::<u64>();
+                if let Some(sent) = sent_on(fields, &self.clock) {
+                    self.latency.saturating_record(crate::clock::now_ns().saturating_sub(sent).max(1));
+                }
             }
             if let Some((id, _)) = entries.last() {
                 last.clone_from(id);
@@ -163,6 +200,10 @@ impl Owner {
             }
         }
         self.store(duplicates)?;
+        let measured = self.latency.len();
+        let at = |q: f64| if measured == 0 { 0 } else { self.latency.value_at_quantile(q) };
+        books.apply =
+            Some(crate::sync::ApplyLatency { entries: books.messages, measured, p50_ns: at(0.5), p99_ns: at(0.99) });
         Ok(books)
     }
 
@@ -194,6 +235,15 @@ fn apply_n(op: Operation, x: Value, n: u64) -> Value {
         }
         y.to_value()
     }))
+}
+
+/// When an entry was sent, if its sender reads the clock `clock` names (and `clock` is known).
+fn sent_on(fields: &[Vec<u8>], clock: &[u8]) -> Option<u64> {
+    let field = |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).map(|kv| kv[1].as_slice());
+    if clock.is_empty() || field(b"c")? != clock {
+        return None;
+    }
+    std::str::from_utf8(field(b"t")?).ok()?.parse().ok()
 }
 
 /// An entry's fields, read and checked.
@@ -251,6 +301,16 @@ mod tests {
             let error = Batch::parse(&entry, Value::I(0), 3).err().expect("refused").to_string();
             assert!(error.contains(why), "{error}");
         }
+    }
+
+    #[test]
+    fn only_an_entry_sent_on_the_owners_clock_is_measured() {
+        let entry = fields(&[("w", b"0"), ("t", b"1234"), ("c", b"boot ns")]);
+        assert_eq!(sent_on(&entry, b"boot ns"), Some(1234));
+        assert_eq!(sent_on(&entry, b"other ns"), None, "another machine's clock");
+        assert_eq!(sent_on(&entry, b""), None, "an owner that does not know its clock measures nothing");
+        assert_eq!(sent_on(&fields(&[("t", b"1234")]), b"boot ns"), None, "an entry without its clock");
+        assert!(!crate::clock::machine().is_empty(), "this machine's boot id");
     }
 
     #[test]
