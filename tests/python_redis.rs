@@ -156,3 +156,17 @@ fn a_job_it_cannot_render_faithfully_is_refused() {
         out.stderr
     );
 }
+
+#[test]
+fn compare_python_runs_a_redis_job_on_both_sides() {
+    let server = RedisServer::start();
+    let out = Test::new()
+        .args(&["compare-python", "--format", "json", "jobs/redis-increment.yaml"])
+        .env("RUNNER_REDIS", &server.url())
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let doc = out.json();
+    assert_eq!((doc["runner"]["final"].as_i64(), doc["python"]["final"].as_i64()), (Some(5), Some(5)), "{doc:#}");
+    assert_eq!(doc["python"]["verdict"], "correct", "{doc:#}");
+    assert_eq!(keys(&server), 0);
+}
