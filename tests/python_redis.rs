@@ -170,3 +170,18 @@ fn compare_python_runs_a_redis_job_on_both_sides() {
     assert_eq!(doc["python"]["verdict"], "correct", "{doc:#}");
     assert_eq!(keys(&server), 0);
 }
+
+#[test]
+fn paced_jobs_take_turns_as_runner_does() {
+    let server = RedisServer::start();
+    // The order decides the result: 3 + 1e16 rounds, so sequential and round-robin differ.
+    let per_worker = |schedule: &str, backend: &str| {
+        format!(
+            "workers: 3\niterations: 5\nvalue: {{type: d}}\noperation: add\noperand: [3.0, 1e16, -1e16]\nschedule: {schedule}\nbackend: {backend}\nwork: {{inside: 2us, outside: 1us}}\nstart: together\nengine: redis\n"
+        )
+    };
+    let mutex = job_file("python-redis-mutex-seq.yaml", per_worker("sequential", "mutex") + "pin: true\n");
+    assert_eq!(agree(&server, &mutex).0, "16.0");
+    let atomic = job_file("python-redis-atomic-rr.yaml", per_worker("round-robin", "atomic"));
+    assert_eq!(agree(&server, &atomic).0, "20.0");
+}
