@@ -65,6 +65,7 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
                 .to_string(),
         )
     })?;
+    let python = if plan.engine.redis().is_some() { with_redis_py(python)? } else { python };
     let file = TempProgram::write(&plan.name, &program)?;
 
     let exe = std::env::current_exe().map_err(|e| Error::Setup(format!("cannot find runner's own executable: {e}")))?;
@@ -85,7 +86,9 @@ fn compare(plan: &Plan, label: &str, overrides: &[String], format: Format) -> Re
     // deadline. A Python worker that dies before the Barrier leaves the others waiting there
     // for ever (Python's own behaviour): the bound ends that.
     let python_bound = Duration::from_nanos(plan.deadline.timeout_ns.saturating_mul(20)) + SLACK;
-    let (out, wall) = timed(Command::new(&python).arg(file.path()), "python3", python_bound, true)?;
+    // Isolated (-I): the program's folder, the shared temporary one, is not put on its module
+    // path, where any file there named like a standard module would be imported instead.
+    let (out, wall) = timed(Command::new(&python).arg("-I").arg(file.path()), "python3", python_bound, true)?;
     let python = python_side(plan, &out, wall)?;
     forward_stderr("python3: ", &out);
     drop(file);
@@ -130,6 +133,19 @@ impl TempProgram {
     fn path(&self) -> &Path {
         &self.0
     }
+}
+
+/// A python3 that imports redis-py, for a Redis job's program: `python3` on PATH, else Debian's
+/// `/usr/bin/python3`, which its package python3-redis serves.
+fn with_redis_py(on_path: PathBuf) -> Result<PathBuf, Error> {
+    let imports =
+        |p: &Path| Command::new(p).args(["-I", "-c", "import redis"]).output().is_ok_and(|o| o.status.success());
+    [on_path, PathBuf::from("/usr/bin/python3")].into_iter().find(|p| imports(p)).ok_or_else(|| {
+        Error::Setup(
+            "no python3 imports redis (redis-py): the program of a Redis job needs it (install Debian's python3-redis)"
+                .to_string(),
+        )
+    })
 }
 
 /// The first executable file named `name` in a directory of `PATH`.

@@ -33,13 +33,14 @@ pub(crate) fn changes_the_result(plan: &Plan) -> Vec<String> {
 /// of [`changes_the_result`].
 pub(crate) fn not_carried(plan: &Plan) -> Vec<String> {
     let mut out = changes_the_result(plan);
-    if let Some(r) = plan.engine.redis() {
+    if plan.engine.redis().is_some() && !plan.hosts.is_empty() {
         out.push(format!(
-            "engine: the program keeps the value in a multiprocessing.Value on this machine, not in Redis at {} (redis-py is not rendered yet)",
-            r.url
+            "hosts: the program forks every worker on this machine (runner runs them on {})",
+            crate::words::plural(plan.hosts.len() as u64, "host")
         ));
     }
-    if let (BackendKind::Channel, Some(t)) = (plan.backend.kind(), plan.backend.transport()) {
+    if let (BackendKind::Channel, Some(t), None) = (plan.backend.kind(), plan.backend.transport(), plan.engine.redis())
+    {
         out.push(format!(
             "transport: the program's workers send pickled messages over a multiprocessing queue, not runner's {} transport",
             t.name()

@@ -7,8 +7,9 @@
 //! imports and constants, `prelude.rs` the arithmetic and helpers, `body.rs` the worker and
 //! `__main__`), what it says per backend (`backend.rs`, one table entry per backend), Python
 //! literals for values (`literal.rs`), and what of the job it does not carry over
-//! (`carried.rs`: every such field named, in the header and in notices). Does not own: running the program or judging its result
-//! (see `compare`).
+//! (`carried.rs`: every such field named, in the header and in notices); a job whose value lives
+//! in Redis has its own program, with redis-py (`redis/`). Does not own: running the program or
+//! judging its result (see `compare`).
 
 mod backend;
 mod body;
@@ -17,6 +18,7 @@ pub mod compare;
 mod literal;
 mod prelude;
 mod prose;
+mod redis;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +34,9 @@ use crate::value::{OpKind, ValueType};
 /// The Python 3 program equivalent to `plan`. Its last line of output is `RESULT {json}` with
 /// `final`, `work_seconds`, `ops` and `ops_per_second`.
 pub(crate) fn program(plan: &Plan) -> Result<String, String> {
+    if let Some(r) = plan.engine.redis() {
+        return redis::program(plan, r);
+    }
     let backend = backend::of(plan.backend.kind()).map_err(str::to_string)?;
     let py = Py { plan, ty: plan.value_type(), backend };
     let top = [py.header(), py.imports(), py.constants()].join("\n\n");

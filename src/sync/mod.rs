@@ -38,6 +38,12 @@ pub mod redis_lua {
     pub use super::redis::lua::{apply_script, decode, encode};
 }
 
+/// What `runner export-python` writes into a Redis job's Python program: runner's own scripts,
+/// the keys' expiry, and when atomic takes the INCRBY path.
+pub(crate) mod redis_python {
+    pub(crate) use super::redis::{ACQUIRE, EXPIRY_MS, WRITE_RELEASE, atomic_script, increment};
+}
+
 use crate::plan::{BackendPlan, EnginePlan};
 use crate::shm::Shared;
 use crate::value::{Operation, Value};

@@ -38,7 +38,7 @@ impl Pipelined {
 /// The increment of one operation on the count, when INCRBY does the job exactly: `add` or
 /// `sub` on `i` or `c`, no sequence numbers, and every operation's increment summed stays
 /// within 64 bits (a per-worker operand is at most 255 or 2^31 in size, the same bound).
-pub(super) fn increment(plan: &RedisPlan, operand: Value, kind: OpKind, total_ops: u64) -> Option<i64> {
+pub(crate) fn increment(plan: &RedisPlan, operand: Value, kind: OpKind, total_ops: u64) -> Option<i64> {
     if plan.exactly_once {
         return None;
     }

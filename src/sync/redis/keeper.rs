@@ -10,7 +10,7 @@ use crate::sync::BackendError;
 use crate::value::Value;
 
 /// How long a run's keys outlive a runner that could not delete them.
-pub(super) const EXPIRY_MS: u64 = 24 * 3600 * 1000;
+pub(crate) const EXPIRY_MS: u64 = 24 * 3600 * 1000;
 
 /// Resends of runner's own commands after a timeout, at least, whatever the job's retries: they
 /// are idempotent, and a run's result must not be lost for one late reply.

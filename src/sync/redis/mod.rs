@@ -27,9 +27,12 @@ pub(crate) mod lua;
 mod stream;
 mod work;
 
+pub(crate) use fast::increment;
+pub(crate) use keeper::EXPIRY_MS;
 pub(crate) use keeper::Remote;
 pub(crate) use stream::Owner as StreamOwner;
 pub(crate) use work::LockedRound;
+pub(crate) use work::{ACQUIRE, WRITE_RELEASE, atomic_script};
 
 use crate::names::BackendKind;
 use crate::plan::RedisPlan;

@@ -24,7 +24,7 @@ use crate::watch::probe::Probe;
 
 /// mutex: takes the lock if it is free, with a new fencing token (from INCR) as its holder and
 /// the lease as its lifetime; returns the token and the value, or 0 when the lock is held.
-const ACQUIRE: &str = r"
+pub(crate) const ACQUIRE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, false} end
 local token = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
@@ -35,7 +35,7 @@ return {token, redis.call('GET', KEYS[3])}
 /// counting a refused write as stale; releases the lock if it is still this worker's. Each
 /// worker's last written token (`KEYS[4]`, field `ARGV[4]`) makes a resent write idempotent:
 /// the write of a token already written returns 2 and does nothing (tokens only grow).
-const WRITE_RELEASE: &str = r"
+pub(crate) const WRITE_RELEASE: &str = r"
 if redis.call('HGET', KEYS[4], ARGV[4]) == ARGV[2] then return 2 end
 local mine = redis.call('GET', KEYS[2]) == ARGV[2]
 if ARGV[3] == '1' and not mine then
@@ -50,7 +50,7 @@ return 1
 
 /// atomic's script of a type and operation: with sequence numbers, one that also counts each
 /// duplicate it refused, on the server (`KEYS[3]`), so that a refusal whose reply was lost counts.
-pub(super) fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
+pub(crate) fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
     let text = lua::apply_script(ty, kind, once);
     if once { counting_refusals(&text) } else { text }
 }
