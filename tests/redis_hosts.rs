@@ -248,7 +248,10 @@ fn one_machine_over_redis_reports_its_round_trip_and_no_clock() {
     assert!(human.stdout.contains("  host      this machine  workers 0-2  round trip "), "{}", human.stdout);
     assert!(!human.stdout.contains("  clock "), "{}", human.stdout);
     // The local engine has no hosts.
-    let local = Test::new().args(&[&job_file("one-local.yaml", "workers: 2\n"), "--format", "json"]).status(0).run();
+    let local = Test::new()
+        .args(&[&job_file("one-local.yaml", text.replace("engine: redis\n", "")), "--format", "json"])
+        .status(0)
+        .run();
     assert!(local.json().get("hosts").is_none(), "{}", local.stdout);
 }
 

@@ -30,13 +30,13 @@ pub(super) fn hosts(s: &mut String, outcome: &Outcome) {
                 .clock
                 .as_ref()
                 .map_or(String::new(), |c| format!("clock ±{}", crate::report::seconds(c.uncertainty_seconds)));
-            let known = |n: Option<u64>| n.map_or("?".to_string(), |n| n.to_string());
+            let known = |n: Option<u64>, what: &str| n.map_or(format!("? {what}s"), |n| plural(n, what));
             let counts = format!(
-                "{} ops, {} resent, {} refused duplicates, {} stale writes, {} ambiguous",
+                "{} ops, {} resent, {}, {}, {} ambiguous",
                 h.ops,
                 h.resent,
-                known(h.refused_duplicates),
-                known(h.stale_writes),
+                known(h.refused_duplicates, "refused duplicate"),
+                known(h.stale_writes, "stale write"),
                 h.ambiguous_operations
             );
             let name = if h.name == h.on { h.name.clone() } else { format!("{} ({})", h.name, h.on) };
@@ -76,7 +76,7 @@ pub(super) fn takeovers(s: &mut String, plan: &Plan, outcome: &Outcome) {
         let what = if fencing {
             format!("fencing refused its {} (each done again under a new token)", plural(w.stale, "stale write"))
         } else {
-            format!("{} went through after it without fencing: updates may be lost", plural(w.late, "write"))
+            format!("without fencing nothing refused its {}: updates may be lost", plural(w.late, "late write"))
         };
         let _ = writeln!(
             s,
