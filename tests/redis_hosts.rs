@@ -213,6 +213,8 @@ fn the_report_gives_each_host_its_workers_round_trip_and_clock_and_the_window_on
     let out = net.runner(&job).output().expect("runner");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // The report, for `cargo test --test redis_hosts -- --nocapture`.
+    println!("{stdout}");
     for (name, workers) in [("a", "workers 0-3"), ("b", "workers 4-7")] {
         let line = stdout
             .lines()
