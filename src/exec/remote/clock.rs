@@ -164,6 +164,6 @@ mod tests {
         assert_eq!(Measured::decode(&m.encode()), Some(m));
         let after = Measured { offset_ns: -3, ..m };
         let o = offset(&m, Some(&after));
-        assert_eq!((o.offset_ns, o.uncertainty_ns, o.drift_ns), (7, 61_000, Some(-10)));
+        assert_eq!((o.offset_ns, o.uncertainty_ns, o.drift_ns), (7, 51_010, Some(-10)));
     }
 }
