@@ -94,7 +94,13 @@ impl Measured {
 /// nothing on the local engine.
 pub(crate) fn this_machine(plan: &crate::plan::Plan) -> Vec<crate::outcome::HostOutcome> {
     let Some(redis) = plan.engine.redis() else { return Vec::new() };
-    let measured = super::connect(&redis.url).and_then(|mut con| measure(&mut con)).ok();
+    // A second at most per reply: a server that stopped answering delays the report by no more.
+    let measured = super::connect(&redis.url)
+        .and_then(|mut con| {
+            con.set_read_timeout(Some(std::time::Duration::from_secs(1))).map_err(|e| e.to_string())?;
+            measure(&mut con)
+        })
+        .ok();
     vec![crate::outcome::HostOutcome {
         name: "this machine".to_string(),
         on: "this machine".to_string(),
