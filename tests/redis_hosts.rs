@@ -248,6 +248,13 @@ fn one_machine_over_redis_reports_its_round_trip_and_no_clock() {
     // One clock: no offset, and the window is runner's own.
     assert!(host["clock"].is_null(), "{host:#}");
     assert!(doc.get("window_clock").is_none(), "{doc:#}");
+    // The trace's metadata carries the same hosts.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.json").to_string_lossy().into_owned();
+    Test::new().args(&[&job, "--trace", &trace]).env("RUNNER_REDIS", &server.url()).status(0).run();
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).expect("trace")).expect("JSON");
+    assert_eq!(trace["metadata"]["hosts"][0]["name"], "this machine", "{:#}", trace["metadata"]);
+    assert!(trace["metadata"]["hosts"][0]["round_trip"]["median_seconds"].as_f64().unwrap() > 0.0);
     let human = Test::new().args(&[&job]).env("RUNNER_REDIS", &server.url()).status(0).run();
     assert!(human.stdout.contains("  host      this machine  workers 0-2  round trip "), "{}", human.stdout);
     assert!(!human.stdout.contains("  clock "), "{}", human.stdout);
