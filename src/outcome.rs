@@ -7,9 +7,11 @@
 //! running anything or drawing the report.
 
 mod ambiguous;
+mod hosts;
 mod partial;
 
 pub use ambiguous::Ambiguity;
+pub use hosts::{ClockOffset, HostOutcome, RoundTrip, WindowClock};
 
 use crate::error::Interrupt;
 use crate::iterate::{Depth, depth};
@@ -144,6 +146,11 @@ pub struct Outcome {
     pub stride: u64,
     /// Where the time around the work went, and how often the workers were switched out.
     pub phases: Phases,
+    /// Over Redis: each host, its workers and its measured round trip (one, this machine,
+    /// without `hosts:`); empty on the local engine.
+    pub hosts: Vec<HostOutcome>,
+    /// The clock the workers' times (the window, ops/s, the trace) are on.
+    pub window_clock: WindowClock,
     /// CPU time and context switches: the workers' (from `wait4`) and runner's own, apart.
     pub cpu: RunCpu,
 }

@@ -196,6 +196,10 @@ fn delayed_replies_with_retries_and_exactly_once_end_exact_with_the_duplicates_r
     assert!(refused <= resent, "{doc:#}");
     assert_eq!(count(&doc, "ambiguous_operations"), 0, "{doc:#}");
     assert_eq!(per_worker(&doc, "resent"), resent, "{doc:#}");
+    // The server counted each refusal for its worker too: this machine's row has them all.
+    let host = &doc["hosts"][0];
+    assert_eq!((host["name"].as_str(), host["refused_duplicates"].as_u64()), (Some("this machine"), Some(refused)));
+    assert_eq!(host["resent"].as_u64(), Some(resent), "{doc:#}");
     let human = Test::new().args(&[&atomic_job("redis-faults-a2.yaml", &proxy.url(), 3, true)]).run();
     assert!(
         human.stdout.contains("resent after a timeout") && human.stdout.contains("refused by the server"),
@@ -289,11 +293,40 @@ fn a_holder_paused_past_its_lease_is_refused_with_fencing_and_loses_updates_with
     let server = RedisServer::start();
     let fenced = run_json(&paused_holder("redis-faults-d.yaml", &server.url(), true));
     assert_eq!((fenced["final"].as_i64(), fenced["verdict"].as_str()), (Some(6000), Some("correct")), "{fenced:#}");
-    assert!(count(&fenced, "stale_writes") > 0, "{fenced:#}");
+    let stale = count(&fenced, "stale_writes");
+    assert!(stale > 0, "{fenced:#}");
+    // Reported as a takeover: worker 0 was alive when its lease ran out; every stale write of
+    // the run was its own, refused; the one host (this machine) counts them too.
+    assert_eq!(
+        fenced["redis"]["lease_takeovers"],
+        serde_json::json!([{"lease_ran_out": 0, "holder_alive": true, "stale_writes_refused": stale, "late_writes": 0}]),
+        "{fenced:#}"
+    );
+    assert_eq!(fenced["hosts"][0]["stale_writes"].as_u64(), Some(stale), "{fenced:#}");
+    let human = Test::new().args(&[&paused_holder("redis-faults-d3.yaml", &server.url(), true)]).run();
+    assert!(
+        human.stdout.contains("takeover  worker 0 was alive holding the lock when its lease ran out; the lock could be taken over; fencing refused its"),
+        "{}",
+        human.stdout
+    );
     no_key_left(&server);
     let unfenced = run_json(&paused_holder("redis-faults-d2.yaml", &server.url(), false));
     assert_eq!(unfenced["verdict"], "lost_updates", "{unfenced:#}");
     assert!(unfenced["final"].as_i64().unwrap() < 6000, "{unfenced:#}");
     assert_eq!(count(&unfenced, "stale_writes"), 0, "{unfenced:#}");
+    // Without fencing the server saw the late write and let it through.
+    let late = count(&unfenced, "late_writes");
+    assert!(late > 0, "{unfenced:#}");
+    assert_eq!(
+        unfenced["redis"]["lease_takeovers"],
+        serde_json::json!([{"lease_ran_out": 0, "holder_alive": true, "stale_writes_refused": 0, "late_writes": late}]),
+        "{unfenced:#}"
+    );
+    let human = Test::new().args(&[&paused_holder("redis-faults-d4.yaml", &server.url(), false)]).run();
+    assert!(
+        human.stdout.contains("without fencing nothing refused its ") && human.stdout.contains("late write"),
+        "{}",
+        human.stdout
+    );
     no_key_left(&server);
 }

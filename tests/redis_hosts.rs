@@ -343,6 +343,106 @@ fn a_lost_host_stops_the_channel_and_leaves_no_key() {
 }
 
 #[test]
+fn the_report_gives_each_host_its_workers_round_trip_and_clock_and_the_window_on_one_clock() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:report}}", std::process::id());
+    let job = net.job("hosts-report.yaml", "atomic", 300, &key);
+    let out = net.runner(&job).args(["--format", "json"]).output().expect("runner");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    common::assert_valid(&common::validator(), &doc);
+    let hosts = doc["hosts"].as_array().unwrap_or_else(|| panic!("hosts in {doc:#}"));
+    assert_eq!(hosts.len(), 2, "{doc:#}");
+    let (mut window_bound, mut widest) = (0.0, 0.0f64);
+    for (host, (name, workers)) in hosts.iter().zip([("a", [0, 1, 2, 3]), ("b", [4, 5, 6, 7])]) {
+        assert_eq!(host["name"], name, "{host:#}");
+        assert!(host["on"].as_str().unwrap().starts_with("ip netns exec"), "{host:#}");
+        assert_eq!(host["workers"], serde_json::json!(workers), "{host:#}");
+        let trip = &host["round_trip"];
+        let (min, median, max) =
+            (trip["min_seconds"].as_f64(), trip["median_seconds"].as_f64(), trip["max_seconds"].as_f64());
+        let (min, median, max) = (min.unwrap(), median.unwrap(), max.unwrap());
+        assert!(0.0 < min && min <= median && median <= max && max < 1.0, "{host:#}");
+        assert_eq!(trip["samples"], 16, "{host:#}");
+        let clock = &host["clock"];
+        let uncertainty = clock["uncertainty_seconds"].as_f64().unwrap_or_else(|| panic!("{host:#}"));
+        // Half the shortest round trip at least, and the drift measured after the run.
+        assert!(uncertainty >= min / 2.0 && uncertainty < 1.0, "{host:#}");
+        assert!(clock["offset_seconds"].as_f64().is_some() && clock["drift_seconds"].as_f64().is_some(), "{host:#}");
+        window_bound += uncertainty;
+        widest = widest.max(uncertainty);
+        assert_eq!(host["ops"], 4 * 300, "{host:#}");
+        for field in ["resent", "refused_duplicates", "stale_writes", "ambiguous_operations"] {
+            assert_eq!(host[field], 0, "{field}: {host:#}");
+        }
+    }
+    // Both namespaces share this kernel's clock: their offsets agree within their uncertainties.
+    let offset = |h: &serde_json::Value| h["clock"]["offset_seconds"].as_f64().unwrap();
+    let apart = (offset(&hosts[0]) - offset(&hosts[1])).abs();
+    assert!(apart <= window_bound, "offsets {apart} s apart, more than their uncertainties {window_bound}: {doc:#}");
+    assert_eq!(doc["window_clock"]["clock"], "server", "{doc:#}");
+    let window = doc["window_clock"]["uncertainty_seconds"].as_f64().unwrap();
+    // The uncertainties of the hosts of the first start and of the last end (perhaps one host).
+    assert!(window > 0.0 && window <= 2.0 * widest + 1e-9, "{doc:#}");
+    assert!(doc["elapsed_seconds"].as_f64().unwrap() > 0.0, "{doc:#}");
+    // The human report: one line per host, and the window's clock.
+    let job = net.job("hosts-report-human.yaml", "mutex", 50, &key);
+    let out = net.runner(&job).output().expect("runner");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    // The report, for `cargo test --test redis_hosts -- --nocapture`.
+    println!("{stdout}");
+    for (name, workers) in [("a", "workers 0-3"), ("b", "workers 4-7")] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("  host      {name} (ip netns exec")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(line.contains(workers) && line.contains("round trip ") && line.contains("clock ±"), "{stdout}");
+        assert!(line.contains("200 ops, 0 resent, 0 refused duplicates, 0 stale writes, 0 ambiguous"), "{stdout}");
+    }
+    assert!(stdout.contains("  clock     the window is on the Redis server's clock"), "{stdout}");
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
+#[test]
+fn one_machine_over_redis_reports_its_round_trip_and_no_clock() {
+    let server = RedisServer::start();
+    let text =
+        "workers: 3\niterations: 20\nvalue: {type: i}\noperation: add\noperand: 1\nbackend: mutex\nengine: redis\n";
+    let job = job_file("one-machine.yaml", text);
+    let out = Test::new().args(&[&job, "--format", "json"]).env("RUNNER_REDIS", &server.url()).status(0).run();
+    let doc = out.json();
+    common::assert_valid(&common::validator(), &doc);
+    let hosts = doc["hosts"].as_array().unwrap_or_else(|| panic!("hosts in {doc:#}"));
+    assert_eq!(hosts.len(), 1, "{doc:#}");
+    let host = &hosts[0];
+    assert_eq!((host["name"].as_str(), host["on"].as_str()), (Some("this machine"), Some("this machine")));
+    assert_eq!(host["workers"], serde_json::json!([0, 1, 2]), "{host:#}");
+    assert!(host["round_trip"]["median_seconds"].as_f64().unwrap() > 0.0, "{host:#}");
+    assert_eq!(host["ops"], 60, "{host:#}");
+    // One clock: no offset, and the window is runner's own.
+    assert!(host["clock"].is_null(), "{host:#}");
+    assert!(doc.get("window_clock").is_none(), "{doc:#}");
+    // The trace's metadata carries the same hosts.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let trace = dir.path().join("t.json").to_string_lossy().into_owned();
+    Test::new().args(&[&job, "--trace", &trace]).env("RUNNER_REDIS", &server.url()).status(0).run();
+    let trace: serde_json::Value = serde_json::from_slice(&std::fs::read(&trace).expect("trace")).expect("JSON");
+    assert_eq!(trace["metadata"]["hosts"][0]["name"], "this machine", "{:#}", trace["metadata"]);
+    assert!(trace["metadata"]["hosts"][0]["round_trip"]["median_seconds"].as_f64().unwrap() > 0.0);
+    let human = Test::new().args(&[&job]).env("RUNNER_REDIS", &server.url()).status(0).run();
+    assert!(human.stdout.contains("  host      this machine  workers 0-2  round trip "), "{}", human.stdout);
+    assert!(!human.stdout.contains("  clock "), "{}", human.stdout);
+    // The local engine has no hosts.
+    let local = Test::new()
+        .args(&[&job_file("one-local.yaml", text.replace("engine: redis\n", "")), "--format", "json"])
+        .status(0)
+        .run();
+    assert!(local.json().get("hosts").is_none(), "{}", local.stdout);
+}
+
+#[test]
 fn sigint_during_a_run_on_two_hosts_leaves_no_process_and_no_key() {
     let net = Net::new();
     for backend in ["atomic", "channel"] {

@@ -43,6 +43,7 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Result<Outcome
     drop(ended.waiting);
     let written = early.unwrap_or_else(|| Written::read(&ended.shared));
     let (final_value, refused) = ended.keeper.finish(&ended.shared).map_err(ExecError::Backend)?;
+    let hosts = super::remote::clock::this_machine(plan);
     let together = plan.start == crate::names::Start::Together;
     // The window opens at the release, or (forked) at the first worker's start.
     let origin = if together {
@@ -118,6 +119,8 @@ pub(super) fn collect(plan: &Plan, ended: Ended, begun: Begun) -> Result<Outcome
             involuntary_switches: children.involuntary_switches,
         },
         cpu: RunCpu { workers: workers_cpu, workers_reaped: cpus.len() as u32, runner: runner_cpu },
+        hosts,
+        window_clock: crate::outcome::WindowClock::Local,
     })
 }
 

@@ -83,6 +83,9 @@ pub fn trace(
         "recoveries": run.outcome.recoveries.iter().copied().map(doc::run::recovery).collect::<Vec<_>>(),
         "faults": plan.faults.iter().map(|f| f.describe()).collect::<Vec<_>>(),
         "deadline_seconds": run.outcome.deadline,
+        // Over Redis: each host, its workers, round trip and clock, as in the report.
+        "hosts": doc::hosts::hosts(&run.outcome),
+        "window_clock": doc::hosts::window_clock(&run.outcome),
     });
     let moments = trace_moments(&run.outcome);
     let input = crate::watch::trace::TraceInput {

@@ -370,6 +370,8 @@ mod tests {
             stride: 4096,
             phases: Phases::default(),
             cpu: Default::default(),
+            hosts: Vec::new(),
+            window_clock: Default::default(),
         };
         let judgement = judge_run(plan, &outcome);
         Run { outcome, judgement, wall_seconds: 0.01, started_at: String::new(), origin: 0 }

@@ -104,12 +104,74 @@ pub(crate) struct WorkerTally {
 
 /// What a Redis server refused during a run, as its scripts counted it (one count per refused
 /// execution).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Refused {
     /// Resent operations whose sequence number had been applied (exactly once).
     pub duplicates: u64,
-    /// mutex: writes whose fencing token was stale (done again under a new token).
+    /// mutex: writes whose fencing token was stale (done again under a new token): the writer's
+    /// lease had run out while it lived.
     pub stale: u64,
+    /// mutex without fencing: writes made after their writer's lease had run out (nothing
+    /// refused them).
+    pub late: u64,
+    /// What the scripts counted for each worker (by index; a worker absent had none). The
+    /// channel's owner counts its refused duplicates in all only: compare the sums.
+    pub by_worker: Vec<(u32, WorkerRefused)>,
+}
+
+/// One worker's refusals, as the server's scripts counted them (see [`Refused`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerRefused {
+    pub duplicates: u64,
+    pub stale: u64,
+    pub late: u64,
+}
+
+impl Refused {
+    /// From the counts' hash as the server holds it: `duplicates`, `stale`, and per worker
+    /// `duplicates:W`, `stale:W`, `late:W`.
+    pub(crate) fn from_fields(fields: &[(String, u64)]) -> Refused {
+        let mut r = Refused::default();
+        for (name, n) in fields {
+            match name.split_once(':') {
+                None if name == "duplicates" => r.duplicates = *n,
+                None if name == "stale" => r.stale = *n,
+                Some((what, w)) => {
+                    let Ok(w) = w.parse::<u32>() else { continue };
+                    let at = match r.by_worker.iter().position(|(i, _)| *i == w) {
+                        Some(at) => at,
+                        None => {
+                            r.by_worker.push((w, WorkerRefused::default()));
+                            r.by_worker.len() - 1
+                        }
+                    };
+                    let one = &mut r.by_worker[at].1;
+                    match what {
+                        "duplicates" => one.duplicates = *n,
+                        "stale" => one.stale = *n,
+                        "late" => one.late = *n,
+                        _ => {}
+                    }
+                }
+                None => {}
+            }
+        }
+        r.by_worker.sort_by_key(|(i, _)| *i);
+        r.late = r.by_worker.iter().map(|(_, w)| w.late).sum();
+        r
+    }
+
+    /// What the scripts counted for worker `index`.
+    pub fn of_worker(&self, index: u32) -> WorkerRefused {
+        self.by_worker.iter().find(|(i, _)| *i == index).map_or_else(WorkerRefused::default, |(_, w)| *w)
+    }
+
+    /// Whether the per-worker counts add up to the totals (else some were counted in all only,
+    /// as the channel's owner counts its duplicates): (duplicates, stale).
+    pub fn attributed(&self) -> (bool, bool) {
+        let sum = |f: fn(&WorkerRefused) -> u64| self.by_worker.iter().map(|(_, w)| f(w)).sum::<u64>();
+        (sum(|w| w.duplicates) == self.duplicates, sum(|w| w.stale) == self.stale)
+    }
 }
 
 /// mutex: one operation with a fault's action inside the lock, where the value lives.

@@ -74,7 +74,7 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
     }
     run.end_children(stopped);
     times.ended = now_ns();
-    let results: Vec<Result> = (0..plan.workers)
+    let mut results: Vec<Result> = (0..plan.workers)
         .map(|i| {
             let text: Option<String> =
                 call(&mut run.con, "reading a result", redis::cmd("GET").arg(keys.result(i))).ok().flatten();
@@ -93,6 +93,15 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
         })
         .filter(|d| d != "ok")
         .collect();
+    let clocks: Vec<Option<String>> = (0..plan.hosts.len())
+        .map(|h| call(&mut run.con, "reading a host's clock", redis::cmd("GET").arg(keys.clock(h))).ok().flatten())
+        .collect();
+    let hosts = super::clock::hosts(&plan, &clocks);
+    let mut window: Vec<(u64, u64)> = results.iter().map(|r| (r.start_ns, r.end_ns)).collect();
+    let window_clock = super::clock::to_server(&hosts, &mut window);
+    for (r, (start, end)) in results.iter_mut().zip(window) {
+        (r.start_ns, r.end_ns) = (start, end);
+    }
     let final_value = keeper.finish(&shared).map_err(ExecError::Backend)?;
     run.delete();
     for e in &errors {
@@ -102,7 +111,8 @@ pub(crate) fn coordinate(plan: &Plan, interrupts: &Interrupts) -> std::result::R
         return Err(failed(why.clone()));
     }
     say_hosts(&plan, &results);
-    Ok(outcome(&plan, final_value, &results, &watched, &times, interrupts))
+    let outcome = outcome(&plan, final_value, &results, &watched, &times, interrupts);
+    Ok(Outcome { hosts, window_clock, ..outcome })
 }
 
 /// The plan with the run's key prefix, and what every host is told of it; or why the job cannot
@@ -401,8 +411,8 @@ struct Times {
     ended: u64,
 }
 
-/// The run's `Outcome` from the workers' results (their times on their hosts' clocks; runner's
-/// phases on its own).
+/// The run's `Outcome` from the workers' results (their times on the server's clock when every
+/// host's offset was measured; runner's phases on its own).
 fn outcome(
     plan: &Plan,
     (final_value, refused): (crate::value::Value, Option<crate::sync::Refused>),
@@ -479,5 +489,7 @@ fn outcome(
             involuntary_switches: switches.involuntary_switches,
         },
         cpu: RunCpu { workers: workers_cpu, workers_reaped: cpus.len() as u32, runner: runner_cpu },
+        hosts: Vec::new(),
+        window_clock: crate::outcome::WindowClock::Unaligned,
     }
 }

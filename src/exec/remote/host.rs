@@ -94,6 +94,7 @@ fn run_share(
     let parent = getpid();
     fork::default_sigchld().map_err(|e| format!("cannot restore SIGCHLD: {e}"))?;
     set(con, "beating", &keys.beat(h), "1", BEAT_MS)?;
+    let before = super::clock::measure(con).ok();
     let ready = fork::prepare().map_err(|e| e.to_string())?;
     let unblock = interrupts.with(Signal::SIGCHLD);
     let mut pids = Vec::new();
@@ -139,6 +140,9 @@ fn run_share(
     drop(side);
     let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
     watch_share(&mut pids, keys, h, con, interrupts, bound);
+    let after = super::clock::measure(con).ok();
+    let measured = [before, after].map(|m| m.map_or("-".to_string(), |m| m.encode())).join("|");
+    set(con, "publishing the round trip", &keys.clock(h), &measured, EXPIRY_MS)?;
     for (index, pid, exit) in &pids {
         let slot = shared.slot(*index as usize);
         let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);

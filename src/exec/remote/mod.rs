@@ -11,6 +11,7 @@
 //! own: the value's keys and scripts (see `sync::redis`), forking (see `fork.rs`) or judging
 //! the value (see `outcome`).
 
+pub(crate) mod clock;
 pub(crate) mod coordinate;
 pub(crate) mod host;
 
@@ -69,6 +70,12 @@ impl RunKeys {
         self.key(&format!("done:{h}"))
     }
 
+    /// Host `h`'s round trip and clock offset, measured before its workers' barrier and after
+    /// they ended (see `clock.rs`).
+    pub(crate) fn clock(&self, h: usize) -> String {
+        self.key(&format!("clock:{h}"))
+    }
+
     pub(crate) fn result(&self, index: u32) -> String {
         self.key(&format!("result:{index}"))
     }
@@ -77,7 +84,7 @@ impl RunKeys {
     pub(crate) fn all(&self, hosts: usize, workers: u32) -> Vec<String> {
         let mut keys = vec![self.arrived(), self.go(), self.stop()];
         for h in 0..hosts {
-            keys.extend([self.description(h), self.beat(h), self.done(h)]);
+            keys.extend([self.description(h), self.beat(h), self.done(h), self.clock(h)]);
         }
         keys.extend((0..workers).map(|i| self.result(i)));
         keys

@@ -9,6 +9,7 @@
 
 pub(crate) mod check;
 pub(crate) mod compare;
+pub(crate) mod hosts;
 pub(crate) mod job;
 pub(crate) mod measures;
 pub(crate) mod redis;

@@ -20,6 +20,13 @@ pub(crate) struct Redis {
     /// mutex: writes the server refused because their fencing token was stale (the lease ran
     /// out); each was done again under a new token.
     pub stale_writes: u64,
+    /// mutex without fencing: writes made after the writer's lease had run out, which nothing
+    /// refused (each may have overwritten another holder's update).
+    pub late_writes: u64,
+    /// mutex: every worker whose lease ran out while it was alive (it wrote after it), as the
+    /// local mutex's `recoveries` list the locks taken over from a dead holder: the lock could
+    /// be taken over by another worker while the holder still worked.
+    pub lease_takeovers: Vec<LeaseTakeover>,
     /// Operations whose every send timed out: each may or may not have been applied.
     pub ambiguous_operations: u64,
     /// Operations the server acknowledged: the run's operations less the ambiguous ones.
@@ -82,6 +89,21 @@ pub(crate) fn not_measured(a: &crate::sync::ApplyLatency) -> &'static str {
     }
 }
 
+/// A lock whose lease ran out while its holder lived.
+#[derive(Clone, Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct LeaseTakeover {
+    /// The holder whose lease ran out; it was alive (it tried to write afterwards).
+    pub lease_ran_out: u32,
+    pub holder_alive: bool,
+    /// With fencing: its writes the server refused as stale (each done again under a new
+    /// token; nothing lost).
+    pub stale_writes_refused: u64,
+    /// Without fencing: its writes that went through after its lease ran out (updates may be
+    /// lost).
+    pub late_writes: u64,
+}
+
 /// One worker's counts over Redis.
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
@@ -101,12 +123,24 @@ impl Redis {
         judgement: &crate::outcome::Judgement,
     ) -> Option<Redis> {
         plan.engine.redis()?;
-        let refused = outcome.refused.unwrap_or_default();
+        let refused = outcome.refused.clone().unwrap_or_default();
         let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
         Some(Redis {
             resent: outcome.workers.iter().map(|w| w.resent).sum(),
             refused_duplicates: refused.duplicates,
             stale_writes: refused.stale,
+            late_writes: refused.late,
+            lease_takeovers: refused
+                .by_worker
+                .iter()
+                .filter(|(_, w)| w.stale + w.late > 0)
+                .map(|&(i, w)| LeaseTakeover {
+                    lease_ran_out: i,
+                    holder_alive: true,
+                    stale_writes_refused: w.stale,
+                    late_writes: w.late,
+                })
+                .collect(),
             ambiguous_operations: ambiguous,
             acknowledged_operations: outcome.applied().saturating_sub(ambiguous),
             ambiguous_applied: judgement.ambiguous.and_then(|a| a.applied).map(|(min, max)| AppliedRange { min, max }),

@@ -83,6 +83,10 @@ pub(crate) struct Run {
     /// From the barrier's release (`start: forked`: the first worker's start) to the last
     /// worker's end (channel: the owner's).
     pub elapsed_seconds: f64,
+    /// Several hosts: the clock the workers' times (`elapsed_seconds`) are on; absent on one
+    /// machine (runner's own clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_clock: Option<super::hosts::WindowClock>,
     /// The whole run, from runner's start to the report.
     pub wall_seconds: f64,
     #[schemars(length(min = 1))]
@@ -104,6 +108,10 @@ pub(crate) struct Run {
     /// Redis only: what became of the operations (resent, refused, ambiguous, applied twice).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<super::redis::Redis>,
+    /// Redis only: each host, its workers, its round trip and clock (one, this machine, without
+    /// `hosts:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<super::hosts::RunHost>,
     /// A single run's outputs (its trace, its exports) that could not be written: the report
     /// stands, and the exit code is at least 2. Absent when every output was written (and in a
     /// sweep's runs: the sweep's document says it).
@@ -396,6 +404,7 @@ impl Run {
             applied_operations: judgement.established.unwrap_or(outcome.applied()),
             ops_per_second: outcome.rate_of(judgement.established.unwrap_or(outcome.applied())),
             elapsed_seconds: outcome.elapsed_seconds,
+            window_clock: super::hosts::window_clock(outcome),
             wall_seconds: r.wall_seconds,
             workers: outcome.workers.iter().map(worker).collect(),
             latency: Latency {
@@ -435,6 +444,7 @@ impl Run {
                 applied: served.applied.clone(),
             }),
             redis: super::redis::Redis::of(plan, outcome, judgement),
+            hosts: super::hosts::hosts(outcome),
             unwritten: Vec::new(),
         }
     }

@@ -2,6 +2,7 @@
 //! print; `resources.rs` the last ones: memory, start-up, CPU time, the machine, the workers'
 //! table); `plan.rs`: a plan.
 
+mod hosts;
 mod plan;
 mod resources;
 
@@ -182,7 +183,7 @@ fn happened(plan: &Plan, outcome: &Outcome, happened: Happened) -> String {
 /// Over Redis: what became of the operations, in one line; `None` on the local engine.
 fn redis_line(plan: &Plan, outcome: &Outcome, judgement: &crate::outcome::Judgement) -> Option<String> {
     let redis = plan.engine.redis()?;
-    let refused = outcome.refused.unwrap_or_default();
+    let refused = outcome.refused.clone().unwrap_or_default();
     let resent: u64 = outcome.workers.iter().map(|w| w.resent).sum();
     let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
     let mut parts = vec![format!("{} resent after a timeout", plural(resent, "command"))];
@@ -191,6 +192,9 @@ fn redis_line(plan: &Plan, outcome: &Outcome, judgement: &crate::outcome::Judgem
     }
     if plan.backend.kind() == crate::names::BackendKind::Mutex {
         parts.push(format!("{} refused by fencing", plural(refused.stale, "stale write")));
+        if refused.late > 0 {
+            parts.push(format!("{} after its lease ran out, unfenced", plural(refused.late, "write")));
+        }
     }
     if ambiguous > 0 {
         let applied = match judgement.ambiguous.and_then(|a| a.applied) {
@@ -232,6 +236,7 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
         );
     }
     recoveries(s, &outcome.recoveries);
+    hosts::takeovers(s, plan, outcome);
     if let Some(line) = redis_line(plan, outcome, judgement) {
         let _ = writeln!(s, "  redis     {line}");
     }
@@ -250,6 +255,7 @@ fn incidents(s: &mut String, r: &RunReport<'_>) {
         };
         let _ = writeln!(s, "  apply     {line}");
     }
+    hosts::hosts(s, outcome);
     let e = Expectation::of(plan, outcome, judgement.verdict);
     match (plan.expect_outcome, e.as_expected) {
         (Some(expected), Some(true)) => {

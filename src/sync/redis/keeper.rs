@@ -93,9 +93,8 @@ impl Remote {
     pub(crate) fn finish(mut self) -> Result<(Value, Refused), BackendError> {
         let bytes: Vec<u8> = self.conn.call("reading the final value", redis::cmd("GET").arg(&self.keys.value))?;
         let count: Option<i64> = self.conn.call("reading the count", redis::cmd("GET").arg(&self.keys.count))?;
-        let counts: (Option<u64>, Option<u64>) = self
-            .conn
-            .call("reading the refusals", redis::cmd("HMGET").arg(&self.keys.refused).arg("duplicates").arg("stale"))?;
+        let counts: Vec<(String, u64)> =
+            self.conn.call("reading the refusals", redis::cmd("HGETALL").arg(&self.keys.refused))?;
         self.conn.call::<()>("deleting the run's keys", redis::cmd("DEL").arg(&self.keys.all()[..]))?;
         let value = lua::decode(self.ty_of.ty(), &bytes).ok_or_else(|| BackendError::Redis {
             doing: "reading the final value",
@@ -107,6 +106,6 @@ impl Remote {
             (Value::C(x), Some(n)) => Value::C(x.wrapping_add(n as u8)),
             (v, _) => v,
         };
-        Ok((value, Refused { duplicates: counts.0.unwrap_or(0), stale: counts.1.unwrap_or(0) }))
+        Ok((value, Refused::from_fields(&counts)))
     }
 }

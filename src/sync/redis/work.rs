@@ -32,16 +32,20 @@ return {token, redis.call('GET', KEYS[3])}
 ";
 
 /// mutex: writes the new value when the lock still holds this worker's token (with fencing),
-/// counting a refused write as stale; releases the lock if it is still this worker's. Each
-/// worker's last written token (`KEYS[4]`, field `ARGV[4]`) makes a resent write idempotent:
-/// the write of a token already written returns 2 and does nothing (tokens only grow).
+/// counting a refused write as stale, in all and for the worker (`stale:W`); without fencing,
+/// a write whose lease ran out goes through and is counted for the worker (`late:W`). Releases
+/// the lock if it is still this worker's. Each worker's last written token (`KEYS[4]`, field
+/// `ARGV[4]`) makes a resent write idempotent: the write of a token already written returns 2
+/// and does nothing (tokens only grow).
 pub(crate) const WRITE_RELEASE: &str = r"
 if redis.call('HGET', KEYS[4], ARGV[4]) == ARGV[2] then return 2 end
 local mine = redis.call('GET', KEYS[2]) == ARGV[2]
-if ARGV[3] == '1' and not mine then
+if not mine and ARGV[3] == '1' then
   redis.call('HINCRBY', KEYS[3], 'stale', 1)
+  redis.call('HINCRBY', KEYS[3], 'stale:' .. ARGV[4], 1)
   return 0
 end
+if not mine then redis.call('HINCRBY', KEYS[3], 'late:' .. ARGV[4], 1) end
 redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
 redis.call('HSET', KEYS[4], ARGV[4], ARGV[2])
 if mine then redis.call('DEL', KEYS[2]) end
@@ -56,11 +60,15 @@ pub(crate) fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
 }
 
 /// An exactly-once script (`KEYS[1]`, `KEYS[2]`, see [`lua`]) that also counts, on the server,
-/// each duplicate it refused (`KEYS[3]`, field `duplicates`): one count per refused execution.
+/// each duplicate it refused (`KEYS[3]`, field `duplicates`, and the worker's `duplicates:W`,
+/// `ARGV[2]` being the worker): one count per refused execution.
 fn counting_refusals(script: &str) -> String {
     format!(
         "local applied = (function()\n{script}end)()\n\
-         if applied == 0 then redis.call('HINCRBY', KEYS[3], 'duplicates', 1) end\n\
+         if applied == 0 then\n\
+         redis.call('HINCRBY', KEYS[3], 'duplicates', 1)\n\
+         redis.call('HINCRBY', KEYS[3], 'duplicates:' .. ARGV[2], 1)\n\
+         end\n\
          return applied\n"
     )
 }
