@@ -20,8 +20,9 @@ use serde_json::{Value as Json, json};
 
 /// How long any of these keys outlives a runner that could not delete it.
 const EXPIRY_MS: u64 = 3_600_000;
-/// A host's heartbeat lasts this long unless refreshed.
-const BEAT_MS: u64 = 3_000;
+/// A host's heartbeat lasts this long unless refreshed: long enough for a link down 2 s (TCP's
+/// resends back off to 1.6 s between tries) or a run of lost packets to pass.
+const BEAT_MS: u64 = 10_000;
 /// How often a `runner worker` refreshes its heartbeat and polls the stop key; a stop reaches
 /// every host's workers within this and one round trip.
 const POLL: Duration = Duration::from_millis(100);
@@ -215,8 +216,7 @@ impl Result {
 /// A connection for these keys, with timeouts on connecting, reading and writing.
 pub(crate) fn connect(url: &str) -> std::result::Result<redis::Connection, String> {
     let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
-    let con = client
-        .get_connection_with_timeout(COMMAND_TIMEOUT)
+    let con = crate::sync::connect_patiently(&client, COMMAND_TIMEOUT)
         .map_err(|e| format!("cannot connect to {url}: {e} (is a server running there?)"))?;
     con.set_read_timeout(Some(COMMAND_TIMEOUT)).map_err(|e| e.to_string())?;
     con.set_write_timeout(Some(COMMAND_TIMEOUT)).map_err(|e| e.to_string())?;
