@@ -5,7 +5,8 @@
 //! the namespaces the test made. runner itself (the coordinator) runs in the first host's
 //! namespace. 8 workers on 2 hosts end exact for atomic and mutex; SIGINT during a long run leaves
 //! no `runner worker` process and no key, and so does a deadline. Every namespace is removed at
-//! the end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail,
+//! the end, on failure too (a guard; the namespaces are `common::netns`'s, shared with
+//! tests/redis_netfaults.rs). Needs root (CI runs as root): without it the tests fail,
 //! they never skip. Without namespaces: the planner's refusals of `hosts`, and `runner worker`
 //! refusing another version or a job whose sha256 differs.
 

@@ -21,8 +21,8 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::children;
 use common::netns::{Net, processes_with};
-use common::{children, wait_at_most};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -52,16 +52,32 @@ fn run_json(net: &Net, job: &str, during: impl FnOnce()) -> serde_json::Value {
         .spawn()
         .expect("runner");
     during();
-    let status = wait_at_most(&mut child, Duration::from_secs(60), "runner");
+    // Bounded: past 90 s runner is stopped, and the test fails with what it said.
+    while child.try_wait().expect("runner's status").is_none() && started.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let hung = child.try_wait().expect("runner's status").is_none();
+    if hung {
+        // SIGINT stops every host's workers (the stop key) and deletes the keys; then, bounded,
+        // SIGKILL.
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
+        let asked = Instant::now();
+        while child.try_wait().expect("runner's status").is_none() && asked.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+    }
     let out = child.wait_with_output().expect("runner's output");
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (status, stdout, stderr) =
+        (out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!hung, "runner still running after 90 s; killed. stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(!stdout.is_empty(), "no report ({status}): {stderr}");
     let doc: serde_json::Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
     common::assert_valid(&common::validator(), &doc);
     // The figures, for `cargo test --test redis_netfaults -- --nocapture`.
     println!(
-        "{job}: {:.1} s, final {}, verdict {}, exit {status}, redis {}",
+        "{job}: {:.1} s, final {}, verdict {}, exit {status}, redis {}\nstderr: {stderr}",
         started.elapsed().as_secs_f64(),
         doc["final"],
         doc["verdict"],
