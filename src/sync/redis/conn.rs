@@ -1,9 +1,10 @@
-//! A worker's or runner's connection to the server: opened with the plan's timeout on
-//! connecting, reading and writing, and one way to send a command with the retry policy.
+//! A worker's or runner's connection to the server: opened with the plan's timeout on reading
+//! and writing (connecting gets at least [`CONNECT_AT_LEAST`], trying again after a timeout),
+//! and one way to send a command with the retry policy.
 //!
-//! A command that timed out may or may not have been applied: it is sent again while retries
-//! are left ([`Conn::resent`] counts them), and once none are left its fate is unknown:
-//! [`Reply::Ambiguous`], not an error. The connection stays usable: the client skips the late
+//! A command that timed out (or whose wait a SIGSTOP and SIGCONT cut short) may or may not have
+//! been applied: it is sent again while retries are left ([`Conn::resent`] counts them), and
+//! once none are left its fate is unknown: [`Reply::Ambiguous`], not an error. The connection stays usable: the client skips the late
 //! reply of every command it gave up on (each request gets exactly one reply), so the next
 //! command reads its own.
 
