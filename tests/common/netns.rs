@@ -8,7 +8,10 @@
 //!
 //! Every namespace is removed when the [`Net`] is dropped, on failure too. Needs root and
 //! iproute2 (CI has both): without them a test fails with a message naming them, it never
-//! skips. Owns the namespaces and their server; does not own the jobs' assertions.
+//! skips. Owns the namespaces and their server (and `follow`, reading the run's stream from
+//! inside the server's namespace); does not own the jobs' assertions. The job helpers and
+//! `follow` are also those of main's tests/redis_hosts.rs (channel on two hosts), so that its
+//! `impl Net` can move here at the merge.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -109,22 +112,75 @@ impl Net {
 
     /// A job over the two hosts, with a deadline.
     pub fn job_within(&self, name: &str, backend: &str, iterations: u64, key: &str, timeout: &str) -> String {
-        let body = format!(
+        let work = format!(
             "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: {timeout}\n"
         );
-        self.job_with(name, &body, key, "")
+        self.job_of(name, &work, key)
     }
 
-    /// A job over the two hosts: `body` (every field but `engine` and `hosts`), the engine's
-    /// key and more of its fields (`settings`: `, retries: 3`...).
-    pub fn job_with(&self, name: &str, body: &str, key: &str, settings: &str) -> String {
+    /// A job over the two hosts: `work` (workers, value, operation, backend...), then the engine
+    /// and the hosts.
+    pub fn job_of(&self, name: &str, work: &str, key: &str) -> String {
+        self.job_wrapped(name, work, key, ["", ""])
+    }
+
+    /// As `job_of`, the engine with more fields (`settings`: `, retries: 3`...).
+    pub fn job_with(&self, name: &str, work: &str, key: &str, settings: &str) -> String {
+        self.job_full(name, work, key, settings, ["", ""])
+    }
+
+    /// As `job_of`, each host's command followed by `wrap` (e.g. `unshare --time --fork`).
+    pub fn job_wrapped(&self, name: &str, work: &str, key: &str, wrap: [&str; 2]) -> String {
+        self.job_full(name, work, key, "", wrap)
+    }
+
+    fn job_full(&self, name: &str, work: &str, key: &str, settings: &str, wrap: [&str; 2]) -> String {
         let text = format!(
-            "{body}engine: {{redis: \"{}\", key: \"{key}\"{settings}}}\nhosts:\n  - {{name: a, command: \"ip netns exec {}\"}}\n  - {{name: b, command: \"ip netns exec {}\"}}\n",
+            "{work}engine: {{redis: \"{}\", key: \"{key}\"{settings}}}\nhosts:\n  - {{name: a, command: \"ip netns exec {} {}\"}}\n  - {{name: b, command: \"ip netns exec {} {}\"}}\n",
             self.url(),
             self.host(0),
-            self.host(1)
+            wrap[0],
+            self.host(1),
+            wrap[1]
         );
         job_file(name, text)
+    }
+
+    /// Follows the run's stream (`{key}:stream`) from inside the server's namespace (only the
+    /// thread joins it) until it has read `ops` operations or 60 s passed: each entry's worker,
+    /// count and operand's raw bytes, in the stream's order. The stream need not exist yet.
+    pub fn follow(&self, key: &str, ops: u64) -> std::thread::JoinHandle<Vec<(u32, u64, Vec<u8>)>> {
+        let (ns, url, stream) = (format!("/run/netns/{}", self.names[1]), self.url(), format!("{key}:stream"));
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&ns).expect("the server's namespace");
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("joining the server's namespace");
+            let client = redis::Client::open(url).expect("url");
+            let mut con = client.get_connection_with_timeout(Duration::from_secs(5)).expect("a connection");
+            let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
+            let until = Instant::now() + Duration::from_secs(60);
+            while read < ops && Instant::now() < until {
+                type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+                let reply: Reply = redis::cmd("XREAD")
+                    .arg("BLOCK")
+                    .arg(500)
+                    .arg("STREAMS")
+                    .arg(&stream)
+                    .arg(&last)
+                    .query(&mut con)
+                    .expect("XREAD");
+                for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+                    let get =
+                        |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
+                    let number =
+                        |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
+                    let (worker, n) = (number(b"w") as u32, number(b"n"));
+                    entries.push((worker, n, get(b"o")));
+                    read += n;
+                    last = id;
+                }
+            }
+            entries
+        })
     }
 
     /// runner, the coordinator, in host a's namespace.
