@@ -271,6 +271,12 @@ fn pause_a_holder(net: &Net, key: &str) {
     };
     let lock = format!("{key}:lock");
     let started = Instant::now();
+    // Past the start barrier: a lock has been handed out (the barrier's own commands are not
+    // what this test stops).
+    while net.cli(&["exists", &format!("{key}:fence")]) != "1" {
+        assert!(started.elapsed() < Duration::from_secs(30), "no lock was ever taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     for tries in 1..=100 {
         if started.elapsed() > Duration::from_secs(20) {
             break;

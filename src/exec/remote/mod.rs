@@ -26,8 +26,11 @@ const BEAT_MS: u64 = 10_000;
 /// How often a `runner worker` refreshes its heartbeat and polls the stop key; a stop reaches
 /// every host's workers within this and one round trip.
 const POLL: Duration = Duration::from_millis(100);
-/// A command's time on these keys before it counts as failed.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// A command's time on these keys before it counts as failed: long enough for TCP's resends,
+/// which back off (0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s), to get one through under 20% packet loss
+/// (5 s was once too short for a worker's `INCR` at the start barrier, which cannot be sent
+/// twice).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The names of the keys a run over several hosts adds under its prefix.
 #[derive(Clone, Debug)]

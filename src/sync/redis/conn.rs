@@ -22,7 +22,8 @@ const CONNECT_AT_LEAST: Duration = Duration::from_secs(10);
 /// kernel's own retransmissions of a lost SYN wait 1 s, then 2 s, then 4 s.
 const CONNECT_TRY: Duration = Duration::from_millis(1_500);
 
-/// Connects to `client`'s server, trying again after a timeout until `patience` has passed
+/// Connects to `client`'s server, trying again after a timeout (or a stop and a continue,
+/// which end a connecting socket's wait with EINTR) until `patience` has passed
 /// (under 20% packet loss each way, about one SYN or SYN-ACK in three is lost). Bounded: every try
 /// lasts at most [`CONNECT_TRY`], and none starts after `patience`.
 pub(crate) fn connect_patiently(client: &redis::Client, patience: Duration) -> redis::RedisResult<redis::Connection> {
@@ -30,7 +31,7 @@ pub(crate) fn connect_patiently(client: &redis::Client, patience: Duration) -> r
     loop {
         let left = patience.saturating_sub(started.elapsed());
         match client.get_connection_with_timeout(left.clamp(Duration::from_millis(1), CONNECT_TRY)) {
-            Err(e) if e.is_timeout() && started.elapsed() < patience => continue,
+            Err(e) if (e.is_timeout() || interrupted(&e)) && started.elapsed() < patience => continue,
             other => return other,
         }
     }
@@ -160,8 +161,12 @@ pub(super) enum Reply<T> {
 /// whatever the signal handlers). Either way the client skips the late reply and the connection
 /// stays usable; whether the command was applied is unknown.
 fn reply_lost(e: &redis::RedisError) -> bool {
-    e.is_timeout()
-        || (e.is_io_error() && e.to_string().contains(&std::io::Error::from_raw_os_error(libc::EINTR).to_string()))
+    e.is_timeout() || interrupted(e)
+}
+
+/// A socket call cut short by a stop and a continue (EINTR).
+fn interrupted(e: &redis::RedisError) -> bool {
+    e.is_io_error() && e.to_string().contains(&std::io::Error::from_raw_os_error(libc::EINTR).to_string())
 }
 
 /// The error as one line.
