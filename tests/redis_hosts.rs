@@ -6,200 +6,19 @@
 //! namespace. 8 workers on 2 hosts end exact for atomic, mutex and channel (runner owning the
 //! stream, order-dependent jobs ending at its replay); SIGINT during a long run leaves
 //! no `runner worker` process and no key, and so does a deadline. Every namespace is removed at
-//! the end, on failure too (a guard). Needs root (CI runs as root): without it the tests fail,
+//! the end, on failure too (a guard; the namespaces are `common::netns`'s, shared with
+//! tests/redis_netfaults.rs). Needs root (CI runs as root): without it the tests fail,
 //! they never skip. Without namespaces: the planner's refusals of `hosts`, and `runner worker`
 //! refusing another version or a job whose sha256 differs.
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::netns::{Net, processes_with};
 use common::redis::RedisServer;
-use common::{Test, job_file, runner_bin, wait_at_most};
-
-const SERVER_ADDR: &str = "198.51.100.1";
-
-/// Three namespaces on a bridge (a fourth namespace) and a redis-server in the first; all
-/// removed when dropped.
-struct Net {
-    /// bridge, server, host a, host b.
-    names: [String; 4],
-    server: Option<Child>,
-    dir: tempfile::TempDir,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().unwrap_or_else(|e| panic!("cannot run `ip` (iproute2): {e}"));
-    assert!(
-        out.status.success(),
-        "`ip {}` failed: {} (these tests make network namespaces: they need root and iproute2, as CI has)",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-}
-
-impl Net {
-    fn new() -> Net {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let tag = format!("rh{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        let names = ["br", "srv", "a", "b"].map(|n| format!("{tag}-{n}"));
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut net = Net { names, server: None, dir };
-        for name in &net.names {
-            ip(&["netns", "add", name]);
-        }
-        let br = net.names[0].clone();
-        ip(&["-n", &br, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &br, "link", "set", "br0", "up"]);
-        for (i, ns) in net.names[1..].iter().enumerate() {
-            let end = format!("v{i}");
-            ip(&["-n", &br, "link", "add", &end, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-            ip(&["-n", &br, "link", "set", &end, "master", "br0"]);
-            ip(&["-n", &br, "link", "set", &end, "up"]);
-            ip(&["-n", ns, "addr", "add", &format!("198.51.100.{}/24", i + 1), "dev", "eth0"]);
-            ip(&["-n", ns, "link", "set", "eth0", "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        net.start_server();
-        net
-    }
-
-    fn start_server(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("log")).expect("log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.names[1], "redis-server", "--port", "6379", "--bind", SERVER_ADDR])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir"])
-            .arg(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start redis-server (install Debian's redis-server): {e}"));
-        self.server = Some(child);
-        let started = Instant::now();
-        while self.cli(&["ping"]) != "PONG" {
-            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not answer in its namespace");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `redis-cli` inside the server's namespace; its output, trimmed.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.names[1], "redis-cli", "-h", SERVER_ADDR])
-            .args(args)
-            .output()
-            .expect("redis-cli (Debian's redis-tools)");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{SERVER_ADDR}:6379")
-    }
-
-    /// A job over the two hosts.
-    fn job(&self, name: &str, backend: &str, iterations: u64, key: &str) -> String {
-        self.job_within(name, backend, iterations, key, "60s")
-    }
-
-    /// A job over the two hosts, with a deadline.
-    fn job_within(&self, name: &str, backend: &str, iterations: u64, key: &str, timeout: &str) -> String {
-        let work = format!(
-            "workers: 8\niterations: {iterations}\nvalue: {{type: i}}\noperation: add\noperand: 1\nbackend: {backend}\ntimeout: {timeout}\n"
-        );
-        self.job_of(name, &work, key)
-    }
-
-    /// A job over the two hosts: `work` (workers, value, operation, backend...), then the engine
-    /// and the hosts.
-    fn job_of(&self, name: &str, work: &str, key: &str) -> String {
-        self.job_wrapped(name, work, key, ["", ""])
-    }
-
-    /// As `job_of`, each host's command followed by `wrap` (e.g. `unshare --time --fork`).
-    fn job_wrapped(&self, name: &str, work: &str, key: &str, wrap: [&str; 2]) -> String {
-        let text = format!(
-            "{work}engine: {{redis: \"{}\", key: \"{key}\"}}\nhosts:\n  - {{name: a, command: \"ip netns exec {} {}\"}}\n  - {{name: b, command: \"ip netns exec {} {}\"}}\n",
-            self.url(),
-            self.names[2],
-            wrap[0],
-            self.names[3],
-            wrap[1]
-        );
-        job_file(name, text)
-    }
-
-    /// Follows the run's stream (`{key}:stream`) from inside the server's namespace (only the
-    /// thread joins it) until it has read `ops` operations or 60 s passed: each entry's worker,
-    /// count and operand's raw bytes, in the stream's order. The stream need not exist yet.
-    fn follow(&self, key: &str, ops: u64) -> std::thread::JoinHandle<Vec<(u32, u64, Vec<u8>)>> {
-        let (ns, url, stream) = (format!("/run/netns/{}", self.names[1]), self.url(), format!("{key}:stream"));
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&ns).expect("the server's namespace");
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("joining the server's namespace");
-            let client = redis::Client::open(url).expect("url");
-            let mut con = client.get_connection_with_timeout(Duration::from_secs(5)).expect("a connection");
-            let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
-            let until = Instant::now() + Duration::from_secs(60);
-            while read < ops && Instant::now() < until {
-                type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
-                let reply: Reply = redis::cmd("XREAD")
-                    .arg("BLOCK")
-                    .arg(500)
-                    .arg("STREAMS")
-                    .arg(&stream)
-                    .arg(&last)
-                    .query(&mut con)
-                    .expect("XREAD");
-                for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
-                    let get =
-                        |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
-                    let number =
-                        |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
-                    let (worker, n) = (number(b"w") as u32, number(b"n"));
-                    entries.push((worker, n, get(b"o")));
-                    read += n;
-                    last = id;
-                }
-            }
-            entries
-        })
-    }
-
-    /// runner, the coordinator, in host a's namespace.
-    fn runner(&self, job: &str) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.names[2]]).arg(runner_bin()).arg(job);
-        cmd
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        if let Some(mut server) = self.server.take() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(server.id() as i32), nix::sys::signal::SIGTERM);
-            let _ = wait_at_most(&mut server, Duration::from_secs(10), "redis-server");
-        }
-        for name in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
-        }
-    }
-}
-
-/// The processes whose command line holds `text`.
-fn processes_with(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let line = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if line.contains(text) {
-            found.push(format!("{}: {line}", entry.file_name().to_string_lossy()));
-        }
-    }
-    found
-}
+use common::{Test, job_file, wait_at_most};
 
 #[test]
 fn eight_workers_on_two_hosts_end_exact_for_atomic_and_mutex() {
@@ -327,9 +146,8 @@ fn a_lost_host_stops_the_channel_and_leaves_no_key() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
-    for line in processes_with(&key).iter().filter(|l| l.contains("--host 1")) {
-        let pid: i32 = line.split(':').next().and_then(|p| p.parse().ok()).expect("a pid");
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    for (pid, _) in processes_with(&key).iter().filter(|(_, line)| line.contains("--host 1")) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::SIGKILL);
     }
     let killed = Instant::now();
     let status = wait_at_most(&mut child, Duration::from_secs(20), "runner after a lost host");

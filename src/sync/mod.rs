@@ -32,6 +32,8 @@ mod none;
 pub(crate) mod pace;
 mod redis;
 
+pub(crate) use redis::connect_patiently;
+
 /// The Redis engine's byte format and Lua scripts, for tests/redis_ops.rs: not runner's API.
 #[doc(hidden)]
 pub mod redis_lua {
@@ -304,9 +306,13 @@ pub(crate) fn setup(setup: &Setup, on: &EnginePlan, shared: &Shared) -> Result<P
     })
 }
 
+/// A joined run's workers' side, and with the mutex the lock round a fault acts inside of.
+pub(crate) type Joined = (Box<dyn Backend>, Option<InsideLock>);
+
 /// The workers' side of a Redis run whose keys another runner made and holds (`runner worker`
-/// on another host); `None` for the local engine, which no other host can join.
-pub(crate) fn join(setup: &Setup, on: &EnginePlan) -> Option<Result<Box<dyn Backend>, BackendError>> {
+/// on another host), with the mutex's lock round for faults inside the lock; `None` for the
+/// local engine, which no other host can join.
+pub(crate) fn join(setup: &Setup, on: &EnginePlan) -> Option<Result<Joined, BackendError>> {
     on.redis().map(|plan| redis::join(setup, plan))
 }
 

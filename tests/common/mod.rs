@@ -17,6 +17,9 @@
 /// A redis-server of a test's own: [`redis::RedisServer`].
 pub mod redis;
 
+/// Hosts made of network namespaces, with a redis-server in one: [`netns::Net`].
+pub mod netns;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

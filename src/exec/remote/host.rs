@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::super::interrupt::Interrupts;
 use super::super::lifeline::Lifeline;
 use super::super::{fork, worker};
-use super::{BEAT_MS, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
+use super::{BEAT_MS, COMMAND_TIMEOUT, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
 use crate::clock::now_ns;
 use crate::plan::{EnginePlan, Overrides, Plan};
 use crate::shm::Shared;
@@ -88,6 +88,7 @@ fn run_share(
     let stride = crate::watch::stride(plan.backend, plan.iterations, plan.workers, &watch);
     let setup = sync::Setup::of(plan, None);
     let mut side = Some(sync::join(&setup, &plan.engine).ok_or("no Redis engine")?.map_err(|e| e.to_string())?);
+    let mut lock = side.as_mut().and_then(|(_, lock)| lock.take());
     let per_ns = if plan.work.is_none() { 0.0 } else { calibrate() };
     let pacing = Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
     let mut lifeline = Lifeline::new().map_err(|e| format!("cannot create a pipe: {e}"))?;
@@ -112,7 +113,7 @@ fn run_share(
                     return worker::EXIT_ERROR;
                 }
             }
-            let Some(backend) = side.take() else { return worker::EXIT_ERROR };
+            let Some((backend, _)) = side.take() else { return worker::EXIT_ERROR };
             let order =
                 Order { index, iterations: plan.iterations, done_before: 0, operand: plan.operand_of(index), pacing };
             let cx = worker::Context {
@@ -127,7 +128,7 @@ fn run_share(
                 backend: plan.backend.name(),
                 oom: &ready.oom,
             };
-            worker::main(cx, worker::Hands { backend, inside_lock: None }, None, &mut lifeline)
+            worker::main(cx, worker::Hands { backend, inside_lock: lock.take() }, None, &mut lifeline)
         });
         match spawned {
             Ok(pid) => pids.push((index, pid, None)),
@@ -137,7 +138,7 @@ fn run_share(
             }
         }
     }
-    drop(side);
+    drop((side, lock));
     let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
     watch_share(&mut pids, keys, h, con, interrupts, bound);
     let after = super::clock::measure(con).ok();
@@ -179,6 +180,9 @@ fn watch_share(
     bound: u64,
 ) {
     let mut killed = false;
+    let mut beaten = now_ns();
+    // Each beat waits a few polls at most; the results after the loop wait `COMMAND_TIMEOUT`.
+    let _ = con.set_read_timeout(Some(POLL * 5));
     loop {
         for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
             if let Ok(Some(reaped)) = fork::wait(*pid, false) {
@@ -195,12 +199,19 @@ fn watch_share(
             }
         }
         if pids.iter().all(|p| p.2.is_some()) {
+            let _ = con.set_read_timeout(Some(COMMAND_TIMEOUT));
             return;
         }
-        let beat = set(con, "beating", &keys.beat(h), "1", BEAT_MS);
+        if set(con, "beating", &keys.beat(h), "1", BEAT_MS).is_ok() {
+            beaten = now_ns();
+        }
         let stop: std::result::Result<bool, String> =
             call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
-        let stopping = beat.is_err() || stop.unwrap_or(true) || interrupts.caught().is_some() || now_ns() > bound;
+        // A late reply (lost packets, a link down for a while) is not a lost server: the next
+        // round sends again, which also makes TCP resend what was lost. Only a server silent
+        // for a heartbeat's whole life (the coordinator has given this host up) stops them.
+        let silent = now_ns().saturating_sub(beaten) > BEAT_MS * 1_000_000;
+        let stopping = silent || stop == Ok(true) || interrupts.caught().is_some() || now_ns() > bound;
         if stopping && !killed {
             killed = true;
             for (_, pid, _) in pids.iter().filter(|p| p.2.is_none()) {

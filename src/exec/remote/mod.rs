@@ -21,13 +21,17 @@ use serde_json::{Value as Json, json};
 
 /// How long any of these keys outlives a runner that could not delete it.
 const EXPIRY_MS: u64 = 3_600_000;
-/// A host's heartbeat lasts this long unless refreshed.
-const BEAT_MS: u64 = 3_000;
+/// A host's heartbeat lasts this long unless refreshed: long enough for a link down 2 s (TCP's
+/// resends back off to 1.6 s between tries) or a run of lost packets to pass.
+const BEAT_MS: u64 = 10_000;
 /// How often a `runner worker` refreshes its heartbeat and polls the stop key; a stop reaches
 /// every host's workers within this and one round trip.
 const POLL: Duration = Duration::from_millis(100);
-/// A command's time on these keys before it counts as failed.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+/// A command's time on these keys before it counts as failed: long enough for TCP's resends,
+/// which back off (0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s), to get one through under 20% packet loss
+/// (5 s was once too short for a worker's `INCR` at the start barrier, which cannot be sent
+/// twice).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The names of the keys a run over several hosts adds under its prefix.
 #[derive(Clone, Debug)]
@@ -222,8 +226,7 @@ impl Result {
 /// A connection for these keys, with timeouts on connecting, reading and writing.
 pub(crate) fn connect(url: &str) -> std::result::Result<redis::Connection, String> {
     let client = redis::Client::open(url).map_err(|e| format!("{url}: {e}"))?;
-    let con = client
-        .get_connection_with_timeout(COMMAND_TIMEOUT)
+    let con = crate::sync::connect_patiently(&client, COMMAND_TIMEOUT)
         .map_err(|e| format!("cannot connect to {url}: {e} (is a server running there?)"))?;
     con.set_read_timeout(Some(COMMAND_TIMEOUT)).map_err(|e| e.to_string())?;
     con.set_write_timeout(Some(COMMAND_TIMEOUT)).map_err(|e| e.to_string())?;

@@ -1,9 +1,10 @@
-//! A worker's or runner's connection to the server: opened with the plan's timeout on
-//! connecting, reading and writing, and one way to send a command with the retry policy.
+//! A worker's or runner's connection to the server: opened with the plan's timeout on reading
+//! and writing (connecting gets at least [`CONNECT_AT_LEAST`], trying again after a timeout),
+//! and one way to send a command with the retry policy.
 //!
-//! A command that timed out may or may not have been applied: it is sent again while retries
-//! are left ([`Conn::resent`] counts them), and once none are left its fate is unknown:
-//! [`Reply::Ambiguous`], not an error. The connection stays usable: the client skips the late
+//! A command that timed out (or whose wait a SIGSTOP and SIGCONT cut short) may or may not have
+//! been applied: it is sent again while retries are left ([`Conn::resent`] counts them), and
+//! once none are left its fate is unknown: [`Reply::Ambiguous`], not an error. The connection stays usable: the client skips the late
 //! reply of every command it gave up on (each request gets exactly one reply), so the next
 //! command reads its own.
 
@@ -11,6 +12,30 @@ use std::time::Duration;
 
 use crate::plan::RedisPlan;
 use crate::sync::BackendError;
+
+/// The least time a connection gets to be made (TCP's handshake and the client's set-up
+/// commands), whatever the job's per-command timeout: making one applies nothing, so waiting
+/// longer costs no certainty, and TCP sends a lost SYN again only after a second.
+const CONNECT_AT_LEAST: Duration = Duration::from_secs(10);
+
+/// One try at connecting, at most: a new try starts TCP's handshake again at once, where the
+/// kernel's own retransmissions of a lost SYN wait 1 s, then 2 s, then 4 s.
+const CONNECT_TRY: Duration = Duration::from_millis(1_500);
+
+/// Connects to `client`'s server, trying again after a timeout (or a stop and a continue,
+/// which end a connecting socket's wait with EINTR) until `patience` has passed
+/// (under 20% packet loss each way, about one SYN or SYN-ACK in three is lost). Bounded: every try
+/// lasts at most [`CONNECT_TRY`], and none starts after `patience`.
+pub(crate) fn connect_patiently(client: &redis::Client, patience: Duration) -> redis::RedisResult<redis::Connection> {
+    let started = std::time::Instant::now();
+    loop {
+        let left = patience.saturating_sub(started.elapsed());
+        match client.get_connection_with_timeout(left.clamp(Duration::from_millis(1), CONNECT_TRY)) {
+            Err(e) if (e.is_timeout() || interrupted(&e)) && started.elapsed() < patience => continue,
+            other => return other,
+        }
+    }
+}
 
 /// A connection, with the commands it resent after a timeout.
 pub(super) struct Conn {
@@ -25,7 +50,7 @@ impl Conn {
         let failed = |doing| move |e: redis::RedisError| BackendError::Redis { doing, error: describe(&e) };
         let client = redis::Client::open(plan.url.as_str()).map_err(failed("reading the server's address"))?;
         let timeout = Duration::from_nanos(plan.timeout_ns.max(1_000));
-        let con = client.get_connection_with_timeout(timeout).map_err(|e| BackendError::Redis {
+        let con = connect_patiently(&client, timeout.max(CONNECT_AT_LEAST)).map_err(|e| BackendError::Redis {
             doing: "connecting",
             error: format!(
                 "{} at {} (is a server running there? start one with `redis-server --port 6379`, or name yours in RUNNER_REDIS)",
@@ -81,11 +106,11 @@ impl Conn {
         loop {
             match attempt(&mut self.con) {
                 Ok(v) => return Ok(Reply::Done(v)),
-                Err(e) if e.is_timeout() && left > 0 => {
+                Err(e) if reply_lost(&e) && left > 0 => {
                     left -= 1;
                     self.resent += 1;
                 }
-                Err(e) if e.is_timeout() => return Ok(Reply::Ambiguous),
+                Err(e) if reply_lost(&e) => return Ok(Reply::Ambiguous),
                 Err(e) => return Err(BackendError::Redis { doing, error: describe(&e) }),
             }
         }
@@ -138,6 +163,19 @@ pub(super) enum Reply<T> {
     Done(T),
     /// Every send timed out: it may or may not have been applied.
     Ambiguous,
+}
+
+/// The command's reply will not be read: its read timed out, or was cut short by a stop and a
+/// continue (SIGSTOP, then SIGCONT: the kernel ends a socket read that has a timeout with EINTR,
+/// whatever the signal handlers). Either way the client skips the late reply and the connection
+/// stays usable; whether the command was applied is unknown.
+fn reply_lost(e: &redis::RedisError) -> bool {
+    e.is_timeout() || interrupted(e)
+}
+
+/// A socket call cut short by a stop and a continue (EINTR).
+fn interrupted(e: &redis::RedisError) -> bool {
+    e.is_io_error() && e.to_string().contains(&std::io::Error::from_raw_os_error(libc::EINTR).to_string())
 }
 
 /// The error as one line.

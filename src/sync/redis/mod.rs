@@ -27,6 +27,7 @@ pub(crate) mod lua;
 mod stream;
 mod work;
 
+pub(crate) use conn::connect_patiently;
 pub(crate) use fast::increment;
 pub(crate) use keeper::EXPIRY_MS;
 pub(crate) use keeper::Remote;
@@ -48,21 +49,29 @@ pub(crate) fn setup(setup: &Setup, plan: &RedisPlan, paced: bool) -> Result<Part
         let owner = stream::Owner::new(plan, keys, remote, setup)?;
         return Ok(Parts { workers, inside_lock: None, keeper: crate::sync::Keeper::Stream(Box::new(owner)) });
     }
-    let inside_lock = (setup.backend.kind() == BackendKind::Mutex).then(|| {
-        crate::sync::InsideLock::Redis(Box::new(work::LockedRound {
-            plan: plan.clone(),
-            keys: keys.clone(),
-            op: setup.operation,
-        }))
-    });
+    let inside_lock = locked_round(setup, plan, &keys);
     let workers = workers_side(setup, plan, keys, paced)?;
     Ok(Parts { workers, inside_lock, keeper: crate::sync::Keeper::Remote(Box::new(remote)) })
 }
 
 /// The workers' side alone, on keys another runner made (a `runner worker` on another host
 /// joins a run whose value the coordinator stored): connects nothing until a worker works.
-pub(crate) fn join(setup: &Setup, plan: &RedisPlan) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
-    workers_side(setup, plan, keeper::Keys::new(plan.key.as_deref()), setup.paced)
+/// With the mutex, also the lock round a fault acts inside of, as on one host.
+pub(crate) fn join(setup: &Setup, plan: &RedisPlan) -> Result<crate::sync::Joined, BackendError> {
+    let keys = keeper::Keys::new(plan.key.as_deref());
+    let inside_lock = locked_round(setup, plan, &keys);
+    Ok((workers_side(setup, plan, keys, setup.paced)?, inside_lock))
+}
+
+/// mutex: one lock round with a fault's action between reading the value and writing it.
+fn locked_round(setup: &Setup, plan: &RedisPlan, keys: &keeper::Keys) -> Option<crate::sync::InsideLock> {
+    (setup.backend.kind() == BackendKind::Mutex).then(|| {
+        crate::sync::InsideLock::Redis(Box::new(work::LockedRound {
+            plan: plan.clone(),
+            keys: keys.clone(),
+            op: setup.operation,
+        }))
+    })
 }
 
 /// What every worker runs (in a local run the channel's is made with its owner; a host's
