@@ -140,7 +140,7 @@ fn run_share(
     }
     drop((side, lock));
     let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
-    watch_share(&mut pids, keys, h, con, interrupts, bound);
+    watch_share(&mut pids, keys, (h, url), con, interrupts, bound);
     let after = super::clock::measure(con).ok();
     let measured = [before, after].map(|m| m.map_or("-".to_string(), |m| m.encode())).join("|");
     set(con, "publishing the round trip", &keys.clock(h), &measured, EXPIRY_MS)?;
@@ -174,7 +174,7 @@ type Share = Vec<(u32, Pid, Option<(crate::outcome::Exit, u64, crate::outcome::C
 fn watch_share(
     pids: &mut Share,
     keys: &RunKeys,
-    h: usize,
+    (h, url): (usize, &str),
     con: &mut redis::Connection,
     interrupts: &Interrupts,
     bound: u64,
@@ -200,10 +200,19 @@ fn watch_share(
         }
         if pids.iter().all(|p| p.2.is_some()) {
             let _ = con.set_read_timeout(Some(COMMAND_TIMEOUT));
+            let _ = con.set_write_timeout(Some(COMMAND_TIMEOUT));
             return;
         }
         if set(con, "beating", &keys.beat(h), "1", BEAT_MS).is_ok() {
             beaten = now_ns();
+        } else if now_ns().saturating_sub(beaten) > 1_000_000_000 {
+            // A connection whose segments were lost again and again waits out TCP's doubling
+            // resend timer; a new one starts afresh (one try, a few polls at most).
+            if let Ok(fresh) = redis::Client::open(url).and_then(|c| c.get_connection_with_timeout(POLL * 5)) {
+                let _ = fresh.set_read_timeout(Some(POLL * 5));
+                let _ = fresh.set_write_timeout(Some(POLL * 5));
+                *con = fresh;
+            }
         }
         let stop: std::result::Result<bool, String> =
             call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
