@@ -358,7 +358,7 @@ const TUTORIAL_ROUNDS: usize = 60;
 pub const SECTIONS: [&str; 6] = ["tutorial", "cells", "locks", "scaling", "pairs", "redis"];
 
 const USAGE: &str = "usage: runner-bench [--quick] [--rounds N] [--out DIR] [--only SECTION,...]\n\
-    sections: tutorial, cells (ops/s), locks, scaling, pairs (8 against 1024 workers); \
+    sections: tutorial, cells (ops/s), locks, scaling, pairs (8 against 1024 workers), redis; \
     with --only the files go to DIR (default: a directory under the system's temp dir), never over \
     the checked-in ones unless --out says so";
 

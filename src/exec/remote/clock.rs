@@ -124,7 +124,7 @@ pub(crate) fn hosts(plan: &crate::plan::Plan, published: &[Option<String>]) -> V
                 name: host.name.clone(),
                 on: match host.command.trim() {
                     "" => "this machine".to_string(),
-                    super::coordinate::EXTERNAL => "another launcher".to_string(),
+                    super::EXTERNAL => "another launcher".to_string(),
                     command => command.to_string(),
                 },
                 workers: (host.first..host.first + host.count).collect(),

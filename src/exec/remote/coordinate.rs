@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::error::ExecError;
 use super::super::interrupt::Interrupts;
-use super::{Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
+use super::{Description, EXPIRY_MS, EXTERNAL, POLL, Result, RunKeys, call, connect, set};
 use crate::clock::now_ns;
 use crate::outcome::{Cpu, Latency, Outcome, Phases, RunCpu, WorkerOutcome};
 use crate::plan::{EnginePlan, HostPlan, Plan};
@@ -185,9 +185,6 @@ fn launch(host: &HostPlan, url: &str, prefix: &str, h: usize) -> std::result::Re
         .map(Some)
         .map_err(|e| format!("host {}: cannot start `{}`: {e}", host.name, words.join(" ")))
 }
-
-/// The command of a host that another launcher starts.
-pub(crate) const EXTERNAL: &str = "-";
 
 /// Why the run stopped.
 #[derive(Clone, Debug, Default)]

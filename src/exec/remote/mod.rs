@@ -21,6 +21,8 @@ use serde_json::{Value as Json, json};
 
 /// How long any of these keys outlives a runner that could not delete it.
 const EXPIRY_MS: u64 = 3_600_000;
+/// The command of a host that another launcher starts.
+const EXTERNAL: &str = "-";
 /// A host's heartbeat lasts this long unless refreshed: long enough for a link down 2 s (TCP's
 /// resends back off to 1.6 s between tries) or a run of lost packets to pass. Under 20% loss a
 /// beat that missed 10 s happened (one run in about seven of `tests/redis_netfaults.rs`): one
