@@ -134,28 +134,8 @@ fn an_order_dependent_channel_over_redis_ends_at_the_replay_of_its_stream() {
     // The reader follows the stream from its creation (XREAD blocks on a key not yet there).
     let mut con = server.connection();
     let reader = std::thread::spawn(move || {
-        let (mut last, mut entries, mut ops) = ("0-0".to_string(), Vec::new(), 0u64);
-        let until = Instant::now() + Duration::from_secs(60);
-        while ops < WORKERS * ITERATIONS && Instant::now() < until {
-            type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
-            let reply: Reply = redis::cmd("XREAD")
-                .arg("BLOCK")
-                .arg(1000)
-                .arg("STREAMS")
-                .arg(&stream)
-                .arg(&last)
-                .query(&mut con)
-                .expect("XREAD");
-            for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
-                let get = |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).unwrap()[1].clone();
-                let n: u64 = String::from_utf8(get(b"n")).unwrap().parse().unwrap();
-                let o = f64::from_le_bytes(get(b"o").try_into().unwrap());
-                entries.push((n, o));
-                ops += n;
-                last = id;
-            }
-        }
-        entries
+        let entries = common::redis::read_stream(&mut con, &stream, WORKERS * ITERATIONS);
+        entries.into_iter().map(|(_, n, o)| (n, f64::from_le_bytes(o.try_into().expect("8 bytes")))).collect::<Vec<_>>()
     });
     let text = format!(
         "workers: {WORKERS}\niterations: {ITERATIONS}\nvalue: {{type: d, initial: 0.5}}\noperation: add\noperand: [1.0e16, -1.0e16, 0.1, 3.0]\nbackend: channel\nbatch: 3\nengine: {{redis: \"{}\", key: \"{prefix}\"}}\n",

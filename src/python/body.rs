@@ -157,7 +157,16 @@ impl Py<'_> {
             self.backend.how
         );
         body.push(format!("print(NAME + \": \" + {})", string(&how)));
-        body.push("print(f\"  final     {show(final)}\")".to_string());
+        body.extend(self.verdict_lines());
+        main_block(&body)
+    }
+}
+
+impl Py<'_> {
+    /// The final value, its check, the time and speed, and the `RESULT` line: what both engines'
+    /// programs print last.
+    pub(super) fn verdict_lines(&self) -> Vec<String> {
+        let mut body = vec!["print(f\"  final     {show(final)}\")".to_string()];
         if self.exact() {
             let same = if self.ty == ValueType::D {
                 "final.hex() == EXPECTED.hex()  # bit for bit"
@@ -178,8 +187,13 @@ impl Py<'_> {
         body.push(format!(
             "result = {{\"final\": {fin}, \"work_seconds\": seconds, \"ops\": ops, \"ops_per_second\": rate}}\nprint(\"RESULT \" + json.dumps(result))"
         ));
-        let lines: Vec<String> =
-            body.join("\n").lines().map(|l| if l.is_empty() { String::new() } else { format!("    {l}") }).collect();
-        format!("if __name__ == '__main__':\n{}", lines.join("\n"))
+        body
     }
+}
+
+/// `body` as the program's `if __name__ == '__main__':` block.
+pub(super) fn main_block(body: &[String]) -> String {
+    let lines: Vec<String> =
+        body.join("\n").lines().map(|l| if l.is_empty() { String::new() } else { format!("    {l}") }).collect();
+    format!("if __name__ == '__main__':\n{}", lines.join("\n"))
 }

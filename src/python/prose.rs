@@ -60,12 +60,22 @@ impl Py<'_> {
         }
         parts.push("#".to_string());
         parts.push(comment(&what));
-        let verdict = if self.exact() {
+        self.verdict_and_missing(
+            &mut parts,
+            "The fork start method, as runner forks its workers. The last line printed is `RESULT {json}` (final, work_seconds, ops, ops_per_second): what `runner compare-python` reads.",
+        );
+        parts.join("\n")
+    }
+
+    /// The header's closing comments, shared by both engines' programs: what runner would
+    /// accept as the final value, what the program does not carry over, and `last`.
+    pub(super) fn verdict_and_missing(&self, parts: &mut Vec<String>, last: &str) {
+        let p = self.plan;
+        let mut how = if self.exact() {
             format!("runner's planner computed the final value {}.", p.expected)
         } else {
             format!("The final value depends on the order of the operations: runner accepts {}.", p.check.describe())
         };
-        let mut how = verdict;
         how.push_str(self.backend.verdict_note);
         parts.push("#".to_string());
         parts.push(comment(&how));
@@ -78,10 +88,7 @@ impl Py<'_> {
             }
         }
         parts.push("#".to_string());
-        parts.push(comment(
-            "The fork start method, as runner forks its workers. The last line printed is `RESULT {json}` (final, work_seconds, ops, ops_per_second): what `runner compare-python` reads.",
-        ));
-        parts.join("\n")
+        parts.push(comment(last));
     }
 
     pub(super) fn imports(&self) -> String {

@@ -156,30 +156,7 @@ impl Net {
             nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("joining the server's namespace");
             let client = redis::Client::open(url).expect("url");
             let mut con = client.get_connection_with_timeout(Duration::from_secs(5)).expect("a connection");
-            let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
-            let until = Instant::now() + Duration::from_secs(60);
-            while read < ops && Instant::now() < until {
-                type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
-                let reply: Reply = redis::cmd("XREAD")
-                    .arg("BLOCK")
-                    .arg(500)
-                    .arg("STREAMS")
-                    .arg(&stream)
-                    .arg(&last)
-                    .query(&mut con)
-                    .expect("XREAD");
-                for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
-                    let get =
-                        |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
-                    let number =
-                        |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
-                    let (worker, n) = (number(b"w") as u32, number(b"n"));
-                    entries.push((worker, n, get(b"o")));
-                    read += n;
-                    last = id;
-                }
-            }
-            entries
+            super::redis::read_stream(&mut con, &stream, ops)
         })
     }
 

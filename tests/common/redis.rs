@@ -168,3 +168,25 @@ fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
 }
+
+/// Reads the run's stream `stream` on `con` from its start (it need not exist yet) until `ops`
+/// operations were read or 60 s passed: each entry's worker, count and operand's raw bytes, in
+/// the stream's order.
+pub fn read_stream(con: &mut redis::Connection, stream: &str, ops: u64) -> Vec<(u32, u64, Vec<u8>)> {
+    let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
+    let until = Instant::now() + Duration::from_secs(60);
+    while read < ops && Instant::now() < until {
+        type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
+        let reply: Reply =
+            redis::cmd("XREAD").arg("BLOCK").arg(500).arg("STREAMS").arg(stream).arg(&last).query(con).expect("XREAD");
+        for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
+            let get = |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
+            let number = |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
+            let (worker, n) = (number(b"w") as u32, number(b"n"));
+            entries.push((worker, n, get(b"o")));
+            read += n;
+            last = id;
+        }
+    }
+    entries
+}

@@ -252,36 +252,7 @@ impl Redis<'_> {
             self.py.short_type()
         );
         body.push(format!("print(NAME + \": \" + {})", string(&how)));
-        body.extend(self.verdict_lines());
-        let lines: Vec<String> =
-            body.join("\n").lines().map(|l| if l.is_empty() { String::new() } else { format!("    {l}") }).collect();
-        format!("if __name__ == '__main__':\n{}", lines.join("\n"))
-    }
-
-    /// The final value, its check, the time and speed, as the local program prints them, and the
-    /// `RESULT` line.
-    fn verdict_lines(&self) -> Vec<String> {
-        let mut body = vec!["print(f\"  final     {show(final)}\")".to_string()];
-        if self.py.exact() {
-            let same = if self.py.ty == ValueType::D {
-                "final.hex() == EXPECTED.hex()  # bit for bit"
-            } else {
-                "final == EXPECTED"
-            };
-            body.push(format!("same = {same}"));
-            body.push("print(f\"  expected  {show(EXPECTED)}: {'the same' if same else 'different'}\")".to_string());
-        } else {
-            body.push("print(\"  expected  \" + CHECK)".to_string());
-        }
-        body.push(format!(
-            "print(f\"  time      {{seconds * 1e3:.3f}} ms from {} to the last worker's end\")",
-            self.py.window_start()
-        ));
-        body.push("print(f\"  speed     {rate:,.0f} ops/s ({ops} operations applied)\")".to_string());
-        let fin = if self.py.ty == ValueType::D { "as_json(final)" } else { "final" };
-        body.push(format!(
-            "result = {{\"final\": {fin}, \"work_seconds\": seconds, \"ops\": ops, \"ops_per_second\": rate}}\nprint(\"RESULT \" + json.dumps(result))"
-        ));
-        body
+        body.extend(self.py.verdict_lines());
+        super::super::body::main_block(&body)
     }
 }

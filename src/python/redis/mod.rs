@@ -163,26 +163,10 @@ impl Redis<'_> {
         }
         parts.push("#".to_string());
         parts.push(comment(&what));
-        let mut how = if self.py.exact() {
-            format!("runner's planner computed the final value {}.", p.expected)
-        } else {
-            format!("The final value depends on the order of the operations: runner accepts {}.", p.check.describe())
-        };
-        how.push_str(self.py.backend.verdict_note);
-        parts.push("#".to_string());
-        parts.push(comment(&how));
-        let missing = super::not_carried(p);
-        if !missing.is_empty() {
-            parts.push("#".to_string());
-            parts.push(comment("Not carried over from runner's job:"));
-            for m in &missing {
-                parts.push(comment(&format!("- {m}")));
-            }
-        }
-        parts.push("#".to_string());
-        parts.push(comment(
+        self.py.verdict_and_missing(
+            &mut parts,
             "The fork start method, as runner forks its workers; each worker connects after its fork. The run's keys share one prefix and are deleted at the end, as runner deletes its own. The last line printed is `RESULT {json}` (final, work_seconds, ops, ops_per_second): what `runner compare-python` reads.",
-        ));
+        );
         parts.join("\n")
     }
 
