@@ -37,6 +37,7 @@ pub(crate) use redis::connect_patiently;
 /// The Redis engine's byte format and Lua scripts, for tests/redis_ops.rs: not runner's API.
 #[doc(hidden)]
 pub mod redis_lua {
+    pub use super::redis::atomic_script;
     pub use super::redis::lua::{apply_script, decode, encode};
 }
 

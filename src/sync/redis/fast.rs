@@ -1,10 +1,11 @@
-//! atomic over Redis, the fast ways: a pipeline of `pipeline` operations sent before their
-//! replies are read, and `INCRBY` (one native command, no script) for `add` and `sub` on `i` and
+//! atomic over Redis for every job that is not paced: commands packed into bytes by runner and
+//! sent `pipeline` at a time (one at a time without a pipeline) before their replies are read,
+//! and `INCRBY` (one native command, no script) for `add` and `sub` on `i` and
 //! `c` without sequence numbers: the workers add to a 64-bit count, which runner adds to the
-//! value once they are done, wrapping as the type does (`i` and `c` wrap modulo 2^32 and 2^256,
+//! value once they are done, wrapping as the type does (`i` and `c` wrap modulo 2^32 and 2^8,
 //! so adding the sum is adding each operand in turn). Only when the count cannot leave 64 bits.
 //!
-//! Owns: that loop and when it applies ([`Pipelined::fits`]). Does not own: the scripts
+//! Owns: that loop. Does not own: which jobs it runs (`mod`, by pacing), the scripts
 //! (`lua`), the connection's retry policy for single commands (`conn`).
 
 use super::conn::{Conn, Reply};
@@ -25,14 +26,6 @@ pub(super) struct Pipelined {
     pub(super) op: Operation,
     /// Operations of the whole run (the count's bound).
     pub(super) total_ops: u64,
-}
-
-impl Pipelined {
-    /// Whether the fast loop runs the job: a pipeline, or an operation BITFIELD does exactly
-    /// and no sequence number to check. Paced jobs (busy work, turns) keep the one-by-one loop.
-    pub(super) fn fits(plan: &RedisPlan, op: Operation, paced: bool, total_ops: u64) -> bool {
-        !paced && (plan.pipeline > 1 || increment(plan, op.operand, op.kind, total_ops).is_some())
-    }
 }
 
 /// The increment of one operation on the count, when INCRBY does the job exactly: `add` or

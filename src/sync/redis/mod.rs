@@ -33,7 +33,8 @@ pub(crate) use keeper::EXPIRY_MS;
 pub(crate) use keeper::Remote;
 pub(crate) use stream::Owner as StreamOwner;
 pub(crate) use work::LockedRound;
-pub(crate) use work::{ACQUIRE, WRITE_RELEASE, atomic_script};
+pub use work::atomic_script;
+pub(crate) use work::{ACQUIRE, WRITE_RELEASE};
 
 use crate::names::BackendKind;
 use crate::plan::RedisPlan;
@@ -84,7 +85,8 @@ fn workers_side(
 ) -> Result<Box<dyn crate::sync::Backend>, BackendError> {
     let op = setup.operation;
     Ok(match setup.backend.kind() {
-        BackendKind::Atomic if fast::Pipelined::fits(plan, op, paced, setup.total_ops) => {
+        // Paced jobs (busy work, turns) keep the one-by-one loop, which paces each operation.
+        BackendKind::Atomic if !paced => {
             Box::new(fast::Pipelined { plan: plan.clone(), keys, op, total_ops: setup.total_ops })
         }
         BackendKind::Atomic => Box::new(work::Scripted { plan: plan.clone(), keys, op }),

@@ -54,7 +54,7 @@ return 1
 
 /// atomic's script of a type and operation: with sequence numbers, one that also counts each
 /// duplicate it refused, on the server (`KEYS[3]`), so that a refusal whose reply was lost counts.
-pub(crate) fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
+pub fn atomic_script(ty: ValueType, kind: OpKind, once: bool) -> String {
     let text = lua::apply_script(ty, kind, once);
     if once { counting_refusals(&text) } else { text }
 }
@@ -109,7 +109,7 @@ fn add(count: &AtomicU32, n: u64) {
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| Some(u32::try_from(c as u64 + n).unwrap_or(u32::MAX)));
 }
 
-/// atomic: the script of the run's type and operation.
+/// atomic, paced (busy work, turns): the script of the run's type and operation, one at a time.
 pub(super) struct Scripted {
     pub(super) plan: RedisPlan,
     pub(super) keys: Keys,
