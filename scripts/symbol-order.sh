@@ -14,7 +14,10 @@
 # names no longer in the executable are skipped. Rust names are written with `17h*E` in place of
 # their hash and with the function's size (runner's hashes depend on the checkout's directory);
 # link/cc-order resolves them when linking, so the list works in any checkout. Regenerate it after
-# a change of toolchain or dependencies, or when the hot path moves:
+# a change of toolchain or dependencies, when the hot path moves, and before a benchmark run that
+# is checked in: a list written one commit earlier (a change to the multi-host coordinator only)
+# cost the tutorial about 8% of its wall time in a whole-process A/B, and the list regenerated at
+# that commit brought it back to parity:
 #
 #   scripts/symbol-order.sh
 #
