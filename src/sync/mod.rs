@@ -34,7 +34,8 @@ mod redis;
 
 pub(crate) use redis::connect_patiently;
 
-/// The Redis engine's byte format and Lua scripts, for tests/redis_ops.rs: not runner's API.
+/// The Redis engine's byte format and Lua scripts, for tests/redis_ops.rs and the bench's reference
+/// (redis-benchmark running the script the workers send): not runner's API.
 #[doc(hidden)]
 pub mod redis_lua {
     pub use super::redis::atomic_script;
