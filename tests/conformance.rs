@@ -118,18 +118,18 @@ fn cases() -> Vec<(&'static str, &'static str, Model, Vec<Op>)> {
 const WORKERS: u64 = 3;
 const ITERATIONS: u64 = 300;
 
-/// Every type x operation on `backend`, with `extra` lines added to each job (a transport).
+/// Every type x operation on `backend`, with `extra` lines added to each job (a transport), the
+/// files named after the last word of `extra`.
 fn conformance(backend: &str, extra: &str) {
+    let tag = extra.split_whitespace().last().map_or(String::new(), |t| format!("-{t}"));
+    conformance_tagged(backend, &tag, extra);
+}
+
+/// As [`conformance`], the job files named with `tag`: parallel tests that add different lines
+/// must not write the same file.
+fn conformance_tagged(backend: &str, tag: &str, extra: &str) {
     let mut failures = Vec::new();
     let mut ran = 0;
-    // Over Redis the engine's settings and the lines after them name the files: parallel tests
-    // must not write the same job file with different settings.
-    let tag = if let Some((_, after_url)) = extra.split_once("\"}").filter(|_| extra.contains("engine:")) {
-        let settings: String = after_url.chars().filter(char::is_ascii_alphanumeric).collect();
-        if settings.is_empty() { "-redis".to_string() } else { format!("-redis-{settings}") }
-    } else {
-        extra.split_whitespace().last().map_or(String::new(), |t| format!("-{t}"))
-    };
     for (ty, initial_text, initial, ops) in cases() {
         for (op, operand_text, operand) in ops {
             // `none` is unsynchronised: one worker is its exact case; races are tested apart.
@@ -325,7 +325,10 @@ fn over_redis_with(backend: &str, settings: &str) {
 /// As [`over_redis_with`], with `lines` added to each job (`work: ...`).
 fn over_redis_job(backend: &str, settings: &str, lines: &str) {
     let server = RedisServer::start();
-    conformance(backend, &format!("engine: {{redis: \"{}\"{settings}}}\n{lines}", server.url()));
+    // The settings and lines name the files: `-redis-pipeline64`, `-redis-workoutside1us`.
+    let named: String = format!("{settings}{lines}").chars().filter(char::is_ascii_alphanumeric).collect();
+    let tag = if named.is_empty() { "-redis".to_string() } else { format!("-redis-{named}") };
+    conformance_tagged(backend, &tag, &format!("engine: {{redis: \"{}\"{settings}}}\n{lines}", server.url()));
     let keys: u64 = redis::cmd("DBSIZE").query(&mut server.connection()).expect("DBSIZE");
     assert_eq!(keys, 0, "every run deletes its keys");
 }

@@ -297,15 +297,16 @@ impl Hosts {
             // The heartbeat and the process first, the done key last: a host says it is done and
             // then exits, so a host seen exited (or silent) and then not done was lost; read the
             // other way round, a host that finished between the two looks would seem lost.
-            let beats = call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h)));
-            let exited = self.children[h].as_mut().and_then(|c| c.try_wait().ok().flatten());
-            let state_of: std::result::Result<(bool, bool), String> = beats.and_then(|b: bool| {
-                Ok((call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(RunKeys::done(keys, h)))?, b))
-            });
-            let (is_done, beats) = match state_of {
-                Ok(s) => s,
+            let beats: bool = match call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(keys.beat(h))) {
+                Ok(b) => b,
                 Err(e) => return stop(Some(e), false),
             };
+            let exited = self.children[h].as_mut().and_then(|c| c.try_wait().ok().flatten());
+            let is_done: bool =
+                match call(&mut self.con, "watching the hosts", redis::cmd("EXISTS").arg(RunKeys::done(keys, h))) {
+                    Ok(d) => d,
+                    Err(e) => return stop(Some(e), false),
+                };
             if is_done {
                 done += 1;
                 continue;
