@@ -20,6 +20,8 @@ use crate::spec::axis::Axis;
 use crate::watch::layer::{PhaseLayer, PhaseSubscriber};
 use tracing_subscriber::filter::LevelFilter;
 
+mod plain;
+
 /// Runs a YAML job on forked worker processes that share one value through a chosen
 /// synchronisation backend, and proves the final value.
 #[derive(Parser, Debug)]
@@ -315,7 +317,7 @@ pub fn main() -> i32 {
     let command = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| SUBCOMMANDS.contains(&a) || a == "help");
     let asks = args.iter().skip(1).any(|a| matches!(a.to_str(), Some("-h" | "--help" | "-V" | "--version")));
     if !command && !asks {
-        if let Some(run_args) = plain(&args) {
+        if let Some(run_args) = plain::plain(&args) {
             logging(0);
             return run(run_args);
         }
@@ -353,51 +355,6 @@ pub fn main() -> i32 {
         Some(Command::Man { command, dir }) => (man(command, dir), FormatArg::Human),
     };
     finish(result, format.into())
-}
-
-/// `runner JOB...` and `runner -q JOB...` (job paths, one `-q` anywhere), the commonest command
-/// lines, read without clap: building even [`RunCli`]'s parser (its twenty flags) took about 40
-/// µs of the tutorial's 1.4 ms, before any job was read. `None` for anything else (another
-/// flag, a word that starts with `-` other than `-` itself, a path that is not UTF-8), which
-/// clap then parses. `the_plain_command_line_is_read_as_clap_reads_it` holds the two to the
-/// same result.
-fn plain(args: &[std::ffi::OsString]) -> Option<RunArgs> {
-    let mut jobs = Vec::new();
-    let mut quiet = false;
-    for arg in args.iter().skip(1) {
-        match arg.to_str()? {
-            "-q" | "--quiet" if !quiet => quiet = true,
-            "-" => jobs.push("-".to_string()),
-            word if word.starts_with('-') || word.is_empty() => return None,
-            path => jobs.push(path.to_string()),
-        }
-    }
-    if jobs.is_empty() {
-        return None;
-    }
-    Some(RunArgs {
-        jobs,
-        overrides: OverrideArgs {
-            workers: None,
-            iterations: None,
-            backend: None,
-            start: None,
-            matrix: Vec::new(),
-            repeat: None,
-            warmup: None,
-            timeout: None,
-            grace: None,
-        },
-        format: FormatArg::Human,
-        trace: None,
-        trace_ops: false,
-        histogram: false,
-        quiet,
-        export_json: None,
-        export_csv: None,
-        export_markdown: None,
-        plot: None,
-    })
 }
 
 /// `runner JOB...` and `runner run JOB...`.
@@ -529,49 +486,4 @@ fn rust_log(value: &str) -> (LevelFilter, Vec<String>) {
         }
     }
     (level, ignored)
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    fn argv(words: &[&str]) -> Vec<std::ffi::OsString> {
-        std::iter::once("runner").chain(words.iter().copied()).map(Into::into).collect()
-    }
-
-    /// The command lines `plain` reads give what clap gives for them, field for field; the
-    /// others are left to clap.
-    #[test]
-    fn the_plain_command_line_is_read_as_clap_reads_it() {
-        let read = [
-            &["jobs/increment.yaml"][..],
-            &["-q", "jobs/increment.yaml"],
-            &["jobs/increment.yaml", "--quiet"],
-            &["a.yaml", "-q", "b/"],
-            &["-"],
-            &["a.yaml", "-"],
-        ];
-        for words in read {
-            let args = argv(words);
-            let ours = super::plain(&args).unwrap_or_else(|| panic!("{words:?} is a plain command line"));
-            let clap = super::RunCli::try_parse_from(&args).unwrap_or_else(|e| panic!("{words:?}: {e}"));
-            assert_eq!(clap.verbose, 0, "{words:?}");
-            assert_eq!(format!("{ours:?}"), format!("{:?}", clap.run), "{words:?}");
-        }
-        let left = [
-            &[][..],
-            &["-q"],
-            &["-q", "-q", "a.yaml"],
-            &["-v", "a.yaml"],
-            &["-qv", "a.yaml"],
-            &["--format", "json", "a.yaml"],
-            &["a.yaml", "--workers", "3"],
-            &["--", "a.yaml"],
-            &[""],
-            &["--quiet=true", "a.yaml"],
-        ];
-        for words in left {
-            assert!(super::plain(&argv(words)).is_none(), "{words:?} is left to clap");
-        }
-    }
 }
