@@ -21,8 +21,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::children;
-use common::netns::{Net, processes_with};
+use common::netns::{Net, host_children, processes_with};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -182,15 +181,17 @@ fn under_20_percent_loss_plain_retries_duplicate_and_retries_off_are_ambiguous()
 }
 
 /// Host b's `runner worker` (its command line names the run's key and `--host 1`) and its
-/// forked workers, once they are all up; bounded.
+/// forked workers, once they are all up beside its one heartbeat process; bounded.
 fn host_b_workers(key: &str) -> Vec<Pid> {
     let started = Instant::now();
     loop {
-        let parent = processes_with(key)
-            .into_iter()
-            .find(|(pid, line)| line.contains("--host 1") && children(*pid as u32).len() == (WORKERS / 2) as usize);
-        if let Some((pid, _)) = parent {
-            return children(pid as u32).into_iter().map(Pid::from_raw).collect();
+        let found = processes_with(key).into_iter().find_map(|(pid, line)| {
+            let (workers, beats) = host_children(pid as u32);
+            (line.contains("--host 1") && workers.len() == (WORKERS / 2) as usize && beats.len() == 1)
+                .then_some(workers)
+        });
+        if let Some(workers) = found {
+            return workers.into_iter().map(Pid::from_raw).collect();
         }
         assert!(started.elapsed() < Duration::from_secs(30), "host b's workers never all started");
         std::thread::sleep(Duration::from_millis(20));

@@ -208,6 +208,14 @@ impl Drop for Net {
     }
 }
 
+/// A host's `runner worker`'s children: its workers, and its heartbeat processes (named
+/// `runner-beat`) apart.
+pub fn host_children(pid: u32) -> (Vec<i32>, Vec<i32>) {
+    super::children(pid).into_iter().partition(|child| {
+        std::fs::read_to_string(format!("/proc/{child}/comm")).map_or(true, |comm| comm.trim() != "runner-beat")
+    })
+}
+
 /// The processes whose command line holds `text`: their pid and command line.
 pub fn processes_with(text: &str) -> Vec<(i32, String)> {
     let mut found = Vec::new();

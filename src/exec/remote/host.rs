@@ -1,10 +1,11 @@
 //! `runner worker`: one host's side of a run over several hosts. It reads its description of
 //! the run from Redis, checks runner's version and the job's sha256, plans the job from the
 //! text, and forks its share of the workers through the same worker code as a local run (each
-//! connects after its fork, and waits at the barrier in Redis instead of the local one). While
-//! they run it refreshes its heartbeat and polls the stop key (every `POLL`); at a stop, a
-//! signal or its bound it kills its workers. It reaps them all, writes each worker's result,
-//! then its own `done` key, and exits.
+//! connects after its fork, and waits at the barrier in Redis instead of the local one). Its
+//! heartbeat beats from a process of its own (`heartbeat.rs`) from before its first command on
+//! the run to after its `done` key. While the workers run it polls the stop key (every `POLL`);
+//! at a stop, a signal or its bound it kills its workers. It reaps them all, writes each
+//! worker's result, then its own `done` key, and exits.
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, getpid, getppid};
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::super::interrupt::Interrupts;
 use super::super::lifeline::Lifeline;
 use super::super::{fork, worker};
+use super::heartbeat::Heartbeat;
 use super::{BEAT_MS, COMMAND_TIMEOUT, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
 use crate::clock::now_ns;
 use crate::plan::{EnginePlan, Overrides, Plan};
@@ -33,12 +35,16 @@ pub(crate) fn serve(url: &str, prefix: &str, h: usize, interrupts: &Interrupts) 
         call(&mut con, "reading the run's description", redis::cmd("GET").arg(keys.description(h)))?;
     let text = text.ok_or_else(|| format!("no description of host {h}'s part under {prefix} (has the run ended?)"))?;
     let d = Description::from_json(&text).ok_or("the run's description cannot be read")?;
+    let heartbeat = Heartbeat::start(url, &keys, h)?;
     let outcome = joined(&d, url, prefix).and_then(|plan| run_share(&plan, &d, &keys, h, url, &mut con, interrupts));
     let done = match &outcome {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),
     };
+    // Said before the heartbeat stops: the coordinator reads a host's heartbeat before its
+    // `done` key, so a host that is done is never taken for lost.
     set(&mut con, "saying the host is done", &keys.done(h), &done, EXPIRY_MS)?;
+    heartbeat.stop();
     outcome
 }
 
@@ -93,8 +99,6 @@ fn run_share(
     let pacing = Pacing::new(plan.work, plan.schedule, plan.workers, per_ns);
     let mut lifeline = Lifeline::new().map_err(|e| format!("cannot create a pipe: {e}"))?;
     let parent = getpid();
-    fork::default_sigchld().map_err(|e| format!("cannot restore SIGCHLD: {e}"))?;
-    set(con, "beating", &keys.beat(h), "1", BEAT_MS)?;
     let before = super::clock::measure(con).ok();
     let ready = fork::prepare().map_err(|e| e.to_string())?;
     let unblock = interrupts.with(Signal::SIGCHLD);
@@ -140,7 +144,7 @@ fn run_share(
     }
     drop((side, lock));
     let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
-    watch_share(&mut pids, keys, (h, url), con, interrupts, bound);
+    watch_share(&mut pids, keys, url, con, interrupts, bound);
     let after = super::clock::measure(con).ok();
     let measured = [before, after].map(|m| m.map_or("-".to_string(), |m| m.encode())).join("|");
     set(con, "publishing the round trip", &keys.clock(h), &measured, EXPIRY_MS)?;
@@ -169,19 +173,20 @@ fn run_share(
 /// Each worker's index, pid and, once reaped, how it ended, its peak memory and CPU usage.
 type Share = Vec<(u32, Pid, Option<(crate::outcome::Exit, u64, crate::outcome::Cpu)>)>;
 
-/// Waits for every worker of the share to end, beating every `POLL`; kills them all at the
-/// stop key, a signal, a lost server or `bound`.
+/// Waits for every worker of the share to end, polling the stop key every `POLL` (the
+/// heartbeat is its own process: `heartbeat.rs`); kills them all at the stop key, a signal, a
+/// server silent for a heartbeat's life or `bound`.
 fn watch_share(
     pids: &mut Share,
     keys: &RunKeys,
-    (h, url): (usize, &str),
+    url: &str,
     con: &mut redis::Connection,
     interrupts: &Interrupts,
     bound: u64,
 ) {
     let mut killed = false;
-    let mut beaten = now_ns();
-    // Each beat waits a few polls at most; the results after the loop wait `COMMAND_TIMEOUT`.
+    let mut heard = now_ns();
+    // Each poll waits a few polls at most; the results after the loop wait `COMMAND_TIMEOUT`.
     let _ = con.set_read_timeout(Some(POLL * 5));
     loop {
         for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
@@ -203,9 +208,11 @@ fn watch_share(
             let _ = con.set_write_timeout(Some(COMMAND_TIMEOUT));
             return;
         }
-        if set(con, "beating", &keys.beat(h), "1", BEAT_MS).is_ok() {
-            beaten = now_ns();
-        } else if now_ns().saturating_sub(beaten) > 1_000_000_000 {
+        let stop: std::result::Result<bool, String> =
+            call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
+        if stop.is_ok() {
+            heard = now_ns();
+        } else if now_ns().saturating_sub(heard) > 1_000_000_000 {
             // A connection whose segments were lost again and again waits out TCP's doubling
             // resend timer; a new one starts afresh (one try, a few polls at most).
             if let Ok(fresh) = redis::Client::open(url).and_then(|c| c.get_connection_with_timeout(POLL * 5)) {
@@ -214,12 +221,10 @@ fn watch_share(
                 *con = fresh;
             }
         }
-        let stop: std::result::Result<bool, String> =
-            call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
         // A late reply (lost packets, a link down for a while) is not a lost server: the next
         // round sends again, which also makes TCP resend what was lost. Only a server silent
         // for a heartbeat's whole life (the coordinator has given this host up) stops them.
-        let silent = now_ns().saturating_sub(beaten) > BEAT_MS * 1_000_000;
+        let silent = now_ns().saturating_sub(heard) > BEAT_MS * 1_000_000;
         let stopping = silent || stop == Ok(true) || interrupts.caught().is_some() || now_ns() > bound;
         if stopping && !killed {
             killed = true;

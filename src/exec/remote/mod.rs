@@ -13,6 +13,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod coordinate;
+pub(crate) mod heartbeat;
 pub(crate) mod host;
 
 use std::time::Duration;
@@ -26,9 +27,10 @@ const EXTERNAL: &str = "-";
 /// A host's heartbeat lasts this long unless refreshed: long enough for a link down 2 s (TCP's
 /// resends back off to 1.6 s between tries) or a run of lost packets to pass. Under 20% loss a
 /// beat that missed 10 s happened (one run in about seven of `tests/redis_netfaults.rs`): one
-/// connection's segment lost again and again waits out TCP's doubling timer, and a host's own
-/// commands before its workers start and after they end (its clock, its results) do not beat.
-/// A host whose `command` process ends is lost at once; only a silent one waits this long.
+/// connection's segment lost again and again waits out TCP's doubling timer. The beats come
+/// from a process of the host's own (`heartbeat.rs`), so the host's slow commands do not delay
+/// them. A host whose `command` process ends is lost at once; only a silent one waits this
+/// long.
 const BEAT_MS: u64 = 30_000;
 /// How often a `runner worker` refreshes its heartbeat and polls the stop key; a stop reaches
 /// every host's workers within this and one round trip.
