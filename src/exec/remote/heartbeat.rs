@@ -17,7 +17,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, getpid, getppid};
 
 use super::super::fork;
-use super::{BEAT_MS, POLL, RunKeys, set};
+use super::{BEAT_MS, POLL, RunKeys, quick_connection, set};
 use crate::clock::now_ns;
 
 /// The name the heartbeat process goes by (`/proc/PID/comm`), beside its host's workers.
@@ -57,18 +57,12 @@ fn beat(url: &str, key: &str, host: Pid) -> i32 {
     let mut beaten = now_ns();
     loop {
         if con.is_none() {
-            con = redis::Client::open(url).and_then(|c| c.get_connection_with_timeout(POLL * 5)).ok();
-            if let Some(c) = &con {
-                let _ = c.set_read_timeout(Some(POLL * 5));
-                let _ = c.set_write_timeout(Some(POLL * 5));
-            }
+            con = quick_connection(url);
         }
         if let Some(c) = con.as_mut() {
             if set(c, "beating", key, "1", BEAT_MS).is_ok() {
                 beaten = now_ns();
             } else if now_ns().saturating_sub(beaten) > 1_000_000_000 {
-                // A connection whose segments were lost again and again waits out TCP's
-                // doubling resend timer; a new one starts afresh.
                 con = None;
             }
         }

@@ -15,7 +15,9 @@ use super::super::interrupt::Interrupts;
 use super::super::lifeline::Lifeline;
 use super::super::{fork, worker};
 use super::heartbeat::Heartbeat;
-use super::{BEAT_MS, COMMAND_TIMEOUT, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, set};
+use super::{
+    BEAT_MS, COMMAND_TIMEOUT, Description, EXPIRY_MS, POLL, Result, RunKeys, call, connect, quick_connection, set,
+};
 use crate::clock::now_ns;
 use crate::plan::{EnginePlan, Overrides, Plan};
 use crate::shm::Shared;
@@ -212,14 +214,10 @@ fn watch_share(
             call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
         if stop.is_ok() {
             heard = now_ns();
-        } else if now_ns().saturating_sub(heard) > 1_000_000_000 {
-            // A connection whose segments were lost again and again waits out TCP's doubling
-            // resend timer; a new one starts afresh (one try, a few polls at most).
-            if let Ok(fresh) = redis::Client::open(url).and_then(|c| c.get_connection_with_timeout(POLL * 5)) {
-                let _ = fresh.set_read_timeout(Some(POLL * 5));
-                let _ = fresh.set_write_timeout(Some(POLL * 5));
-                *con = fresh;
-            }
+        } else if now_ns().saturating_sub(heard) > 1_000_000_000
+            && let Some(fresh) = quick_connection(url)
+        {
+            *con = fresh;
         }
         // A late reply (lost packets, a link down for a while) is not a lost server: the next
         // round sends again, which also makes TCP resend what was lost. Only a server silent

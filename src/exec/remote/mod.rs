@@ -241,6 +241,16 @@ pub(crate) fn connect(url: &str) -> std::result::Result<redis::Connection, Strin
     Ok(con)
 }
 
+/// A new connection for a beat or a poll, one try: a few polls at most to connect and for
+/// each reply (a connection whose segments were lost again and again waits out TCP's doubling
+/// resend timer; a new one starts afresh).
+pub(crate) fn quick_connection(url: &str) -> Option<redis::Connection> {
+    let con = redis::Client::open(url).and_then(|c| c.get_connection_with_timeout(POLL * 5)).ok()?;
+    let _ = con.set_read_timeout(Some(POLL * 5));
+    let _ = con.set_write_timeout(Some(POLL * 5));
+    Some(con)
+}
+
 /// Sends `cmd`; the error as one line, saying what was being done.
 pub(crate) fn call<T: redis::FromRedisValue>(
     con: &mut redis::Connection,
