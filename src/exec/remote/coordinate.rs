@@ -323,9 +323,9 @@ impl Hosts {
             return Some(None);
         }
         if state.release.is_none() {
-            let arrived: Option<u64> =
-                call(&mut self.con, "watching the barrier", redis::cmd("GET").arg(keys.arrived())).unwrap_or(None);
-            if arrived.is_some_and(|a| a >= u64::from(plan.workers)) {
+            let arrived: u64 =
+                call(&mut self.con, "watching the barrier", redis::cmd("SCARD").arg(keys.arrived())).unwrap_or(0);
+            if arrived >= u64::from(plan.workers) {
                 state.release = Some(now_ns());
             }
         }

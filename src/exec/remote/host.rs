@@ -111,7 +111,7 @@ fn run_share(
             if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
                 return worker::EXIT_ORPHAN;
             }
-            match barrier(url, keys, plan.workers) {
+            match barrier(url, keys, index, plan.workers) {
                 Ok(true) => {}
                 Ok(false) => return worker::EXIT_ERROR,
                 Err(e) => {
@@ -236,32 +236,89 @@ fn watch_share(
     }
 }
 
-/// In a worker: the start barrier in Redis. Arrives (`INCR`); the last arrival pushes one token
-/// per worker; then takes one (`BLPOP`, a fifth of a second at a time, looking at the stop key
-/// in between). False when the run was stopped first.
-fn barrier(url: &str, keys: &RunKeys, workers: u32) -> std::result::Result<bool, String> {
-    let mut con = connect(url)?;
-    let arrived: u64 = call(&mut con, "arriving", redis::cmd("INCR").arg(keys.arrived()))?;
-    call::<()>(&mut con, "arriving", redis::cmd("PEXPIRE").arg(keys.arrived()).arg(EXPIRY_MS))?;
-    if arrived == u64::from(workers) {
-        let mut push = redis::cmd("RPUSH");
-        push.arg(keys.go());
-        for _ in 0..workers {
-            push.arg(1);
-        }
-        call::<()>(&mut con, "releasing", &push)?;
-        call::<()>(&mut con, "releasing", redis::cmd("PEXPIRE").arg(keys.go()).arg(EXPIRY_MS))?;
-    }
+/// In a worker: the start barrier in Redis. Worker `index` arrives (`SADD` of its index to the
+/// arrivals, a set); an arrival that finds every worker there pushes one token per worker; then
+/// each takes one (`BLPOP`, a fifth of a second at a time, looking at the stop key in between).
+/// False when the run was stopped first.
+///
+/// Under packet loss a reply may never come (a read timeout; CI once saw a worker's arrival fail
+/// so, and the others waited out the barrier). So every step can be sent again on a new
+/// connection: an arrival twice is one member of the set; two arrivals that both find the set
+/// full push twice, and the tokens left over go with the run's keys; a `BLPOP` whose reply was
+/// lost may have taken a token, so after a failed one the worker looks at the arrivals instead:
+/// all there is the release.
+fn barrier(url: &str, keys: &RunKeys, index: u32, workers: u32) -> std::result::Result<bool, String> {
     let bound = now_ns().saturating_add(BARRIER_NS);
+    let mut con = connect(url)?;
+    let arrivals =
+        |con: &mut redis::Connection| -> redis::RedisResult<u64> { redis::cmd("SCARD").arg(keys.arrived()).query(con) };
+    let arrived = again(&mut con, url, bound, "arriving", |con| {
+        redis::pipe()
+            .atomic()
+            .cmd("SADD")
+            .arg(keys.arrived())
+            .arg(index)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(keys.arrived())
+            .arg(EXPIRY_MS)
+            .ignore()
+            .cmd("SCARD")
+            .arg(keys.arrived())
+            .query::<(u64,)>(con)
+    })?;
+    if arrived.0 >= u64::from(workers) {
+        again(&mut con, url, bound, "releasing", |con| {
+            let mut pipe = redis::pipe();
+            pipe.atomic().cmd("RPUSH").arg(keys.go());
+            for _ in 0..workers {
+                pipe.arg(1);
+            }
+            pipe.ignore().cmd("PEXPIRE").arg(keys.go()).arg(EXPIRY_MS).ignore().query::<()>(con)
+        })?;
+    }
     while now_ns() < bound {
-        let token: Option<(String, String)> = call(&mut con, "waiting", redis::cmd("BLPOP").arg(keys.go()).arg(0.2))?;
-        if token.is_some() {
-            return Ok(true);
+        let token: redis::RedisResult<Option<(String, String)>> =
+            redis::cmd("BLPOP").arg(keys.go()).arg(0.2).query(&mut con);
+        match token {
+            Ok(Some(_)) => return Ok(true),
+            Ok(None) => {}
+            Err(e) if e.is_io_error() => {
+                let everyone = again(&mut con, url, bound, "waiting", arrivals)?;
+                if everyone >= u64::from(workers) {
+                    return Ok(true);
+                }
+            }
+            Err(e) => return Err(format!("waiting: {e}")),
         }
-        let stop: bool = call(&mut con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()))?;
+        let stop: bool = again(&mut con, url, bound, "polling the stop key", |con| {
+            redis::cmd("EXISTS").arg(keys.stop()).query(con)
+        })?;
         if stop {
             return Ok(false);
         }
     }
     Err(format!("not every worker arrived within {} s", BARRIER_NS / 1_000_000_000))
+}
+
+/// `step` until it succeeds, on a new connection after each failure of the link (a timeout, a
+/// dropped connection), until `bound`; for steps that may be sent twice.
+fn again<T>(
+    con: &mut redis::Connection,
+    url: &str,
+    bound: u64,
+    doing: &str,
+    mut step: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+) -> std::result::Result<T, String> {
+    loop {
+        match step(con) {
+            Ok(value) => return Ok(value),
+            Err(e) if e.is_io_error() && now_ns() < bound => {
+                if let Ok(fresh) = connect(url) {
+                    *con = fresh;
+                }
+            }
+            Err(e) => return Err(format!("{doing}: {}", e.to_string().replace('\n', " "))),
+        }
+    }
 }

@@ -2,8 +2,8 @@
 //! starts one `runner worker` per host through the host's command prefix (`ssh HOST`,
 //! `ip netns exec NS`), and each (`host.rs`) forks its share of the workers through the same
 //! worker code as a local run. They meet only in Redis, under the run's key prefix (a hash
-//! tag): the run's description for each host, the start barrier (arrivals by `INCR`, the last
-//! arrival pushes one token per worker, each worker `BLPOP`s one), each host's heartbeat (a key
+//! tag): the run's description for each host, the start barrier (arrivals in a set, `SADD`; an
+//! arrival that finds it full pushes one token per worker, each worker `BLPOP`s one), each host's heartbeat (a key
 //! with a short expiry), the stop key every host polls, and each worker's result. Every key
 //! carries an expiry, and the coordinator deletes them all at the end, on every path.
 //!
@@ -37,8 +37,8 @@ const BEAT_MS: u64 = 30_000;
 const POLL: Duration = Duration::from_millis(100);
 /// A command's time on these keys before it counts as failed: long enough for TCP's resends,
 /// which back off (0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s), to get one through under 20% packet loss
-/// (5 s was once too short for a worker's `INCR` at the start barrier, which cannot be sent
-/// twice).
+/// (5 s was once too short for a worker's arrival at the start barrier; 15 s once was too, and
+/// the barrier's steps are now sent again on a new connection after a failure).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The names of the keys a run over several hosts adds under its prefix.
