@@ -171,9 +171,11 @@ fn free_port() -> u16 {
 
 /// Reads the run's stream `stream` on `con` from its start (it need not exist yet) until `ops`
 /// operations were read or 60 s passed: each entry's worker, count and operand's raw bytes, in
-/// the stream's order.
+/// the stream's order, as the owner applies them: an entry a worker sent again (after a reply
+/// it did not get in time) holds operations already read, and is skipped, as the owner skips it.
 pub fn read_stream(con: &mut redis::Connection, stream: &str, ops: u64) -> Vec<(u32, u64, Vec<u8>)> {
     let (mut last, mut entries, mut read) = ("0-0".to_string(), Vec::new(), 0u64);
+    let mut done: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
     let until = Instant::now() + Duration::from_secs(60);
     while read < ops && Instant::now() < until {
         type Reply = Option<Vec<(String, Vec<(String, Vec<Vec<u8>>)>)>>;
@@ -182,10 +184,16 @@ pub fn read_stream(con: &mut redis::Connection, stream: &str, ops: u64) -> Vec<(
         for (id, fields) in reply.into_iter().flatten().flat_map(|s| s.1) {
             let get = |name: &[u8]| fields.chunks_exact(2).find(|kv| kv[0] == name).expect("a field")[1].clone();
             let number = |name: &[u8]| String::from_utf8(get(name)).expect("text").parse::<u64>().expect("a number");
-            let (worker, n) = (number(b"w") as u32, number(b"n"));
+            let (worker, offset, n) = (number(b"w") as u32, number(b"s"), number(b"n"));
+            last = id;
+            let applied = done.entry(worker).or_default();
+            if offset + n <= *applied {
+                continue;
+            }
+            assert_eq!(offset, *applied, "worker {worker}'s entry starts at {offset}, after {applied} operations");
+            *applied += n;
             entries.push((worker, n, get(b"o")));
             read += n;
-            last = id;
         }
     }
     entries
