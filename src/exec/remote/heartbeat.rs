@@ -29,8 +29,10 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Forks the heartbeat of host `h`.
-    pub(crate) fn start(url: &str, keys: &RunKeys, h: usize) -> Result<Heartbeat, String> {
+    /// Makes host `h`'s beat key on `con` (the host's connection: the first beat is the host's
+    /// own, answered before anything else), then forks the heartbeat that refreshes it.
+    pub(crate) fn start(con: &mut redis::Connection, url: &str, keys: &RunKeys, h: usize) -> Result<Heartbeat, String> {
+        set(con, "beating", &keys.beat(h), "1", BEAT_MS)?;
         fork::default_sigchld().map_err(|e| format!("cannot restore SIGCHLD: {e}"))?;
         let ready = fork::prepare().map_err(|e| e.to_string())?;
         let host = getpid();
@@ -60,7 +62,11 @@ fn beat(url: &str, key: &str, host: Pid) -> i32 {
             con = quick_connection(url);
         }
         if let Some(c) = con.as_mut() {
-            if set(c, "beating", key, "1", BEAT_MS).is_ok() {
+            // XX: a beat only refreshes the key the host made. A beat still in flight when the
+            // host stops this process can reach the server after the coordinator deleted the
+            // run's keys; without XX it would make the key again, left for its 30 s.
+            let beat = redis::cmd("SET").arg(key).arg("1").arg("PX").arg(BEAT_MS).arg("XX").clone();
+            if beat.query::<Option<String>>(c).is_ok() {
                 beaten = now_ns();
             } else if now_ns().saturating_sub(beaten) > 1_000_000_000 {
                 con = None;

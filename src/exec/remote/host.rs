@@ -37,7 +37,7 @@ pub(crate) fn serve(url: &str, prefix: &str, h: usize, interrupts: &Interrupts) 
         call(&mut con, "reading the run's description", redis::cmd("GET").arg(keys.description(h)))?;
     let text = text.ok_or_else(|| format!("no description of host {h}'s part under {prefix} (has the run ended?)"))?;
     let d = Description::from_json(&text).ok_or("the run's description cannot be read")?;
-    let heartbeat = Heartbeat::start(url, &keys, h)?;
+    let heartbeat = Heartbeat::start(&mut con, url, &keys, h)?;
     let outcome = joined(&d, url, prefix).and_then(|plan| run_share(&plan, &d, &keys, h, url, &mut con, interrupts));
     let done = match &outcome {
         Ok(()) => "ok".to_string(),
