@@ -37,8 +37,12 @@ pub(crate) fn serve(url: &str, prefix: &str, h: usize, interrupts: &Interrupts) 
         call(&mut con, "reading the run's description", redis::cmd("GET").arg(keys.description(h)))?;
     let text = text.ok_or_else(|| format!("no description of host {h}'s part under {prefix} (has the run ended?)"))?;
     let d = Description::from_json(&text).ok_or("the run's description cannot be read")?;
-    let heartbeat = Heartbeat::start(&mut con, url, &keys, h)?;
-    let outcome = joined(&d, url, prefix).and_then(|plan| run_share(&plan, &d, &keys, h, url, &mut con, interrupts));
+    let heartbeat = Heartbeat::start(&mut con, url, &keys, h);
+    let outcome = heartbeat
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|_| joined(&d, url, prefix))
+        .and_then(|plan| run_share(&plan, &d, &keys, h, url, &mut con, interrupts));
     let done = match &outcome {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("error: {e}"),
@@ -46,7 +50,9 @@ pub(crate) fn serve(url: &str, prefix: &str, h: usize, interrupts: &Interrupts) 
     // Said before the heartbeat stops: the coordinator reads a host's heartbeat before its
     // `done` key, so a host that is done is never taken for lost.
     set(&mut con, "saying the host is done", &keys.done(h), &done, EXPIRY_MS)?;
-    heartbeat.stop();
+    if let Ok(heartbeat) = heartbeat {
+        heartbeat.stop();
+    }
     outcome
 }
 
@@ -313,11 +319,11 @@ fn again<T>(
     loop {
         match step(con) {
             Ok(value) => return Ok(value),
-            Err(e) if e.is_io_error() && now_ns() < bound => {
-                if let Ok(fresh) = connect(url) {
-                    *con = fresh;
-                }
-            }
+            Err(e) if e.is_io_error() && now_ns() < bound => match connect(url) {
+                Ok(fresh) => *con = fresh,
+                // A server that refuses at once would otherwise be asked again at once.
+                Err(_) => std::thread::sleep(POLL),
+            },
             Err(e) => return Err(format!("{doing}: {}", e.to_string().replace('\n', " "))),
         }
     }
