@@ -321,7 +321,8 @@ pub(crate) fn join(setup: &Setup, on: &EnginePlan) -> Option<Result<Joined, Back
 /// In runner, once it has reaped worker `index` (however it ended), while the others may still
 /// run: marks it ended in its slot (an ordered schedule's waiters stop waiting for its turn)
 /// and, if it held the mutex's lock, marks the lock's holder dead and wakes a waiter to take it
-/// over (`mutex/lock.rs`). Nothing here reads a pid.
+/// over; if not, wakes a waiter all the same, in case it took an unlock's wake-up with it
+/// (`mutex/lock.rs`). Nothing here reads a pid.
 pub(crate) fn worker_ended(shared: &Shared, index: usize) {
     shared.slot(index).ended.store(1, std::sync::atomic::Ordering::Release);
     engine::Local::of(shared).lock().holder_ended(index as u32);

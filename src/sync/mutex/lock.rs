@@ -21,6 +21,8 @@
 //! word changed (`FUTEX_WAIT` returns at once), one asleep is woken, and a locker that comes
 //! later sees the mark. A locker that sees [`DIED`] swaps the dead holder's word for its own
 //! with a compare-exchange (so only one wins) and reports `Recovered`, naming the dead holder.
+//! Runner wakes one waiter at every worker's end, holder or not: a worker killed just after an
+//! unlock woke it would otherwise take that wake-up with it.
 //! Only runner sets [`DIED`], and only once the holder is reaped, so a live holder, however
 //! long it stalls, is never taken for dead. A waiter sleeps until the word changes (an unlock,
 //! or runner's mark), with no timeout: nothing else could change its answer. Runner, once
@@ -95,8 +97,12 @@ impl RobustLock {
 
     /// In runner, once it has reaped worker `index` (however it ended): if the word names it as
     /// the holder, marks the holder dead and wakes one waiter to take the lock over; true then.
-    /// A word that already says its holder died gets another waiter woken: the one woken
-    /// before may have died before it took the lock over.
+    /// Otherwise it still wakes one waiter: the dead worker may have been the sleeper an unlock
+    /// woke (`FUTEX_WAKE` of one), killed before it took the lock. The unlock had cleared the
+    /// word, so no later unlock would wake the others, and they slept for good while the rest of
+    /// the run went on without them (seen in CI: a waiter asleep on a free word, the victim of
+    /// tests/faults.rs's SIGKILL the one woken). A waiter woken for nothing looks at the word
+    /// and sleeps again.
     pub(crate) fn holder_ended(&self, index: u32) -> bool {
         let mut word = self.word.load(Ordering::Acquire);
         loop {
@@ -110,9 +116,7 @@ impl RobustLock {
                     Err(now) => word = now,
                 }
             } else {
-                if word & DIED != 0 {
-                    wake_one(&self.word);
-                }
+                wake_one(&self.word);
                 return false;
             }
         }
@@ -263,6 +267,36 @@ mod tests {
         assert_eq!(lock.word.load(Ordering::Relaxed) & !CONTENDED, 2, "held by worker 1, the mark gone");
         lock.unlock();
         assert_eq!(lock.word.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_wake_up_lost_with_a_dead_waiter_is_given_again_when_runner_reaps_it() {
+        let lock = free();
+        assert_eq!(lock.locker(0).lock(), Ok(Acquired::Clean));
+        let lock = &lock;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            s.spawn(move || tx.send(lock.locker(1).lock()));
+            // Worker 1 sleeps on the contended word.
+            while lock.word.load(Ordering::Relaxed) & CONTENDED == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            // Worker 0 unlocks, and its wake-up goes to worker 2, which is killed before it
+            // takes the lock: the word is free, and worker 1 still sleeps.
+            lock.word.store(0, Ordering::Release);
+            assert!(rx.recv_timeout(Duration::from_millis(50)).is_err(), "worker 1 sleeps through a free word");
+            // Runner reaps worker 2, which held nothing.
+            assert!(!lock.holder_ended(2));
+            // 10 s: far beyond a wake-up (microseconds); without it worker 1 would never wake.
+            let got = rx.recv_timeout(Duration::from_secs(10));
+            if got.is_err() {
+                // Let the thread end, so that the test fails rather than hangs.
+                wake_one(&lock.word);
+            }
+            assert_eq!(got.expect("worker 1 woken when runner reaped worker 2"), Ok(Acquired::Clean));
+        });
+        lock.unlock();
     }
 
     #[test]
