@@ -5,7 +5,8 @@
 //! the namespaces the test made. runner itself (the coordinator) runs in the first host's
 //! namespace. 8 workers on 2 hosts end exact for atomic, mutex and channel (runner owning the
 //! stream, order-dependent jobs ending at its replay); SIGINT during a long run leaves
-//! no `runner worker` process and no key, and so does a deadline. Every namespace is removed at
+//! no `runner worker` process and no key, and so does a deadline; a worker killed at the
+//! barrier, or one its host cannot fork, does not hold the others there. Every namespace is removed at
 //! the end, on failure too (a guard; the namespaces are `common::netns`'s, shared with
 //! tests/redis_netfaults.rs). Needs root (CI runs as root): without it the tests fail,
 //! they never skip. Without namespaces: the planner's refusals of `hosts`, and `runner worker`
@@ -158,6 +159,126 @@ fn a_lost_host_stops_the_channel_and_leaves_no_key() {
     assert!(stderr.contains("host b was lost"), "{stderr}");
     assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
     assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
+/// A worker killed while it waits at the start barrier (host b not there yet: its cable is
+/// down): the other 7 start once host b is back, and the run is reported as a failed worker,
+/// with no process and no key left.
+#[test]
+fn a_worker_killed_at_the_barrier_is_reported_and_the_others_run() {
+    let net = Net::new();
+    let key = format!("{{rh:{}:dead-at-barrier}}", std::process::id());
+    let job = net.job("hosts-dead-at-barrier.yaml", "atomic", 1000, &key);
+    net.link(1, false);
+    let mut child = net.runner(&job).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runner");
+    let started = Instant::now();
+    let host_a = loop {
+        let found = processes_with(&key).into_iter().find(|(_, line)| line.contains("--host 0"));
+        if let Some((pid, _)) = found
+            && common::netns::host_children(pid as u32).0.len() == 4
+        {
+            break pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "host a's workers never started: {:?}",
+            processes_with(&key)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Host a's workers have forked; give them time to arrive and wait at the barrier.
+    std::thread::sleep(Duration::from_millis(500));
+    let victim = common::netns::host_children(host_a as u32).0[1];
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), nix::sys::signal::SIGKILL).expect("SIGKILL");
+    std::thread::sleep(Duration::from_millis(500));
+    net.link(1, true);
+    let back = Instant::now();
+    let status = wait_at_most(&mut child, Duration::from_secs(90), "runner after a worker died at the barrier");
+    let out = child.wait_with_output().expect("output");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // Host b connects again within a few of TCP's resends; the barrier's bound is 60 s.
+    assert!(back.elapsed() < Duration::from_secs(30), "took {:?} after the link came back\n{stderr}", back.elapsed());
+    assert_eq!(status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("RUN FAILED: worker") && stdout.contains("was killed by SIGKILL"), "{stdout}");
+    let row = stdout.lines().find(|l| l.split_whitespace().nth(1) == Some(&victim.to_string()));
+    assert!(row.is_some_and(|row| row.ends_with("killed by SIGKILL")), "no row for pid {victim}: {stdout}");
+    // The other 7 did all their work.
+    assert!(stdout.contains("final     7000\n"), "{stdout}");
+    assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
+/// A host that cannot fork all its workers (a pids cgroup of 4 tasks: `runner worker`, its
+/// heartbeat and 2 workers) arrives at the barrier for the 2 it could not fork: the 6 others run
+/// at once instead of waiting out the barrier's 60 s, and the run is reported as failed.
+#[test]
+fn a_host_that_cannot_fork_every_worker_arrives_for_them() {
+    let group = PidsCgroup::new(4).unwrap_or_else(|e| panic!("this test needs root and a pids cgroup (v2 or v1): {e}"));
+    // `ip netns exec` mounts a /sys of its own: the group is reached through this process's root.
+    let procs = format!("/proc/{}/root{}/cgroup.procs", std::process::id(), group.0.display());
+    let join = job_file("hosts-join-pids.sh", format!("#!/bin/sh\necho $$ > '{procs}' && exec \"$@\"\n"));
+    std::fs::set_permissions(&join, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let net = Net::new();
+    let key = format!("{{rh:{}:unforked}}", std::process::id());
+    let work =
+        "workers: 8\niterations: 1000\nvalue: {type: i}\noperation: add\noperand: 1\nbackend: atomic\ntimeout: 60s\n";
+    let job = net.job_wrapped("hosts-unforked.yaml", work, &key, [join.as_str(), ""]);
+    let started = Instant::now();
+    let out = net.runner(&job).output().expect("runner");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}\n{stdout}\n{stderr}", started.elapsed());
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("host a: cannot fork worker 2"), "{stderr}");
+    assert!(stdout.contains("RUN FAILED: worker 2"), "{stdout}");
+    assert!(stdout.contains("final     6000\n"), "{stdout}");
+    assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
+    assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
+}
+
+/// A pids cgroup of this test's own, removed when dropped: v2 (`pids.max`) under the root of
+/// `/sys/fs/cgroup`, or v1 under this process's own group of `/sys/fs/cgroup/pids`.
+struct PidsCgroup(std::path::PathBuf);
+
+impl PidsCgroup {
+    fn new(max: u32) -> Result<PidsCgroup, String> {
+        let name = format!("runner-pids-{}", std::process::id());
+        let write = |path: std::path::PathBuf, value: &str| {
+            std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let v2 = std::path::Path::new("/sys/fs/cgroup");
+        let dir = if std::fs::read_to_string(v2.join("cgroup.controllers"))
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
+        {
+            let subtree = std::fs::read_to_string(v2.join("cgroup.subtree_control")).unwrap_or_default();
+            if !subtree.split_whitespace().any(|c| c == "pids") {
+                write(v2.join("cgroup.subtree_control"), "+pids")?;
+            }
+            v2.join(name)
+        } else {
+            let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+            let path = own
+                .lines()
+                .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.trim_start_matches('/').to_string()))
+                .ok_or("no pids controller in /proc/self/cgroup")?;
+            std::path::Path::new("/sys/fs/cgroup/pids").join(path).join(name)
+        };
+        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let group = PidsCgroup(dir.clone());
+        write(dir.join("pids.max"), &max.to_string())?;
+        Ok(group)
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        // Its last processes may take a moment to be freed.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[test]

@@ -151,8 +151,10 @@ fn run_share(
         }
     }
     drop((side, lock));
+    // Workers that could not be forked never arrive: their host arrives for them.
+    let unforked: Vec<u32> = (d.first + pids.len() as u32..d.first + d.count).collect();
     let bound = now_ns().saturating_add(BARRIER_NS + plan.deadline.timeout_ns + plan.deadline.grace_ns);
-    watch_share(&mut pids, keys, url, con, interrupts, bound);
+    watch_share(&mut pids, keys, (url, plan.workers, unforked), con, interrupts, bound);
     let after = super::clock::measure(con).ok();
     let measured = [before, after].map(|m| m.map_or("-".to_string(), |m| m.encode())).join("|");
     set(con, "publishing the round trip", &keys.clock(h), &measured, EXPIRY_MS)?;
@@ -183,11 +185,14 @@ type Share = Vec<(u32, Pid, Option<(crate::outcome::Exit, u64, crate::outcome::C
 
 /// Waits for every worker of the share to end, polling the stop key every `POLL` (the
 /// heartbeat is its own process: `heartbeat.rs`); kills them all at the stop key, a signal, a
-/// server silent for a heartbeat's life or `bound`.
+/// server silent for a heartbeat's life or `bound`. The workers that could not be forked
+/// (`failed`), and each worker that fails (a code other than 0, or a signal) in case it ended
+/// before it could, are made to arrive at the barrier: the run's `workers` go on without them, as
+/// in a local run.
 fn watch_share(
     pids: &mut Share,
     keys: &RunKeys,
-    url: &str,
+    (url, workers, mut failed): (&str, u32, Vec<u32>),
     con: &mut redis::Connection,
     interrupts: &Interrupts,
     bound: u64,
@@ -197,8 +202,11 @@ fn watch_share(
     // Each poll waits a few polls at most; the results after the loop wait `COMMAND_TIMEOUT`.
     let _ = con.set_read_timeout(Some(POLL * 5));
     loop {
-        for (_, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
+        for (index, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
             if let Ok(Some(reaped)) = fork::wait(*pid, false) {
+                if !matches!(reaped.status, nix::sys::wait::WaitStatus::Exited(_, 0)) {
+                    failed.push(*index);
+                }
                 let how = match reaped.status {
                     nix::sys::wait::WaitStatus::Exited(_, code) => {
                         crate::outcome::Exit { code: Some(code), signal: None }
@@ -214,8 +222,13 @@ fn watch_share(
         if pids.iter().all(|p| p.2.is_some()) {
             let _ = con.set_read_timeout(Some(COMMAND_TIMEOUT));
             let _ = con.set_write_timeout(Some(COMMAND_TIMEOUT));
+            for index in failed {
+                let _ = arrive(con, keys, index, workers);
+            }
             return;
         }
+        // Sent again at the next round until the server has it (the arrival may be sent twice).
+        failed.retain(|&index| arrive(con, keys, index, workers).is_err());
         let stop: std::result::Result<bool, String> =
             call(con, "polling the stop key", redis::cmd("EXISTS").arg(keys.stop()));
         if stop.is_ok() {
@@ -242,9 +255,8 @@ fn watch_share(
     }
 }
 
-/// In a worker: the start barrier in Redis. Worker `index` arrives (`SADD` of its index to the
-/// arrivals, a set); an arrival that finds every worker there pushes one token per worker; then
-/// each takes one (`BLPOP`, a fifth of a second at a time, looking at the stop key in between).
+/// In a worker: the start barrier in Redis. Worker `index` arrives (`arrive`); then each worker
+/// takes a token (`BLPOP`, a fifth of a second at a time, looking at the stop key in between).
 /// False when the run was stopped first.
 ///
 /// Under packet loss a reply may never come (a read timeout; CI once saw a worker's arrival fail
@@ -258,31 +270,7 @@ fn barrier(url: &str, keys: &RunKeys, index: u32, workers: u32) -> std::result::
     let mut con = connect(url)?;
     let arrivals =
         |con: &mut redis::Connection| -> redis::RedisResult<u64> { redis::cmd("SCARD").arg(keys.arrived()).query(con) };
-    let arrived = again(&mut con, url, bound, "arriving", |con| {
-        redis::pipe()
-            .atomic()
-            .cmd("SADD")
-            .arg(keys.arrived())
-            .arg(index)
-            .ignore()
-            .cmd("PEXPIRE")
-            .arg(keys.arrived())
-            .arg(EXPIRY_MS)
-            .ignore()
-            .cmd("SCARD")
-            .arg(keys.arrived())
-            .query::<(u64,)>(con)
-    })?;
-    if arrived.0 >= u64::from(workers) {
-        again(&mut con, url, bound, "releasing", |con| {
-            let mut pipe = redis::pipe();
-            pipe.atomic().cmd("RPUSH").arg(keys.go());
-            for _ in 0..workers {
-                pipe.arg(1);
-            }
-            pipe.ignore().cmd("PEXPIRE").arg(keys.go()).arg(EXPIRY_MS).ignore().query::<()>(con)
-        })?;
-    }
+    again(&mut con, url, bound, "arriving", |con| arrive(con, keys, index, workers))?;
     while now_ns() < bound {
         let token: redis::RedisResult<Option<(String, String)>> =
             redis::cmd("BLPOP").arg(keys.go()).arg(0.2).query(&mut con);
@@ -305,6 +293,36 @@ fn barrier(url: &str, keys: &RunKeys, index: u32, workers: u32) -> std::result::
         }
     }
     Err(format!("not every worker arrived within {} s", BARRIER_NS / 1_000_000_000))
+}
+
+/// Worker `index` arrives at the barrier: `SADD` of its index to the arrivals (a set), and the
+/// arrival that finds every worker there pushes one token per worker. Sent by the worker, or by
+/// its host for a worker that ended before it could arrive (as the local barrier counts a dead
+/// worker's closed pipe), so that the others are not held for the barrier's bound. May be sent
+/// twice (see `barrier`).
+fn arrive(con: &mut redis::Connection, keys: &RunKeys, index: u32, workers: u32) -> redis::RedisResult<()> {
+    let (arrived,): (u64,) = redis::pipe()
+        .atomic()
+        .cmd("SADD")
+        .arg(keys.arrived())
+        .arg(index)
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(keys.arrived())
+        .arg(EXPIRY_MS)
+        .ignore()
+        .cmd("SCARD")
+        .arg(keys.arrived())
+        .query(con)?;
+    if arrived >= u64::from(workers) {
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("RPUSH").arg(keys.go());
+        for _ in 0..workers {
+            pipe.arg(1);
+        }
+        pipe.ignore().cmd("PEXPIRE").arg(keys.go()).arg(EXPIRY_MS).ignore().query::<()>(con)?;
+    }
+    Ok(())
 }
 
 /// `step` until it succeeds, on a new connection after each failure of the link (a timeout, a
