@@ -264,7 +264,12 @@ fn reading_stdin(pid: u32) {
 #[test]
 fn sigint_ends_runner_waiting_for_a_job_on_standard_input() {
     use std::os::unix::process::ExitStatusExt;
-    let child = Command::new(common::runner_bin())
+    // Through `env --default-signal=INT` (it execs runner: the same pid): a harness started in
+    // the background of a non-interactive shell (`.ci/run &`) hands SIGINT down ignored, and
+    // runner, with no run yet, keeps the disposition it was given.
+    let child = Command::new("env")
+        .arg("--default-signal=INT")
+        .arg(common::runner_bin())
         .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
