@@ -19,7 +19,8 @@
 //! unnamed one has no name until `linkat`, and the moments a named one exists (from `linkat`
 //! to the rename; the fallback's whole life) run with every signal that can be blocked held
 //! back, so that SIGUSR1, SIGALRM, a second SIGINT or SIGHUP takes effect after the rename (or
-//! the removal). Only SIGKILL can still land in the fallback's life.
+//! the removal). Only SIGKILL can still land while a file has a name (from `linkat` to the
+//! rename, a few microseconds; the fallback's whole life), and leave it.
 
 use std::fs::File;
 use std::io::Write;
