@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cgroup::Cgroup;
 use common::{job_file, runner_bin};
 
 fn oom_score_adj(pid: u32) -> Option<i32> {
@@ -139,60 +139,21 @@ fn a_read_only_proc_is_a_notice_not_a_failure() {
     assert!(notices[0].contains("Read-only file system"), "{stderr}");
 }
 
-/// A memory cgroup of this test's own, removed when dropped: v2 (`memory.max`) under the root of
-/// `/sys/fs/cgroup` (where processes and controllers may coexist), or v1 (`memory.limit_in_bytes`)
-/// under this process's own group of `/sys/fs/cgroup/memory`.
-struct MemoryCgroup(std::path::PathBuf);
-
-impl MemoryCgroup {
-    fn new(limit: &str) -> Result<MemoryCgroup, String> {
-        let name = format!("runner-oom-{}", std::process::id());
-        let write = |path: std::path::PathBuf, value: &str| {
-            std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))
-        };
-        let v2 = Path::new("/sys/fs/cgroup");
-        if std::fs::read_to_string(v2.join("cgroup.controllers"))
-            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
-        {
-            let subtree = std::fs::read_to_string(v2.join("cgroup.subtree_control")).unwrap_or_default();
-            if !subtree.split_whitespace().any(|c| c == "memory") {
-                write(v2.join("cgroup.subtree_control"), "+memory")?;
-            }
-            let dir = v2.join(name);
-            std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let group = MemoryCgroup(dir.clone());
-            write(dir.join("memory.max"), limit)?;
-            if dir.join("memory.swap.max").exists() {
-                write(dir.join("memory.swap.max"), "0")?;
-            }
-            return Ok(group);
-        }
-        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
-        let path = own
-            .lines()
-            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.trim_start_matches('/').to_string()))
-            .ok_or("no memory controller in /proc/self/cgroup")?;
-        let dir = Path::new("/sys/fs/cgroup/memory").join(path).join(name);
-        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let group = MemoryCgroup(dir.clone());
-        write(dir.join("memory.limit_in_bytes"), limit)?;
-        if dir.join("memory.memsw.limit_in_bytes").exists() {
-            write(dir.join("memory.memsw.limit_in_bytes"), limit)?;
-        }
-        Ok(group)
+/// A memory cgroup of this test's own holding at most `limit`, swap included where the kernel
+/// counts it: v2's `memory.max` (and `memory.swap.max` 0), or v1's `memory.limit_in_bytes`
+/// (and `memory.memsw.limit_in_bytes`).
+fn memory_cgroup(limit: &str) -> Result<Cgroup, String> {
+    let group = Cgroup::new("memory", "oom")?;
+    let (max, swap, swap_value) = if group.v2 {
+        ("memory.max", "memory.swap.max", "0")
+    } else {
+        ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", limit)
+    };
+    group.set(max, limit)?;
+    if group.dir.join(swap).exists() {
+        group.set(swap, swap_value)?;
     }
-}
-
-impl Drop for MemoryCgroup {
-    fn drop(&mut self) {
-        // Its last processes may take a moment to be freed.
-        for _ in 0..100 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    Ok(group)
 }
 
 /// The real thing: 256 workers (about 40 MiB in all, runner alone about 1 MiB) in a memory
@@ -202,7 +163,7 @@ impl Drop for MemoryCgroup {
 /// cgroup (v2, or v1's memory hierarchy).
 #[test]
 fn under_a_memory_cgroup_the_report_survives_the_oom_killer() {
-    let group = MemoryCgroup::new("16M")
+    let group = memory_cgroup("16M")
         .unwrap_or_else(|e| panic!("this test needs root and a memory cgroup (v2 at /sys/fs/cgroup, or v1): {e}"));
     let job = job_file(
         "oom-cgroup.yaml",
@@ -210,7 +171,7 @@ fn under_a_memory_cgroup_the_report_survives_the_oom_killer() {
     );
     let script = format!(
         "echo $$ > '{}/cgroup.procs' && exec '{}' '{job}' --format json",
-        group.0.display(),
+        group.dir.display(),
         runner_bin().display()
     );
     // Into files, read once runner has ended: a report of 256 workers fills a pipe.

@@ -17,6 +17,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::cgroup::Cgroup;
 use common::netns::{Net, processes_with};
 use common::redis::RedisServer;
 use common::{Test, job_file, wait_at_most};
@@ -213,9 +214,10 @@ fn a_worker_killed_at_the_barrier_is_reported_and_the_others_run() {
 /// at once instead of waiting out the barrier's 60 s, and the run is reported as failed.
 #[test]
 fn a_host_that_cannot_fork_every_worker_arrives_for_them() {
-    let group = PidsCgroup::new(4).unwrap_or_else(|e| panic!("this test needs root and a pids cgroup (v2 or v1): {e}"));
+    let group = Cgroup::new("pids", "pids").and_then(|g| g.set("pids.max", "4").map(|()| g));
+    let group = group.unwrap_or_else(|e| panic!("this test needs root and a pids cgroup (v2 or v1): {e}"));
     // `ip netns exec` mounts a /sys of its own: the group is reached through this process's root.
-    let procs = format!("/proc/{}/root{}/cgroup.procs", std::process::id(), group.0.display());
+    let procs = format!("/proc/{}/root{}/cgroup.procs", std::process::id(), group.dir.display());
     let join = job_file("hosts-join-pids.sh", format!("#!/bin/sh\necho $$ > '{procs}' && exec \"$@\"\n"));
     std::fs::set_permissions(&join, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
     let net = Net::new();
@@ -233,52 +235,6 @@ fn a_host_that_cannot_fork_every_worker_arrives_for_them() {
     assert!(stdout.contains("final     6000\n"), "{stdout}");
     assert!(processes_with(&key).is_empty(), "left behind: {:?}", processes_with(&key));
     assert_eq!(net.cli(&["dbsize"]), "0", "keys left: {}", net.cli(&["keys", "*"]));
-}
-
-/// A pids cgroup of this test's own, removed when dropped: v2 (`pids.max`) under the root of
-/// `/sys/fs/cgroup`, or v1 under this process's own group of `/sys/fs/cgroup/pids`.
-struct PidsCgroup(std::path::PathBuf);
-
-impl PidsCgroup {
-    fn new(max: u32) -> Result<PidsCgroup, String> {
-        let name = format!("runner-pids-{}", std::process::id());
-        let write = |path: std::path::PathBuf, value: &str| {
-            std::fs::write(&path, value).map_err(|e| format!("{}: {e}", path.display()))
-        };
-        let v2 = std::path::Path::new("/sys/fs/cgroup");
-        let dir = if std::fs::read_to_string(v2.join("cgroup.controllers"))
-            .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
-        {
-            let subtree = std::fs::read_to_string(v2.join("cgroup.subtree_control")).unwrap_or_default();
-            if !subtree.split_whitespace().any(|c| c == "pids") {
-                write(v2.join("cgroup.subtree_control"), "+pids")?;
-            }
-            v2.join(name)
-        } else {
-            let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
-            let path = own
-                .lines()
-                .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.trim_start_matches('/').to_string()))
-                .ok_or("no pids controller in /proc/self/cgroup")?;
-            std::path::Path::new("/sys/fs/cgroup/pids").join(path).join(name)
-        };
-        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let group = PidsCgroup(dir.clone());
-        write(dir.join("pids.max"), &max.to_string())?;
-        Ok(group)
-    }
-}
-
-impl Drop for PidsCgroup {
-    fn drop(&mut self) {
-        // Its last processes may take a moment to be freed.
-        for _ in 0..100 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 #[test]

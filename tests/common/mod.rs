@@ -20,6 +20,9 @@ pub mod redis;
 /// Hosts made of network namespaces, with a redis-server in one: [`netns::Net`].
 pub mod netns;
 
+/// A cgroup of a test's own (memory, pids): [`cgroup::Cgroup`].
+pub mod cgroup;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

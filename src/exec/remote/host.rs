@@ -204,9 +204,6 @@ fn watch_share(
     loop {
         for (index, pid, exit) in pids.iter_mut().filter(|p| p.2.is_none()) {
             if let Ok(Some(reaped)) = fork::wait(*pid, false) {
-                if !matches!(reaped.status, nix::sys::wait::WaitStatus::Exited(_, 0)) {
-                    failed.push(*index);
-                }
                 let how = match reaped.status {
                     nix::sys::wait::WaitStatus::Exited(_, code) => {
                         crate::outcome::Exit { code: Some(code), signal: None }
@@ -216,6 +213,9 @@ fn watch_share(
                     }
                     _ => crate::outcome::Exit { code: None, signal: None },
                 };
+                if how.code != Some(0) {
+                    failed.push(*index);
+                }
                 *exit = Some((how, reaped.peak_kib, reaped.cpu));
             }
         }
