@@ -40,34 +40,6 @@ fn channel_loses_nothing() {
     assert_nothing_lost(&run("channel", "i", ""));
 }
 
-/// The scheduling policy of each child of `pid` (field 41 of `/proc/PID/stat`: 0 normal, 5 idle),
-/// once it has `count` children; empty if it never has.
-fn children_policies(pid: u32, count: usize) -> Vec<u32> {
-    let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(10) {
-        let children: Vec<String> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect();
-        if children.len() == count {
-            // The policy is set first thing after the fork: give the children a moment.
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            return children
-                .iter()
-                .filter_map(|c| {
-                    let stat = std::fs::read_to_string(format!("/proc/{c}/stat")).ok()?;
-                    // After the command's closing parenthesis, fields start at 3.
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    rest.split_whitespace().nth(41 - 3)?.parse().ok()
-                })
-                .collect();
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
-    Vec::new()
-}
-
 #[test]
 fn pipe_workers_with_large_messages_leave_the_cpu_to_the_owner() {
     // 4 KiB messages: idle workers; one operation a message: normal ones. Busy work outside each
@@ -82,7 +54,7 @@ fn pipe_workers_with_large_messages_leave_the_cpu_to_the_owner() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("runner starts");
-        let policies = children_policies(child.id(), 2);
+        let policies = common::children_policies(child.id(), 2);
         let out = child.wait_with_output().expect("runner ends");
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(policies, [policy, policy], "batch {batch}");

@@ -171,7 +171,9 @@ fn markdown(r: &Results) -> String {
          lock-free atomic, so `atomic` is compared with its lock (`get_lock()`), and a channel with its \
          `Queue` (the same program for both transports). The default channel is a job that names no \
          `transport` (what a user who writes `backend: channel` gets), its rows named by the transport \
-         runner's report says it ran on ({}); the other transport is named in its jobs. A cell whose median missed its target while some \
+         runner's report says it ran on ({}); the other transport is named in its jobs. A contended mutex cell \
+         (2 workers or more) ran twice the rounds from the start: its rounds spread far wider than the others'. \
+         A cell whose median missed its target while some \
          of its rounds met it ran as many rounds again, once (its rounds are given in the table); its ratio \
          is the median of all its rounds.\n",
         r.default_transport

@@ -350,8 +350,10 @@ const PAIR_ROUNDS: usize = 9;
 const ROUNDS: usize = 13;
 
 /// Rounds of the tutorial (after one not counted): each takes about a fifth of a second, most of
-/// it Python's; the target of 1.2x the C program wants a steady median.
-const TUTORIAL_ROUNDS: usize = 60;
+/// it Python's; the target of 1.2x the C program wants a steady median. One round's ratio ranges
+/// 0.55-1.81 on this machine, and the median of 60 moved 1.13-1.21 from run to run of the same
+/// code: 150 rounds (half a minute) narrow that by about 1.6.
+const TUTORIAL_ROUNDS: usize = 150;
 
 /// The sections of a run, in the order they run; `--only` picks some (to try a change without
 /// a full run: the document then says which were not measured).
@@ -565,6 +567,17 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
                 };
                 cell.python.push(value);
             }
+        }
+    }
+    // A contended mutex cell (2 workers or more) runs twice the rounds, decided before any is
+    // measured: its rounds spread ten times as wide as an atomic cell's (a lock convoy on two
+    // cores: runs 0.74-1.31 of their raw neighbour where the runner and the raw loop run the
+    // same code), so its median needs twice the rounds for the same certainty.
+    let contended: Vec<usize> =
+        (0..cells.len()).filter(|&i| cells[i].variant == Variant::Mutex.name() && cells[i].workers > 1).collect();
+    for round in 0..options.rounds {
+        for &i in &contended {
+            pair(tools, &mut cells[i], &jobs[i].0, &jobs[i].2, round)?;
         }
     }
     // A cell whose median misses its target although some of its rounds met it runs as many

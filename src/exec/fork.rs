@@ -7,7 +7,7 @@
 //! `exit` in the middle of the body), so it never returns into the parent's code, runs its
 //! destructors or flushes its copies of the parent's buffers. A child's panic prints one line, never a backtrace (whatever
 //! `RUST_BACKTRACE` says): an injected panic is an event of the run, not a bug in runner. Also
-//! the one change a child may make to how the kernel schedules it ([`idle_priority`]), a
+//! the one change a child may make to how the kernel schedules it ([`lower_priority`]), a
 //! child's standing with the OOM killer ([`raise_oom_score`]), and the reaping of a child with
 //! its resource usage ([`wait`]).
 
@@ -199,14 +199,25 @@ pub(crate) fn raise_oom_score(oom: &OomScore) -> std::io::Result<()> {
     }
 }
 
-/// Moves the calling process to the idle scheduling policy (`SCHED_IDLE`): it runs only when no
-/// process of a normal policy wants its CPU, and a waking normal process takes the CPU from it
-/// at once. Any process may lower itself so; only a privileged one could come back.
-pub(crate) fn idle_priority() -> std::io::Result<()> {
+/// Moves the calling process to the scheduling policy `policy` names (see
+/// [`crate::plan::WorkerPolicy`]): `SCHED_IDLE` runs only when no process of a normal policy
+/// wants its CPU, and a waking normal process takes the CPU from it at once; `SCHED_BATCH`, asked
+/// for only from the default `SCHED_OTHER` (a worker that runner's user started under a real-time
+/// policy keeps it), does not take the CPU from a running process when it wakes. Any process may
+/// lower itself so; only a privileged one could come back. `Normal` changes nothing.
+pub(crate) fn lower_priority(policy: crate::plan::WorkerPolicy) -> std::io::Result<()> {
+    use crate::plan::WorkerPolicy;
+    let to = match policy {
+        WorkerPolicy::Normal => return Ok(()),
+        WorkerPolicy::Idle => libc::SCHED_IDLE,
+        // SAFETY: `sched_getscheduler` reads this process's policy and changes nothing.
+        WorkerPolicy::Batch if unsafe { libc::sched_getscheduler(0) } != libc::SCHED_OTHER => return Ok(()),
+        WorkerPolicy::Batch => libc::SCHED_BATCH,
+    };
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call; the call
     // changes only this process's scheduling policy.
-    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
+    let rc = unsafe { libc::sched_setscheduler(0, to, &param) };
     if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 

@@ -101,7 +101,7 @@ fn context<'a>(plan: &Plan, p: &'a Given, index: u32, oom: &'a fork::OomScore) -
     worker::Context {
         order,
         cpu: p.cpus.as_ref().map(|c| c[index as usize % c.len()]),
-        idle: plan.idle_workers(),
+        policy: plan.worker_policy(),
         fault: plan.faults.iter().find(|f| f.worker == index).copied(),
         stride: p.stride,
         trace_ops: p.trace_ops,

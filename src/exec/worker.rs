@@ -32,10 +32,9 @@ pub(crate) struct Context<'a> {
     pub(crate) fault: Option<Fault>,
     /// The CPU to run on, when the job pins its workers.
     pub(crate) cpu: Option<usize>,
-    /// Run at idle priority (SCHED_IDLE), leaving the CPU to the owner whenever it wants one
-    /// (the plan decides: a pipe channel's workers with large messages). A system that refuses
-    /// the idle policy only makes the run slower.
-    pub(crate) idle: bool,
+    /// The scheduling policy to ask for (the plan decides, `Plan::worker_policy`). A system that
+    /// refuses it only makes the run slower.
+    pub(crate) policy: crate::plan::WorkerPolicy,
     /// Operations (channel: messages) from one timed sample to the next.
     pub(crate) stride: u64,
     /// Whether timed samples become trace events.
@@ -75,9 +74,7 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     }
     let index = cx.order.index as usize;
     first_to_go(index, cx.oom);
-    if cx.idle {
-        let _ = super::fork::idle_priority();
-    }
+    let _ = super::fork::lower_priority(cx.policy);
     cx.shared.attach();
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();

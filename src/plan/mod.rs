@@ -52,6 +52,23 @@ pub const DEFAULT_MATRIX_REPEAT: u32 = 10;
 /// Problems reported for one file at most; the rest are counted.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
 
+/// How the kernel is asked to schedule the workers. Each worker asks for itself after its fork;
+/// a kernel that refuses only makes the run slower. runner itself keeps its own policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WorkerPolicy {
+    /// As runner was started.
+    Normal,
+    /// `SCHED_IDLE`: a pipe channel's workers with large messages, so that the owner (runner)
+    /// keeps a core whenever it wants one.
+    Idle,
+    /// `SCHED_BATCH`, over Redis: a worker that a reply wakes does not take the CPU from the
+    /// process running on it (a server on the same machine, in the middle of other workers'
+    /// commands); it waits for the next tick. With 8 workers and a server on 2 cores, the
+    /// server was otherwise preempted thousands of times a run (README, "The Redis engine").
+    /// Asked for only by a worker that runs under the default policy (`SCHED_OTHER`).
+    Batch,
+}
+
 /// A checked job, ready to execute.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
@@ -174,12 +191,22 @@ impl Plan {
         }
     }
 
+    /// How the kernel is asked to schedule the workers (see [`WorkerPolicy`]).
+    pub(crate) fn worker_policy(&self) -> WorkerPolicy {
+        match (&self.engine, self.backend) {
+            (EnginePlan::Redis(_), _) => WorkerPolicy::Batch,
+            (EnginePlan::Local, BackendPlan::Channel { batch, transport })
+                if transport.idle_workers(self.value_type(), batch) =>
+            {
+                WorkerPolicy::Idle
+            }
+            _ => WorkerPolicy::Normal,
+        }
+    }
+
     /// Channel: whether the workers run at idle priority so that the owner keeps a core.
     pub(crate) fn idle_workers(&self) -> bool {
-        match self.backend {
-            BackendPlan::Channel { batch, transport } => transport.idle_workers(self.value_type(), batch),
-            _ => false,
-        }
+        self.worker_policy() == WorkerPolicy::Idle
     }
 
     /// What the backend sets up, for `runner plan`.

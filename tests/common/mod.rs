@@ -304,3 +304,31 @@ pub fn wait_at_most(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The scheduling policy of each child of `pid` (field 41 of `/proc/PID/stat`: 0 normal, 3 batch, 5 idle),
+/// once it has `count` children; empty if it never has.
+pub fn children_policies(pid: u32, count: usize) -> Vec<u32> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let children: Vec<String> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if children.len() == count {
+            // The policy is set first thing after the fork: give the children a moment.
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            return children
+                .iter()
+                .filter_map(|c| {
+                    let stat = std::fs::read_to_string(format!("/proc/{c}/stat")).ok()?;
+                    // After the command's closing parenthesis, fields start at 3.
+                    let rest = &stat[stat.rfind(')')? + 2..];
+                    rest.split_whitespace().nth(41 - 3)?.parse().ok()
+                })
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Vec::new()
+}

@@ -131,7 +131,7 @@ fn run_share(
             let cx = worker::Context {
                 order,
                 cpu: None,
-                idle: plan.idle_workers(),
+                policy: plan.worker_policy(),
                 fault: plan.faults.iter().find(|f| f.worker == index).copied(),
                 stride,
                 trace_ops: false,

@@ -12,6 +12,11 @@ use super::AppliedRange;
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub(crate) struct Redis {
+    /// Whether the workers asked for batch scheduling (`SCHED_BATCH`): a worker that a reply
+    /// wakes does not take the CPU from the process running on it, a server on the same machine
+    /// among them. Asked for only by a worker under the default policy; a kernel that refuses
+    /// leaves it as it was.
+    pub batch_workers: bool,
     /// Commands the workers sent again after a timeout (`engine.retries`).
     pub resent: u64,
     /// Resent operations the server refused because their sequence number had been applied
@@ -126,6 +131,7 @@ impl Redis {
         let refused = outcome.refused.clone().unwrap_or_default();
         let ambiguous: u64 = outcome.workers.iter().map(|w| w.ambiguous).sum();
         Some(Redis {
+            batch_workers: plan.worker_policy() == crate::plan::WorkerPolicy::Batch,
             resent: outcome.workers.iter().map(|w| w.resent).sum(),
             refused_duplicates: refused.duplicates,
             stale_writes: refused.stale,

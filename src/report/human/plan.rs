@@ -47,6 +47,10 @@ pub fn plan(plan: &Plan) -> String {
             r.retries,
             if r.retries == 1 { "retry" } else { "retries" }
         );
+        let _ = writeln!(
+            s,
+            "  priority   workers at batch priority (SCHED_BATCH): a worker that a reply wakes does not preempt a server on its machine"
+        );
     }
     if plan.backend.kind() == BackendKind::Channel {
         let messages = plan.messages_per_worker();
