@@ -48,17 +48,8 @@ fn pipe_workers_with_large_messages_leave_the_cpu_to_the_owner() {
         let text = job(2, 100_000, "i", "0", "add", "1", "channel")
             + &format!("transport: pipe\nbatch: {batch}\nwork:\n  outside: 5us\n");
         let path = job_file(&format!("contention-idle-{batch}.yaml"), text);
-        let child = std::process::Command::new(common::runner_bin())
-            .args([&path, "--format", "json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("runner starts");
-        let policies = common::children_policies(child.id(), 2);
-        let out = child.wait_with_output().expect("runner ends");
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let (policies, _, report) = common::run_reading_policies(&path, 2);
         assert_eq!(policies, [policy, policy], "batch {batch}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["channel"]["idle_workers"], policy == 5, "batch {batch}");
         assert_eq!(report["verdict"], "correct");
     }

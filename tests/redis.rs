@@ -1,5 +1,5 @@
 //! The Redis engine end to end, against a server each test starts: the tutorial ends at 5, the
-//! workers run at batch priority (the local engine's keep theirs), the unsynchronised backend
+//! workers ask for batch scheduling (the local engine's keep theirs), the unsynchronised backend
 //! loses updates across processes, a server that is not there fails at
 //! once with its address, the planner refuses what does not run over Redis, and the channel
 //! over a Redis stream is exact, replays its stream and refuses an entry sent twice. (Every type x
@@ -28,28 +28,23 @@ fn the_tutorial_over_redis_ends_at_5_and_leaves_no_key() {
 }
 
 #[test]
-fn workers_over_redis_do_not_preempt_the_server_and_local_ones_keep_their_policy() {
-    // SCHED_BATCH (3) over Redis, for every backend; the default (0) on the local engine. Busy
+fn workers_over_redis_ask_for_batch_scheduling_and_local_ones_keep_their_policy() {
+    // SCHED_BATCH (3) over Redis, for atomic and the channel (each its own loop and the channel
+    // its owner); the inherited policy on the local engine. A worker asks only from the default
+    // policy (0): under another, every worker keeps the one the tests were started with. Busy
     // work outside each operation keeps the workers alive while their policy is read.
     let server = RedisServer::start();
+    let own = common::own_policy();
+    let batch = if own == 0 { 3 } else { own };
     for (backend, engine, policy) in [
-        ("atomic", format!("engine: {{redis: \"{}\"}}\n", server.url()), 3),
-        ("channel", format!("engine: {{redis: \"{}\"}}\n", server.url()), 3),
-        ("atomic", String::new(), 0),
+        ("atomic", format!("engine: {{redis: \"{}\"}}\n", server.url()), batch),
+        ("channel", format!("engine: {{redis: \"{}\"}}\n", server.url()), batch),
+        ("atomic", String::new(), own),
     ] {
         let text = common::job(2, 20_000, "i", "0", "add", "1", backend) + &engine + "work:\n  outside: 20us\n";
         let path = job_file(&format!("redis-policy-{backend}-{policy}.yaml"), text);
-        let child = std::process::Command::new(common::runner_bin())
-            .args([&path, "--format", "json"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("runner starts");
-        let policies = common::children_policies(child.id(), 2);
-        let out = child.wait_with_output().expect("runner ends");
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let (policies, _, report) = common::run_reading_policies(&path, 2);
         assert_eq!(policies, [policy, policy], "{backend} {engine}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["verdict"], "correct", "{report:#}");
         let batch = if engine.is_empty() { serde_json::Value::Null } else { true.into() };
         assert_eq!(report["redis"]["batch_workers"], batch, "{backend} {engine}");

@@ -569,10 +569,11 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
             }
         }
     }
-    // A contended mutex cell (2 workers or more) runs twice the rounds, decided before any is
-    // measured: its rounds spread ten times as wide as an atomic cell's (a lock convoy on two
-    // cores: runs 0.74-1.31 of their raw neighbour where the runner and the raw loop run the
-    // same code), so its median needs twice the rounds for the same certainty.
+    // A contended mutex cell (2 workers or more) runs as many rounds again once the interleaved
+    // rounds are done, decided before any is measured: its rounds spread far wider than an
+    // atomic cell's (a lock convoy on two cores: runs 0.74-1.31 of their raw neighbour where the
+    // runner and the raw loop run the same code), and twice the rounds narrow its median's
+    // spread by about a factor of 1.4.
     let contended: Vec<usize> =
         (0..cells.len()).filter(|&i| cells[i].variant == Variant::Mutex.name() && cells[i].workers > 1).collect();
     for round in 0..options.rounds {

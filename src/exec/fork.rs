@@ -7,7 +7,7 @@
 //! `exit` in the middle of the body), so it never returns into the parent's code, runs its
 //! destructors or flushes its copies of the parent's buffers. A child's panic prints one line, never a backtrace (whatever
 //! `RUST_BACKTRACE` says): an injected panic is an event of the run, not a bug in runner. Also
-//! the one change a child may make to how the kernel schedules it ([`lower_priority`]), a
+//! the one change a child may make to how the kernel schedules it ([`apply_policy`]), a
 //! child's standing with the OOM killer ([`raise_oom_score`]), and the reaping of a child with
 //! its resource usage ([`wait`]).
 
@@ -200,12 +200,13 @@ pub(crate) fn raise_oom_score(oom: &OomScore) -> std::io::Result<()> {
 }
 
 /// Moves the calling process to the scheduling policy `policy` names (see
-/// [`crate::plan::WorkerPolicy`]): `SCHED_IDLE` runs only when no process of a normal policy
-/// wants its CPU, and a waking normal process takes the CPU from it at once; `SCHED_BATCH`, asked
-/// for only from the default `SCHED_OTHER` (a worker that runner's user started under a real-time
-/// policy keeps it), does not take the CPU from a running process when it wakes. Any process may
-/// lower itself so; only a privileged one could come back. `Normal` changes nothing.
-pub(crate) fn lower_priority(policy: crate::plan::WorkerPolicy) -> std::io::Result<()> {
+/// [`crate::plan::WorkerPolicy`]). `SCHED_IDLE` runs only when no process of a normal policy
+/// wants its CPU, and a waking normal process takes the CPU from it at once; any process may move
+/// itself there, and only a privileged one could come back. `SCHED_BATCH`, a fair policy like the
+/// default, keeps the process's weight and only gives up preempting a running process when it
+/// wakes; it is asked for only from the default `SCHED_OTHER` (a worker that runner's user started
+/// under another policy, `chrt -f` or `chrt -i`, keeps it). `Normal` changes nothing.
+pub(crate) fn apply_policy(policy: crate::plan::WorkerPolicy) -> std::io::Result<()> {
     use crate::plan::WorkerPolicy;
     let to = match policy {
         WorkerPolicy::Normal => return Ok(()),

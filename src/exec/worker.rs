@@ -74,7 +74,7 @@ pub(crate) fn main(cx: Context<'_>, hands: Hands, mut barrier: Option<&mut Barri
     }
     let index = cx.order.index as usize;
     first_to_go(index, cx.oom);
-    let _ = super::fork::lower_priority(cx.policy);
+    let _ = super::fork::apply_policy(cx.policy);
     cx.shared.attach();
     if let Some(cpu) = cx.cpu {
         let mut set = nix::sched::CpuSet::new();

@@ -63,8 +63,9 @@ pub(crate) enum WorkerPolicy {
     Idle,
     /// `SCHED_BATCH`, over Redis: a worker that a reply wakes does not take the CPU from the
     /// process running on it (a server on the same machine, in the middle of other workers'
-    /// commands); it waits for the next tick. With 8 workers and a server on 2 cores, the
-    /// server was otherwise preempted thousands of times a run (README, "The Redis engine").
+    /// commands); it waits until that process sleeps or its time slice ends. With 8 workers and
+    /// a server on 2 cores, the server was otherwise preempted thousands of times a run (README,
+    /// "The value in Redis").
     /// Asked for only by a worker that runs under the default policy (`SCHED_OTHER`).
     Batch,
 }

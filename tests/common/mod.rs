@@ -332,3 +332,27 @@ pub fn children_policies(pid: u32, count: usize) -> Vec<u32> {
     }
     Vec::new()
 }
+
+/// Runs `runner JOB --format json` and reads its `count` workers' scheduling policies while they
+/// run (`children_policies`): the policies, runner's output and its JSON report.
+pub fn run_reading_policies(path: &str, count: usize) -> (Vec<u32>, std::process::Output, serde_json::Value) {
+    let child = Command::new(runner_bin())
+        .args([path, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runner starts");
+    let policies = children_policies(child.id(), count);
+    let out = child.wait_with_output().expect("runner ends");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    (policies, out, report)
+}
+
+/// This process's scheduling policy (0 unless the tests were started under `chrt`): what a
+/// worker that asks for nothing inherits, and what keeps a worker from asking.
+pub fn own_policy() -> u32 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    let rest = &stat[stat.rfind(')').expect("a command in parentheses") + 2..];
+    rest.split_whitespace().nth(41 - 3).and_then(|p| p.parse().ok()).expect("field 41: the policy")
+}

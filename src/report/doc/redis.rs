@@ -12,10 +12,11 @@ use super::AppliedRange;
 #[derive(Clone, Debug, Serialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub(crate) struct Redis {
-    /// Whether the workers asked for batch scheduling (`SCHED_BATCH`): a worker that a reply
-    /// wakes does not take the CPU from the process running on it, a server on the same machine
-    /// among them. Asked for only by a worker under the default policy; a kernel that refuses
-    /// leaves it as it was.
+    /// Whether the plan has the workers ask for batch scheduling (`SCHED_BATCH`) before their
+    /// first operation, so that a worker that a reply wakes does not take the CPU from the process
+    /// running on it (a server on the same machine among them): every run over Redis. A worker
+    /// under another policy than the default (runner started under `chrt`) keeps its own and does
+    /// not ask; the report does not read back the policy each worker ended with.
     pub batch_workers: bool,
     /// Commands the workers sent again after a timeout (`engine.retries`).
     pub resent: u64,

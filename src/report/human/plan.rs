@@ -49,7 +49,7 @@ pub fn plan(plan: &Plan) -> String {
         );
         let _ = writeln!(
             s,
-            "  priority   workers at batch priority (SCHED_BATCH): a worker that a reply wakes does not preempt a server on its machine"
+            "  priority   workers ask for SCHED_BATCH (when runner runs under the default policy): a worker that a reply wakes does not preempt a server on its machine"
         );
     }
     if plan.backend.kind() == BackendKind::Channel {
