@@ -48,7 +48,7 @@ fn pipe_workers_with_large_messages_leave_the_cpu_to_the_owner() {
         let text = job(2, 100_000, "i", "0", "add", "1", "channel")
             + &format!("transport: pipe\nbatch: {batch}\nwork:\n  outside: 5us\n");
         let path = job_file(&format!("contention-idle-{batch}.yaml"), text);
-        let (policies, _, report) = common::run_reading_policies(&path, 2);
+        let (policies, report) = common::run_reading_policies(&path, 2);
         assert_eq!(policies, [policy, policy], "batch {batch}");
         assert_eq!(report["channel"]["idle_workers"], policy == 5, "batch {batch}");
         assert_eq!(report["verdict"], "correct");

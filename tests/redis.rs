@@ -43,7 +43,7 @@ fn workers_over_redis_ask_for_batch_scheduling_and_local_ones_keep_their_policy(
     ] {
         let text = common::job(2, 20_000, "i", "0", "add", "1", backend) + &engine + "work:\n  outside: 20us\n";
         let path = job_file(&format!("redis-policy-{backend}-{policy}.yaml"), text);
-        let (policies, _, report) = common::run_reading_policies(&path, 2);
+        let (policies, report) = common::run_reading_policies(&path, 2);
         assert_eq!(policies, [policy, policy], "{backend} {engine}");
         assert_eq!(report["verdict"], "correct", "{report:#}");
         let batch = if engine.is_empty() { serde_json::Value::Null } else { true.into() };

@@ -576,11 +576,7 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
     // spread by about a factor of 1.4.
     let contended: Vec<usize> =
         (0..cells.len()).filter(|&i| cells[i].variant == Variant::Mutex.name() && cells[i].workers > 1).collect();
-    for round in 0..options.rounds {
-        for &i in &contended {
-            pair(tools, &mut cells[i], &jobs[i].0, &jobs[i].2, round)?;
-        }
-    }
+    more_rounds(tools, &mut cells, &jobs, &contended, options.rounds)?;
     // A cell whose median misses its target although some of its rounds met it runs as many
     // rounds again, once, and its ratio is the median of all its rounds: on two shared cores a
     // contended run varies by 10-20%, so a cell whose runner and raw loop run the same code lands
@@ -594,12 +590,25 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
     if !unsure.is_empty() {
         eprintln!("  {} cells within the noise of their target: {} more rounds", unsure.len(), options.rounds);
     }
-    for round in 0..options.rounds {
-        for &i in &unsure {
+    more_rounds(tools, &mut cells, &jobs, &unsure, options.rounds)?;
+    Ok(cells)
+}
+
+/// `rounds` more rounds of the cells `which` (indices into `cells` and `jobs`), interleaved
+/// among themselves.
+fn more_rounds(
+    tools: &Tools,
+    cells: &mut [Cell],
+    jobs: &[(std::path::PathBuf, Option<std::path::PathBuf>, Vec<String>)],
+    which: &[usize],
+    rounds: usize,
+) -> Result<(), String> {
+    for round in 0..rounds {
+        for &i in which {
             pair(tools, &mut cells[i], &jobs[i].0, &jobs[i].2, round)?;
         }
     }
-    Ok(cells)
+    Ok(())
 }
 
 /// One round of a cell: runner and its raw loop back to back, in turn first, so that neither

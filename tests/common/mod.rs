@@ -318,24 +318,25 @@ pub fn children_policies(pid: u32, count: usize) -> Vec<u32> {
         if children.len() == count {
             // The policy is set first thing after the fork: give the children a moment.
             std::thread::sleep(std::time::Duration::from_millis(100));
-            return children
-                .iter()
-                .filter_map(|c| {
-                    let stat = std::fs::read_to_string(format!("/proc/{c}/stat")).ok()?;
-                    // After the command's closing parenthesis, fields start at 3.
-                    let rest = &stat[stat.rfind(')')? + 2..];
-                    rest.split_whitespace().nth(41 - 3)?.parse().ok()
-                })
-                .collect();
+            return children.iter().filter_map(|c| policy_of(c)).collect();
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     Vec::new()
 }
 
-/// Runs `runner JOB --format json` and reads its `count` workers' scheduling policies while they
-/// run (`children_policies`): the policies, runner's output and its JSON report.
-pub fn run_reading_policies(path: &str, count: usize) -> (Vec<u32>, std::process::Output, serde_json::Value) {
+/// The scheduling policy of process `pid` (`self` for this one): field 41 of its `stat`; `None`
+/// once it is gone.
+fn policy_of(pid: &str) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's closing parenthesis, fields start at 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(41 - 3)?.parse().ok()
+}
+
+/// Runs `runner JOB --format json` (which must exit 0) and reads its `count` workers' scheduling
+/// policies while they run (`children_policies`): the policies and the JSON report.
+pub fn run_reading_policies(path: &str, count: usize) -> (Vec<u32>, serde_json::Value) {
     let child = Command::new(runner_bin())
         .args([path, "--format", "json"])
         .stdout(Stdio::piped())
@@ -346,13 +347,11 @@ pub fn run_reading_policies(path: &str, count: usize) -> (Vec<u32>, std::process
     let out = child.wait_with_output().expect("runner ends");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    (policies, out, report)
+    (policies, report)
 }
 
 /// This process's scheduling policy (0 unless the tests were started under `chrt`): what a
 /// worker that asks for nothing inherits, and what keeps a worker from asking.
 pub fn own_policy() -> u32 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    let rest = &stat[stat.rfind(')').expect("a command in parentheses") + 2..];
-    rest.split_whitespace().nth(41 - 3).and_then(|p| p.parse().ok()).expect("field 41: the policy")
+    policy_of("self").expect("field 41 of /proc/self/stat: the policy")
 }
