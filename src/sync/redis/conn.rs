@@ -8,8 +8,9 @@
 //! reply of every command it gave up on (each request gets exactly one reply), so the next
 //! command reads its own.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::wait::Waiter;
 use crate::plan::RedisPlan;
 use crate::sync::BackendError;
 
@@ -39,7 +40,9 @@ pub(crate) fn connect_patiently(client: &redis::Client, patience: Duration) -> r
 
 /// A connection, with the commands it resent after a timeout.
 pub(super) struct Conn {
-    pub(super) con: redis::Connection,
+    con: redis::Connection,
+    /// How it waits for each reply (polling, then reading).
+    waiter: Waiter,
     retries: u32,
     /// Commands sent again after a timeout.
     pub(super) resent: u64,
@@ -50,6 +53,7 @@ impl Conn {
         let failed = |doing| move |e: redis::RedisError| BackendError::Redis { doing, error: describe(&e) };
         let client = redis::Client::open(plan.url.as_str()).map_err(failed("reading the server's address"))?;
         let timeout = Duration::from_nanos(plan.timeout_ns.max(1_000));
+        let socket = Waiter::guess();
         let con = connect_patiently(&client, timeout.max(CONNECT_AT_LEAST)).map_err(|e| BackendError::Redis {
             doing: "connecting",
             error: format!(
@@ -60,7 +64,7 @@ impl Conn {
         })?;
         con.set_read_timeout(Some(timeout)).map_err(failed("setting the read timeout"))?;
         con.set_write_timeout(Some(timeout)).map_err(failed("setting the write timeout"))?;
-        Ok(Conn { con, retries: plan.retries, resent: 0 })
+        Ok(Conn { con, waiter: Waiter::found(socket), retries: plan.retries, resent: 0 })
     }
 
     /// The same connection with at least `n` retries: for runner's own commands, each of which
@@ -100,11 +104,11 @@ impl Conn {
     fn retrying<T>(
         &mut self,
         doing: &'static str,
-        mut attempt: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+        mut attempt: impl FnMut(&mut dyn redis::ConnectionLike) -> redis::RedisResult<T>,
     ) -> Result<Reply<T>, BackendError> {
         let mut left = self.retries;
         loop {
-            match attempt(&mut self.con) {
+            match attempt(&mut Waiting { con: &mut self.con, waiter: &mut self.waiter }) {
                 Ok(v) => return Ok(Reply::Done(v)),
                 Err(e) if reply_lost(&e) && left > 0 => {
                     left -= 1;
@@ -125,7 +129,7 @@ impl Conn {
         bytes: &[u8],
         count: usize,
     ) -> Result<Reply<Vec<redis::Value>>, BackendError> {
-        let replies = self.retrying(doing, |con| redis::ConnectionLike::req_packed_commands(con, bytes, 0, count))?;
+        let replies = self.retrying(doing, |con| con.req_packed_commands(bytes, 0, count))?;
         if let Reply::Done(values) = &replies
             && let Some(redis::Value::ServerError(e)) =
                 values.iter().find(|v| matches!(v, redis::Value::ServerError(_)))
@@ -153,6 +157,78 @@ impl Conn {
             }
             invocation.invoke::<T>(con)
         })
+    }
+}
+
+/// The connection as the crate's commands see it: each request sent, then its replies awaited
+/// through the waiter before they are read. The reads are the crate's own, so a reply that
+/// timed out is skipped when it comes late, as in the crate's `req_packed_command(s)`.
+struct Waiting<'a> {
+    con: &'a mut redis::Connection,
+    waiter: &'a mut Waiter,
+}
+
+impl Waiting<'_> {
+    /// The next reply that is not a push message (RESP3 may put one between replies).
+    fn reply(&mut self) -> redis::RedisResult<redis::Value> {
+        loop {
+            match self.con.recv_response() {
+                Ok(redis::Value::Push { .. }) => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl redis::ConnectionLike for Waiting<'_> {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
+        let sent = Instant::now();
+        self.con.send_packed_command(cmd)?;
+        self.waiter.wait();
+        let reply = self.reply();
+        self.waiter.replied(sent);
+        reply
+    }
+
+    /// As the crate's: `count` replies, each an error reply kept as a value, and the first
+    /// failed read the error; a transaction (`offset` above 0, which runner never sends) is the
+    /// crate's own.
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisResult<Vec<redis::Value>> {
+        if offset > 0 {
+            return self.con.req_packed_commands(cmd, offset, count);
+        }
+        let sent = Instant::now();
+        self.con.send_packed_command(cmd)?;
+        self.waiter.wait();
+        let mut replies = Vec::with_capacity(count);
+        let mut failed = None;
+        for _ in 0..count {
+            match self.reply() {
+                Ok(v) => replies.push(v),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        self.waiter.replied(sent);
+        failed.map_or(Ok(replies), Err)
+    }
+
+    fn get_db(&self) -> i64 {
+        self.con.get_db()
+    }
+
+    fn check_connection(&mut self) -> bool {
+        self.con.check_connection()
+    }
+
+    fn is_open(&self) -> bool {
+        self.con.is_open()
     }
 }
 

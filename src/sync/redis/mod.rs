@@ -25,6 +25,7 @@ mod fast;
 mod keeper;
 pub(crate) mod lua;
 mod stream;
+mod wait;
 mod work;
 
 pub(crate) use conn::connect_patiently;
