@@ -64,7 +64,8 @@ impl Conn {
         })?;
         con.set_read_timeout(Some(timeout)).map_err(failed("setting the read timeout"))?;
         con.set_write_timeout(Some(timeout)).map_err(failed("setting the write timeout"))?;
-        Ok(Conn { con, waiter: Waiter::found(socket), retries: plan.retries, resent: 0 })
+        let waiter = Waiter::found(socket, client.get_connection_info().addr(), timeout);
+        Ok(Conn { con, waiter, retries: plan.retries, resent: 0 })
     }
 
     /// The same connection with at least `n` retries: for runner's own commands, each of which
@@ -162,7 +163,8 @@ impl Conn {
 
 /// The connection as the crate's commands see it: each request sent, then its replies awaited
 /// through the waiter before they are read. The reads are the crate's own, so a reply that
-/// timed out is skipped when it comes late, as in the crate's `req_packed_command(s)`.
+/// timed out is skipped when it comes late, as in the crate's `req_packed_command(s)`. Not
+/// carried over from those: leaving pub/sub mode first (runner never subscribes).
 struct Waiting<'a> {
     con: &'a mut redis::Connection,
     waiter: &'a mut Waiter,
@@ -181,6 +183,14 @@ impl Waiting<'_> {
 }
 
 impl redis::ConnectionLike for Waiting<'_> {
+    /// A command that gets no reply is the crate's own (runner sends none).
+    fn req_command(&mut self, cmd: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+        if cmd.is_no_response() {
+            return self.con.req_command(cmd);
+        }
+        self.req_packed_command(&cmd.get_packed_command())
+    }
+
     fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
         let sent = Instant::now();
         self.con.send_packed_command(cmd)?;
