@@ -191,13 +191,9 @@ impl redis::ConnectionLike for Waiting<'_> {
         self.req_packed_command(&cmd.get_packed_command())
     }
 
+    /// One command: the pipeline of one below.
     fn req_packed_command(&mut self, cmd: &[u8]) -> redis::RedisResult<redis::Value> {
-        let sent = Instant::now();
-        self.con.send_packed_command(cmd)?;
-        self.waiter.wait();
-        let reply = self.reply();
-        self.waiter.replied(sent);
-        reply
+        Ok(self.req_packed_commands(cmd, 0, 1)?.pop().unwrap_or(redis::Value::Nil))
     }
 
     /// As the crate's: `count` replies, each an error reply kept as a value, and the first
