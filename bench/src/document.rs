@@ -172,8 +172,9 @@ fn markdown(r: &Results) -> String {
          `Queue` (the same program for both transports). The default channel is a job that names no \
          `transport` (what a user who writes `backend: channel` gets), its rows named by the transport \
          runner's report says it ran on ({}); the other transport is named in its jobs. A contended mutex cell \
-         (2 workers or more) ran as many rounds again after the interleaved ones, decided beforehand: its \
-         rounds spread far wider than the others'. A cell whose median then missed its target while some \
+         and a contended atomic `d` cell (a compare-exchange loop), 2 workers or more, ran twice as many \
+         rounds again after the interleaved ones, decided beforehand: their rounds spread far wider than \
+         the others'. A cell whose median then missed its target while some \
          of its rounds met it ran the interleaved rounds' number again, once (each cell's rounds are given \
          in the table); its ratio to the raw loop is the median of all its rounds, its ratio to Python that \
          of the interleaved rounds.\n",

@@ -569,14 +569,15 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
             }
         }
     }
-    // A contended mutex cell (2 workers or more) runs as many rounds again once the interleaved
-    // rounds are done, decided before any is measured: its rounds spread far wider than an
-    // atomic cell's (a lock convoy on two cores: runs 0.74-1.31 of their raw neighbour where the
-    // runner and the raw loop run the same code), and twice the rounds narrow its median's
-    // spread by about a factor of 1.4.
-    let contended: Vec<usize> =
-        (0..cells.len()).filter(|&i| cells[i].variant == Variant::Mutex.name() && cells[i].workers > 1).collect();
-    more_rounds(tools, &mut cells, &jobs, &contended, options.rounds)?;
+    // A cell whose rounds spread wide runs twice as many rounds again once the interleaved
+    // rounds are done, decided before any is measured: a contended mutex cell (a lock convoy on
+    // two cores) and a contended compare-exchange loop (atomic `d`), at 2 workers or more. One
+    // round's ratio to the raw loop ranges about 0.6-1.8 there (runner and the raw loop run the
+    // same code) against 0.92-1.05 for a fetch-add, and the medians of such cells over 26
+    // rounds ranged 0.88-1.11 in the last runs; three times the interleaved rounds narrow a
+    // median's spread by about 1.7 against the interleaved rounds alone.
+    let contended: Vec<usize> = (0..cells.len()).filter(|&i| wide(&cells[i])).collect();
+    more_rounds(tools, &mut cells, &jobs, &contended, 2 * options.rounds)?;
     // A cell whose median misses its target although some of its rounds met it runs as many
     // rounds again, once, and its ratio is the median of all its rounds: on two shared cores a
     // contended run varies by 10-20%, so a cell whose runner and raw loop run the same code lands
@@ -592,6 +593,13 @@ fn cells(tools: &Tools, options: &Options, variants: &[Variant]) -> Result<Vec<C
     }
     more_rounds(tools, &mut cells, &jobs, &unsure, options.rounds)?;
     Ok(cells)
+}
+
+/// Whether a cell's rounds spread wide (see `cells`): contended, and a lock or a
+/// compare-exchange loop.
+fn wide(cell: &Cell) -> bool {
+    cell.workers > 1
+        && (cell.variant == Variant::Mutex.name() || (cell.variant == Variant::Atomic.name() && cell.ty == 'd'))
 }
 
 /// `rounds` more rounds of the cells `which` (indices into `cells` and `jobs`), interleaved
