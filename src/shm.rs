@@ -57,10 +57,9 @@ pub struct Line<T>(pub T);
 /// What all processes share besides the workers' slots.
 #[repr(C)]
 pub struct Header {
-    /// The value's bits, read through the atomic type of the value (i32, f64 bits or u8).
-    pub value: Line<AtomicU64>,
-    /// The lock of the mutex backend: one futex word (`sync/mutex/lock.rs`), free at zero.
-    pub mutex: Line<RobustLock>,
+    /// The value and the mutex backend's lock, on one cache line: a locker that takes the lock
+    /// has the value's line too, so a hand-off between cores moves one line, not two.
+    pub guarded: Line<Guarded>,
     /// Ordered schedules: the number of the operation (round-robin) or the worker (sequential)
     /// whose turn it is.
     pub turn: Line<AtomicU64>,
@@ -69,6 +68,16 @@ pub struct Header {
     /// mutex, for an update made where its holder may die: `(worker + 1) << 32 | state`, and
     /// the value's bits before the update. The next locker repairs from it.
     pub marker: Line<[AtomicU64; 2]>,
+}
+
+/// The value and the lock that guards it (the mutex backend's; the other backends never touch
+/// the lock word, so it costs them nothing).
+#[repr(C)]
+pub struct Guarded {
+    /// The value's bits, read through the atomic type of the value (i32, f64 bits or u8).
+    pub value: AtomicU64,
+    /// The lock of the mutex backend: one futex word (`sync/mutex/lock.rs`), free at zero.
+    pub mutex: RobustLock,
 }
 
 /// What one worker reports about itself, written by that worker while it lives; once runner
@@ -172,7 +181,7 @@ impl Shared {
     /// `AtomicU8`): each run reaches it through one type only.
     pub fn value<A: Shareable>(&self) -> &A {
         const { assert!(size_of::<A>() <= 8) };
-        self.at(std::mem::offset_of!(Header, value))
+        self.at(std::mem::offset_of!(Header, guarded.0.value))
     }
 
     /// Maps the header's page into this process, by reading a word of it, so that a worker's
@@ -195,7 +204,7 @@ impl Shared {
     }
 
     pub fn mutex(&self) -> &RobustLock {
-        self.at(std::mem::offset_of!(Header, mutex))
+        self.at(std::mem::offset_of!(Header, guarded.0.mutex))
     }
 
     /// Worker `index`'s histogram area (`hist_words` words).
@@ -261,6 +270,23 @@ mod tests {
             let start = shared.slot(i) as *const Slot as usize - base;
             assert!(start.is_multiple_of(LINE) && start >= size_of::<Header>());
             assert!(i == 0 || start >= end(i - 1).next_multiple_of(LINE), "block {i} shares a line");
+        }
+    }
+
+    /// The value and the lock word on one cache line (a hand-off moves one line), and no other
+    /// header field on it.
+    #[test]
+    fn value_and_lock_share_a_line_of_their_own() {
+        let shared = Shared::new(1, Areas { hist_words: 0, ring_words: 0 }).unwrap();
+        let line = |p: usize| (p - shared.map.as_ptr() as usize) / LINE;
+        let value = line(shared.value::<AtomicU64>() as *const AtomicU64 as usize);
+        assert_eq!(value, line(shared.mutex() as *const RobustLock as usize));
+        for other in [
+            shared.turn() as *const AtomicU64 as usize,
+            shared.abort() as *const AtomicU32 as usize,
+            shared.marker() as *const [AtomicU64; 2] as usize,
+        ] {
+            assert_ne!(line(other), value);
         }
     }
 

@@ -219,10 +219,10 @@ fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "### The lock: runner's futex lock against glibc's robust mutex\n");
     let _ = writeln!(
         s,
-        "The mutex backend's lock is runner's own (`src/sync/mutex.rs`: one compare-exchange when free, a \
-         short spin, then a futex wait; a waiter that times out while the lock has not changed hands looks \
-         at the holder's pid and takes a dead holder's lock over). glibc's robust process-shared mutex, which \
-         it replaced, in the same raw loop (`raw pthread`), type i:\n"
+        "The mutex backend's lock is runner's own (`src/sync/mutex/lock.rs`: one compare-exchange when free, \
+         a short spin, then a futex wait; once runner has reaped a holder that died, the next locker takes \
+         its lock over). glibc's robust process-shared mutex, which it replaced, in the same raw loop \
+         (`raw pthread`), type i; each lock shares its cache line with the value it guards:\n"
     );
     let _ = writeln!(s, "| workers | futex lock ops/s | glibc robust mutex ops/s | futex / glibc |\n|---|---|---|---|");
     for p in &r.locks {

@@ -222,13 +222,33 @@ fn reap(pids: &[libc::pid_t]) -> bool {
     })
 }
 
-/// glibc's robust process-shared mutex in a shared page of its own (the one runner used before
-/// its futex lock), for `raw pthread`.
-fn robust_pthread_mutex() -> *mut libc::pthread_mutex_t {
-    let mutex = runner_bench::shared_page::<libc::pthread_mutex_t>();
-    // SAFETY: a fresh page that no other process can reach yet.
-    unsafe { runner_bench::init_robust(mutex) };
-    mutex
+/// glibc's robust process-shared mutex and the value it guards, on one cache line of a shared
+/// page, as runner's lock and value share one (`shm::Guarded`), for `raw pthread`: the lock
+/// against the lock, not a layout against another.
+#[repr(C, align(64))]
+struct PthreadLine {
+    value: std::sync::atomic::AtomicU64,
+    mutex: libc::pthread_mutex_t,
+}
+
+/// A [`PthreadLine`] in a shared page of its own, its mutex initialised (the lock runner used
+/// before its futex lock).
+fn robust_pthread_mutex() -> *mut PthreadLine {
+    const { assert!(size_of::<PthreadLine>() == 64) };
+    let line = runner_bench::shared_page::<PthreadLine>();
+    // SAFETY: a fresh zeroed page that no other process can reach yet, mapped for the process's
+    // life.
+    unsafe { runner_bench::init_robust(std::ptr::addr_of_mut!((*line).mutex)) };
+    line
+}
+
+/// The value of a [`PthreadLine`] as the loop's atomic type (at most 8 bytes, at the line's
+/// start: aligned for any of them).
+fn pthread_cell<'a, T: Num>(line: *mut PthreadLine) -> &'a T::Atomic {
+    const { assert!(size_of::<T::Atomic>() <= 8) };
+    // SAFETY: the page stays mapped for the process's life; the value's 8 bytes, zeroed and
+    // 64-byte aligned, are only ever reached through atomics.
+    unsafe { &*std::ptr::addr_of!((*line).value).cast::<T::Atomic>() }
 }
 
 fn fork_only(workers: usize) {
@@ -272,7 +292,10 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
             }
             let slot = shared.slot(index);
             slot.start_ns.store(now_ns(), Ordering::Relaxed);
-            let cell = shared.value::<T::Atomic>();
+            let cell = match pthread {
+                Some(line) => pthread_cell::<T>(line),
+                None => shared.value::<T::Atomic>(),
+            };
             match primitive {
                 Primitive::Atomic => {
                     for _ in 0..iterations {
@@ -290,7 +313,8 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
                     }
                 }
                 Primitive::Pthread => {
-                    let mutex = pthread.expect("a pthread mutex");
+                    // SAFETY: a pointer into the page, which stays mapped for the process's life.
+                    let mutex = unsafe { std::ptr::addr_of_mut!((*pthread.expect("a pthread mutex")).mutex) };
                     for _ in 0..iterations {
                         // SAFETY: the mutex was initialised before the fork, in a shared page
                         // that stays mapped for the process's life.
@@ -370,7 +394,9 @@ fn run<T: Num>(primitive: Primitive, workers: usize, iterations: u64) {
     lifeline.wait_end();
     barrier.dismiss();
     let ok = reap(&pids);
-    let final_value = if !matches!(primitive, Primitive::Pipe | Primitive::PipeBatch) {
+    let final_value = if let Some(line) = pthread {
+        T::load(pthread_cell::<T>(line))
+    } else if !matches!(primitive, Primitive::Pipe | Primitive::PipeBatch) {
         T::load(shared.value::<T::Atomic>())
     } else {
         final_value
